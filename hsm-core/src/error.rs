@@ -1,0 +1,373 @@
+//! The one error type of the workspace.
+//!
+//! Every backend reports failures as an [`Error`]: a [`ErrorKind`] that callers branch on, the
+//! operation that failed, the device's own status code when it sent one ([`DeviceStatus`]), a
+//! human-readable message and the chain of underlying causes (reachable through
+//! [`std::error::Error::source`]).
+//!
+//! Errors never contain credentials: backends build them from status codes and response bodies,
+//! never from request headers, URLs with user info or PIN buffers.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A boxed error that can travel between threads: the type of every [`Error`] source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with the workspace's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The key, user, object or resource does not exist.
+    NotFound,
+    /// A key, user or object with that identifier exists already.
+    AlreadyExists,
+    /// The credentials were rejected.
+    AuthenticationFailed {
+        /// Tries left before the PIN or user is blocked, when the device says.
+        retries_left: Option<u32>,
+    },
+    /// The PIN or user is blocked (no tries left). Unblocking needs an administrator or SO-PIN.
+    Blocked,
+    /// Authenticated, but not allowed to do this (role, tag restriction, key usage).
+    PermissionDenied,
+    /// The backend, device or key cannot do this (key type, algorithm, operation).
+    Unsupported,
+    /// The caller's input is wrong: bad identifier, wrong digest length, algorithm not fitting the
+    /// key, empty or oversized data.
+    InvalidInput,
+    /// The device, server or reader cannot be reached or is busy; trying again later may work.
+    Unavailable,
+    /// The operation did not finish in time; trying again may work.
+    Timeout,
+    /// The device or server answered something malformed or unexpected.
+    Protocol,
+    /// The device reported an error that maps to none of the kinds above; see [`Error::status`].
+    Device,
+    /// The device is not in a state that allows the operation (locked, not provisioned, not
+    /// initialised, not logged in).
+    InvalidState,
+}
+
+impl ErrorKind {
+    /// A short lowercase name of the kind, used in [`Error`]'s `Display`.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not found",
+            Self::AlreadyExists => "already exists",
+            Self::AuthenticationFailed { .. } => "authentication failed",
+            Self::Blocked => "blocked",
+            Self::PermissionDenied => "permission denied",
+            Self::Unsupported => "unsupported",
+            Self::InvalidInput => "invalid input",
+            Self::Unavailable => "unavailable",
+            Self::Timeout => "timeout",
+            Self::Protocol => "protocol error",
+            Self::Device => "device error",
+            Self::InvalidState => "invalid state",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AuthenticationFailed {
+                retries_left: Some(n),
+            } => write!(f, "authentication failed ({n} tries left)"),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}
+
+/// The status code a device or server returned, kept verbatim.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeviceStatus {
+    /// An HTTP status code (NetHSM, N200).
+    Http(u16),
+    /// A PKCS#11 return value: the numeric `CK_RV` and its `CKR_*` name.
+    Pkcs11 {
+        /// The numeric return value.
+        code: u64,
+        /// The `CKR_*` name, e.g. `CKR_PIN_INCORRECT`.
+        name: Cow<'static, str>,
+    },
+    /// An ISO 7816 status word SW1SW2 (SmartCard-HSM).
+    StatusWord(u16),
+    /// A PC/SC error code (`SCARD_E_*`).
+    PcSc(u32),
+}
+
+impl fmt::Display for DeviceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Http(code) => write!(f, "HTTP {code}"),
+            Self::Pkcs11 { code, name } => write!(f, "{name} (0x{code:08X})"),
+            Self::StatusWord(sw) => write!(f, "SW {sw:04X}"),
+            Self::PcSc(code) => write!(f, "PC/SC 0x{code:08X}"),
+        }
+    }
+}
+
+/// The error of every operation in the workspace.
+///
+/// Branch on [`Error::kind`]; use the predicates ([`Error::is_retryable`],
+/// [`Error::is_not_found`], ...) for questions that cut across kinds. `Display` gives the
+/// operation, the kind, the message and the device status in one line; the causes follow through
+/// [`std::error::Error::source`].
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    operation: Cow<'static, str>,
+    message: Option<Cow<'static, str>>,
+    status: Option<DeviceStatus>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// A new error of `kind` raised by `operation` (e.g. `"nethsm.sign"`, `"C_SignInit"`,
+    /// `"sc-hsm.verify_pin"`).
+    #[must_use]
+    pub fn new(kind: ErrorKind, operation: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                operation: operation.into(),
+                message: None,
+                status: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// Adds a human-readable explanation. Never put a credential in it.
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.inner.message = Some(message.into());
+        self
+    }
+
+    /// Adds the device's status code.
+    #[must_use]
+    pub fn with_status(mut self, status: DeviceStatus) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    /// Adds the underlying cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Replaces the operation name, e.g. to name the public call around an inner step.
+    #[must_use]
+    pub fn with_operation(mut self, operation: impl Into<Cow<'static, str>>) -> Self {
+        self.inner.operation = operation.into();
+        self
+    }
+
+    /// Shorthand for an [`ErrorKind::InvalidInput`] error with a message.
+    #[must_use]
+    pub fn invalid_input(
+        operation: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(ErrorKind::InvalidInput, operation).with_message(message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Unsupported`] error with a message.
+    #[must_use]
+    pub fn unsupported(
+        operation: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(ErrorKind::Unsupported, operation).with_message(message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Protocol`] error with a message.
+    #[must_use]
+    pub fn protocol(
+        operation: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(ErrorKind::Protocol, operation).with_message(message)
+    }
+
+    /// Shorthand for an [`ErrorKind::NotFound`] error with a message.
+    #[must_use]
+    pub fn not_found(
+        operation: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(ErrorKind::NotFound, operation).with_message(message)
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The operation that failed.
+    #[must_use]
+    pub fn operation(&self) -> &str {
+        &self.inner.operation
+    }
+
+    /// The explanation, if any.
+    #[must_use]
+    pub fn message(&self) -> Option<&str> {
+        self.inner.message.as_deref()
+    }
+
+    /// The device's status code, if it sent one.
+    #[must_use]
+    pub fn status(&self) -> Option<&DeviceStatus> {
+        self.inner.status.as_ref()
+    }
+
+    /// Whether trying the same operation again later may succeed: the device was unavailable or
+    /// the call timed out. Authentication failures are never retryable (PIN safety).
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::Unavailable | ErrorKind::Timeout)
+    }
+
+    /// Whether the key or object was not found.
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        self.inner.kind == ErrorKind::NotFound
+    }
+
+    /// Whether the credentials were rejected or are blocked.
+    #[must_use]
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::AuthenticationFailed { .. } | ErrorKind::Blocked
+        )
+    }
+
+    /// Tries left before the PIN or user is blocked, when the device said.
+    #[must_use]
+    pub fn retries_left(&self) -> Option<u32> {
+        match self.inner.kind {
+            ErrorKind::AuthenticationFailed { retries_left } => retries_left,
+            ErrorKind::Blocked => Some(0),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        let _ = d
+            .field("kind", &self.inner.kind)
+            .field("operation", &self.inner.operation);
+        if let Some(message) = &self.inner.message {
+            let _ = d.field("message", message);
+        }
+        if let Some(status) = &self.inner.status {
+            let _ = d.field("status", status);
+        }
+        if let Some(source) = &self.inner.source {
+            let _ = d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.inner.operation, self.inner.kind)?;
+        if let Some(message) = &self.inner.message {
+            write!(f, ": {message}")?;
+        }
+        if let Some(status) = &self.inner.status {
+            write!(f, " [{status}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<Error> for signature::Error {
+    fn from(error: Error) -> Self {
+        signature::Error::from_source(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn display_names_operation_kind_message_and_status() {
+        let e = Error::new(
+            ErrorKind::AuthenticationFailed {
+                retries_left: Some(2),
+            },
+            "sc-hsm.verify_pin",
+        )
+        .with_message("wrong user PIN")
+        .with_status(DeviceStatus::StatusWord(0x63C2));
+        assert_eq!(
+            e.to_string(),
+            "sc-hsm.verify_pin: authentication failed (2 tries left): wrong user PIN [SW 63C2]"
+        );
+        assert_eq!(e.retries_left(), Some(2));
+        assert!(e.is_auth());
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn retryable_kinds() {
+        assert!(Error::new(ErrorKind::Timeout, "op").is_retryable());
+        assert!(Error::new(ErrorKind::Unavailable, "op").is_retryable());
+        assert!(!Error::new(ErrorKind::Protocol, "op").is_retryable());
+        assert!(!Error::new(ErrorKind::Blocked, "op").is_retryable());
+    }
+
+    #[test]
+    fn signature_error_keeps_the_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = Error::new(ErrorKind::Unavailable, "nethsm.sign").with_source(io);
+        let sig: signature::Error = e.into();
+        let inner = sig.source().expect("signature::Error keeps its source");
+        let ours = inner
+            .downcast_ref::<Error>()
+            .expect("the source is our Error");
+        assert_eq!(ours.kind(), ErrorKind::Unavailable);
+        let io = ours.source().expect("the io cause survives");
+        assert!(io.to_string().contains("reset by peer"));
+    }
+
+    #[test]
+    fn pkcs11_status_display() {
+        let s = DeviceStatus::Pkcs11 {
+            code: 0xA0,
+            name: "CKR_PIN_INCORRECT".into(),
+        };
+        assert_eq!(s.to_string(), "CKR_PIN_INCORRECT (0x000000A0)");
+    }
+}

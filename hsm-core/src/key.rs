@@ -1,0 +1,698 @@
+//! Key identifiers, key specifications and what a store reports about a key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use zeroize::Zeroizing;
+
+use crate::algorithm::{HashAlgorithm, SignAlgorithm};
+use crate::error::{Error, Result};
+
+/// The longest key name accepted (bytes). Backends may accept less.
+pub const MAX_KEY_NAME_LEN: usize = 255;
+/// The longest `id:HEX` identifier accepted (bytes, before hex encoding).
+pub const MAX_KEY_ID_BYTES: usize = 255;
+
+/// How a key is named on a device.
+///
+/// Two forms, one string syntax (the examples' `--key` takes the same):
+/// - a **name**: the NetHSM key id, the N200 `nice_name` or key id, the PKCS#11 `CKA_LABEL` or
+///   PKCS#15 label;
+/// - `id:HEX`: raw identifier bytes, the PKCS#11 `CKA_ID` or PKCS#15 key id.
+///
+/// A name is 1 to [`MAX_KEY_NAME_LEN`] bytes of printable text without control characters. Each
+/// backend checks its own, stricter rules (e.g. NetHSM ids are alphanumeric) and answers
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) otherwise.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(Repr);
+
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Repr {
+    Name(String),
+    Bytes(Vec<u8>),
+}
+
+impl KeyId {
+    /// A key named by text (id, label or nice name).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if the name is empty, too long,
+    /// or contains control characters.
+    pub fn name(name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        if name.is_empty() {
+            return Err(Error::invalid_input("key id", "a key name cannot be empty"));
+        }
+        if name.len() > MAX_KEY_NAME_LEN {
+            return Err(Error::invalid_input(
+                "key id",
+                format!(
+                    "a key name is at most {MAX_KEY_NAME_LEN} bytes, got {}",
+                    name.len()
+                ),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Error::invalid_input(
+                "key id",
+                "a key name cannot contain control characters",
+            ));
+        }
+        Ok(Self(Repr::Name(name)))
+    }
+
+    /// A key named by identifier bytes (PKCS#11 `CKA_ID`, PKCS#15 key id).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if `bytes` is empty or longer
+    /// than [`MAX_KEY_ID_BYTES`].
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Result<Self> {
+        let bytes = bytes.into();
+        if bytes.is_empty() || bytes.len() > MAX_KEY_ID_BYTES {
+            return Err(Error::invalid_input(
+                "key id",
+                format!("an id is 1 to {MAX_KEY_ID_BYTES} bytes, got {}", bytes.len()),
+            ));
+        }
+        Ok(Self(Repr::Bytes(bytes)))
+    }
+
+    /// The name, if the key is named by text.
+    #[must_use]
+    pub fn as_name(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Name(n) => Some(n),
+            Repr::Bytes(_) => None,
+        }
+    }
+
+    /// The identifier bytes, if the key is named by `id:HEX`.
+    #[must_use]
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Repr::Name(_) => None,
+            Repr::Bytes(b) => Some(b),
+        }
+    }
+}
+
+impl FromStr for KeyId {
+    type Err = Error;
+
+    /// Parses `id:HEX` into identifier bytes and anything else into a name.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.strip_prefix("id:") {
+            Some(h) => {
+                let bytes = hex::decode(h).map_err(|e| {
+                    Error::invalid_input("key id", format!("`id:` must be followed by hex: {e}"))
+                })?;
+                Self::from_bytes(bytes)
+            }
+            None => Self::name(s),
+        }
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Name(n) => f.write_str(n),
+            Repr::Bytes(b) => write!(f, "id:{}", hex::encode(b)),
+        }
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
+
+/// The family of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyType {
+    /// RSA.
+    Rsa,
+    /// Elliptic curve over a Weierstrass curve (ECDSA, ECDH).
+    Ec,
+    /// Ed25519.
+    Ed25519,
+    /// AES (secret key).
+    Aes,
+}
+
+/// A named elliptic curve for ECDSA keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Curve {
+    /// NIST P-256 (secp256r1, prime256v1).
+    P256,
+    /// NIST P-384 (secp384r1).
+    P384,
+    /// NIST P-521 (secp521r1).
+    P521,
+    /// secp256k1.
+    Secp256k1,
+    /// brainpoolP256r1.
+    BrainpoolP256r1,
+    /// brainpoolP384r1.
+    BrainpoolP384r1,
+    /// brainpoolP512r1.
+    BrainpoolP512r1,
+}
+
+impl Curve {
+    /// Every curve, in a stable order.
+    pub const ALL: [Curve; 7] = [
+        Self::P256,
+        Self::P384,
+        Self::P521,
+        Self::Secp256k1,
+        Self::BrainpoolP256r1,
+        Self::BrainpoolP384r1,
+        Self::BrainpoolP512r1,
+    ];
+
+    /// The size of a field element and of each of r and s, in bytes.
+    #[must_use]
+    pub fn field_len(self) -> usize {
+        match self {
+            Self::P256 | Self::Secp256k1 | Self::BrainpoolP256r1 => 32,
+            Self::P384 | Self::BrainpoolP384r1 => 48,
+            Self::P521 => 66,
+            Self::BrainpoolP512r1 => 64,
+        }
+    }
+
+    /// The size of the group order in bits.
+    #[must_use]
+    pub fn order_bits(self) -> usize {
+        match self {
+            Self::P256 | Self::Secp256k1 | Self::BrainpoolP256r1 => 256,
+            Self::P384 | Self::BrainpoolP384r1 => 384,
+            Self::P521 => 521,
+            Self::BrainpoolP512r1 => 512,
+        }
+    }
+
+    /// The hash whose length matches the curve: what ECDSA usually pairs it with, and the digest
+    /// length devices such as NetHSM require for their plain `ECDSA` mode.
+    #[must_use]
+    pub fn matching_hash(self) -> HashAlgorithm {
+        match self {
+            Self::P256 | Self::Secp256k1 | Self::BrainpoolP256r1 => HashAlgorithm::Sha256,
+            Self::P384 | Self::BrainpoolP384r1 => HashAlgorithm::Sha384,
+            Self::P521 | Self::BrainpoolP512r1 => HashAlgorithm::Sha512,
+        }
+    }
+
+    /// The named-curve object identifier (dotted form).
+    #[must_use]
+    pub fn oid(self) -> &'static str {
+        match self {
+            Self::P256 => "1.2.840.10045.3.1.7",
+            Self::P384 => "1.3.132.0.34",
+            Self::P521 => "1.3.132.0.35",
+            Self::Secp256k1 => "1.3.132.0.10",
+            Self::BrainpoolP256r1 => "1.3.36.3.3.2.8.1.1.7",
+            Self::BrainpoolP384r1 => "1.3.36.3.3.2.8.1.1.11",
+            Self::BrainpoolP512r1 => "1.3.36.3.3.2.8.1.1.13",
+        }
+    }
+
+    /// The curve with this named-curve object identifier (dotted form).
+    #[must_use]
+    pub fn from_oid(oid: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.oid() == oid)
+    }
+
+    /// The DER encoding of the named-curve OID (tag 06, as PKCS#11 `CKA_EC_PARAMS` holds it).
+    #[must_use]
+    pub fn oid_der(self) -> Vec<u8> {
+        use der::Encode as _;
+        // The OIDs above are constants known to be valid.
+        der::asn1::ObjectIdentifier::new(self.oid())
+            .ok()
+            .and_then(|oid| oid.to_der().ok())
+            .unwrap_or_default()
+    }
+
+    /// The OpenSSL short name (`prime256v1`, `secp384r1`, `brainpoolP256r1`, ...).
+    #[must_use]
+    pub fn openssl_name(self) -> &'static str {
+        match self {
+            Self::P256 => "prime256v1",
+            Self::P384 => "secp384r1",
+            Self::P521 => "secp521r1",
+            Self::Secp256k1 => "secp256k1",
+            Self::BrainpoolP256r1 => "brainpoolP256r1",
+            Self::BrainpoolP384r1 => "brainpoolP384r1",
+            Self::BrainpoolP512r1 => "brainpoolP512r1",
+        }
+    }
+}
+
+impl fmt::Display for Curve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::P256 => "P-256",
+            Self::P384 => "P-384",
+            Self::P521 => "P-521",
+            Self::Secp256k1 => "secp256k1",
+            Self::BrainpoolP256r1 => "brainpoolP256r1",
+            Self::BrainpoolP384r1 => "brainpoolP384r1",
+            Self::BrainpoolP512r1 => "brainpoolP512r1",
+        })
+    }
+}
+
+/// What kind of key to generate, or what kind a key is.
+///
+/// `FromStr`/`Display` use the examples' `--spec` names: `rsa2048`, `rsa3072`, `rsa4096`,
+/// `p256`, `p384`, `p521`, `secp256k1`, `brainpool256`, `brainpool384`, `brainpool512`,
+/// `ed25519`, `aes128`, `aes256`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum KeySpec {
+    /// RSA with a 2048-bit modulus.
+    Rsa2048,
+    /// RSA with a 3072-bit modulus.
+    Rsa3072,
+    /// RSA with a 4096-bit modulus.
+    Rsa4096,
+    /// An elliptic-curve key on the given curve.
+    Ec(Curve),
+    /// An Ed25519 key.
+    Ed25519,
+    /// A 128-bit AES key (where a backend has AES).
+    Aes128,
+    /// A 256-bit AES key (where a backend has AES).
+    Aes256,
+}
+
+impl KeySpec {
+    /// Every spec, in a stable order.
+    pub const ALL: [KeySpec; 13] = [
+        Self::Rsa2048,
+        Self::Rsa3072,
+        Self::Rsa4096,
+        Self::Ec(Curve::P256),
+        Self::Ec(Curve::P384),
+        Self::Ec(Curve::P521),
+        Self::Ec(Curve::Secp256k1),
+        Self::Ec(Curve::BrainpoolP256r1),
+        Self::Ec(Curve::BrainpoolP384r1),
+        Self::Ec(Curve::BrainpoolP512r1),
+        Self::Ed25519,
+        Self::Aes128,
+        Self::Aes256,
+    ];
+
+    /// The key's family.
+    #[must_use]
+    pub fn key_type(self) -> KeyType {
+        match self {
+            Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096 => KeyType::Rsa,
+            Self::Ec(_) => KeyType::Ec,
+            Self::Ed25519 => KeyType::Ed25519,
+            Self::Aes128 | Self::Aes256 => KeyType::Aes,
+        }
+    }
+
+    /// The curve, for EC keys.
+    #[must_use]
+    pub fn curve(self) -> Option<Curve> {
+        match self {
+            Self::Ec(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The RSA modulus size in bits, for RSA keys.
+    #[must_use]
+    pub fn rsa_bits(self) -> Option<usize> {
+        match self {
+            Self::Rsa2048 => Some(2048),
+            Self::Rsa3072 => Some(3072),
+            Self::Rsa4096 => Some(4096),
+            _ => None,
+        }
+    }
+
+    /// The RSA spec for a modulus of `bits` bits.
+    #[must_use]
+    pub fn rsa(bits: usize) -> Option<Self> {
+        match bits {
+            2048 => Some(Self::Rsa2048),
+            3072 => Some(Self::Rsa3072),
+            4096 => Some(Self::Rsa4096),
+            _ => None,
+        }
+    }
+
+    /// Whether the key can sign at all (AES keys cannot).
+    #[must_use]
+    pub fn is_asymmetric(self) -> bool {
+        self.key_type() != KeyType::Aes
+    }
+
+    /// Whether `algorithm` fits a key of this spec.
+    #[must_use]
+    pub fn supports(self, algorithm: SignAlgorithm) -> bool {
+        algorithm.key_type() == self.key_type()
+    }
+
+    /// The signature algorithms a key of this spec can use.
+    #[must_use]
+    pub fn algorithms(self) -> Vec<SignAlgorithm> {
+        SignAlgorithm::ALL
+            .into_iter()
+            .filter(|a| self.supports(*a))
+            .collect()
+    }
+
+    /// The command-line name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rsa2048 => "rsa2048",
+            Self::Rsa3072 => "rsa3072",
+            Self::Rsa4096 => "rsa4096",
+            Self::Ec(Curve::P256) => "p256",
+            Self::Ec(Curve::P384) => "p384",
+            Self::Ec(Curve::P521) => "p521",
+            Self::Ec(Curve::Secp256k1) => "secp256k1",
+            Self::Ec(Curve::BrainpoolP256r1) => "brainpool256",
+            Self::Ec(Curve::BrainpoolP384r1) => "brainpool384",
+            Self::Ec(Curve::BrainpoolP512r1) => "brainpool512",
+            Self::Ed25519 => "ed25519",
+            Self::Aes128 => "aes128",
+            Self::Aes256 => "aes256",
+        }
+    }
+}
+
+impl fmt::Display for KeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for KeySpec {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
+                Error::invalid_input(
+                    "parse key spec",
+                    format!("unknown key spec {s:?}; expected one of {}", names.join(", ")),
+                )
+            })
+    }
+}
+
+/// What a store reports about one key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyInfo {
+    /// The identifier to pass back to the store for this key.
+    pub id: KeyId,
+    /// A human-readable label, where the device keeps one apart from the id.
+    pub label: Option<String>,
+    /// The key's type and size; `None` when the device reports a kind this library does not model.
+    pub spec: Option<KeySpec>,
+    /// The signature algorithms the device allows with this key (its mechanisms or usages).
+    pub algorithms: Vec<SignAlgorithm>,
+    /// Backend-specific facts (NetHSM tags and operations, PKCS#11 `CKA_ID`, N200 slot...), by name.
+    pub extras: BTreeMap<String, String>,
+}
+
+impl KeyInfo {
+    /// A key with an id and a spec; algorithms default to every one the spec fits.
+    #[must_use]
+    pub fn new(id: KeyId, spec: Option<KeySpec>) -> Self {
+        Self {
+            id,
+            label: None,
+            algorithms: spec.map(KeySpec::algorithms).unwrap_or_default(),
+            spec,
+            extras: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the label.
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Sets the allowed algorithms.
+    #[must_use]
+    pub fn with_algorithms(mut self, algorithms: Vec<SignAlgorithm>) -> Self {
+        self.algorithms = algorithms;
+        self
+    }
+
+    /// Adds a backend-specific fact.
+    #[must_use]
+    pub fn with_extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let _ = self.extras.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// What to generate: [`KeyStore::generate_key`](crate::KeyStore::generate_key)'s request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyTemplate {
+    /// The new key's identifier.
+    pub id: KeyId,
+    /// Type and size.
+    pub spec: KeySpec,
+    /// A label, where the device keeps one apart from the id (defaults to the id's name).
+    pub label: Option<String>,
+    /// The algorithms to allow; `None` allows every algorithm the spec fits and the device has.
+    pub algorithms: Option<Vec<SignAlgorithm>>,
+}
+
+impl KeyTemplate {
+    /// A template for a key `id` of `spec`.
+    #[must_use]
+    pub fn new(id: KeyId, spec: KeySpec) -> Self {
+        Self {
+            id,
+            spec,
+            label: None,
+            algorithms: None,
+        }
+    }
+
+    /// Sets the label.
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Restricts the allowed algorithms.
+    #[must_use]
+    pub fn with_algorithms(mut self, algorithms: Vec<SignAlgorithm>) -> Self {
+        self.algorithms = Some(algorithms);
+        self
+    }
+
+    /// The algorithms to allow: the template's list, or every one `spec` fits.
+    #[must_use]
+    pub fn effective_algorithms(&self) -> Vec<SignAlgorithm> {
+        self.algorithms
+            .clone()
+            .unwrap_or_else(|| self.spec.algorithms())
+    }
+}
+
+/// A private key to import, as PKCS#8 `PrivateKeyInfo` DER; zeroized when dropped.
+///
+/// `Debug` never shows the key material.
+#[derive(Clone)]
+pub struct PrivateKeyDer(Zeroizing<Vec<u8>>);
+
+impl PrivateKeyDer {
+    /// Wraps PKCS#8 DER. The bytes are parsed by the backend that imports them.
+    #[must_use]
+    pub fn new(pkcs8_der: Zeroizing<Vec<u8>>) -> Self {
+        Self(pkcs8_der)
+    }
+
+    /// The PKCS#8 DER bytes.
+    #[must_use]
+    pub fn as_der(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Decodes the key into its type and raw parts, for backends that import components.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if the DER is not a PKCS#8 key
+    /// of a supported type.
+    pub fn decode(&self) -> Result<PrivateKeyParts> {
+        crate::private_key::decode(&self.0)
+    }
+}
+
+impl fmt::Debug for PrivateKeyDer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKeyDer([REDACTED])")
+    }
+}
+
+/// A decoded private key's raw parts; every buffer is zeroized when dropped.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum PrivateKeyParts {
+    /// An RSA key by its components (big-endian, no leading zeros).
+    Rsa {
+        /// Key size.
+        spec: KeySpec,
+        /// Modulus n.
+        modulus: Vec<u8>,
+        /// Public exponent e.
+        public_exponent: Vec<u8>,
+        /// Private exponent d.
+        private_exponent: Zeroizing<Vec<u8>>,
+        /// First prime p.
+        prime_p: Zeroizing<Vec<u8>>,
+        /// Second prime q.
+        prime_q: Zeroizing<Vec<u8>>,
+    },
+    /// An EC key: the curve and the private scalar (big-endian, [`Curve::field_len`] bytes).
+    Ec {
+        /// The curve.
+        curve: Curve,
+        /// The private scalar.
+        scalar: Zeroizing<Vec<u8>>,
+    },
+    /// An Ed25519 key by its 32-byte seed.
+    Ed25519 {
+        /// The RFC 8032 private key (seed).
+        seed: Zeroizing<Vec<u8>>,
+    },
+}
+
+impl PrivateKeyParts {
+    /// The spec of the key.
+    #[must_use]
+    pub fn spec(&self) -> KeySpec {
+        match self {
+            Self::Rsa { spec, .. } => *spec,
+            Self::Ec { curve, .. } => KeySpec::Ec(*curve),
+            Self::Ed25519 { .. } => KeySpec::Ed25519,
+        }
+    }
+}
+
+impl fmt::Debug for PrivateKeyParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PrivateKeyParts({}, [REDACTED])", self.spec())
+    }
+}
+
+/// What to import: [`KeyStore::import_key`](crate::KeyStore::import_key)'s request.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ImportRequest {
+    /// The identifier the key gets on the device.
+    pub id: KeyId,
+    /// The key.
+    pub key: PrivateKeyDer,
+    /// A label, where the device keeps one apart from the id.
+    pub label: Option<String>,
+    /// The algorithms to allow; `None` allows every algorithm the key fits.
+    pub algorithms: Option<Vec<SignAlgorithm>>,
+}
+
+impl ImportRequest {
+    /// Import `key` as `id`.
+    #[must_use]
+    pub fn new(id: KeyId, key: PrivateKeyDer) -> Self {
+        Self {
+            id,
+            key,
+            label: None,
+            algorithms: None,
+        }
+    }
+
+    /// Sets the label.
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_id_forms() {
+        let name: KeyId = "signing key 1".parse().expect("a name");
+        assert_eq!(name.as_name(), Some("signing key 1"));
+        assert_eq!(name.to_string(), "signing key 1");
+        let id: KeyId = "id:0a0B".parse().expect("hex id");
+        assert_eq!(id.as_bytes(), Some(&[0x0a, 0x0b][..]));
+        assert_eq!(id.to_string(), "id:0a0b");
+        assert!("id:zz".parse::<KeyId>().is_err());
+        assert!("id:".parse::<KeyId>().is_err());
+        assert!("".parse::<KeyId>().is_err());
+        assert!("a\nb".parse::<KeyId>().is_err());
+        assert!("x".repeat(MAX_KEY_NAME_LEN + 1).parse::<KeyId>().is_err());
+    }
+
+    #[test]
+    fn spec_names_round_trip() {
+        for spec in KeySpec::ALL {
+            assert_eq!(spec.name().parse::<KeySpec>().ok(), Some(spec));
+        }
+        assert!("rsa1024".parse::<KeySpec>().is_err());
+    }
+
+    #[test]
+    fn spec_algorithms() {
+        assert!(KeySpec::Ec(Curve::P256).supports(SignAlgorithm::EcdsaSha384));
+        assert!(!KeySpec::Ec(Curve::P256).supports(SignAlgorithm::Ed25519));
+        assert!(KeySpec::Rsa2048.supports(SignAlgorithm::RsaPssSha256));
+        assert!(KeySpec::Aes256.algorithms().is_empty());
+        assert_eq!(
+            KeySpec::Ed25519.algorithms(),
+            vec![SignAlgorithm::Ed25519]
+        );
+    }
+
+    #[test]
+    fn curve_oid_der() {
+        assert_eq!(
+            hex::encode(Curve::P256.oid_der()),
+            "06082a8648ce3d030107"
+        );
+        for c in Curve::ALL {
+            assert_eq!(Curve::from_oid(c.oid()), Some(c));
+            assert!(!c.oid_der().is_empty());
+        }
+    }
+
+    #[test]
+    fn private_key_debug_is_redacted() {
+        let k = PrivateKeyDer::new(Zeroizing::new(vec![0x42; 16]));
+        let s = format!("{k:?}");
+        assert!(!s.contains("42"), "{s}");
+        assert!(s.contains("REDACTED"));
+    }
+}

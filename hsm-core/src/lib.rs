@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
+pub mod algorithm;
+pub mod error;
+pub mod key;
+mod private_key;
+pub mod public_key;
+pub mod secret;
+pub mod signature;
+pub mod store;
+pub mod tls;
+pub mod uri;
+mod verify;
+
+pub use crate::algorithm::{HashAlgorithm, SignAlgorithm};
+pub use crate::error::{DeviceStatus, Error, ErrorKind, Result};
+pub use crate::key::{
+    Curve, ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate, KeyType, PrivateKeyDer,
+    PrivateKeyParts,
+};
+pub use crate::public_key::PublicKey;
+pub use crate::signature::Signature;
+pub use crate::store::{Capabilities, Hsm, KeyStore, Signer};

@@ -1,0 +1,331 @@
+//! Signatures tagged with their algorithm, and strict ECDSA DER ↔ raw `r||s` conversion.
+
+use std::fmt;
+
+use crate::algorithm::SignAlgorithm;
+use crate::error::{Error, Result};
+use crate::key::Curve;
+
+const OP: &str = "signature";
+
+/// A signature, tagged with the algorithm that made it.
+///
+/// ECDSA signatures are held as fixed-size raw `r||s` (each half [`Curve::field_len`] bytes) and
+/// are available both raw ([`Signature::to_raw`]) and as the DER `Ecdsa-Sig-Value` that X.509,
+/// OpenSSL and most protocols want ([`Signature::to_der`]). RSA and Ed25519 signatures have one
+/// encoding, returned by both.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Signature {
+    algorithm: SignAlgorithm,
+    curve: Option<Curve>,
+    bytes: Vec<u8>,
+}
+
+impl Signature {
+    /// An ECDSA signature from raw `r||s`, each half exactly the curve's field length.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if `algorithm` is not ECDSA,
+    /// the length is not twice the field length, or r or s is zero.
+    pub fn ecdsa_from_raw(algorithm: SignAlgorithm, curve: Curve, raw: &[u8]) -> Result<Self> {
+        if !algorithm.is_ecdsa() {
+            return Err(Error::invalid_input(
+                OP,
+                format!("{algorithm} is not ECDSA"),
+            ));
+        }
+        let n = curve.field_len();
+        if raw.len() != 2 * n {
+            return Err(Error::invalid_input(
+                OP,
+                format!(
+                    "a raw {curve} signature is {} bytes, got {}",
+                    2 * n,
+                    raw.len()
+                ),
+            ));
+        }
+        let (r, s) = raw.split_at(n);
+        if r.iter().all(|&b| b == 0) || s.iter().all(|&b| b == 0) {
+            return Err(Error::invalid_input(OP, "r and s must be non-zero"));
+        }
+        Ok(Self {
+            algorithm,
+            curve: Some(curve),
+            bytes: raw.to_vec(),
+        })
+    }
+
+    /// An ECDSA signature from a DER `Ecdsa-Sig-Value` (`SEQUENCE { r INTEGER, s INTEGER }`).
+    ///
+    /// Parsing is strict: definite minimal lengths, minimal positive integers, no trailing data,
+    /// and r and s no longer than the curve's field.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) on any violation.
+    pub fn ecdsa_from_der(algorithm: SignAlgorithm, curve: Curve, der: &[u8]) -> Result<Self> {
+        let n = curve.field_len();
+        let (r, s) = parse_ecdsa_der(der)?;
+        if r.len() > n || s.len() > n {
+            return Err(Error::invalid_input(
+                OP,
+                format!("r or s is longer than the {curve} field"),
+            ));
+        }
+        let mut raw = vec![0u8; 2 * n];
+        copy_right_aligned(&mut raw[..n], r);
+        copy_right_aligned(&mut raw[n..], s);
+        Self::ecdsa_from_raw(algorithm, curve, &raw)
+    }
+
+    /// An RSA (PKCS#1 v1.5 or PSS) or Ed25519 signature from its bytes.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if `algorithm` is ECDSA (use
+    /// the ECDSA constructors), the signature is empty, or an Ed25519 signature is not 64 bytes.
+    pub fn from_bytes(algorithm: SignAlgorithm, bytes: &[u8]) -> Result<Self> {
+        if algorithm.is_ecdsa() {
+            return Err(Error::invalid_input(
+                OP,
+                "ECDSA signatures need a curve: use ecdsa_from_der or ecdsa_from_raw",
+            ));
+        }
+        if bytes.is_empty() {
+            return Err(Error::invalid_input(OP, "empty signature"));
+        }
+        if algorithm == SignAlgorithm::Ed25519 && bytes.len() != 64 {
+            return Err(Error::invalid_input(
+                OP,
+                format!("an Ed25519 signature is 64 bytes, got {}", bytes.len()),
+            ));
+        }
+        Ok(Self {
+            algorithm,
+            curve: None,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// The algorithm that made the signature.
+    #[must_use]
+    pub fn algorithm(&self) -> SignAlgorithm {
+        self.algorithm
+    }
+
+    /// The curve, for ECDSA signatures.
+    #[must_use]
+    pub fn curve(&self) -> Option<Curve> {
+        self.curve
+    }
+
+    /// The raw form: `r||s` for ECDSA, the signature bytes otherwise.
+    #[must_use]
+    pub fn to_raw(&self) -> Vec<u8> {
+        self.bytes.clone()
+    }
+
+    /// The raw form, borrowed.
+    #[must_use]
+    pub fn as_raw(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The DER `Ecdsa-Sig-Value` for ECDSA; the signature bytes otherwise. This is the encoding
+    /// X.509 and `openssl dgst -verify` expect.
+    #[must_use]
+    pub fn to_der(&self) -> Vec<u8> {
+        match self.curve {
+            Some(curve) => {
+                let n = curve.field_len();
+                let (r, s) = self.bytes.split_at(n.min(self.bytes.len()));
+                encode_ecdsa_der(r, s)
+            }
+            None => self.bytes.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signature")
+            .field("algorithm", &self.algorithm)
+            .field("curve", &self.curve)
+            .field("raw", &hex::encode(&self.bytes))
+            .finish()
+    }
+}
+
+fn copy_right_aligned(dst: &mut [u8], src: &[u8]) {
+    let start = dst.len().saturating_sub(src.len());
+    if let Some(tail) = dst.get_mut(start..) {
+        tail.copy_from_slice(src.get(src.len().saturating_sub(tail.len())..).unwrap_or_default());
+    }
+}
+
+/// Reads a DER length at `input`, returning (length, rest). Only minimal definite forms.
+fn read_len(input: &[u8]) -> Result<(usize, &[u8])> {
+    let bad = || Error::invalid_input(OP, "malformed DER length");
+    let (&first, rest) = input.split_first().ok_or_else(bad)?;
+    if first < 0x80 {
+        return Ok((usize::from(first), rest));
+    }
+    let count = usize::from(first & 0x7f);
+    if count == 0 || count > 2 {
+        return Err(bad());
+    }
+    let bytes = rest.get(..count).ok_or_else(bad)?;
+    let rest = rest.get(count..).ok_or_else(bad)?;
+    let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    // Minimal form: long form only for lengths >= 128, and no leading zero byte.
+    if len < 0x80 || bytes.first() == Some(&0) {
+        return Err(bad());
+    }
+    Ok((len, rest))
+}
+
+/// Reads one DER INTEGER that must be positive and minimally encoded; returns its magnitude
+/// without the sign byte, and the rest.
+fn read_positive_integer(input: &[u8]) -> Result<(&[u8], &[u8])> {
+    let bad = |m: &'static str| Error::invalid_input(OP, m);
+    let (&tag, rest) = input.split_first().ok_or_else(|| bad("missing INTEGER"))?;
+    if tag != 0x02 {
+        return Err(bad("expected INTEGER"));
+    }
+    let (len, rest) = read_len(rest)?;
+    let value = rest.get(..len).ok_or_else(|| bad("INTEGER runs past the end"))?;
+    let rest = rest.get(len..).ok_or_else(|| bad("INTEGER runs past the end"))?;
+    match value {
+        [] => Err(bad("empty INTEGER")),
+        [first, ..] if first & 0x80 != 0 => Err(bad("negative INTEGER")),
+        [0, second, ..] if second & 0x80 == 0 => Err(bad("INTEGER not minimally encoded")),
+        [0] => Err(bad("zero INTEGER")),
+        [0, magnitude @ ..] => Ok((magnitude, rest)),
+        magnitude => Ok((magnitude, rest)),
+    }
+}
+
+fn parse_ecdsa_der(der: &[u8]) -> Result<(&[u8], &[u8])> {
+    let bad = |m: &'static str| Error::invalid_input(OP, m);
+    let (&tag, rest) = der.split_first().ok_or_else(|| bad("empty signature"))?;
+    if tag != 0x30 {
+        return Err(bad("expected SEQUENCE"));
+    }
+    let (len, rest) = read_len(rest)?;
+    if rest.len() != len {
+        return Err(bad("SEQUENCE length does not match the signature"));
+    }
+    let (r, rest) = read_positive_integer(rest)?;
+    let (s, rest) = read_positive_integer(rest)?;
+    if !rest.is_empty() {
+        return Err(bad("trailing data after s"));
+    }
+    Ok((r, s))
+}
+
+fn encode_integer(out: &mut Vec<u8>, magnitude: &[u8]) {
+    let start = magnitude.iter().position(|&b| b != 0).unwrap_or(magnitude.len());
+    let m = magnitude.get(start..).unwrap_or_default();
+    let pad = m.first().is_none_or(|&b| b & 0x80 != 0);
+    let len = m.len() + usize::from(pad);
+    out.push(0x02);
+    push_len(out, len);
+    if pad {
+        out.push(0);
+    }
+    out.extend_from_slice(m);
+}
+
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len < 0x100 {
+        out.extend_from_slice(&[0x81, len as u8]);
+    } else {
+        out.extend_from_slice(&[0x82, (len >> 8) as u8, (len & 0xff) as u8]);
+    }
+}
+
+fn encode_ecdsa_der(r: &[u8], s: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(r.len() + s.len() + 8);
+    encode_integer(&mut body, r);
+    encode_integer(&mut body, s);
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.push(0x30);
+    push_len(&mut out, body.len());
+    out.extend_from_slice(&body);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::Signer as _;
+
+    #[test]
+    fn der_and_raw_agree_with_rustcrypto() {
+        let sk = p256::ecdsa::SigningKey::from_slice(&[3u8; 32]).expect("scalar");
+        for i in 0..64u8 {
+            let sig: p256::ecdsa::Signature = sk.sign(&[i]);
+            let der = sig.to_der();
+            let ours =
+                Signature::ecdsa_from_der(SignAlgorithm::EcdsaSha256, Curve::P256, der.as_bytes())
+                    .expect("strict parse accepts RustCrypto DER");
+            assert_eq!(ours.to_raw(), sig.to_bytes().to_vec());
+            assert_eq!(ours.to_der(), der.as_bytes());
+            let back = Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha256, Curve::P256, &ours.to_raw())
+                .expect("raw");
+            assert_eq!(back, ours);
+        }
+    }
+
+    #[test]
+    fn p521_uses_long_lengths() {
+        let mut raw = vec![0x01u8; 132];
+        raw[0] = 0x01;
+        raw[66] = 0x01;
+        let sig = Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha512, Curve::P521, &raw).expect("raw");
+        let der = sig.to_der();
+        assert_eq!(&der[..2], &[0x30, 0x81]);
+        let back = Signature::ecdsa_from_der(SignAlgorithm::EcdsaSha512, Curve::P521, &der).expect("der");
+        assert_eq!(back.to_raw(), raw);
+    }
+
+    #[test]
+    fn strict_der_rejections() {
+        let alg = SignAlgorithm::EcdsaSha256;
+        let c = Curve::P256;
+        // Non-minimal integer (leading zero without need).
+        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01]).is_err());
+        // Negative r.
+        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01]).is_err());
+        // Trailing data.
+        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00]).is_err());
+        // Wrong outer length.
+        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]).is_err());
+        // Zero s.
+        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00]).is_err());
+        // Long-form length for a short value.
+        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]).is_err());
+        // r longer than the field.
+        let mut long = vec![0x30, 0x26, 0x02, 0x21];
+        long.extend_from_slice(&[0x11; 33]);
+        long.extend_from_slice(&[0x02, 0x01, 0x01]);
+        assert!(Signature::ecdsa_from_der(alg, c, &long).is_err());
+        // Raw of the wrong size; non-ECDSA algorithm.
+        assert!(Signature::ecdsa_from_raw(alg, c, &[1u8; 63]).is_err());
+        assert!(Signature::ecdsa_from_raw(SignAlgorithm::Ed25519, c, &[1u8; 64]).is_err());
+        assert!(Signature::from_bytes(SignAlgorithm::Ed25519, &[1u8; 63]).is_err());
+        assert!(Signature::from_bytes(alg, &[1u8; 64]).is_err());
+    }
+
+    #[test]
+    fn small_values_are_padded() {
+        let der = [0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x07];
+        let sig = Signature::ecdsa_from_der(SignAlgorithm::EcdsaPrehashed, Curve::P256, &der).expect("ok");
+        let raw = sig.to_raw();
+        assert_eq!(raw.len(), 64);
+        assert_eq!(raw[31], 5);
+        assert_eq!(raw[63], 7);
+        assert_eq!(sig.to_der(), der);
+    }
+}

@@ -1,0 +1,273 @@
+//! The traits every backend implements: [`KeyStore`], [`Signer`] and their union [`Hsm`].
+//!
+//! The traits are blocking, object-safe and `Send + Sync`: PKCS#11 and PC/SC block by nature, the
+//! REST backends block on their own async clients, and a program that picks its backend at run
+//! time holds a `Box<dyn Hsm>`. Async services use [`crate::asynchronous`] (feature `tokio`).
+
+use std::fmt;
+
+use crate::algorithm::SignAlgorithm;
+use crate::error::{Error, ErrorKind, Result};
+use crate::key::{ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate};
+use crate::public_key::PublicKey;
+use crate::signature::Signature;
+
+/// The largest message [`Signer::sign`] accepts by default (bytes). Backends may accept less
+/// (devices have request limits) and say so with [`ErrorKind::InvalidInput`].
+pub const MAX_MESSAGE_LEN: usize = 1 << 20;
+
+/// What a backend, with the device behind it, can do. The conformance suite tests exactly this:
+/// everything declared must work, everything else must fail with [`ErrorKind::Unsupported`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Key specs [`KeyStore::generate_key`] can make.
+    pub key_specs: Vec<KeySpec>,
+    /// Signature algorithms [`Signer::sign`] can use (with a key that fits).
+    pub algorithms: Vec<SignAlgorithm>,
+    /// Whether [`KeyStore::import_key`] works.
+    pub import: bool,
+    /// Whether [`KeyStore::delete_key`] works.
+    pub delete: bool,
+    /// The largest message [`Signer::sign`] takes, in bytes.
+    pub max_message_len: usize,
+}
+
+impl Capabilities {
+    /// Capabilities for these specs and algorithms, with import and delete off.
+    #[must_use]
+    pub fn new(key_specs: Vec<KeySpec>, algorithms: Vec<SignAlgorithm>) -> Self {
+        Self {
+            key_specs,
+            algorithms,
+            import: false,
+            delete: false,
+            max_message_len: MAX_MESSAGE_LEN,
+        }
+    }
+
+    /// Declares import support.
+    #[must_use]
+    pub fn with_import(mut self, import: bool) -> Self {
+        self.import = import;
+        self
+    }
+
+    /// Declares delete support.
+    #[must_use]
+    pub fn with_delete(mut self, delete: bool) -> Self {
+        self.delete = delete;
+        self
+    }
+
+    /// Declares the largest message.
+    #[must_use]
+    pub fn with_max_message_len(mut self, len: usize) -> Self {
+        self.max_message_len = len;
+        self
+    }
+
+    /// Whether `spec` can be generated.
+    #[must_use]
+    pub fn has_spec(&self, spec: KeySpec) -> bool {
+        self.key_specs.contains(&spec)
+    }
+
+    /// Whether `algorithm` can be used.
+    #[must_use]
+    pub fn has_algorithm(&self, algorithm: SignAlgorithm) -> bool {
+        self.algorithms.contains(&algorithm)
+    }
+}
+
+/// Key management: list, inspect, generate, import, delete, and read public keys.
+pub trait KeyStore: Send + Sync + fmt::Debug {
+    /// The backend's short name (`nethsm`, `n200`, `pkcs11`, `sc-hsm`).
+    fn backend(&self) -> &'static str;
+
+    /// What this backend and device can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Every key the credentials can see.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    fn list_keys(&self) -> Result<Vec<KeyInfo>>;
+
+    /// One key's details.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] if there is no such key; transport and device errors.
+    fn key_info(&self, key: &KeyId) -> Result<KeyInfo>;
+
+    /// Generates a key pair on the device.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AlreadyExists`] if the id is taken, [`ErrorKind::Unsupported`] for a spec the
+    /// backend does not declare, [`ErrorKind::InvalidInput`] for an id the device refuses.
+    fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo>;
+
+    /// Imports a private key, where the device allows it. The default refuses.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] unless the backend overrides it; otherwise as
+    /// [`generate_key`](Self::generate_key).
+    fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
+        let _ = request;
+        Err(Error::unsupported(
+            "import_key",
+            format!("the {} backend cannot import keys", self.backend()),
+        ))
+    }
+
+    /// Deletes a key. The default refuses.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] if there is no such key, [`ErrorKind::Unsupported`] unless the
+    /// backend overrides it.
+    fn delete_key(&self, key: &KeyId) -> Result<()> {
+        let _ = key;
+        Err(Error::unsupported(
+            "delete_key",
+            format!("the {} backend cannot delete keys", self.backend()),
+        ))
+    }
+
+    /// The key's public key.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] if there is no such key; transport and device errors.
+    fn public_key(&self, key: &KeyId) -> Result<PublicKey>;
+}
+
+/// Signing with keys held by the device.
+pub trait Signer: Send + Sync + fmt::Debug {
+    /// Signs a message: the algorithm's hash is applied (on the host or the device, as the backend
+    /// does best). For [`SignAlgorithm::EcdsaPrehashed`] the message is the digest.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for empty or oversized input or an algorithm that does not fit
+    /// the key, [`ErrorKind::NotFound`] for an unknown key, [`ErrorKind::Unsupported`] for an
+    /// algorithm the backend does not declare; transport, authentication and device errors.
+    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature>;
+
+    /// Signs a digest the caller computed with the algorithm's hash (any length for
+    /// [`SignAlgorithm::EcdsaPrehashed`], within the device's limits).
+    ///
+    /// # Errors
+    /// As [`sign`](Self::sign); [`ErrorKind::InvalidInput`] if the digest length does not match
+    /// the hash, and [`ErrorKind::Unsupported`] for Ed25519, which signs whole messages only.
+    fn sign_digest(&self, key: &KeyId, algorithm: SignAlgorithm, digest: &[u8])
+    -> Result<Signature>;
+
+    /// Signs a batch of messages with one key. Backends may pipeline or parallelise; the default
+    /// signs one after another. The result has one entry per message, in order.
+    fn sign_many(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        messages: &[&[u8]],
+    ) -> Vec<Result<Signature>> {
+        messages
+            .iter()
+            .map(|m| self.sign(key, algorithm, m))
+            .collect()
+    }
+}
+
+/// A whole HSM backend: a [`KeyStore`] that is also a [`Signer`]. Implemented for every type that
+/// is both, so `Box<dyn Hsm>` holds any backend.
+pub trait Hsm: KeyStore + Signer {}
+
+impl<T: KeyStore + Signer + ?Sized> Hsm for T {}
+
+/// Checks a message and algorithm before they are sent to a device: the common part of every
+/// backend's [`Signer::sign`]. Backends call it first so that all of them refuse the same inputs
+/// with the same kinds.
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] for an empty or oversized message.
+pub fn check_message(message: &[u8], max_len: usize, operation: &'static str) -> Result<()> {
+    if message.is_empty() {
+        return Err(Error::invalid_input(operation, "the message is empty"));
+    }
+    if message.len() > max_len {
+        return Err(Error::invalid_input(
+            operation,
+            format!("the message is {} bytes; at most {max_len}", message.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a digest for `algorithm`: the hash's length, or 1..=64 bytes for
+/// [`SignAlgorithm::EcdsaPrehashed`]; Ed25519 takes no digest.
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] for a wrong length, [`ErrorKind::Unsupported`] for Ed25519.
+pub fn check_digest(algorithm: SignAlgorithm, digest: &[u8], operation: &'static str) -> Result<()> {
+    if !algorithm.accepts_digest() {
+        return Err(Error::unsupported(
+            operation,
+            format!("{algorithm} signs whole messages; it takes no digest"),
+        ));
+    }
+    match algorithm.hash() {
+        Some(hash) => hash.check_digest(digest, operation),
+        None if digest.is_empty() || digest.len() > 64 => Err(Error::invalid_input(
+            operation,
+            format!("a digest is 1 to 64 bytes, got {}", digest.len()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks that `algorithm` fits a key of `spec`.
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] if it does not.
+pub fn check_algorithm_fits(
+    spec: KeySpec,
+    algorithm: SignAlgorithm,
+    operation: &'static str,
+) -> Result<()> {
+    if spec.supports(algorithm) {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::InvalidInput, operation)
+            .with_message(format!("{algorithm} does not fit a {spec} key")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_object_safe(_: Option<&dyn Hsm>) {}
+
+    #[test]
+    fn traits_are_object_safe_and_thread_safe() {
+        assert_object_safe(None);
+        fn is_send_sync<T: Send + Sync + ?Sized>() {}
+        is_send_sync::<dyn Hsm>();
+        is_send_sync::<Box<dyn Hsm>>();
+    }
+
+    #[test]
+    fn digest_checks() {
+        assert!(check_digest(SignAlgorithm::EcdsaSha256, &[0; 32], "t").is_ok());
+        assert_eq!(
+            check_digest(SignAlgorithm::EcdsaSha256, &[0; 31], "t").map_err(|e| e.kind()),
+            Err(ErrorKind::InvalidInput)
+        );
+        assert_eq!(
+            check_digest(SignAlgorithm::Ed25519, &[0; 32], "t").map_err(|e| e.kind()),
+            Err(ErrorKind::Unsupported)
+        );
+        assert!(check_digest(SignAlgorithm::EcdsaPrehashed, &[0; 20], "t").is_ok());
+        assert!(check_digest(SignAlgorithm::EcdsaPrehashed, &[], "t").is_err());
+        assert!(check_message(&[], 10, "t").is_err());
+        assert!(check_message(&[0; 11], 10, "t").is_err());
+        assert!(check_message(&[0; 10], 10, "t").is_ok());
+    }
+}
