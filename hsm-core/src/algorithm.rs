@@ -274,7 +274,10 @@ impl FromStr for SignAlgorithm {
                 let names: Vec<&str> = Self::ALL.iter().map(|a| a.name()).collect();
                 Error::invalid_input(
                     "parse signature algorithm",
-                    format!("unknown algorithm {s:?}; expected one of {}", names.join(", ")),
+                    format!(
+                        "unknown algorithm {s:?}; expected one of {}",
+                        names.join(", ")
+                    ),
                 )
             })
     }

@@ -72,7 +72,10 @@ impl KeyId {
         if bytes.is_empty() || bytes.len() > MAX_KEY_ID_BYTES {
             return Err(Error::invalid_input(
                 "key id",
-                format!("an id is 1 to {MAX_KEY_ID_BYTES} bytes, got {}", bytes.len()),
+                format!(
+                    "an id is 1 to {MAX_KEY_ID_BYTES} bytes, got {}",
+                    bytes.len()
+                ),
             ));
         }
         Ok(Self(Repr::Bytes(bytes)))
@@ -411,7 +414,10 @@ impl FromStr for KeySpec {
                 let names: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
                 Error::invalid_input(
                     "parse key spec",
-                    format!("unknown key spec {s:?}; expected one of {}", names.join(", ")),
+                    format!(
+                        "unknown key spec {s:?}; expected one of {}",
+                        names.join(", ")
+                    ),
                 )
             })
     }
@@ -670,18 +676,12 @@ mod tests {
         assert!(!KeySpec::Ec(Curve::P256).supports(SignAlgorithm::Ed25519));
         assert!(KeySpec::Rsa2048.supports(SignAlgorithm::RsaPssSha256));
         assert!(KeySpec::Aes256.algorithms().is_empty());
-        assert_eq!(
-            KeySpec::Ed25519.algorithms(),
-            vec![SignAlgorithm::Ed25519]
-        );
+        assert_eq!(KeySpec::Ed25519.algorithms(), vec![SignAlgorithm::Ed25519]);
     }
 
     #[test]
     fn curve_oid_der() {
-        assert_eq!(
-            hex::encode(Curve::P256.oid_der()),
-            "06082a8648ce3d030107"
-        );
+        assert_eq!(hex::encode(Curve::P256.oid_der()), "06082a8648ce3d030107");
         for c in Curve::ALL {
             assert_eq!(Curve::from_oid(c.oid()), Some(c));
             assert!(!c.oid_der().is_empty());

@@ -23,8 +23,8 @@ pub(crate) fn decode(pkcs8_der: &[u8]) -> Result<PrivateKeyParts> {
             let rsa = pkcs1::RsaPrivateKeyOwned::from_der(body)
                 .map_err(|e| bad("not a PKCS#1 RSAPrivateKey").with_source(e))?;
             let modulus = rsa.modulus.as_bytes().to_vec();
-            let bits = modulus.len() * 8
-                - modulus.first().map_or(8, |b| b.leading_zeros() as usize);
+            let bits =
+                modulus.len() * 8 - modulus.first().map_or(8, |b| b.leading_zeros() as usize);
             let spec = KeySpec::rsa(bits).ok_or_else(|| {
                 Error::unsupported(OP, format!("RSA keys of {bits} bits are not supported"))
             })?;

@@ -51,17 +51,15 @@ impl PublicKey {
                 (KeyType::Rsa, KeySpec::rsa(bits))
             }
             OID_EC => {
-                let params = spki
-                    .algorithm
-                    .parameters
-                    .as_ref()
-                    .ok_or_else(|| Error::invalid_input(OP, "EC key without curve parameters"))?;
+                let params =
+                    spki.algorithm.parameters.as_ref().ok_or_else(|| {
+                        Error::invalid_input(OP, "EC key without curve parameters")
+                    })?;
                 let oid: ObjectIdentifier = params.decode_as().map_err(|e| {
                     Error::invalid_input(OP, "EC parameters are not a named curve").with_source(e)
                 })?;
-                let curve = Curve::from_oid(&oid.to_string()).ok_or_else(|| {
-                    Error::unsupported(OP, format!("unsupported curve {oid}"))
-                })?;
+                let curve = Curve::from_oid(&oid.to_string())
+                    .ok_or_else(|| Error::unsupported(OP, format!("unsupported curve {oid}")))?;
                 check_ec_point(curve, &key_bytes)?;
                 (KeyType::Ec, Some(KeySpec::Ec(curve)))
             }
@@ -300,7 +298,10 @@ mod tests {
         assert!(PublicKey::from_ec_point(Curve::P256, &[4u8; 64]).is_err());
         assert!(PublicKey::from_ec_point(Curve::P384, &[5u8; 97]).is_err());
         assert!(PublicKey::from_der(&[0x30, 0x03, 0x02, 0x01]).is_err());
-        assert!(PublicKey::from_pem("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----").is_err());
+        assert!(
+            PublicKey::from_pem("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----")
+                .is_err()
+        );
         assert!(PublicKey::from_ed25519(&[1u8; 31]).is_err());
     }
 

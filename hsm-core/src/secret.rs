@@ -38,7 +38,8 @@ pub fn secret_from_env(var: &str) -> Result<SecretString> {
 /// empty. The error names the file, never its content.
 pub fn secret_from_file(path: &Path) -> Result<SecretString> {
     let content = Zeroizing::new(std::fs::read(path).map_err(|e| {
-        Error::invalid_input("read secret", format!("cannot read {}", path.display())).with_source(e)
+        Error::invalid_input("read secret", format!("cannot read {}", path.display()))
+            .with_source(e)
     })?);
     let text = std::str::from_utf8(&content).map_err(|_| {
         Error::invalid_input("read secret", format!("{} is not UTF-8", path.display()))
@@ -75,6 +76,9 @@ mod tests {
     #[test]
     fn env_secret_errors_name_the_variable_only() {
         let e = secret_from_env("HSM_CORE_TEST_SURELY_UNSET_VARIABLE").expect_err("unset");
-        assert!(e.to_string().contains("HSM_CORE_TEST_SURELY_UNSET_VARIABLE"));
+        assert!(
+            e.to_string()
+                .contains("HSM_CORE_TEST_SURELY_UNSET_VARIABLE")
+        );
     }
 }

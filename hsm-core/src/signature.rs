@@ -73,8 +73,9 @@ impl Signature {
             ));
         }
         let mut raw = vec![0u8; 2 * n];
-        copy_right_aligned(&mut raw[..n], r);
-        copy_right_aligned(&mut raw[n..], s);
+        let (raw_r, raw_s) = raw.split_at_mut(n);
+        copy_right_aligned(raw_r, r);
+        copy_right_aligned(raw_s, s);
         Self::ecdsa_from_raw(algorithm, curve, &raw)
     }
 
@@ -158,7 +159,10 @@ impl fmt::Debug for Signature {
 fn copy_right_aligned(dst: &mut [u8], src: &[u8]) {
     let start = dst.len().saturating_sub(src.len());
     if let Some(tail) = dst.get_mut(start..) {
-        tail.copy_from_slice(src.get(src.len().saturating_sub(tail.len())..).unwrap_or_default());
+        tail.copy_from_slice(
+            src.get(src.len().saturating_sub(tail.len())..)
+                .unwrap_or_default(),
+        );
     }
 }
 
@@ -175,7 +179,9 @@ fn read_len(input: &[u8]) -> Result<(usize, &[u8])> {
     }
     let bytes = rest.get(..count).ok_or_else(bad)?;
     let rest = rest.get(count..).ok_or_else(bad)?;
-    let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    let len = bytes
+        .iter()
+        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
     // Minimal form: long form only for lengths >= 128, and no leading zero byte.
     if len < 0x80 || bytes.first() == Some(&0) {
         return Err(bad());
@@ -192,8 +198,12 @@ fn read_positive_integer(input: &[u8]) -> Result<(&[u8], &[u8])> {
         return Err(bad("expected INTEGER"));
     }
     let (len, rest) = read_len(rest)?;
-    let value = rest.get(..len).ok_or_else(|| bad("INTEGER runs past the end"))?;
-    let rest = rest.get(len..).ok_or_else(|| bad("INTEGER runs past the end"))?;
+    let value = rest
+        .get(..len)
+        .ok_or_else(|| bad("INTEGER runs past the end"))?;
+    let rest = rest
+        .get(len..)
+        .ok_or_else(|| bad("INTEGER runs past the end"))?;
     match value {
         [] => Err(bad("empty INTEGER")),
         [first, ..] if first & 0x80 != 0 => Err(bad("negative INTEGER")),
@@ -223,7 +233,10 @@ fn parse_ecdsa_der(der: &[u8]) -> Result<(&[u8], &[u8])> {
 }
 
 fn encode_integer(out: &mut Vec<u8>, magnitude: &[u8]) {
-    let start = magnitude.iter().position(|&b| b != 0).unwrap_or(magnitude.len());
+    let start = magnitude
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(magnitude.len());
     let m = magnitude.get(start..).unwrap_or_default();
     let pad = m.first().is_none_or(|&b| b & 0x80 != 0);
     let len = m.len() + usize::from(pad);
@@ -272,8 +285,9 @@ mod tests {
                     .expect("strict parse accepts RustCrypto DER");
             assert_eq!(ours.to_raw(), sig.to_bytes().to_vec());
             assert_eq!(ours.to_der(), der.as_bytes());
-            let back = Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha256, Curve::P256, &ours.to_raw())
-                .expect("raw");
+            let back =
+                Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha256, Curve::P256, &ours.to_raw())
+                    .expect("raw");
             assert_eq!(back, ours);
         }
     }
@@ -283,10 +297,12 @@ mod tests {
         let mut raw = vec![0x01u8; 132];
         raw[0] = 0x01;
         raw[66] = 0x01;
-        let sig = Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha512, Curve::P521, &raw).expect("raw");
+        let sig =
+            Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha512, Curve::P521, &raw).expect("raw");
         let der = sig.to_der();
         assert_eq!(&der[..2], &[0x30, 0x81]);
-        let back = Signature::ecdsa_from_der(SignAlgorithm::EcdsaSha512, Curve::P521, &der).expect("der");
+        let back =
+            Signature::ecdsa_from_der(SignAlgorithm::EcdsaSha512, Curve::P521, &der).expect("der");
         assert_eq!(back.to_raw(), raw);
     }
 
@@ -295,17 +311,47 @@ mod tests {
         let alg = SignAlgorithm::EcdsaSha256;
         let c = Curve::P256;
         // Non-minimal integer (leading zero without need).
-        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01]).is_err());
+        assert!(
+            Signature::ecdsa_from_der(
+                alg,
+                c,
+                &[0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01]
+            )
+            .is_err()
+        );
         // Negative r.
-        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01]).is_err());
+        assert!(
+            Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01])
+                .is_err()
+        );
         // Trailing data.
-        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00]).is_err());
+        assert!(
+            Signature::ecdsa_from_der(
+                alg,
+                c,
+                &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00]
+            )
+            .is_err()
+        );
         // Wrong outer length.
-        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]).is_err());
+        assert!(
+            Signature::ecdsa_from_der(alg, c, &[0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01])
+                .is_err()
+        );
         // Zero s.
-        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00]).is_err());
+        assert!(
+            Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00])
+                .is_err()
+        );
         // Long-form length for a short value.
-        assert!(Signature::ecdsa_from_der(alg, c, &[0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]).is_err());
+        assert!(
+            Signature::ecdsa_from_der(
+                alg,
+                c,
+                &[0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]
+            )
+            .is_err()
+        );
         // r longer than the field.
         let mut long = vec![0x30, 0x26, 0x02, 0x21];
         long.extend_from_slice(&[0x11; 33]);
@@ -321,7 +367,8 @@ mod tests {
     #[test]
     fn small_values_are_padded() {
         let der = [0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x07];
-        let sig = Signature::ecdsa_from_der(SignAlgorithm::EcdsaPrehashed, Curve::P256, &der).expect("ok");
+        let sig = Signature::ecdsa_from_der(SignAlgorithm::EcdsaPrehashed, Curve::P256, &der)
+            .expect("ok");
         let raw = sig.to_raw();
         assert_eq!(raw.len(), 64);
         assert_eq!(raw[31], 5);

@@ -157,8 +157,12 @@ pub trait Signer: Send + Sync + fmt::Debug {
     /// # Errors
     /// As [`sign`](Self::sign); [`ErrorKind::InvalidInput`] if the digest length does not match
     /// the hash, and [`ErrorKind::Unsupported`] for Ed25519, which signs whole messages only.
-    fn sign_digest(&self, key: &KeyId, algorithm: SignAlgorithm, digest: &[u8])
-    -> Result<Signature>;
+    fn sign_digest(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        digest: &[u8],
+    ) -> Result<Signature>;
 
     /// Signs a batch of messages with one key. Backends may pipeline or parallelise; the default
     /// signs one after another. The result has one entry per message, in order.
@@ -205,7 +209,11 @@ pub fn check_message(message: &[u8], max_len: usize, operation: &'static str) ->
 ///
 /// # Errors
 /// [`ErrorKind::InvalidInput`] for a wrong length, [`ErrorKind::Unsupported`] for Ed25519.
-pub fn check_digest(algorithm: SignAlgorithm, digest: &[u8], operation: &'static str) -> Result<()> {
+pub fn check_digest(
+    algorithm: SignAlgorithm,
+    digest: &[u8],
+    operation: &'static str,
+) -> Result<()> {
     if !algorithm.accepts_digest() {
         return Err(Error::unsupported(
             operation,

@@ -87,9 +87,8 @@ impl TlsOptions {
 /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) unless it is 32 bytes of hex.
 pub fn parse_fingerprint(text: &str) -> Result<[u8; 32]> {
     let cleaned: String = text.chars().filter(|c| *c != ':').collect();
-    let bytes = hex::decode(cleaned.trim()).map_err(|e| {
-        Error::invalid_input("parse URI", format!("`pin-sha256` is not hex: {e}"))
-    })?;
+    let bytes = hex::decode(cleaned.trim())
+        .map_err(|e| Error::invalid_input("parse URI", format!("`pin-sha256` is not hex: {e}")))?;
     bytes.try_into().map_err(|b: Vec<u8>| {
         Error::invalid_input(
             "parse URI",
@@ -222,7 +221,12 @@ mod client {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
         }
 
         fn verify_tls13_signature(
@@ -231,11 +235,18 @@ mod client {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
         }
 
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.provider.signature_verification_algorithms.supported_schemes()
+            self.provider
+                .signature_verification_algorithms
+                .supported_schemes()
         }
     }
 
@@ -261,7 +272,12 @@ mod client {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
 
         fn verify_tls13_signature(
@@ -270,7 +286,12 @@ mod client {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
 
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -293,7 +314,10 @@ mod tests {
             ("pin-sha256".into(), format!("{fp},{}", colons.join(":"))),
         ]);
         let o = TlsOptions::from_query(&mut q).expect("parses");
-        assert_eq!(o.ca_file.as_deref(), Some(std::path::Path::new("/etc/hsm/ca.pem")));
+        assert_eq!(
+            o.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/hsm/ca.pem"))
+        );
         assert_eq!(o.server_name.as_deref(), Some("seSAM-nserie-101"));
         assert_eq!(o.pin_sha256, vec![[0xAB; 32], [0xCD; 32]]);
         assert!(!o.insecure);

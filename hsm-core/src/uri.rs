@@ -50,9 +50,8 @@ impl BackendUri {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the part that does not
     /// parse.
     pub fn parse(uri: &str) -> Result<Self> {
-        let url = url::Url::parse(uri).map_err(|e| {
-            Error::invalid_input(OP, format!("not a URI: {e}"))
-        })?;
+        let url = url::Url::parse(uri)
+            .map_err(|e| Error::invalid_input(OP, format!("not a URI: {e}")))?;
         let (scheme, simulated) = match url.scheme().strip_suffix("+sim") {
             Some(base) => (base.to_owned(), true),
             None => (url.scheme().to_owned(), false),
@@ -98,9 +97,12 @@ impl BackendUri {
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if the URI has no host.
     pub fn require_host(&self) -> Result<&str> {
-        self.host.as_deref().filter(|h| !h.is_empty()).ok_or_else(|| {
-            Error::invalid_input(OP, format!("a {}:// URI needs a host", self.scheme))
-        })
+        self.host
+            .as_deref()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                Error::invalid_input(OP, format!("a {}:// URI needs a host", self.scheme))
+            })
     }
 
     /// The user, or an error saying the URI needs one.
@@ -123,7 +125,9 @@ impl BackendUri {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if several sources are given or
     /// the source cannot be read.
     pub fn take_password(&mut self) -> Result<Option<SecretString>> {
-        let from_query = self.query.take_secret("password", "password-env", "password-file")?;
+        let from_query = self
+            .query
+            .take_secret("password", "password-env", "password-file")?;
         match (self.password.take(), from_query) {
             (Some(_), Some(_)) => Err(Error::invalid_input(
                 OP,
@@ -206,9 +210,10 @@ impl QueryParams {
     {
         match self.take(name)? {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|e| {
-                Error::invalid_input(OP, format!("URI parameter `{name}`: {e}"))
-            }),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|e| Error::invalid_input(OP, format!("URI parameter `{name}`: {e}"))),
         }
     }
 
@@ -303,7 +308,10 @@ mod tests {
         assert_eq!(u.port, Some(8443));
         let p = u.take_password().expect("ok").expect("some");
         assert_eq!(p.expose_secret(), "p@ss");
-        assert_eq!(u.query.take("ca").expect("once").as_deref(), Some("/tmp/ca.pem"));
+        assert_eq!(
+            u.query.take("ca").expect("once").as_deref(),
+            Some("/tmp/ca.pem")
+        );
         assert_eq!(u.query.take_parsed::<u8>("core").expect("parses"), Some(2));
         assert!(!format!("{u:?}").contains("p@ss"));
         u.query.finish("nethsm").expect("nothing left");
@@ -315,20 +323,33 @@ mod tests {
         assert!(u.simulated);
         assert_eq!(u.scheme, "nethsm");
         let mut u = BackendUri::parse("sc-hsm:?reader=Virtual&bogus=1").expect("parses");
-        assert_eq!(u.query.take("reader").expect("once").as_deref(), Some("Virtual"));
+        assert_eq!(
+            u.query.take("reader").expect("once").as_deref(),
+            Some("Virtual")
+        );
         let e = u.query.finish("sc-hsm").expect_err("bogus left");
         assert!(e.to_string().contains("`bogus`"), "{e}");
     }
 
     #[test]
     fn secrets_from_one_source_only_and_never_echoed() {
-        let mut u = BackendUri::parse("n200://u@h?password=hunter2&password-env=X").expect("parses");
+        let mut u =
+            BackendUri::parse("n200://u@h?password=hunter2&password-env=X").expect("parses");
         let e = u.take_password().expect_err("two sources");
         assert!(!e.to_string().contains("hunter2"));
         let mut q = QueryParams::from_pairs(vec![("pin-value".into(), "123456".into())]);
-        let pin = q.take_secret("pin-value", "pin-env", "pin-source").expect("ok").expect("some");
+        let pin = q
+            .take_secret("pin-value", "pin-env", "pin-source")
+            .expect("ok")
+            .expect("some");
         assert_eq!(pin.expose_secret(), "123456");
-        assert!(BackendUri::parse("nethsm://u:pw@h?x=1&x=2").expect("parses").query.take("x").is_err());
+        assert!(
+            BackendUri::parse("nethsm://u:pw@h?x=1&x=2")
+                .expect("parses")
+                .query
+                .take("x")
+                .is_err()
+        );
         let bad = BackendUri::parse("nethsm://u:topsecret@h:99999").expect_err("bad port");
         assert!(!bad.to_string().contains("topsecret"), "{bad}");
     }

@@ -57,13 +57,19 @@ impl PublicKey {
         if algorithm.key_type() != self.key_type() {
             return Err(Error::invalid_input(
                 OP,
-                format!("a {algorithm} signature does not fit a {:?} key", self.key_type()),
+                format!(
+                    "a {algorithm} signature does not fit a {:?} key",
+                    self.key_type()
+                ),
             ));
         }
         match self.key_type() {
             KeyType::Ec => self.verify_ecdsa(digest, signature),
             KeyType::Rsa => self.verify_rsa(digest, signature),
-            _ => Err(Error::unsupported(OP, format!("{algorithm} has no digest form"))),
+            _ => Err(Error::unsupported(
+                OP,
+                format!("{algorithm} has no digest form"),
+            )),
         }
     }
 
@@ -71,7 +77,10 @@ impl PublicKey {
         let point = self.ec_point().ok_or_else(invalid)?;
         let curve = self.curve().ok_or_else(invalid)?;
         if signature.curve() != Some(curve) {
-            return Err(Error::invalid_input(OP, "the signature is for another curve"));
+            return Err(Error::invalid_input(
+                OP,
+                "the signature is for another curve",
+            ));
         }
         let raw = signature.as_raw();
         match curve {
@@ -106,9 +115,15 @@ impl PublicKey {
             (false, HashAlgorithm::Sha512) => {
                 key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha512>(), digest, sig)
             }
-            (true, HashAlgorithm::Sha256) => key.verify(rsa::Pss::<sha2::Sha256>::new(), digest, sig),
-            (true, HashAlgorithm::Sha384) => key.verify(rsa::Pss::<sha2::Sha384>::new(), digest, sig),
-            (true, HashAlgorithm::Sha512) => key.verify(rsa::Pss::<sha2::Sha512>::new(), digest, sig),
+            (true, HashAlgorithm::Sha256) => {
+                key.verify(rsa::Pss::<sha2::Sha256>::new(), digest, sig)
+            }
+            (true, HashAlgorithm::Sha384) => {
+                key.verify(rsa::Pss::<sha2::Sha384>::new(), digest, sig)
+            }
+            (true, HashAlgorithm::Sha512) => {
+                key.verify(rsa::Pss::<sha2::Sha512>::new(), digest, sig)
+            }
         };
         result.map_err(|_| invalid())
     }
@@ -136,7 +151,10 @@ mod tests {
     fn verifies_p256_and_rejects_tampering() {
         let sk = p256::ecdsa::SigningKey::from_slice(&[5u8; 32]).expect("scalar");
         let pk = PublicKey::from_der(
-            sk.verifying_key().to_public_key_der().expect("der").as_bytes(),
+            sk.verifying_key()
+                .to_public_key_der()
+                .expect("der")
+                .as_bytes(),
         )
         .expect("spki");
         let s: p256::ecdsa::Signature = sk.sign(b"hello");

@@ -1,0 +1,11 @@
+//! A software key store used to prove the conformance suite: correct, and deliberately broken.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+pub mod memory;
