@@ -11,12 +11,15 @@
 )]
 
 pub mod algorithm;
+#[cfg(feature = "tokio")]
+pub mod asynchronous;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 pub mod key;
 mod private_key;
 pub mod public_key;
+pub mod rustcrypto;
 pub mod secret;
 pub mod signature;
 pub mod store;

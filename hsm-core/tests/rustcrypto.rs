@@ -1,0 +1,89 @@
+//! HSM keys sign X.509 requests through the RustCrypto traits; `openssl` checks the result.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+mod support;
+
+use std::str::FromStr as _;
+use std::sync::Arc;
+
+use der::EncodePem as _;
+use hsm_core::rustcrypto::{EcdsaP256Key, Ed25519Key};
+use hsm_core::{Curve, Hsm, KeyId, KeySpec, KeyTemplate};
+use signature::{Keypair as _, Signer as _, Verifier as _};
+use support::memory::{Defect, MemoryStore};
+use x509_cert::builder::{Builder as _, RequestBuilder};
+use x509_cert::name::Name;
+
+fn store_with(spec: KeySpec, name: &str) -> (Arc<dyn Hsm>, KeyId) {
+    let store: Arc<dyn Hsm> = Arc::new(MemoryStore::new(Defect::None));
+    let id = KeyId::name(name).unwrap();
+    store
+        .generate_key(&KeyTemplate::new(id.clone(), spec))
+        .unwrap();
+    (store, id)
+}
+
+fn openssl_req_verify(pem: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("req.pem");
+    std::fs::write(&path, pem).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-verify", "-noout", "-in"])
+        .arg(&path)
+        .output()
+        .expect("the openssl CLI is installed");
+    assert!(
+        out.status.success(),
+        "openssl req -verify refused the CSR: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn p256_key_signs_a_csr_that_openssl_verifies() {
+    let (store, id) = store_with(KeySpec::Ec(Curve::P256), "csrkey");
+    let key = EcdsaP256Key::new(store, id).unwrap();
+    let sig: p256::ecdsa::Signature = key.try_sign(b"hello").unwrap();
+    key.verifying_key().verify(b"hello", &sig).unwrap();
+
+    let subject = Name::from_str("CN=signer.example,O=hsm-rs").unwrap();
+    let csr = RequestBuilder::new(subject)
+        .unwrap()
+        .build::<_, p256::ecdsa::DerSignature>(&key)
+        .unwrap();
+    openssl_req_verify(&csr.to_pem(der::pem::LineEnding::LF).unwrap());
+}
+
+#[test]
+fn ed25519_key_signs_a_csr_that_openssl_verifies() {
+    let (store, id) = store_with(KeySpec::Ed25519, "edkey");
+    let key = Ed25519Key::new(store, id).unwrap();
+    let subject = Name::from_str("CN=ed.example").unwrap();
+    let csr = RequestBuilder::new(subject)
+        .unwrap()
+        .build::<_, ed25519_dalek::Signature>(&key)
+        .unwrap();
+    openssl_req_verify(&csr.to_pem(der::pem::LineEnding::LF).unwrap());
+}
+
+#[test]
+fn wrong_key_type_is_refused_and_errors_keep_their_cause() {
+    let (store, id) = store_with(KeySpec::Ed25519, "notec");
+    let err = EcdsaP256Key::new(store.clone(), id.clone()).unwrap_err();
+    assert_eq!(err.kind(), hsm_core::ErrorKind::InvalidInput);
+
+    let (store, id) = store_with(KeySpec::Ec(Curve::P256), "gone");
+    let key = EcdsaP256Key::new(store.clone(), id.clone()).unwrap();
+    store.delete_key(&id).unwrap();
+    let err: signature::Error =
+        signature::Signer::<p256::ecdsa::Signature>::try_sign(&key, b"x").unwrap_err();
+    let source = std::error::Error::source(&err).expect("cause kept");
+    let ours = source.downcast_ref::<hsm_core::Error>().expect("our error");
+    assert!(ours.is_not_found());
+}
