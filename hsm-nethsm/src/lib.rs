@@ -1,1 +1,13 @@
 #![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod backend;
+pub mod client;
+mod mapping;
+mod open;
+mod runtime;
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use crate::backend::NetHsm;
+pub use crate::client::{Credentials, NetHsmClient, NetHsmClientBuilder};

@@ -1,0 +1,414 @@
+//! [`NetHsm`]: the hsm-core `KeyStore` and `Signer` over the async client.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use hsm_core::store::{check_algorithm_fits, check_digest, check_message};
+use hsm_core::{
+    Capabilities, Curve, Error, ErrorKind, KeyId, KeyInfo, KeySpec, KeyStore, KeyTemplate,
+    PublicKey, Result, SignAlgorithm, Signature, Signer,
+};
+use tokio::sync::Semaphore;
+
+use crate::client::NetHsmClient;
+use crate::client::model::{GenerateKeyRequest, KeyType, PublicKeyData, SignMode};
+use crate::mapping;
+use crate::runtime::Runtime;
+
+/// A signature ready to send: key id, key spec, mode and message.
+type Prepared = (String, KeySpec, SignMode, Vec<u8>);
+
+/// Signatures of one `sign_many` batch in flight at once.
+const MAX_IN_FLIGHT: usize = 16;
+
+/// What the backend remembers of a key, so that a signature costs one request.
+#[derive(Debug)]
+struct CachedKey {
+    spec: Option<KeySpec>,
+    data: PublicKeyData,
+    public_key: Option<PublicKey>,
+}
+
+/// A NetHSM as an hsm-core backend. Opened with [`NetHsm::open`] from a `nethsm://` URI or
+/// built from a [`NetHsmClient`] with [`NetHsm::new`]; shared by any number of threads.
+pub struct NetHsm {
+    client: NetHsmClient,
+    /// An Administrator sharing the pool, for key management (operators may only use keys).
+    admin: Option<NetHsmClient>,
+    keys: Mutex<HashMap<String, Arc<CachedKey>>>,
+    // Declared before the runtime so that the simulator, which runs on it, stops first.
+    #[cfg(feature = "sim")]
+    pub(crate) simulator: Option<crate::sim::Simulator>,
+    runtime: Runtime,
+}
+
+impl fmt::Debug for NetHsm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetHsm")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NetHsm {
+    /// A backend over `client`, with its own runtime for the blocking traits.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] if the runtime cannot start.
+    pub fn new(client: NetHsmClient) -> Result<Self> {
+        Self::with_runtime(client, Runtime::new()?)
+    }
+
+    pub(crate) fn with_runtime(client: NetHsmClient, runtime: Runtime) -> Result<Self> {
+        Ok(Self {
+            client,
+            admin: None,
+            keys: Mutex::new(HashMap::new()),
+            #[cfg(feature = "sim")]
+            simulator: None,
+            runtime,
+        })
+    }
+
+    /// Uses `credentials` (an Administrator) for generate and delete, which the NetHSM allows
+    /// only to administrators, while signing stays with the main user (an Operator).
+    #[must_use]
+    pub fn with_admin(mut self, credentials: crate::client::Credentials) -> Self {
+        self.admin = Some(self.client.with_credentials(credentials));
+        self
+    }
+
+    /// The client for key management: the administrator's if one is configured.
+    fn manager(&self) -> &NetHsmClient {
+        self.admin.as_ref().unwrap_or(&self.client)
+    }
+
+    /// The async client, for the parts of the API the traits do not cover.
+    #[must_use]
+    pub fn client(&self) -> &NetHsmClient {
+        &self.client
+    }
+
+    /// Runs an async client call from blocking code.
+    ///
+    /// # Errors
+    /// The call's errors.
+    pub fn block_on<T: Send>(&self, future: impl Future<Output = Result<T>> + Send) -> Result<T> {
+        self.runtime.block_on(future)?
+    }
+
+    /// The simulator this backend started (`nethsm+sim:`), if any.
+    #[cfg(feature = "sim")]
+    #[must_use]
+    pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
+        self.simulator.as_ref()
+    }
+
+    fn forget(&self, id: &str) {
+        let _ = self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+    }
+
+    fn key(&self, id: &str) -> Result<Arc<CachedKey>> {
+        if let Some(k) = self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+        {
+            return Ok(Arc::clone(k));
+        }
+        let data = self.block_on(self.client.get_key(id))?;
+        let public_key = public_key_of(&data)?;
+        let rsa_bits = public_key.as_ref().and_then(PublicKey::rsa_bits);
+        let cached = Arc::new(CachedKey {
+            spec: mapping::spec_of(data.key_type, rsa_bits),
+            data,
+            public_key,
+        });
+        let _ = self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.to_owned(), Arc::clone(&cached));
+        Ok(cached)
+    }
+
+    fn info(id: &str, key: &CachedKey) -> Result<KeyInfo> {
+        let mut info = KeyInfo::new(KeyId::name(id)?, key.spec).with_algorithms(
+            key.spec
+                .map(|s| mapping::algorithms(s, &key.data.mechanisms))
+                .unwrap_or_default(),
+        );
+        info = info
+            .with_extra("type", format!("{:?}", key.data.key_type))
+            .with_extra("operations", key.data.operations.to_string());
+        if let Some(tags) = &key.data.restrictions.tags {
+            info = info.with_extra("tags", tags.join(","));
+        }
+        Ok(info)
+    }
+
+    /// Prepares a signature: checks, then the mode and message the device wants.
+    fn prepare(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        data: &[u8],
+        data_is_digest: bool,
+        operation: &'static str,
+    ) -> Result<Prepared> {
+        if !self.capabilities().has_algorithm(algorithm) {
+            return Err(Error::unsupported(operation, format!("{algorithm}")));
+        }
+        let id = mapping::key_id(key)?;
+        let cached = self.key(&id)?;
+        let spec = cached
+            .spec
+            .ok_or_else(|| Error::invalid_input(operation, format!("key {id} cannot sign")))?;
+        check_algorithm_fits(spec, algorithm, operation)?;
+        let (mode, message) = if algorithm == SignAlgorithm::Ed25519 {
+            (SignMode::EdDSA, data.to_vec())
+        } else if data_is_digest || algorithm == SignAlgorithm::EcdsaPrehashed {
+            mapping::digest_request(spec, algorithm, data)?
+        } else {
+            let hash = algorithm
+                .hash()
+                .ok_or_else(|| Error::unsupported(operation, "no hash"))?;
+            mapping::digest_request(spec, algorithm, &hash.digest(data))?
+        };
+        Ok((id, spec, mode, message))
+    }
+
+    fn sign_prepared(
+        &self,
+        id: &str,
+        spec: KeySpec,
+        algorithm: SignAlgorithm,
+        mode: SignMode,
+        message: &[u8],
+    ) -> Result<Signature> {
+        let result = self.block_on(self.client.sign(id, mode, message));
+        if result.as_ref().is_err_and(Error::is_not_found) {
+            self.forget(id);
+        }
+        to_signature(spec, algorithm, &result?)
+    }
+}
+
+/// The device's signature bytes as an hsm-core signature: ECDSA comes back DER.
+fn to_signature(spec: KeySpec, algorithm: SignAlgorithm, bytes: &[u8]) -> Result<Signature> {
+    let parsed = match spec.curve() {
+        Some(curve) => Signature::ecdsa_from_der(algorithm, curve, bytes),
+        None => Signature::from_bytes(algorithm, bytes),
+    };
+    parsed.map_err(|e| {
+        Error::protocol("nethsm.sign", "the device returned a malformed signature").with_source(e)
+    })
+}
+
+/// The public key of a key's data; `None` for Generic keys.
+pub(crate) fn public_key_of(data: &PublicKeyData) -> Result<Option<PublicKey>> {
+    let bad = || {
+        Error::protocol(
+            "nethsm.get_key",
+            "the key's public part is missing or malformed",
+        )
+    };
+    let Some(public) = &data.public else {
+        return if data.key_type == KeyType::Generic {
+            Ok(None)
+        } else {
+            Err(bad())
+        };
+    };
+    let curve = match data.key_type {
+        KeyType::Generic => return Ok(None),
+        KeyType::RSA => {
+            let (Some(n), Some(e)) = (&public.modulus, &public.public_exponent) else {
+                return Err(bad());
+            };
+            return PublicKey::from_rsa_components(n, e)
+                .map(Some)
+                .map_err(|e| bad().with_source(e));
+        }
+        KeyType::Curve25519 => {
+            let data = public.data.as_deref().ok_or_else(bad)?;
+            return PublicKey::from_ed25519(data)
+                .map(Some)
+                .map_err(|e| bad().with_source(e));
+        }
+        KeyType::EC_P256 => Curve::P256,
+        KeyType::EC_P384 => Curve::P384,
+        KeyType::EC_P521 => Curve::P521,
+        KeyType::EC_P256K1 => Curve::Secp256k1,
+        KeyType::BrainpoolP256 => Curve::BrainpoolP256r1,
+        KeyType::BrainpoolP384 => Curve::BrainpoolP384r1,
+        KeyType::BrainpoolP512 => Curve::BrainpoolP512r1,
+    };
+    let point = public.data.as_deref().ok_or_else(bad)?;
+    PublicKey::from_ec_point(curve, point)
+        .map(Some)
+        .map_err(|e| bad().with_source(e))
+}
+
+impl KeyStore for NetHsm {
+    fn backend(&self) -> &'static str {
+        "nethsm"
+    }
+
+    /// Every NetHSM signing key type except brainpoolP512r1 (not yet supported by this crate's
+    /// simulator, so not yet tested), all signing modes, and delete. AES (`Generic`) keys are
+    /// left out: the device does not report their length, so their spec cannot be known.
+    fn capabilities(&self) -> Capabilities {
+        let specs = vec![
+            KeySpec::Rsa2048,
+            KeySpec::Rsa3072,
+            KeySpec::Rsa4096,
+            KeySpec::Ec(Curve::P256),
+            KeySpec::Ec(Curve::P384),
+            KeySpec::Ec(Curve::P521),
+            KeySpec::Ec(Curve::Secp256k1),
+            KeySpec::Ec(Curve::BrainpoolP256r1),
+            KeySpec::Ec(Curve::BrainpoolP384r1),
+            KeySpec::Ed25519,
+        ];
+        Capabilities::new(specs, SignAlgorithm::ALL.to_vec()).with_delete(true)
+    }
+
+    fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        let items = self.block_on(self.client.list_keys())?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match self.key(&item.id) {
+                Ok(k) => out.push(Self::info(&item.id, &k)?),
+                // Deleted between the two requests.
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
+        let id = mapping::key_id(key)?;
+        Self::info(&id, self.key(&id)?.as_ref())
+    }
+
+    fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
+        const OP: &str = "nethsm.generate_key";
+        if !self.capabilities().has_spec(template.spec) {
+            return Err(Error::unsupported(OP, format!("{} keys", template.spec)));
+        }
+        let (key_type, length) = mapping::key_type(template.spec)
+            .ok_or_else(|| Error::unsupported(OP, format!("{} keys", template.spec)))?;
+        let id = mapping::key_id(&template.id)?;
+        let mechanisms = mapping::mechanisms(template.spec, &template.effective_algorithms());
+        if mechanisms.is_empty() {
+            return Err(Error::invalid_input(OP, "no algorithm fits the key spec"));
+        }
+        self.forget(&id);
+        let request = GenerateKeyRequest {
+            mechanisms,
+            key_type,
+            length,
+            id: Some(id.clone()),
+        };
+        let created = self.block_on(self.manager().generate_key(&request))?;
+        self.key_info(&KeyId::name(created.id)?)
+    }
+
+    fn delete_key(&self, key: &KeyId) -> Result<()> {
+        let id = mapping::key_id(key)?;
+        self.forget(&id);
+        self.block_on(self.manager().delete_key(&id))
+    }
+
+    fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
+        let id = mapping::key_id(key)?;
+        self.key(&id)?.public_key.clone().ok_or_else(|| {
+            Error::invalid_input("nethsm.public_key", format!("{id} is a secret key"))
+        })
+    }
+}
+
+impl Signer for NetHsm {
+    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
+        const OP: &str = "nethsm.sign";
+        check_message(message, self.capabilities().max_message_len, OP)?;
+        if algorithm == SignAlgorithm::EcdsaPrehashed {
+            check_digest(algorithm, message, OP)?;
+        }
+        let (id, spec, mode, data) = self.prepare(key, algorithm, message, false, OP)?;
+        self.sign_prepared(&id, spec, algorithm, mode, &data)
+    }
+
+    fn sign_digest(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        digest: &[u8],
+    ) -> Result<Signature> {
+        const OP: &str = "nethsm.sign_digest";
+        check_digest(algorithm, digest, OP)?;
+        let (id, spec, mode, data) = self.prepare(key, algorithm, digest, true, OP)?;
+        self.sign_prepared(&id, spec, algorithm, mode, &data)
+    }
+
+    /// Keeps up to 16 requests in flight on the shared connection pool.
+    fn sign_many(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        messages: &[&[u8]],
+    ) -> Vec<Result<Signature>> {
+        const OP: &str = "nethsm.sign_many";
+        let max = self.capabilities().max_message_len;
+        let mut prepared: Vec<Result<Prepared>> = Vec::new();
+        for message in messages {
+            prepared.push(check_message(message, max, OP).and_then(|()| {
+                if algorithm == SignAlgorithm::EcdsaPrehashed {
+                    check_digest(algorithm, message, OP)?;
+                }
+                self.prepare(key, algorithm, message, false, OP)
+            }));
+        }
+        let client = self.client.clone();
+        let run = async move {
+            let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+            let mut tasks = Vec::with_capacity(prepared.len());
+            for item in prepared {
+                let client = client.clone();
+                let permits = Arc::clone(&permits);
+                tasks.push(tokio::spawn(async move {
+                    let (id, spec, mode, data) = item?;
+                    let _permit = permits
+                        .acquire_owned()
+                        .await
+                        .map_err(|e| Error::new(ErrorKind::Device, OP).with_source(e))?;
+                    let bytes = client.sign(&id, mode, &data).await?;
+                    to_signature(spec, algorithm, &bytes)
+                }));
+            }
+            let mut out = Vec::with_capacity(tasks.len());
+            for task in tasks {
+                out.push(
+                    task.await
+                        .unwrap_or_else(|e| Err(Error::new(ErrorKind::Device, OP).with_source(e))),
+                );
+            }
+            out
+        };
+        match self.runtime.block_on(run) {
+            Ok(results) => results,
+            Err(e) => messages
+                .iter()
+                .map(|_| Err(Error::new(e.kind(), OP).with_message(e.to_string())))
+                .collect(),
+        }
+    }
+}

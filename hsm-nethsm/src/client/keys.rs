@@ -1,0 +1,104 @@
+//! `/keys`: list, generate, inspect, delete, public key, sign.
+
+use hsm_core::Result;
+use reqwest::Method;
+
+use super::NetHsmClient;
+use super::model::{
+    GenerateKeyRequest, KeyItem, PublicKeyData, SignMode, SignRequest, SignResponse,
+};
+
+impl NetHsmClient {
+    /// `GET /keys`: the ids of the keys the user can see.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    pub async fn list_keys(&self) -> Result<Vec<KeyItem>> {
+        self.json("nethsm.list_keys", Method::GET, &["keys"], None, true)
+            .await
+    }
+
+    /// `POST /keys/generate`: returns the new key's id.
+    ///
+    /// # Errors
+    /// `AlreadyExists` (409) for a taken id, `InvalidInput` (400) for a bad request.
+    pub async fn generate_key(&self, request: &GenerateKeyRequest) -> Result<KeyItem> {
+        self.json(
+            "nethsm.generate_key",
+            Method::POST,
+            &["keys", "generate"],
+            Some(request),
+            true,
+        )
+        .await
+    }
+
+    /// `GET /keys/{KeyID}`: type, mechanisms and public part.
+    ///
+    /// # Errors
+    /// `NotFound` (404) for an unknown key.
+    pub async fn get_key(&self, id: &str) -> Result<PublicKeyData> {
+        self.json("nethsm.get_key", Method::GET, &["keys", id], None, true)
+            .await
+    }
+
+    /// `DELETE /keys/{KeyID}`.
+    ///
+    /// # Errors
+    /// `NotFound` (404) for an unknown key.
+    pub async fn delete_key(&self, id: &str) -> Result<()> {
+        self.send(
+            "nethsm.delete_key",
+            Method::DELETE,
+            &["keys", id],
+            None,
+            true,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `GET /keys/{KeyID}/public.pem`: the SPKI PEM.
+    ///
+    /// # Errors
+    /// `NotFound` (404) for an unknown key.
+    pub async fn public_key_pem(&self, id: &str) -> Result<String> {
+        let bytes = self
+            .send(
+                "nethsm.public_key_pem",
+                Method::GET,
+                &["keys", id, "public.pem"],
+                None,
+                true,
+            )
+            .await?;
+        String::from_utf8(bytes).map_err(|e| {
+            hsm_core::Error::protocol("nethsm.public_key_pem", "the PEM is not UTF-8")
+                .with_source(e)
+        })
+    }
+
+    /// `POST /keys/{KeyID}/sign`: signs `message` exactly as the mode defines it (see the
+    /// crate docs: `PKCS1` needs the DigestInfo, `PSS_*` and `ECDSA` take a digest, `EdDSA` the
+    /// message). Returns the device's bytes: DER for ECDSA.
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput` (400: mode not allowed, wrong digest length), `PermissionDenied`
+    /// (403: tag restriction), transport errors.
+    pub async fn sign(&self, id: &str, mode: SignMode, message: &[u8]) -> Result<Vec<u8>> {
+        let request = SignRequest {
+            mode,
+            message: message.to_vec(),
+        };
+        let response: SignResponse = self
+            .json(
+                "nethsm.sign",
+                Method::POST,
+                &["keys", id, "sign"],
+                Some(&request),
+                true,
+            )
+            .await?;
+        Ok(response.signature)
+    }
+}

@@ -1,0 +1,217 @@
+//! hsm-core's key specs and algorithms in NetHSM terms: key types, mechanisms, sign modes, and
+//! what the `message` of each mode must hold.
+
+use hsm_core::{Curve, Error, KeyId, KeySpec, Result, SignAlgorithm};
+
+use crate::client::model::{KeyMechanism, KeyType, SignMode};
+
+/// The NetHSM key type and length for a spec; `None` for specs the device has no type for.
+pub(crate) fn key_type(spec: KeySpec) -> Option<(KeyType, Option<u32>)> {
+    Some(match spec {
+        KeySpec::Rsa2048 => (KeyType::RSA, Some(2048)),
+        KeySpec::Rsa3072 => (KeyType::RSA, Some(3072)),
+        KeySpec::Rsa4096 => (KeyType::RSA, Some(4096)),
+        KeySpec::Ec(Curve::P256) => (KeyType::EC_P256, None),
+        KeySpec::Ec(Curve::P384) => (KeyType::EC_P384, None),
+        KeySpec::Ec(Curve::P521) => (KeyType::EC_P521, None),
+        KeySpec::Ec(Curve::Secp256k1) => (KeyType::EC_P256K1, None),
+        KeySpec::Ec(Curve::BrainpoolP256r1) => (KeyType::BrainpoolP256, None),
+        KeySpec::Ec(Curve::BrainpoolP384r1) => (KeyType::BrainpoolP384, None),
+        KeySpec::Ec(Curve::BrainpoolP512r1) => (KeyType::BrainpoolP512, None),
+        KeySpec::Ed25519 => (KeyType::Curve25519, None),
+        KeySpec::Aes128 => (KeyType::Generic, Some(128)),
+        KeySpec::Aes256 => (KeyType::Generic, Some(256)),
+        _ => return None,
+    })
+}
+
+/// The spec of a NetHSM key (RSA needs the modulus length, which only the public key tells).
+pub(crate) fn spec_of(key_type: KeyType, rsa_bits: Option<usize>) -> Option<KeySpec> {
+    Some(match key_type {
+        KeyType::RSA => KeySpec::rsa(rsa_bits?)?,
+        KeyType::Curve25519 => KeySpec::Ed25519,
+        KeyType::EC_P256 => KeySpec::Ec(Curve::P256),
+        KeyType::EC_P384 => KeySpec::Ec(Curve::P384),
+        KeyType::EC_P521 => KeySpec::Ec(Curve::P521),
+        KeyType::EC_P256K1 => KeySpec::Ec(Curve::Secp256k1),
+        KeyType::BrainpoolP256 => KeySpec::Ec(Curve::BrainpoolP256r1),
+        KeyType::BrainpoolP384 => KeySpec::Ec(Curve::BrainpoolP384r1),
+        KeyType::BrainpoolP512 => KeySpec::Ec(Curve::BrainpoolP512r1),
+        KeyType::Generic => return None,
+    })
+}
+
+/// The mechanism that allows `algorithm`.
+pub(crate) fn mechanism(algorithm: SignAlgorithm) -> Option<KeyMechanism> {
+    Some(match algorithm {
+        SignAlgorithm::EcdsaSha256
+        | SignAlgorithm::EcdsaSha384
+        | SignAlgorithm::EcdsaSha512
+        | SignAlgorithm::EcdsaPrehashed => KeyMechanism::ECDSA_Signature,
+        SignAlgorithm::RsaPkcs1Sha256
+        | SignAlgorithm::RsaPkcs1Sha384
+        | SignAlgorithm::RsaPkcs1Sha512 => KeyMechanism::RSA_Signature_PKCS1,
+        SignAlgorithm::RsaPssSha256 => KeyMechanism::RSA_Signature_PSS_SHA256,
+        SignAlgorithm::RsaPssSha384 => KeyMechanism::RSA_Signature_PSS_SHA384,
+        SignAlgorithm::RsaPssSha512 => KeyMechanism::RSA_Signature_PSS_SHA512,
+        SignAlgorithm::Ed25519 => KeyMechanism::EdDSA_Signature,
+        _ => return None,
+    })
+}
+
+/// The mechanism a sign mode needs.
+#[cfg_attr(not(feature = "sim"), allow(dead_code))]
+pub(crate) fn mode_mechanism(mode: SignMode) -> Option<KeyMechanism> {
+    Some(match mode {
+        SignMode::PKCS1 => KeyMechanism::RSA_Signature_PKCS1,
+        SignMode::PSS_MD5 => KeyMechanism::RSA_Signature_PSS_MD5,
+        SignMode::PSS_SHA1 => KeyMechanism::RSA_Signature_PSS_SHA1,
+        SignMode::PSS_SHA224 => KeyMechanism::RSA_Signature_PSS_SHA224,
+        SignMode::PSS_SHA256 => KeyMechanism::RSA_Signature_PSS_SHA256,
+        SignMode::PSS_SHA384 => KeyMechanism::RSA_Signature_PSS_SHA384,
+        SignMode::PSS_SHA512 => KeyMechanism::RSA_Signature_PSS_SHA512,
+        SignMode::EdDSA => KeyMechanism::EdDSA_Signature,
+        SignMode::ECDSA => KeyMechanism::ECDSA_Signature,
+        SignMode::BIP340 => KeyMechanism::BIP340_Signature,
+    })
+}
+
+/// The algorithms a key with these mechanisms allows, for a key of `spec`.
+pub(crate) fn algorithms(spec: KeySpec, mechanisms: &[KeyMechanism]) -> Vec<SignAlgorithm> {
+    spec.algorithms()
+        .into_iter()
+        .filter(|a| mechanism(*a).is_some_and(|m| mechanisms.contains(&m)))
+        .collect()
+}
+
+/// The mechanisms to give a new key: those of the allowed algorithms, deduplicated; AES keys
+/// get CBC encryption and decryption.
+pub(crate) fn mechanisms(spec: KeySpec, allowed: &[SignAlgorithm]) -> Vec<KeyMechanism> {
+    if matches!(spec, KeySpec::Aes128 | KeySpec::Aes256) {
+        return vec![
+            KeyMechanism::AES_Encryption_CBC,
+            KeyMechanism::AES_Decryption_CBC,
+        ];
+    }
+    let mut out: Vec<KeyMechanism> = Vec::new();
+    for m in allowed.iter().filter_map(|a| mechanism(*a)) {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// The sign mode and the `message` bytes for `algorithm` on a key of `spec`, from a `digest`
+/// of the algorithm's hash (or, for `EcdsaPrehashed`, the caller's digest).
+///
+/// NetHSM's ECDSA mode takes exactly the curve's digest size (32, 48 or 64 bytes): a longer
+/// digest is cut to its leftmost bytes (what ECDSA does anyway) and a shorter one is padded
+/// with leading zeros (the same integer).
+pub(crate) fn digest_request(
+    spec: KeySpec,
+    algorithm: SignAlgorithm,
+    digest: &[u8],
+) -> Result<(SignMode, Vec<u8>)> {
+    if let Some(curve) = spec.curve() {
+        let size = curve.matching_hash().output_len();
+        let fitted = if digest.len() >= size {
+            digest.get(..size).unwrap_or(digest).to_vec()
+        } else {
+            let mut padded = vec![0u8; size - digest.len()];
+            padded.extend_from_slice(digest);
+            padded
+        };
+        return Ok((SignMode::ECDSA, fitted));
+    }
+    let hash = algorithm
+        .hash()
+        .ok_or_else(|| Error::unsupported("nethsm.sign", format!("{algorithm} takes no digest")))?;
+    let mode = match algorithm {
+        SignAlgorithm::RsaPkcs1Sha256
+        | SignAlgorithm::RsaPkcs1Sha384
+        | SignAlgorithm::RsaPkcs1Sha512 => return Ok((SignMode::PKCS1, hash.digest_info(digest)?)),
+        SignAlgorithm::RsaPssSha256 => SignMode::PSS_SHA256,
+        SignAlgorithm::RsaPssSha384 => SignMode::PSS_SHA384,
+        SignAlgorithm::RsaPssSha512 => SignMode::PSS_SHA512,
+        other => {
+            return Err(Error::unsupported(
+                "nethsm.sign",
+                format!("{other} has no NetHSM digest mode"),
+            ));
+        }
+    };
+    Ok((mode, digest.to_vec()))
+}
+
+/// The NetHSM key id for a hsm-core key id: names must follow the device's rules
+/// (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 128 characters); `id:HEX` becomes its lowercase hex.
+pub(crate) fn key_id(key: &KeyId) -> Result<String> {
+    let id = match (key.as_name(), key.as_bytes()) {
+        (Some(name), _) => name.to_owned(),
+        (None, Some(bytes)) => hex::encode(bytes),
+        (None, None) => String::new(),
+    };
+    if valid_id(&id) {
+        Ok(id)
+    } else {
+        Err(Error::invalid_input(
+            "nethsm.key_id",
+            format!(
+                "NetHSM key ids are 1 to 128 characters of [a-zA-Z0-9_.-] starting with a letter \
+                 or digit; {key} is not"
+            ),
+        ))
+    }
+}
+
+/// The NetHSM `ID` rule.
+pub(crate) fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_device_rules() {
+        assert_eq!(key_id(&"signer1".parse().unwrap()).unwrap(), "signer1");
+        assert_eq!(key_id(&"id:0a0b".parse().unwrap()).unwrap(), "0a0b");
+        assert!(key_id(&"has space".parse().unwrap()).is_err());
+        assert!(key_id(&"-leading".parse().unwrap()).is_err());
+        assert!(key_id(&"x".repeat(129).parse().unwrap()).is_err());
+        assert!(valid_id("a.b_c-d"));
+    }
+
+    #[test]
+    fn ecdsa_digests_are_fitted_to_the_curve() {
+        let spec = KeySpec::Ec(Curve::P256);
+        let (mode, m) = digest_request(spec, SignAlgorithm::EcdsaSha384, &[7u8; 48]).unwrap();
+        assert_eq!(mode, SignMode::ECDSA);
+        assert_eq!(m, vec![7u8; 32]);
+        let (_, m) = digest_request(
+            KeySpec::Ec(Curve::P521),
+            SignAlgorithm::EcdsaSha256,
+            &[7u8; 32],
+        )
+        .unwrap();
+        assert_eq!(m.len(), 64);
+        assert_eq!(&m[..32], &[0u8; 32]);
+    }
+
+    #[test]
+    fn pkcs1_gets_the_digest_info() {
+        let d = [1u8; 32];
+        let (mode, m) =
+            digest_request(KeySpec::Rsa2048, SignAlgorithm::RsaPkcs1Sha256, &d).unwrap();
+        assert_eq!(mode, SignMode::PKCS1);
+        assert_eq!(m.len(), 19 + 32);
+        let (mode, m) = digest_request(KeySpec::Rsa2048, SignAlgorithm::RsaPssSha256, &d).unwrap();
+        assert_eq!(mode, SignMode::PSS_SHA256);
+        assert_eq!(m, d);
+    }
+}

@@ -1,0 +1,128 @@
+//! [`NetHsm::open`]: a backend from a `nethsm://` or `nethsm+sim:` URI.
+
+use std::time::Duration;
+
+use hsm_core::tls::TlsOptions;
+use hsm_core::uri::BackendUri;
+use hsm_core::{Error, Result};
+
+use crate::backend::NetHsm;
+use crate::client::{Credentials, NetHsmClient};
+
+const OP: &str = "nethsm.open";
+
+impl NetHsm {
+    /// Opens the NetHSM a URI names (see the crate docs for the grammar):
+    ///
+    /// - `nethsm://USER@HOST[:PORT]?password-env=VAR&ca=FILE&server-name=NAME&pin-sha256=HEX&timeout-ms=N`,
+    ///   plus `admin=USER&admin-password-env=VAR` (or `admin-password-file=`) for generate and
+    ///   delete, which the NetHSM allows only to Administrators
+    /// - `nethsm+sim:[?state=operational|unprovisioned&latency-ms=N]`: starts the built-in
+    ///   simulator on loopback (feature `sim`) and logs in as its operator.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) naming the wrong part of
+    /// the URI; [`ErrorKind::Unsupported`](hsm_core::ErrorKind::Unsupported) for `+sim` without
+    /// the `sim` feature.
+    pub fn open(mut uri: BackendUri) -> Result<Self> {
+        if uri.simulated {
+            return Self::open_simulator(uri);
+        }
+        let host = uri.require_host()?.to_owned();
+        let port = uri.port.unwrap_or(443);
+        let user = uri.require_user()?.to_owned();
+        let password = uri.take_password()?.ok_or_else(|| {
+            Error::invalid_input(
+                OP,
+                "a nethsm URI needs a password: password-env=VAR, password-file=PATH or USER:PASSWORD@",
+            )
+        })?;
+        let tls = TlsOptions::from_query(&mut uri.query)?;
+        let timeout = uri.query.take_parsed::<u64>("timeout-ms")?;
+        let admin = take_admin(&mut uri)?;
+        uri.query.finish("nethsm")?;
+        let mut builder = NetHsmClient::builder(host, port)
+            .credentials(Credentials::new(user, password))
+            .tls(tls);
+        if let Some(ms) = timeout {
+            builder = builder.timeout(Duration::from_millis(ms));
+        }
+        let hsm = Self::new(builder.build()?)?;
+        Ok(match admin {
+            Some(admin) => hsm.with_admin(admin),
+            None => hsm,
+        })
+    }
+
+    #[cfg(not(feature = "sim"))]
+    fn open_simulator(_: BackendUri) -> Result<Self> {
+        Err(Error::unsupported(
+            OP,
+            "nethsm+sim: needs hsm-nethsm built with the `sim` feature",
+        ))
+    }
+
+    #[cfg(feature = "sim")]
+    fn open_simulator(mut uri: BackendUri) -> Result<Self> {
+        use crate::sim::{InitialState, SimConfig, Simulator};
+        let state = match uri.query.take("state")?.as_deref() {
+            None | Some("operational") => InitialState::Operational,
+            Some("unprovisioned") => InitialState::Unprovisioned,
+            Some(other) => {
+                return Err(Error::invalid_input(
+                    OP,
+                    format!("`state` is operational or unprovisioned, not {other:?}"),
+                ));
+            }
+        };
+        let latency = uri.query.take_parsed::<u64>("latency-ms")?.unwrap_or(0);
+        let user = uri
+            .user
+            .clone()
+            .unwrap_or_else(|| crate::sim::OPERATOR_USER.to_owned());
+        let password = uri.take_password()?;
+        let runtime = crate::runtime::Runtime::new()?;
+        let config = SimConfig {
+            state,
+            latency: Duration::from_millis(latency),
+            ..SimConfig::default()
+        };
+        let simulator = Simulator::start(config, &runtime.handle()?)?;
+        let password = match password {
+            Some(p) => p,
+            None => simulator.default_passphrase(&user),
+        };
+        let client = NetHsmClient::builder("127.0.0.1", simulator.addr().port())
+            .credentials(Credentials::new(user, password))
+            .tls(simulator.tls_options())
+            .build()?;
+        let admin = take_admin(&mut uri)?.unwrap_or_else(|| {
+            Credentials::new(
+                crate::sim::ADMIN_USER,
+                simulator.default_passphrase(crate::sim::ADMIN_USER),
+            )
+        });
+        uri.query.finish("nethsm+sim")?;
+        let mut hsm = Self::with_runtime(client, runtime)?.with_admin(admin);
+        hsm.simulator = Some(simulator);
+        Ok(hsm)
+    }
+}
+
+/// `admin=USER` with `admin-password-env=VAR` / `admin-password-file=PATH` / `admin-password=`.
+fn take_admin(uri: &mut BackendUri) -> Result<Option<Credentials>> {
+    let user = uri.query.take("admin")?;
+    let password = uri.query.take_secret(
+        "admin-password",
+        "admin-password-env",
+        "admin-password-file",
+    )?;
+    match (user, password) {
+        (None, None) => Ok(None),
+        (Some(user), Some(password)) => Ok(Some(Credentials::new(user, password))),
+        _ => Err(Error::invalid_input(
+            OP,
+            "`admin` and `admin-password-env` (or -file) go together",
+        )),
+    }
+}

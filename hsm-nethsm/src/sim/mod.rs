@@ -1,0 +1,197 @@
+//! A NetHSM you can run (feature `sim`): the REST API over real HTTPS on loopback, with real
+//! cryptography, the device's states, roles, status codes and `{"message": ...}` error bodies.
+//!
+//! Start it in-process with [`Simulator::start`] (what `nethsm+sim:` does) or as the
+//! `nethsm-sim` binary. In the `operational` state it is provisioned with these users:
+//!
+//! | user | role | passphrase |
+//! |---|---|---|
+//! | `admin` | Administrator | [`ADMIN_PASSPHRASE`] |
+//! | `operator` | Operator | [`OPERATOR_PASSPHRASE`] |
+//!
+//! It is a test double with published passphrases: never put real keys in it.
+
+mod crypto;
+mod routes;
+mod state;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hsm_core::tls::TlsOptions;
+use hsm_core::{Error, ErrorKind, Result};
+use secrecy::SecretString;
+
+use self::state::{DeviceState, SimUser};
+use crate::client::model::{SystemState, UserRole};
+
+/// The administrator of an `operational` simulator.
+pub const ADMIN_USER: &str = "admin";
+/// The administrator's passphrase.
+pub const ADMIN_PASSPHRASE: &str = "adminpassphrase";
+/// The operator of an `operational` simulator.
+pub const OPERATOR_USER: &str = "operator";
+/// The operator's passphrase.
+pub const OPERATOR_PASSPHRASE: &str = "operatorpassphrase";
+
+/// The state the simulator starts in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InitialState {
+    /// Factory state, like the real container: provision it first.
+    Unprovisioned,
+    /// Provisioned, with the default admin and operator.
+    #[default]
+    Operational,
+}
+
+/// How to run the simulator.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Address to listen on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// The starting state.
+    pub state: InitialState,
+    /// Added to every response, to stand for a network.
+    pub latency: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state: InitialState::Operational,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// What the request handlers share.
+pub(crate) struct Shared {
+    device: Mutex<DeviceState>,
+    latency: Duration,
+    connections: AtomicU64,
+}
+
+/// A running simulator; it stops when dropped.
+pub struct Simulator {
+    addr: SocketAddr,
+    certificate: tls::Certificate,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Binds, generates a TLS certificate and starts serving on `runtime`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] if the address cannot be bound.
+    pub fn start(config: SimConfig, runtime: &tokio::runtime::Handle) -> Result<Self> {
+        let mut device = DeviceState::unprovisioned();
+        if config.state == InitialState::Operational {
+            device.state = SystemState::Operational;
+            let admin = SimUser::new(
+                UserRole::Administrator,
+                "admin",
+                &SecretString::from(ADMIN_PASSPHRASE),
+            );
+            let operator = SimUser::new(
+                UserRole::Operator,
+                "operator",
+                &SecretString::from(OPERATOR_PASSPHRASE),
+            );
+            let _ = device.users.insert(ADMIN_USER.into(), admin);
+            let _ = device.users.insert(OPERATOR_USER.into(), operator);
+        }
+        let shared = Arc::new(Shared {
+            device: Mutex::new(device),
+            latency: config.latency,
+            connections: AtomicU64::new(0),
+        });
+        let listener = std::net::TcpListener::bind(config.listen).map_err(|e| {
+            Error::new(ErrorKind::Unavailable, "nethsm-sim.start")
+                .with_message(format!("cannot listen on {}", config.listen))
+                .with_source(e)
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::new(ErrorKind::Unavailable, "nethsm-sim.start").with_source(e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::new(ErrorKind::Unavailable, "nethsm-sim.start").with_source(e))?;
+        let certificate = tls::Certificate::generate()?;
+        let acceptor = certificate.acceptor()?;
+        let app = routes::router(Arc::clone(&shared));
+        let (shutdown, stop) = tokio::sync::oneshot::channel();
+        let _guard = runtime.enter();
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| Error::new(ErrorKind::Unavailable, "nethsm-sim.start").with_source(e))?;
+        let _task = runtime.spawn(tls::serve(
+            listener,
+            acceptor,
+            app,
+            Arc::clone(&shared),
+            stop,
+        ));
+        tracing::info!(%addr, "NetHSM simulator listening");
+        Ok(Self {
+            addr,
+            certificate,
+            shared,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// The address it listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server certificate, PEM.
+    #[must_use]
+    pub fn certificate_pem(&self) -> &str {
+        &self.certificate.pem
+    }
+
+    /// TLS options that trust exactly this simulator's certificate (SHA-256 pin).
+    #[must_use]
+    pub fn tls_options(&self) -> TlsOptions {
+        TlsOptions::default().with_pin_sha256(self.certificate.sha256)
+    }
+
+    /// TCP connections accepted so far (to prove connection reuse).
+    #[must_use]
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// The default passphrase of `user` (`admin` or `operator`); anything else gets an empty
+    /// secret, which the device refuses.
+    #[must_use]
+    pub fn default_passphrase(&self, user: &str) -> SecretString {
+        SecretString::from(match user {
+            ADMIN_USER => ADMIN_PASSPHRASE,
+            OPERATOR_USER => OPERATOR_PASSPHRASE,
+            _ => "",
+        })
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! The REST endpoints the simulator serves, with the device's status codes and error bodies.
+// Handlers return their error answers directly; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use base64::Engine as _;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::Shared;
+use super::crypto::SimSecret;
+use super::state::{DeviceState, SimKey, SimUser};
+use crate::client::model::{
+    GenerateKeyRequest, KeyItem, KeyType, PublicKeyData, SignRequest, SystemState, UserRole,
+};
+use crate::mapping::valid_id;
+
+/// A `{"message": ...}` error answer.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "message": message.into() }))).into_response()
+}
+
+fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid data for JSON schema: {e}"),
+        )
+    })
+}
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v1/health/state", get(health_state))
+        .route("/api/v1/health/alive", get(health_alive))
+        .route("/api/v1/health/ready", get(health_ready))
+        .route("/api/v1/info", get(info))
+        .route("/api/v1/provision", post(provision))
+        .route("/api/v1/keys", get(list_keys))
+        .route("/api/v1/keys/generate", post(generate_key))
+        .route("/api/v1/keys/{id}", get(get_key).delete(delete_key))
+        .route("/api/v1/keys/{id}/public.pem", get(public_pem))
+        .route("/api/v1/keys/{id}/sign", post(sign))
+        .route("/api/v1/users/{id}", put(add_user).get(get_user))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "Resource not found") })
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            latency,
+        ))
+        .with_state(shared)
+}
+
+async fn latency(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
+    next.run(request).await
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, DeviceState> {
+        self.device
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Checks state, credentials and role in the device's order: 412, then 401/429, then 403.
+fn authorize(
+    device: &mut DeviceState,
+    headers: &HeaderMap,
+    roles: &[UserRole],
+) -> Result<String, Response> {
+    if device.state != SystemState::Operational {
+        return Err(error(
+            StatusCode::PRECONDITION_FAILED,
+            "Service not available",
+        ));
+    }
+    let unauthorized = || {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"NetHSM\"")],
+            axum::Json(json!({ "message": "Unauthorized" })),
+        )
+            .into_response()
+    };
+    let (user, pass) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(u, p)| (u.to_owned(), zeroize::Zeroizing::new(p.to_owned())))
+        })
+        .ok_or_else(unauthorized)?;
+    let ok = device.users.get(&user).is_some_and(|u| u.accepts(&pass));
+    if !ok {
+        let now = Instant::now();
+        let throttled = device
+            .failed_logins
+            .get(&user)
+            .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1));
+        let _ = device.failed_logins.insert(user, now);
+        return Err(if throttled {
+            error(StatusCode::TOO_MANY_REQUESTS, "Too many requests")
+        } else {
+            unauthorized()
+        });
+    }
+    let role = device.users.get(&user).map(|u| u.role);
+    if role.is_some_and(|r| roles.contains(&r)) {
+        Ok(user)
+    } else {
+        Err(error(StatusCode::FORBIDDEN, "Access denied"))
+    }
+}
+
+const ADMIN: &[UserRole] = &[UserRole::Administrator];
+const OPERATOR: &[UserRole] = &[UserRole::Operator];
+const KEY_READERS: &[UserRole] = &[UserRole::Administrator, UserRole::Operator];
+
+async fn health_state(State(s): State<Arc<Shared>>) -> Response {
+    axum::Json(json!({ "state": s.lock().state })).into_response()
+}
+
+async fn health_alive(State(s): State<Arc<Shared>>) -> Response {
+    match s.lock().state {
+        SystemState::Locked | SystemState::Unprovisioned => StatusCode::OK.into_response(),
+        _ => error(StatusCode::PRECONDITION_FAILED, "Service not available"),
+    }
+}
+
+async fn health_ready(State(s): State<Arc<Shared>>) -> Response {
+    match s.lock().state {
+        SystemState::Operational => StatusCode::OK.into_response(),
+        _ => error(StatusCode::PRECONDITION_FAILED, "Service not available"),
+    }
+}
+
+async fn info() -> Response {
+    axum::Json(json!({ "vendor": "Nitrokey GmbH", "product": "NetHSM" })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Provision {
+    unlock_passphrase: SecretString,
+    admin_passphrase: SecretString,
+    #[allow(dead_code)]
+    system_time: String,
+}
+
+fn passphrase_ok(p: &SecretString) -> bool {
+    let n = secrecy::ExposeSecret::expose_secret(p).chars().count();
+    (10..=200).contains(&n)
+}
+
+async fn provision(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let mut device = s.lock();
+    if device.state != SystemState::Unprovisioned {
+        return error(StatusCode::PRECONDITION_FAILED, "Service not available");
+    }
+    let request: Provision = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if !passphrase_ok(&request.admin_passphrase) || !passphrase_ok(&request.unlock_passphrase) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Passphrases must be 10 to 200 characters",
+        );
+    }
+    let admin = SimUser::new(UserRole::Administrator, "admin", &request.admin_passphrase);
+    let _ = device.users.insert("admin".into(), admin);
+    device.state = SystemState::Operational;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn list_keys(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, KEY_READERS) {
+        return e;
+    }
+    let items: Vec<KeyItem> = device
+        .keys
+        .keys()
+        .map(|id| KeyItem { id: id.clone() })
+        .collect();
+    axum::Json(items).into_response()
+}
+
+async fn generate_key(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    {
+        let mut device = s.lock();
+        if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+            return e;
+        }
+    }
+    let request: GenerateKeyRequest = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let id = match request.id.clone() {
+        Some(id) if valid_id(&id) => id,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "ID may only contain alphanumeric characters, underscores, dashes, and dots.",
+            );
+        }
+        None => {
+            let mut b = [0u8; 10];
+            if getrandom::fill(&mut b).is_err() {
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+            }
+            hex::encode(b)
+        }
+    };
+    if request.mechanisms.is_empty() || !mechanisms_fit(request.key_type, &request) {
+        return error(StatusCode::BAD_REQUEST, "Mechanism does not match key type");
+    }
+    if s.lock().keys.contains_key(&id) {
+        return error(StatusCode::CONFLICT, "Key already exists");
+    }
+    // Generation (RSA especially) runs off the lock and off the async workers.
+    let (key_type, length) = (request.key_type, request.length);
+    let secret =
+        match tokio::task::spawn_blocking(move || SimSecret::generate(key_type, length)).await {
+            Ok(Ok(secret)) => secret,
+            Ok(Err(message)) => return error(StatusCode::BAD_REQUEST, message),
+            Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "generation failed"),
+        };
+    let mut device = s.lock();
+    if device.keys.contains_key(&id) {
+        return error(StatusCode::CONFLICT, "Key already exists");
+    }
+    let key = SimKey {
+        key_type,
+        mechanisms: request.mechanisms,
+        secret,
+        operations: 0,
+    };
+    let _ = device.keys.insert(id.clone(), key);
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/keys/{id}"))],
+        axum::Json(KeyItem { id }),
+    )
+        .into_response()
+}
+
+fn mechanisms_fit(key_type: KeyType, request: &GenerateKeyRequest) -> bool {
+    use crate::client::model::KeyMechanism as M;
+    request.mechanisms.iter().all(|m| match key_type {
+        KeyType::RSA => matches!(
+            m,
+            M::RSA_Decryption_RAW
+                | M::RSA_Decryption_PKCS1
+                | M::RSA_Decryption_OAEP_MD5
+                | M::RSA_Decryption_OAEP_SHA1
+                | M::RSA_Decryption_OAEP_SHA224
+                | M::RSA_Decryption_OAEP_SHA256
+                | M::RSA_Decryption_OAEP_SHA384
+                | M::RSA_Decryption_OAEP_SHA512
+                | M::RSA_Signature_PKCS1
+                | M::RSA_Signature_PSS_MD5
+                | M::RSA_Signature_PSS_SHA1
+                | M::RSA_Signature_PSS_SHA224
+                | M::RSA_Signature_PSS_SHA256
+                | M::RSA_Signature_PSS_SHA384
+                | M::RSA_Signature_PSS_SHA512
+        ),
+        KeyType::Curve25519 => *m == M::EdDSA_Signature,
+        KeyType::EC_P256K1 => matches!(m, M::ECDSA_Signature | M::BIP340_Signature),
+        KeyType::Generic => matches!(m, M::AES_Encryption_CBC | M::AES_Decryption_CBC),
+        _ => *m == M::ECDSA_Signature,
+    })
+}
+
+fn key_data(key: &SimKey) -> PublicKeyData {
+    PublicKeyData {
+        mechanisms: key.mechanisms.clone(),
+        key_type: key.key_type,
+        restrictions: crate::client::model::KeyRestrictions {
+            tags: Some(Vec::new()),
+        },
+        public: key.secret.public(),
+        operations: key.operations,
+    }
+}
+
+async fn get_key(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, KEY_READERS) {
+        return e;
+    }
+    match device.keys.get(&id) {
+        Some(key) => axum::Json(key_data(key)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Key not found"),
+    }
+}
+
+async fn delete_key(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    match device.keys.remove(&id) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => error(StatusCode::NOT_FOUND, "Key not found"),
+    }
+}
+
+async fn public_pem(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, KEY_READERS) {
+        return e;
+    }
+    let Some(key) = device.keys.get(&id) else {
+        return error(StatusCode::NOT_FOUND, "Key not found");
+    };
+    let data = key_data(key);
+    match crate::backend::public_key_of(&data) {
+        Ok(Some(pk)) => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            pk.to_pem(),
+        )
+            .into_response(),
+        _ => error(StatusCode::BAD_REQUEST, "Key has no public part"),
+    }
+}
+
+async fn sign(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    {
+        let mut device = s.lock();
+        if let Err(e) = authorize(&mut device, &headers, OPERATOR) {
+            return e;
+        }
+        if !device.keys.contains_key(&id) {
+            return error(StatusCode::NOT_FOUND, "Key not found");
+        }
+    }
+    let request: SignRequest = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let mut device = s.lock();
+    let Some(key) = device.keys.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "Key not found");
+    };
+    let allowed =
+        crate::mapping::mode_mechanism(request.mode).is_some_and(|m| key.mechanisms.contains(&m));
+    if !allowed {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Key mechanisms do not allow requested signing.",
+        );
+    }
+    match key.secret.sign(request.mode, &request.message) {
+        Ok(signature) => {
+            key.operations += 1;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(signature);
+            axum::Json(json!({ "signature": encoded })).into_response()
+        }
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewUser {
+    real_name: String,
+    role: UserRole,
+    passphrase: SecretString,
+}
+
+async fn add_user(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    let request: NewUser = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if !valid_id(&id) {
+        return error(StatusCode::BAD_REQUEST, "Invalid user ID");
+    }
+    if !passphrase_ok(&request.passphrase) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Passphrase must be 10 to 200 characters",
+        );
+    }
+    if device.users.contains_key(&id) {
+        return error(StatusCode::CONFLICT, "User already exists");
+    }
+    let user = SimUser::new(request.role, &request.real_name, &request.passphrase);
+    let _ = device.users.insert(id.clone(), user);
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/users/{id}"))],
+    )
+        .into_response()
+}
+
+async fn get_user(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut device = s.lock();
+    let caller = match authorize(
+        &mut device,
+        &headers,
+        &[UserRole::Administrator, UserRole::Operator],
+    ) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let caller_is_admin = device
+        .users
+        .get(&caller)
+        .is_some_and(|u| u.role == UserRole::Administrator);
+    if !caller_is_admin && caller != id {
+        return error(StatusCode::FORBIDDEN, "Access denied");
+    }
+    match device.users.get(&id) {
+        Some(u) => axum::Json(json!({ "realName": u.real_name, "role": u.role })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "User not found"),
+    }
+}

@@ -1,0 +1,83 @@
+//! The simulator's HTTPS: a certificate generated at start, and the accept loop.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hsm_core::{Error, ErrorKind, Result};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use sha2::Digest as _;
+
+use super::Shared;
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`.
+pub(super) struct Certificate {
+    pub(super) pem: String,
+    pub(super) sha256: [u8; 32],
+    der: Vec<u8>,
+    key_der: zeroize::Zeroizing<Vec<u8>>,
+}
+
+fn tls_error(e: impl Into<hsm_core::error::BoxError>) -> Error {
+    Error::new(ErrorKind::Unavailable, "nethsm-sim.tls").with_source(e)
+}
+
+impl Certificate {
+    pub(super) fn generate() -> Result<Self> {
+        let key = rcgen::KeyPair::generate().map_err(tls_error)?;
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+                .map_err(tls_error)?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "NetHSM simulator");
+        let cert = params.self_signed(&key).map_err(tls_error)?;
+        let der = cert.der().to_vec();
+        Ok(Self {
+            pem: cert.pem(),
+            sha256: sha2::Sha256::digest(&der).into(),
+            der,
+            key_der: zeroize::Zeroizing::new(key.serialize_der()),
+        })
+    }
+
+    pub(super) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor> {
+        let key = PrivateKeyDer::try_from(self.key_der.to_vec()).map_err(tls_error)?;
+        let config = rustls::ServerConfig::builder_with_provider(hsm_core::tls::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(tls_error)?
+            .with_no_client_auth()
+            .with_single_cert(vec![CertificateDer::from(self.der.clone())], key)
+            .map_err(tls_error)?;
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+/// Accepts connections until `stop` fires; each connection is served with HTTP/1.1 keep-alive.
+pub(super) async fn serve(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    app: axum::Router,
+    shared: Arc<Shared>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((tcp, _peer)) = accepted else { continue };
+        let _ = shared.connections.fetch_add(1, Ordering::Relaxed);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let _task = tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
