@@ -1,4 +1,24 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod open;
+
+pub use crate::open::{open, schemes};
 pub use hsm_core::*;
+
+/// The Nitrokey NetHSM backend ([`hsm_nethsm`]).
+#[cfg(feature = "nethsm")]
+pub use hsm_nethsm as nethsm;
+
+/// The sematicon se.SAM N200 backend ([`hsm_n200`]).
+#[cfg(feature = "n200")]
+pub use hsm_n200 as n200;
+
+/// The PKCS#11 backend ([`hsm_pkcs11`]).
+#[cfg(feature = "pkcs11")]
+pub use hsm_pkcs11 as pkcs11;
+
+/// The SmartCard-HSM / Nitrokey HSM 2 backend ([`hsm_sc`]).
+#[cfg(feature = "sc")]
+pub use hsm_sc as sc;

@@ -1,0 +1,20 @@
+//! What every example shares: the backend URI and logging.
+
+/// The URI used when neither `--uri` nor `HSM_URI` is given: the built-in NetHSM simulator.
+pub(crate) const DEFAULT_URI: &str = "nethsm+sim:";
+
+/// `--uri`, else the `HSM_URI` environment variable, else [`DEFAULT_URI`].
+pub(crate) fn backend_uri(flag: Option<String>) -> String {
+    flag.or_else(|| std::env::var("HSM_URI").ok())
+        .unwrap_or_else(|| DEFAULT_URI.to_owned())
+}
+
+/// Logs to stderr at the level `RUST_LOG` asks for (default: warnings).
+pub(crate) fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

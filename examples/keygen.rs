@@ -1,0 +1,42 @@
+//! Generate a key pair.
+//!
+//! ```sh
+//! cargo run --example keygen -- --id signer1 --spec p256
+//! ```
+#![allow(clippy::print_stdout, missing_docs)]
+
+mod common;
+
+use clap::Parser;
+use hsm::{KeyId, KeySpec, KeyTemplate};
+
+/// Generate a key on an HSM.
+#[derive(Parser)]
+struct Args {
+    /// Backend URI (default: `HSM_URI`, else the built-in NetHSM simulator).
+    #[arg(long)]
+    uri: Option<String>,
+    /// The new key's id (`NAME` or `id:HEX`).
+    #[arg(long)]
+    id: KeyId,
+    /// p256, p384, p521, secp256k1, brainpool256, brainpool384, brainpool512, ed25519,
+    /// rsa2048, rsa3072, rsa4096, aes128, aes256.
+    #[arg(long)]
+    spec: KeySpec,
+    /// A label, where the device keeps one apart from the id.
+    #[arg(long)]
+    label: Option<String>,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    common::init_tracing();
+    let args = Args::parse();
+    let hsm = hsm::open(&common::backend_uri(args.uri))?;
+    let mut template = KeyTemplate::new(args.id, args.spec);
+    if let Some(label) = args.label {
+        template = template.with_label(label);
+    }
+    let info = hsm.generate_key(&template)?;
+    println!("generated {} ({})", info.id, args.spec);
+    Ok(())
+}

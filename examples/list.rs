@@ -1,0 +1,33 @@
+//! List the keys a backend shows.
+//!
+//! ```sh
+//! cargo run --example list -- --uri 'pkcs11:token=signer?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-env=PIN'
+//! ```
+#![allow(clippy::print_stdout, missing_docs)]
+
+mod common;
+
+use clap::Parser;
+
+/// List the keys on an HSM.
+#[derive(Parser)]
+struct Args {
+    /// Backend URI (default: `HSM_URI`, else the built-in NetHSM simulator).
+    #[arg(long)]
+    uri: Option<String>,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    common::init_tracing();
+    let args = Args::parse();
+    let hsm = hsm::open(&common::backend_uri(args.uri))?;
+    let keys = hsm.list_keys()?;
+    println!("{} keys on {}", keys.len(), hsm.backend());
+    for key in keys {
+        let spec = key.spec.map_or_else(|| "?".to_owned(), |s| s.to_string());
+        let label = key.label.as_deref().unwrap_or("");
+        let algorithms: Vec<String> = key.algorithms.iter().map(ToString::to_string).collect();
+        println!("{}\t{spec}\t{label}\t{}", key.id, algorithms.join(","));
+    }
+    Ok(())
+}

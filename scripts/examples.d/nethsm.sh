@@ -1,0 +1,9 @@
+# NetHSM: the shared examples against a nethsm-sim server over HTTPS on loopback, trusting its
+# certificate through `ca=` (sourced by run-examples.sh).
+start_sim "listening on https://" "$WORK/nethsm-sim.log" \
+    "$BIN_DIR/nethsm-sim" --listen 127.0.0.1:18443 --tls-cert-out "$WORK/nethsm.pem" --state operational
+export EXAMPLES_NETHSM_PASS=operatorpassphrase EXAMPLES_NETHSM_ADMIN_PASS=adminpassphrase
+shared_examples nethsm \
+    "nethsm://operator@localhost:18443?password-env=EXAMPLES_NETHSM_PASS&admin=admin&admin-password-env=EXAMPLES_NETHSM_ADMIN_PASS&ca=$WORK/nethsm.pem" \
+    p256:ecdsa-sha256:sha256 p384:ecdsa-sha384:sha384 rsa2048:rsa-pkcs1-sha256:sha256 \
+    rsa2048:rsa-pss-sha256:sha256 ed25519:ed25519:ed25519

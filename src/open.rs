@@ -1,0 +1,156 @@
+//! `hsm::open(uri)`: one entry point for every backend.
+
+use hsm_core::uri::BackendUri;
+use hsm_core::{Error, ErrorKind, Hsm, Result};
+
+const OP: &str = "hsm::open";
+
+/// The URI schemes this build can open (each also with `+sim`), by enabled feature.
+#[must_use]
+pub fn schemes() -> Vec<&'static str> {
+    let mut schemes = Vec::new();
+    if cfg!(feature = "nethsm") {
+        schemes.push("nethsm");
+    }
+    if cfg!(feature = "n200") {
+        schemes.push("n200");
+    }
+    if cfg!(feature = "pkcs11") {
+        schemes.push("pkcs11");
+    }
+    if cfg!(feature = "sc") {
+        schemes.push("sc-hsm");
+    }
+    schemes
+}
+
+/// Opens the backend a URI names and returns it as a `Box<dyn Hsm>`.
+///
+/// | scheme | backend | example |
+/// |---|---|---|
+/// | `nethsm://USER@HOST:PORT` | Nitrokey NetHSM | `nethsm://operator@10.1.2.3:8443?password-env=NETHSM_PASS&ca=nethsm.pem` |
+/// | `n200://USER@HOST:PORT` | se.SAM N200 | `n200://pkmaster@10.1.2.4?core=1&password-env=N200_PASS&server-name=seSAM-nserie-101&ca=tlscert.pem` |
+/// | `pkcs11:` (RFC 7512) | any PKCS#11 module | `pkcs11:token=signer?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-env=PIN` |
+/// | `sc-hsm:` | SmartCard-HSM over PC/SC | `sc-hsm:?reader=Nitrokey&pin-env=USER_PIN` |
+/// | `SCHEME+sim:` | the built-in simulator | `nethsm+sim:`, `n200+sim:`, `pkcs11+sim:`, `sc-hsm+sim:` |
+///
+/// Secrets come from the environment (`password-env=VAR`, `pin-env=VAR`), a file
+/// (`password-file=PATH`, `pin-source=PATH`) or inline (`USER:PASSWORD@`, `pin-value=`); they
+/// are never echoed in errors or logs. The REST schemes take `ca=FILE`, `server-name=NAME`,
+/// `pin-sha256=HEX` and `insecure=true`. See each backend's crate docs for its own parameters.
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] naming the part of the URI that is wrong;
+/// [`ErrorKind::Unsupported`] for a scheme this build does not include; otherwise the backend's
+/// errors while connecting and logging in.
+pub fn open(uri: &str) -> Result<Box<dyn Hsm>> {
+    let scheme = uri
+        .split_once(':')
+        .map(|(scheme, _)| scheme.to_ascii_lowercase())
+        .ok_or_else(|| {
+            Error::invalid_input(OP, "a backend URI starts with a scheme (e.g. `nethsm://`)")
+        })?;
+    let base = scheme.strip_suffix("+sim").unwrap_or(&scheme);
+    tracing::debug!(scheme = %scheme, "opening backend");
+    match base {
+        "pkcs11" => open_pkcs11(uri),
+        "nethsm" | "n200" | "sc-hsm" => {
+            let parsed = BackendUri::parse(uri)?;
+            match base {
+                "nethsm" => open_nethsm(parsed),
+                "n200" => open_n200(parsed),
+                _ => open_sc(parsed),
+            }
+        }
+        other => Err(Error::invalid_input(
+            OP,
+            format!(
+                "unknown URI scheme `{other}`; this build knows {}",
+                schemes().join(", ")
+            ),
+        )),
+    }
+}
+
+/// A backend whose crate exists but does not implement the traits yet.
+#[allow(dead_code)]
+fn pending(backend: &str) -> Error {
+    Error::new(ErrorKind::Unsupported, OP).with_message(format!(
+        "the {backend} backend is not implemented yet (see its crate's README)"
+    ))
+}
+
+fn not_built(scheme: &str, feature: &str) -> Error {
+    Error::new(ErrorKind::Unsupported, OP).with_message(format!(
+        "the `{scheme}` scheme needs the hsm crate's `{feature}` feature"
+    ))
+}
+
+#[cfg(feature = "nethsm")]
+fn open_nethsm(uri: BackendUri) -> Result<Box<dyn Hsm>> {
+    Ok(Box::new(hsm_nethsm::NetHsm::open(uri)?))
+}
+
+#[cfg(not(feature = "nethsm"))]
+fn open_nethsm(_: BackendUri) -> Result<Box<dyn Hsm>> {
+    Err(not_built("nethsm", "nethsm"))
+}
+
+#[cfg(feature = "n200")]
+fn open_n200(_: BackendUri) -> Result<Box<dyn Hsm>> {
+    Err(pending("n200"))
+}
+
+#[cfg(not(feature = "n200"))]
+fn open_n200(_: BackendUri) -> Result<Box<dyn Hsm>> {
+    Err(not_built("n200", "n200"))
+}
+
+#[cfg(feature = "pkcs11")]
+fn open_pkcs11(_: &str) -> Result<Box<dyn Hsm>> {
+    Err(pending("pkcs11"))
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn open_pkcs11(_: &str) -> Result<Box<dyn Hsm>> {
+    Err(not_built("pkcs11", "pkcs11"))
+}
+
+#[cfg(feature = "sc")]
+fn open_sc(_: BackendUri) -> Result<Box<dyn Hsm>> {
+    Err(pending("sc"))
+}
+
+#[cfg(not(feature = "sc"))]
+fn open_sc(_: BackendUri) -> Result<Box<dyn Hsm>> {
+    Err(not_built("sc-hsm", "sc"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_scheme_names_the_scheme() {
+        let e = open("yubihsm://x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("`yubihsm`"), "{e}");
+        let e = open("no scheme here").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn errors_never_echo_inline_secrets() {
+        for uri in [
+            "nethsm://operator:Sup3rSecret@[bad-host:8443",
+            "n200://pkmaster:Sup3rSecret@h?nonsense=1",
+            "pkcs11:token=x?pin-value=Sup3rSecret&bogus=2",
+            "sc-hsm:?pin-value=Sup3rSecret&bogus=3",
+        ] {
+            if let Err(e) = open(uri) {
+                assert!(!e.to_string().contains("Sup3rSecret"), "{uri}: {e}");
+                assert!(!format!("{e:?}").contains("Sup3rSecret"), "{uri}: {e:?}");
+            }
+        }
+    }
+}
