@@ -15,7 +15,12 @@ fn encoding(c: &mut Criterion) {
     let sig: p256::ecdsa::Signature = sk.sign(b"benchmark message");
     let der = sig.to_der().as_bytes().to_vec();
     let raw = sig.to_bytes().to_vec();
-    let spki = sk.verifying_key().to_public_key_der().unwrap().as_bytes().to_vec();
+    let spki = sk
+        .verifying_key()
+        .to_public_key_der()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
 
     let mut group = c.benchmark_group("core/encoding");
     group.throughput(Throughput::Elements(1));
@@ -38,7 +43,11 @@ fn encoding(c: &mut Criterion) {
     });
     let digest = HashAlgorithm::Sha256.digest(b"benchmark message");
     group.bench_function("digest_info_sha256", |b| {
-        b.iter(|| HashAlgorithm::Sha256.digest_info(black_box(&digest)).unwrap());
+        b.iter(|| {
+            HashAlgorithm::Sha256
+                .digest_info(black_box(&digest))
+                .unwrap()
+        });
     });
     group.finish();
 

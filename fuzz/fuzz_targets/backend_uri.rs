@@ -16,7 +16,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = uri.query.take_secret("pin-value", "pin-env", "pin-source");
     }
     if let Ok(id) = text.parse::<KeyId>() {
-        assert_eq!(id.to_string().parse::<KeyId>().expect("display parses back"), id);
+        assert_eq!(
+            id.to_string()
+                .parse::<KeyId>()
+                .expect("display parses back"),
+            id
+        );
     }
     let _ = text.parse::<KeySpec>();
     let _ = text.parse::<SignAlgorithm>();
