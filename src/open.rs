@@ -80,6 +80,11 @@ fn pending(backend: &str) -> Error {
     ))
 }
 
+// Unused when every backend feature is on.
+#[cfg_attr(
+    all(feature = "nethsm", feature = "n200", feature = "pkcs11", feature = "sc"),
+    allow(dead_code)
+)]
 fn not_built(scheme: &str, feature: &str) -> Error {
     Error::new(ErrorKind::Unsupported, OP).with_message(format!(
         "the `{scheme}` scheme needs the hsm crate's `{feature}` feature"
