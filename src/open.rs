@@ -82,7 +82,12 @@ fn pending(backend: &str) -> Error {
 
 // Unused when every backend feature is on.
 #[cfg_attr(
-    all(feature = "nethsm", feature = "n200", feature = "pkcs11", feature = "sc"),
+    all(
+        feature = "nethsm",
+        feature = "n200",
+        feature = "pkcs11",
+        feature = "sc"
+    ),
     allow(dead_code)
 )]
 fn not_built(scheme: &str, feature: &str) -> Error {
