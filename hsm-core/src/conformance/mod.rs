@@ -1,17 +1,17 @@
 //! The conformance suite: one entry point that every backend's tests call with a live store.
 //!
-//! [`run`] reads the store's [`Capabilities`] and checks that the store does exactly what it
+//! [`run`] reads the store's [`Capabilities`](crate::Capabilities) and checks that the store does exactly what it
 //! declares:
 //!
 //! - every declared key spec is generated, listed, inspected and its public key read;
 //! - every declared algorithm that fits a key signs a message, a digest and a batch, and every
 //!   signature is verified by an independent implementation (RustCrypto, or the `openssl` CLI
 //!   for brainpoolP512r1, which has no Rust implementation);
-//! - what is not declared fails with [`ErrorKind::Unsupported`]: other key specs, other
+//! - what is not declared fails with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported): other key specs, other
 //!   algorithms, import and delete when off;
-//! - the error kinds: unknown key ([`ErrorKind::NotFound`]), an algorithm that does not fit the
-//!   key, empty and oversized input, a wrong digest length ([`ErrorKind::InvalidInput`]), and a
-//!   duplicate id ([`ErrorKind::AlreadyExists`]);
+//! - the error kinds: unknown key ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound)), an algorithm that does not fit the
+//!   key, empty and oversized input, a wrong digest length ([`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)), and a
+//!   duplicate id ([`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists));
 //! - import (when declared) of a key whose public half is known, and delete (when declared).
 //!
 //! Keys are named `{prefix}{spec}` (e.g. `confp256`), alphanumeric when the prefix is, so one
