@@ -66,7 +66,10 @@ fn build(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm: Arc<dyn Hsm> = Arc::from(hsm::open(&common::backend_uri(args.uri))?);
+    let hsm: Arc<dyn Hsm> = Arc::from(hsm::open(&common::backend_uri(
+        args.uri,
+        common::DEFAULT_URI,
+    ))?);
     let subject = Name::from_str(&args.subject)?;
     let request = build(hsm, args.key, subject)?;
     std::fs::write(&args.out, request.to_pem(der::pem::LineEnding::LF)?)?;

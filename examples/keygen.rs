@@ -31,7 +31,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm = hsm::open(&common::backend_uri(args.uri))?;
+    let hsm = hsm::open(&common::backend_uri(args.uri, common::DEFAULT_URI))?;
     let mut template = KeyTemplate::new(args.id, args.spec);
     if let Some(label) = args.label {
         template = template.with_label(label);

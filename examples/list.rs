@@ -20,7 +20,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm = hsm::open(&common::backend_uri(args.uri))?;
+    let hsm = hsm::open(&common::backend_uri(args.uri, common::DEFAULT_URI))?;
     let keys = hsm.list_keys()?;
     println!("{} keys on {}", keys.len(), hsm.backend());
     for key in keys {

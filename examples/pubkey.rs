@@ -24,7 +24,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm = hsm::open(&common::backend_uri(args.uri))?;
+    let hsm = hsm::open(&common::backend_uri(args.uri, common::DEFAULT_URI))?;
     print!("{}", hsm.public_key(&args.key)?.to_pem());
     Ok(())
 }

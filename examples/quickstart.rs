@@ -19,7 +19,7 @@ use hsm::{Curve, KeyId, KeySpec, KeyTemplate, SignAlgorithm};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
-    let uri = common::backend_uri(None);
+    let uri = common::backend_uri(None, common::DEFAULT_URI);
     let hsm = hsm::open(&uri)?;
     println!("backend: {}", hsm.backend());
 

@@ -49,7 +49,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm = hsm::open(&common::backend_uri(args.uri))?;
+    let hsm = hsm::open(&common::backend_uri(args.uri, common::DEFAULT_URI))?;
     let message = std::fs::read(&args.input)?;
     let signature = hsm.sign(&args.key, args.alg, &message)?;
     let bytes = match args.format {

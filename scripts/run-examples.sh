@@ -76,6 +76,7 @@ shared_examples() {
 example quickstart
 example list -- --uri nethsm+sim:
 example keygen -- --uri nethsm+sim: --id onetime --spec ed25519
+example nethsm_admin
 
 for fragment in scripts/examples.d/*.sh; do
     [ -e "$fragment" ] || continue

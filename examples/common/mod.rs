@@ -1,12 +1,13 @@
 //! What every example shares: the backend URI and logging.
+#![allow(dead_code)] // Each example compiles this module on its own and uses a part of it.
 
 /// The URI used when neither `--uri` nor `HSM_URI` is given: the built-in NetHSM simulator.
 pub(crate) const DEFAULT_URI: &str = "nethsm+sim:";
 
-/// `--uri`, else the `HSM_URI` environment variable, else [`DEFAULT_URI`].
-pub(crate) fn backend_uri(flag: Option<String>) -> String {
+/// `--uri`, else the `HSM_URI` environment variable, else `default` (usually [`DEFAULT_URI`]).
+pub(crate) fn backend_uri(flag: Option<String>, default: &str) -> String {
     flag.or_else(|| std::env::var("HSM_URI").ok())
-        .unwrap_or_else(|| DEFAULT_URI.to_owned())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// Logs to stderr at the level `RUST_LOG` asks for (default: warnings).
