@@ -1,0 +1,259 @@
+//! [`N200Client`]: one shared keep-alive HTTPS client per device, bound to a crypto core.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hsm_core::secret::SecretString;
+use hsm_core::tls::TlsOptions;
+use hsm_core::{Error, ErrorKind, Result};
+use url::Url;
+
+use crate::commands::CommandTable;
+use crate::http::Transport;
+use crate::runtime::Runtime;
+
+const OP: &str = "n200.connect";
+/// Default whole-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default number of retries of idempotent commands (reads, signatures) after a transport failure.
+pub const DEFAULT_RETRIES: u32 = 2;
+/// Default number of signatures [`N200Client::sign_many`](crate::N200) keeps in flight.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
+
+pub(crate) struct Shared {
+    pub(crate) transport: Transport,
+    pub(crate) runtime: Runtime,
+    pub(crate) max_in_flight: usize,
+}
+
+/// A client of one N200, bound to one crypto core.
+///
+/// Cheap to clone; every clone and every [`with_core`](Self::with_core) copy shares one HTTP
+/// connection pool (keep-alive), so after the first request a signature costs one HTTP request
+/// and no TLS handshake. Blocking; inside a tokio runtime use `spawn_blocking` (or
+/// `hsm_core::asynchronous`).
+#[derive(Clone)]
+pub struct N200Client {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) core: u8,
+}
+
+impl std::fmt::Debug for N200Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("N200Client")
+            .field("base", &self.shared.transport.base.as_str())
+            .field("user", &self.shared.transport.user)
+            .field("core", &self.core)
+            .finish_non_exhaustive()
+    }
+}
+
+impl N200Client {
+    /// A builder for the device at `host` (a name or an IP address) and `port` (443 usually).
+    #[must_use]
+    pub fn builder(
+        host: impl Into<String>,
+        port: u16,
+        user: impl Into<String>,
+        password: SecretString,
+    ) -> N200ClientBuilder {
+        N200ClientBuilder {
+            host: host.into(),
+            port,
+            user: user.into(),
+            password,
+            tls: TlsOptions::default(),
+            core: 1,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retries: DEFAULT_RETRIES,
+            table: CommandTable::default(),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
+    }
+
+    /// The core this client talks to.
+    #[must_use]
+    pub fn core(&self) -> u8 {
+        self.core
+    }
+
+    /// The same client bound to another core, sharing the connections.
+    #[must_use]
+    pub fn with_core(&self, core: u8) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            core,
+        }
+    }
+
+    /// The command table in use.
+    #[must_use]
+    pub fn table(&self) -> &CommandTable {
+        &self.shared.transport.table
+    }
+
+    pub(crate) fn block_on<F>(&self, future: F) -> Result<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        self.shared.runtime.block_on(future)
+    }
+}
+
+/// Builds an [`N200Client`]. `Debug` never shows the password.
+pub struct N200ClientBuilder {
+    host: String,
+    port: u16,
+    user: String,
+    password: SecretString,
+    tls: TlsOptions,
+    core: u8,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retries: u32,
+    table: CommandTable,
+    max_in_flight: usize,
+}
+
+impl std::fmt::Debug for N200ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("N200ClientBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("tls", &self.tls)
+            .field("core", &self.core)
+            .finish_non_exhaustive()
+    }
+}
+
+impl N200ClientBuilder {
+    /// How the server certificate is checked: `ca` (the device's `tlscert`), `server_name`
+    /// (connect to the IP, verify this name), SHA-256 pins, or insecure.
+    #[must_use]
+    pub fn tls(mut self, tls: TlsOptions) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The core to bind to (default 1).
+    #[must_use]
+    pub fn core(mut self, core: u8) -> Self {
+        self.core = core;
+        self
+    }
+
+    /// Whole-request timeout (default 30 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connect timeout (default 10 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Retries of idempotent commands after transport failures (default 2). Key creation,
+    /// import and deletion are never retried.
+    #[must_use]
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// The command table (defaults plus overrides).
+    #[must_use]
+    pub fn commands(mut self, table: CommandTable) -> Self {
+        self.table = table;
+        self
+    }
+
+    /// How many signatures `sign_many` keeps in flight (default 16).
+    #[must_use]
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Builds the client. No request is sent yet.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a bad host, CA file or server name;
+    /// [`ErrorKind::Unavailable`] if the host name does not resolve.
+    pub fn build(self) -> Result<N200Client> {
+        let tls = hsm_core::tls::client_config(&self.tls)?;
+        let mut http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .https_only(true)
+            .http1_only()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(self.max_in_flight.max(8))
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none());
+        // With a server-name override the URL names the certificate's host and the connection
+        // goes to the given address: no /etc/hosts edit.
+        let url_host = match &self.tls.server_name {
+            Some(name) => {
+                let addr = resolve(&self.host, self.port)?;
+                http = http.resolve(name, addr);
+                name.clone()
+            }
+            None => match self.host.parse::<IpAddr>() {
+                Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
+                _ => self.host.clone(),
+            },
+        };
+        let base = Url::parse(&format!("https://{url_host}:{}/n200/", self.port))
+            .map_err(|e| Error::invalid_input(OP, format!("bad host: {e}")))?;
+        let http = http.build().map_err(|e| {
+            Error::new(ErrorKind::InvalidInput, OP)
+                .with_message("cannot build the HTTP client")
+                .with_source(e.without_url())
+        })?;
+        let transport = Transport {
+            http,
+            base,
+            user: self.user,
+            password: self.password,
+            table: self.table,
+            retries: self.retries,
+        };
+        Ok(N200Client {
+            shared: Arc::new(Shared {
+                transport,
+                runtime: Runtime::new()?,
+                max_in_flight: self.max_in_flight,
+            }),
+            core: self.core,
+        })
+    }
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            Error::new(ErrorKind::Unavailable, OP)
+                .with_message(format!("cannot resolve {host}"))
+                .with_source(e)
+        })?
+        .next()
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Unavailable, OP).with_message(format!("{host} has no address"))
+        })
+}

@@ -1,0 +1,150 @@
+//! The GET API: `/n200/<command>/<arg>/.../` with a JSON answer, as seed 000 shows it.
+//!
+//! The GET API carries every argument in the URL path, the key PIN of `encrypt`/`decrypt`
+//! included; this crate never logs URLs (the path is logged at `trace` with the PIN masked).
+//! The record shows no core selector for GET requests: [`GetApi::on_core`] adds `?core=N`
+//! (**unconfirmed**); without it the device picks (the record's answers name core 1, and core
+//! 0 for `listkeys`).
+
+use hsm_core::Result;
+use hsm_core::secret::{ExposeSecret as _, SecretString};
+
+use crate::client::N200Client;
+use crate::commands::{Command, Field};
+use crate::http::{Fields, missing};
+use crate::model::{self, DeviceTime, KeyEntry, KeyList, RandomBytes};
+use crate::post_api::{random_from, time_from};
+
+/// The GET API of a client: `client.get_api().timestamp()`.
+#[derive(Debug, Clone, Copy)]
+pub struct GetApi<'a> {
+    client: &'a N200Client,
+    core: Option<u8>,
+}
+
+impl N200Client {
+    /// The GET API, sharing this client's connections and credentials.
+    #[must_use]
+    pub fn get_api(&self) -> GetApi<'_> {
+        GetApi {
+            client: self,
+            core: None,
+        }
+    }
+}
+
+impl GetApi<'_> {
+    /// Adds `?core=N` to every request (**unconfirmed** selector).
+    #[must_use]
+    pub fn on_core(mut self, core: u8) -> Self {
+        self.core = Some(core);
+        self
+    }
+
+    fn get(&self, command: Command, fields: &Fields) -> Result<model::Object> {
+        let transport = &self.client.shared.transport;
+        self.client
+            .block_on(transport.get(command, fields, self.core))?
+    }
+
+    /// `GET /n200/timestamp/`.
+    ///
+    /// # Errors
+    /// Transport and device errors.
+    pub fn timestamp(&self) -> Result<DeviceTime> {
+        time_from(&self.get(Command::Timestamp, &Fields::new())?)
+    }
+
+    /// `GET /n200/getrandom/<n>/`.
+    ///
+    /// # Errors
+    /// Transport and device errors.
+    pub fn get_random(&self, n: usize) -> Result<RandomBytes> {
+        let answer = self.get(
+            Command::GetRandom,
+            &Fields::new().with(Field::Numbers, n.to_string()),
+        )?;
+        random_from(&answer, n)
+    }
+
+    /// `GET /n200/getkeyattributes/<nice_name>/`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound) for an unknown key.
+    pub fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
+        let answer = self.get(
+            Command::GetKeyAttributes,
+            &Fields::new().with(Field::NiceName, nice_name),
+        )?;
+        KeyList::from_object(&answer)
+            .ok_or_else(|| missing("n200.get.key_attributes", "result", &answer, &[]))?
+            .keys
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                hsm_core::Error::not_found(
+                    "n200.get.key_attributes",
+                    format!("no key named {nice_name:?}"),
+                )
+            })
+    }
+
+    /// `GET /n200/listkeys/<key_type>/`.
+    ///
+    /// # Errors
+    /// Transport and device errors.
+    pub fn list_keys(&self, key_type: &str) -> Result<KeyList> {
+        let answer = self.get(
+            Command::ListKeys,
+            &Fields::new().with(Field::KeyType, key_type),
+        )?;
+        KeyList::from_object(&answer)
+            .ok_or_else(|| missing("n200.get.list_keys", "result", &answer, &[]))
+    }
+
+    /// `GET /n200/encrypt/<nice_name>/<pin>/<mode>/<data>/`: hex ciphertext.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    pub fn encrypt(
+        &self,
+        nice_name: &str,
+        pin: &SecretString,
+        mode: &str,
+        data: &str,
+    ) -> Result<String> {
+        self.cipher(Command::Encrypt, nice_name, pin, mode, data)
+    }
+
+    /// `GET /n200/decrypt/<nice_name>/<pin>/<mode>/<hex>/`: the plaintext.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    pub fn decrypt(
+        &self,
+        nice_name: &str,
+        pin: &SecretString,
+        mode: &str,
+        hex_data: &str,
+    ) -> Result<String> {
+        self.cipher(Command::Decrypt, nice_name, pin, mode, hex_data)
+    }
+
+    fn cipher(
+        &self,
+        command: Command,
+        nice_name: &str,
+        pin: &SecretString,
+        mode: &str,
+        data: &str,
+    ) -> Result<String> {
+        let fields = Fields::new()
+            .with(Field::NiceName, nice_name)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::Mode, mode)
+            .with(Field::Data, data);
+        let answer = self.get(command, &fields)?;
+        model::text(&answer, "result")
+            .ok_or_else(|| missing("n200.get.cipher", "result", &answer, &[]))
+    }
+}

@@ -1,0 +1,371 @@
+//! The typed commands of the POST v1 API (`/n200/web/postv1`, form-encoded, HTTP basic auth,
+//! `core` in every request). Names and fields come from [`crate::commands`]; the commands marked
+//! unconfirmed there are marked here too.
+
+use hsm_core::secret::{ExposeSecret as _, SecretString};
+use hsm_core::{Curve, Error, Result, SignAlgorithm, Signature};
+use zeroize::Zeroizing;
+
+use crate::client::N200Client;
+use crate::commands::{Command, Field};
+use crate::http::{Fields, Transport, missing};
+use crate::keytypes::curve_family;
+use crate::model::{self, DeviceTime, GeneratedKey, KeyEntry, KeyList, RandomBytes};
+use crate::sigformat;
+
+/// The ACL the record uses for every key (`FFFF`: the bit meanings are not public).
+pub const DEFAULT_ACL: &str = "FFFF";
+
+/// The wire name of the hash behind `algorithm` (`SHA256`...; `NONE` for a caller's digest).
+fn hash_name(algorithm: SignAlgorithm) -> &'static str {
+    match algorithm.hash() {
+        Some(hsm_core::HashAlgorithm::Sha256) => "SHA256",
+        Some(hsm_core::HashAlgorithm::Sha384) => "SHA384",
+        Some(hsm_core::HashAlgorithm::Sha512) => "SHA512",
+        _ => "NONE",
+    }
+}
+
+impl N200Client {
+    fn core_fields(&self) -> Fields {
+        Fields::new().with(Field::Core, self.core.to_string())
+    }
+
+    fn post(&self, command: Command, fields: &Fields) -> Result<model::Object> {
+        let transport = &self.shared.transport;
+        self.block_on(transport.post(command, fields))?
+    }
+
+    /// `genecckey`: generates an EC key on the bound core.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol)
+    /// without a key id in `result`.
+    pub fn gen_ecc_key(
+        &self,
+        curve: Curve,
+        nice_name: &str,
+        pin: &SecretString,
+        acl: &str,
+    ) -> Result<GeneratedKey> {
+        let (family, bits) = curve_family(curve);
+        let fields = self
+            .core_fields()
+            .with(Field::Curve, family)
+            .with(Field::KeySize, bits.to_string())
+            .with(Field::Acl, acl)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::NiceName, nice_name);
+        let answer = self.post(Command::GenEccKey, &fields)?;
+        GeneratedKey::from_object(&answer)
+            .ok_or_else(|| missing("n200.gen_ecc_key", "result", &answer, &[]))
+    }
+
+    /// `genrsakey` (**unconfirmed** command and fields): generates an RSA key.
+    ///
+    /// # Errors
+    /// As [`gen_ecc_key`](Self::gen_ecc_key).
+    pub fn gen_rsa_key(
+        &self,
+        bits: u32,
+        nice_name: &str,
+        pin: &SecretString,
+        acl: &str,
+    ) -> Result<GeneratedKey> {
+        let fields = self
+            .core_fields()
+            .with(Field::KeySize, bits.to_string())
+            .with(Field::Acl, acl)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::NiceName, nice_name);
+        let answer = self.post(Command::GenRsaKey, &fields)?;
+        GeneratedKey::from_object(&answer)
+            .ok_or_else(|| missing("n200.gen_rsa_key", "result", &answer, &[]))
+    }
+
+    /// `importecckey`: imports a raw private scalar (big-endian, the curve's length). Returns
+    /// the new key id.
+    ///
+    /// # Errors
+    /// As [`gen_ecc_key`](Self::gen_ecc_key).
+    pub fn import_ecc_key(
+        &self,
+        curve: Curve,
+        nice_name: &str,
+        pin: &SecretString,
+        acl: &str,
+        scalar: &[u8],
+    ) -> Result<String> {
+        let (family, _) = curve_family(curve);
+        let scalar_hex = Zeroizing::new(hex::encode_upper(scalar));
+        let fields = self
+            .core_fields()
+            .with(Field::Curve, family)
+            .with(Field::Acl, acl)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::NiceName, nice_name)
+            .with(Field::KeyToImport, scalar_hex.as_str());
+        let answer = self.post(Command::ImportEccKey, &fields)?;
+        model::text(&answer, "result")
+            .ok_or_else(|| missing("n200.import_ecc_key", "result", &answer, &[]))
+    }
+
+    /// `listkeys` of one key type (`NIST`, `SECP`, `Brainpool`, `RSA`, `SYM`) on the bound core.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    pub fn list_keys(&self, key_type: &str) -> Result<KeyList> {
+        let fields = self.core_fields().with(Field::KeyType, key_type);
+        let answer = self.post(Command::ListKeys, &fields)?;
+        KeyList::from_object(&answer)
+            .ok_or_else(|| missing("n200.list_keys", "result", &answer, &[]))
+    }
+
+    /// `listkeys` on each of `cores`: every key with the core it lives on.
+    ///
+    /// # Errors
+    /// The first core's failure.
+    pub fn list_keys_on_cores(&self, cores: &[u8], key_type: &str) -> Result<Vec<(u8, KeyEntry)>> {
+        let mut out = Vec::new();
+        for core in cores {
+            let list = self.with_core(*core).list_keys(key_type)?;
+            out.extend(list.keys.into_iter().map(|k| (*core, k)));
+        }
+        Ok(out)
+    }
+
+    /// `getkeyattributes` of the key `nice_name` on the bound core.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound) for an unknown key (or an empty
+    /// answer); transport and device errors.
+    pub fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
+        let fields = self.core_fields().with(Field::NiceName, nice_name);
+        let answer = self.post(Command::GetKeyAttributes, &fields)?;
+        let list = KeyList::from_object(&answer)
+            .ok_or_else(|| missing("n200.key_attributes", "result", &answer, &[]))?;
+        list.keys.into_iter().next().ok_or_else(|| {
+            Error::not_found("n200.key_attributes", format!("no key named {nice_name:?}"))
+        })
+    }
+
+    /// `encrypt` with the symmetric key `nice_name` (`mode` e.g. `CBC`): hex ciphertext.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    pub fn encrypt(
+        &self,
+        nice_name: &str,
+        pin: &SecretString,
+        mode: &str,
+        data: &str,
+    ) -> Result<String> {
+        self.cipher(Command::Encrypt, nice_name, pin, mode, data)
+    }
+
+    /// `decrypt` with the symmetric key `nice_name`: the plaintext.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    pub fn decrypt(
+        &self,
+        nice_name: &str,
+        pin: &SecretString,
+        mode: &str,
+        hex_data: &str,
+    ) -> Result<String> {
+        self.cipher(Command::Decrypt, nice_name, pin, mode, hex_data)
+    }
+
+    fn cipher(
+        &self,
+        command: Command,
+        nice_name: &str,
+        pin: &SecretString,
+        mode: &str,
+        data: &str,
+    ) -> Result<String> {
+        let fields = self
+            .core_fields()
+            .with(Field::NiceName, nice_name)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::Mode, mode)
+            .with(Field::Data, data);
+        let answer = self.post(command, &fields)?;
+        model::text(&answer, "result").ok_or_else(|| missing("n200.cipher", "result", &answer, &[]))
+    }
+
+    /// `getrandom`: `n` random bytes from the bound core.
+    ///
+    /// # Errors
+    /// Transport and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) if the
+    /// answer is not `n` bytes of hex.
+    pub fn get_random(&self, n: usize) -> Result<RandomBytes> {
+        let fields = self.core_fields().with(Field::Numbers, n.to_string());
+        let answer = self.post(Command::GetRandom, &fields)?;
+        random_from(&answer, n)
+    }
+
+    /// `timestamp`: the device clock.
+    ///
+    /// # Errors
+    /// Transport and device errors.
+    pub fn timestamp(&self) -> Result<DeviceTime> {
+        let answer = self.post(Command::Timestamp, &Fields::new())?;
+        time_from(&answer)
+    }
+
+    /// `signecc` (**unconfirmed** command and fields): signs `digest` with the EC key
+    /// `nice_name`. The answer may be hex or base64, DER or raw `r‖s`.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol)
+    /// if the answer is no signature on `curve`.
+    pub fn sign_ecc(
+        &self,
+        nice_name: &str,
+        pin: &SecretString,
+        curve: Curve,
+        algorithm: SignAlgorithm,
+        digest: &[u8],
+    ) -> Result<Signature> {
+        let transport = &self.shared.transport;
+        self.block_on(sign_ecc(
+            transport, self.core, nice_name, pin, curve, algorithm, digest,
+        ))?
+    }
+
+    /// `signrsa` (**unconfirmed** command and fields): signs `digest` with the RSA key
+    /// `nice_name`, PKCS#1 v1.5 or PSS as `algorithm` says.
+    ///
+    /// # Errors
+    /// As [`sign_ecc`](Self::sign_ecc).
+    pub fn sign_rsa(
+        &self,
+        nice_name: &str,
+        pin: &SecretString,
+        modulus_len: usize,
+        algorithm: SignAlgorithm,
+        digest: &[u8],
+    ) -> Result<Signature> {
+        let transport = &self.shared.transport;
+        self.block_on(sign_rsa(
+            transport,
+            self.core,
+            nice_name,
+            pin,
+            modulus_len,
+            algorithm,
+            digest,
+        ))?
+    }
+
+    /// `verifyecc` (**unconfirmed**): asks the device whether `signature` over `digest` is valid.
+    ///
+    /// # Errors
+    /// Transport and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) if the
+    /// answer is not a yes or no.
+    pub fn verify_ecc(
+        &self,
+        nice_name: &str,
+        algorithm: SignAlgorithm,
+        digest: &[u8],
+        signature: &Signature,
+    ) -> Result<bool> {
+        let fields = self
+            .core_fields()
+            .with(Field::NiceName, nice_name)
+            .with(Field::HashAlgorithm, hash_name(algorithm))
+            .with(Field::Hash, hex::encode_upper(digest))
+            .with(Field::Signature, hex::encode_upper(signature.to_der()));
+        let answer = self.post(Command::VerifyEcc, &fields)?;
+        match model::text(&answer, "result")
+            .map(|r| r.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("true" | "valid" | "ok" | "1" | "verified") => Ok(true),
+            Some("false" | "invalid" | "0" | "failed") => Ok(false),
+            _ => Err(missing("n200.verify_ecc", "result", &answer, &[])),
+        }
+    }
+
+    /// `deletekey` (**unconfirmed** command and fields): deletes the key `nice_name`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound) for an unknown key; transport,
+    /// authentication and device errors.
+    pub fn delete_key(&self, nice_name: &str, pin: &SecretString) -> Result<()> {
+        let fields = self
+            .core_fields()
+            .with(Field::NiceName, nice_name)
+            .with(Field::Pin, pin.expose_secret());
+        self.post(Command::DeleteKey, &fields).map(|_| ())
+    }
+}
+
+pub(crate) fn random_from(answer: &model::Object, n: usize) -> Result<RandomBytes> {
+    let bytes = model::text(answer, "result")
+        .and_then(|r| hex::decode(r.trim()).ok())
+        .filter(|b| b.len() == n)
+        .ok_or_else(|| missing("n200.get_random", "result", answer, &[]))?;
+    Ok(RandomBytes {
+        bytes,
+        core: model::number(answer, "core").and_then(|c| u8::try_from(c).ok()),
+    })
+}
+
+pub(crate) fn time_from(answer: &model::Object) -> Result<DeviceTime> {
+    model::number(answer, "result")
+        .map(|unix_seconds| DeviceTime { unix_seconds })
+        .ok_or_else(|| missing("n200.timestamp", "result", answer, &[]))
+}
+
+/// One ECDSA signature request (async, for `sign_many`).
+pub(crate) async fn sign_ecc(
+    transport: &Transport,
+    core: u8,
+    nice_name: &str,
+    pin: &SecretString,
+    curve: Curve,
+    algorithm: SignAlgorithm,
+    digest: &[u8],
+) -> Result<Signature> {
+    let fields = Fields::new()
+        .with(Field::Core, core.to_string())
+        .with(Field::NiceName, nice_name)
+        .with(Field::Pin, pin.expose_secret())
+        .with(Field::HashAlgorithm, hash_name(algorithm))
+        .with(Field::Hash, hex::encode_upper(digest));
+    let answer = transport.post(Command::SignEcc, &fields).await?;
+    let text = model::text(&answer, "result")
+        .ok_or_else(|| missing("n200.sign_ecc", "result", &answer, &[]))?;
+    sigformat::ecdsa_signature(&text, algorithm, curve, "n200.sign_ecc")
+}
+
+/// One RSA signature request (async, for `sign_many`).
+pub(crate) async fn sign_rsa(
+    transport: &Transport,
+    core: u8,
+    nice_name: &str,
+    pin: &SecretString,
+    modulus_len: usize,
+    algorithm: SignAlgorithm,
+    digest: &[u8],
+) -> Result<Signature> {
+    let padding = if algorithm.is_rsa_pss() {
+        "PSS"
+    } else {
+        "PKCS1"
+    };
+    let fields = Fields::new()
+        .with(Field::Core, core.to_string())
+        .with(Field::NiceName, nice_name)
+        .with(Field::Pin, pin.expose_secret())
+        .with(Field::HashAlgorithm, hash_name(algorithm))
+        .with(Field::Padding, padding)
+        .with(Field::Hash, hex::encode_upper(digest));
+    let answer = transport.post(Command::SignRsa, &fields).await?;
+    let text = model::text(&answer, "result")
+        .ok_or_else(|| missing("n200.sign_rsa", "result", &answer, &[]))?;
+    sigformat::rsa_signature(&text, algorithm, modulus_len, "n200.sign_rsa")
+}

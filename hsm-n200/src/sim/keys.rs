@@ -1,0 +1,203 @@
+//! The simulator's keys: real cryptography with OpenSSL (every N200 curve, brainpoolP512r1
+//! included, and RSA).
+
+use hsm_core::{Curve, HashAlgorithm};
+use openssl::bn::{BigNum, BigNumContext};
+use openssl::ec::{EcGroup, EcKey, EcPoint, PointConversionForm};
+use openssl::ecdsa::EcdsaSig;
+use openssl::md::Md;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::{Padding, Rsa};
+use openssl::sign::RsaPssSaltlen;
+use openssl::symm::{Cipher, decrypt, encrypt};
+
+/// A failure inside the simulator, answered as an HTTP error.
+pub(crate) type SimResult<T> = Result<T, (u16, String)>;
+
+pub(crate) fn bad(message: impl Into<String>) -> (u16, String) {
+    (400, message.into())
+}
+
+fn internal(e: openssl::error::ErrorStack) -> (u16, String) {
+    (500, format!("crypto error: {e}"))
+}
+
+/// Key material.
+pub(crate) enum Material {
+    Ec { curve: Curve, key: EcKey<Private> },
+    Rsa { bits: u32, key: PKey<Private> },
+    Sym { key: zeroize::Zeroizing<Vec<u8>> },
+}
+
+fn group(curve: Curve) -> SimResult<EcGroup> {
+    let nid = match curve {
+        Curve::P256 => Nid::X9_62_PRIME256V1,
+        Curve::P384 => Nid::SECP384R1,
+        Curve::P521 => Nid::SECP521R1,
+        Curve::Secp256k1 => Nid::SECP256K1,
+        Curve::BrainpoolP256r1 => Nid::BRAINPOOL_P256R1,
+        Curve::BrainpoolP384r1 => Nid::BRAINPOOL_P384R1,
+        _ => Nid::BRAINPOOL_P512R1,
+    };
+    EcGroup::from_curve_name(nid).map_err(internal)
+}
+
+fn md(hash: Option<HashAlgorithm>) -> &'static openssl::md::MdRef {
+    match hash {
+        Some(HashAlgorithm::Sha384) => Md::sha384(),
+        Some(HashAlgorithm::Sha512) => Md::sha512(),
+        _ => Md::sha256(),
+    }
+}
+
+impl Material {
+    pub(crate) fn generate_ec(curve: Curve) -> SimResult<Self> {
+        let group = group(curve)?;
+        let key = EcKey::generate(&group).map_err(internal)?;
+        Ok(Self::Ec { curve, key })
+    }
+
+    pub(crate) fn import_ec(curve: Curve, scalar: &[u8]) -> SimResult<Self> {
+        if scalar.len() != curve.field_len() {
+            return Err(bad(format!(
+                "key_to_import must be {} bytes for this curve",
+                curve.field_len()
+            )));
+        }
+        let group = group(curve)?;
+        let mut ctx = BigNumContext::new().map_err(internal)?;
+        let private = BigNum::from_slice(scalar).map_err(internal)?;
+        let mut public = EcPoint::new(&group).map_err(internal)?;
+        public
+            .mul_generator2(&group, &private, &mut ctx)
+            .map_err(internal)?;
+        let key = EcKey::from_private_components(&group, &private, &public)
+            .map_err(|_| bad("key_to_import is not a valid private key"))?;
+        key.check_key()
+            .map_err(|_| bad("key_to_import is not a valid private key"))?;
+        Ok(Self::Ec { curve, key })
+    }
+
+    pub(crate) fn generate_rsa(bits: u32) -> SimResult<Self> {
+        if !matches!(bits, 2048 | 3072 | 4096) {
+            return Err(bad("keysize must be 2048, 3072 or 4096"));
+        }
+        let rsa = Rsa::generate(bits).map_err(internal)?;
+        let key = PKey::from_rsa(rsa).map_err(internal)?;
+        Ok(Self::Rsa { bits, key })
+    }
+
+    pub(crate) fn generate_sym() -> SimResult<Self> {
+        let mut key = zeroize::Zeroizing::new(vec![0u8; 32]);
+        openssl::rand::rand_bytes(&mut key).map_err(internal)?;
+        Ok(Self::Sym { key })
+    }
+
+    /// `key_type` and `key_len` as the device lists them.
+    pub(crate) fn type_and_len(&self) -> (&'static str, u32) {
+        match self {
+            Self::Ec { curve, .. } => crate::keytypes::curve_family(*curve),
+            Self::Rsa { bits, .. } => ("RSA", *bits),
+            Self::Sym { key } => ("SYM", u32::try_from(key.len() * 8).unwrap_or(0)),
+        }
+    }
+
+    /// The public key as the device sends it: hex `X‖Y` (EC), hex SPKI DER (RSA, assumed).
+    pub(crate) fn public_hex(&self) -> SimResult<Option<String>> {
+        match self {
+            Self::Ec { key, .. } => {
+                let mut ctx = BigNumContext::new().map_err(internal)?;
+                let bytes = key
+                    .public_key()
+                    .to_bytes(key.group(), PointConversionForm::UNCOMPRESSED, &mut ctx)
+                    .map_err(internal)?;
+                Ok(Some(hex::encode_upper(bytes.get(1..).unwrap_or_default())))
+            }
+            Self::Rsa { key, .. } => Ok(Some(hex::encode_upper(
+                key.public_key_to_der().map_err(internal)?,
+            ))),
+            Self::Sym { .. } => Ok(None),
+        }
+    }
+
+    /// ECDSA over `digest`: raw `r‖s` (the simulator's assumed answer format).
+    pub(crate) fn sign_ecdsa(&self, digest: &[u8]) -> SimResult<Vec<u8>> {
+        let Self::Ec { curve, key } = self else {
+            return Err(bad("not an EC key"));
+        };
+        let sig = EcdsaSig::sign(digest, key).map_err(internal)?;
+        let n = curve.field_len();
+        let mut out = sig
+            .r()
+            .to_vec_padded(i32::try_from(n).unwrap_or(0))
+            .map_err(internal)?;
+        out.extend(
+            sig.s()
+                .to_vec_padded(i32::try_from(n).unwrap_or(0))
+                .map_err(internal)?,
+        );
+        Ok(out)
+    }
+
+    pub(crate) fn verify_ecdsa(&self, digest: &[u8], der: &[u8]) -> SimResult<bool> {
+        let Self::Ec { key, .. } = self else {
+            return Err(bad("not an EC key"));
+        };
+        let sig = EcdsaSig::from_der(der).map_err(|_| bad("signature is not DER"))?;
+        sig.verify(digest, key).map_err(internal)
+    }
+
+    pub(crate) fn sign_rsa(
+        &self,
+        hash: HashAlgorithm,
+        pss: bool,
+        digest: &[u8],
+    ) -> SimResult<Vec<u8>> {
+        let Self::Rsa { key, .. } = self else {
+            return Err(bad("not an RSA key"));
+        };
+        if digest.len() != hash.output_len() {
+            return Err(bad("hash length does not match hash_algorithm"));
+        }
+        let mut ctx = PkeyCtx::new(key).map_err(internal)?;
+        ctx.sign_init().map_err(internal)?;
+        let md = md(Some(hash));
+        if pss {
+            ctx.set_rsa_padding(Padding::PKCS1_PSS).map_err(internal)?;
+            ctx.set_signature_md(md).map_err(internal)?;
+            ctx.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)
+                .map_err(internal)?;
+            ctx.set_rsa_mgf1_md(md).map_err(internal)?;
+        } else {
+            ctx.set_rsa_padding(Padding::PKCS1).map_err(internal)?;
+            ctx.set_signature_md(md).map_err(internal)?;
+        }
+        let mut out = Vec::new();
+        let _ = ctx.sign_to_vec(digest, &mut out).map_err(internal)?;
+        Ok(out)
+    }
+
+    /// AES-256-CBC: hex of IV ‖ ciphertext (the device's format is not public).
+    pub(crate) fn encrypt(&self, plaintext: &[u8]) -> SimResult<String> {
+        let Self::Sym { key } = self else {
+            return Err(bad("not a symmetric key"));
+        };
+        let mut iv = [0u8; 16];
+        openssl::rand::rand_bytes(&mut iv).map_err(internal)?;
+        let ct = encrypt(Cipher::aes_256_cbc(), key, Some(&iv), plaintext).map_err(internal)?;
+        Ok(hex::encode_upper([&iv[..], &ct].concat()))
+    }
+
+    pub(crate) fn decrypt(&self, hex_data: &str) -> SimResult<Vec<u8>> {
+        let Self::Sym { key } = self else {
+            return Err(bad("not a symmetric key"));
+        };
+        let data = hex::decode(hex_data).map_err(|_| bad("data is not hex"))?;
+        let (iv, ct) = data
+            .split_at_checked(16)
+            .ok_or_else(|| bad("data is too short"))?;
+        decrypt(Cipher::aes_256_cbc(), key, Some(iv), ct).map_err(|_| bad("decryption failed"))
+    }
+}

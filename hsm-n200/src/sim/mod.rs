@@ -1,0 +1,269 @@
+//! A simulated N200 (feature `sim`): both APIs over HTTPS, a certificate issued to the server
+//! name only (connecting by IP fails verification unless the client overrides the name, as on
+//! the real appliance), separate key spaces per core, real cryptography (OpenSSL), optional
+//! latency, and counters of TCP connections and HTTP requests.
+//!
+//! As the record shows (seed 000), requests without credentials are served (the GET examples
+//! and the Python import script send none); wrong credentials are refused with HTTP 401, and
+//! [`SimConfig::require_auth`] refuses missing ones too.
+//!
+//! ```no_run
+//! use hsm_n200::sim::{SimConfig, Simulator};
+//! let sim = Simulator::start(SimConfig::random_credentials())?;
+//! let client = sim.client_builder()?.build()?;
+//! println!("{}", client.timestamp()?.unix_seconds);
+//! # Ok::<(), hsm_core::Error>(())
+//! ```
+
+mod device;
+mod keys;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hsm_core::secret::{ExposeSecret as _, SecretString};
+use hsm_core::tls::TlsOptions;
+use hsm_core::{Error, ErrorKind, Result};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::client::{N200Client, N200ClientBuilder};
+use crate::commands::CommandTable;
+
+const OP: &str = "n200.sim";
+
+/// How to run the simulator.
+#[non_exhaustive]
+pub struct SimConfig {
+    /// Where to listen (default `127.0.0.1:0`, a free port).
+    pub listen: SocketAddr,
+    /// The name the certificate is issued to (default `seSAM-nserie-101`).
+    pub server_name: String,
+    /// The user of basic auth (default `pkmaster`).
+    pub user: String,
+    /// The user's password.
+    pub password: SecretString,
+    /// The key PIN given to keys `n200+sim:` creates.
+    pub key_pin: SecretString,
+    /// Crypto cores, numbered from 1 (default 2).
+    pub cores: u8,
+    /// Added to every answer (default none).
+    pub latency: Duration,
+    /// Refuse requests without credentials (default off, as the record shows).
+    pub require_auth: bool,
+    /// Create the record's symmetric key `k01` (PIN `12345678`) on core 1.
+    pub demo_keys: bool,
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("listen", &self.listen)
+            .field("server_name", &self.server_name)
+            .field("user", &self.user)
+            .field("cores", &self.cores)
+            .field("latency", &self.latency)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_secret() -> SecretString {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 12]);
+    let _ = openssl::rand::rand_bytes(bytes.as_mut_slice());
+    SecretString::from(hex::encode(bytes.as_slice()))
+}
+
+impl SimConfig {
+    /// A configuration with `user` and `password`, and defaults for the rest.
+    #[must_use]
+    pub fn new(user: impl Into<String>, password: SecretString) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            server_name: "seSAM-nserie-101".into(),
+            user: user.into(),
+            password,
+            key_pin: random_secret(),
+            cores: 2,
+            latency: Duration::ZERO,
+            require_auth: false,
+            demo_keys: false,
+        }
+    }
+
+    /// User `pkmaster` with a random password and key PIN.
+    #[must_use]
+    pub fn random_credentials() -> Self {
+        Self::new("pkmaster", random_secret())
+    }
+}
+
+/// A running simulator; stops when dropped.
+pub struct Simulator {
+    addr: SocketAddr,
+    server_name: String,
+    cert_pem: String,
+    cert_sha256: [u8; 32],
+    user: String,
+    password: SecretString,
+    key_pin: SecretString,
+    state: Arc<server::AppState>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .field("server_name", &self.server_name)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+fn sim_error(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::new(ErrorKind::Unavailable, OP).with_source(e)
+}
+
+impl Simulator {
+    /// Starts the simulator on its own runtime.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] if it cannot listen or build its certificate.
+    pub fn start(config: SimConfig) -> Result<Self> {
+        let certified = rcgen::generate_simple_self_signed(vec![config.server_name.clone()])
+            .map_err(sim_error)?;
+        let cert_der = certified.cert.der().to_vec();
+        let cert_pem = certified.cert.pem();
+        let key_der = certified.signing_key.serialize_der();
+        let tls = rustls::ServerConfig::builder_with_provider(hsm_core::tls::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(sim_error)?
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(cert_der.clone())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)),
+            )
+            .map_err(sim_error)?;
+        let device = device::Device::new(config.cores, &config.user);
+        if config.demo_keys {
+            device
+                .add_sym_key(1, "k01", "12345678")
+                .map_err(|(_, m)| Error::new(ErrorKind::Device, OP).with_message(m))?;
+        }
+        let state = Arc::new(server::AppState {
+            device,
+            user: config.user.clone(),
+            password: config.password.clone(),
+            require_auth: config.require_auth,
+            latency: config.latency,
+            connections: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            table: CommandTable::default(),
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("n200-sim")
+            .enable_all()
+            .build()
+            .map_err(sim_error)?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(config.listen))
+            .map_err(sim_error)?;
+        let addr = listener.local_addr().map_err(sim_error)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        drop(runtime.spawn(server::serve(listener, acceptor, Arc::clone(&state))));
+        Ok(Self {
+            addr,
+            server_name: config.server_name,
+            cert_sha256: openssl::sha::sha256(&cert_der),
+            cert_pem,
+            user: config.user,
+            password: config.password,
+            key_pin: config.key_pin,
+            state,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// The address it listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The name its certificate is issued to.
+    #[must_use]
+    pub fn server_name(&self) -> &str {
+        &self.server_name
+    }
+
+    /// Its certificate (PEM): the `tlscert` / `ca=` of clients.
+    #[must_use]
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The SHA-256 fingerprint of its certificate (for `pin-sha256=`).
+    #[must_use]
+    pub fn cert_sha256(&self) -> [u8; 32] {
+        self.cert_sha256
+    }
+
+    /// The basic-auth user.
+    #[must_use]
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The basic-auth password.
+    #[must_use]
+    pub fn password(&self) -> SecretString {
+        self.password.clone()
+    }
+
+    /// The key PIN `n200+sim:` uses.
+    #[must_use]
+    pub fn key_pin(&self) -> SecretString {
+        self.key_pin.clone()
+    }
+
+    /// TCP connections accepted so far.
+    #[must_use]
+    pub fn connections(&self) -> u64 {
+        self.state.connections.load(Ordering::Relaxed)
+    }
+
+    /// HTTP requests served so far.
+    #[must_use]
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// A client builder for this simulator: connects to its IP address, verifies the
+    /// certificate by its SHA-256 pin and the server name.
+    ///
+    /// # Errors
+    /// None today; kept fallible for configurations that read files.
+    pub fn client_builder(&self) -> Result<N200ClientBuilder> {
+        let tls = TlsOptions::default()
+            .with_pin_sha256(self.cert_sha256)
+            .with_server_name(self.server_name.clone());
+        Ok(N200Client::builder(
+            self.addr.ip().to_string(),
+            self.addr.port(),
+            self.user.clone(),
+            SecretString::from(self.password.expose_secret()),
+        )
+        .tls(tls))
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}

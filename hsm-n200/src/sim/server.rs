@@ -1,0 +1,192 @@
+//! The simulator's HTTPS front: TLS with a certificate for the server name only, HTTP/1.1
+//! keep-alive, both APIs, basic auth, latency, and counters of connections and requests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use hsm_core::secret::{ExposeSecret as _, SecretString};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::device::{Device, Request};
+use crate::commands::{Command, CommandTable};
+
+/// What the handlers share.
+pub(crate) struct AppState {
+    pub(crate) device: Device,
+    pub(crate) user: String,
+    pub(crate) password: SecretString,
+    pub(crate) require_auth: bool,
+    pub(crate) latency: Duration,
+    pub(crate) connections: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) table: CommandTable,
+}
+
+enum Auth {
+    Ok,
+    Missing,
+    Wrong,
+}
+
+impl AppState {
+    fn auth(&self, headers: &HeaderMap) -> Auth {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Auth::Missing;
+        };
+        let decoded = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .map(zeroize::Zeroizing::new);
+        let expected = format!("{}:{}", self.user, self.password.expose_secret());
+        match decoded {
+            Some(d) if d.as_slice() == expected.as_bytes() => Auth::Ok,
+            _ => Auth::Wrong,
+        }
+    }
+
+    /// `None` when the request may go on; the refusal otherwise.
+    fn refuse(&self, headers: &HeaderMap) -> Option<Response> {
+        match self.auth(headers) {
+            Auth::Ok => None,
+            Auth::Missing if !self.require_auth => None,
+            _ => Some(
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, "Basic realm=\"N200\"")],
+                    axum::Json(serde_json::json!({"result": "ERROR", "error": "access denied"})),
+                )
+                    .into_response(),
+            ),
+        }
+    }
+}
+
+fn answer((status, body): (u16, serde_json::Value)) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(body)).into_response()
+}
+
+async fn post_v1(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _ = state.requests.fetch_add(1, Ordering::Relaxed);
+    tokio::time::sleep(state.latency).await;
+    if let Some(refusal) = state.refuse(&headers) {
+        return refusal;
+    }
+    let fields: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let Some(command) = fields.get("command").cloned() else {
+        return answer((
+            400,
+            serde_json::json!({"result": "ERROR", "error": "missing field command"}),
+        ));
+    };
+    let core = match fields.get("core").map(|c| c.parse::<u8>()) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(_)) => {
+            return answer((
+                400,
+                serde_json::json!({"result": "ERROR", "error": "core is not a number"}),
+            ));
+        }
+    };
+    let device = &state.device;
+    let request = Request {
+        command: &command,
+        fields: &fields,
+        core,
+        via_get: false,
+    };
+    // Key generation (RSA-4096 takes a while) must not stall the I/O threads.
+    let result = tokio::task::block_in_place(|| device.handle(&request));
+    answer(result)
+}
+
+async fn get_api(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let _ = state.requests.fetch_add(1, Ordering::Relaxed);
+    tokio::time::sleep(state.latency).await;
+    if let Some(refusal) = state.refuse(&headers) {
+        return refusal;
+    }
+    let mut parts = path.trim_end_matches('/').split('/');
+    let name = parts.next().unwrap_or_default().to_owned();
+    let args: Vec<String> = parts.map(str::to_owned).collect();
+    let Some(command) = Command::ALL
+        .into_iter()
+        .find(|c| state.table.name(*c) == name)
+    else {
+        return answer((
+            404,
+            serde_json::json!({"result": "ERROR", "error": "unknown command"}),
+        ));
+    };
+    let spec = state.table.spec(command);
+    let Some(arg_fields) = spec.get_args() else {
+        return answer((
+            404,
+            serde_json::json!({"command": name, "result": "ERROR", "error": "no GET form"}),
+        ));
+    };
+    if args.len() != arg_fields.len() {
+        return answer((
+            400,
+            serde_json::json!({"command": name, "result": "ERROR", "error": "wrong number of arguments"}),
+        ));
+    }
+    let mut fields = HashMap::new();
+    for (field, value) in arg_fields.iter().zip(args) {
+        let _ = fields.insert(state.table.field(command, *field).to_owned(), value);
+    }
+    let core = query.get("core").and_then(|c| c.parse().ok());
+    let request = Request {
+        command: &name,
+        fields: &fields,
+        core,
+        via_get: true,
+    };
+    let device = &state.device;
+    answer(tokio::task::block_in_place(|| device.handle(&request)))
+}
+
+/// Serves until the listener is dropped with the runtime.
+pub(crate) async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<AppState>) {
+    let app = Router::new()
+        .route("/n200/web/postv1", post(post_v1))
+        .route("/n200/{*path}", get(get_api))
+        .with_state(Arc::clone(&state));
+    loop {
+        let Ok((tcp, _peer)) = listener.accept().await else {
+            continue;
+        };
+        let _ = state.connections.fetch_add(1, Ordering::Relaxed);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        drop(tokio::spawn(async move {
+            let _ = tcp.set_nodelay(true);
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+        }));
+    }
+}
