@@ -10,6 +10,21 @@
     )
 )]
 
+mod backend;
+mod error;
+mod import;
+mod keys;
+pub mod mechanisms;
+pub mod module;
+pub mod objects;
+mod pool;
+mod sign;
+#[cfg(feature = "sim")]
+pub mod sim;
+mod token;
 pub mod uri;
 
-pub use crate::uri::{ObjectType, PinSource, Pkcs11Uri};
+pub use crate::backend::{Options, Pkcs11Hsm, TokenSummary};
+pub use crate::module::finalize;
+pub use crate::objects::ObjectKind;
+pub use crate::uri::Pkcs11Uri;

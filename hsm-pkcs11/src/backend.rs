@@ -1,0 +1,488 @@
+//! [`Pkcs11Hsm`]: the backend type, its constructor and the `KeyStore`/`Signer` implementation.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+
+use cryptoki::context::Pkcs11;
+use cryptoki::mechanism::MechanismType;
+use cryptoki::object::ObjectHandle;
+use cryptoki::slot::Slot;
+use hsm_core::store::{check_algorithm_fits, check_digest, check_message};
+use hsm_core::{
+    Capabilities, Error, ErrorKind, ImportRequest, KeyId, KeyInfo, KeySpec, KeyStore, KeyTemplate,
+    PublicKey, Result, SignAlgorithm, Signature, Signer,
+};
+use secrecy::SecretString;
+
+use crate::error::CkResultExt;
+use crate::keys;
+use crate::mechanisms::{CANDIDATE_CURVES, Mechanisms};
+use crate::objects::{self, ObjectKind};
+use crate::pool::SessionPool;
+use crate::sign;
+use crate::uri::{PinSource, Pkcs11Uri};
+
+/// A PKCS#11 token as an hsm-rs backend. Cheap to share across threads (`&self` everywhere).
+pub struct Pkcs11Hsm {
+    module: PathBuf,
+    pkcs11: Pkcs11,
+    slot: Slot,
+    pool: SessionPool,
+    mechanisms: Mechanisms,
+    capabilities: Capabilities,
+    handles: Mutex<HashMap<KeyId, (ObjectHandle, KeySpec)>>,
+    #[cfg(feature = "sim")]
+    _sim: Option<crate::sim::SimToken>,
+}
+
+impl fmt::Debug for Pkcs11Hsm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pkcs11Hsm")
+            .field("module", &self.module)
+            .field("slot", &self.slot.id())
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options beyond the URI.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Options {
+    /// How many threads will sign at once: the pool opens at most this many sessions (capped by
+    /// the token's limit). Defaults to the machine's parallelism.
+    pub concurrency: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+        }
+    }
+}
+
+fn read_pin(pin: Option<PinSource>) -> Result<Option<SecretString>> {
+    Ok(match pin {
+        None => None,
+        Some(PinSource::Value(p)) => Some(p),
+        Some(PinSource::Env(var)) => Some(hsm_core::secret::secret_from_env(&var)?),
+        Some(PinSource::File(path)) => Some(hsm_core::secret::secret_from_file(&path)?),
+    })
+}
+
+impl Pkcs11Hsm {
+    /// Opens the token a `pkcs11:` URI names (see the crate docs for the grammar), or, with the
+    /// `sim` feature, `pkcs11+sim:` for a throwaway SoftHSM2 token.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a malformed URI or one without `module-path`/`module-name`,
+    /// [`ErrorKind::Unavailable`] if the module cannot be loaded, [`ErrorKind::NotFound`] if no
+    /// token matches, [`ErrorKind::AuthenticationFailed`] for a wrong PIN.
+    pub fn open(uri: &str) -> Result<Self> {
+        Self::open_with(uri, Options::default())
+    }
+
+    /// [`open`](Self::open) with [`Options`].
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_with(uri: &str, options: Options) -> Result<Self> {
+        if let Some(rest) = uri.strip_prefix("pkcs11+sim:") {
+            return Self::open_sim(rest, options);
+        }
+        let parsed = Pkcs11Uri::parse(uri)?;
+        Self::from_uri(parsed, options)
+    }
+
+    #[cfg(feature = "sim")]
+    fn open_sim(rest: &str, options: Options) -> Result<Self> {
+        if !rest.is_empty() {
+            return Err(Error::invalid_input(
+                "pkcs11.open",
+                "`pkcs11+sim:` takes no attributes",
+            ));
+        }
+        let sim = crate::sim::SimToken::create()?;
+        let mut uri = Pkcs11Uri::parse(&sim.uri())?;
+        uri.pin = Some(PinSource::Value(SecretString::from(crate::sim::USER_PIN)));
+        let mut hsm = Self::from_uri(uri, options)?;
+        hsm._sim = Some(sim);
+        Ok(hsm)
+    }
+
+    #[cfg(not(feature = "sim"))]
+    fn open_sim(_: &str, _: Options) -> Result<Self> {
+        Err(Error::unsupported(
+            "pkcs11.open",
+            "built without the `sim` feature",
+        ))
+    }
+
+    /// Opens the token a parsed URI names.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn from_uri(mut uri: Pkcs11Uri, options: Options) -> Result<Self> {
+        let module = match (uri.module_path.take(), uri.module_name.take()) {
+            (Some(p), _) => p,
+            (None, Some(name)) => crate::module::resolve_name(&name)?,
+            (None, None) => {
+                return Err(Error::invalid_input(
+                    "pkcs11.open",
+                    "the URI needs `?module-path=` or `?module-name=`",
+                ));
+            }
+        };
+        let pin = read_pin(uri.pin.take())?;
+        let pkcs11 = crate::module::load(&module)?;
+        let slot = crate::token::select(&pkcs11, &uri)?;
+        let pool = SessionPool::new(pkcs11.clone(), slot, pin.as_ref(), options.concurrency)?;
+        let list = pkcs11.get_mechanism_list(slot).ck("pkcs11.mechanisms")?;
+        let mechanisms = Mechanisms::from_list(&list);
+        let curves: Vec<_> = match pkcs11.get_mechanism_info(slot, MechanismType::ECC_KEY_PAIR_GEN)
+        {
+            Ok(info) => CANDIDATE_CURVES
+                .into_iter()
+                .filter(|c| (info.min_key_size()..=info.max_key_size()).contains(&c.order_bits()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let capabilities = mechanisms.capabilities(&curves);
+        tracing::info!(module = %module.display(), slot = slot.id(), "PKCS#11 token open");
+        Ok(Self {
+            module,
+            pkcs11,
+            slot,
+            pool,
+            mechanisms,
+            capabilities,
+            handles: Mutex::new(HashMap::new()),
+            #[cfg(feature = "sim")]
+            _sim: None,
+        })
+    }
+
+    /// The token's label, manufacturer, model and serial number.
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn token_info(&self) -> Result<TokenSummary> {
+        let t = self
+            .pkcs11
+            .get_token_info(self.slot)
+            .ck("pkcs11.token_info")?;
+        Ok(TokenSummary {
+            label: t.label().to_owned(),
+            manufacturer: t.manufacturer_id().to_owned(),
+            model: t.model().to_owned(),
+            serial: t.serial_number().to_owned(),
+            slot_id: self.slot.id(),
+            sessions_open: t.session_count(),
+        })
+    }
+
+    /// The mechanisms the token reported, by `CKM_*` name.
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn mechanism_names(&self) -> Result<Vec<String>> {
+        let list = self
+            .pkcs11
+            .get_mechanism_list(self.slot)
+            .ck("pkcs11.mechanisms")?;
+        Ok(list.iter().map(ToString::to_string).collect())
+    }
+
+    /// The mechanisms this backend uses, as detected.
+    #[must_use]
+    pub fn mechanisms(&self) -> &Mechanisms {
+        &self.mechanisms
+    }
+
+    /// `len` random bytes from the token's generator.
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn random(&self, len: u32) -> Result<Vec<u8>> {
+        self.pool
+            .run("pkcs11.random", |s| Ok(s.generate_random_vec(len)?))
+    }
+
+    /// Working sessions the pool holds now (not counting the one that keeps the login).
+    #[must_use]
+    pub fn pool_sessions(&self) -> usize {
+        self.pool.open_sessions()
+    }
+
+    /// The most working sessions the pool opens.
+    #[must_use]
+    pub fn pool_size(&self) -> usize {
+        self.pool.max_sessions()
+    }
+
+    /// Writes a certificate (DER) or data object named by `key` (`id:HEX` sets `CKA_ID` and a hex
+    /// label; a name sets `CKA_LABEL` and, for certificates, `CKA_ID` to its bytes). Data objects
+    /// have no `CKA_ID`: name them by label.
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn write_object(&self, kind: ObjectKind, key: &KeyId, value: &[u8]) -> Result<()> {
+        self.pool.run("pkcs11.write_object", |s| {
+            objects::write(s, kind, key, value)
+        })
+    }
+
+    /// Reads a certificate or data object's value.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`]; the module's error.
+    pub fn read_object(&self, kind: ObjectKind, key: &KeyId) -> Result<Vec<u8>> {
+        self.pool
+            .run("pkcs11.read_object", |s| objects::read(s, kind, key))
+    }
+
+    /// Deletes a certificate or data object.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`]; the module's error.
+    pub fn delete_object(&self, kind: ObjectKind, key: &KeyId) -> Result<()> {
+        self.pool
+            .run("pkcs11.delete_object", |s| objects::delete(s, kind, key))
+    }
+
+    fn forget(&self, key: &KeyId) {
+        self.handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+
+    /// The cached private key handle and spec of `key`, looked up on a miss.
+    fn lookup(&self, key: &KeyId, operation: &'static str) -> Result<(ObjectHandle, KeySpec)> {
+        if let Some(hit) = self
+            .handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+        {
+            return Ok(*hit);
+        }
+        let found = self.pool.run(operation, |s| {
+            let h = keys::find_private(s, key, operation)?;
+            let spec = keys::spec_of(s, h)?.ok_or_else(|| {
+                Error::unsupported(
+                    operation,
+                    format!("{key} has a key type this library does not model"),
+                )
+            })?;
+            Ok((h, spec))
+        })?;
+        self.handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.clone(), found);
+        Ok(found)
+    }
+
+    fn sign_inner(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        data: &[u8],
+        is_digest: bool,
+        operation: &'static str,
+    ) -> Result<Signature> {
+        if !self.capabilities.has_algorithm(algorithm) {
+            return Err(sign::unsupported(algorithm, operation));
+        }
+        let (mut handle, spec) = self.lookup(key, operation)?;
+        check_algorithm_fits(spec, algorithm, operation)?;
+        let prepared = sign::prepare(spec, algorithm, data, is_digest)?;
+        match self
+            .pool
+            .run(operation, |s| sign::run(s, handle, &prepared))
+        {
+            Err(e) if is_stale(&e) => {
+                // The handle went stale (key deleted or re-created elsewhere): look it up again.
+                self.forget(key);
+                let (fresh, _) = self.lookup(key, operation)?;
+                handle = fresh;
+                self.pool
+                    .run(operation, |s| sign::run(s, handle, &prepared))
+            }
+            other => other,
+        }
+    }
+}
+
+fn is_stale(e: &Error) -> bool {
+    matches!(
+        e.status(),
+        Some(hsm_core::DeviceStatus::Pkcs11 { name, .. })
+            if name == "CKR_OBJECT_HANDLE_INVALID" || name == "CKR_KEY_HANDLE_INVALID"
+    )
+}
+
+/// What [`Pkcs11Hsm::token_info`] reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenSummary {
+    /// `CKA_LABEL` of the token.
+    pub label: String,
+    /// Manufacturer id.
+    pub manufacturer: String,
+    /// Model.
+    pub model: String,
+    /// Serial number.
+    pub serial: String,
+    /// The slot id.
+    pub slot_id: u64,
+    /// Sessions this application has open on the token, if the token says.
+    pub sessions_open: Option<u64>,
+}
+
+impl KeyStore for Pkcs11Hsm {
+    fn backend(&self) -> &'static str {
+        "pkcs11"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities.clone()
+    }
+
+    #[tracing::instrument(name = "pkcs11.list_keys", skip_all)]
+    fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        self.pool.run("pkcs11.list_keys", |s| {
+            let handles = s.find_objects(&[cryptoki::object::Attribute::Class(
+                cryptoki::object::ObjectClass::PRIVATE_KEY,
+            )])?;
+            handles.into_iter().map(|h| keys::info(s, h)).collect()
+        })
+    }
+
+    #[tracing::instrument(name = "pkcs11.key_info", skip_all)]
+    fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
+        self.pool.run("pkcs11.key_info", |s| {
+            let h = keys::find_private(s, key, "pkcs11.key_info")?;
+            let mut info = keys::info(s, h)?;
+            info.id = key.clone();
+            Ok(info)
+        })
+    }
+
+    #[tracing::instrument(name = "pkcs11.generate_key", skip_all)]
+    fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
+        const OP: &str = "pkcs11.generate_key";
+        let spec = template.spec;
+        if !self.capabilities.has_spec(spec) {
+            return Err(Error::unsupported(
+                OP,
+                format!("the token cannot generate {spec} keys"),
+            ));
+        }
+        let (id, label) = keys::id_and_label(&template.id, template.label.as_deref());
+        self.forget(&template.id);
+        self.pool.run(OP, |s| {
+            keys::ensure_free(s, &template.id, &id, &label, OP)?;
+            let h = keys::generate(s, spec, &id, &label)?;
+            let mut info = keys::info(s, h)?;
+            info.id = template.id.clone();
+            Ok(info)
+        })
+    }
+
+    #[tracing::instrument(name = "pkcs11.import_key", skip_all)]
+    fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
+        const OP: &str = "pkcs11.import_key";
+        let parts = request.key.decode()?;
+        let public = crate::import::public_of(&parts)?;
+        let (id, label) = keys::id_and_label(&request.id, request.label.as_deref());
+        self.forget(&request.id);
+        self.pool.run(OP, |s| {
+            keys::ensure_free(s, &request.id, &id, &label, OP)?;
+            let h = keys::import(s, &parts, &public, &id, &label)?;
+            let mut info = keys::info(s, h)?;
+            info.id = request.id.clone();
+            Ok(info)
+        })
+    }
+
+    #[tracing::instrument(name = "pkcs11.delete_key", skip_all)]
+    fn delete_key(&self, key: &KeyId) -> Result<()> {
+        self.forget(key);
+        self.pool.run("pkcs11.delete_key", |s| keys::delete(s, key))
+    }
+
+    #[tracing::instrument(name = "pkcs11.public_key", skip_all)]
+    fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
+        self.pool.run("pkcs11.public_key", |s| {
+            keys::public_key(s, key, "pkcs11.public_key")
+        })
+    }
+}
+
+impl Signer for Pkcs11Hsm {
+    #[tracing::instrument(name = "pkcs11.sign", skip_all)]
+    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
+        const OP: &str = "pkcs11.sign";
+        check_message(message, self.capabilities.max_message_len, OP)?;
+        let is_digest = algorithm == SignAlgorithm::EcdsaPrehashed;
+        if is_digest {
+            check_digest(algorithm, message, OP)?;
+        }
+        self.sign_inner(key, algorithm, message, is_digest, OP)
+    }
+
+    #[tracing::instrument(name = "pkcs11.sign_digest", skip_all)]
+    fn sign_digest(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        digest: &[u8],
+    ) -> Result<Signature> {
+        const OP: &str = "pkcs11.sign_digest";
+        check_digest(algorithm, digest, OP)?;
+        self.sign_inner(key, algorithm, digest, true, OP)
+    }
+
+    /// Signs on up to `pool_size` threads at once, one session each.
+    fn sign_many(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        messages: &[&[u8]],
+    ) -> Vec<Result<Signature>> {
+        let workers = self.pool.max_sessions().min(messages.len()).max(1);
+        if workers == 1 {
+            return messages
+                .iter()
+                .map(|m| self.sign(key, algorithm, m))
+                .collect();
+        }
+        let chunk = messages.len().div_ceil(workers);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = messages
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|m| self.sign(key, algorithm, m))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(Error::new(ErrorKind::InvalidState, "pkcs11.sign_many")
+                            .with_message("a signing thread panicked"))]
+                    })
+                })
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,264 @@
+//! hsm-pkcs11 against SoftHSM2: the conformance suite, URIs, objects, errors, thread stress.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use hsm_core::conformance::{Config, run};
+use hsm_core::{
+    DeviceStatus, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer,
+};
+use hsm_pkcs11::{ObjectKind, Pkcs11Hsm};
+
+#[test]
+fn conformance_suite_passes_on_softhsm2() {
+    if !common::ready(false) {
+        return;
+    }
+    let hsm = common::sim();
+    let caps = hsm.capabilities();
+    assert!(caps.has_spec(KeySpec::Ed25519) && caps.has_spec(KeySpec::Ec(hsm_core::Curve::P384)));
+    assert!(caps.has_algorithm(SignAlgorithm::RsaPssSha256));
+    let config = Config::new("conf")
+        .skip_spec(KeySpec::Rsa4096)
+        .skip_spec(KeySpec::Rsa3072);
+    match run(&hsm, &config) {
+        Ok(report) => eprintln!("{report}"),
+        Err(failures) => panic!("{failures}"),
+    }
+}
+
+fn uri_for(hsm: &Pkcs11Hsm, query: &str) -> String {
+    let t = hsm.token_info().unwrap();
+    format!(
+        "pkcs11:token={};serial={}?module-path={}&{query}",
+        t.label,
+        t.serial,
+        common::MODULE
+    )
+}
+
+#[test]
+fn opens_by_uri_with_pin_from_file_and_env() {
+    if !common::ready(false) {
+        return;
+    }
+    let sim = common::sim();
+    let dir = common::scratch();
+    let pin_file = dir.path().join("pin");
+    std::fs::write(&pin_file, "123456\n").unwrap();
+    let by_file = Pkcs11Hsm::open(&uri_for(
+        &sim,
+        &format!("pin-source=file:{}", pin_file.display()),
+    ))
+    .unwrap();
+    let key = KeyId::from_bytes(vec![0xF9, 0x0F]).unwrap();
+    by_file
+        .generate_key(
+            &KeyTemplate::new(key.clone(), KeySpec::Ec(hsm_core::Curve::P256))
+                .with_label("seed-key"),
+        )
+        .unwrap();
+    // The same key by label and by id, through a second backend on the same token.
+    let by_slot = Pkcs11Hsm::open(&format!(
+        "pkcs11:slot-id={}?module-name=softhsm2&pin-value=123456",
+        sim.token_info().unwrap().slot_id
+    ))
+    .unwrap();
+    let a = by_slot
+        .public_key(&KeyId::name("seed-key").unwrap())
+        .unwrap();
+    assert_eq!(a, by_file.public_key(&key).unwrap());
+    let sig = by_slot
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"m")
+        .unwrap();
+    a.verify(b"m", &sig).unwrap();
+
+    let e = Pkcs11Hsm::open(&format!(
+        "pkcs11:token=no-such-token?module-path={}",
+        common::MODULE
+    ))
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    let e = Pkcs11Hsm::open("pkcs11:token=x").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let e = Pkcs11Hsm::open("pkcs11:token=x?module-path=/nonexistent/lib.so").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+}
+
+#[test]
+fn wrong_pin_is_an_authentication_error_with_the_ckr_name() {
+    if !common::ready(false) {
+        return;
+    }
+    let sim = common::sim();
+    let uri = uri_for(&sim, "pin-value=97531");
+    drop(sim); // closes every session, so the token is logged out again
+    let e = Pkcs11Hsm::open(&uri).unwrap_err();
+    assert!(e.is_auth(), "{e}");
+    match e.status() {
+        Some(DeviceStatus::Pkcs11 { code, name }) => {
+            assert_eq!(name, "CKR_PIN_INCORRECT");
+            assert_eq!(*code, 0xA0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!format!("{e} {e:?}").contains("97531"));
+}
+
+#[test]
+fn errors_for_unknown_keys_and_stale_handles() {
+    if !common::ready(false) {
+        return;
+    }
+    let hsm = common::sim();
+    let missing = KeyId::name("missing").unwrap();
+    assert_eq!(
+        hsm.sign(&missing, SignAlgorithm::EcdsaSha256, b"x")
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        hsm.public_key(&missing).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    // A cached handle that goes stale (key deleted and re-created) is refreshed.
+    let key = KeyId::name("stale").unwrap();
+    let t = KeyTemplate::new(key.clone(), KeySpec::Ec(hsm_core::Curve::P256));
+    hsm.generate_key(&t).unwrap();
+    hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"1").unwrap();
+    let other = Pkcs11Hsm::open(&uri_for(&hsm, "pin-value=123456")).unwrap();
+    other.delete_key(&key).unwrap();
+    other.generate_key(&t).unwrap();
+    let sig = hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"2").unwrap();
+    other.public_key(&key).unwrap().verify(b"2", &sig).unwrap();
+}
+
+#[test]
+fn certificate_and_data_objects_round_trip() {
+    if !common::ready(false) {
+        return;
+    }
+    let hsm = common::sim();
+    let id = KeyId::from_bytes(vec![0x40]).unwrap();
+    let cert = b"\x30\x03\x02\x01\x01".to_vec();
+    hsm.write_object(ObjectKind::Certificate, &id, &cert)
+        .unwrap();
+    assert_eq!(hsm.read_object(ObjectKind::Certificate, &id).unwrap(), cert);
+    let data = KeyId::name("HSMdata").unwrap();
+    hsm.write_object(ObjectKind::Data, &data, b"hello").unwrap();
+    assert_eq!(hsm.read_object(ObjectKind::Data, &data).unwrap(), b"hello");
+    hsm.delete_object(ObjectKind::Data, &data).unwrap();
+    assert_eq!(
+        hsm.read_object(ObjectKind::Data, &data).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    hsm.delete_object(ObjectKind::Certificate, &id).unwrap();
+    assert_eq!(
+        hsm.delete_object(ObjectKind::Certificate, &id)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn token_info_mechanisms_and_random() {
+    if !common::ready(false) {
+        return;
+    }
+    let hsm = common::sim();
+    let info = hsm.token_info().unwrap();
+    assert!(info.label.starts_with("hsm-rs-sim-"));
+    assert_eq!(info.manufacturer, "SoftHSM project");
+    let mechs = hsm.mechanism_names().unwrap();
+    assert!(mechs.iter().any(|m| m == "CKM_ECDSA"), "{mechs:?}");
+    assert!(!mechs.iter().any(|m| m == "CKM_ECDSA_SHA256"));
+    let a = hsm.random(32).unwrap();
+    let b = hsm.random(32).unwrap();
+    assert_eq!(a.len(), 32);
+    assert_ne!(a, b);
+    assert!(!format!("{hsm:?}").contains("123456"));
+}
+
+/// Opens a raw session on the token next to the backend and reports whether it is logged in.
+/// Login state lasts while any session of the process is open on the token, so once every
+/// backend is dropped a logged-in state means a session leaked.
+fn raw_session_logged_in(slot_id: u64) -> bool {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::session::SessionState;
+    let p = Pkcs11::new(common::MODULE).unwrap();
+    let _ = p.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+    let s = p.open_ro_session(slot_id.try_into().unwrap()).unwrap();
+    let state = s.get_session_info().unwrap().session_state();
+    matches!(state, SessionState::RoUser)
+}
+
+#[test]
+fn many_threads_sign_through_one_backend_without_leaking_sessions() {
+    if !common::ready(false) {
+        return;
+    }
+    let hsm = Arc::new(common::sim());
+    let slot = hsm.token_info().unwrap().slot_id;
+    assert_eq!(hsm.pool_sessions(), 0);
+    let keys: Vec<(KeyId, KeySpec, SignAlgorithm)> = vec![
+        (
+            KeyId::name("s-ec").unwrap(),
+            KeySpec::Ec(hsm_core::Curve::P256),
+            SignAlgorithm::EcdsaSha256,
+        ),
+        (
+            KeyId::name("s-ed").unwrap(),
+            KeySpec::Ed25519,
+            SignAlgorithm::Ed25519,
+        ),
+        (
+            KeyId::name("s-rsa").unwrap(),
+            KeySpec::Rsa2048,
+            SignAlgorithm::RsaPssSha256,
+        ),
+    ];
+    for (k, spec, _) in &keys {
+        hsm.generate_key(&KeyTemplate::new(k.clone(), *spec))
+            .unwrap();
+    }
+    let threads: Vec<_> = (0..12)
+        .map(|t| {
+            let hsm = Arc::clone(&hsm);
+            let keys = keys.clone();
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    let (k, _, alg) = &keys[(t + i) % keys.len()];
+                    let msg = format!("thread {t} message {i}");
+                    let sig = hsm.sign(k, *alg, msg.as_bytes()).unwrap();
+                    hsm.public_key(k)
+                        .unwrap()
+                        .verify(msg.as_bytes(), &sig)
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // The pool stayed within its size, and the login detector sees the live backend.
+    assert!(hsm.pool_sessions() >= 1 && hsm.pool_sessions() <= hsm.pool_size());
+    assert!(
+        raw_session_logged_in(slot),
+        "the backend's login is visible"
+    );
+    drop(hsm);
+    assert!(
+        !raw_session_logged_in(slot),
+        "a session outlived the backend"
+    );
+}
