@@ -17,7 +17,7 @@ trap cleanup EXIT
 CARGO=(cargo --quiet)
 # shellcheck disable=SC2206
 FEATURES=(--locked ${EXAMPLE_FEATURES:---all-features})
-"${CARGO[@]}" build "${FEATURES[@]}" --examples --bins
+"${CARGO[@]}" build "${FEATURES[@]}" --examples
 BIN_DIR=${CARGO_TARGET_DIR:-target}/debug
 
 example() {

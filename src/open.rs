@@ -107,8 +107,8 @@ fn open_nethsm(_: BackendUri) -> Result<Box<dyn Hsm>> {
 }
 
 #[cfg(feature = "n200")]
-fn open_n200(_: BackendUri) -> Result<Box<dyn Hsm>> {
-    Err(pending("n200"))
+fn open_n200(uri: BackendUri) -> Result<Box<dyn Hsm>> {
+    Ok(Box::new(hsm_n200::N200::open(uri)?))
 }
 
 #[cfg(not(feature = "n200"))]

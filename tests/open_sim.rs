@@ -36,8 +36,7 @@ fn nethsm_sim_through_open() {
 #[cfg(feature = "n200")]
 #[test]
 fn n200_sim_through_open() {
-    // Not implemented yet: the facade must say so rather than pretend.
-    assert_pending("n200+sim:");
+    conformance_through_open("n200+sim:", "facade");
 }
 
 #[cfg(feature = "pkcs11")]

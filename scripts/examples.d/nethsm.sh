@@ -1,5 +1,6 @@
 # NetHSM: the shared examples against a nethsm-sim server over HTTPS on loopback, trusting its
 # certificate through `ca=` (sourced by run-examples.sh).
+cargo build --quiet --locked -p hsm-nethsm --features sim --bin nethsm-sim
 start_sim "listening on https://" "$WORK/nethsm-sim.log" \
     "$BIN_DIR/nethsm-sim" --listen 127.0.0.1:18443 --tls-cert-out "$WORK/nethsm.pem" --state operational
 export EXAMPLES_NETHSM_PASS=operatorpassphrase EXAMPLES_NETHSM_ADMIN_PASS=adminpassphrase
