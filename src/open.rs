@@ -117,8 +117,8 @@ fn open_n200(_: BackendUri) -> Result<Box<dyn Hsm>> {
 }
 
 #[cfg(feature = "pkcs11")]
-fn open_pkcs11(_: &str) -> Result<Box<dyn Hsm>> {
-    Err(pending("pkcs11"))
+fn open_pkcs11(uri: &str) -> Result<Box<dyn Hsm>> {
+    Ok(Box::new(hsm_pkcs11::Pkcs11Hsm::open(uri)?))
 }
 
 #[cfg(not(feature = "pkcs11"))]
