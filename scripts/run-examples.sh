@@ -77,6 +77,7 @@ example quickstart
 example list -- --uri nethsm+sim:
 example keygen -- --uri nethsm+sim: --id onetime --spec ed25519
 example nethsm_admin
+example dnssec_sign -- 20 1
 
 for fragment in scripts/examples.d/*.sh; do
     [ -e "$fragment" ] || continue
