@@ -54,7 +54,14 @@ fn one_connection_and_one_request_per_signature_after_warm_up() {
             .unwrap();
         pk.verify(msg.as_bytes(), &sig).unwrap();
     }
-    assert_eq!(sim.connections(), conns, "no new connection after warm-up");
+    // hyper returns a connection to the pool just after the answer's body ends; on a loaded
+    // machine the next request can occasionally start first and open one more. A client with a
+    // connection per signature would open 50; the request count below is exact.
+    let opened = sim.connections() - conns;
+    assert!(
+        opened <= 4,
+        "{opened} new connections for 50 signatures after warm-up"
+    );
     assert_eq!(sim.requests(), reqs + 50, "one HTTP request per signature");
     // During warm-up the pool may open a second connection when a request leaves before the
     // previous answer's connection is back in the pool.
