@@ -1,0 +1,211 @@
+//! [`ScHsm`]: the `KeyStore + Signer` backend over one SmartCard-HSM.
+
+mod admin;
+mod keys;
+mod open;
+mod sign;
+
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+
+use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
+use secrecy::SecretString;
+
+use crate::card::{Commands, SmartCardHsm};
+use crate::commands::pin::PinStatus;
+
+pub use keys::KeyEntry;
+
+/// The backend name reported by [`hsm_core::KeyStore::backend`].
+pub const BACKEND: &str = "sc-hsm";
+
+/// A SmartCard-HSM / Nitrokey HSM 2 as a [`hsm_core::KeyStore`] and [`hsm_core::Signer`].
+///
+/// Keys are found by label (`KeyId::name`) or by PKCS#15 id (`KeyId::from_bytes`), exactly as
+/// OpenSC shows them. The user PIN is verified once, inside a PC/SC transaction together with
+/// the first operation that needs it; afterwards each signature is one APDU. If another process
+/// logs the card out (by selecting the applet), the next operation logs in again with the same
+/// PIN, once. A PIN the card rejected is never sent again by this value.
+pub struct ScHsm {
+    inner: Mutex<Inner>,
+    #[cfg(feature = "sim")]
+    _sim: Option<crate::sim::SimulatedCard>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) card: SmartCardHsm,
+    pin: Option<SecretString>,
+    pin_rejected: bool,
+    pub(crate) keys: Option<Vec<KeyEntry>>,
+    pub(crate) serial: Option<String>,
+}
+
+impl fmt::Debug for ScHsm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ScHsm");
+        if let Ok(inner) = self.inner.try_lock() {
+            let _ = d
+                .field("card", &inner.card)
+                .field("serial", &inner.serial)
+                .field("pin", &inner.pin.as_ref().map(|_| "<redacted>"));
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+fn needs_login(e: &Error) -> bool {
+    matches!(
+        e.status(),
+        Some(DeviceStatus::StatusWord(0x6982 | 0x6D00 | 0x6E00))
+    ) || (e.kind() == ErrorKind::InvalidState && matches!(e.status(), Some(DeviceStatus::PcSc(_))))
+}
+
+impl ScHsm {
+    /// A backend over `card`, logging in with `pin` when an operation needs it. Selects the
+    /// applet and reads the device serial number (EF 2F02).
+    ///
+    /// # Errors
+    /// The card has no SmartCard-HSM applet or does not answer.
+    pub fn new(card: SmartCardHsm, pin: Option<SecretString>) -> Result<Self> {
+        let mut inner = Inner {
+            card,
+            pin,
+            pin_rejected: false,
+            keys: None,
+            serial: None,
+        };
+        inner.card.run(|c| c.select_applet().map(drop))?;
+        inner.serial = inner.card.run(crate::device::read_serial).ok();
+        Ok(Self {
+            inner: Mutex::new(inner),
+            #[cfg(feature = "sim")]
+            _sim: None,
+        })
+    }
+
+    #[cfg(feature = "sim")]
+    pub(crate) fn keep_alive(mut self, sim: crate::sim::SimulatedCard) -> Self {
+        self._sim = Some(sim);
+        self
+    }
+
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
+        self.inner.lock().map_err(|_| {
+            Error::new(ErrorKind::Device, "sc-hsm").with_message("a previous operation panicked")
+        })
+    }
+
+    /// How many APDUs this backend has sent.
+    ///
+    /// # Errors
+    /// Only if a previous operation panicked.
+    pub fn apdu_count(&self) -> Result<u64> {
+        Ok(self.lock()?.card.apdu_count())
+    }
+
+    /// The device serial number (from the device certificate), if it could be read.
+    ///
+    /// # Errors
+    /// Only if a previous operation panicked.
+    pub fn serial(&self) -> Result<Option<String>> {
+        Ok(self.lock()?.serial.clone())
+    }
+
+    /// Runs `f` on the card directly (the whole command set). The key list is re-read
+    /// afterwards.
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    pub fn with_card<T>(&self, f: impl FnOnce(&mut SmartCardHsm) -> Result<T>) -> Result<T> {
+        let mut inner = self.lock()?;
+        inner.keys = None;
+        f(&mut inner.card)
+    }
+
+    /// Sets the user PIN used from now on (and forgets that an earlier one was rejected).
+    ///
+    /// # Errors
+    /// Only if a previous operation panicked.
+    pub fn set_pin(&self, pin: SecretString) -> Result<()> {
+        let mut inner = self.lock()?;
+        inner.pin = Some(pin);
+        inner.pin_rejected = false;
+        Ok(())
+    }
+
+    /// The user PIN's status (tries left, blocked, ...), without sending a PIN.
+    ///
+    /// # Errors
+    /// Transport failures.
+    pub fn pin_status(&self) -> Result<PinStatus> {
+        self.lock()?
+            .card
+            .run(|c| c.pin_status(crate::commands::pin::PinRef::User))
+    }
+
+    /// Verifies the configured user PIN now (selecting the applet first if needed).
+    ///
+    /// # Errors
+    /// As [`Commands::verify_pin`]; [`ErrorKind::PermissionDenied`] without a PIN.
+    pub fn login(&self) -> Result<()> {
+        let mut inner = self.lock()?;
+        inner.logged_in("sc-hsm.login", |_| Ok(()))
+    }
+}
+
+impl Inner {
+    /// Runs `f`, which needs the user PIN: directly when already logged in (one round trip per
+    /// command), otherwise inside a transaction after VERIFY. One re-login when the card says
+    /// the login was lost; never a second VERIFY after a rejected PIN.
+    pub(crate) fn logged_in<T>(
+        &mut self,
+        operation: &'static str,
+        mut f: impl FnMut(&mut Commands<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let st = self.card.state();
+        if st.selected && st.user_authenticated {
+            match self.card.run(&mut f) {
+                Err(e) if needs_login(&e) => {
+                    tracing::debug!("the card lost the login; logging in again");
+                }
+                other => return other,
+            }
+        }
+        if self.pin_rejected {
+            return Err(Error::new(ErrorKind::AuthenticationFailed { retries_left: None }, operation)
+                .with_message("the card rejected the configured PIN earlier; not sending it again (set a new PIN)"));
+        }
+        let pin = self.pin.clone().ok_or_else(|| {
+            Error::new(ErrorKind::PermissionDenied, operation)
+                .with_message("this operation needs the user PIN and none was given (pin-env=, pin-source= or pin-value=)")
+        })?;
+        let mut rejected = false;
+        let r = self.card.run_exclusive(|c| {
+            if !c.state().selected {
+                let _ = c.select_applet()?;
+            }
+            if let Err(e) = c.verify_pin(&pin) {
+                rejected = matches!(
+                    e.kind(),
+                    ErrorKind::AuthenticationFailed { .. } | ErrorKind::Blocked
+                );
+                return Err(e.with_operation(operation));
+            }
+            f(c)
+        });
+        if rejected {
+            self.pin_rejected = true;
+        }
+        r
+    }
+
+    /// Runs `f` without a PIN, selecting the applet first if needed.
+    pub(crate) fn plain<T>(&mut self, f: impl FnOnce(&mut Commands<'_>) -> Result<T>) -> Result<T> {
+        self.card.run(|c| {
+            if !c.state().selected {
+                let _ = c.select_applet()?;
+            }
+            f(c)
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! `ScHsm::open(uri)`: the `sc-hsm:` and `sc-hsm+sim:` URI schemes.
+
+use hsm_core::uri::BackendUri;
+use hsm_core::{Error, Result};
+
+use super::ScHsm;
+
+const OP: &str = "sc-hsm.open";
+
+impl ScHsm {
+    /// Opens a backend from a parsed URI (see the crate docs for the grammar):
+    ///
+    /// - `sc-hsm:?reader=SUBSTRING&pin-env=VAR` — the card in the first PC/SC reader whose name
+    ///   contains `SUBSTRING` (any reader when absent); the user PIN from `pin-env=VAR`,
+    ///   `pin-source=FILE` or `pin-value=PIN`;
+    /// - `sc-hsm+sim:` (feature `sim`) — an in-process simulated card, initialised with user PIN
+    ///   `648219` and the factory SO-PIN; `state=FILE` keeps its state in a file.
+    ///
+    /// # Errors
+    /// [`hsm_core::ErrorKind::InvalidInput`] for a bad URI or unknown parameter,
+    /// [`hsm_core::ErrorKind::Unsupported`] for a feature this build lacks,
+    /// [`hsm_core::ErrorKind::Unavailable`] without pcscd, reader or card.
+    pub fn open(mut uri: BackendUri) -> Result<Self> {
+        if uri.scheme != "sc-hsm" {
+            return Err(Error::invalid_input(
+                OP,
+                format!("expected an sc-hsm: URI, got {}:", uri.scheme),
+            ));
+        }
+        if uri.host.as_deref().is_some_and(|h| !h.is_empty()) || !uri.path.is_empty() {
+            return Err(Error::invalid_input(
+                OP,
+                "an sc-hsm: URI has no host or path; use sc-hsm:?reader=NAME",
+            ));
+        }
+        let pin = uri
+            .query
+            .take_secret("pin-value", "pin-env", "pin-source")?;
+        if uri.simulated {
+            return open_sim(uri, pin);
+        }
+        let reader = uri.query.take("reader")?;
+        uri.query.finish("sc-hsm")?;
+        open_pcsc(reader.as_deref(), pin)
+    }
+}
+
+#[cfg(feature = "pcsc")]
+fn open_pcsc(reader: Option<&str>, pin: Option<secrecy::SecretString>) -> Result<ScHsm> {
+    let channel = crate::transport::PcscChannel::connect(reader)?;
+    ScHsm::new(crate::card::SmartCardHsm::new(Box::new(channel)), pin)
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn open_pcsc(_reader: Option<&str>, _pin: Option<secrecy::SecretString>) -> Result<ScHsm> {
+    Err(Error::unsupported(
+        OP,
+        "hsm-sc was built without the `pcsc` feature",
+    ))
+}
+
+#[cfg(feature = "sim")]
+fn open_sim(mut uri: BackendUri, pin: Option<secrecy::SecretString>) -> Result<ScHsm> {
+    let state = uri.query.take_path("state")?;
+    uri.query.finish("sc-hsm+sim")?;
+    let sim = match state {
+        Some(path) => crate::sim::SimulatedCard::with_state_file(&path)?,
+        None => crate::sim::SimulatedCard::initialized()?,
+    };
+    let pin = pin.unwrap_or_else(|| secrecy::SecretString::from(crate::sim::DEFAULT_USER_PIN));
+    let card = crate::card::SmartCardHsm::new(Box::new(sim.channel()));
+    Ok(ScHsm::new(card, Some(pin))?.keep_alive(sim))
+}
+
+#[cfg(not(feature = "sim"))]
+fn open_sim(_uri: BackendUri, _pin: Option<secrecy::SecretString>) -> Result<ScHsm> {
+    Err(Error::unsupported(
+        OP,
+        "hsm-sc was built without the `sim` feature",
+    ))
+}

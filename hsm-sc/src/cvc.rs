@@ -1,0 +1,290 @@
+//! Card-verifiable certificates (BSI TR-03110) as the SmartCard-HSM uses them: the device
+//! certificates in EF 2F02 and the authenticated requests GENERATE ASYMMETRIC KEY PAIR returns.
+//! Everything is found by tag, never by offset. Also: the public key of an X.509 certificate.
+
+use hsm_core::{Curve, Error, PublicKey, Result};
+
+use crate::curves;
+use crate::tlv::{self, Tlv};
+
+const OP: &str = "sc-hsm.cvc";
+
+/// DER of the TR-03110 OID prefix `0.4.0.127.0.7.2.2.2` (id-TA) without the tag and length.
+pub const ID_TA: [u8; 9] = [0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x00];
+/// `id-TA-ECDSA-SHA-256` (OID content bytes).
+pub const ID_TA_ECDSA_SHA256: [u8; 10] =
+    [0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03];
+/// `id-TA-RSA-v1-5-SHA-256` (OID content bytes).
+pub const ID_TA_RSA_V15_SHA256: [u8; 10] =
+    [0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02];
+
+/// The public key inside a CV certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CvcPublicKey {
+    /// An EC key.
+    Ec {
+        /// The algorithm OID (content bytes).
+        oid: Vec<u8>,
+        /// The curve, when the domain parameters are present and known.
+        curve: Option<Curve>,
+        /// The public point, uncompressed.
+        point: Vec<u8>,
+    },
+    /// An RSA key.
+    Rsa {
+        /// The algorithm OID (content bytes).
+        oid: Vec<u8>,
+        /// The modulus.
+        modulus: Vec<u8>,
+        /// The public exponent.
+        exponent: Vec<u8>,
+    },
+}
+
+/// A parsed CV certificate or (authenticated) CV request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CvCertificate {
+    /// Certificate profile identifier.
+    pub cpi: Option<u8>,
+    /// Certification authority reference (tag 42 in the body).
+    pub car: Option<String>,
+    /// Certificate holder reference (tag 5F20).
+    pub chr: String,
+    /// The public key.
+    pub public_key: CvcPublicKey,
+    /// The inner signature (5F37).
+    pub signature: Vec<u8>,
+    /// For an authenticated request (tag 67): the outer CAR.
+    pub outer_car: Option<String>,
+    /// For an authenticated request: the outer signature.
+    pub outer_signature: Option<Vec<u8>>,
+    /// The encoded body `7F4E ...` (what the inner signature covers).
+    pub body: Vec<u8>,
+}
+
+fn text(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
+}
+
+impl CvCertificate {
+    /// Parses one certificate (`7F21`) or authenticated request (`67`) from the front of
+    /// `input`; returns it and the bytes after it.
+    ///
+    /// # Errors
+    /// [`hsm_core::ErrorKind::Protocol`] if it is malformed or lacks a mandatory element.
+    pub fn parse_prefix(input: &[u8]) -> Result<(Self, &[u8])> {
+        let (outer, _, rest) = tlv::parse_one(input)?;
+        let cert = match outer.tag {
+            0x67 => {
+                let (inner, _, after) = tlv::parse_one(outer.value)?;
+                if inner.tag != 0x7F21 {
+                    return Err(Error::protocol(OP, "an authenticated request without 7F21"));
+                }
+                let mut c = Self::from_7f21(&inner)?;
+                c.outer_car = tlv::find(after, 0x42)?.map(text);
+                c.outer_signature = tlv::find(after, 0x5F37)?.map(<[u8]>::to_vec);
+                c
+            }
+            0x7F21 => Self::from_7f21(&outer)?,
+            t => {
+                return Err(Error::protocol(
+                    OP,
+                    format!("expected a CV certificate (7F21 or 67), got tag {t:X}"),
+                ));
+            }
+        };
+        Ok((cert, rest))
+    }
+
+    /// Parses exactly one certificate or request.
+    ///
+    /// # Errors
+    /// As [`Self::parse_prefix`].
+    pub fn parse(input: &[u8]) -> Result<Self> {
+        Self::parse_prefix(input).map(|(c, _)| c)
+    }
+
+    /// Parses a concatenation of certificates (EF 2F02 holds two).
+    ///
+    /// # Errors
+    /// As [`Self::parse_prefix`].
+    pub fn parse_chain(mut input: &[u8]) -> Result<Vec<Self>> {
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            let (c, rest) = Self::parse_prefix(input)?;
+            out.push(c);
+            input = rest;
+        }
+        Ok(out)
+    }
+
+    fn from_7f21(cert: &Tlv<'_>) -> Result<Self> {
+        let (body, body_whole, after) = tlv::parse_one(cert.value)?;
+        if body.tag != 0x7F4E {
+            return Err(Error::protocol(OP, "a CV certificate without body 7F4E"));
+        }
+        let signature = tlv::find(after, 0x5F37)?
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        let key = body.require(0x7F49, "the public key")?;
+        Ok(Self {
+            cpi: body.child(0x5F29)?.and_then(|v| v.first().copied()),
+            car: body.child(0x42)?.map(text),
+            chr: text(body.require(0x5F20, "the holder reference")?),
+            public_key: parse_public_key(key)?,
+            signature,
+            outer_car: None,
+            outer_signature: None,
+            body: body_whole.to_vec(),
+        })
+    }
+
+    /// The public key as SPKI.
+    ///
+    /// # Errors
+    /// [`hsm_core::ErrorKind::Unsupported`] for an EC key on a curve this crate does not know.
+    pub fn public_key(&self) -> Result<PublicKey> {
+        match &self.public_key {
+            CvcPublicKey::Ec {
+                curve: Some(c),
+                point,
+                ..
+            } => PublicKey::from_ec_point(*c, point),
+            CvcPublicKey::Ec { curve: None, .. } => Err(Error::unsupported(
+                OP,
+                "the certificate's EC key is on an unknown curve (or has no domain parameters)",
+            )),
+            CvcPublicKey::Rsa {
+                modulus, exponent, ..
+            } => PublicKey::from_rsa_components(modulus, exponent),
+        }
+    }
+}
+
+fn parse_public_key(value: &[u8]) -> Result<CvcPublicKey> {
+    let oid = tlv::find(value, 0x06)?
+        .ok_or_else(|| Error::protocol(OP, "the public key has no algorithm OID"))?
+        .to_vec();
+    let is_ec = oid.get(..8) == ID_TA.get(..8) && oid.get(8) == Some(&0x02);
+    if is_ec {
+        let point = tlv::find(value, 0x86)?
+            .ok_or_else(|| Error::protocol(OP, "the EC public key has no point (86)"))?
+            .to_vec();
+        let curve = match tlv::find(value, 0x81)? {
+            Some(p) => curves::identify(p, tlv::find(value, 0x82)?.unwrap_or(&[])).map(|c| c.curve),
+            None => None,
+        };
+        Ok(CvcPublicKey::Ec { oid, curve, point })
+    } else {
+        let modulus = tlv::find(value, 0x81)?
+            .ok_or_else(|| Error::protocol(OP, "the RSA public key has no modulus (81)"))?;
+        let exponent = tlv::find(value, 0x82)?
+            .ok_or_else(|| Error::protocol(OP, "the RSA public key has no exponent (82)"))?;
+        Ok(CvcPublicKey::Rsa {
+            oid,
+            modulus: modulus.to_vec(),
+            exponent: exponent.to_vec(),
+        })
+    }
+}
+
+/// The SubjectPublicKeyInfo (whole DER) of an X.509 certificate.
+///
+/// # Errors
+/// [`hsm_core::ErrorKind::Protocol`] if it is not a certificate.
+pub fn x509_spki(cert: &[u8]) -> Result<&[u8]> {
+    let (outer, _, _) = tlv::parse_one(cert)?;
+    let (tbs, _, _) = tlv::parse_one(outer.value)?;
+    if outer.tag != 0x30 || tbs.tag != 0x30 {
+        return Err(Error::protocol(OP, "not an X.509 certificate"));
+    }
+    let mut rest = tbs.value;
+    let mut index = 0;
+    while !rest.is_empty() {
+        let (t, whole, r) = tlv::parse_one(rest)?;
+        rest = r;
+        if t.tag == 0xA0 {
+            continue;
+        }
+        // serial, signature, issuer, validity, subject, subjectPublicKeyInfo
+        if index == 5 {
+            return Ok(whole);
+        }
+        index += 1;
+    }
+    Err(Error::protocol(
+        OP,
+        "the certificate has no subjectPublicKeyInfo",
+    ))
+}
+
+/// The public key stored in a `CExx` file: a CV request/certificate or an X.509 certificate.
+///
+/// # Errors
+/// [`hsm_core::ErrorKind::Protocol`] if it is neither.
+pub fn public_key_of_cert_file(data: &[u8]) -> Result<PublicKey> {
+    match data.first() {
+        Some(0x30) => PublicKey::from_der(x509_spki(data)?),
+        _ => CvCertificate::parse(data)?.public_key(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ec_request(point: &[u8]) -> Vec<u8> {
+        let c = &curves::P256;
+        let mut key = tlv::encode(0x06, &ID_TA_ECDSA_SHA256);
+        for (t, v) in [
+            (0x81, c.p),
+            (0x82, c.a),
+            (0x83, c.b),
+            (0x84, c.g),
+            (0x85, c.n),
+            (0x86, point),
+            (0x87, c.h),
+        ] {
+            tlv::write(&mut key, t, v);
+        }
+        let mut body = tlv::encode(0x5F29, &[0]);
+        tlv::write(&mut body, 0x42, b"UTCA00001");
+        tlv::write(&mut body, 0x7F49, &key);
+        tlv::write(&mut body, 0x5F20, b"DESIM0000100001");
+        let mut cert = tlv::encode(0x7F4E, &body);
+        tlv::write(&mut cert, 0x5F37, &[1; 64]);
+        let mut auth = tlv::encode(0x7F21, &cert);
+        tlv::write(&mut auth, 0x42, b"DESIM0000100001");
+        tlv::write(&mut auth, 0x5F37, &[2; 64]);
+        tlv::encode(0x67, &auth)
+    }
+
+    #[test]
+    fn parses_an_authenticated_request() {
+        let point = curves::P256.g.to_vec();
+        let req = ec_request(&point);
+        let c = CvCertificate::parse(&req).unwrap();
+        assert_eq!(c.chr, "DESIM0000100001");
+        assert_eq!(c.car.as_deref(), Some("UTCA00001"));
+        assert_eq!(c.outer_car.as_deref(), Some("DESIM0000100001"));
+        assert_eq!(c.signature, vec![1; 64]);
+        assert_eq!(c.body.first(), Some(&0x7F));
+        match &c.public_key {
+            CvcPublicKey::Ec {
+                curve, point: p, ..
+            } => {
+                assert_eq!(*curve, Some(Curve::P256));
+                assert_eq!(p, &point);
+            }
+            other => panic!("{other:?}"),
+        }
+        let pk = c.public_key().unwrap();
+        assert_eq!(pk.curve(), Some(Curve::P256));
+        // every truncation fails cleanly
+        for n in 0..req.len() {
+            assert!(CvCertificate::parse(&req[..n]).is_err(), "{n}");
+        }
+    }
+}

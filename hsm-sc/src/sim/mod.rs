@@ -1,0 +1,132 @@
+//! A software SmartCard-HSM with real cryptography (OpenSSL), for tests and demos. It implements
+//! the command set of the `commands` module: SELECT, PIN status/VERIFY/CHANGE/RESET RETRY
+//! COUNTER, INITIALIZE (factory SO-PIN `3537363231383830`), DKEK shares, GENERATE ASYMMETRIC KEY
+//! PAIR with CV-request output, SIGN/DECIPHER/ECDH with the algorithm bytes, files
+//! (read/write/delete/enumerate), WRAP/UNWRAP, GET CHALLENGE. It answers in process
+//! ([`SimulatedCard::channel`]) or on pcscd through vpcd ([`vpcd::serve`]), where OpenSC
+//! accepts it as a SmartCard-HSM.
+//!
+//! Not a security device: keys live in process memory and, with a state file, on disk in clear.
+
+mod blob;
+mod card;
+mod command;
+mod cvc;
+mod keys;
+mod state;
+pub mod vpcd;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use hsm_core::{Error, ErrorKind, Result};
+
+use crate::transport::{CardEmulator, MemoryChannel};
+
+pub use card::ATR;
+
+/// The user PIN [`SimulatedCard::initialized`] sets (and `sc-hsm+sim:` uses).
+pub const DEFAULT_USER_PIN: &str = "648219";
+/// The factory SO-PIN of SmartCard-HSM devices, as 16 hex digits.
+pub const FACTORY_SO_PIN: &str = "3537363231383830";
+
+const SERIAL: &str = "DESIM00001";
+
+fn sim_error(sw: u16) -> Error {
+    Error::new(ErrorKind::Device, "sc-hsm-sim").with_message(format!("simulator failure {sw:04X}"))
+}
+
+/// A simulated card. Cloning gives another handle to the same card.
+#[derive(Clone)]
+pub struct SimulatedCard {
+    card: Arc<Mutex<card::SimCard>>,
+}
+
+impl std::fmt::Debug for SimulatedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedCard").finish_non_exhaustive()
+    }
+}
+
+impl SimulatedCard {
+    /// A factory-new card: not initialised, factory SO-PIN, device key and certificates (serial
+    /// `DESIM00001`).
+    ///
+    /// # Errors
+    /// OpenSSL failures.
+    pub fn factory_new() -> Result<Self> {
+        let card = card::SimCard::factory(SERIAL).map_err(sim_error)?;
+        Ok(Self {
+            card: Arc::new(Mutex::new(card)),
+        })
+    }
+
+    /// A card initialised with user PIN [`DEFAULT_USER_PIN`] (3 tries), the factory SO-PIN, and
+    /// no DKEK.
+    ///
+    /// # Errors
+    /// OpenSSL failures.
+    pub fn initialized() -> Result<Self> {
+        let sim = Self::factory_new()?;
+        {
+            let mut c = sim.lock()?;
+            c.state.user_pin = Some(DEFAULT_USER_PIN.as_bytes().to_vec());
+            c.state.user_tries = 3;
+            c.state.user_max_tries = 3;
+            c.state.options = 0x0001;
+        }
+        Ok(sim)
+    }
+
+    /// A card whose state lives in `path` (JSON): loaded when the file exists, otherwise a
+    /// factory-new card; every change is written back.
+    ///
+    /// # Errors
+    /// The file cannot be read or parsed.
+    pub fn with_state_file(path: &Path) -> Result<Self> {
+        let loaded = state::load(path).map_err(|e| {
+            Error::new(ErrorKind::InvalidInput, "sc-hsm-sim")
+                .with_message(format!("cannot read the state file {}", path.display()))
+                .with_source(e)
+        })?;
+        let mut card = match loaded {
+            Some(s) => card::SimCard::from_state(s, None).map_err(sim_error)?,
+            None => card::SimCard::factory(SERIAL).map_err(sim_error)?,
+        };
+        card.set_path(Some(path.to_owned()));
+        card.persist();
+        Ok(Self {
+            card: Arc::new(Mutex::new(card)),
+        })
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, card::SimCard>> {
+        self.card.lock().map_err(|_| {
+            Error::new(ErrorKind::Device, "sc-hsm-sim").with_message("the simulator panicked")
+        })
+    }
+
+    /// An in-process channel to this card.
+    #[must_use]
+    pub fn channel(&self) -> MemoryChannel {
+        let card: Arc<Mutex<dyn CardEmulator>> = self.card.clone();
+        MemoryChannel::new(card)
+    }
+
+    /// Processes one command APDU (as the card would).
+    ///
+    /// # Errors
+    /// Only if the simulator panicked earlier.
+    pub fn process(&self, command: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.lock()?.process(command))
+    }
+
+    /// A power cycle: the PIN state and the applet selection are lost.
+    ///
+    /// # Errors
+    /// Only if the simulator panicked earlier.
+    pub fn power_cycle(&self) -> Result<()> {
+        self.lock()?.reset();
+        Ok(())
+    }
+}
