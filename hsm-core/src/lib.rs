@@ -19,6 +19,8 @@ pub mod error;
 pub mod key;
 mod private_key;
 pub mod public_key;
+#[cfg(feature = "tokio")]
+pub mod runtime;
 pub mod rustcrypto;
 pub mod secret;
 pub mod signature;

@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::commands::CommandTable;
 use crate::http::Transport;
-use crate::runtime::Runtime;
+use hsm_core::runtime::BlockingRuntime as Runtime;
 
 const OP: &str = "n200.connect";
 /// Default whole-request timeout.
@@ -233,7 +233,7 @@ impl N200ClientBuilder {
         Ok(N200Client {
             shared: Arc::new(Shared {
                 transport,
-                runtime: Runtime::new()?,
+                runtime: Runtime::new("hsm-n200")?,
                 max_in_flight: self.max_in_flight,
             }),
             core: self.core,

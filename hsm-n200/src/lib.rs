@@ -21,7 +21,6 @@ pub mod model;
 pub mod open;
 mod post_api;
 mod raw;
-mod runtime;
 pub mod sigformat;
 #[cfg(feature = "sim")]
 pub mod sim;

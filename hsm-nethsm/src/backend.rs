@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use crate::client::NetHsmClient;
 use crate::client::model::{GenerateKeyRequest, KeyType, PublicKeyData, SignMode};
 use crate::mapping;
-use crate::runtime::Runtime;
+use hsm_core::runtime::BlockingRuntime as Runtime;
 
 /// A signature ready to send: key id, key spec, mode and message.
 type Prepared = (String, KeySpec, SignMode, Vec<u8>);
@@ -57,7 +57,7 @@ impl NetHsm {
     /// # Errors
     /// [`ErrorKind::Unavailable`] if the runtime cannot start.
     pub fn new(client: NetHsmClient) -> Result<Self> {
-        Self::with_runtime(client, Runtime::new()?)
+        Self::with_runtime(client, Runtime::new("hsm-nethsm")?)
     }
 
     pub(crate) fn with_runtime(client: NetHsmClient, runtime: Runtime) -> Result<Self> {

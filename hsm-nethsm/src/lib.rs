@@ -5,7 +5,6 @@ mod backend;
 pub mod client;
 mod mapping;
 mod open;
-mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;
 

@@ -81,7 +81,7 @@ impl NetHsm {
             .clone()
             .unwrap_or_else(|| crate::sim::OPERATOR_USER.to_owned());
         let password = uri.take_password()?;
-        let runtime = crate::runtime::Runtime::new()?;
+        let runtime = hsm_core::runtime::BlockingRuntime::new("hsm-nethsm")?;
         let config = SimConfig {
             state,
             latency: Duration::from_millis(latency),

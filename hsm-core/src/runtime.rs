@@ -1,0 +1,132 @@
+//! A private tokio runtime for blocking APIs built on async clients (feature `tokio`).
+//!
+//! The REST backends talk HTTP asynchronously but implement the blocking [`KeyStore`] and
+//! [`Signer`] traits. Each backend owns one [`BlockingRuntime`], shared by every thread that
+//! calls it, so a signature from a plain thread costs no runtime start-up, and calling from inside
+//! a caller's own tokio runtime does not panic.
+//!
+//! [`KeyStore`]: crate::KeyStore
+//! [`Signer`]: crate::Signer
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+
+use crate::{Error, ErrorKind, Result};
+
+/// A multi-thread tokio runtime owned by a blocking client, shut down without blocking when
+/// dropped (so dropping the client inside an async context does not panic).
+pub struct BlockingRuntime {
+    runtime: Option<tokio::runtime::Runtime>,
+    name: &'static str,
+}
+
+impl fmt::Debug for BlockingRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingRuntime")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlockingRuntime {
+    /// Starts a runtime with two worker threads named `name` (e.g. `"hsm-nethsm"`); errors are
+    /// reported as operation `"<name>.runtime"` (without the `hsm-` prefix).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the operating system refuses the threads.
+    pub fn new(name: &'static str) -> Result<Self> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(name)
+            .enable_all()
+            .build()
+            .map(|rt| Self {
+                runtime: Some(rt),
+                name,
+            })
+            .map_err(|e| {
+                Error::new(ErrorKind::Unavailable, Self::operation(name))
+                    .with_message("cannot start the client runtime")
+                    .with_source(e)
+            })
+    }
+
+    fn operation(name: &'static str) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "{}.runtime",
+            name.strip_prefix("hsm-").unwrap_or(name)
+        ))
+    }
+
+    fn get(&self) -> Result<&tokio::runtime::Runtime> {
+        self.runtime
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidState, Self::operation(self.name)))
+    }
+
+    /// A handle to spawn tasks on (in-process simulators run on it).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidState`] once the runtime is shutting down.
+    pub fn handle(&self) -> Result<tokio::runtime::Handle> {
+        self.get().map(|rt| rt.handle().clone())
+    }
+
+    /// Runs `future` to completion from blocking code. Inside a caller's tokio runtime (where a
+    /// nested `block_on` would panic) the future runs from a scoped helper thread instead.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidState`] once the runtime is shutting down; [`ErrorKind::Device`] if
+    /// the future panicked on the helper thread.
+    pub fn block_on<F>(&self, future: F) -> Result<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        let rt = self.get()?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(rt.block_on(future));
+        }
+        std::thread::scope(|scope| {
+            scope.spawn(|| rt.block_on(future)).join().map_err(|_| {
+                Error::new(ErrorKind::Device, Self::operation(self.name))
+                    .with_message("the request thread panicked")
+            })
+        })
+    }
+}
+
+impl Drop for BlockingRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_from_plain_threads_and_from_inside_another_runtime() {
+        let rt = BlockingRuntime::new("hsm-test").unwrap();
+        assert_eq!(rt.block_on(async { 7 }).unwrap(), 7);
+        let outer = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let inner = outer.block_on(async { rt.block_on(async { 8 }) }).unwrap();
+        assert_eq!(inner, 8);
+        assert!(format!("{rt:?}").contains("hsm-test"));
+    }
+
+    #[test]
+    fn dropping_inside_an_async_context_does_not_panic() {
+        let rt = BlockingRuntime::new("hsm-test").unwrap();
+        let outer = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        outer.block_on(async move { drop(rt) });
+    }
+}
