@@ -72,14 +72,6 @@ pub fn open(uri: &str) -> Result<Box<dyn Hsm>> {
     }
 }
 
-/// A backend whose crate exists but does not implement the traits yet.
-#[allow(dead_code)]
-fn pending(backend: &str) -> Error {
-    Error::new(ErrorKind::Unsupported, OP).with_message(format!(
-        "the {backend} backend is not implemented yet (see its crate's README)"
-    ))
-}
-
 // Unused when every backend feature is on.
 #[cfg_attr(
     all(
@@ -127,8 +119,8 @@ fn open_pkcs11(_: &str) -> Result<Box<dyn Hsm>> {
 }
 
 #[cfg(feature = "sc")]
-fn open_sc(_: BackendUri) -> Result<Box<dyn Hsm>> {
-    Err(pending("sc"))
+fn open_sc(uri: BackendUri) -> Result<Box<dyn Hsm>> {
+    Ok(Box::new(hsm_sc::ScHsm::open(uri)?))
 }
 
 #[cfg(not(feature = "sc"))]

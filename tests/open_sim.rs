@@ -14,19 +14,6 @@ fn conformance_through_open(uri: &str, prefix: &str) {
     assert!(!report.passed.is_empty());
 }
 
-/// A backend that is not implemented yet answers `Unsupported`, saying so.
-#[allow(dead_code)]
-fn assert_pending(uri: &str) {
-    let err = hsm::open(uri)
-        .err()
-        .unwrap_or_else(|| panic!("{uri} opened"));
-    assert_eq!(err.kind(), ErrorKind::Unsupported, "{uri}: {err}");
-    assert!(
-        err.to_string().contains("not implemented yet"),
-        "{uri}: {err}"
-    );
-}
-
 #[cfg(feature = "nethsm")]
 #[test]
 fn nethsm_sim_through_open() {
@@ -48,8 +35,7 @@ fn pkcs11_sim_through_open() {
 #[cfg(feature = "sc")]
 #[test]
 fn sc_hsm_sim_through_open() {
-    // Not implemented yet: the facade must say so rather than pretend.
-    assert_pending("sc-hsm+sim:");
+    conformance_through_open("sc-hsm+sim:", "facade");
 }
 
 #[test]
