@@ -138,13 +138,16 @@ mod client {
             warn_insecure_once();
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+                .with_custom_certificate_verifier(Arc::new(ProviderVerifier {
+                    accept: Accept::Any,
+                    provider,
+                }))
                 .with_no_client_auth()
         } else if !options.pin_sha256.is_empty() {
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(Pinned {
-                    pins: options.pin_sha256.clone(),
+                .with_custom_certificate_verifier(Arc::new(ProviderVerifier {
+                    accept: Accept::Pinned(options.pin_sha256.clone()),
                     provider,
                 }))
                 .with_no_client_auth()
@@ -188,14 +191,24 @@ mod client {
         });
     }
 
-    /// Accepts exactly the pinned end-entity certificates; handshake signatures are still checked.
+    /// Which end-entity certificates a [`ProviderVerifier`] accepts.
     #[derive(Debug)]
-    struct Pinned {
-        pins: Vec<[u8; 32]>,
+    enum Accept {
+        /// Exactly those whose SHA-256 fingerprint is pinned.
+        Pinned(Vec<[u8; 32]>),
+        /// Any (insecure mode).
+        Any,
+    }
+
+    /// A verifier that decides on the end-entity certificate by [`Accept`] and still checks the
+    /// handshake signatures against it with the provider's algorithms.
+    #[derive(Debug)]
+    struct ProviderVerifier {
+        accept: Accept,
         provider: Arc<CryptoProvider>,
     }
 
-    impl ServerCertVerifier for Pinned {
+    impl ServerCertVerifier for ProviderVerifier {
         fn verify_server_cert(
             &self,
             end_entity: &CertificateDer<'_>,
@@ -204,8 +217,12 @@ mod client {
             _ocsp_response: &[u8],
             _now: UnixTime,
         ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+            let pins = match &self.accept {
+                Accept::Any => return Ok(ServerCertVerified::assertion()),
+                Accept::Pinned(pins) => pins,
+            };
             let fingerprint: [u8; 32] = sha2::Sha256::digest(end_entity.as_ref()).into();
-            if self.pins.contains(&fingerprint) {
+            if pins.contains(&fingerprint) {
                 Ok(ServerCertVerified::assertion())
             } else {
                 Err(rustls::Error::General(format!(
@@ -247,55 +264,6 @@ mod client {
             self.provider
                 .signature_verification_algorithms
                 .supported_schemes()
-        }
-    }
-
-    /// Accepts any certificate; handshake signatures are still checked against it.
-    #[derive(Debug)]
-    struct AcceptAny(Arc<CryptoProvider>);
-
-    impl ServerCertVerifier for AcceptAny {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls12_signature(
-                message,
-                cert,
-                dss,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls13_signature(
-                message,
-                cert,
-                dss,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.0.signature_verification_algorithms.supported_schemes()
         }
     }
 }
