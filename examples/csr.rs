@@ -24,9 +24,8 @@ use x509_cert::request::CertReq;
 /// Make a CSR with a key on an HSM.
 #[derive(Parser)]
 struct Args {
-    /// Backend URI (default: `HSM_URI`, else the built-in NetHSM simulator).
-    #[arg(long)]
-    uri: Option<String>,
+    #[command(flatten)]
+    backend: common::BackendArg,
     /// The key (`NAME` or `id:HEX`): P-256, P-384, RSA (signs with SHA-256) or Ed25519.
     #[arg(long)]
     key: KeyId,
@@ -66,10 +65,7 @@ fn build(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm: Arc<dyn Hsm> = Arc::from(hsm::open(&common::backend_uri(
-        args.uri,
-        common::DEFAULT_URI,
-    ))?);
+    let hsm: Arc<dyn Hsm> = Arc::from(args.backend.open()?);
     let subject = Name::from_str(&args.subject)?;
     let request = build(hsm, args.key, subject)?;
     std::fs::write(&args.out, request.to_pem(der::pem::LineEnding::LF)?)?;

@@ -13,9 +13,8 @@ use hsm::{KeyId, KeySpec, KeyTemplate};
 /// Generate a key on an HSM.
 #[derive(Parser)]
 struct Args {
-    /// Backend URI (default: `HSM_URI`, else the built-in NetHSM simulator).
-    #[arg(long)]
-    uri: Option<String>,
+    #[command(flatten)]
+    backend: common::BackendArg,
     /// The new key's id (`NAME` or `id:HEX`).
     #[arg(long)]
     id: KeyId,
@@ -31,7 +30,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm = hsm::open(&common::backend_uri(args.uri, common::DEFAULT_URI))?;
+    let hsm = args.backend.open()?;
     let mut template = KeyTemplate::new(args.id, args.spec);
     if let Some(label) = args.label {
         template = template.with_label(label);

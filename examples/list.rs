@@ -12,15 +12,14 @@ use clap::Parser;
 /// List the keys on an HSM.
 #[derive(Parser)]
 struct Args {
-    /// Backend URI (default: `HSM_URI`, else the built-in NetHSM simulator).
-    #[arg(long)]
-    uri: Option<String>,
+    #[command(flatten)]
+    backend: common::BackendArg,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm = hsm::open(&common::backend_uri(args.uri, common::DEFAULT_URI))?;
+    let hsm = args.backend.open()?;
     let keys = hsm.list_keys()?;
     println!("{} keys on {}", keys.len(), hsm.backend());
     for key in keys {

@@ -13,9 +13,8 @@ use hsm::KeyId;
 /// Print a public key as PEM.
 #[derive(Parser)]
 struct Args {
-    /// Backend URI (default: `HSM_URI`, else the built-in NetHSM simulator).
-    #[arg(long)]
-    uri: Option<String>,
+    #[command(flatten)]
+    backend: common::BackendArg,
     /// The key (`NAME` or `id:HEX`).
     #[arg(long)]
     key: KeyId,
@@ -24,7 +23,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm = hsm::open(&common::backend_uri(args.uri, common::DEFAULT_URI))?;
+    let hsm = args.backend.open()?;
     print!("{}", hsm.public_key(&args.key)?.to_pem());
     Ok(())
 }

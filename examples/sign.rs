@@ -25,9 +25,8 @@ enum Format {
 /// Sign a file with a key on an HSM.
 #[derive(Parser)]
 struct Args {
-    /// Backend URI (default: `HSM_URI`, else the built-in NetHSM simulator).
-    #[arg(long)]
-    uri: Option<String>,
+    #[command(flatten)]
+    backend: common::BackendArg,
     /// The key (`NAME` or `id:HEX`).
     #[arg(long)]
     key: KeyId,
@@ -49,7 +48,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let args = Args::parse();
-    let hsm = hsm::open(&common::backend_uri(args.uri, common::DEFAULT_URI))?;
+    let hsm = args.backend.open()?;
     let message = std::fs::read(&args.input)?;
     let signature = hsm.sign(&args.key, args.alg, &message)?;
     let bytes = match args.format {

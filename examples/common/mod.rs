@@ -10,6 +10,21 @@ pub(crate) fn backend_uri(flag: Option<String>, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
+/// The `--uri` option every example takes.
+#[derive(clap::Args)]
+pub(crate) struct BackendArg {
+    /// Backend URI (default: `HSM_URI`, else the built-in NetHSM simulator).
+    #[arg(long)]
+    uri: Option<String>,
+}
+
+impl BackendArg {
+    /// Opens the backend `--uri`, `HSM_URI` or [`DEFAULT_URI`] names.
+    pub(crate) fn open(self) -> hsm::Result<Box<dyn hsm::Hsm>> {
+        hsm::open(&backend_uri(self.uri, DEFAULT_URI))
+    }
+}
+
 /// Logs to stderr at the level `RUST_LOG` asks for (default: warnings).
 pub(crate) fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
