@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the system packages the backends need (when
 # run as root), starts the services the tests talk to (pcscd with vpcd, simulators), then runs the
-# CI gate: fmt, clippy, docs, tests, every example, and a smoke run of every bench.
+# CI gate: fmt, clippy, docs, tests, every example, a smoke run of every bench and of every fuzz
+# target over its seed corpus.
 #
 #   bash scripts/test.sh
 #
@@ -67,5 +68,8 @@ bash scripts/run-examples.sh
 
 step "benches (smoke: each benchmark once)"
 cargo bench --workspace --all-features --locked -- --test
+
+step "fuzz (smoke: each target once over its seed corpus)"
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}-fuzz" bash scripts/fuzz.sh --smoke
 
 step "all checks passed"
