@@ -9,4 +9,6 @@ mod open;
 pub mod sim;
 
 pub use crate::backend::NetHsm;
-pub use crate::client::{Credentials, NetHsmClient, NetHsmClientBuilder};
+pub use crate::client::{
+    Credentials, MAX_RESPONSE_BYTES, NetHsmClient, NetHsmClientBuilder, RetryPolicy,
+};

@@ -14,8 +14,8 @@ const OP: &str = "nethsm.open";
 impl NetHsm {
     /// Opens the NetHSM a URI names (see the crate docs for the grammar):
     ///
-    /// - `nethsm://USER@HOST[:PORT]?password-env=VAR&ca=FILE&server-name=NAME&pin-sha256=HEX&timeout-ms=N`,
-    ///   plus `admin=USER&admin-password-env=VAR` (or `admin-password-file=`) for generate and
+    /// - `nethsm://USER@HOST[:PORT]?password-env=VAR&ca=FILE&server-name=NAME&pin-sha256=HEX&timeout-ms=N&connect-timeout-ms=N`,
+    ///   plus `cluster=HOST2:PORT,HOST3:PORT` for the other instances of a cluster, plus `admin=USER&admin-password-env=VAR` (or `admin-password-file=`) for generate and
     ///   delete, which the NetHSM allows only to Administrators
     /// - `nethsm+sim:[?state=operational|unprovisioned&latency-ms=N]`: starts the built-in
     ///   simulator on loopback (feature `sim`) and logs in as its operator.
@@ -39,13 +39,24 @@ impl NetHsm {
         })?;
         let tls = TlsOptions::from_query(&mut uri.query)?;
         let timeout = uri.query.take_parsed::<u64>("timeout-ms")?;
+        let connect_timeout = uri.query.take_parsed::<u64>("connect-timeout-ms")?;
+        let others = match uri.query.take("cluster")? {
+            Some(list) => parse_hosts(&list)?,
+            None => Vec::new(),
+        };
         let admin = take_admin(&mut uri)?;
         uri.query.finish("nethsm")?;
         let mut builder = NetHsmClient::builder(host, port)
             .credentials(Credentials::new(user, password))
             .tls(tls);
+        for (host, port) in others {
+            builder = builder.instance(host, port);
+        }
         if let Some(ms) = timeout {
             builder = builder.timeout(Duration::from_millis(ms));
+        }
+        if let Some(ms) = connect_timeout {
+            builder = builder.connect_timeout(Duration::from_millis(ms));
         }
         let hsm = Self::new(builder.build()?)?;
         Ok(match admin {
@@ -109,6 +120,38 @@ impl NetHsm {
     }
 }
 
+/// `HOST:PORT,HOST:PORT` (`[v6addr]:PORT` for IPv6; the port defaults to 443).
+fn parse_hosts(list: &str) -> Result<Vec<(String, u16)>> {
+    let mut hosts = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (host, port) = if let Some(rest) = item.strip_prefix('[') {
+            let (host, after) = rest.split_once(']').ok_or_else(|| {
+                Error::invalid_input(OP, format!("cluster: unclosed [ in {item:?}"))
+            })?;
+            (host, after.strip_prefix(':'))
+        } else {
+            match item.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (item, None),
+            }
+        };
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| Error::invalid_input(OP, format!("cluster: bad port in {item:?}")))?,
+            None => 443,
+        };
+        if host.is_empty() {
+            return Err(Error::invalid_input(
+                OP,
+                format!("cluster: no host in {item:?}"),
+            ));
+        }
+        hosts.push((host.to_owned(), port));
+    }
+    Ok(hosts)
+}
+
 /// `admin=USER` with `admin-password-env=VAR` / `admin-password-file=PATH` / `admin-password=`.
 fn take_admin(uri: &mut BackendUri) -> Result<Option<Credentials>> {
     let user = uri.query.take("admin")?;
@@ -124,5 +167,26 @@ fn take_admin(uri: &mut BackendUri) -> Result<Option<Credentials>> {
             OP,
             "`admin` and `admin-password-env` (or -file) go together",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_hosts;
+
+    #[test]
+    fn cluster_hosts_parse_with_default_ports_and_ipv6() {
+        let hosts = parse_hosts("h2:8443, h3,[::1]:9000").unwrap_or_default();
+        assert_eq!(
+            hosts,
+            [
+                ("h2".to_owned(), 8443),
+                ("h3".to_owned(), 443),
+                ("::1".to_owned(), 9000)
+            ]
+        );
+        assert!(parse_hosts("h2:notaport").is_err());
+        assert!(parse_hosts(":8443").is_err());
+        assert!(parse_hosts("[::1:8443").is_err());
     }
 }

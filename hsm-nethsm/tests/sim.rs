@@ -86,16 +86,35 @@ fn wrong_passphrase_is_refused_then_throttled_and_never_echoed() {
         .build()
         .unwrap();
     assert!(!format!("{client:?}").contains("not-the-passphrase"));
-    let hsm2 = NetHsm::new(client).unwrap();
+    let hsm2 = NetHsm::new(client.clone()).unwrap();
     let first = hsm2.list_keys().unwrap_err();
     assert!(
         matches!(first.kind(), ErrorKind::AuthenticationFailed { .. }),
         "{first}"
     );
-    let second = hsm2.list_keys().unwrap_err();
+    // Within the device's one-second throttle: the client waits it out (the default policy),
+    // and the passphrase is checked once more, and refused once more.
+    let started = std::time::Instant::now();
+    let waited = hsm2.list_keys().unwrap_err();
+    assert!(
+        matches!(waited.kind(), ErrorKind::AuthenticationFailed { .. }),
+        "{waited}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    // Without retries the 429 itself comes back.
+    let no_retry = NetHsmClient::builder("127.0.0.1", sim.addr().port())
+        .credentials(Credentials::new(
+            "operator",
+            SecretString::from("not-the-passphrase"),
+        ))
+        .tls(sim.tls_options())
+        .retry_policy(hsm_nethsm::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let second = NetHsm::new(no_retry).unwrap().list_keys().unwrap_err();
     assert_eq!(second.kind(), ErrorKind::Unavailable, "{second}");
     assert_eq!(second.status(), Some(&hsm_core::DeviceStatus::Http(429)));
-    for e in [&first, &second] {
+    for e in [&first, &waited, &second] {
         assert!(!e.to_string().contains("not-the-passphrase"));
         assert!(!format!("{e:?}").contains("not-the-passphrase"));
     }

@@ -7,15 +7,71 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::NetHsmClient;
+use super::cluster::Instance;
 use super::model::ErrorBody;
 
-/// The largest response body read (bytes); a longer one is a protocol error.
-pub(crate) const MAX_RESPONSE_BYTES: usize = 8 << 20;
+/// The largest response body read (8 MiB): an answer announcing or sending more is a
+/// protocol error, read no further.
+pub const MAX_RESPONSE_BYTES: usize = 8 << 20;
+
+/// Whether a request may be sent again when its outcome is unknown: GET, PUT and DELETE, and
+/// the POSTs that change no state (sign, decrypt, encrypt, random). Generate, import,
+/// provision and the other POSTs never are.
+fn is_idempotent(method: &Method, segments: &[&str]) -> bool {
+    if *method != Method::POST {
+        return true;
+    }
+    match segments {
+        ["random"] => true,
+        ["keys", _, last] => matches!(*last, "sign" | "decrypt" | "encrypt"),
+        _ => false,
+    }
+}
+
+/// A complete answer.
+struct Answer {
+    status: StatusCode,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+/// Why one attempt failed.
+enum Fault {
+    /// The request never reached the device (no connection): always safe to send elsewhere.
+    NotSent(Error),
+    /// Sent, but no complete answer came (timeout, reset, truncated body): the outcome is
+    /// unknown.
+    Unknown(Error),
+    /// Not worth another attempt (an oversized answer, a local error).
+    Fatal(Error),
+}
+
+/// The failure of a whole call; `outcome_unknown` when a non-idempotent request may or may
+/// not have been carried out.
+pub(crate) struct Failure {
+    pub(crate) error: Error,
+    pub(crate) outcome_unknown: bool,
+}
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Self {
+        f.error
+    }
+}
+
+impl Failure {
+    fn known(error: Error) -> Self {
+        Self {
+            error,
+            outcome_unknown: false,
+        }
+    }
+}
 
 impl NetHsmClient {
-    /// The URL of `segments` under the API base; each segment is percent-encoded.
-    fn url(&self, segments: &[&str]) -> Result<url::Url> {
-        let mut url = self.inner.base.clone();
+    /// The URL of `segments` under an instance's base; each segment is percent-encoded.
+    fn url(base: &url::Url, segments: &[&str]) -> Result<url::Url> {
+        let mut url = base.clone();
         {
             let mut path = url.path_segments_mut().map_err(|()| {
                 Error::invalid_input("nethsm.url", "the base URL cannot have a path")
@@ -35,33 +91,10 @@ impl NetHsmClient {
         body: Option<&(dyn ErasedBody + Sync)>,
         authenticate: bool,
     ) -> Result<Vec<u8>> {
-        let url = self.url(segments)?;
-        let mut request = self.inner.http.request(method, url);
-        if let (true, Some(c)) = (authenticate, &self.inner.credentials) {
-            request = request.basic_auth(&c.user, Some(c.passphrase.expose_secret()));
-        }
-        if let Some(body) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_json(operation)?);
-        }
-        let response = request
-            .send()
+        self.call(operation, method, segments, body, authenticate)
             .await
-            .map_err(|e| transport_error(operation, e))?;
-        let status = response.status();
-        let bytes = read_limited(operation, response).await?;
-        if status.is_success() {
-            tracing::trace!(
-                operation,
-                status = status.as_u16(),
-                bytes = bytes.len(),
-                "nethsm answer"
-            );
-            Ok(bytes)
-        } else {
-            Err(status_error(operation, status, &bytes))
-        }
+            .map(|a| a.body)
+            .map_err(Error::from)
     }
 
     /// Sends a request and decodes a JSON answer.
@@ -73,13 +106,229 @@ impl NetHsmClient {
         body: Option<&(dyn ErasedBody + Sync)>,
         authenticate: bool,
     ) -> Result<T> {
-        let bytes = self
-            .send(operation, method, segments, body, authenticate)
-            .await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::protocol(operation, "the answer is not the expected JSON").with_source(e)
-        })
+        self.json_call(operation, method, segments, body, authenticate)
+            .await
+            .map_err(Error::from)
     }
+
+    /// [`Self::json`], keeping whether a failed non-idempotent call's outcome is unknown.
+    pub(crate) async fn json_call<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        method: Method,
+        segments: &[&str],
+        body: Option<&(dyn ErasedBody + Sync)>,
+        authenticate: bool,
+    ) -> std::result::Result<T, Failure> {
+        let answer = self
+            .call(operation, method, segments, body, authenticate)
+            .await?;
+        decode_json(operation, &answer).map_err(Failure::known)
+    }
+
+    /// The retry and failover loop (see the crate README for the policy table).
+    async fn call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        segments: &[&str],
+        body: Option<&(dyn ErasedBody + Sync)>,
+        authenticate: bool,
+    ) -> std::result::Result<Answer, Failure> {
+        let cluster = &self.inner.cluster;
+        let policy = &cluster.policy;
+        let idempotent = is_idempotent(&method, segments);
+        let body = body
+            .map(|b| b.to_json(operation))
+            .transpose()
+            .map_err(Failure::known)?;
+        let n = cluster.instances.len();
+        let max_attempts = policy
+            .attempts
+            .max(u32::try_from(n).unwrap_or(u32::MAX))
+            .max(1);
+        let mut tried: Vec<usize> = Vec::new();
+        let mut attempts = 0u32;
+        let mut throttled = 0u32;
+        let mut repeats = 0u32;
+        loop {
+            let index = cluster
+                .pick(&tried)
+                .ok_or_else(|| Failure::known(Error::invalid_input(operation, "no instance")))?;
+            let Some(instance) = cluster.instance(index) else {
+                return Err(Failure::known(Error::invalid_input(
+                    operation,
+                    "no instance",
+                )));
+            };
+            if tried.contains(&index) {
+                // Back to an instance this call already tried: wait a little first.
+                let delay = policy.retry_delay.saturating_mul(1u32 << repeats.min(10));
+                repeats = repeats.saturating_add(1);
+                tokio::time::sleep(delay).await;
+            }
+            attempts += 1;
+            let last = attempts >= max_attempts;
+            let outcome = self
+                .attempt(
+                    instance,
+                    operation,
+                    &method,
+                    segments,
+                    body.as_deref(),
+                    authenticate,
+                )
+                .await;
+            match outcome {
+                Ok(answer) if answer.status.is_success() => {
+                    cluster.mark_up(index);
+                    return Ok(answer);
+                }
+                Ok(answer) => {
+                    let status = answer.status;
+                    let error = status_error(operation, status, &answer.body);
+                    match status.as_u16() {
+                        // The failed-login throttle: the request was not carried out.
+                        429 if throttled < policy.throttle_retries => {
+                            throttled += 1;
+                            attempts -= 1;
+                            tracing::debug!(operation, "throttled (429): waiting");
+                            tokio::time::sleep(policy.throttle_delay).await;
+                        }
+                        // Locked or unprovisioned: not carried out; another instance may be
+                        // operational, this one is not retried.
+                        412 => {
+                            cluster.mark_down(index);
+                            tried.push(index);
+                            if last || tried.len() >= n {
+                                return Err(Failure::known(error));
+                            }
+                        }
+                        500..=599 => {
+                            cluster.mark_down(index);
+                            tried.push(index);
+                            if !idempotent {
+                                return Err(Failure {
+                                    error,
+                                    outcome_unknown: status != StatusCode::SERVICE_UNAVAILABLE,
+                                });
+                            }
+                            if last {
+                                return Err(Failure::known(error));
+                            }
+                        }
+                        _ => {
+                            cluster.mark_up(index);
+                            return Err(Failure::known(error));
+                        }
+                    }
+                }
+                Err(Fault::NotSent(error)) => {
+                    cluster.mark_down(index);
+                    tried.push(index);
+                    if last {
+                        return Err(Failure::known(error));
+                    }
+                }
+                Err(Fault::Unknown(error)) => {
+                    cluster.mark_down(index);
+                    tried.push(index);
+                    if !idempotent {
+                        return Err(Failure {
+                            error,
+                            outcome_unknown: true,
+                        });
+                    }
+                    if last {
+                        return Err(Failure::known(error));
+                    }
+                }
+                Err(Fault::Fatal(error)) => return Err(Failure::known(error)),
+            }
+            tracing::debug!(operation, attempts, "retrying");
+        }
+    }
+
+    /// One request to one instance, bounded by the request timeout.
+    async fn attempt(
+        &self,
+        instance: &Instance,
+        operation: &'static str,
+        method: &Method,
+        segments: &[&str],
+        body: Option<&[u8]>,
+        authenticate: bool,
+    ) -> std::result::Result<Answer, Fault> {
+        let url = Self::url(&instance.base, segments).map_err(Fault::Fatal)?;
+        let mut request = instance.http.request(method.clone(), url);
+        if let (true, Some(c)) = (authenticate, &self.inner.credentials) {
+            request = request.basic_auth(&c.user, Some(c.passphrase.expose_secret()));
+        }
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let exchange = async {
+            let response = request.send().await.map_err(|e| {
+                let not_sent = e.is_connect();
+                let error = transport_error(operation, e);
+                if not_sent {
+                    Fault::NotSent(error)
+                } else {
+                    Fault::Unknown(error)
+                }
+            })?;
+            let status = response.status();
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = read_limited(operation, response).await?;
+            tracing::trace!(
+                operation,
+                status = status.as_u16(),
+                bytes = body.len(),
+                "nethsm answer"
+            );
+            Ok(Answer {
+                status,
+                content_type,
+                body,
+            })
+        };
+        match tokio::time::timeout(self.inner.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(Fault::Unknown(
+                Error::new(ErrorKind::Timeout, operation).with_message(format!(
+                    "no complete answer within {} ms",
+                    self.inner.timeout.as_millis()
+                )),
+            )),
+        }
+    }
+}
+
+/// Decodes a 2xx JSON answer: the content type must be JSON and the body must parse.
+fn decode_json<T: DeserializeOwned>(operation: &'static str, answer: &Answer) -> Result<T> {
+    let is_json = answer.content_type.as_deref().is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !is_json {
+        return Err(Error::protocol(
+            operation,
+            format!(
+                "the answer is {}, not application/json",
+                answer.content_type.as_deref().unwrap_or("untyped")
+            ),
+        ));
+    }
+    serde_json::from_slice(&answer.body).map_err(|e| {
+        Error::protocol(operation, "the answer is not the expected JSON").with_source(e)
+    })
 }
 
 /// A request body, type-erased so requests of every type share one code path.
@@ -96,18 +345,28 @@ impl<T: Serialize> ErasedBody for T {
     }
 }
 
-async fn read_limited(operation: &'static str, mut response: reqwest::Response) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
+async fn read_limited(
+    operation: &'static str,
+    mut response: reqwest::Response,
+) -> std::result::Result<Vec<u8>, Fault> {
+    let too_long = || {
+        Fault::Fatal(Error::protocol(
+            operation,
+            format!("the answer is longer than {MAX_RESPONSE_BYTES} bytes"),
+        ))
+    };
+    let announced = response.content_length().unwrap_or(0);
+    if announced > MAX_RESPONSE_BYTES as u64 {
+        return Err(too_long());
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| transport_error(operation, e))?
+        .map_err(|e| Fault::Unknown(transport_error(operation, e)))?
     {
         if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(Error::protocol(
-                operation,
-                format!("the answer is longer than {MAX_RESPONSE_BYTES} bytes"),
-            ));
+            return Err(too_long());
         }
         body.extend_from_slice(&chunk);
     }

@@ -20,17 +20,42 @@ impl NetHsmClient {
 
     /// `POST /keys/generate`: returns the new key's id.
     ///
+    /// Generation is never sent twice. When its outcome is unknown (the connection broke or the
+    /// answer timed out after the request left) and the request names the key id, the client
+    /// asks whether a key of that id and type now exists: if so the generation took place and
+    /// this returns `Ok`; if not, the original error comes back and the caller may try again.
+    ///
     /// # Errors
-    /// `AlreadyExists` (409) for a taken id, `InvalidInput` (400) for a bad request.
+    /// `AlreadyExists` (409) for a taken id, `InvalidInput` (400) for a bad request, transport
+    /// errors.
     pub async fn generate_key(&self, request: &GenerateKeyRequest) -> Result<KeyItem> {
-        self.json(
-            "nethsm.generate_key",
-            Method::POST,
-            &["keys", "generate"],
-            Some(request),
-            true,
-        )
-        .await
+        const OP: &str = "nethsm.generate_key";
+        let failure = match self
+            .json_call(OP, Method::POST, &["keys", "generate"], Some(request), true)
+            .await
+        {
+            Ok(item) => return Ok(item),
+            Err(failure) => failure,
+        };
+        let (true, Some(id)) = (failure.outcome_unknown, request.id.as_deref()) else {
+            return Err(failure.error);
+        };
+        tracing::warn!(
+            operation = OP,
+            "outcome unknown: checking whether the key exists"
+        );
+        match self.get_key(id).await {
+            Ok(key) if key.key_type == request.key_type => Ok(KeyItem { id: id.to_owned() }),
+            Ok(_) => Err(failure
+                .error
+                .with_message("outcome unknown, and a key of this id but another type exists")),
+            Err(e) if e.is_not_found() => Err(failure
+                .error
+                .with_message("outcome unknown; the key does not exist, so it was not generated")),
+            Err(_) => Err(failure
+                .error
+                .with_message("outcome unknown, and the key's existence could not be checked")),
+        }
     }
 
     /// `GET /keys/{KeyID}`: type, mechanisms and public part.

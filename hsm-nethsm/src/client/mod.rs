@@ -1,5 +1,6 @@
 //! The async NetHSM REST client: one shared connection pool, typed requests and responses.
 
+mod cluster;
 mod http;
 mod keys;
 pub mod model;
@@ -14,6 +15,10 @@ use hsm_core::tls::{TlsOptions, client_config};
 use hsm_core::{Error, ErrorKind, Result};
 use secrecy::SecretString;
 use url::Url;
+
+pub use self::cluster::RetryPolicy;
+use self::cluster::{Cluster, Instance};
+pub use self::http::MAX_RESPONSE_BYTES;
 
 const OP: &str = "nethsm.client";
 
@@ -55,45 +60,76 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// An async client of one NetHSM. Cheap to clone: clones share the connection pool, so after
-/// warm-up a signature costs one HTTP request on a kept-alive TLS connection.
+/// An async client of one NetHSM or of several instances of one cluster. Cheap to clone:
+/// clones share the connection pools, so after warm-up a signature costs one HTTP request on a
+/// kept-alive TLS connection.
+///
+/// With several instances, requests go round-robin over the healthy ones and fail over as
+/// [`RetryPolicy`] and the crate README's policy table say.
 #[derive(Clone)]
 pub struct NetHsmClient {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
+    /// The first instance's base URL.
     base: Url,
+    cluster: Arc<Cluster>,
     credentials: Option<Credentials>,
+    timeout: Duration,
 }
 
 impl fmt::Debug for NetHsmClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let urls: Vec<&str> = self
+            .inner
+            .cluster
+            .instances
+            .iter()
+            .map(|i| i.base.as_str())
+            .collect();
         f.debug_struct("NetHsmClient")
-            .field("base", &self.inner.base.as_str())
+            .field("instances", &urls)
             .field("credentials", &self.inner.credentials)
             .finish_non_exhaustive()
     }
 }
 
 impl NetHsmClient {
-    /// Starts a client for the NetHSM at `host:port` (`https://host:port/api/v1/`).
+    /// Starts a client for the NetHSM at `host:port` (`https://host:port/api/v1/`); add the
+    /// other instances of a cluster with [`NetHsmClientBuilder::instance`].
     pub fn builder(host: impl Into<String>, port: u16) -> NetHsmClientBuilder {
         NetHsmClientBuilder {
-            host: host.into(),
-            port,
+            hosts: vec![(host.into(), port)],
             credentials: None,
             tls: TlsOptions::default(),
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retry: RetryPolicy::default(),
         }
     }
 
-    /// The API base URL.
+    /// The API base URL of the first instance.
     #[must_use]
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    /// The API base URLs of all instances, in configuration order.
+    pub fn instance_urls(&self) -> impl Iterator<Item = &Url> {
+        self.inner.cluster.instances.iter().map(|i| &i.base)
+    }
+
+    /// Which instances are in rotation now (same order as [`Self::instance_urls`]); an
+    /// instance that failed stays out until a background probe finds it ready again.
+    #[must_use]
+    pub fn instances_up(&self) -> Vec<bool> {
+        self.inner
+            .cluster
+            .instances
+            .iter()
+            .map(|i| i.is_up())
+            .collect()
     }
 
     /// The user this client authenticates as, if any.
@@ -102,14 +138,16 @@ impl NetHsmClient {
         self.inner.credentials.as_ref().map(Credentials::user)
     }
 
-    /// A client sharing this one's connection pool, authenticating as `credentials`.
+    /// A client sharing this one's instances and connection pools, authenticating as
+    /// `credentials`.
     #[must_use]
     pub fn with_credentials(&self, credentials: Credentials) -> Self {
         Self {
             inner: Arc::new(Inner {
-                http: self.inner.http.clone(),
                 base: self.inner.base.clone(),
+                cluster: Arc::clone(&self.inner.cluster),
                 credentials: Some(credentials),
+                timeout: self.inner.timeout,
             }),
         }
     }
@@ -119,37 +157,51 @@ impl NetHsmClient {
 #[derive(Debug)]
 #[must_use]
 pub struct NetHsmClientBuilder {
-    host: String,
-    port: u16,
+    hosts: Vec<(String, u16)>,
     credentials: Option<Credentials>,
     tls: TlsOptions,
     timeout: Duration,
     connect_timeout: Duration,
+    retry: RetryPolicy,
 }
 
 impl NetHsmClientBuilder {
+    /// Adds another instance of the same cluster (same users, keys and TLS trust).
+    pub fn instance(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.hosts.push((host.into(), port));
+        self
+    }
+
     /// Authenticates every request as this user.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
         self
     }
 
-    /// How to verify the server's certificate (verified against the system trust store by
+    /// How to verify the servers' certificates (verified against the system trust store by
     /// default).
     pub fn tls(mut self, tls: TlsOptions) -> Self {
         self.tls = tls;
         self
     }
 
-    /// Time allowed for one request (default [`DEFAULT_TIMEOUT`]).
+    /// Time allowed for one attempt of a request, connection and whole answer included
+    /// (default [`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// Time allowed to open a connection (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    /// Time allowed to open a connection, TLS handshake included (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`]); also the time allowed for a probe of a failed instance.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// When to retry and fail over (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -159,8 +211,28 @@ impl NetHsmClientBuilder {
     /// [`ErrorKind::InvalidInput`] for a bad host, CA file or server name.
     pub fn build(self) -> Result<NetHsmClient> {
         let tls = client_config(&self.tls)?;
+        let mut instances = Vec::with_capacity(self.hosts.len());
+        for (host, port) in &self.hosts {
+            instances.push(Arc::new(self.instance_of(&tls, host, *port)?));
+        }
+        let base = instances
+            .first()
+            .map(|i| i.base.clone())
+            .ok_or_else(|| Error::invalid_input(OP, "no instance"))?;
+        let cluster = Cluster::new(instances, self.retry, self.connect_timeout);
+        Ok(NetHsmClient {
+            inner: Arc::new(Inner {
+                base,
+                cluster: Arc::new(cluster),
+                credentials: self.credentials,
+                timeout: self.timeout,
+            }),
+        })
+    }
+
+    fn instance_of(&self, tls: &rustls::ClientConfig, host: &str, port: u16) -> Result<Instance> {
         let mut http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+            .tls_backend_preconfigured(tls.clone())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
@@ -168,39 +240,33 @@ impl NetHsmClientBuilder {
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none());
         // With a server-name override the URL carries the name the certificate must match and
-        // the connection goes to the configured address: no /etc/hosts edit.
+        // the connection goes to the configured address: no /etc/hosts edit. Each instance has
+        // its own pool, so each can map the name to its own address.
         let url_host = match &self.tls.server_name {
             Some(name) => {
-                let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
+                let addrs: Vec<SocketAddr> = (host, port)
                     .to_socket_addrs()
                     .map_err(|e| {
-                        Error::invalid_input(OP, format!("cannot resolve {}", self.host))
-                            .with_source(e)
+                        Error::invalid_input(OP, format!("cannot resolve {host}")).with_source(e)
                     })?
                     .collect();
                 http = http.resolve_to_addrs(name, &addrs);
                 name.clone()
             }
-            None => self.host.clone(),
+            None => host.to_owned(),
         };
-        let host = if url_host.contains(':') {
+        let url_host = if url_host.contains(':') {
             format!("[{url_host}]")
         } else {
             url_host
         };
-        let base = Url::parse(&format!("https://{host}:{}/api/v1/", self.port))
-            .map_err(|e| Error::invalid_input(OP, format!("bad host: {e}")))?;
+        let base = Url::parse(&format!("https://{url_host}:{port}/api/v1/"))
+            .map_err(|e| Error::invalid_input(OP, format!("bad host {host}: {e}")))?;
         let http = http.build().map_err(|e| {
             Error::new(ErrorKind::InvalidInput, OP)
                 .with_message("cannot build the HTTP client")
                 .with_source(e)
         })?;
-        Ok(NetHsmClient {
-            inner: Arc::new(Inner {
-                http,
-                base,
-                credentials: self.credentials,
-            }),
-        })
+        Ok(Instance::new(base, http))
     }
 }

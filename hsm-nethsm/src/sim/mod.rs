@@ -17,7 +17,7 @@ mod state;
 mod tls;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -68,11 +68,13 @@ impl Default for SimConfig {
     }
 }
 
-/// What the request handlers share.
+/// What the request handlers of one instance share. Replicas share `device`.
 pub(crate) struct Shared {
-    device: Mutex<DeviceState>,
+    device: Arc<Mutex<DeviceState>>,
     latency: Duration,
     connections: AtomicU64,
+    requests: AtomicU64,
+    stalled: AtomicBool,
 }
 
 /// A running simulator; it stops when dropped.
@@ -80,7 +82,9 @@ pub struct Simulator {
     addr: SocketAddr,
     certificate: tls::Certificate,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    runtime: tokio::runtime::Handle,
+    /// Dropping it stops the accept loop and closes every open connection.
+    shutdown: Option<tokio::sync::watch::Sender<()>>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -89,6 +93,10 @@ impl std::fmt::Debug for Simulator {
             .field("addr", &self.addr)
             .finish_non_exhaustive()
     }
+}
+
+fn start_error(e: impl Into<hsm_core::error::BoxError>) -> Error {
+    Error::new(ErrorKind::Unavailable, "nethsm-sim.start").with_source(e)
 }
 
 impl Simulator {
@@ -113,43 +121,106 @@ impl Simulator {
             let _ = device.users.insert(ADMIN_USER.into(), admin);
             let _ = device.users.insert(OPERATOR_USER.into(), operator);
         }
+        Self::serve(
+            config.listen,
+            config.latency,
+            Arc::new(Mutex::new(device)),
+            runtime,
+        )
+    }
+
+    /// Another instance of the same cluster: it listens on `listen` with its own certificate
+    /// and connections, and shares this one's state (users, keys), like a replicated NetHSM.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] if the address cannot be bound.
+    pub fn start_replica(&self, listen: SocketAddr) -> Result<Self> {
+        Self::serve(
+            listen,
+            self.shared.latency,
+            Arc::clone(&self.shared.device),
+            &self.runtime,
+        )
+    }
+
+    fn serve(
+        listen: SocketAddr,
+        latency: Duration,
+        device: Arc<Mutex<DeviceState>>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Self> {
         let shared = Arc::new(Shared {
-            device: Mutex::new(device),
-            latency: config.latency,
+            device,
+            latency,
             connections: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
         });
-        let listener = std::net::TcpListener::bind(config.listen).map_err(|e| {
+        let mut simulator = Self {
+            addr: listen,
+            certificate: tls::Certificate::generate()?,
+            shared,
+            runtime: runtime.clone(),
+            shutdown: None,
+        };
+        simulator.listen()?;
+        Ok(simulator)
+    }
+
+    /// Binds `self.addr` and spawns the accept loop.
+    fn listen(&mut self) -> Result<()> {
+        let listener = std::net::TcpListener::bind(self.addr).map_err(|e| {
             Error::new(ErrorKind::Unavailable, "nethsm-sim.start")
-                .with_message(format!("cannot listen on {}", config.listen))
+                .with_message(format!("cannot listen on {}", self.addr))
                 .with_source(e)
         })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::new(ErrorKind::Unavailable, "nethsm-sim.start").with_source(e))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| Error::new(ErrorKind::Unavailable, "nethsm-sim.start").with_source(e))?;
-        let certificate = tls::Certificate::generate()?;
-        let acceptor = certificate.acceptor()?;
-        let app = routes::router(Arc::clone(&shared));
-        let (shutdown, stop) = tokio::sync::oneshot::channel();
-        let _guard = runtime.enter();
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| Error::new(ErrorKind::Unavailable, "nethsm-sim.start").with_source(e))?;
-        let _task = runtime.spawn(tls::serve(
+        self.addr = listener.local_addr().map_err(start_error)?;
+        listener.set_nonblocking(true).map_err(start_error)?;
+        let acceptor = self.certificate.acceptor()?;
+        let app = routes::router(Arc::clone(&self.shared));
+        let (shutdown, stop) = tokio::sync::watch::channel(());
+        let _guard = self.runtime.enter();
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(start_error)?;
+        let _task = self.runtime.spawn(tls::serve(
             listener,
             acceptor,
             app,
-            Arc::clone(&shared),
+            Arc::clone(&self.shared),
             stop,
         ));
-        tracing::info!(%addr, "NetHSM simulator listening");
-        Ok(Self {
-            addr,
-            certificate,
-            shared,
-            shutdown: Some(shutdown),
-        })
+        self.shutdown = Some(shutdown);
+        tracing::info!(addr = %self.addr, "NetHSM simulator listening");
+        Ok(())
+    }
+
+    /// Stops serving as if the machine died: the listener closes and every open connection is
+    /// dropped mid-request. The state is kept; [`Self::resume`] serves it again.
+    pub fn stop(&mut self) {
+        drop(self.shutdown.take());
+    }
+
+    /// Serves again on the same address, with the same certificate and state, after
+    /// [`Self::stop`]. Does nothing if it is running.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] if the address cannot be bound again.
+    pub fn resume(&mut self) -> Result<()> {
+        if self.shutdown.is_some() {
+            return Ok(());
+        }
+        self.listen()
+    }
+
+    /// While `stalled`, the simulator accepts connections and requests but answers none, like
+    /// a hung device (requests already waiting are answered once it is released).
+    pub fn set_stalled(&self, stalled: bool) {
+        self.shared.stalled.store(stalled, Ordering::Relaxed);
+    }
+
+    /// HTTP requests received so far.
+    #[must_use]
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
     }
 
     /// The address it listens on.
@@ -190,8 +261,6 @@ impl Simulator {
 
 impl Drop for Simulator {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.stop();
     }
 }

@@ -65,6 +65,13 @@ async fn latency(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let _ = shared
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    while shared.stalled.load(std::sync::atomic::Ordering::Relaxed) {
+        // A hung device: the connection stays open and no answer comes.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
     }

@@ -52,32 +52,41 @@ impl Certificate {
     }
 }
 
-/// Accepts connections until `stop` fires; each connection is served with HTTP/1.1 keep-alive.
+/// Accepts connections until `stop`'s sender is dropped; each connection is served with
+/// HTTP/1.1 keep-alive until then, and dropped at that moment.
 pub(super) async fn serve(
     listener: tokio::net::TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
     app: axum::Router,
     shared: Arc<Shared>,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
+    stop: tokio::sync::watch::Receiver<()>,
 ) {
+    let mut stopped = stop.clone();
     loop {
         let accepted = tokio::select! {
-            _ = &mut stop => return,
+            _ = stopped.changed() => return,
             accepted = listener.accept() => accepted,
         };
         let Ok((tcp, _peer)) = accepted else { continue };
         let _ = shared.connections.fetch_add(1, Ordering::Relaxed);
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let mut stopped = stop.clone();
         let _task = tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else {
-                return;
+            let connection = async {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
             };
-            let service = hyper_util::service::TowerToHyperService::new(app);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                .await;
+            tokio::select! {
+                _ = stopped.changed() => {}
+                () = connection => {}
+            }
         });
     }
 }
