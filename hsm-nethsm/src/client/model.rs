@@ -171,6 +171,14 @@ pub struct GenerateKeyRequest {
     pub id: Option<String>,
 }
 
+/// An entry of `GET /users`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserItem {
+    /// The user id (`ns~id` in a namespace).
+    pub user: String,
+}
+
 /// `{"id": ...}`: created resources and list items.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyItem {

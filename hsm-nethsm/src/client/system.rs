@@ -4,7 +4,9 @@ use hsm_core::Result;
 use reqwest::Method;
 
 use super::NetHsmClient;
-use super::model::{HealthState, InfoData, ProvisionRequest, SystemState, UserData, UserPostData};
+use super::model::{
+    HealthState, InfoData, ProvisionRequest, SystemState, UserData, UserItem, UserPostData,
+};
 
 impl NetHsmClient {
     /// `GET /health/state` (no authentication).
@@ -76,6 +78,33 @@ impl NetHsmClient {
             Method::PUT,
             &["users", id],
             Some(user),
+            true,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `GET /users` (Administrator): the user ids.
+    ///
+    /// # Errors
+    /// `PermissionDenied` (403).
+    pub async fn list_users(&self) -> Result<Vec<String>> {
+        let items: Vec<UserItem> = self
+            .json("nethsm.list_users", Method::GET, &["users"], None, true)
+            .await?;
+        Ok(items.into_iter().map(|i| i.user).collect())
+    }
+
+    /// `DELETE /users/{UserID}` (Administrator).
+    ///
+    /// # Errors
+    /// `NotFound` (404), `PermissionDenied` (403).
+    pub async fn delete_user(&self, id: &str) -> Result<()> {
+        self.send(
+            "nethsm.delete_user",
+            Method::DELETE,
+            &["users", id],
+            None,
             true,
         )
         .await

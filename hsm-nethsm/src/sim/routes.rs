@@ -51,7 +51,11 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/keys/{id}", get(get_key).delete(delete_key))
         .route("/api/v1/keys/{id}/public.pem", get(public_pem))
         .route("/api/v1/keys/{id}/sign", post(sign))
-        .route("/api/v1/users/{id}", put(add_user).get(get_user))
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route(
+            "/api/v1/users/{id}",
+            put(add_user).get(get_user).delete(delete_user),
+        )
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Resource not found") })
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -415,17 +419,71 @@ struct NewUser {
     passphrase: SecretString,
 }
 
+async fn list_users(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    let mut ids: Vec<&String> = device.users.keys().collect();
+    ids.sort();
+    let items: Vec<_> = ids.into_iter().map(|id| json!({ "user": id })).collect();
+    axum::Json(items).into_response()
+}
+
+/// `POST /users`: a user with an id the device picks; the answer carries it.
+async fn create_user(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut b = [0u8; 10];
+    if getrandom::fill(&mut b).is_err() {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+    }
+    let id = hex::encode(b);
+    let response = store_user(&s, &headers, &id, &body);
+    if response.status() != StatusCode::CREATED {
+        return response;
+    }
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/users/{id}"))],
+        axum::Json(json!({ "id": id })),
+    )
+        .into_response()
+}
+
+async fn delete_user(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut device = s.lock();
+    let caller = match authorize(&mut device, &headers, ADMIN) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    if caller == id {
+        return error(StatusCode::BAD_REQUEST, "Cannot delete the current user");
+    }
+    match device.users.remove(&id) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => error(StatusCode::NOT_FOUND, "User not found"),
+    }
+}
+
 async fn add_user(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
+    store_user(&s, &headers, &id, &body)
+}
+
+fn store_user(s: &Shared, headers: &HeaderMap, id: &str, body: &Bytes) -> Response {
+    let id = id.to_owned();
     let mut device = s.lock();
-    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+    if let Err(e) = authorize(&mut device, headers, ADMIN) {
         return e;
     }
-    let request: NewUser = match json_body(&body) {
+    let request: NewUser = match json_body(body) {
         Ok(r) => r,
         Err(e) => return e,
     };

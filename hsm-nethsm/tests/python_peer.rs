@@ -1,0 +1,295 @@
+//! Fidelity of the simulator, and interoperability of our client, against clients this project
+//! did not write: Nitrokey's Python `nethsm` package and `nitropy nethsm` (pynitrokey), unchanged,
+//! over verified TLS. Results are checked with our Rust client and with the `openssl` CLI, both
+//! ways: keys Python makes are used by Rust, keys Rust makes are used by Python.
+//!
+//! Needs the venv made by `scripts/ci.d/nethsm.sh` (`HSM_NETHSM_VENV`, default
+//! `/var/cache/hsm-rs/venv-nethsm`): fails when it is missing and `CI` is set, else skips.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    missing_docs
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use hsm_core::{
+    Curve, HashAlgorithm, KeyId, KeySpec, KeyStore as _, KeyTemplate, PublicKey, SignAlgorithm,
+    Signature, Signer as _,
+};
+use hsm_nethsm::client::model::{SystemState, UserRole};
+use hsm_nethsm::sim::{InitialState, SimConfig, Simulator};
+use hsm_nethsm::{Credentials, NetHsm, NetHsmClient};
+use secrecy::SecretString;
+use serde_json::Value;
+
+const UNLOCK: &str = "unlock-passphrase-1";
+const ADMIN: &str = "admin-passphrase-1";
+const OPERATOR: &str = "jj01";
+const OPERATOR_PASS: &str = "blab123456";
+
+fn venv() -> Option<PathBuf> {
+    let dir = PathBuf::from(
+        std::env::var_os("HSM_NETHSM_VENV")
+            .unwrap_or_else(|| "/var/cache/hsm-rs/venv-nethsm".into()),
+    );
+    let ok = Command::new(dir.join("bin/python"))
+        .args(["-c", "import nethsm"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && dir.join("bin/nitropy").exists()
+        && Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the nethsm venv ({}) and openssl are needed in CI: source scripts/ci.d/nethsm.sh",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: no venv with Nitrokey's nethsm and pynitrokey at {} (source scripts/ci.d/nethsm.sh)",
+        dir.display()
+    );
+    None
+}
+
+struct Peer {
+    venv: PathBuf,
+    host: String,
+    ca: PathBuf,
+}
+
+impl Peer {
+    /// Runs a step of tests/python/peer.py; returns its JSON.
+    fn py(&self, step: &str, args: &[&str]) -> Value {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/peer.py");
+        let out = Command::new(self.venv.join("bin/python"))
+            .arg(script)
+            .arg(&self.host)
+            .arg(&self.ca)
+            .arg(step)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python {step} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Runs `nitropy nethsm ... ARGS` as the operator; returns stdout.
+    fn nitropy(&self, args: &[&str]) -> String {
+        let out = Command::new(self.venv.join("bin/nitropy"))
+            .env("ALLOW_ROOT", "1")
+            .args(["nethsm", "--host", &self.host, "--ca-certs"])
+            .arg(&self.ca)
+            .args(["--username", OPERATOR, "--password", OPERATOR_PASS])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "nitropy {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(text: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.as_str().unwrap())
+        .unwrap()
+}
+
+/// `openssl` verifies `signature` over `message` with `public`.
+fn openssl_verifies(dir: &Path, public: &PublicKey, message: &[u8], signature: &[u8], ed: bool) {
+    let (pem, msg, sig) = (dir.join("pub.pem"), dir.join("msg"), dir.join("sig"));
+    std::fs::write(&pem, public.to_pem()).unwrap();
+    std::fs::write(&msg, message).unwrap();
+    std::fs::write(&sig, signature).unwrap();
+    let mut command = Command::new("openssl");
+    if ed {
+        command.args(["pkeyutl", "-verify", "-pubin", "-rawin", "-inkey"]);
+        command
+            .arg(&pem)
+            .arg("-in")
+            .arg(&msg)
+            .arg("-sigfile")
+            .arg(&sig);
+    } else {
+        command.args(["dgst", "-sha256", "-verify"]);
+        command.arg(&pem).arg("-signature").arg(&sig).arg(&msg);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "openssl refused the signature: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn nitrokeys_python_clients_and_ours_share_one_simulated_nethsm() {
+    let Some(venv) = venv() else { return };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(
+        SimConfig {
+            state: InitialState::Unprovisioned,
+            ..SimConfig::default()
+        },
+        runtime.handle(),
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("hsm-nethsm-python-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, sim.certificate_pem()).unwrap();
+    let peer = Peer {
+        venv,
+        host: format!("localhost:{}", sim.addr().port()),
+        ca,
+    };
+    let client = |user: &str, pass: &str| {
+        NetHsmClient::builder("127.0.0.1", sim.addr().port())
+            .credentials(Credentials::new(user, SecretString::from(pass)))
+            .tls(sim.tls_options())
+            .build()
+            .unwrap()
+    };
+
+    // Python provisions; Rust sees an operational device.
+    let provisioned = peer.py("provision", &[UNLOCK, ADMIN]);
+    assert_eq!(provisioned["before"], "Unprovisioned");
+    assert_eq!(provisioned["after"], "Operational");
+    assert_eq!(provisioned["vendor"], "Nitrokey GmbH");
+    let admin = client("admin", ADMIN);
+    assert_eq!(
+        runtime.block_on(admin.health_state()).unwrap(),
+        SystemState::Operational
+    );
+
+    // Python adds the operator; Rust reads it back and authenticates as it.
+    let added = peer.py("add-user", &[ADMIN, OPERATOR, OPERATOR_PASS]);
+    assert_eq!(added["id"], OPERATOR);
+    assert_eq!(added["users"], serde_json::json!(["admin", OPERATOR]));
+    let user = runtime.block_on(admin.get_user(OPERATOR)).unwrap();
+    assert_eq!(user.role, UserRole::Operator);
+    let hsm = NetHsm::new(client(OPERATOR, OPERATOR_PASS))
+        .unwrap()
+        .with_admin(Credentials::new("admin", SecretString::from(ADMIN)));
+    assert!(hsm.list_keys().unwrap().is_empty());
+
+    // Python generates keys; Rust signs with them; openssl verifies.
+    for (id, key_type, mechanism, length) in [
+        ("pyp256", "EC_P256", "ECDSA_Signature", "256"),
+        ("pyrsa", "RSA", "RSA_Signature_PKCS1", "2048"),
+        ("pyed", "Curve25519", "EdDSA_Signature", "256"),
+    ] {
+        let made = peer.py("generate", &[ADMIN, id, key_type, mechanism, length]);
+        assert_eq!(made["id"], id);
+    }
+    let message = b"signed across implementations";
+    for (id, algorithm) in [
+        ("pyp256", SignAlgorithm::EcdsaSha256),
+        ("pyrsa", SignAlgorithm::RsaPkcs1Sha256),
+        ("pyed", SignAlgorithm::Ed25519),
+    ] {
+        let key: KeyId = id.parse().unwrap();
+        let signature = hsm.sign(&key, algorithm, message).unwrap();
+        let public = hsm.public_key(&key).unwrap();
+        public.verify(message, &signature).unwrap();
+        let ed = algorithm == SignAlgorithm::Ed25519;
+        let bytes = if ed || algorithm == SignAlgorithm::RsaPkcs1Sha256 {
+            signature.as_raw().to_vec()
+        } else {
+            signature.to_der()
+        };
+        openssl_verifies(&dir, &public, message, &bytes, ed);
+        // The PEM Python gets is the key Rust verified with.
+        let pem = peer.py("public", &[OPERATOR, OPERATOR_PASS, id]);
+        assert_eq!(
+            PublicKey::from_pem(pem["pem"].as_str().unwrap()).unwrap(),
+            public
+        );
+    }
+
+    // Rust generates keys; Python lists them with the right types and signs; Rust and openssl
+    // verify.
+    let rust_p256: KeyId = "rsp256".parse().unwrap();
+    let rust_ed: KeyId = "rsed".parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(
+        rust_p256.clone(),
+        KeySpec::Ec(Curve::P256),
+    ))
+    .unwrap();
+    hsm.generate_key(&KeyTemplate::new(rust_ed.clone(), KeySpec::Ed25519))
+        .unwrap();
+    let listed = peer.py("list", &[OPERATOR, OPERATOR_PASS]);
+    assert_eq!(
+        listed["keys"],
+        serde_json::json!(["pyed", "pyp256", "pyrsa", "rsed", "rsp256"])
+    );
+    assert_eq!(listed["details"]["rsp256"]["type"], "EC_P256");
+    assert_eq!(listed["details"]["rsed"]["type"], "Curve25519");
+    // Operations counted by the simulator, seen by Python: one signature each above.
+    assert_eq!(listed["details"]["pyp256"]["operations"], 1);
+
+    let digest = HashAlgorithm::Sha256.digest(message);
+    let signed = peer.py(
+        "sign",
+        &[OPERATOR, OPERATOR_PASS, "rsp256", "ECDSA", &b64(&digest)],
+    );
+    let der = unb64(&signed["signature"]);
+    let signature =
+        Signature::ecdsa_from_der(SignAlgorithm::EcdsaSha256, Curve::P256, &der).unwrap();
+    let public = hsm.public_key(&rust_p256).unwrap();
+    public.verify(message, &signature).unwrap();
+    openssl_verifies(&dir, &public, message, &der, false);
+
+    let signed = peer.py(
+        "sign",
+        &[OPERATOR, OPERATOR_PASS, "rsed", "EdDSA", &b64(message)],
+    );
+    let raw = unb64(&signed["signature"]);
+    let public = hsm.public_key(&rust_ed).unwrap();
+    public
+        .verify(
+            message,
+            &Signature::from_bytes(SignAlgorithm::Ed25519, &raw).unwrap(),
+        )
+        .unwrap();
+    openssl_verifies(&dir, &public, message, &raw, true);
+
+    // nitropy, the command line of the seed document.
+    let info = peer.nitropy(&["info"]);
+    assert!(
+        info.contains("Nitrokey GmbH") && info.contains("NetHSM"),
+        "{info}"
+    );
+    let keys = peer.nitropy(&["list-keys"]);
+    for id in ["pyed", "pyp256", "pyrsa", "rsed", "rsp256"] {
+        assert!(keys.contains(id), "{id} missing from:\n{keys}");
+    }
+    assert!(
+        keys.contains("EC_P256") && keys.contains("Curve25519"),
+        "{keys}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
