@@ -1,0 +1,178 @@
+//! No passphrase leaks: the full flow (provision, add a user, generate, sign, wrong passwords,
+//! the throttle) runs with every `tracing` event at TRACE, from this crate and from its HTTP and
+//! TLS stack, captured into a buffer; no passphrase, and no Basic-auth header value, appears in
+//! it, nor in any error's `Display` or `Debug`, nor in the `Debug` of any value that holds one.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use hsm_core::{Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};
+use hsm_nethsm::client::model::{ProvisionRequest, UserPostData, UserRole};
+use hsm_nethsm::sim::{InitialState, SimConfig, Simulator};
+use hsm_nethsm::{Credentials, NetHsm, NetHsmClient, RetryPolicy};
+use secrecy::SecretString;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+const UNLOCK: &str = "Unlock-Secret-7781";
+const ADMIN: &str = "Admin-Secret-9923";
+const OPERATOR: &str = "Operator-Secret-4417";
+const WRONG: &str = "Wrong-Secret-3302";
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn forbidden() -> Vec<String> {
+    let mut needles: Vec<String> = [UNLOCK, ADMIN, OPERATOR, WRONG]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    for (user, pass) in [
+        ("admin", ADMIN),
+        ("operator", OPERATOR),
+        ("operator", WRONG),
+    ] {
+        needles.push(base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")));
+    }
+    needles
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for needle in forbidden() {
+        assert!(!text.contains(&needle), "{what} contains a secret: {text}");
+    }
+}
+
+#[test]
+fn no_secret_reaches_logs_errors_or_debug_output() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    // `try_init` also routes the `log` records of rustls and friends into the buffer.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish()
+        .try_init()
+        .unwrap();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(
+        SimConfig {
+            state: InitialState::Unprovisioned,
+            ..SimConfig::default()
+        },
+        runtime.handle(),
+    )
+    .unwrap();
+    let client = |user: &str, pass: &str, policy: RetryPolicy| {
+        NetHsmClient::builder("127.0.0.1", sim.addr().port())
+            .credentials(Credentials::new(user, SecretString::from(pass)))
+            .tls(sim.tls_options())
+            .retry_policy(policy)
+            .build()
+            .unwrap()
+    };
+    let admin = client("admin", ADMIN, RetryPolicy::default());
+    let mut debug_texts = vec![format!("{admin:?}")];
+    let mut errors = Vec::new();
+
+    runtime.block_on(async {
+        let request = ProvisionRequest {
+            unlock_passphrase: SecretString::from(UNLOCK),
+            admin_passphrase: SecretString::from(ADMIN),
+            system_time: "2026-11-22T00:00:00Z".into(),
+        };
+        debug_texts.push(format!("{request:?}"));
+        admin.provision(&request).await.unwrap();
+        // Provisioning twice: a 412 error.
+        errors.push(admin.provision(&request).await.unwrap_err());
+        let user = UserPostData {
+            real_name: "Signer".into(),
+            role: UserRole::Operator,
+            passphrase: SecretString::from(OPERATOR),
+        };
+        debug_texts.push(format!("{user:?}"));
+        admin.add_user("operator", &user).await.unwrap();
+        errors.push(admin.add_user("operator", &user).await.unwrap_err());
+    });
+
+    let hsm = NetHsm::new(client("operator", OPERATOR, RetryPolicy::default()))
+        .unwrap()
+        .with_admin(Credentials::new("admin", SecretString::from(ADMIN)));
+    debug_texts.push(format!("{hsm:?}"));
+    let key: KeyId = "secretsflow".parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    let signature = hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"m").unwrap();
+    hsm.public_key(&key)
+        .unwrap()
+        .verify(b"m", &signature)
+        .unwrap();
+    errors.push(
+        hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ed25519))
+            .unwrap_err(),
+    );
+
+    // Wrong passphrase: 401, then the throttle waited out (default policy) and 401 again, then
+    // the 429 itself (no retries).
+    let wrong = NetHsm::new(client("operator", WRONG, RetryPolicy::default())).unwrap();
+    debug_texts.push(format!("{wrong:?}"));
+    errors.push(wrong.list_keys().unwrap_err());
+    errors.push(wrong.list_keys().unwrap_err());
+    let wrong_once = NetHsm::new(client("operator", WRONG, RetryPolicy::none())).unwrap();
+    errors.push(
+        wrong_once
+            .sign(&key, SignAlgorithm::EcdsaSha256, b"m")
+            .unwrap_err(),
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.status() == Some(&hsm_core::DeviceStatus::Http(429))),
+        "{errors:?}"
+    );
+    debug_texts.push(format!(
+        "{:?}",
+        Credentials::new("x", SecretString::from(WRONG))
+    ));
+
+    for e in &errors {
+        assert_clean("an error's Display", &e.to_string());
+        assert_clean("an error's Debug", &format!("{e:?}"));
+    }
+    for text in &debug_texts {
+        assert_clean("a Debug output", text);
+    }
+    drop((hsm, wrong, wrong_once, sim));
+    let log = String::from_utf8_lossy(&buffer.0.lock().unwrap()).to_string();
+    // The capture worked: the client's and the HTTP stack's trace events are there.
+    assert!(
+        log.contains("nethsm answer"),
+        "no client trace events captured"
+    );
+    assert!(log.contains("TRACE"), "no TRACE events captured");
+    assert!(
+        log.contains("rustls"),
+        "the TLS stack's events were not captured"
+    );
+    assert!(log.lines().count() > 50, "too few events: {log}");
+    assert_clean("the TRACE log", &log);
+}
