@@ -8,3 +8,5 @@ shared_examples nethsm \
     "nethsm://operator@localhost:18443?password-env=EXAMPLES_NETHSM_PASS&admin=admin&admin-password-env=EXAMPLES_NETHSM_ADMIN_PASS&ca=$WORK/nethsm.pem" \
     p256:ecdsa-sha256:sha256 p384:ecdsa-sha384:sha384 rsa2048:rsa-pkcs1-sha256:sha256 \
     rsa2048:rsa-pss-sha256:sha256 ed25519:ed25519:ed25519
+# The side-by-side comparison (this crate, Nitrokey's Python client, curl per signature), small.
+example nethsm_compare -- --count 20 --latency-ms 1

@@ -26,8 +26,8 @@ impl NetHsmClient {
     /// this returns `Ok`; if not, the original error comes back and the caller may try again.
     ///
     /// # Errors
-    /// `AlreadyExists` (409) for a taken id, `InvalidInput` (400) for a bad request, transport
-    /// errors.
+    /// `AlreadyExists` for a taken id (the spec says 409, the device answers 400; either way),
+    /// `InvalidInput` (400) for a bad request, transport errors.
     pub async fn generate_key(&self, request: &GenerateKeyRequest) -> Result<KeyItem> {
         const OP: &str = "nethsm.generate_key";
         let failure = match self
@@ -37,9 +37,22 @@ impl NetHsmClient {
             Ok(item) => return Ok(item),
             Err(failure) => failure,
         };
-        let (true, Some(id)) = (failure.outcome_unknown, request.id.as_deref()) else {
+        let Some(id) = request.id.as_deref() else {
             return Err(failure.error);
         };
+        // The device answers a taken id with 400 (the spec says 409): ask whether the key is
+        // there, so that callers get `AlreadyExists` either way.
+        if failure.error.status() == Some(&hsm_core::DeviceStatus::Http(400)) {
+            return Err(match self.get_key(id).await {
+                Ok(_) => hsm_core::Error::new(hsm_core::ErrorKind::AlreadyExists, OP)
+                    .with_status(hsm_core::DeviceStatus::Http(400))
+                    .with_message(format!("a key with id {id} already exists")),
+                Err(_) => failure.error,
+            });
+        }
+        if !failure.outcome_unknown {
+            return Err(failure.error);
+        }
         tracing::warn!(
             operation = OP,
             "outcome unknown: checking whether the key exists"

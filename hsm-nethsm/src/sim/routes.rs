@@ -248,7 +248,11 @@ async fn generate_key(State(s): State<Arc<Shared>>, headers: HeaderMap, body: By
         return error(StatusCode::BAD_REQUEST, "Mechanism does not match key type");
     }
     if s.lock().keys.contains_key(&id) {
-        return error(StatusCode::CONFLICT, "Key already exists");
+        // The device's own answer here, not the spec's 409 (see nethsm.md, section 11).
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("Key with id {id} already exists"),
+        );
     }
     // Generation (RSA especially) runs off the lock and off the async workers.
     let (key_type, length) = (request.key_type, request.length);
@@ -260,7 +264,11 @@ async fn generate_key(State(s): State<Arc<Shared>>, headers: HeaderMap, body: By
         };
     let mut device = s.lock();
     if device.keys.contains_key(&id) {
-        return error(StatusCode::CONFLICT, "Key already exists");
+        // The device's own answer here, not the spec's 409 (see nethsm.md, section 11).
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("Key with id {id} already exists"),
+        );
     }
     let key = SimKey {
         key_type,
