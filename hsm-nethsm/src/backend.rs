@@ -317,6 +317,8 @@ impl KeyStore for NetHsm {
             key_type,
             length,
             id: Some(id.clone()),
+            restrictions: None,
+            label: None,
         };
         let created = self.block_on(self.manager().generate_key(&request))?;
         self.key_info(&KeyId::name(created.id)?)

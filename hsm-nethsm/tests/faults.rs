@@ -61,6 +61,8 @@ fn generate_request() -> GenerateKeyRequest {
         key_type: KeyType::EC_P256,
         length: None,
         id: Some("k1".into()),
+        restrictions: None,
+        label: None,
     }
 }
 

@@ -30,6 +30,10 @@ struct Args {
     /// Milliseconds added to every response.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// The unlock passphrase of the `operational` state (default `unlockpassphrase`); read
+    /// from the environment variable NETHSM_SIM_UNLOCK_PASSPHRASE when set.
+    #[arg(long, env = "NETHSM_SIM_UNLOCK_PASSPHRASE", hide_env_values = true)]
+    unlock_passphrase: Option<String>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -49,6 +53,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             State::Operational => InitialState::Operational,
         },
         latency: Duration::from_millis(args.latency_ms),
+        unlock_passphrase: secrecy::SecretString::from(
+            args.unlock_passphrase
+                .as_deref()
+                .unwrap_or(hsm_nethsm::sim::UNLOCK_PASSPHRASE),
+        ),
     };
     let simulator = Simulator::start(config, runtime.handle())?;
     if let Some(path) = &args.tls_cert_out {

@@ -28,6 +28,53 @@ fn is_idempotent(method: &Method, segments: &[&str]) -> bool {
     }
 }
 
+/// One request: what [`NetHsmClient::send_request`] sends.
+pub(crate) struct Request<'a> {
+    /// The operation name, for errors and logs.
+    pub(crate) operation: &'static str,
+    pub(crate) method: Method,
+    /// Path segments under the API base, each percent-encoded.
+    pub(crate) segments: &'a [&'a str],
+    /// Query parameters, encoded.
+    pub(crate) query: &'a [(&'a str, &'a str)],
+    /// Content type and body.
+    pub(crate) payload: Option<(&'static str, Vec<u8>)>,
+    /// Whether to send the credentials.
+    pub(crate) authenticate: bool,
+}
+
+impl<'a> Request<'a> {
+    /// An authenticated request with no body.
+    pub(crate) fn new(operation: &'static str, method: Method, segments: &'a [&'a str]) -> Self {
+        Self {
+            operation,
+            method,
+            segments,
+            query: &[],
+            payload: None,
+            authenticate: true,
+        }
+    }
+
+    /// With a JSON body.
+    pub(crate) fn json(mut self, body: &impl Serialize) -> Result<Self> {
+        self.payload = Some(("application/json", body.to_json(self.operation)?));
+        Ok(self)
+    }
+
+    /// With a body of another type.
+    pub(crate) fn body(mut self, content_type: &'static str, body: Vec<u8>) -> Self {
+        self.payload = Some((content_type, body));
+        self
+    }
+
+    /// With query parameters.
+    pub(crate) fn query(mut self, query: &'a [(&'a str, &'a str)]) -> Self {
+        self.query = query;
+        self
+    }
+}
+
 /// A complete answer.
 struct Answer {
     status: StatusCode,
@@ -135,13 +182,51 @@ impl NetHsmClient {
         body: Option<&(dyn ErasedBody + Sync)>,
         authenticate: bool,
     ) -> std::result::Result<Answer, Failure> {
-        let cluster = &self.inner.cluster;
-        let policy = &cluster.policy;
-        let idempotent = is_idempotent(&method, segments);
-        let body = body
-            .map(|b| b.to_json(operation))
+        let payload = body
+            .map(|b| {
+                b.to_json(operation)
+                    .map(|bytes| ("application/json", bytes))
+            })
             .transpose()
             .map_err(Failure::known)?;
+        let request = Request {
+            operation,
+            method,
+            segments,
+            query: &[],
+            payload,
+            authenticate,
+        };
+        self.call_request(&request).await
+    }
+
+    /// Sends a request with any body type and query, and returns the 2xx answer's body.
+    pub(crate) async fn send_request(&self, request: &Request<'_>) -> Result<Vec<u8>> {
+        self.call_request(request)
+            .await
+            .map(|a| a.body)
+            .map_err(Error::from)
+    }
+
+    /// Sends a request with any body type and query, and decodes a JSON answer.
+    pub(crate) async fn json_request<T: DeserializeOwned>(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<T> {
+        let answer = self.call_request(request).await?;
+        decode_json(request.operation, &answer)
+    }
+
+    async fn call_request(&self, request: &Request<'_>) -> std::result::Result<Answer, Failure> {
+        let Request {
+            operation,
+            ref method,
+            segments,
+            ..
+        } = *request;
+        let cluster = &self.inner.cluster;
+        let policy = &cluster.policy;
+        let idempotent = is_idempotent(method, segments);
         let n = cluster.instances.len();
         let max_attempts = policy
             .attempts
@@ -169,16 +254,7 @@ impl NetHsmClient {
             }
             attempts += 1;
             let last = attempts >= max_attempts;
-            let outcome = self
-                .attempt(
-                    instance,
-                    operation,
-                    &method,
-                    segments,
-                    body.as_deref(),
-                    authenticate,
-                )
-                .await;
+            let outcome = self.attempt(instance, request).await;
             match outcome {
                 Ok(answer) if answer.status.is_success() => {
                     cluster.mark_up(index);
@@ -253,21 +329,21 @@ impl NetHsmClient {
     async fn attempt(
         &self,
         instance: &Instance,
-        operation: &'static str,
-        method: &Method,
-        segments: &[&str],
-        body: Option<&[u8]>,
-        authenticate: bool,
+        call: &Request<'_>,
     ) -> std::result::Result<Answer, Fault> {
-        let url = Self::url(&instance.base, segments).map_err(Fault::Fatal)?;
-        let mut request = instance.http.request(method.clone(), url);
-        if let (true, Some(c)) = (authenticate, &self.inner.credentials) {
+        let operation = call.operation;
+        let mut url = Self::url(&instance.base, call.segments).map_err(Fault::Fatal)?;
+        if !call.query.is_empty() {
+            let _ = url.query_pairs_mut().extend_pairs(call.query);
+        }
+        let mut request = instance.http.request(call.method.clone(), url);
+        if let (true, Some(c)) = (call.authenticate, &self.inner.credentials) {
             request = request.basic_auth(&c.user, Some(c.passphrase.expose_secret()));
         }
-        if let Some(body) = body {
+        if let Some((content_type, body)) = &call.payload {
             request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
+                .header(reqwest::header::CONTENT_TYPE, *content_type)
+                .body(body.clone());
         }
         let exchange = async {
             let response = request.send().await.map_err(|e| {

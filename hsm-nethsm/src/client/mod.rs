@@ -1,7 +1,9 @@
 //! The async NetHSM REST client: one shared connection pool, typed requests and responses.
 
 mod cluster;
+mod device;
 mod http;
+mod key_admin;
 mod keys;
 pub mod model;
 mod system;
@@ -19,6 +21,7 @@ use url::Url;
 pub use self::cluster::RetryPolicy;
 use self::cluster::{Cluster, Instance};
 pub use self::http::MAX_RESPONSE_BYTES;
+pub use self::key_admin::KeyFilter;
 
 const OP: &str = "nethsm.client";
 

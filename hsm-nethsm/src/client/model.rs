@@ -169,6 +169,12 @@ pub struct GenerateKeyRequest {
     /// The key id; the device picks one when absent.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,
+    /// Tag restrictions.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restrictions: Option<KeyRestrictions>,
+    /// A label (v5).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub label: Option<String>,
 }
 
 /// An entry of `GET /users`.
@@ -275,4 +281,284 @@ pub struct SignResponse {
 pub struct ErrorBody {
     /// The explanation.
     pub message: String,
+}
+
+/// Subject of a certificate signing request (`DistinguishedName`). Empty fields are left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DistinguishedName {
+    /// `C`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub country_name: Option<String>,
+    /// `ST`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state_or_province_name: Option<String>,
+    /// `L`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub locality_name: Option<String>,
+    /// `O`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub organization_name: Option<String>,
+    /// `OU`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub organizational_unit_name: Option<String>,
+    /// `CN` (required).
+    pub common_name: String,
+    /// `emailAddress`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub email_address: Option<String>,
+    /// Subject alternative names: DNS names, or `IP:addr`. `None` means "the common name";
+    /// an empty list means no SAN extension.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub subject_alt_names: Option<Vec<String>>,
+}
+
+/// `POST /keys/{KeyID}/move`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MoveKeyRequest {
+    /// The new id.
+    pub new_id: String,
+}
+
+/// `PUT /keys/{KeyID}/label`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySetLabel {
+    /// The label (UTF-8, at most 32 bytes for PKCS#11).
+    pub label: String,
+}
+
+/// A decryption mode (`DecryptMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(non_camel_case_types, missing_docs)]
+pub enum DecryptMode {
+    RAW,
+    PKCS1,
+    OAEP_MD5,
+    OAEP_SHA1,
+    OAEP_SHA224,
+    OAEP_SHA256,
+    OAEP_SHA384,
+    OAEP_SHA512,
+    AES_CBC,
+}
+
+/// An encryption mode (`EncryptMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(non_camel_case_types, missing_docs)]
+pub enum EncryptMode {
+    AES_CBC,
+}
+
+/// `POST /keys/{KeyID}/decrypt`.
+#[serde_as]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecryptRequest {
+    /// The mode.
+    pub mode: DecryptMode,
+    /// The ciphertext.
+    #[serde_as(as = "Base64")]
+    pub encrypted: Vec<u8>,
+    /// The IV (AES-CBC).
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub iv: Option<Vec<u8>>,
+}
+
+/// The answer of `POST /keys/{KeyID}/decrypt`. The plaintext is zeroized when dropped.
+#[serde_as]
+#[derive(Clone, Deserialize)]
+pub struct DecryptResponse {
+    /// The plaintext.
+    #[serde_as(as = "Base64")]
+    pub decrypted: Vec<u8>,
+}
+
+impl Drop for DecryptResponse {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.decrypted);
+    }
+}
+
+impl std::fmt::Debug for DecryptResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecryptResponse")
+            .field(
+                "decrypted",
+                &format_args!("[{} bytes]", self.decrypted.len()),
+            )
+            .finish()
+    }
+}
+
+/// `POST /keys/{KeyID}/encrypt`.
+#[serde_as]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptRequest {
+    /// The mode.
+    pub mode: EncryptMode,
+    /// The plaintext.
+    #[serde_as(as = "Base64")]
+    pub message: Vec<u8>,
+    /// The IV; the device picks one when absent.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub iv: Option<Vec<u8>>,
+}
+
+/// The answer of `POST /keys/{KeyID}/encrypt`.
+#[serde_as]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EncryptResponse {
+    /// The ciphertext.
+    #[serde_as(as = "Base64")]
+    pub encrypted: Vec<u8>,
+    /// The IV used.
+    #[serde_as(as = "Base64")]
+    pub iv: Vec<u8>,
+}
+
+/// `POST /random`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomRequest {
+    /// Bytes wanted, 1 to 1024.
+    pub length: u32,
+}
+
+/// The answer of `POST /random`.
+#[serde_as]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RandomResponse {
+    /// The bytes.
+    #[serde_as(as = "Base64")]
+    pub random: Vec<u8>,
+}
+
+/// A request body holding just a passphrase (`UnlockRequestData`, `UserPassphrasePostData`).
+#[derive(Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassphraseRequest {
+    /// The passphrase.
+    #[serde(serialize_with = "expose")]
+    pub passphrase: SecretString,
+}
+
+impl std::fmt::Debug for PassphraseRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassphraseRequest").finish_non_exhaustive()
+    }
+}
+
+/// `PUT /config/unlock-passphrase` and `PUT /config/backup-passphrase`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangePassphraseRequest {
+    /// The new passphrase.
+    #[serde(serialize_with = "expose")]
+    pub new_passphrase: SecretString,
+    /// The current one.
+    #[serde(serialize_with = "expose")]
+    pub current_passphrase: SecretString,
+}
+
+impl std::fmt::Debug for ChangePassphraseRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangePassphraseRequest")
+            .finish_non_exhaustive()
+    }
+}
+
+/// `GET /system/info`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SystemInfo {
+    /// Software version.
+    pub software_version: String,
+    /// Software build.
+    pub software_build: String,
+    /// Firmware version.
+    pub firmware_version: String,
+    /// Hardware version.
+    pub hardware_version: String,
+    /// Device id.
+    pub device_id: String,
+    /// The TPM attestation keys, by curve.
+    #[serde(default)]
+    pub ak_pub: serde_json::Map<String, serde_json::Value>,
+    /// TPM PCR values.
+    #[serde(default)]
+    pub pcr: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `GET/PUT /config/time`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeConfig {
+    /// RFC 3339.
+    pub time: String,
+}
+
+/// On or off (`Switch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum Switch {
+    #[serde(rename = "on")]
+    On,
+    #[serde(rename = "off")]
+    Off,
+}
+
+/// `GET/PUT /config/unattended-boot`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnattendedBootConfig {
+    /// Whether the device unlocks itself at boot.
+    pub status: Switch,
+}
+
+/// `GET/PUT /config/logging`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoggingConfig {
+    /// Syslog server address.
+    pub ip_address: String,
+    /// Syslog server port.
+    pub port: u16,
+    /// `debug`, `info`, `warning` or `error`.
+    pub log_level: String,
+}
+
+/// `POST /config/tls/generate`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsKeyGenerateRequest {
+    /// The key type (the key types minus secp256k1 and Generic).
+    #[serde(rename = "type")]
+    pub key_type: KeyType,
+    /// RSA modulus bits.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub length: Option<u32>,
+}
+
+/// An entry of `GET /namespaces`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceItem {
+    /// The namespace id.
+    pub id: String,
+}
+
+/// The answer of `POST /system/update`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemUpdateData {
+    /// The release notes of the uploaded image.
+    pub release_notes: String,
 }

@@ -9,6 +9,8 @@
 //! | `admin` | Administrator | [`ADMIN_PASSPHRASE`] |
 //! | `operator` | Operator | [`OPERATOR_PASSPHRASE`] |
 //!
+//! and the unlock passphrase [`UNLOCK_PASSPHRASE`] (or [`SimConfig::unlock_passphrase`]).
+//!
 //! It is a test double with published passphrases: never put real keys in it.
 
 mod crypto;
@@ -36,6 +38,9 @@ pub const ADMIN_PASSPHRASE: &str = "adminpassphrase";
 pub const OPERATOR_USER: &str = "operator";
 /// The operator's passphrase.
 pub const OPERATOR_PASSPHRASE: &str = "operatorpassphrase";
+/// The unlock passphrase of an `operational` simulator unless [`SimConfig::unlock_passphrase`]
+/// says otherwise.
+pub const UNLOCK_PASSPHRASE: &str = "unlockpassphrase";
 
 /// The state the simulator starts in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,6 +61,8 @@ pub struct SimConfig {
     pub state: InitialState,
     /// Added to every response, to stand for a network.
     pub latency: Duration,
+    /// The unlock passphrase of an `operational` start (`POST /unlock` after `POST /lock`).
+    pub unlock_passphrase: SecretString,
 }
 
 impl Default for SimConfig {
@@ -64,6 +71,7 @@ impl Default for SimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             state: InitialState::Operational,
             latency: Duration::ZERO,
+            unlock_passphrase: SecretString::from(UNLOCK_PASSPHRASE),
         }
     }
 }
@@ -108,6 +116,7 @@ impl Simulator {
         let mut device = DeviceState::unprovisioned();
         if config.state == InitialState::Operational {
             device.state = SystemState::Operational;
+            device.unlock = Some(state::PassphraseDigest::new(&config.unlock_passphrase));
             let admin = SimUser::new(
                 UserRole::Administrator,
                 "admin",

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::Shared;
 use super::crypto::SimSecret;
-use super::state::{DeviceState, SimKey, SimUser};
+use super::state::{DeviceState, PassphraseDigest, SimKey, SimUser};
 use crate::client::model::{
     GenerateKeyRequest, KeyItem, KeyType, PublicKeyData, SignRequest, SystemState, UserRole,
 };
@@ -52,6 +52,19 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/keys/{id}/public.pem", get(public_pem))
         .route("/api/v1/keys/{id}/sign", post(sign))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/random", post(random))
+        .route("/api/v1/lock", post(lock))
+        .route("/api/v1/unlock", post(unlock))
+        .route(
+            "/api/v1/keys/{id}/restrictions/tags/{tag}",
+            put(add_key_tag).delete(remove_key_tag),
+        )
+        .route("/api/v1/users/{id}/tags", get(user_tags))
+        .route("/api/v1/users/{id}/passphrase", post(set_user_passphrase))
+        .route(
+            "/api/v1/users/{id}/tags/{tag}",
+            put(add_user_tag).delete(remove_user_tag),
+        )
         .route(
             "/api/v1/users/{id}",
             put(add_user).get(get_user).delete(delete_user),
@@ -198,6 +211,7 @@ async fn provision(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             "Passphrases must be 10 to 200 characters",
         );
     }
+    device.unlock = Some(PassphraseDigest::new(&request.unlock_passphrase));
     let admin = SimUser::new(UserRole::Administrator, "admin", &request.admin_passphrase);
     let _ = device.users.insert("admin".into(), admin);
     device.state = SystemState::Operational;
@@ -275,6 +289,12 @@ async fn generate_key(State(s): State<Arc<Shared>>, headers: HeaderMap, body: By
         mechanisms: request.mechanisms,
         secret,
         operations: 0,
+        tags: request
+            .restrictions
+            .and_then(|r| r.tags)
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
     };
     let _ = device.keys.insert(id.clone(), key);
     (
@@ -318,7 +338,7 @@ fn key_data(key: &SimKey) -> PublicKeyData {
         mechanisms: key.mechanisms.clone(),
         key_type: key.key_type,
         restrictions: crate::client::model::KeyRestrictions {
-            tags: Some(Vec::new()),
+            tags: Some(key.tags.iter().cloned().collect()),
         },
         public: key.secret.public(),
         operations: key.operations,
@@ -398,6 +418,9 @@ async fn sign(
         Err(e) => return e,
     };
     let mut device = s.lock();
+    if let Err(e) = tag_check(&device, &headers, &id) {
+        return e;
+    }
     let Some(key) = device.keys.get_mut(&id) else {
         return error(StatusCode::NOT_FOUND, "Key not found");
     };
@@ -539,6 +562,245 @@ async fn get_user(
     }
     match device.users.get(&id) {
         Some(u) => axum::Json(json!({ "realName": u.real_name, "role": u.role })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "User not found"),
+    }
+}
+
+/// The Basic-auth user of an already authorized request.
+fn caller(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.strip_prefix("Basic ")?)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':').map(|(u, _)| u.to_owned())
+}
+
+/// A key with tags may be used only by operators carrying one of them (403 otherwise).
+fn tag_check(device: &DeviceState, headers: &HeaderMap, id: &str) -> Result<(), Response> {
+    let Some(key) = device.keys.get(id) else {
+        return Ok(());
+    };
+    if key.tags.is_empty() {
+        return Ok(());
+    }
+    let user_tags = caller(headers)
+        .and_then(|u| device.users.get(&u))
+        .map(|u| &u.tags);
+    if user_tags.is_some_and(|t| !t.is_disjoint(&key.tags)) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::FORBIDDEN,
+            "Access denied (tag restriction)",
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RandomRequest {
+    length: u32,
+}
+
+async fn random(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    {
+        let mut device = s.lock();
+        if let Err(e) = authorize(&mut device, &headers, OPERATOR) {
+            return e;
+        }
+    }
+    let request: RandomRequest = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if !(1..=1024).contains(&request.length) {
+        return error(StatusCode::BAD_REQUEST, "Length must be between 1 and 1024");
+    }
+    let mut bytes = vec![0u8; request.length as usize];
+    if getrandom::fill(&mut bytes).is_err() {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    axum::Json(json!({ "random": encoded })).into_response()
+}
+
+async fn lock(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    device.state = SystemState::Locked;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnlockRequest {
+    passphrase: SecretString,
+}
+
+async fn unlock(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let mut device = s.lock();
+    if device.state != SystemState::Locked {
+        return error(StatusCode::PRECONDITION_FAILED, "Service not available");
+    }
+    let request: UnlockRequest = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let ok = device
+        .unlock
+        .as_ref()
+        .is_some_and(|d| d.accepts(secrecy::ExposeSecret::expose_secret(&request.passphrase)));
+    if !ok {
+        return error(StatusCode::FORBIDDEN, "Access denied");
+    }
+    device.state = SystemState::Operational;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn add_key_tag(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((id, tag)): Path<(String, String)>,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    if !valid_id(&tag) {
+        return error(StatusCode::BAD_REQUEST, "Invalid tag");
+    }
+    let Some(key) = device.keys.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "Key not found");
+    };
+    if key.tags.insert(tag) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::NOT_MODIFIED.into_response()
+    }
+}
+
+async fn remove_key_tag(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((id, tag)): Path<(String, String)>,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    let Some(key) = device.keys.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "Key not found");
+    };
+    if key.tags.remove(&tag) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "Tag not found")
+    }
+}
+
+async fn user_tags(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, KEY_READERS) {
+        return e;
+    }
+    match device.users.get(&id) {
+        Some(u) if u.role == UserRole::Operator => {
+            axum::Json(u.tags.iter().collect::<Vec<_>>()).into_response()
+        }
+        Some(_) => error(StatusCode::BAD_REQUEST, "Only operators have tags"),
+        None => error(StatusCode::NOT_FOUND, "User not found"),
+    }
+}
+
+async fn add_user_tag(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((id, tag)): Path<(String, String)>,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    if !valid_id(&tag) {
+        return error(StatusCode::BAD_REQUEST, "Invalid tag");
+    }
+    let Some(user) = device.users.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "User not found");
+    };
+    if user.role != UserRole::Operator {
+        error(StatusCode::BAD_REQUEST, "Only operators have tags")
+    } else if user.tags.insert(tag) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::NOT_MODIFIED.into_response()
+    }
+}
+
+async fn remove_user_tag(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((id, tag)): Path<(String, String)>,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    let Some(user) = device.users.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "User not found");
+    };
+    if user.tags.remove(&tag) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "Tag not found")
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PassphraseBody {
+    passphrase: SecretString,
+}
+
+async fn set_user_passphrase(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut device = s.lock();
+    let caller = match authorize(&mut device, &headers, KEY_READERS) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let is_admin = device
+        .users
+        .get(&caller)
+        .is_some_and(|u| u.role == UserRole::Administrator);
+    if !is_admin && caller != id {
+        return error(StatusCode::FORBIDDEN, "Access denied");
+    }
+    let request: PassphraseBody = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if !passphrase_ok(&request.passphrase) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Passphrase must be 10 to 200 characters",
+        );
+    }
+    match device.users.get_mut(&id) {
+        Some(user) => {
+            user.set_passphrase(&request.passphrase);
+            StatusCode::NO_CONTENT.into_response()
+        }
         None => error(StatusCode::NOT_FOUND, "User not found"),
     }
 }

@@ -1,6 +1,6 @@
 //! What the simulated device holds: its state, users and keys.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use secrecy::{ExposeSecret as _, SecretString};
@@ -14,7 +14,9 @@ use crate::client::model::{KeyMechanism, KeyType, SystemState, UserRole};
 pub(crate) struct SimUser {
     pub(crate) role: UserRole,
     pub(crate) real_name: String,
-    digest: [u8; 32],
+    passphrase: PassphraseDigest,
+    /// An operator's tags: it may use keys restricted to any of them.
+    pub(crate) tags: BTreeSet<String>,
 }
 
 impl SimUser {
@@ -22,12 +24,30 @@ impl SimUser {
         Self {
             role,
             real_name: real_name.to_owned(),
-            digest: passphrase_digest(passphrase.expose_secret()),
+            passphrase: PassphraseDigest::new(passphrase),
+            tags: BTreeSet::new(),
         }
     }
 
     pub(crate) fn accepts(&self, passphrase: &str) -> bool {
-        passphrase_digest(passphrase) == self.digest
+        self.passphrase.accepts(passphrase)
+    }
+
+    pub(crate) fn set_passphrase(&mut self, passphrase: &SecretString) {
+        self.passphrase = PassphraseDigest::new(passphrase);
+    }
+}
+
+/// A passphrase kept only as a salted SHA-256.
+pub(crate) struct PassphraseDigest([u8; 32]);
+
+impl PassphraseDigest {
+    pub(crate) fn new(passphrase: &SecretString) -> Self {
+        Self(passphrase_digest(passphrase.expose_secret()))
+    }
+
+    pub(crate) fn accepts(&self, passphrase: &str) -> bool {
+        passphrase_digest(passphrase) == self.0
     }
 }
 
@@ -45,6 +65,8 @@ pub(crate) struct SimKey {
     pub(crate) mechanisms: Vec<KeyMechanism>,
     pub(crate) secret: SimSecret,
     pub(crate) operations: u64,
+    /// Tag restrictions: when not empty, only operators with one of these tags may use it.
+    pub(crate) tags: BTreeSet<String>,
 }
 
 /// The whole device.
@@ -52,6 +74,8 @@ pub(crate) struct DeviceState {
     pub(crate) state: SystemState,
     pub(crate) users: HashMap<String, SimUser>,
     pub(crate) keys: BTreeMap<String, SimKey>,
+    /// The unlock passphrase, set by provisioning.
+    pub(crate) unlock: Option<PassphraseDigest>,
     /// Last failed login per user, for the one-second throttle (429).
     pub(crate) failed_logins: HashMap<String, Instant>,
 }
@@ -62,6 +86,7 @@ impl DeviceState {
             state: SystemState::Unprovisioned,
             users: HashMap::new(),
             keys: BTreeMap::new(),
+            unlock: None,
             failed_logins: HashMap::new(),
         }
     }

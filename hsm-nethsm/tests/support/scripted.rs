@@ -36,6 +36,7 @@ pub enum Step {
 struct State {
     script: VecDeque<Step>,
     seen: Vec<String>,
+    bodies: Vec<Vec<u8>>,
 }
 
 pub struct ScriptedServer {
@@ -91,11 +92,17 @@ impl ScriptedServer {
         let mut state = self.state.lock().unwrap();
         state.script = steps.into_iter().collect();
         state.seen.clear();
+        state.bodies.clear();
     }
 
     /// "METHOD /path" of every request since the last `script`.
     pub fn seen(&self) -> Vec<String> {
         self.state.lock().unwrap().seen.clone()
+    }
+
+    /// The request bodies since the last `script`.
+    pub fn bodies(&self) -> Vec<Vec<u8>> {
+        self.state.lock().unwrap().bodies.clone()
     }
 
     pub fn tls(&self) -> TlsOptions {
@@ -104,7 +111,9 @@ impl ScriptedServer {
 }
 
 /// Reads one request (head and Content-Length body); `None` at EOF.
-async fn read_request<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
+async fn read_request<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -126,10 +135,13 @@ async fn read_request<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option
     stream.read_exact(&mut body).await.ok()?;
     let line = head.lines().next().unwrap_or_default();
     let mut parts = line.split(' ');
-    Some(format!(
-        "{} {}",
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default()
+    Some((
+        format!(
+            "{} {}",
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default()
+        ),
+        body,
     ))
 }
 
@@ -137,12 +149,13 @@ async fn serve(
     mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
     state: Arc<Mutex<State>>,
 ) {
-    let Some(request) = read_request(&mut tls).await else {
+    let Some((request, body)) = read_request(&mut tls).await else {
         return;
     };
     let step = {
         let mut state = state.lock().unwrap();
         state.seen.push(request);
+        state.bodies.push(body);
         state.script.pop_front().unwrap_or(Step::Json(599, "{}"))
     };
     let head = |status: u16, ctype: &str, length: Option<usize>| {

@@ -1,0 +1,183 @@
+//! The rest of `/keys`: filtered lists, move, labels, CSRs, certificates, tag restrictions,
+//! decrypt, encrypt; and `/random`.
+
+use hsm_core::{Error, Result};
+use reqwest::Method;
+
+use super::NetHsmClient;
+use super::http::Request;
+use super::model::{
+    DecryptRequest, DecryptResponse, DistinguishedName, EncryptRequest, EncryptResponse, KeyItem,
+    KeySetLabel, MoveKeyRequest, RandomRequest, RandomResponse,
+};
+
+/// The `filter` and `label` of a key listing.
+#[derive(Clone, Debug, Default)]
+pub struct KeyFilter<'a> {
+    /// Only keys carrying this tag (keys without tags always match).
+    pub tag: Option<&'a str>,
+    /// Only keys with this label (v5).
+    pub label: Option<&'a str>,
+    /// Only ids starting with this prefix (`GET /keys/{prefix}*`, v3).
+    pub prefix: Option<&'a str>,
+}
+
+fn utf8(operation: &'static str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes)
+        .map_err(|e| Error::protocol(operation, "the answer is not UTF-8").with_source(e))
+}
+
+impl NetHsmClient {
+    /// `GET /keys?filter=&label=` or `GET /keys/{prefix}*`: the ids of matching keys.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    pub async fn list_keys_filtered(&self, filter: &KeyFilter<'_>) -> Result<Vec<KeyItem>> {
+        let mut query = Vec::new();
+        if let Some(tag) = filter.tag {
+            query.push(("filter", tag));
+        }
+        if let Some(label) = filter.label {
+            query.push(("label", label));
+        }
+        let prefixed;
+        let segments: Vec<&str> = match filter.prefix {
+            Some(prefix) => {
+                prefixed = format!("{prefix}*");
+                vec!["keys", prefixed.as_str()]
+            }
+            None => vec!["keys"],
+        };
+        let request = Request::new("nethsm.list_keys", Method::GET, &segments).query(&query);
+        self.json_request(&request).await
+    }
+
+    /// `POST /keys/{KeyID}/move`: renames a key; returns the new id.
+    ///
+    /// # Errors
+    /// `NotFound`, `AlreadyExists` (409) for a taken id.
+    pub async fn move_key(&self, id: &str, new_id: &str) -> Result<KeyItem> {
+        let body = MoveKeyRequest {
+            new_id: new_id.to_owned(),
+        };
+        let segments = ["keys", id, "move"];
+        let request = Request::new("nethsm.move_key", Method::POST, &segments).json(&body)?;
+        self.json_request(&request).await
+    }
+
+    /// `PUT /keys/{KeyID}/label` (v5).
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput`.
+    pub async fn set_key_label(&self, id: &str, label: &str) -> Result<()> {
+        let body = KeySetLabel {
+            label: label.to_owned(),
+        };
+        let segments = ["keys", id, "label"];
+        let request = Request::new("nethsm.set_key_label", Method::PUT, &segments).json(&body)?;
+        self.send_request(&request).await.map(drop)
+    }
+
+    /// `DELETE /keys/{KeyID}/label` (v5).
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn delete_key_label(&self, id: &str) -> Result<()> {
+        let segments = ["keys", id, "label"];
+        let request = Request::new("nethsm.delete_key_label", Method::DELETE, &segments);
+        self.send_request(&request).await.map(drop)
+    }
+
+    /// `POST /keys/{KeyID}/csr.pem`: a CSR signed by the key, PEM.
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput` (e.g. a key that cannot sign).
+    pub async fn key_csr_pem(&self, id: &str, subject: &DistinguishedName) -> Result<String> {
+        const OP: &str = "nethsm.key_csr";
+        let segments = ["keys", id, "csr.pem"];
+        let request = Request::new(OP, Method::POST, &segments).json(subject)?;
+        utf8(OP, self.send_request(&request).await?)
+    }
+
+    /// `GET /keys/{KeyID}/cert`: the stored certificate, exactly as stored.
+    ///
+    /// # Errors
+    /// `NotFound` when the key or its certificate is missing.
+    pub async fn key_certificate(&self, id: &str) -> Result<Vec<u8>> {
+        let segments = ["keys", id, "cert"];
+        let request = Request::new("nethsm.key_certificate", Method::GET, &segments);
+        self.send_request(&request).await
+    }
+
+    /// `PUT /keys/{KeyID}/cert`: stores a certificate (at most 1 MiB) with the key.
+    ///
+    /// # Errors
+    /// `AlreadyExists` (409) when one is stored: delete it first.
+    pub async fn put_key_certificate(&self, id: &str, certificate: &[u8]) -> Result<()> {
+        let segments = ["keys", id, "cert"];
+        let request = Request::new("nethsm.put_key_certificate", Method::PUT, &segments)
+            .body("application/octet-stream", certificate.to_vec());
+        self.send_request(&request).await.map(drop)
+    }
+
+    /// `DELETE /keys/{KeyID}/cert`.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn delete_key_certificate(&self, id: &str) -> Result<()> {
+        let segments = ["keys", id, "cert"];
+        let request = Request::new("nethsm.delete_key_certificate", Method::DELETE, &segments);
+        self.send_request(&request).await.map(drop)
+    }
+
+    /// `PUT /keys/{KeyID}/restrictions/tags/{Tag}`: only operators with the tag may use the key.
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput` for a bad tag.
+    pub async fn add_key_tag(&self, id: &str, tag: &str) -> Result<()> {
+        let segments = ["keys", id, "restrictions", "tags", tag];
+        let request = Request::new("nethsm.add_key_tag", Method::PUT, &segments);
+        self.send_request(&request).await.map(drop)
+    }
+
+    /// `DELETE /keys/{KeyID}/restrictions/tags/{Tag}`.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn remove_key_tag(&self, id: &str, tag: &str) -> Result<()> {
+        let segments = ["keys", id, "restrictions", "tags", tag];
+        let request = Request::new("nethsm.remove_key_tag", Method::DELETE, &segments);
+        self.send_request(&request).await.map(drop)
+    }
+
+    /// `POST /keys/{KeyID}/decrypt`. The plaintext is zeroized when the answer is dropped.
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput` (mode not allowed for the key, bad padding).
+    pub async fn decrypt(&self, id: &str, request: &DecryptRequest) -> Result<DecryptResponse> {
+        let segments = ["keys", id, "decrypt"];
+        let request = Request::new("nethsm.decrypt", Method::POST, &segments).json(request)?;
+        self.json_request(&request).await
+    }
+
+    /// `POST /keys/{KeyID}/encrypt` (AES-CBC with a Generic key).
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput`.
+    pub async fn encrypt(&self, id: &str, request: &EncryptRequest) -> Result<EncryptResponse> {
+        let segments = ["keys", id, "encrypt"];
+        let request = Request::new("nethsm.encrypt", Method::POST, &segments).json(request)?;
+        self.json_request(&request).await
+    }
+
+    /// `POST /random`: `length` (1 to 1024) random bytes from the device.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a length out of range.
+    pub async fn random(&self, length: u32) -> Result<Vec<u8>> {
+        let request = Request::new("nethsm.random", Method::POST, &["random"])
+            .json(&RandomRequest { length })?;
+        let answer: RandomResponse = self.json_request(&request).await?;
+        Ok(answer.random)
+    }
+}

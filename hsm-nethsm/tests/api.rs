@@ -1,0 +1,247 @@
+//! The typed API beyond the signing path, against the simulator (and, for operations the
+//! simulator does not serve, their exact wire form against the scripted server): random bytes,
+//! lock and unlock, tag restrictions on keys and operators, passphrase changes, filtered
+//! listings, and the requests of CSRs, certificates, moves, labels and encryption.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod support;
+
+use hsm_core::ErrorKind;
+use hsm_nethsm::client::KeyFilter;
+use hsm_nethsm::client::model::{
+    DistinguishedName, GenerateKeyRequest, KeyMechanism, KeyRestrictions, KeyType, SignMode,
+    SystemState, UserPostData, UserRole,
+};
+use hsm_nethsm::sim::{
+    ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator, UNLOCK_PASSPHRASE,
+};
+use hsm_nethsm::{Credentials, NetHsmClient, RetryPolicy};
+use secrecy::SecretString;
+use support::scripted::{ScriptedServer, Step};
+
+fn client(sim: &Simulator, user: &str, pass: &str) -> NetHsmClient {
+    NetHsmClient::builder("127.0.0.1", sim.addr().port())
+        .credentials(Credentials::new(user, SecretString::from(pass)))
+        .tls(sim.tls_options())
+        .build()
+        .unwrap()
+}
+
+fn generate(id: &str, tags: Option<Vec<String>>) -> GenerateKeyRequest {
+    GenerateKeyRequest {
+        mechanisms: vec![KeyMechanism::EdDSA_Signature],
+        key_type: KeyType::Curve25519,
+        length: None,
+        id: Some(id.into()),
+        restrictions: tags.map(|t| KeyRestrictions { tags: Some(t) }),
+        label: None,
+    }
+}
+
+#[test]
+fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
+    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    runtime.block_on(async {
+        // Random: the length asked for, different each time; out of range is 400.
+        let a = operator.random(32).await.unwrap();
+        let b = operator.random(32).await.unwrap();
+        assert_eq!((a.len(), b.len()), (32, 32));
+        assert_ne!(a, b);
+        assert_eq!(operator.random(1024).await.unwrap().len(), 1024);
+        for bad in [0, 1025] {
+            let e = operator.random(bad).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}: {e}");
+        }
+        assert_eq!(
+            admin.random(8).await.unwrap_err().kind(),
+            ErrorKind::PermissionDenied
+        );
+
+        // Tag restrictions: a tagged key is refused (403) to an operator without the tag.
+        admin
+            .generate_key(&generate("tagged", Some(vec!["berlin".into()])))
+            .await
+            .unwrap();
+        admin.generate_key(&generate("free", None)).await.unwrap();
+        let e = operator
+            .sign("tagged", SignMode::EdDSA, b"m")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+        operator.sign("free", SignMode::EdDSA, b"m").await.unwrap();
+        admin.add_user_tag("operator", "berlin").await.unwrap();
+        assert_eq!(operator.user_tags("operator").await.unwrap(), ["berlin"]);
+        operator
+            .sign("tagged", SignMode::EdDSA, b"m")
+            .await
+            .unwrap();
+        // Filtered listing: a tag filter keeps tagged keys with that tag and untagged ones.
+        let key = operator.get_key("tagged").await.unwrap();
+        assert_eq!(
+            key.restrictions.tags.as_deref(),
+            Some(&["berlin".to_owned()][..])
+        );
+        admin.add_key_tag("free", "paris").await.unwrap();
+        admin.remove_key_tag("free", "paris").await.unwrap();
+        assert_eq!(
+            admin
+                .remove_key_tag("free", "paris")
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NotFound
+        );
+        admin.remove_user_tag("operator", "berlin").await.unwrap();
+        assert!(operator.user_tags("operator").await.unwrap().is_empty());
+
+        // Lock: every key operation is 412; unlock with a wrong passphrase is 403, with the
+        // right one the device is operational again.
+        admin.lock().await.unwrap();
+        assert_eq!(admin.health_state().await.unwrap(), SystemState::Locked);
+        admin.health_alive().await.unwrap();
+        let e = operator
+            .sign("free", SignMode::EdDSA, b"m")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
+        let e = admin
+            .unlock(SecretString::from("not-the-unlock-passphrase"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+        admin
+            .unlock(SecretString::from(UNLOCK_PASSPHRASE))
+            .await
+            .unwrap();
+        assert_eq!(
+            admin.health_state().await.unwrap(),
+            SystemState::Operational
+        );
+        operator.sign("free", SignMode::EdDSA, b"m").await.unwrap();
+
+        // Passphrases: an operator changes its own; the old one stops working.
+        let user = UserPostData {
+            real_name: "Second".into(),
+            role: UserRole::Operator,
+            passphrase: SecretString::from("second-passphrase"),
+        };
+        admin.add_user("second", &user).await.unwrap();
+        let second = client(&sim, "second", "second-passphrase");
+        second
+            .set_user_passphrase("second", SecretString::from("second-passphrase-2"))
+            .await
+            .unwrap();
+        let renewed = client(&sim, "second", "second-passphrase-2");
+        assert_eq!(
+            renewed
+                .set_user_passphrase("operator", SecretString::from("stolen-passphrase"))
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::PermissionDenied
+        );
+        assert_eq!(renewed.list_keys().await.unwrap().len(), 2);
+        let created = admin.create_user(None, &user).await.unwrap();
+        assert!(admin.list_users().await.unwrap().contains(&created));
+    });
+    // The old passphrase is refused (no retry on 401 with the default policy).
+    let stale = NetHsmClient::builder("127.0.0.1", sim.addr().port())
+        .credentials(Credentials::new(
+            "second",
+            SecretString::from("second-passphrase"),
+        ))
+        .tls(sim.tls_options())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let e = runtime.block_on(stale.list_keys()).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::AuthenticationFailed { .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn requests_the_simulator_does_not_serve_have_the_spec_wire_form() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = ScriptedServer::start(&runtime);
+    let client = NetHsmClient::builder("127.0.0.1", server.port)
+        .credentials(Credentials::new("admin", SecretString::from("pw")))
+        .tls(server.tls())
+        .build()
+        .unwrap();
+    server.script([
+        Step::Typed(
+            "application/x-pem-file",
+            "-----BEGIN CERTIFICATE REQUEST-----\n",
+        ),
+        Step::Json(200, r#"{"id":"new.id"}"#),
+        Step::Json(204, ""),
+        Step::Json(201, ""),
+        Step::Json(200, r#"[{"id":"a"}]"#),
+        Step::Json(200, r#"[]"#),
+    ]);
+    runtime.block_on(async {
+        let subject = DistinguishedName {
+            common_name: "nethsm.example.net".into(),
+            country_name: Some("NL".into()),
+            subject_alt_names: Some(vec!["IP:192.0.2.1".into()]),
+            ..DistinguishedName::default()
+        };
+        let csr = client.key_csr_pem("k/1", &subject).await.unwrap();
+        assert!(csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+        assert_eq!(client.move_key("k1", "new.id").await.unwrap().id, "new.id");
+        client.set_key_label("k1", "label ✓").await.unwrap();
+        client.put_key_certificate("k1", b"\x30\x82").await.unwrap();
+        let filter = KeyFilter {
+            tag: Some("berlin&x"),
+            label: None,
+            prefix: None,
+        };
+        assert_eq!(client.list_keys_filtered(&filter).await.unwrap().len(), 1);
+        let prefix = KeyFilter {
+            prefix: Some("dns"),
+            ..KeyFilter::default()
+        };
+        assert!(client.list_keys_filtered(&prefix).await.unwrap().is_empty());
+    });
+    let seen = server.seen();
+    assert_eq!(
+        seen,
+        [
+            // Path segments are encoded, never formatted in: `/` inside an id stays in its segment.
+            "POST /api/v1/keys/k%2F1/csr.pem",
+            "POST /api/v1/keys/k1/move",
+            "PUT /api/v1/keys/k1/label",
+            "PUT /api/v1/keys/k1/cert",
+            "GET /api/v1/keys?filter=berlin%26x",
+            "GET /api/v1/keys/dns*",
+        ]
+    );
+    let bodies = server.bodies();
+    let csr: serde_json::Value = serde_json::from_slice(&bodies[0]).unwrap();
+    assert_eq!(
+        csr,
+        serde_json::json!({"commonName": "nethsm.example.net", "countryName": "NL",
+                           "subjectAltNames": ["IP:192.0.2.1"]})
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&bodies[1]).unwrap(),
+        serde_json::json!({"newId": "new.id"})
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&bodies[2]).unwrap(),
+        serde_json::json!({"label": "label ✓"})
+    );
+    assert_eq!(bodies[3], b"\x30\x82");
+}
