@@ -18,8 +18,10 @@ use hsm::nethsm::sim::{
     ADMIN_PASSPHRASE, ADMIN_USER, OPERATOR_PASSPHRASE, OPERATOR_USER, SimConfig, Simulator,
 };
 use hsm::nethsm::{Credentials, NetHsm, NetHsmClient};
-use hsm::{Curve, HashAlgorithm, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};
 use hsm::secret::SecretString;
+use hsm::{
+    Curve, HashAlgorithm, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _,
+};
 
 #[derive(Parser)]
 struct Args {
@@ -124,7 +126,13 @@ fn main() -> BoxResult<()> {
             .arg(&script)
             .arg(&host)
             .arg(&ca)
-            .args(["bench-sign", OPERATOR_USER, OPERATOR_PASSPHRASE, "compare256", "ECDSA"])
+            .args([
+                "bench-sign",
+                OPERATOR_USER,
+                OPERATOR_PASSPHRASE,
+                "compare256",
+                "ECDSA",
+            ])
             .arg(b64(&digest))
             .arg(args.count.to_string())
             .output()?;
@@ -132,7 +140,10 @@ fn main() -> BoxResult<()> {
             return Err(format!("python: {}", String::from_utf8_lossy(&out.stderr)).into());
         }
         let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        let seconds = json["seconds"].as_f64().ok_or("python gave no time")?;
+        let seconds = json
+            .get("seconds")
+            .and_then(serde_json::Value::as_f64)
+            .ok_or("python gave no time")?;
         rows.push(Row {
             client: "Python `nethsm` 3.0",
             how: "`NetHSM.sign`, one caller, kept connection",
@@ -154,7 +165,15 @@ fn main() -> BoxResult<()> {
         let out = Command::new("curl")
             .args(["-sS", "--fail", "--cacert"])
             .arg(&ca)
-            .args(["-u", &auth, "-H", "content-type: application/json", "-d", &body, &url])
+            .args([
+                "-u",
+                &auth,
+                "-H",
+                "content-type: application/json",
+                "-d",
+                &body,
+                &url,
+            ])
             .output()?;
         if !out.status.success() || !out.stdout.starts_with(b"{\"signature\"") {
             return Err(format!("curl: {}", String::from_utf8_lossy(&out.stderr)).into());
