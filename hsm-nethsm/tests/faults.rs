@@ -255,3 +255,20 @@ fn a_slow_body_hits_the_timeout() {
     f.runtime.block_on(f.client.health_state()).unwrap();
     assert!(started.elapsed() < 2 * TIMEOUT, "{:?}", started.elapsed());
 }
+
+#[test]
+fn adding_a_user_is_never_repeated() {
+    let f = fixture(fast_policy());
+    f.server.script([Step::Reset, Step::Json(201, "{}")]);
+    let user = hsm_nethsm::client::model::UserPostData {
+        real_name: "Jane".into(),
+        role: hsm_nethsm::client::model::UserRole::Operator,
+        passphrase: SecretString::from("jane-passphrase"),
+    };
+    let e = f
+        .runtime
+        .block_on(f.client.add_user("jane", &user))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert_eq!(f.server.seen(), ["PUT /api/v1/users/jane"]);
+}

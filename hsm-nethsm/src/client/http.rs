@@ -14,10 +14,19 @@ use super::model::ErrorBody;
 /// protocol error, read no further.
 pub const MAX_RESPONSE_BYTES: usize = 8 << 20;
 
-/// Whether a request may be sent again when its outcome is unknown: GET, PUT and DELETE, and
-/// the POSTs that change no state (sign, decrypt, encrypt, random). Generate, import,
-/// provision and the other POSTs never are.
+/// Whether a request may be sent again when its outcome is unknown: GET, DELETE, the PUTs that
+/// set a value (labels, tags, configuration), and the POSTs that change no state (sign,
+/// decrypt, encrypt, random). The requests that create something are never repeated: every
+/// other POST (generate, import, provision, create user, backup, ...), and the creating PUTs
+/// (`PUT /keys/{id}` import, `PUT /users/{id}`, `PUT /keys/{id}/cert`, `PUT /namespaces/{id}`),
+/// whose repetition after a success would answer "already exists".
 fn is_idempotent(method: &Method, segments: &[&str]) -> bool {
+    if *method == Method::PUT {
+        return !matches!(
+            segments,
+            ["keys", _] | ["users", _] | ["keys", _, "cert"] | ["namespaces", _]
+        );
+    }
     if *method != Method::POST {
         return true;
     }
@@ -25,6 +34,34 @@ fn is_idempotent(method: &Method, segments: &[&str]) -> bool {
         ["random"] => true,
         ["keys", _, last] => matches!(*last, "sign" | "decrypt" | "encrypt"),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod idempotency_tests {
+    use super::*;
+
+    #[test]
+    fn creating_requests_are_not_idempotent() {
+        assert!(is_idempotent(&Method::GET, &["keys"]));
+        assert!(is_idempotent(&Method::POST, &["keys", "k", "sign"]));
+        assert!(is_idempotent(&Method::POST, &["random"]));
+        assert!(is_idempotent(&Method::PUT, &["keys", "k", "label"]));
+        assert!(is_idempotent(&Method::PUT, &["config", "time"]));
+        assert!(is_idempotent(&Method::DELETE, &["keys", "k"]));
+        for (method, segments) in [
+            (Method::POST, &["keys", "generate"][..]),
+            (Method::POST, &["keys"][..]),
+            (Method::POST, &["provision"][..]),
+            (Method::POST, &["users"][..]),
+            (Method::POST, &["system", "backup"][..]),
+            (Method::PUT, &["keys", "k"][..]),
+            (Method::PUT, &["users", "u"][..]),
+            (Method::PUT, &["keys", "k", "cert"][..]),
+            (Method::PUT, &["namespaces", "ns"][..]),
+        ] {
+            assert!(!is_idempotent(&method, segments), "{method} {segments:?}");
+        }
     }
 }
 
