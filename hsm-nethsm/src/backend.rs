@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use hsm_core::store::{check_algorithm_fits, check_digest, check_message};
 use hsm_core::{
-    Capabilities, Curve, Error, ErrorKind, KeyId, KeyInfo, KeySpec, KeyStore, KeyTemplate,
-    PublicKey, Result, SignAlgorithm, Signature, Signer,
+    Capabilities, Curve, Error, ErrorKind, ImportRequest, KeyId, KeyInfo, KeySpec, KeyStore,
+    KeyTemplate, PrivateKeyParts, PublicKey, Result, SignAlgorithm, Signature, Signer,
 };
 use tokio::sync::Semaphore;
 
 use crate::client::NetHsmClient;
-use crate::client::model::{GenerateKeyRequest, KeyType, PublicKeyData, SignMode};
+use crate::client::model::{
+    GenerateKeyRequest, ImportKeyRequest, KeyPrivateData, KeyType, PublicKeyData, SignMode,
+};
 use crate::mapping;
 use hsm_core::runtime::BlockingRuntime as Runtime;
 
@@ -277,7 +279,9 @@ impl KeyStore for NetHsm {
             KeySpec::Ec(Curve::BrainpoolP384r1),
             KeySpec::Ed25519,
         ];
-        Capabilities::new(specs, SignAlgorithm::ALL.to_vec()).with_delete(true)
+        Capabilities::new(specs, SignAlgorithm::ALL.to_vec())
+            .with_delete(true)
+            .with_import(true)
     }
 
     fn list_keys(&self) -> Result<Vec<KeyInfo>> {
@@ -322,6 +326,67 @@ impl KeyStore for NetHsm {
         };
         let created = self.block_on(self.manager().generate_key(&request))?;
         self.key_info(&KeyId::name(created.id)?)
+    }
+
+    /// Imports an RSA, EC or Ed25519 key (`PUT /keys/{id}`): the client sends the parts the
+    /// device wants (RSA primes and exponent, the EC scalar, the Ed25519 seed).
+    fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
+        const OP: &str = "nethsm.import_key";
+        let parts = request.key.decode()?;
+        let spec = parts.spec();
+        if !self.capabilities().has_spec(spec) {
+            return Err(Error::unsupported(OP, format!("{spec} keys")));
+        }
+        let (key_type, _) = mapping::key_type(spec)
+            .ok_or_else(|| Error::unsupported(OP, format!("{spec} keys")))?;
+        let algorithms = request.algorithms.clone().unwrap_or_else(|| {
+            SignAlgorithm::ALL
+                .iter()
+                .copied()
+                .filter(|a| check_algorithm_fits(spec, *a, OP).is_ok())
+                .collect()
+        });
+        let mechanisms = mapping::mechanisms(spec, &algorithms);
+        if mechanisms.is_empty() {
+            return Err(Error::invalid_input(OP, "no algorithm fits the key"));
+        }
+        let private = match &parts {
+            PrivateKeyParts::Rsa {
+                public_exponent,
+                prime_p,
+                prime_q,
+                ..
+            } => KeyPrivateData {
+                prime_p: Some(prime_p.clone()),
+                prime_q: Some(prime_q.clone()),
+                public_exponent: Some(public_exponent.clone()),
+                data: None,
+            },
+            PrivateKeyParts::Ec { scalar, .. } => KeyPrivateData {
+                prime_p: None,
+                prime_q: None,
+                public_exponent: None,
+                data: Some(scalar.clone()),
+            },
+            PrivateKeyParts::Ed25519 { seed } => KeyPrivateData {
+                prime_p: None,
+                prime_q: None,
+                public_exponent: None,
+                data: Some(seed.clone()),
+            },
+            _ => return Err(Error::unsupported(OP, format!("{spec} keys"))),
+        };
+        let id = mapping::key_id(&request.id)?;
+        self.forget(&id);
+        let body = ImportKeyRequest {
+            mechanisms,
+            key_type,
+            private,
+            restrictions: None,
+            label: request.label.clone(),
+        };
+        let id = self.block_on(self.manager().import_key(Some(&id), &body))?;
+        self.key_info(&KeyId::name(id)?)
     }
 
     fn delete_key(&self, key: &KeyId) -> Result<()> {

@@ -178,7 +178,7 @@ fn generate_is_never_repeated_and_an_unknown_outcome_is_checked() {
         .block_on(f.client.generate_key(&generate_request()))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
-    assert!(e.to_string().contains("not generated"), "{e}");
+    assert!(e.to_string().contains("not created"), "{e}");
     assert_eq!(f.server.seen(), [GENERATE, GET_K1]);
 
     // A timeout: same.
@@ -271,4 +271,48 @@ fn adding_a_user_is_never_repeated() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert_eq!(f.server.seen(), ["PUT /api/v1/users/jane"]);
+}
+
+#[test]
+fn an_import_with_an_unknown_outcome_is_settled_by_asking_for_the_key() {
+    use hsm_nethsm::client::model::{ImportKeyRequest, KeyPrivateData};
+    let f = fixture(fast_policy());
+    let request = ImportKeyRequest {
+        mechanisms: vec![KeyMechanism::EdDSA_Signature],
+        key_type: KeyType::Curve25519,
+        private: KeyPrivateData {
+            data: Some(zeroize::Zeroizing::new(vec![7; 32])),
+            ..KeyPrivateData::default()
+        },
+        restrictions: None,
+        label: None,
+    };
+    assert!(!format!("{request:?}").contains("7, 7"));
+    f.server.script([
+        Step::Reset,
+        Step::Json(
+            200,
+            r#"{"mechanisms":["EdDSA_Signature"],"type":"Curve25519","restrictions":{},"operations":0}"#,
+        ),
+    ]);
+    let id = f
+        .runtime
+        .block_on(f.client.import_key(Some("k1"), &request))
+        .unwrap();
+    assert_eq!(id, "k1");
+    assert_eq!(f.server.seen(), ["PUT /api/v1/keys/k1", GET_K1]);
+    // The device's answer to a taken id (400) becomes AlreadyExists once the key is seen.
+    f.server.script([
+        Step::Json(400, r#"{"message":"Key with id k1 already exists"}"#),
+        Step::Json(
+            200,
+            r#"{"mechanisms":["EdDSA_Signature"],"type":"Curve25519","restrictions":{},"operations":0}"#,
+        ),
+    ]);
+    let e = f
+        .runtime
+        .block_on(f.client.import_key(Some("k1"), &request))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(f.server.seen(), ["PUT /api/v1/keys/k1", GET_K1]);
 }

@@ -195,6 +195,20 @@ impl NetHsmClient {
             .map_err(Error::from)
     }
 
+    /// [`Self::send`], keeping whether a failed non-idempotent call's outcome is unknown.
+    pub(crate) async fn send_call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        segments: &[&str],
+        body: Option<&(dyn ErasedBody + Sync)>,
+        authenticate: bool,
+    ) -> std::result::Result<Vec<u8>, Failure> {
+        self.call(operation, method, segments, body, authenticate)
+            .await
+            .map(|a| a.body)
+    }
+
     /// [`Self::json`], keeping whether a failed non-idempotent call's outcome is unknown.
     pub(crate) async fn json_call<T: DeserializeOwned>(
         &self,

@@ -1,11 +1,13 @@
 //! `/keys`: list, generate, inspect, delete, public key, sign.
 
-use hsm_core::Result;
+use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use reqwest::Method;
 
 use super::NetHsmClient;
+use super::http::Failure;
 use super::model::{
-    GenerateKeyRequest, KeyItem, PublicKeyData, SignMode, SignRequest, SignResponse,
+    GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyType, PublicKeyData, SignMode, SignRequest,
+    SignResponse,
 };
 
 impl NetHsmClient {
@@ -40,12 +42,51 @@ impl NetHsmClient {
         let Some(id) = request.id.as_deref() else {
             return Err(failure.error);
         };
-        // The device answers a taken id with 400 (the spec says 409): ask whether the key is
-        // there, so that callers get `AlreadyExists` either way.
-        if failure.error.status() == Some(&hsm_core::DeviceStatus::Http(400)) {
+        self.settle_creation(OP, failure, id, request.key_type)
+            .await
+            .map(|()| KeyItem { id: id.to_owned() })
+    }
+
+    /// `PUT /keys/{KeyID}` (with an id) or `POST /keys` (the device picks one): imports a
+    /// private key; returns its id. Never sent twice; an unknown outcome or a 400 is settled
+    /// by asking whether the key exists, as for [`Self::generate_key`].
+    ///
+    /// # Errors
+    /// `AlreadyExists` for a taken id, `InvalidInput` for a key the device refuses.
+    pub async fn import_key(&self, id: Option<&str>, request: &ImportKeyRequest) -> Result<String> {
+        const OP: &str = "nethsm.import_key";
+        let Some(id) = id else {
+            let created: KeyItem = self
+                .json(OP, Method::POST, &["keys"], Some(request), true)
+                .await?;
+            return Ok(created.id);
+        };
+        match self
+            .send_call(OP, Method::PUT, &["keys", id], Some(request), true)
+            .await
+        {
+            Ok(_) => Ok(id.to_owned()),
+            Err(failure) => self
+                .settle_creation(OP, failure, id, request.key_type)
+                .await
+                .map(|()| id.to_owned()),
+        }
+    }
+
+    /// After a failed creation of key `id`: `Ok` when the outcome was unknown and the key now
+    /// exists with the type asked for; `AlreadyExists` when the device said 400 and the key
+    /// exists (the device's answer to a taken id; the spec says 409); else the error.
+    async fn settle_creation(
+        &self,
+        operation: &'static str,
+        failure: Failure,
+        id: &str,
+        key_type: KeyType,
+    ) -> Result<()> {
+        if failure.error.status() == Some(&DeviceStatus::Http(400)) {
             return Err(match self.get_key(id).await {
-                Ok(_) => hsm_core::Error::new(hsm_core::ErrorKind::AlreadyExists, OP)
-                    .with_status(hsm_core::DeviceStatus::Http(400))
+                Ok(_) => Error::new(ErrorKind::AlreadyExists, operation)
+                    .with_status(DeviceStatus::Http(400))
                     .with_message(format!("a key with id {id} already exists")),
                 Err(_) => failure.error,
             });
@@ -54,17 +95,17 @@ impl NetHsmClient {
             return Err(failure.error);
         }
         tracing::warn!(
-            operation = OP,
+            operation,
             "outcome unknown: checking whether the key exists"
         );
         match self.get_key(id).await {
-            Ok(key) if key.key_type == request.key_type => Ok(KeyItem { id: id.to_owned() }),
+            Ok(key) if key.key_type == key_type => Ok(()),
             Ok(_) => Err(failure
                 .error
                 .with_message("outcome unknown, and a key of this id but another type exists")),
             Err(e) if e.is_not_found() => Err(failure
                 .error
-                .with_message("outcome unknown; the key does not exist, so it was not generated")),
+                .with_message("outcome unknown; the key does not exist, so it was not created")),
             Err(_) => Err(failure
                 .error
                 .with_message("outcome unknown, and the key's existence could not be checked")),
@@ -111,8 +152,7 @@ impl NetHsmClient {
             )
             .await?;
         String::from_utf8(bytes).map_err(|e| {
-            hsm_core::Error::protocol("nethsm.public_key_pem", "the PEM is not UTF-8")
-                .with_source(e)
+            Error::protocol("nethsm.public_key_pem", "the PEM is not UTF-8").with_source(e)
         })
     }
 

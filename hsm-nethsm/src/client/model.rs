@@ -4,6 +4,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_with::base64::Base64;
 use serde_with::serde_as;
+use zeroize::Zeroizing;
 
 /// Serializes a secret for a request body; the value never reaches a log or `Debug`.
 fn expose<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -561,4 +562,54 @@ pub struct NamespaceItem {
 pub struct SystemUpdateData {
     /// The release notes of the uploaded image.
     pub release_notes: String,
+}
+
+/// The private part of an imported key (`KeyPrivateData`): `primeP`, `primeQ` and
+/// `publicExponent` for RSA, `data` (the scalar or Ed25519 seed) otherwise. Zeroized on drop;
+/// `Debug` shows no key material.
+#[serde_as]
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyPrivateData {
+    /// RSA prime p.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prime_p: Option<Zeroizing<Vec<u8>>>,
+    /// RSA prime q.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prime_q: Option<Zeroizing<Vec<u8>>>,
+    /// RSA public exponent.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub public_exponent: Option<Vec<u8>>,
+    /// EC scalar, Ed25519 seed or Generic key bytes.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub data: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for KeyPrivateData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPrivateData([REDACTED])")
+    }
+}
+
+/// `PUT /keys/{KeyID}` and `POST /keys` (`PrivateKey`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportKeyRequest {
+    /// Allowed mechanisms.
+    pub mechanisms: Vec<KeyMechanism>,
+    /// The key type.
+    #[serde(rename = "type")]
+    pub key_type: KeyType,
+    /// The private key.
+    pub private: KeyPrivateData,
+    /// Tag restrictions.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restrictions: Option<KeyRestrictions>,
+    /// A label (v5).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub label: Option<String>,
 }

@@ -5,7 +5,7 @@ use ed25519_dalek::Signer as _;
 use rand_core::UnwrapErr;
 use zeroize::Zeroizing;
 
-use crate::client::model::{KeyPublicData, KeyType, SignMode};
+use crate::client::model::{KeyPrivateData, KeyPublicData, KeyType, SignMode};
 
 /// A failure the simulator answers with 400 and this message.
 pub(crate) type SimResult<T> = Result<T, String>;
@@ -91,6 +91,59 @@ impl SimSecret {
                 }
                 Self::Generic(random_bytes(bits.div_ceil(8) as usize)?)
             }
+            KeyType::BrainpoolP512 => {
+                return Err("BrainpoolP512 is not supported by this simulator".into());
+            }
+        })
+    }
+
+    /// A key from the private parts of an import (`KeyPrivateData`).
+    pub(crate) fn import(key_type: KeyType, private: &KeyPrivateData) -> SimResult<Self> {
+        let data = || {
+            private
+                .data
+                .as_ref()
+                .map(|d| d.as_slice())
+                .ok_or("the key needs `data`".to_owned())
+        };
+        let bad = |e: &dyn std::fmt::Display| format!("invalid key: {e}");
+        Ok(match key_type {
+            KeyType::EC_P256 => {
+                Self::P256(p256::ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
+            }
+            KeyType::EC_P384 => {
+                Self::P384(p384::ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
+            }
+            KeyType::EC_P521 => {
+                Self::P521(p521::ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
+            }
+            KeyType::EC_P256K1 => {
+                Self::K256(k256::ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
+            }
+            KeyType::BrainpoolP256 => {
+                Self::Bp256(ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
+            }
+            KeyType::BrainpoolP384 => {
+                Self::Bp384(ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
+            }
+            KeyType::Curve25519 => {
+                let seed: [u8; 32] = data()?
+                    .try_into()
+                    .map_err(|_| "an Ed25519 seed is 32 bytes".to_owned())?;
+                Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
+            }
+            KeyType::RSA => {
+                let (Some(p), Some(q), Some(e)) =
+                    (&private.prime_p, &private.prime_q, &private.public_exponent)
+                else {
+                    return Err("RSA keys need primeP, primeQ and publicExponent".into());
+                };
+                let uint = |b: &[u8]| rsa::BoxedUint::from_be_slice_vartime(b);
+                let key =
+                    rsa::RsaPrivateKey::from_p_q(uint(p), uint(q), uint(e)).map_err(|e| bad(&e))?;
+                Self::Rsa(Box::new(key))
+            }
+            KeyType::Generic => Self::Generic(Zeroizing::new(data()?.to_vec())),
             KeyType::BrainpoolP512 => {
                 return Err("BrainpoolP512 is not supported by this simulator".into());
             }
