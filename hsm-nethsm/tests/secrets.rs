@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use hsm_core::{Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};
-use hsm_nethsm::client::model::{ProvisionRequest, UserPostData, UserRole};
+use hsm_nethsm::client::model::{
+    ChangePassphraseRequest, PassphraseRequest, ProvisionRequest, UserPostData, UserRole,
+};
 use hsm_nethsm::sim::{InitialState, SimConfig, Simulator};
 use hsm_nethsm::{Credentials, NetHsm, NetHsmClient, RetryPolicy};
 use secrecy::SecretString;
@@ -112,6 +114,21 @@ fn no_secret_reaches_logs_errors_or_debug_output() {
         debug_texts.push(format!("{user:?}"));
         admin.add_user("operator", &user).await.unwrap();
         errors.push(admin.add_user("operator", &user).await.unwrap_err());
+        // Lock and unlock: a wrong unlock passphrase, then the right one.
+        admin.lock().await.unwrap();
+        errors.push(admin.unlock(SecretString::from(WRONG)).await.unwrap_err());
+        admin.unlock(SecretString::from(UNLOCK)).await.unwrap();
+        let change = ChangePassphraseRequest {
+            new_passphrase: SecretString::from(WRONG),
+            current_passphrase: SecretString::from(UNLOCK),
+        };
+        debug_texts.push(format!("{change:?}"));
+        debug_texts.push(format!(
+            "{:?}",
+            PassphraseRequest {
+                passphrase: SecretString::from(OPERATOR)
+            }
+        ));
     });
 
     let hsm = NetHsm::new(client("operator", OPERATOR, RetryPolicy::default()))
