@@ -245,3 +245,64 @@ fn requests_the_simulator_does_not_serve_have_the_spec_wire_form() {
     );
     assert_eq!(bodies[3], b"\x30\x82");
 }
+
+#[test]
+fn rsa_decryption_in_pkcs1_and_oaep_modes_with_real_cryptography() {
+    use hsm_nethsm::client::model::{DecryptMode, DecryptRequest};
+    use rsa::pkcs8::DecodePublicKey as _;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
+    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    runtime.block_on(async {
+        admin
+            .generate_key(&GenerateKeyRequest {
+                mechanisms: vec![
+                    KeyMechanism::RSA_Decryption_PKCS1,
+                    KeyMechanism::RSA_Decryption_OAEP_SHA256,
+                ],
+                key_type: KeyType::RSA,
+                length: Some(2048),
+                id: Some("dec".into()),
+                restrictions: None,
+                label: None,
+            })
+            .await
+            .unwrap();
+        let pem = operator.public_key_pem("dec").await.unwrap();
+        let public = rsa::RsaPublicKey::from_public_key_pem(&pem).unwrap();
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let secret = b"a session key, 32 bytes long....";
+        for (mode, encrypted) in [
+            (
+                DecryptMode::PKCS1,
+                public
+                    .encrypt(&mut rng, rsa::Pkcs1v15Encrypt, secret)
+                    .unwrap(),
+            ),
+            (
+                DecryptMode::OAEP_SHA256,
+                public
+                    .encrypt(&mut rng, rsa::Oaep::<sha2::Sha256>::new(), secret)
+                    .unwrap(),
+            ),
+        ] {
+            let request = DecryptRequest {
+                mode,
+                encrypted: encrypted.clone(),
+                iv: None,
+            };
+            let answer = operator.decrypt("dec", &request).await.unwrap();
+            assert_eq!(answer.decrypted, secret, "{mode:?}");
+            assert!(!format!("{answer:?}").contains("session"));
+        }
+        // A mode the key does not allow: 400.
+        let request = DecryptRequest {
+            mode: DecryptMode::OAEP_SHA512,
+            encrypted: vec![0; 256],
+            iv: None,
+        };
+        let e = operator.decrypt("dec", &request).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    });
+}

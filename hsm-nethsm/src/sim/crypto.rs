@@ -5,7 +5,7 @@ use ed25519_dalek::Signer as _;
 use rand_core::UnwrapErr;
 use zeroize::Zeroizing;
 
-use crate::client::model::{KeyPrivateData, KeyPublicData, KeyType, SignMode};
+use crate::client::model::{DecryptMode, KeyPrivateData, KeyPublicData, KeyType, SignMode};
 
 /// A failure the simulator answers with 400 and this message.
 pub(crate) type SimResult<T> = Result<T, String>;
@@ -172,6 +172,24 @@ impl SimSecret {
             },
             Self::Generic(_) => return None,
         })
+    }
+
+    /// Decrypts as `POST /keys/{id}/decrypt` does in `mode`: RSA PKCS#1 v1.5 and OAEP with
+    /// SHA-1 or SHA-2. RAW, OAEP-MD5 and AES-CBC are refused (not served by this simulator).
+    pub(crate) fn decrypt(&self, mode: DecryptMode, encrypted: &[u8]) -> SimResult<Vec<u8>> {
+        let Self::Rsa(key) = self else {
+            return Err("the key cannot decrypt in this mode".into());
+        };
+        let result = match mode {
+            DecryptMode::PKCS1 => key.decrypt(rsa::Pkcs1v15Encrypt, encrypted),
+            DecryptMode::OAEP_SHA1 => key.decrypt(rsa::Oaep::<sha1::Sha1>::new(), encrypted),
+            DecryptMode::OAEP_SHA224 => key.decrypt(rsa::Oaep::<sha2::Sha224>::new(), encrypted),
+            DecryptMode::OAEP_SHA256 => key.decrypt(rsa::Oaep::<sha2::Sha256>::new(), encrypted),
+            DecryptMode::OAEP_SHA384 => key.decrypt(rsa::Oaep::<sha2::Sha384>::new(), encrypted),
+            DecryptMode::OAEP_SHA512 => key.decrypt(rsa::Oaep::<sha2::Sha512>::new(), encrypted),
+            _ => return Err("this decryption mode is not served by the simulator".into()),
+        };
+        result.map_err(|_| "Decryption failed".to_owned())
     }
 
     /// Signs as `POST /keys/{id}/sign` does in `mode`.

@@ -21,7 +21,8 @@ use super::Shared;
 use super::crypto::SimSecret;
 use super::state::{DeviceState, PassphraseDigest, SimKey, SimUser};
 use crate::client::model::{
-    GenerateKeyRequest, KeyItem, KeyType, PublicKeyData, SignRequest, SystemState, UserRole,
+    GenerateKeyRequest, KeyItem, KeyMechanism, KeyType, PublicKeyData, SignRequest, SystemState,
+    UserRole,
 };
 use crate::mapping::valid_id;
 
@@ -56,6 +57,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/keys/{id}/sign", post(sign))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/random", post(random))
+        .route("/api/v1/keys/{id}/decrypt", post(decrypt))
         .route("/api/v1/lock", post(lock))
         .route("/api/v1/unlock", post(unlock))
         .route(
@@ -887,4 +889,59 @@ fn store_imported(s: &Shared, headers: &HeaderMap, id: &str, body: &Bytes) -> Re
     };
     let _ = device.keys.insert(id.to_owned(), key);
     Ok(())
+}
+
+fn decrypt_mechanism(mode: crate::client::model::DecryptMode) -> KeyMechanism {
+    use crate::client::model::DecryptMode as D;
+    match mode {
+        D::RAW => KeyMechanism::RSA_Decryption_RAW,
+        D::PKCS1 => KeyMechanism::RSA_Decryption_PKCS1,
+        D::OAEP_MD5 => KeyMechanism::RSA_Decryption_OAEP_MD5,
+        D::OAEP_SHA1 => KeyMechanism::RSA_Decryption_OAEP_SHA1,
+        D::OAEP_SHA224 => KeyMechanism::RSA_Decryption_OAEP_SHA224,
+        D::OAEP_SHA256 => KeyMechanism::RSA_Decryption_OAEP_SHA256,
+        D::OAEP_SHA384 => KeyMechanism::RSA_Decryption_OAEP_SHA384,
+        D::OAEP_SHA512 => KeyMechanism::RSA_Decryption_OAEP_SHA512,
+        D::AES_CBC => KeyMechanism::AES_Decryption_CBC,
+    }
+}
+
+async fn decrypt(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, OPERATOR) {
+        return e;
+    }
+    if !device.keys.contains_key(&id) {
+        return error(StatusCode::NOT_FOUND, "Key not found");
+    }
+    if let Err(e) = tag_check(&device, &headers, &id) {
+        return e;
+    }
+    let request: crate::client::model::DecryptRequest = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let Some(key) = device.keys.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "Key not found");
+    };
+    if !key.mechanisms.contains(&decrypt_mechanism(request.mode)) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Key mechanisms do not allow requested decryption.",
+        );
+    }
+    match key.secret.decrypt(request.mode, &request.encrypted) {
+        Ok(plain) => {
+            let plain = zeroize::Zeroizing::new(plain);
+            key.operations += 1;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(plain.as_slice());
+            axum::Json(json!({ "decrypted": encoded })).into_response()
+        }
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
+    }
 }
