@@ -306,3 +306,29 @@ fn rsa_decryption_in_pkcs1_and_oaep_modes_with_real_cryptography() {
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     });
 }
+
+#[test]
+fn metrics_and_system_info_decode() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
+    runtime.block_on(async {
+        let user = UserPostData {
+            real_name: "Metrics".into(),
+            role: UserRole::Metrics,
+            passphrase: SecretString::from("metrics-passphrase"),
+        };
+        admin.add_user("metrics", &user).await.unwrap();
+        let metrics = client(&sim, "metrics", "metrics-passphrase")
+            .metrics()
+            .await
+            .unwrap();
+        assert_eq!(metrics.get("users").and_then(|v| v.as_str()), Some("3"));
+        let info = admin.system_info().await.unwrap();
+        assert_eq!(info.device_id, "SIMULATOR");
+        assert_eq!(
+            admin.metrics().await.unwrap_err().kind(),
+            ErrorKind::PermissionDenied
+        );
+    });
+}

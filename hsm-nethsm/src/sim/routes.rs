@@ -57,6 +57,8 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/keys/{id}/sign", post(sign))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/random", post(random))
+        .route("/api/v1/metrics", get(metrics))
+        .route("/api/v1/system/info", get(system_info))
         .route("/api/v1/keys/{id}/decrypt", post(decrypt))
         .route("/api/v1/lock", post(lock))
         .route("/api/v1/unlock", post(unlock))
@@ -944,4 +946,39 @@ async fn decrypt(
         }
         Err(message) => error(StatusCode::BAD_REQUEST, message),
     }
+}
+
+/// `GET /metrics` (Metrics role). The device reports its counters as strings (nethsm.md,
+/// section 11).
+async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, &[UserRole::Metrics]) {
+        return e;
+    }
+    let operations: u64 = device.keys.values().map(|k| k.operations).sum();
+    axum::Json(json!({
+        "keyOperations": operations.to_string(),
+        "keys": device.keys.len().to_string(),
+        "users": device.users.len().to_string(),
+        "requests": s.requests.load(std::sync::atomic::Ordering::Relaxed).to_string(),
+    }))
+    .into_response()
+}
+
+/// `GET /system/info` (Administrator): versions and an obviously simulated device id.
+async fn system_info(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    axum::Json(json!({
+        "softwareVersion": env!("CARGO_PKG_VERSION"),
+        "softwareBuild": "hsm-nethsm-sim",
+        "firmwareVersion": "simulated",
+        "hardwareVersion": "simulated",
+        "deviceId": "SIMULATOR",
+        "akPub": {},
+        "pcr": {},
+    }))
+    .into_response()
 }
