@@ -1,4 +1,11 @@
-//! The async NetHSM REST client: one shared connection pool, typed requests and responses.
+//! The async NetHSM REST client: one shared connection pool per instance, typed requests and
+//! responses ([`model`]), and the retry and failover policy of the crate README.
+//!
+//! The methods are grouped by area: `keys` (list, generate, import, get, delete, public key,
+//! sign), `key_admin` (filters, move, labels, CSRs, certificates, tags, decrypt, encrypt,
+//! random), `system` (health, info, provision, users), `device` (lock and unlock, passphrases,
+//! user tags, namespaces, configuration, system operations, metrics); all are methods of
+//! [`NetHsmClient`].
 
 mod cluster;
 mod device;
