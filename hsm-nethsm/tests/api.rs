@@ -7,6 +7,7 @@
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::panic,
+    clippy::print_stderr,
     missing_docs,
     unreachable_pub
 )]
@@ -331,4 +332,90 @@ fn metrics_and_system_info_decode() {
             ErrorKind::PermissionDenied
         );
     });
+}
+
+#[test]
+fn key_csrs_are_real_and_openssl_verifies_them() {
+    let openssl_ok = std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !openssl_ok {
+        assert!(std::env::var_os("CI").is_none(), "openssl is needed in CI");
+        eprintln!("SKIPPED: no openssl");
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
+    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let dir = std::env::temp_dir().join(format!("hsm-nethsm-csr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (id, key_type, mechanism, length) in [
+        (
+            "csrp256",
+            KeyType::EC_P256,
+            KeyMechanism::ECDSA_Signature,
+            None,
+        ),
+        (
+            "csrrsa",
+            KeyType::RSA,
+            KeyMechanism::RSA_Signature_PKCS1,
+            Some(2048),
+        ),
+    ] {
+        runtime
+            .block_on(admin.generate_key(&GenerateKeyRequest {
+                mechanisms: vec![mechanism],
+                key_type,
+                length,
+                id: Some(id.into()),
+                restrictions: None,
+                label: None,
+            }))
+            .unwrap();
+        let subject = DistinguishedName {
+            common_name: "nethsm.example.net".into(),
+            organization_name: Some("NLnet Labs, Amsterdam".into()),
+            country_name: Some("NL".into()),
+            email_address: Some("info@example.net".into()),
+            subject_alt_names: Some(vec!["www.example.net".into(), "IP:192.0.2.1".into()]),
+            ..DistinguishedName::default()
+        };
+        let pem = runtime
+            .block_on(operator.key_csr_pem(id, &subject))
+            .unwrap();
+        let path = dir.join(format!("{id}.csr"));
+        std::fs::write(&path, &pem).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["req", "-verify", "-noout", "-text", "-in"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        for needle in [
+            "nethsm.example.net",
+            "NLnet Labs, Amsterdam",
+            "DNS:www.example.net",
+            "IP Address:192.0.2.1",
+            "info@example.net",
+        ] {
+            assert!(text.contains(needle), "{id}: {needle} missing:\n{text}");
+        }
+        // The CSR carries the key's public key.
+        let public = runtime.block_on(operator.public_key_pem(id)).unwrap();
+        let csr_public = std::process::Command::new("openssl")
+            .args(["req", "-noout", "-pubkey", "-in"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            hsm_core::PublicKey::from_pem(&String::from_utf8_lossy(&csr_public.stdout)).unwrap(),
+            hsm_core::PublicKey::from_pem(&public).unwrap()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -324,6 +324,15 @@ fn simulator_answers_follow_the_openapi_spec() {
     );
     assert_eq!(status, 200);
     assert!(signed["signature"].is_string());
+    let dn = json!({"commonName": "oa.example.net", "countryName": "NL"});
+    let (status, _) = c.check(
+        "POST",
+        "/keys/{KeyID}/csr.pem",
+        &["oaP256"],
+        OPERATOR,
+        Some(dn),
+    );
+    assert_eq!(status, 200);
     let (status, list) = c.check("GET", "/keys", &[], OPERATOR, None);
     assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(3)));
     let (status, _) = c.check("GET", "/keys/{KeyID}", &["nokey"], OPERATOR, None);

@@ -277,6 +277,35 @@ fn nitrokeys_python_clients_and_ours_share_one_simulated_nethsm() {
         .unwrap();
     openssl_verifies(&dir, &public, message, &raw, true);
 
+    // A CSR through Python's key_csr, made by the key Rust generated; openssl verifies it and
+    // finds the key's public key in it.
+    let csr = peer.py(
+        "csr",
+        &[OPERATOR, OPERATOR_PASS, "rsp256", "signer.example.net"],
+    );
+    let csr_path = dir.join("rsp256.csr");
+    std::fs::write(&csr_path, csr["pem"].as_str().unwrap()).unwrap();
+    let out = Command::new("openssl")
+        .args(["req", "-verify", "-noout", "-text", "-in"])
+        .arg(&csr_path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("signer.example.net") && text.contains("IP Address:192.0.2.7"),
+        "{text}"
+    );
+    let csr_key = Command::new("openssl")
+        .args(["req", "-noout", "-pubkey", "-in"])
+        .arg(&csr_path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        PublicKey::from_pem(&String::from_utf8_lossy(&csr_key.stdout)).unwrap(),
+        hsm.public_key(&rust_p256).unwrap()
+    );
+
     // nitropy, the command line of the seed document.
     let info = peer.nitropy(&["info"]);
     assert!(

@@ -57,6 +57,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/keys/{id}/sign", post(sign))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/random", post(random))
+        .route("/api/v1/keys/{id}/csr.pem", post(key_csr))
         .route("/api/v1/metrics", get(metrics))
         .route("/api/v1/system/info", get(system_info))
         .route("/api/v1/keys/{id}/decrypt", post(decrypt))
@@ -981,4 +982,28 @@ async fn system_info(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respon
         "pcr": {},
     }))
     .into_response()
+}
+
+/// `POST /keys/{id}/csr.pem` (Administrator or Operator): a real CSR signed by the key.
+async fn key_csr(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize(&mut device, &headers, KEY_READERS) {
+        return e;
+    }
+    let request: crate::client::model::DistinguishedName = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let Some(key) = device.keys.get(&id) else {
+        return error(StatusCode::NOT_FOUND, "Key not found");
+    };
+    match super::csr::csr_pem(&key.secret, &request) {
+        Ok(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
+    }
 }

@@ -74,6 +74,16 @@ elif step == "sign":
             key_id, nethsm_module.Base64.from_encoded(message_b64), SignMode.from_string(mode)
         )
         out["signature"] = sig.data if hasattr(sig, "data") else str(sig)
+elif step == "csr":
+    user, passphrase, key_id, common_name = args
+    with connect(user, passphrase) as n:
+        out["pem"] = n.key_csr(
+            key_id,
+            common_name=common_name,
+            country="NL",
+            organization="NLnet Labs",
+            subject_alt_names=[common_name, "IP:192.0.2.7"],
+        )
 elif step == "bench-sign":
     user, passphrase, key_id, mode, message_b64, count = args
     import time

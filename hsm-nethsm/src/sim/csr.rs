@@ -1,0 +1,104 @@
+//! Real certificate signing requests (`POST /keys/{id}/csr.pem`), signed by the key.
+
+use std::str::FromStr as _;
+
+use der::EncodePem as _;
+use der::asn1::{Ia5String, OctetString};
+use x509_cert::builder::{Builder as _, RequestBuilder};
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::name::Name;
+
+use super::crypto::{SimResult, SimSecret};
+use crate::client::model::DistinguishedName;
+
+/// Escapes an RFC 4514 attribute value.
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && matches!(c, '#' | ' '))
+            || (i + 1 == value.chars().count() && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn subject(dn: &DistinguishedName) -> SimResult<Name> {
+    let mut parts = vec![format!("CN={}", escape(&dn.common_name))];
+    for (key, value) in [
+        ("OU", &dn.organizational_unit_name),
+        ("O", &dn.organization_name),
+        ("L", &dn.locality_name),
+        ("ST", &dn.state_or_province_name),
+        ("C", &dn.country_name),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{key}={}", escape(v)));
+        }
+    }
+    if let Some(email) = dn.email_address.as_deref().filter(|v| !v.is_empty()) {
+        parts.insert(0, format!("emailAddress={}", escape(email)));
+    }
+    let text = parts.join(",");
+    // Not every RFC 4514 parser knows the `emailAddress` name; its OID always works.
+    Name::from_str(&text)
+        .or_else(|_| Name::from_str(&text.replacen("emailAddress=", "1.2.840.113549.1.9.1=", 1)))
+        .map_err(|e| format!("invalid subject: {e}"))
+}
+
+fn alt_names(dn: &DistinguishedName) -> SimResult<Option<SubjectAltName>> {
+    let names = match &dn.subject_alt_names {
+        Some(list) if list.is_empty() => return Ok(None),
+        Some(list) => list.clone(),
+        None => vec![dn.common_name.clone()],
+    };
+    let mut general = Vec::new();
+    for name in names {
+        if let Some(ip) = name.strip_prefix("IP:") {
+            let addr: std::net::IpAddr = ip.parse().map_err(|_| format!("invalid IP {ip}"))?;
+            let bytes = match addr {
+                std::net::IpAddr::V4(a) => a.octets().to_vec(),
+                std::net::IpAddr::V6(a) => a.octets().to_vec(),
+            };
+            general.push(GeneralName::IpAddress(
+                OctetString::new(bytes).map_err(|e| e.to_string())?,
+            ));
+        } else {
+            general.push(GeneralName::DnsName(
+                Ia5String::new(&name).map_err(|_| format!("invalid DNS name {name}"))?,
+            ));
+        }
+    }
+    Ok(Some(SubjectAltName(general)))
+}
+
+/// A PEM CSR for `dn`, signed by `secret`.
+pub(crate) fn csr_pem(secret: &SimSecret, dn: &DistinguishedName) -> SimResult<String> {
+    let mut builder = RequestBuilder::new(subject(dn)?).map_err(|e| e.to_string())?;
+    if let Some(san) = alt_names(dn)? {
+        builder.add_extension(&san).map_err(|e| e.to_string())?;
+    }
+    let fail = |e: x509_cert::builder::Error| format!("CSR signing failed: {e}");
+    let request = match secret {
+        SimSecret::P256(k) => builder
+            .build::<_, p256::ecdsa::DerSignature>(k)
+            .map_err(fail)?,
+        SimSecret::P384(k) => builder
+            .build::<_, p384::ecdsa::DerSignature>(k)
+            .map_err(fail)?,
+        SimSecret::Rsa(k) => {
+            let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.as_ref().clone());
+            builder
+                .build::<_, rsa::pkcs1v15::Signature>(&signer)
+                .map_err(fail)?
+        }
+        _ => return Err("the simulator makes CSRs for P-256, P-384 and RSA keys".into()),
+    };
+    request
+        .to_pem(der::pem::LineEnding::LF)
+        .map_err(|e| e.to_string())
+}
