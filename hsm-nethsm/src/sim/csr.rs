@@ -96,7 +96,10 @@ pub(crate) fn csr_pem(secret: &SimSecret, dn: &DistinguishedName) -> SimResult<S
                 .build::<_, rsa::pkcs1v15::Signature>(&signer)
                 .map_err(fail)?
         }
-        _ => return Err("the simulator makes CSRs for P-256, P-384 and RSA keys".into()),
+        SimSecret::Ed25519(k) => builder
+            .build::<_, ed25519_dalek::Signature>(k)
+            .map_err(fail)?,
+        _ => return Err("the simulator makes CSRs for P-256, P-384, Ed25519 and RSA keys".into()),
     };
     request
         .to_pem(der::pem::LineEnding::LF)
