@@ -90,11 +90,16 @@ impl Peer {
 
     /// Runs `nitropy nethsm ... ARGS` as the operator; returns stdout.
     fn nitropy(&self, args: &[&str]) -> String {
+        self.nitropy_as(OPERATOR, OPERATOR_PASS, args)
+    }
+
+    /// Runs `nitropy nethsm ... ARGS` as `user`; returns stdout.
+    fn nitropy_as(&self, user: &str, pass: &str, args: &[&str]) -> String {
         let out = Command::new(self.venv.join("bin/nitropy"))
             .env("ALLOW_ROOT", "1")
             .args(["nethsm", "--host", &self.host, "--ca-certs"])
             .arg(&self.ca)
-            .args(["--username", OPERATOR, "--password", OPERATOR_PASS])
+            .args(["--username", user, "--password", pass])
             .args(args)
             .output()
             .unwrap();
