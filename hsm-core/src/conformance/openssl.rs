@@ -1,6 +1,7 @@
 //! Verification with the `openssl` command line, for what no Rust crate verifies.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::public_key::PublicKey;
 use crate::signature::Signature;
@@ -11,10 +12,13 @@ pub(super) fn verify_ecdsa_digest(
     digest: &[u8],
     signature: &Signature,
 ) -> Result<(), String> {
+    // One directory per call: conformance runs of several backends share a
+    // process (and often a message), so neither the pid nor the digest is unique.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
         "hsm-conformance-{}-{}",
         std::process::id(),
-        hex::encode(digest.get(..8).unwrap_or(digest))
+        NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
     let pem = dir.join("pub.pem");
