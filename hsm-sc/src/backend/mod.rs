@@ -57,7 +57,7 @@ fn needs_login(e: &Error) -> bool {
     matches!(
         e.status(),
         Some(DeviceStatus::StatusWord(0x6982 | 0x6D00 | 0x6E00))
-    ) || (e.kind() == ErrorKind::InvalidState && matches!(e.status(), Some(DeviceStatus::PcSc(_))))
+    ) || was_reset(e)
 }
 
 impl ScHsm {
@@ -199,13 +199,27 @@ impl Inner {
         r
     }
 
-    /// Runs `f` without a PIN, selecting the applet first if needed.
-    pub(crate) fn plain<T>(&mut self, f: impl FnOnce(&mut Commands<'_>) -> Result<T>) -> Result<T> {
-        self.card.run(|c| {
-            if !c.state().selected {
-                let _ = c.select_applet()?;
-            }
-            f(c)
-        })
+    /// Runs `f` without a PIN, selecting the applet first if needed; once more if another
+    /// process reset the card in between.
+    pub(crate) fn plain<T>(
+        &mut self,
+        mut f: impl FnMut(&mut Commands<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut run = |card: &mut SmartCardHsm| {
+            card.run(|c| {
+                if !c.state().selected {
+                    let _ = c.select_applet()?;
+                }
+                f(c)
+            })
+        };
+        match run(&mut self.card) {
+            Err(e) if was_reset(&e) => run(&mut self.card),
+            other => other,
+        }
     }
+}
+
+fn was_reset(e: &Error) -> bool {
+    e.kind() == ErrorKind::InvalidState && matches!(e.status(), Some(DeviceStatus::PcSc(_)))
 }

@@ -1,0 +1,463 @@
+//! OpenSC (sc-hsm-tool, pkcs11-tool, pkcs15-tool of Debian's opensc 0.23) against the simulated
+//! card on pcscd + vpcd, and hsm-sc over PC/SC against the same card: interoperability both ways,
+//! signatures verified with the `openssl` CLI. Needs pcscd with vpcd (scripts/ci.d/sc.sh).
+
+#![cfg(all(feature = "sim", feature = "pcsc"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::fs;
+use std::time::Duration;
+
+use common::{Card, SO_PIN, USER_PIN, openssl_verify, run};
+use hsm_core::uri::BackendUri;
+use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
+use hsm_sc::ScHsm;
+use hsm_sc::transport::{CardEvent, ReaderMonitor};
+
+fn login_args() -> Vec<&'static str> {
+    vec!["--login", "--pin", USER_PIN]
+}
+
+#[test]
+fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
+    if !common::pcscd_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let ps = |name: &str| -> &'static str {
+        Box::leak(p(name).to_str().unwrap().to_owned().into_boxed_str())
+    };
+    let card = Card::insert(0, &[]);
+
+    // --- OpenSC initialises the card and sees a SmartCard-HSM ---
+    let out = card.sc_hsm_tool(&[
+        "--initialize",
+        "--so-pin",
+        SO_PIN,
+        "--pin",
+        USER_PIN,
+        "--dkek-shares",
+        "1",
+        "--label",
+        "SIMTOKEN",
+    ]);
+    eprintln!("{out}");
+    let status = card.sc_hsm_tool(&[]);
+    assert!(status.contains("User PIN tries left  : 3"), "{status}");
+    assert!(status.contains("1 share(s) still missing"), "{status}");
+    let dump = card.pkcs15_tool(&["--dump"]);
+    assert!(
+        dump.contains("DESIM00001") && dump.contains("SIMTOKEN"),
+        "{dump}"
+    );
+
+    // --- OpenSC makes keys and signs; openssl verifies ---
+    let mut gen_ec = login_args();
+    gen_ec.extend([
+        "--keypairgen",
+        "--key-type",
+        "EC:prime256v1",
+        "--id",
+        "01",
+        "--label",
+        "ectest",
+    ]);
+    card.pkcs11_tool(&gen_ec);
+    let mut gen_rsa = login_args();
+    gen_rsa.extend([
+        "--keypairgen",
+        "--key-type",
+        "rsa:2048",
+        "--id",
+        "02",
+        "--label",
+        "rsatest",
+    ]);
+    card.pkcs11_tool(&gen_rsa);
+    fs::write(p("msg"), b"signed by the simulated SmartCard-HSM\n").unwrap();
+    for (id, file) in [("01", "ec.pem"), ("02", "rsa.pem")] {
+        let pem = card.pkcs15_tool(&["--read-public-key", id]);
+        let start = pem
+            .find("-----BEGIN PUBLIC KEY-----")
+            .expect("a PEM public key");
+        fs::write(p(file), &pem[start..]).unwrap();
+    }
+    for (id, mech, sig, pubkey, extra) in [
+        ("01", "ECDSA-SHA256", "sig1", "ec.pem", &[][..]),
+        ("02", "SHA256-RSA-PKCS", "sig2", "rsa.pem", &[][..]),
+        (
+            "02",
+            "SHA256-RSA-PKCS-PSS",
+            "sig3",
+            "rsa.pem",
+            &[
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:-1",
+            ][..],
+        ),
+    ] {
+        let mut a = login_args();
+        a.extend([
+            "--sign",
+            "--id",
+            id,
+            "-m",
+            mech,
+            "-i",
+            ps("msg"),
+            "-o",
+            ps(sig),
+        ]);
+        if mech.starts_with("ECDSA") {
+            a.extend(["--signature-format", "openssl"]);
+        }
+        card.pkcs11_tool(&a);
+        openssl_verify(&p(pubkey), &p("msg"), &p(sig), extra);
+    }
+    // raw ECDSA over a hash computed by openssl
+    run(
+        "openssl",
+        &["dgst", "-sha256", "-binary", "-out", ps("hash"), ps("msg")],
+    );
+    let mut a = login_args();
+    a.extend([
+        "--sign",
+        "--id",
+        "01",
+        "-m",
+        "ECDSA",
+        "--signature-format",
+        "openssl",
+        "-i",
+        ps("hash"),
+        "-o",
+        ps("sig4"),
+    ]);
+    card.pkcs11_tool(&a);
+    openssl_verify(&p("ec.pem"), &p("msg"), &p("sig4"), &[]);
+
+    // RSA decryption round trip, ECDH against openssl
+    fs::write(p("plain"), b"key transport").unwrap();
+    run(
+        "openssl",
+        &[
+            "pkeyutl",
+            "-encrypt",
+            "-pubin",
+            "-inkey",
+            ps("rsa.pem"),
+            "-in",
+            ps("plain"),
+            "-out",
+            ps("ct"),
+        ],
+    );
+    let mut a = login_args();
+    a.extend([
+        "--decrypt",
+        "--id",
+        "02",
+        "-m",
+        "RSA-PKCS",
+        "-i",
+        ps("ct"),
+        "-o",
+        ps("pt"),
+    ]);
+    card.pkcs11_tool(&a);
+    assert_eq!(fs::read(p("pt")).unwrap(), b"key transport");
+    run(
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            ps("peer.pem"),
+        ],
+    );
+    run(
+        "openssl",
+        &[
+            "pkey",
+            "-in",
+            ps("peer.pem"),
+            "-pubout",
+            "-outform",
+            "DER",
+            "-out",
+            ps("peer.der"),
+        ],
+    );
+    let mut a = login_args();
+    a.extend([
+        "--derive",
+        "--id",
+        "01",
+        "-m",
+        "ECDH1-DERIVE",
+        "-i",
+        ps("peer.der"),
+        "-o",
+        ps("z1"),
+    ]);
+    card.pkcs11_tool(&a);
+    run(
+        "openssl",
+        &[
+            "pkeyutl",
+            "-derive",
+            "-inkey",
+            ps("peer.pem"),
+            "-peerkey",
+            ps("ec.pem"),
+            "-out",
+            ps("z2"),
+        ],
+    );
+    assert_eq!(fs::read(p("z1")).unwrap(), fs::read(p("z2")).unwrap());
+
+    // data objects written by pkcs11-tool are read by hsm-sc
+    fs::write(p("data"), b"opensc data object").unwrap();
+    let mut a = login_args();
+    a.extend([
+        "--write-object",
+        ps("data"),
+        "--type",
+        "data",
+        "--label",
+        "mydata",
+    ]);
+    card.pkcs11_tool(&a);
+    let objects = card.pkcs11_tool(
+        &login_args()
+            .into_iter()
+            .chain(["--list-objects"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(objects.contains("mydata"), "{objects}");
+
+    // --- hsm-sc over PC/SC on the same card ---
+    let hsm = ScHsm::open(BackendUri::parse(&card.uri()).unwrap()).unwrap();
+    assert_eq!(hsm.serial().unwrap().as_deref(), Some("DESIM00001"));
+    assert_eq!(
+        hsm.read_data_object("mydata").unwrap(),
+        b"opensc data object"
+    );
+    let names: Vec<String> = hsm
+        .list_keys()
+        .unwrap()
+        .into_iter()
+        .filter_map(|k| k.label)
+        .collect();
+    assert!(
+        names.contains(&"ectest".to_owned()) && names.contains(&"rsatest".to_owned()),
+        "{names:?}"
+    );
+    let msg = b"hsm-sc signs with a key OpenSC made";
+    for (label, pem, alg) in [
+        ("ectest", "ec.pem", SignAlgorithm::EcdsaSha256),
+        ("rsatest", "rsa.pem", SignAlgorithm::RsaPkcs1Sha256),
+        ("rsatest", "rsa.pem", SignAlgorithm::RsaPssSha256),
+    ] {
+        let key = KeyId::name(label).unwrap();
+        let opensc_pem = fs::read_to_string(p(pem)).unwrap();
+        assert_eq!(
+            hsm.public_key(&key).unwrap().to_pem().trim(),
+            opensc_pem.trim()
+        );
+        let sig = hsm.sign(&key, alg, msg).unwrap();
+        fs::write(p("m2"), msg).unwrap();
+        fs::write(p("s2"), sig.to_der()).unwrap();
+        let extra: &[&str] = if alg == SignAlgorithm::RsaPssSha256 {
+            &[
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:-1",
+            ]
+        } else {
+            &[]
+        };
+        openssl_verify(&p(pem), &p("m2"), &p("s2"), extra);
+    }
+    // after login: one APDU per signature, also over PC/SC
+    let before = hsm.apdu_count().unwrap();
+    let _ = hsm
+        .sign(
+            &KeyId::name("ectest").unwrap(),
+            SignAlgorithm::EcdsaSha256,
+            msg,
+        )
+        .unwrap();
+    assert_eq!(hsm.apdu_count().unwrap() - before, 1);
+
+    // keys made by hsm-sc show in OpenSC with label and id, and sign there
+    hsm.generate_key(&KeyTemplate::new(
+        KeyId::name("hsmkey").unwrap(),
+        KeySpec::Ec(Curve::P256),
+    ))
+    .unwrap();
+    hsm.generate_key(
+        &KeyTemplate::new(
+            KeyId::from_bytes(vec![0xA1, 0xB2]).unwrap(),
+            KeySpec::Rsa2048,
+        )
+        .with_label("hsmrsa"),
+    )
+    .unwrap();
+    let dump = card.pkcs15_tool(&["--dump"]);
+    assert!(dump.contains("hsmkey") && dump.contains("hsmrsa"), "{dump}");
+    assert!(dump.contains("ID             : a1b2"), "{dump}");
+    let objects = card.pkcs11_tool(
+        &login_args()
+            .into_iter()
+            .chain(["--list-objects"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        objects.contains("label:      hsmkey") && objects.contains("ID:         a1b2"),
+        "{objects}"
+    );
+    fs::write(
+        p("hsmkey.pem"),
+        hsm.public_key(&KeyId::name("hsmkey").unwrap())
+            .unwrap()
+            .to_pem(),
+    )
+    .unwrap();
+    fs::write(
+        p("hsmrsa.pem"),
+        hsm.public_key(&KeyId::name("hsmrsa").unwrap())
+            .unwrap()
+            .to_pem(),
+    )
+    .unwrap();
+    // pkcs11-tool 0.23 picks the signing key by --id only (with --label alone it takes the
+    // first private key), so sign by the id hsm-sc reports for the label
+    let info = hsm.key_info(&KeyId::name("hsmkey").unwrap()).unwrap();
+    let hsmkey_id: &'static str = Box::leak(info.extras["id"].clone().into_boxed_str());
+    assert!(
+        objects.contains(&format!("label:      hsmkey\n  ID:         {hsmkey_id}")),
+        "{objects}"
+    );
+    let mut a = login_args();
+    a.extend([
+        "--sign",
+        "--id",
+        hsmkey_id,
+        "-m",
+        "ECDSA-SHA256",
+        "--signature-format",
+        "openssl",
+        "-i",
+        ps("msg"),
+        "-o",
+        ps("s5"),
+    ]);
+    card.pkcs11_tool(&a);
+    openssl_verify(&p("hsmkey.pem"), &p("msg"), &p("s5"), &[]);
+    let mut a = login_args();
+    a.extend([
+        "--sign",
+        "--id",
+        "a1b2",
+        "-m",
+        "SHA256-RSA-PKCS",
+        "-i",
+        ps("msg"),
+        "-o",
+        ps("s6"),
+    ]);
+    card.pkcs11_tool(&a);
+    openssl_verify(&p("hsmrsa.pem"), &p("msg"), &p("s6"), &[]);
+    let pem = card.pkcs15_tool(&["--read-public-key", "a1b2"]);
+    assert!(
+        pem.contains(
+            hsm.public_key(&KeyId::name("hsmrsa").unwrap())
+                .unwrap()
+                .to_pem()
+                .trim()
+        ),
+        "{pem}"
+    );
+
+    // deletions are seen both ways
+    let mut a = login_args();
+    a.extend(["--delete-object", "--type", "data", "--label", "mydata"]);
+    card.pkcs11_tool(&a);
+    assert!(hsm.read_data_object("mydata").unwrap_err().is_not_found());
+    hsm.delete_key(&KeyId::name("hsmrsa").unwrap()).unwrap();
+    let mut a = login_args();
+    a.extend(["--delete-object", "--type", "privkey", "--id", "02"]);
+    card.pkcs11_tool(&a);
+    let objects = card.pkcs11_tool(
+        &login_args()
+            .into_iter()
+            .chain(["--list-objects"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(!objects.contains("hsmrsa"), "{objects}");
+    assert!(
+        hsm.key_info(&KeyId::name("rsatest").unwrap())
+            .unwrap_err()
+            .is_not_found()
+    );
+
+    // a wrong PIN through hsm-sc: tries left, and OpenSC sees the same counter
+    let bad =
+        ScHsm::open(BackendUri::parse(&card.uri().replace(USER_PIN, "111111")).unwrap()).unwrap();
+    let e = bad.login().unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::AuthenticationFailed {
+            retries_left: Some(2)
+        },
+        "{e}"
+    );
+    assert!(card.sc_hsm_tool(&[]).contains("User PIN tries left  : 2"));
+    drop(bad);
+    drop(hsm);
+}
+
+#[test]
+fn reader_monitor_sees_insertion_and_removal() {
+    if !common::pcscd_available() {
+        return;
+    }
+    let mut monitor = ReaderMonitor::new("Virtual PCD 00 01").unwrap();
+    // drain the initial state (an empty reader)
+    while let Some(ev) = monitor.wait(Duration::from_millis(300)).unwrap() {
+        assert!(matches!(ev, CardEvent::Removed { .. }), "{ev:?}");
+    }
+    let card = Card::insert(1, &["--initialized"]);
+    let ev = monitor.wait(Duration::from_secs(5)).unwrap();
+    match ev {
+        Some(CardEvent::Inserted { reader, atr }) => {
+            assert_eq!(reader, "Virtual PCD 00 01");
+            assert_eq!(atr, hsm_sc::sim::ATR);
+        }
+        other => panic!("expected an insertion, got {other:?}"),
+    }
+    // a backend on this reader works, then sees the card go
+    let hsm = ScHsm::open(BackendUri::parse(&card.uri()).unwrap()).unwrap();
+    hsm.login().unwrap();
+    drop(card);
+    let ev = monitor.wait(Duration::from_secs(5)).unwrap();
+    assert!(matches!(ev, Some(CardEvent::Removed { .. })), "{ev:?}");
+    let e = hsm.list_keys().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+}
