@@ -139,7 +139,7 @@ impl Pkcs11Hsm {
         let pin = read_pin(uri.pin.take())?;
         let pkcs11 = crate::module::load(&module)?;
         let slot = crate::token::select(&pkcs11, &uri)?;
-        let pool = SessionPool::new(pkcs11.clone(), slot, pin.as_ref(), options.concurrency)?;
+        let pool = SessionPool::new(pkcs11.clone(), slot, pin, options.concurrency)?;
         let list = pkcs11.get_mechanism_list(slot).ck("pkcs11.mechanisms")?;
         let mechanisms = Mechanisms::from_list(&list);
         let curves: Vec<_> = match pkcs11.get_mechanism_info(slot, MechanismType::ECC_KEY_PAIR_GEN)
@@ -170,10 +170,13 @@ impl Pkcs11Hsm {
     /// # Errors
     /// The module's error.
     pub fn token_info(&self) -> Result<TokenSummary> {
-        let t = self
-            .pkcs11
-            .get_token_info(self.slot)
-            .ck("pkcs11.token_info")?;
+        let t = match self.pkcs11.get_token_info(self.slot) {
+            Ok(t) => t,
+            Err(e) => {
+                self.pool.check_token("pkcs11.token_info")?;
+                return Err(crate::error::map("pkcs11.token_info", e));
+            }
+        };
         Ok(TokenSummary {
             label: t.label().to_owned(),
             manufacturer: t.manufacturer_id().to_owned(),
@@ -260,17 +263,22 @@ impl Pkcs11Hsm {
             .remove(key);
     }
 
-    /// The cached private key handle and spec of `key`, looked up on a miss.
-    fn lookup(&self, key: &KeyId, operation: &'static str) -> Result<(ObjectHandle, KeySpec)> {
-        if let Some(hit) = self
+    /// The private key handle and spec of `key`, and whether they came from the cache (looked
+    /// up and cached on a miss).
+    fn lookup(
+        &self,
+        key: &KeyId,
+        operation: &'static str,
+    ) -> Result<(ObjectHandle, KeySpec, bool)> {
+        if let Some(&(handle, spec)) = self
             .handles
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(key)
         {
-            return Ok(*hit);
+            return Ok((handle, spec, true));
         }
-        let found = self.pool.run(operation, |s| {
+        let (handle, spec) = self.pool.run(operation, |s| {
             let h = keys::find_private(s, key, operation)?;
             let spec = keys::spec_of(s, h)?.ok_or_else(|| {
                 Error::unsupported(
@@ -283,8 +291,8 @@ impl Pkcs11Hsm {
         self.handles
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key.clone(), found);
-        Ok(found)
+            .insert(key.clone(), (handle, spec));
+        Ok((handle, spec, false))
     }
 
     fn sign_inner(
@@ -298,20 +306,27 @@ impl Pkcs11Hsm {
         if !self.capabilities.has_algorithm(algorithm) {
             return Err(sign::unsupported(algorithm, operation));
         }
-        let (mut handle, spec) = self.lookup(key, operation)?;
-        check_algorithm_fits(spec, algorithm, operation)?;
-        let prepared = sign::prepare(spec, algorithm, data, is_digest)?;
-        match self
-            .pool
-            .run(operation, |s| sign::run(s, handle, &prepared))
-        {
-            Err(e) if is_stale(&e) => {
-                // The handle went stale (key deleted or re-created elsewhere): look it up again.
+        let attempt = |(handle, spec, _): (ObjectHandle, KeySpec, bool)| {
+            check_algorithm_fits(spec, algorithm, operation)?;
+            let prepared = sign::prepare(spec, algorithm, data, is_digest)?;
+            self.pool
+                .run(operation, |s| sign::run(s, handle, &prepared))
+        };
+        let found = self.lookup(key, operation)?;
+        let cached = found.2;
+        match attempt(found) {
+            Err(e) if is_stale(&e) || (cached && e.kind() == ErrorKind::InvalidInput) => {
+                // The cached handle or spec went stale: the key was deleted (and perhaps
+                // re-created, even with another type) by someone else, or a logout dropped the
+                // token's private handles. Log in again if needed and look the key up afresh.
+                tracing::debug!(operation, "stale key handle; looking the key up again");
                 self.forget(key);
-                let (fresh, _) = self.lookup(key, operation)?;
-                handle = fresh;
-                self.pool
-                    .run(operation, |s| sign::run(s, handle, &prepared))
+                if self.pool.login_lost() {
+                    self.pool
+                        .recover()
+                        .map_err(|r| r.with_operation(operation))?;
+                }
+                attempt(self.lookup(key, operation)?)
             }
             other => other,
         }
@@ -355,6 +370,11 @@ impl KeyStore for Pkcs11Hsm {
 
     #[tracing::instrument(name = "pkcs11.list_keys", skip_all)]
     fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        // Without the login the private keys are invisible and the list would be silently short.
+        self.pool.check_token("pkcs11.list_keys")?;
+        if self.pool.login_lost() {
+            self.pool.recover()?;
+        }
         self.pool.run("pkcs11.list_keys", |s| {
             let handles = s.find_objects(&[cryptoki::object::Attribute::Class(
                 cryptoki::object::ObjectClass::PRIVATE_KEY,

@@ -28,3 +28,6 @@ pub use crate::backend::{Options, Pkcs11Hsm, TokenSummary};
 pub use crate::module::finalize;
 pub use crate::objects::ObjectKind;
 pub use crate::uri::Pkcs11Uri;
+/// The `cryptoki` this crate is built on, for raw PKCS#11 calls next to the backend (tools,
+/// the benchmark that measures this crate's overhead).
+pub use cryptoki;

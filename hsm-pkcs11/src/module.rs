@@ -34,12 +34,29 @@ pub(crate) fn load(path: &Path) -> Result<Pkcs11> {
     if let Some(p) = modules.get(&key) {
         return Ok(p.clone());
     }
-    let pkcs11 = Pkcs11::new(&key).map_err(|e| {
-        map("pkcs11.load", e).with_message(format!("cannot load the module {}", key.display()))
+    let named = || {
+        if key == path {
+            path.display().to_string()
+        } else {
+            format!("{} ({})", path.display(), key.display())
+        }
+    };
+    let pkcs11 = Pkcs11::new(&key).map_err(|e| match e {
+        CkError::MissingSymbol(symbol) => Error::new(ErrorKind::Unavailable, "pkcs11.load")
+            .with_message(format!(
+                "cannot load the module {}: not a PKCS#11 module (no {symbol})",
+                named()
+            )),
+        e => Error::new(ErrorKind::Unavailable, "pkcs11.load")
+            .with_message(format!("cannot load the module {}", named()))
+            .with_source(map("pkcs11.load", e)),
     })?;
     match pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(e) => return Err(map("pkcs11.initialize", e)),
+        Err(e) => {
+            return Err(map("pkcs11.initialize", e)
+                .with_message(format!("the module {} refused C_Initialize", named())));
+        }
     }
     tracing::debug!(module = %key.display(), "PKCS#11 module initialised");
     modules.insert(key, pkcs11.clone());

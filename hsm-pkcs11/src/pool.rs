@@ -2,9 +2,14 @@
 //!
 //! PKCS#11 login state belongs to the application and token, not to one session: while any
 //! session is open the token stays logged in. The pool keeps an *anchor* session open for its
-//! whole life, logs in on it once, and opens working sessions up to its size on demand. A session
-//! that fails with `CKR_SESSION_HANDLE_INVALID`/`CKR_SESSION_CLOSED` is dropped and the operation
-//! is run once more on a fresh one.
+//! whole life, logs in on it once, and opens working sessions up to its size on demand.
+//!
+//! Recovery: an operation failing with `CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED` or
+//! `CKR_USER_NOT_LOGGED_IN` (someone closed our sessions with `C_CloseAllSessions`, or logged
+//! the application out) makes the pool [`recover`](SessionPool::recover): idle sessions the
+//! token no longer knows are discarded, the anchor is reopened if it is gone, and the login is
+//! re-established with the PIN that already succeeded. The operation then runs once more. A PIN
+//! the token refuses on such a re-login is forgotten, so it is never tried twice.
 
 use std::fmt;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -30,12 +35,17 @@ struct State {
 pub(crate) struct SessionPool {
     pkcs11: Pkcs11,
     slot: Slot,
+    /// The token's label when the pool was made, to notice another token in the slot.
+    label: String,
     read_write: bool,
     max: usize,
     state: Mutex<State>,
     freed: Condvar,
-    /// Holds the login for the pool's life.
-    _anchor: Mutex<Session>,
+    /// Holds the login for the pool's life (reopened by [`SessionPool::recover`]).
+    anchor: Mutex<Session>,
+    /// The PIN that logged in, kept to re-establish a lost login; `None` once the token
+    /// refused it.
+    pin: Mutex<Option<SecretString>>,
 }
 
 impl fmt::Debug for SessionPool {
@@ -55,19 +65,55 @@ pub(crate) fn session_lost(e: &CkError) -> bool {
     )
 }
 
+/// Whether an error means the session or the login is gone, so recovering and running the
+/// operation once more may succeed.
+fn recoverable(e: &CkError) -> bool {
+    session_lost(e) || rv_of(e) == Some(RvError::UserNotLoggedIn)
+}
+
+/// Disposes of a session the token says is invalid without calling `C_CloseSession`: its handle
+/// may already belong to a new session, which closing it would end. The `Session` value (a
+/// handle and a reference to the module) is leaked on purpose; this happens once per lost
+/// session.
+fn discard(session: Session) {
+    std::mem::forget(session);
+}
+
+/// Whether the token still knows `session`.
+fn alive(session: &Session) -> bool {
+    !matches!(session.get_session_info(), Err(ref e) if session_lost(e))
+}
+
+fn is_public(session: &Session) -> bool {
+    use cryptoki::session::SessionState;
+    matches!(
+        session.get_session_info().map(|i| i.session_state()),
+        Ok(SessionState::RoPublic | SessionState::RwPublic)
+    )
+}
+
+/// Logs `session` in as the user; `CKR_USER_ALREADY_LOGGED_IN` is success.
+fn login(session: &Session, pin: &SecretString) -> std::result::Result<(), CkError> {
+    match session.login(UserType::User, Some(pin)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SessionPool {
     /// Opens the anchor session, logs in with `pin` (if any) and sizes the pool from the token's
     /// session limit and `concurrency`.
     pub(crate) fn new(
         pkcs11: Pkcs11,
         slot: Slot,
-        pin: Option<&SecretString>,
+        pin: Option<SecretString>,
         concurrency: usize,
     ) -> Result<Self> {
         let info = pkcs11
             .get_token_info(slot)
             .map_err(|e| map("pkcs11.token_info", e))?;
         let read_write = !info.write_protected();
+        let label = info.label().to_owned();
         let token_max = match info.max_session_count() {
             cryptoki::slot::Limit::Max(n) => usize::try_from(n).unwrap_or(usize::MAX),
             _ => usize::MAX,
@@ -75,16 +121,14 @@ impl SessionPool {
         // One session is the anchor; at least one more is needed to work.
         let max = concurrency.max(1).min(token_max.saturating_sub(1)).max(1);
         let anchor = open(&pkcs11, slot, read_write)?;
-        if let Some(pin) = pin {
-            match anchor.login(UserType::User, Some(pin)) {
-                Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-                Err(e) => return Err(map("pkcs11.login", e)),
-            }
+        if let Some(pin) = &pin {
+            login(&anchor, pin).map_err(|e| map("pkcs11.login", e))?;
         }
         tracing::debug!(slot = slot.id(), max, "session pool ready");
         Ok(Self {
             pkcs11,
             slot,
+            label,
             read_write,
             max,
             state: Mutex::new(State {
@@ -92,8 +136,64 @@ impl SessionPool {
                 open: 0,
             }),
             freed: Condvar::new(),
-            _anchor: Mutex::new(anchor),
+            anchor: Mutex::new(anchor),
+            pin: Mutex::new(pin),
         })
+    }
+
+    /// Brings the pool back after its sessions or its login were lost behind its back: discards
+    /// idle sessions the token no longer knows, reopens the anchor if it is gone and logs in
+    /// again if the token is public and a PIN is known.
+    ///
+    /// # Errors
+    /// The module's error when the anchor cannot be reopened (the token is gone) or the token
+    /// refuses the PIN (which is then forgotten).
+    pub(crate) fn recover(&self) -> Result<()> {
+        let stale: Vec<Session> = {
+            let mut state = self.lock()?;
+            let (keep, stale): (Vec<_>, Vec<_>) = state.idle.drain(..).partition(alive);
+            state.idle = keep;
+            state.open = state.open.saturating_sub(stale.len());
+            stale
+        };
+        if !stale.is_empty() {
+            tracing::debug!(
+                lost = stale.len(),
+                "discarded idle sessions the token forgot"
+            );
+        }
+        stale.into_iter().for_each(discard);
+        let mut anchor = self.anchor.lock().map_err(|_| {
+            Error::new(ErrorKind::InvalidState, "pkcs11.pool").with_message("anchor poisoned")
+        })?;
+        if !alive(&anchor) {
+            tracing::debug!(slot = self.slot.id(), "anchor session lost; reopening it");
+            let fresh = open(&self.pkcs11, self.slot, self.read_write)?;
+            discard(std::mem::replace(&mut *anchor, fresh));
+        }
+        let mut pin = self.pin.lock().map_err(|_| {
+            Error::new(ErrorKind::InvalidState, "pkcs11.pool").with_message("PIN poisoned")
+        })?;
+        if let Some(p) = pin.as_ref().filter(|_| is_public(&anchor)) {
+            tracing::debug!(slot = self.slot.id(), "login lost; logging in again");
+            if let Err(e) = login(&anchor, p) {
+                if matches!(
+                    rv_of(&e),
+                    Some(
+                        RvError::PinIncorrect
+                            | RvError::PinInvalid
+                            | RvError::PinLenRange
+                            | RvError::PinLocked
+                            | RvError::PinExpired
+                    )
+                ) {
+                    // Never offered again: a second try could count against the retry counter.
+                    *pin = None;
+                }
+                return Err(map("pkcs11.login", e));
+            }
+        }
+        Ok(())
     }
 
     /// The most working sessions this pool opens.
@@ -149,38 +249,121 @@ impl SessionPool {
         self.freed.notify_one();
     }
 
-    /// Runs `op` on a checked-out session. If the session turns out to be invalid or closed, it
-    /// is dropped and `op` runs once more on a new one.
+    /// `Ok` if the slot still holds the token this pool was made for; otherwise an
+    /// [`ErrorKind::Unavailable`] that says so (`C_GetTokenInfo` fails once SoftHSM2's token
+    /// directory is deleted, for one).
+    pub(crate) fn check_token(&self, operation: &'static str) -> Result<()> {
+        match self.pkcs11.get_token_info(self.slot) {
+            Ok(t) if t.label() == self.label => Ok(()),
+            Ok(t) => Err(
+                Error::new(ErrorKind::Unavailable, operation).with_message(format!(
+                    "slot {} now holds the token `{}`, not `{}`",
+                    self.slot.id(),
+                    t.label(),
+                    self.label
+                )),
+            ),
+            Err(e) => {
+                let probe = map("pkcs11.token_info", e);
+                let mut gone = Error::new(ErrorKind::Unavailable, operation).with_message(format!(
+                    "the token `{}` in slot {} is gone or unusable ({})",
+                    self.label,
+                    self.slot.id(),
+                    probe.message().unwrap_or("C_GetTokenInfo failed")
+                ));
+                if let Some(status) = probe.status() {
+                    gone = gone.with_status(status.clone());
+                }
+                Err(gone)
+            }
+        }
+    }
+
+    /// Turns an operation's failure into "the token is gone" when that is the cause: a key
+    /// that cannot be found or a general error says little when the whole token went away.
+    fn explain(&self, operation: &'static str, e: Error) -> Error {
+        if !matches!(
+            e.kind(),
+            ErrorKind::NotFound
+                | ErrorKind::Device
+                | ErrorKind::Unavailable
+                | ErrorKind::InvalidState
+        ) {
+            return e;
+        }
+        match self.check_token(operation) {
+            Ok(()) => e,
+            Err(gone) => gone.with_source(e),
+        }
+    }
+
+    /// Whether the login this pool holds is gone (a PIN is known but the anchor is closed or
+    /// public): private objects are then invisible, so "not found" may be a lost login.
+    pub(crate) fn login_lost(&self) -> bool {
+        let pin_known = self.pin.lock().is_ok_and(|p| p.is_some());
+        pin_known
+            && self
+                .anchor
+                .lock()
+                .is_ok_and(|a| !alive(&a) || is_public(&a))
+    }
+
+    /// Takes a session back after an operation failed with `e`: a lost one is discarded.
+    fn settle(&self, session: Session, e: &OpError) {
+        if matches!(e, OpError::Ck(c) if session_lost(c)) {
+            discard(session);
+            self.give_back(None);
+        } else {
+            self.give_back(Some(session));
+        }
+    }
+
+    /// Runs `op` on a checked-out session. If the session or the login turns out to be lost,
+    /// the pool [recovers](Self::recover) and `op` runs once more on another session.
     pub(crate) fn run<T>(
         &self,
         operation: &'static str,
         mut op: impl FnMut(&Session) -> std::result::Result<T, OpError>,
     ) -> Result<T> {
-        for attempt in 0..2 {
-            let session = self.checkout()?;
-            match op(&session) {
-                Ok(v) => {
-                    self.give_back(Some(session));
-                    return Ok(v);
-                }
-                Err(OpError::Ck(e)) if session_lost(&e) && attempt == 0 => {
-                    tracing::debug!(operation, "session lost; retrying on a new one");
-                    drop(session);
-                    self.give_back(None);
-                }
-                Err(e) => {
-                    let lost = matches!(&e, OpError::Ck(c) if session_lost(c));
-                    if lost {
-                        drop(session);
-                        self.give_back(None);
-                    } else {
-                        self.give_back(Some(session));
-                    }
-                    return Err(e.into_error(operation));
-                }
+        let session = self.checkout()?;
+        let first = match op(&session) {
+            Ok(v) => {
+                self.give_back(Some(session));
+                return Ok(v);
+            }
+            Err(e) => {
+                self.settle(session, &e);
+                e
+            }
+        };
+        let retry = match &first {
+            OpError::Ck(c) => recoverable(c),
+            OpError::Hsm(e) => e.is_not_found() && self.login_lost(),
+        };
+        if !retry {
+            return Err(self.explain(operation, first.into_error(operation)));
+        }
+        tracing::debug!(
+            operation,
+            "session or login lost; recovering and retrying once"
+        );
+        if let Err(e) = self.recover() {
+            // The recovery's failure says more (e.g. the token is gone); the first is its cause.
+            return Err(e
+                .with_operation(operation)
+                .with_source(first.into_error(operation)));
+        }
+        let session = self.checkout()?;
+        match op(&session) {
+            Ok(v) => {
+                self.give_back(Some(session));
+                Ok(v)
+            }
+            Err(e) => {
+                self.settle(session, &e);
+                Err(self.explain(operation, e.into_error(operation)))
             }
         }
-        Err(Error::new(ErrorKind::Unavailable, operation).with_message("sessions keep failing"))
     }
 }
 

@@ -101,8 +101,10 @@ impl SimToken {
             .init_token(free, &so, &label)
             .ck("pkcs11.sim.init_token")?;
         // The token moves to a new slot after initialisation; find it by label.
+        // Not `get_slots_with_initialized_token`: it fails as a whole when any one token in
+        // the process is broken (deleted behind SoftHSM2's back, say).
         let slot = pkcs11
-            .get_slots_with_initialized_token()
+            .get_slots_with_token()
             .ck("pkcs11.sim")?
             .into_iter()
             .find(|s| pkcs11.get_token_info(*s).is_ok_and(|t| t.label() == label))

@@ -13,26 +13,7 @@ use std::process::Command;
 use hsm_core::{HashAlgorithm, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 
 fn tool(label: &str, args: &[&str]) -> String {
-    let out = Command::new("pkcs11-tool")
-        .args([
-            "--module",
-            common::MODULE,
-            "--token-label",
-            label,
-            "--login",
-            "--pin",
-            "123456",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "pkcs11-tool {args:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    common::pkcs11_tool(label, args)
 }
 
 fn openssl_verify(dir: &std::path::Path, pem: &str, msg: &[u8], sig: &[u8], extra: &[&str]) {
@@ -55,6 +36,7 @@ fn openssl_verify(dir: &std::path::Path, pem: &str, msg: &[u8], sig: &[u8], extr
 
 #[test]
 fn pkcs11_tool_lists_and_signs_with_our_keys() {
+    let _serial = common::one_at_a_time();
     if !common::ready(true) {
         return;
     }
@@ -101,6 +83,7 @@ fn pkcs11_tool_lists_and_signs_with_our_keys() {
 
 #[test]
 fn keys_from_pkcs11_tool_are_found_and_used() {
+    let _serial = common::one_at_a_time();
     if !common::ready(true) {
         return;
     }

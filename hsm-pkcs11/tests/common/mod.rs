@@ -49,6 +49,16 @@ pub(crate) fn ready(tool: bool) -> bool {
     false
 }
 
+/// Runs the tests of a binary one at a time. SoftHSM2 can lose a token for the rest of the
+/// process when this process reads it while another one (pkcs11-tool, softhsm2-util) writes
+/// it; sibling tests scan every slot when they make their tokens, so tests that start those
+/// programs hold this lock.
+pub(crate) fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A fresh token through `pkcs11+sim:`.
 pub(crate) fn sim() -> hsm_pkcs11::Pkcs11Hsm {
     hsm_pkcs11::Pkcs11Hsm::open("pkcs11+sim:").unwrap()
@@ -56,4 +66,100 @@ pub(crate) fn sim() -> hsm_pkcs11::Pkcs11Hsm {
 
 pub(crate) fn scratch() -> tempfile::TempDir {
     tempfile::tempdir_in(dir().path()).unwrap()
+}
+
+/// The directory SoftHSM2 keeps this run's tokens in.
+pub(crate) fn token_dir() -> std::path::PathBuf {
+    dir().path().join("tokens")
+}
+
+/// Runs `pkcs11-tool` logged in to the token `label` with the sim's user PIN; panics with its
+/// output if it fails.
+pub(crate) fn pkcs11_tool(label: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("pkcs11-tool")
+        .args([
+            "--module",
+            MODULE,
+            "--token-label",
+            label,
+            "--login",
+            "--pin",
+            hsm_pkcs11::sim::USER_PIN,
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "pkcs11-tool {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// Raw PKCS#11 calls the safe `cryptoki` API does not offer, made on the module this process
+/// already loaded (so they reach the same SoftHSM2 state as the backend).
+pub(crate) mod raw {
+    use std::os::raw::c_ulong;
+
+    #[repr(C)]
+    #[derive(Default)]
+    struct SessionInfo {
+        slot_id: c_ulong,
+        state: c_ulong,
+        flags: c_ulong,
+        device_error: c_ulong,
+    }
+
+    fn module() -> libloading::Library {
+        // SAFETY: loading SoftHSM2 runs no code beyond its constructors, which cryptoki's own
+        // load of the same file already ran.
+        unsafe { libloading::Library::new(super::MODULE).unwrap() }
+    }
+
+    /// `C_CloseAllSessions(slot)`: every session this process has on the token is gone, and
+    /// with them the login.
+    pub(crate) fn close_all_sessions(slot: u64) {
+        let lib = module();
+        // SAFETY: the PKCS#11 signature of C_CloseAllSessions; the module is initialised.
+        let rv = unsafe {
+            let f = lib
+                .get::<unsafe extern "C" fn(c_ulong) -> c_ulong>(b"C_CloseAllSessions")
+                .unwrap();
+            f(slot)
+        };
+        assert_eq!(rv, 0, "C_CloseAllSessions returned {rv:#x}");
+    }
+
+    /// How many sessions this process has open on `slot`, by asking `C_GetSessionInfo` about
+    /// every handle up to `max_handle` (SoftHSM2 hands out handles from one counter and never
+    /// reuses them).
+    pub(crate) fn count_sessions(slot: u64, max_handle: u64) -> usize {
+        let lib = module();
+        // SAFETY: the PKCS#11 signature of C_GetSessionInfo; `info` is a CK_SESSION_INFO.
+        unsafe {
+            let f = lib
+                .get::<unsafe extern "C" fn(c_ulong, *mut SessionInfo) -> c_ulong>(
+                    b"C_GetSessionInfo",
+                )
+                .unwrap();
+            (1..=max_handle)
+                .filter(|h| {
+                    let mut info = SessionInfo::default();
+                    f(c_ulong::try_from(*h).unwrap(), &mut info) == 0 && info.slot_id == slot
+                })
+                .count()
+        }
+    }
+
+    /// A handle above every session handle given out so far: a fresh session's, then closed.
+    pub(crate) fn handle_watermark(slot: u64) -> u64 {
+        let p = cryptoki::context::Pkcs11::new(super::MODULE).unwrap();
+        let _ = p.initialize(cryptoki::context::CInitializeArgs::new(
+            cryptoki::context::CInitializeFlags::OS_LOCKING_OK,
+        ));
+        let s = p.open_ro_session(slot.try_into().unwrap()).unwrap();
+        s.handle()
+    }
 }

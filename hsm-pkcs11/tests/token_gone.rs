@@ -1,0 +1,113 @@
+//! A token deleted behind the backend's back (SoftHSM2's token directory removed) and one
+//! re-initialised by another program. Its own test binary: SoftHSM2 keeps one token list per
+//! process, and a deleted token must not disturb other tests' tokens.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use hsm_core::{
+    Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, PublicKey, SignAlgorithm, Signer,
+};
+use hsm_pkcs11::Pkcs11Hsm;
+
+fn p256(hsm: &Pkcs11Hsm, name: &str) -> (KeyId, PublicKey) {
+    let key = KeyId::name(name).unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    let public = hsm.public_key(&key).unwrap();
+    (key, public)
+}
+
+fn sign_and_verify(hsm: &Pkcs11Hsm, key: &KeyId, public: &PublicKey, message: &[u8]) {
+    let sig = hsm.sign(key, SignAlgorithm::EcdsaSha256, message).unwrap();
+    public.verify(message, &sig).unwrap();
+}
+
+/// The directory SoftHSM2 keeps the token with this serial number in: its name is a UUID whose
+/// last 16 hex digits are the serial.
+fn token_path(serial: &str) -> std::path::PathBuf {
+    std::fs::read_dir(common::token_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace('-', "")
+                .ends_with(serial)
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
+    if !common::ready(true) {
+        return;
+    }
+    let hsm = common::sim();
+    let info = hsm.token_info().unwrap();
+    let (key, public) = p256(&hsm, "doomed");
+    sign_and_verify(&hsm, &key, &public, b"before");
+
+    // Another program re-initialises the token: its keys are gone, the token is still there.
+    let out = std::process::Command::new("softhsm2-util")
+        .args([
+            "--init-token",
+            "--token",
+            &info.label,
+            "--label",
+            &info.label,
+        ])
+        .args([
+            "--so-pin",
+            hsm_pkcs11::sim::SO_PIN,
+            "--pin",
+            hsm_pkcs11::sim::USER_PIN,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"x")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let (key, public) = p256(&hsm, "reborn");
+    sign_and_verify(&hsm, &key, &public, b"on the new token");
+
+    // The token is deleted (its directory removed): every call fails with Unavailable saying
+    // the token is gone, instead of a misleading "no such key" or a bare CKR_GENERAL_ERROR.
+    let other = common::sim();
+    let (other_key, other_public) = p256(&other, "bystander");
+    let path = token_path(&info.serial);
+    std::fs::remove_dir_all(&path).unwrap();
+    let gone = |e: hsm_core::Error| {
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        assert!(e.to_string().contains("is gone"), "{e}");
+        assert!(e.to_string().contains(&info.label), "{e}");
+    };
+    gone(
+        hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"x")
+            .unwrap_err(),
+    );
+    gone(hsm.public_key(&key).unwrap_err());
+    gone(hsm.list_keys().unwrap_err());
+    gone(hsm.token_info().unwrap_err());
+    gone(
+        hsm.generate_key(&KeyTemplate::new(
+            KeyId::name("never").unwrap(),
+            KeySpec::Ec(Curve::P256),
+        ))
+        .unwrap_err(),
+    );
+    // Tokens next to it are untouched.
+    sign_and_verify(&other, &other_key, &other_public, b"still here");
+}
