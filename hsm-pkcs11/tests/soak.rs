@@ -1,0 +1,139 @@
+//! A bounded soak: 8 threads sign for `HSM_SOAK_SECS` seconds (default 15) through one backend
+//! on SoftHSM2, with P-256, Ed25519 and RSA-2048 keys: zero errors, every signature verifies,
+//! and neither the sessions the process has open on the token (counted with
+//! `C_GetSessionInfo`) nor its file descriptors grow from the end of warm-up to the end; once
+//! the backend is dropped, no session is left.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, PublicKey, SignAlgorithm, Signer};
+use hsm_pkcs11::{Options, Pkcs11Hsm};
+
+const THREADS: usize = 8;
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+fn sessions(slot: u64) -> usize {
+    common::raw::count_sessions(slot, common::raw::handle_watermark(slot))
+}
+
+type Keys = Arc<Vec<(KeyId, SignAlgorithm, PublicKey)>>;
+
+/// Signs from `THREADS` threads until `duration` is over; returns (signatures, errors).
+fn run(hsm: &Arc<Pkcs11Hsm>, keys: &Keys, duration: Duration) -> (u64, u64) {
+    let signed = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + duration;
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (hsm, keys) = (Arc::clone(hsm), Arc::clone(keys));
+            let (signed, errors) = (Arc::clone(&signed), Arc::clone(&errors));
+            std::thread::spawn(move || {
+                let mut i = 0usize;
+                while Instant::now() < deadline {
+                    let (key, algorithm, public) = &keys[(t + i) % keys.len()];
+                    let message = format!("soak thread {t} message {i}");
+                    match hsm.sign(key, *algorithm, message.as_bytes()) {
+                        Ok(sig) if public.verify(message.as_bytes(), &sig).is_ok() => {
+                            let _ = signed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(_) => {
+                            eprintln!("{key} {algorithm}: the signature does not verify");
+                            let _ = errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            eprintln!("{key} {algorithm}: {e}");
+                            let _ = errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    (
+        signed.load(Ordering::Relaxed),
+        errors.load(Ordering::Relaxed),
+    )
+}
+
+#[test]
+fn eight_threads_sign_for_a_while_without_errors_or_leaks() {
+    if !common::ready(false) {
+        return;
+    }
+    let secs = std::env::var("HSM_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(15);
+    // Fewer sessions than threads: callers also wait for a free session.
+    let mut options = Options::default();
+    options.concurrency = 4;
+    let hsm = Arc::new(Pkcs11Hsm::open_with("pkcs11+sim:", options).unwrap());
+    let slot = hsm.token_info().unwrap().slot_id;
+    let keys: Keys = Arc::new(
+        [
+            (
+                "soak-p256",
+                KeySpec::Ec(Curve::P256),
+                SignAlgorithm::EcdsaSha256,
+            ),
+            ("soak-ed25519", KeySpec::Ed25519, SignAlgorithm::Ed25519),
+            ("soak-rsa", KeySpec::Rsa2048, SignAlgorithm::RsaPssSha256),
+        ]
+        .into_iter()
+        .map(|(name, spec, algorithm)| {
+            let key = KeyId::name(name).unwrap();
+            hsm.generate_key(&KeyTemplate::new(key.clone(), spec))
+                .unwrap();
+            let public = hsm.public_key(&key).unwrap();
+            (key, algorithm, public)
+        })
+        .collect(),
+    );
+
+    let (warm, errors) = run(&hsm, &keys, Duration::from_secs(1));
+    assert_eq!(errors, 0);
+    assert!(warm > 0);
+    let fds = open_fds();
+    let open = sessions(slot);
+    assert_eq!(open, 1 + hsm.pool_sessions(), "anchor + pooled sessions");
+    assert!(hsm.pool_sessions() <= hsm.pool_size() && hsm.pool_size() == 4);
+
+    let (signed, errors) = run(&hsm, &keys, Duration::from_secs(secs));
+    eprintln!(
+        "soak: {signed} signatures in {secs} s from {THREADS} threads over {} sessions, {errors} errors",
+        hsm.pool_sessions()
+    );
+    assert_eq!(errors, 0, "every signature is made and verifies");
+    assert!(signed >= warm, "{signed} signatures in {secs} s");
+    assert!(
+        open_fds() <= fds,
+        "file descriptors grew: {fds} -> {}",
+        open_fds()
+    );
+    assert!(
+        sessions(slot) <= open,
+        "sessions grew: {open} -> {}",
+        sessions(slot)
+    );
+
+    drop(hsm);
+    assert_eq!(sessions(slot), 0, "a session outlived the backend");
+}
