@@ -36,6 +36,9 @@ pub(crate) struct Inner {
     pub(crate) card: SmartCardHsm,
     pin: Option<SecretString>,
     pin_rejected: bool,
+    /// The card, reader or pcscd went away since the last login: the PIN is not sent again
+    /// until the caller calls [`ScHsm::login`] (the card in the reader may be another one).
+    card_lost: bool,
     pub(crate) keys: Option<Vec<KeyEntry>>,
     pub(crate) serial: Option<String>,
 }
@@ -71,6 +74,7 @@ impl ScHsm {
             card,
             pin,
             pin_rejected: false,
+            card_lost: false,
             keys: None,
             serial: None,
         };
@@ -145,11 +149,30 @@ impl ScHsm {
 
     /// Verifies the configured user PIN now (selecting the applet first if needed).
     ///
+    /// After the card was removed (or the reader or pcscd went away), operations that need the
+    /// PIN fail until this is called: it checks that the card now in the reader has the same
+    /// serial number as before, and only then sends the PIN.
+    ///
     /// # Errors
-    /// As [`Commands::verify_pin`]; [`ErrorKind::PermissionDenied`] without a PIN.
+    /// As [`Commands::verify_pin`]; [`ErrorKind::PermissionDenied`] without a PIN;
+    /// [`ErrorKind::Unavailable`] while there is no card; [`ErrorKind::InvalidState`] when a
+    /// card with another serial number is in the reader.
     pub fn login(&self) -> Result<()> {
+        const OP: &str = "sc-hsm.login";
         let mut inner = self.lock()?;
-        inner.logged_in("sc-hsm.login", |_| Ok(()))
+        if inner.card_lost {
+            let serial = inner.plain(crate::device::read_serial)?;
+            if let Some(known) = inner.serial.as_deref().filter(|k| *k != serial) {
+                return Err(
+                    Error::new(ErrorKind::InvalidState, OP).with_message(format!(
+                        "the card in the reader now is {serial}, not {known}; not sending the PIN"
+                    )),
+                );
+            }
+            inner.card_lost = false;
+            inner.keys = None;
+        }
+        inner.logged_in(OP, |_| Ok(()))
     }
 }
 
@@ -160,8 +183,23 @@ impl Inner {
     pub(crate) fn logged_in<T>(
         &mut self,
         operation: &'static str,
+        f: impl FnMut(&mut Commands<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let r = self.logged_in_once(operation, f);
+        self.note_loss(r)
+    }
+
+    fn logged_in_once<T>(
+        &mut self,
+        operation: &'static str,
         mut f: impl FnMut(&mut Commands<'_>) -> Result<T>,
     ) -> Result<T> {
+        if self.card_lost {
+            return Err(Error::new(ErrorKind::InvalidState, operation).with_message(
+                "the card was removed (or the reader or pcscd went away) since the last login; \
+                 call login() once it is back: the PIN is not sent to a card on its own",
+            ));
+        }
         let st = self.card.state();
         if st.selected && st.user_authenticated {
             match self.card.run(&mut f) {
@@ -213,10 +251,23 @@ impl Inner {
                 f(c)
             })
         };
-        match run(&mut self.card) {
+        let r = match run(&mut self.card) {
             Err(e) if was_reset(&e) => run(&mut self.card),
             other => other,
+        };
+        self.note_loss(r)
+    }
+
+    /// Remembers when a result says the card, reader or service went away.
+    fn note_loss<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r
+            && e.kind() == ErrorKind::Unavailable
+            && !self.card_lost
+        {
+            tracing::debug!("lost the card; the next PIN operation needs an explicit login");
+            self.card_lost = true;
         }
+        r
     }
 }
 

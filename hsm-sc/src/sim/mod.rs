@@ -55,7 +55,23 @@ impl SimulatedCard {
     /// # Errors
     /// OpenSSL failures.
     pub fn factory_new() -> Result<Self> {
-        let card = card::SimCard::factory(SERIAL).map_err(sim_error)?;
+        Self::factory_new_with_serial(SERIAL)
+    }
+
+    /// A factory-new card with another serial number (at least 3 characters; OpenSC shows it
+    /// in `pkcs15-tool --dump`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a serial shorter than 3 or longer than 11 characters or
+    /// not alphanumeric; OpenSSL failures.
+    pub fn factory_new_with_serial(serial: &str) -> Result<Self> {
+        if !(3..=11).contains(&serial.len()) || !serial.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(Error::invalid_input(
+                "sc-hsm-sim",
+                "a serial number has 3 to 11 letters or digits",
+            ));
+        }
+        let card = card::SimCard::factory(serial).map_err(sim_error)?;
         Ok(Self {
             card: Arc::new(Mutex::new(card)),
         })
@@ -67,7 +83,16 @@ impl SimulatedCard {
     /// # Errors
     /// OpenSSL failures.
     pub fn initialized() -> Result<Self> {
-        let sim = Self::factory_new()?;
+        Self::initialized_with_serial(SERIAL)
+    }
+
+    /// As [`Self::initialized`], with another serial number (see
+    /// [`Self::factory_new_with_serial`]).
+    ///
+    /// # Errors
+    /// As [`Self::factory_new_with_serial`].
+    pub fn initialized_with_serial(serial: &str) -> Result<Self> {
+        let sim = Self::factory_new_with_serial(serial)?;
         {
             let mut c = sim.lock()?;
             c.state.user_pin = Some(DEFAULT_USER_PIN.as_bytes().to_vec());

@@ -24,6 +24,8 @@ fn pcsc_error(operation: &'static str, e: pcsc::Error) -> Error {
         | pcsc::Error::UnpoweredCard
         | pcsc::Error::UnresponsiveCard
         | pcsc::Error::CommError
+        | pcsc::Error::NotTransacted
+        | pcsc::Error::InvalidHandle
         | pcsc::Error::SharingViolation => ErrorKind::Unavailable,
         pcsc::Error::ResetCard => ErrorKind::InvalidState,
         pcsc::Error::Timeout => ErrorKind::Timeout,
@@ -31,9 +33,18 @@ fn pcsc_error(operation: &'static str, e: pcsc::Error) -> Error {
     };
     let message = match e {
         pcsc::Error::NoService => "the PC/SC service (pcscd) is not running".to_owned(),
+        pcsc::Error::ServiceStopped => "the PC/SC service (pcscd) stopped".to_owned(),
         pcsc::Error::SharingViolation => "another process holds the card exclusively".to_owned(),
         pcsc::Error::ResetCard => {
             "the card was reset by another process; the PIN state is lost".to_owned()
+        }
+        pcsc::Error::RemovedCard => "the card was removed from the reader".to_owned(),
+        pcsc::Error::NoSmartcard => "there is no card in the reader".to_owned(),
+        pcsc::Error::ReaderUnavailable | pcsc::Error::UnknownReader => {
+            "the reader is gone".to_owned()
+        }
+        pcsc::Error::CommError | pcsc::Error::NotTransacted => {
+            "the card stopped answering in the middle of a command (removed?)".to_owned()
         }
         other => other.to_string(),
     };
@@ -64,9 +75,14 @@ fn reader_names(ctx: &pcsc::Context) -> Result<Vec<String>> {
 }
 
 /// A shared PC/SC connection to the card in one reader.
+///
+/// When the card is removed, the reader goes away or pcscd stops, the failing call returns
+/// [`ErrorKind::Unavailable`] at once (nothing waits for the card to come back) and the
+/// connection is marked lost; the next call connects afresh to the same reader and reports a
+/// reset (the card's PIN state is gone).
 pub struct PcscChannel {
-    _ctx: pcsc::Context,
-    card: pcsc::Card,
+    ctx: pcsc::Context,
+    card: Option<pcsc::Card>,
     reader: String,
     reset: bool,
     buffer: Vec<u8>,
@@ -102,8 +118,8 @@ impl PcscChannel {
                 Ok(card) => {
                     tracing::debug!(reader = %name, "connected");
                     return Ok(Self {
-                        _ctx: ctx,
-                        card,
+                        ctx,
+                        card: Some(card),
                         reader: name.clone(),
                         reset: false,
                         buffer: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
@@ -126,7 +142,12 @@ impl PcscChannel {
     /// # Errors
     /// The PC/SC status call failed.
     pub fn atr(&self) -> Result<Vec<u8>> {
-        let st = self.card.status2_owned().map_err(|e| pcsc_error(OP, e))?;
+        let st = self
+            .card
+            .as_ref()
+            .ok_or_else(|| lost(OP))?
+            .status2_owned()
+            .map_err(|e| pcsc_error(OP, e))?;
         Ok(st.atr().to_vec())
     }
 
@@ -140,6 +161,8 @@ impl PcscChannel {
 
     fn reconnect(&mut self) -> Result<()> {
         self.card
+            .as_mut()
+            .ok_or_else(|| lost("sc-hsm.reconnect"))?
             .reconnect(
                 pcsc::ShareMode::Shared,
                 pcsc::Protocols::ANY,
@@ -149,6 +172,42 @@ impl PcscChannel {
         self.reset = true;
         Ok(())
     }
+
+    /// After a loss: a new connection to the card in the same reader (a new PC/SC context
+    /// when pcscd restarted). Fails at once while there is no card.
+    fn reopen(&mut self) -> Result<()> {
+        const REOPEN: &str = "sc-hsm.reconnect";
+        if self.card.is_none() {
+            // a fresh context: pcscd may have restarted, which the old one cannot tell
+            self.ctx =
+                pcsc::Context::establish(pcsc::Scope::User).map_err(|e| pcsc_error(REOPEN, e))?;
+            let name = CString::new(self.reader.as_str())
+                .map_err(|_| Error::invalid_input(REOPEN, "reader name contains a NUL byte"))?;
+            let card = self
+                .ctx
+                .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+                .map_err(|e| pcsc_error(REOPEN, e))?;
+            tracing::debug!(reader = %self.reader, "connected again after losing the card");
+            self.reset = true;
+            self.card = Some(card);
+        }
+        Ok(())
+    }
+
+    /// Marks the connection lost when `e` says the card, reader or service went away.
+    fn note(&mut self, e: Error) -> Error {
+        if e.kind() == ErrorKind::Unavailable {
+            if let Some(card) = self.card.take() {
+                let _ = card.disconnect(pcsc::Disposition::LeaveCard);
+            }
+            self.reset = true;
+        }
+        e
+    }
+}
+
+fn lost(operation: &'static str) -> Error {
+    Error::new(ErrorKind::Unavailable, operation).with_message("the card connection is lost")
 }
 
 impl fmt::Debug for PcscChannel {
@@ -160,21 +219,35 @@ impl fmt::Debug for PcscChannel {
 }
 
 fn transmit_on(card: &pcsc::Card, buffer: &mut [u8], command: &[u8]) -> Result<Vec<u8>> {
-    card.transmit(command, buffer)
-        .map(<[u8]>::to_vec)
-        .map_err(|e| pcsc_error("sc-hsm.transmit", e))
+    match card.transmit(command, buffer) {
+        // Every answer carries a status word. An empty one is what a reader driver hands
+        // back when the card went away in the middle of the command (vpcd does exactly this).
+        Ok(answer) if answer.len() < 2 => {
+            Err(pcsc_error("sc-hsm.transmit", pcsc::Error::CommError)
+                .with_message("the card stopped answering in the middle of a command (removed?)"))
+        }
+        Ok(answer) => Ok(answer.to_vec()),
+        Err(e) => Err(pcsc_error("sc-hsm.transmit", e)),
+    }
 }
 
 impl Transmit for PcscChannel {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>> {
-        match transmit_on(&self.card, &mut self.buffer, command) {
+        if let Err(e) = self.reopen() {
+            return Err(self.note(e));
+        }
+        let Some(card) = self.card.as_ref() else {
+            return Err(lost("sc-hsm.transmit"));
+        };
+        match transmit_on(card, &mut self.buffer, command) {
             Err(e) if e.kind() == ErrorKind::InvalidState => {
                 // Another process reset the card: reconnect and tell the caller, who must
                 // select the applet and log in again. The command is not repeated here.
-                self.reconnect()?;
+                self.reconnect().map_err(|e| self.note(e))?;
                 Err(e)
             }
-            other => other,
+            Err(e) => Err(self.note(e)),
+            ok => ok,
         }
     }
 }
@@ -192,7 +265,13 @@ impl Transmit for InTransaction<'_, '_> {
 
 impl CardChannel for PcscChannel {
     fn exclusive(&mut self, body: &mut dyn FnMut(&mut dyn Transmit) -> Result<()>) -> Result<()> {
-        let outcome = match self.card.transaction() {
+        if let Err(e) = self.reopen() {
+            return Err(self.note(e));
+        }
+        let Some(card) = self.card.as_mut() else {
+            return Err(lost("sc-hsm.transaction"));
+        };
+        let outcome = match card.transaction() {
             Ok(tx) => {
                 let result = body(&mut InTransaction {
                     tx: &tx,
@@ -206,12 +285,12 @@ impl CardChannel for PcscChannel {
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(result) => result,
+            Ok(result) => result.map_err(|e| self.note(e)),
             Err(pcsc::Error::ResetCard) => {
-                self.reconnect()?;
+                self.reconnect().map_err(|e| self.note(e))?;
                 Err(pcsc_error("sc-hsm.transaction", pcsc::Error::ResetCard))
             }
-            Err(e) => Err(pcsc_error("sc-hsm.transaction", e)),
+            Err(e) => Err(self.note(pcsc_error("sc-hsm.transaction", e))),
         }
     }
 

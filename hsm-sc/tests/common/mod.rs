@@ -38,6 +38,11 @@ pub fn pkcs11_module() -> String {
 pub const USER_PIN: &str = "648219";
 pub const SO_PIN: &str = "3537363231383830";
 
+/// Holds vpcd slot `slot` of the shared pcscd for this process (see also [`SlotLock`]).
+pub fn slot_guard(slot: usize) -> MutexGuard<'static, ()> {
+    SLOTS[slot].lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// One card per vpcd slot at a time, within this process...
 static SLOTS: [Mutex<()>; 2] = [Mutex::new(()), Mutex::new(())];
 
@@ -221,4 +226,162 @@ pub fn openssl_verify(pubkey_pem: &Path, msg: &Path, sig: &Path, extra: &[&str])
     args.extend(["-signature", sig.to_str().unwrap(), msg.to_str().unwrap()]);
     let text = run("openssl", &args);
     assert!(text.contains("Verified OK"), "{text}");
+}
+
+/// The vpcd port of slot `slot` of the shared pcscd ("Virtual PCD 00 0{slot}").
+pub fn vpcd_addr(slot: usize) -> String {
+    format!("127.0.0.1:{}", 35963 + slot)
+}
+
+/// Waits until pcscd (the one this process talks to) shows a card in `reader`, or not.
+#[cfg(feature = "pcsc")]
+pub fn wait_card(reader: &str, present: bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut monitor = hsm_sc::transport::ReaderMonitor::new(reader).unwrap();
+    let mut now = false;
+    loop {
+        match monitor.wait(Duration::from_millis(200)).unwrap() {
+            Some(hsm_sc::transport::CardEvent::Inserted { .. }) => now = true,
+            Some(hsm_sc::transport::CardEvent::Removed { .. }) => now = false,
+            Some(_) => {}
+            None if now == present => return,
+            None => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the card in {reader} never became present={present}"
+        );
+    }
+}
+
+/// A pcscd of this test's own, in a private mount namespace (`unshare -m`, needs root), with a
+/// vpcd reader "HSMRS Private PCD 00 00" on a free loopback port. A client process reaches it
+/// through `PCSCLITE_CSOCK_NAME` (read once per process by libpcsclite), so tests that use it
+/// run their body in a child process.
+pub struct PrivatePcscd {
+    pub dir: std::path::PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+pub const PRIVATE_READER: &str = "HSMRS Private PCD 00 00";
+
+impl PrivatePcscd {
+    /// Configures it in a new temporary directory (not started yet).
+    pub fn configure() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_owned();
+        std::fs::create_dir_all(dir.join("conf")).unwrap();
+        std::fs::create_dir_all(dir.join("run")).unwrap();
+        // vpcd listens on PORT and PORT+1 (two slots): find two free ones
+        let port = loop {
+            let l = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+            let p = l.local_addr().unwrap().port();
+            if p < 65000 && std::net::TcpListener::bind(("0.0.0.0", p + 1)).is_ok() {
+                break p;
+            }
+        };
+        std::fs::write(
+            dir.join("conf/vpcd"),
+            format!(
+                "FRIENDLYNAME \"HSMRS Private PCD\"\nDEVICENAME /dev/null:{port}\n\
+                 LIBPATH /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID {port}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.join("port"), port.to_string()).unwrap();
+        Self {
+            dir,
+            port,
+            child: None,
+            _tmp: Some(tmp),
+        }
+    }
+
+    /// The one configured in `dir` by another process (the parent of a child test).
+    pub fn reuse(dir: std::path::PathBuf) -> Self {
+        let port = std::fs::read_to_string(dir.join("port"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        Self {
+            dir,
+            port,
+            child: None,
+            _tmp: None,
+        }
+    }
+
+    /// The socket path for `PCSCLITE_CSOCK_NAME`.
+    pub fn socket(&self) -> std::path::PathBuf {
+        self.dir.join("run/pcscd.comm")
+    }
+
+    /// Starts pcscd and waits for its socket.
+    pub fn start(&mut self) {
+        let _ = std::fs::remove_file(self.socket());
+        let script = format!(
+            "mount --bind {run} /run/pcscd && exec pcscd -f -c {conf}",
+            run = self.dir.join("run").display(),
+            conf = self.dir.join("conf").display()
+        );
+        let log = std::fs::File::create(self.dir.join("pcscd.log")).unwrap();
+        let child = Command::new("unshare")
+            .args(["-m", "sh", "-c", &script])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("unshare");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.socket().exists()
+            || std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err()
+        {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                let log = std::fs::read_to_string(self.dir.join("pcscd.log")).unwrap_or_default();
+                panic!("private pcscd exited ({status}): {log} (needs root for unshare -m)");
+            }
+            assert!(Instant::now() < deadline, "private pcscd did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills pcscd (the reader disappears with it).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivatePcscd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs the calling test's body in a child process (same test binary, only this test) with
+/// `envs` set, and fails when the child fails. Returns `false` in the child, where the caller
+/// then runs the body.
+pub fn in_child(test: &str, envs: &[(&str, &std::ffi::OsStr)]) -> bool {
+    if std::env::var_os("HSM_SC_TEST_CHILD").is_some() {
+        return false;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("HSM_SC_TEST_CHILD", "1")
+        .envs(envs.iter().map(|(k, v)| (*k, *v)))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success(), "the child running {test} failed");
+    assert!(text.contains("1 passed"), "the child ran no test: {text}");
+    true
 }

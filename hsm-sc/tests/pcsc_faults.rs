@@ -1,0 +1,181 @@
+//! Faults on the real PC/SC stack (pcscd + vpcd, the simulated card served from this process):
+//! the card pulled out in the middle of a signature, a card coming back (the same one, or
+//! another one), and the reader disappearing with pcscd. Each gives a clear error at once, and
+//! nothing hangs. Needs pcscd with vpcd (scripts/ci.d/sc.sh); the reader test starts a pcscd of
+//! its own in a private mount namespace (root).
+
+#![cfg(all(feature = "sim", feature = "pcsc"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{PRIVATE_READER, PrivatePcscd, SlotLock, USER_PIN, vpcd_addr, wait_card};
+use hsm_core::uri::BackendUri;
+use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
+use hsm_sc::sim::SimulatedCard;
+use hsm_sc::sim::vpcd::InsertedCard;
+use hsm_sc::{PinRef, PinStatus, ScHsm};
+
+/// What any failure here must take at most (pcscd's own presence poll is 400 ms).
+const PROMPT: Duration = Duration::from_secs(5);
+
+fn open(reader: &str) -> ScHsm {
+    let uri = format!(
+        "sc-hsm:?reader={}&pin-value={USER_PIN}",
+        reader.replace(' ', "%20")
+    );
+    ScHsm::open(BackendUri::parse(&uri).unwrap()).unwrap()
+}
+
+fn sign_and_verify(hsm: &ScHsm, key: &KeyId) {
+    let sig = hsm
+        .sign(key, SignAlgorithm::EcdsaSha256, b"still signing")
+        .unwrap();
+    hsm.public_key(key)
+        .unwrap()
+        .verify(b"still signing", &sig)
+        .unwrap();
+}
+
+#[test]
+fn card_pulled_out_during_a_signature_then_back() {
+    if !common::pcscd_available() {
+        return;
+    }
+    let _guard = common::slot_guard(1);
+    let _lock = SlotLock::acquire(1);
+    let reader = "Virtual PCD 00 01";
+    let sim = SimulatedCard::initialized().unwrap();
+    let inserted = InsertedCard::insert(&sim, vpcd_addr(1)).unwrap();
+    wait_card(reader, true);
+
+    let hsm = open(reader);
+    let key = KeyId::name("faulty").unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    sign_and_verify(&hsm, &key);
+
+    // the card leaves the reader while it computes a signature (INS 68)
+    inserted.remove_during_command(0x68);
+    let t = Instant::now();
+    let e = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"interrupted")
+        .unwrap_err();
+    assert!(t.elapsed() < PROMPT, "took {:?}", t.elapsed());
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    eprintln!("card pulled out during SIGN: {e}");
+    assert!(!inserted.is_inserted());
+    drop(inserted);
+    wait_card(reader, false);
+
+    // while it is out: clear errors at once. A PIN operation says that login() is needed
+    // (the PIN is not sent to whatever card comes next); the others say there is no card.
+    let e = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"no card")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
+    for attempt in [hsm.list_keys().map(drop), hsm.login()] {
+        let e = attempt.unwrap_err();
+        eprintln!("card out: {e}");
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        assert!(e.to_string().contains("no card"), "{e}");
+    }
+
+    // the same card comes back: keys are readable, but the PIN is not sent before login()
+    let inserted = InsertedCard::insert(&sim, vpcd_addr(1)).unwrap();
+    wait_card(reader, true);
+    assert!(hsm.public_key(&key).is_ok());
+    let e = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"before login")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
+    assert!(e.to_string().contains("login()"), "{e}");
+    assert_eq!(
+        hsm.pin_status().unwrap(),
+        PinStatus::TriesLeft(3),
+        "no PIN was sent"
+    );
+    hsm.login().unwrap();
+    sign_and_verify(&hsm, &key);
+    let before = hsm.apdu_count().unwrap();
+    sign_and_verify(&hsm, &key);
+    assert_eq!(hsm.apdu_count().unwrap() - before, 1);
+
+    // another card in its place: login() refuses to send the PIN to it
+    drop(inserted);
+    wait_card(reader, false);
+    let _ = hsm.list_keys().unwrap_err();
+    let other = SimulatedCard::initialized_with_serial("DEOTHER").unwrap();
+    let inserted = InsertedCard::insert(&other, vpcd_addr(1)).unwrap();
+    wait_card(reader, true);
+    let e = hsm.login().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
+    assert!(e.to_string().contains("DEOTHER"), "{e}");
+    let mut probe = hsm_sc::SmartCardHsm::new(Box::new(other.channel()));
+    assert_eq!(
+        probe.run(|c| c.pin_status(PinRef::User)).unwrap(),
+        PinStatus::TriesLeft(3),
+        "the PIN never reached the other card"
+    );
+    drop(inserted);
+}
+
+#[test]
+fn reader_disappears_with_pcscd() {
+    let mut pcscd = PrivatePcscd::configure();
+    let socket = pcscd.socket();
+    if common::in_child(
+        "reader_disappears_with_pcscd",
+        &[
+            ("PCSCLITE_CSOCK_NAME", socket.as_os_str()),
+            ("HSM_SC_PRIVATE_DIR", pcscd.dir.as_os_str()),
+        ],
+    ) {
+        return;
+    }
+    // child: PCSCLITE_CSOCK_NAME points at the private pcscd configured by the parent
+    let dir = std::path::PathBuf::from(std::env::var_os("HSM_SC_PRIVATE_DIR").unwrap());
+    pcscd = PrivatePcscd::reuse(dir);
+    pcscd.start();
+    let sim = SimulatedCard::initialized().unwrap();
+    let inserted = InsertedCard::insert(&sim, ("127.0.0.1", pcscd.port)).unwrap();
+    wait_card(PRIVATE_READER, true);
+    let hsm = open(PRIVATE_READER);
+    let key = KeyId::name("k").unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    sign_and_verify(&hsm, &key);
+
+    pcscd.kill();
+    let t = Instant::now();
+    for attempt in [
+        hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"no reader")
+            .map(drop),
+        hsm.list_keys().map(drop),
+        hsm.login(),
+        hsm_sc::transport::list_readers().map(drop),
+        hsm_sc::transport::ReaderMonitor::new("HSMRS").map(drop),
+    ] {
+        let e = attempt.unwrap_err();
+        eprintln!("pcscd gone: {e}");
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        assert!(e.to_string().contains("pcscd"), "{e}");
+    }
+    assert!(t.elapsed() < PROMPT, "took {:?}", t.elapsed());
+    let _ = inserted.remove();
+
+    // pcscd and the reader come back, the card is inserted again: login, then sign
+    pcscd.start();
+    let _inserted = InsertedCard::insert(&sim, ("127.0.0.1", pcscd.port)).unwrap();
+    wait_card(PRIVATE_READER, true);
+    hsm.login().unwrap();
+    sign_and_verify(&hsm, &key);
+}
