@@ -23,7 +23,7 @@ fn dnssec(c: &mut Criterion) {
         .expect("builder")
         .build()
         .expect("client");
-    let n200 = N200::new(client, sim.key_pin(), "FFFF");
+    let n200 = N200::new(client, sim.key_pin(), "FFFF").expect("backend");
     let key = KeyId::name("jpexample").expect("name");
     let _ = n200
         .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
@@ -46,7 +46,8 @@ fn dnssec(c: &mut Criterion) {
                     .expect("client"),
                 sim.key_pin(),
                 "FFFF",
-            );
+            )
+            .expect("backend");
             black_box(fresh.sign(&key, alg, &record).expect("sign"))
         });
     });

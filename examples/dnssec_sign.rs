@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = SimConfig::random_credentials();
     config.latency = Duration::from_millis(latency_ms);
     let sim = Simulator::start(config)?;
-    let n200 = N200::new(sim.client_builder()?.build()?, sim.key_pin(), "FFFF");
+    let n200 = N200::new(sim.client_builder()?.build()?, sim.key_pin(), "FFFF")?;
     let key = KeyId::name("jpexample")?;
     let _ = n200.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))?;
     let public_key = n200.public_key(&key)?;
@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let conns = sim.connections();
     let start = Instant::now();
     for m in rrsets.iter().take(a_n) {
-        let fresh = N200::new(sim.client_builder()?.build()?, sim.key_pin(), "FFFF");
+        let fresh = N200::new(sim.client_builder()?.build()?, sim.key_pin(), "FFFF")?;
         public_key.verify(m, &fresh.sign(&key, alg, m)?)?;
     }
     let a = a_n as f64 / start.elapsed().as_secs_f64();

@@ -1,4 +1,6 @@
-//! [`N200`]: the `KeyStore + Signer` backend over [`N200Client`].
+//! [`AsyncN200`]: the key-level async API over [`N200Client`], and the one copy of the backend
+//! logic (key resolution, checks, duplicate refusal) that the blocking [`N200`](crate::N200)
+//! runs on its private runtime.
 //!
 //! Keys are named by their `nice_name` (what the GET API and the PKCS#11 object label use). A
 //! [`KeyId`] may also be the REST key id (`hsm0101...`, 39 characters), the PKCS#11 token label
@@ -11,15 +13,14 @@ use std::sync::{Arc, RwLock};
 use hsm_core::secret::SecretString;
 use hsm_core::store::{check_algorithm_fits, check_digest, check_message};
 use hsm_core::{
-    Capabilities, Curve, Error, ErrorKind, ImportRequest, KeyId, KeyInfo, KeySpec, KeyStore,
-    KeyTemplate, PrivateKeyParts, PublicKey, Result, SignAlgorithm, Signature, Signer,
+    Capabilities, Curve, Error, ErrorKind, ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate,
+    PrivateKeyParts, PublicKey, Result, SignAlgorithm, Signature,
 };
 
 use crate::client::N200Client;
 use crate::keytypes::{LISTED_TYPES, spec_of};
 use crate::labels::KeyIdent;
 use crate::model::KeyEntry;
-use crate::post_api;
 use crate::sigformat;
 
 /// A key resolved to what a signature request needs.
@@ -29,19 +30,29 @@ struct Resolved {
     spec: KeySpec,
 }
 
-/// The N200 backend: a client bound to one core, the key PIN, and a cache of resolved keys.
-pub struct N200 {
+/// The N200 for tokio services: the operations of the `hsm-core` traits as `async fn`s (every
+/// future is `Send`), over a client bound to one core, with the key PIN and a cache of resolved
+/// keys. Cheap to clone (clones share the cache and the connections).
+///
+/// ```no_run
+/// # async fn demo(client: hsm_n200::N200Client) -> hsm_core::Result<()> {
+/// use hsm_core::{SignAlgorithm, secret::SecretString};
+/// let n200 = hsm_n200::AsyncN200::new(client, SecretString::from("12345678"), "FFFF");
+/// let key = "JP.example".parse()?;
+/// let signature = n200.sign(&key, SignAlgorithm::EcdsaSha256, b"zone data").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AsyncN200 {
     client: N200Client,
     pin: Arc<SecretString>,
-    acl: String,
-    cache: RwLock<HashMap<KeyId, Resolved>>,
-    #[cfg(feature = "sim")]
-    pub(crate) simulator: Option<crate::sim::Simulator>,
+    acl: Arc<str>,
+    cache: Arc<RwLock<HashMap<KeyId, Resolved>>>,
 }
 
-impl std::fmt::Debug for N200 {
+impl std::fmt::Debug for AsyncN200 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("N200")
+        f.debug_struct("AsyncN200")
             .field("client", &self.client)
             .field("acl", &self.acl)
             .finish_non_exhaustive()
@@ -62,7 +73,26 @@ const SPECS: [KeySpec; 10] = [
     KeySpec::Ec(Curve::BrainpoolP512r1),
 ];
 
-impl N200 {
+/// What the N200 backend can do.
+pub(crate) fn capabilities() -> Capabilities {
+    let algorithms = vec![
+        SignAlgorithm::EcdsaSha256,
+        SignAlgorithm::EcdsaSha384,
+        SignAlgorithm::EcdsaSha512,
+        SignAlgorithm::EcdsaPrehashed,
+        SignAlgorithm::RsaPkcs1Sha256,
+        SignAlgorithm::RsaPkcs1Sha384,
+        SignAlgorithm::RsaPkcs1Sha512,
+        SignAlgorithm::RsaPssSha256,
+        SignAlgorithm::RsaPssSha384,
+        SignAlgorithm::RsaPssSha512,
+    ];
+    Capabilities::new(SPECS.to_vec(), algorithms)
+        .with_import(true)
+        .with_delete(true)
+}
+
+impl AsyncN200 {
     /// A backend over `client`, signing with the key PIN `pin` (empty when the device stores
     /// the PIN itself) and creating keys with `acl` (the record uses `FFFF`).
     #[must_use]
@@ -70,10 +100,8 @@ impl N200 {
         Self {
             client,
             pin: Arc::new(pin),
-            acl: acl.into(),
-            cache: RwLock::new(HashMap::new()),
-            #[cfg(feature = "sim")]
-            simulator: None,
+            acl: Arc::from(acl.into()),
+            cache: Arc::new(RwLock::new(HashMap::new())),
         }
     }
 
@@ -83,24 +111,23 @@ impl N200 {
         &self.client
     }
 
-    /// The simulator this backend started (`n200+sim:`), if any.
-    #[cfg(feature = "sim")]
+    /// What this backend can do (as [`KeyStore::capabilities`](hsm_core::KeyStore::capabilities)).
     #[must_use]
-    pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
-        self.simulator.as_ref()
+    pub fn capabilities(&self) -> Capabilities {
+        capabilities()
     }
 
     /// Every key of the bound core, as the device lists it.
-    fn entries(&self) -> Result<Vec<KeyEntry>> {
+    async fn entries(&self) -> Result<Vec<KeyEntry>> {
         let mut out = Vec::new();
         for key_type in LISTED_TYPES {
-            out.extend(self.client.list_keys(key_type)?.keys);
+            out.extend(self.client.list_keys(key_type).await?.keys);
         }
         Ok(out)
     }
 
     /// The device's entry for `key`.
-    fn entry(&self, key: &KeyId, operation: &'static str) -> Result<KeyEntry> {
+    async fn entry(&self, key: &KeyId, operation: &'static str) -> Result<KeyEntry> {
         let not_found = || {
             Error::not_found(
                 operation,
@@ -110,7 +137,8 @@ impl N200 {
         if let Some(bytes) = key.as_bytes() {
             let wanted = hex::encode_upper(bytes);
             return self
-                .entries()?
+                .entries()
+                .await?
                 .into_iter()
                 .find(|e| {
                     e.id.as_deref()
@@ -121,21 +149,27 @@ impl N200 {
         let name = key.as_name().ok_or_else(not_found)?;
         if let Ok(ident) = name.parse::<KeyIdent>() {
             return self
-                .entries()?
+                .entries()
+                .await?
                 .into_iter()
                 .find(|e| e.key_id == ident.as_str())
                 .ok_or_else(not_found);
         }
         self.client
             .key_attributes(name)
+            .await
             .map_err(|e| e.with_operation(operation))
     }
 
-    fn resolve(&self, key: &KeyId, operation: &'static str) -> Result<Resolved> {
-        if let Some(r) = self.cache.read().ok().and_then(|c| c.get(key).cloned()) {
+    fn cached(&self, key: &KeyId) -> Option<Resolved> {
+        self.cache.read().ok().and_then(|c| c.get(key).cloned())
+    }
+
+    async fn resolve(&self, key: &KeyId, operation: &'static str) -> Result<Resolved> {
+        if let Some(r) = self.cached(key) {
             return Ok(r);
         }
-        let entry = self.entry(key, operation)?;
+        let entry = self.entry(key, operation).await?;
         let resolved = Resolved {
             spec: entry_spec(&entry, operation)?,
             nice_name: entry
@@ -149,10 +183,10 @@ impl N200 {
         Ok(resolved)
     }
 
-    fn forget(&self, key: &KeyId) {
+    /// Drops every cached resolution (a key's other names may be cached too).
+    fn forget(&self) {
         if let Ok(mut cache) = self.cache.write() {
             cache.clear();
-            let _ = key;
         }
     }
 
@@ -194,8 +228,8 @@ impl N200 {
         Ok(info)
     }
 
-    fn refuse_duplicate(&self, nice_name: &str, operation: &'static str) -> Result<()> {
-        match self.client.key_attributes(nice_name) {
+    async fn refuse_duplicate(&self, nice_name: &str, operation: &'static str) -> Result<()> {
+        match self.client.key_attributes(nice_name).await {
             Ok(_) => Err(
                 Error::new(ErrorKind::AlreadyExists, operation).with_message(format!(
                     "a key named {nice_name:?} exists on core {}",
@@ -208,19 +242,19 @@ impl N200 {
     }
 
     /// Checks the request and resolves the key: shared by `sign`, `sign_digest`, `sign_many`.
-    fn prepare(
+    async fn prepare(
         &self,
         key: &KeyId,
         algorithm: SignAlgorithm,
         operation: &'static str,
     ) -> Result<Resolved> {
-        if !self.capabilities().has_algorithm(algorithm) {
+        if !capabilities().has_algorithm(algorithm) {
             return Err(Error::unsupported(
                 operation,
                 format!("the N200 has no {algorithm}"),
             ));
         }
-        let resolved = self.resolve(key, operation)?;
+        let resolved = self.resolve(key, operation).await?;
         check_algorithm_fits(resolved.spec, algorithm, operation)?;
         Ok(resolved)
     }
@@ -232,9 +266,21 @@ impl N200 {
         }
     }
 
-    fn sign_resolved(
+    /// The message checks of `sign`, giving the digest to send.
+    fn digest_checked(
+        algorithm: SignAlgorithm,
+        message: &[u8],
+        op: &'static str,
+    ) -> Result<Vec<u8>> {
+        check_message(message, capabilities().max_message_len, op)?;
+        if algorithm == SignAlgorithm::EcdsaPrehashed {
+            check_digest(algorithm, message, op)?;
+        }
+        Ok(Self::digest_of(algorithm, message))
+    }
+
+    async fn sign_resolved(
         &self,
-        key: &KeyId,
         r: &Resolved,
         algorithm: SignAlgorithm,
         digest: &[u8],
@@ -243,10 +289,12 @@ impl N200 {
             (Some(curve), _) => {
                 self.client
                     .sign_ecc(&r.nice_name, &self.pin, curve, algorithm, digest)
+                    .await
             }
             (None, Some(bits)) => {
                 self.client
                     .sign_rsa(&r.nice_name, &self.pin, bits / 8, algorithm, digest)
+                    .await
             }
             _ => Err(Error::unsupported(
                 "n200.sign",
@@ -256,63 +304,40 @@ impl N200 {
         if let Err(e) = &result
             && e.kind() == ErrorKind::NotFound
         {
-            self.forget(key);
+            self.forget();
         }
         result
     }
-}
 
-fn entry_spec(entry: &KeyEntry, operation: &'static str) -> Result<KeySpec> {
-    let key_type = entry.key_type.as_deref().unwrap_or_default();
-    let bits = entry.key_len.unwrap_or_default();
-    spec_of(key_type, bits).ok_or_else(|| {
-        Error::unsupported(
-            operation,
-            format!("key type {key_type:?} of {bits} bits is not modelled"),
-        )
-    })
-}
-
-impl KeyStore for N200 {
-    fn backend(&self) -> &'static str {
-        "n200"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        let algorithms = vec![
-            SignAlgorithm::EcdsaSha256,
-            SignAlgorithm::EcdsaSha384,
-            SignAlgorithm::EcdsaSha512,
-            SignAlgorithm::EcdsaPrehashed,
-            SignAlgorithm::RsaPkcs1Sha256,
-            SignAlgorithm::RsaPkcs1Sha384,
-            SignAlgorithm::RsaPkcs1Sha512,
-            SignAlgorithm::RsaPssSha256,
-            SignAlgorithm::RsaPssSha384,
-            SignAlgorithm::RsaPssSha512,
-        ];
-        Capabilities::new(SPECS.to_vec(), algorithms)
-            .with_import(true)
-            .with_delete(true)
-    }
-
-    fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        let _span = tracing::debug_span!("n200.list_keys").entered();
-        self.entries()?
+    /// Every key of the bound core.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    pub async fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        self.entries()
+            .await?
             .iter()
             .map(|e| self.key_info_of(e, "n200.list_keys"))
             .collect()
     }
 
-    fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-        let _span = tracing::debug_span!("n200.key_info").entered();
-        let entry = self.entry(key, "n200.key_info")?;
+    /// One key, by nice name, key id, token label or `id:HEX`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] for an unknown key.
+    pub async fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
+        let entry = self.entry(key, "n200.key_info").await?;
         self.key_info_of(&entry, "n200.key_info")
     }
 
-    fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
+    /// Generates a key named by `template.id` (refused if the name is taken). An unknown
+    /// outcome is settled by asking the device, never by sending the generation again.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AlreadyExists`], [`ErrorKind::Unsupported`] for a spec the N200 lacks,
+    /// transport and device errors.
+    pub async fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
         const OP: &str = "n200.generate_key";
-        let _span = tracing::debug_span!("n200.generate_key").entered();
         if !SPECS.contains(&template.spec) {
             return Err(Error::unsupported(
                 OP,
@@ -322,18 +347,26 @@ impl KeyStore for N200 {
         let name = template.id.as_name().ok_or_else(|| {
             Error::invalid_input(OP, "N200 keys are named by text (the nice_name)")
         })?;
-        self.refuse_duplicate(name, OP)?;
+        self.refuse_duplicate(name, OP).await?;
         let generated = match (template.spec.curve(), template.spec.rsa_bits()) {
-            (Some(curve), _) => self.client.gen_ecc_key(curve, name, &self.pin, &self.acl)?,
-            (None, Some(bits)) => self.client.gen_rsa_key(
-                u32::try_from(bits).unwrap_or(u32::MAX),
-                name,
-                &self.pin,
-                &self.acl,
-            )?,
+            (Some(curve), _) => {
+                self.client
+                    .gen_ecc_key(curve, name, &self.pin, &self.acl)
+                    .await?
+            }
+            (None, Some(bits)) => {
+                self.client
+                    .gen_rsa_key(
+                        u32::try_from(bits).unwrap_or(u32::MAX),
+                        name,
+                        &self.pin,
+                        &self.acl,
+                    )
+                    .await?
+            }
             _ => return Err(Error::unsupported(OP, "not an asymmetric key")),
         };
-        self.forget(&template.id);
+        self.forget();
         let entry = KeyEntry {
             key_id: generated.key_id,
             nice_name: Some(name.to_owned()),
@@ -348,9 +381,13 @@ impl KeyStore for N200 {
         self.key_info_of(&entry, OP)
     }
 
-    fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
+    /// Imports an EC private key (`importecckey`) under `request.id`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] for RSA and Ed25519 keys, [`ErrorKind::AlreadyExists`],
+    /// transport and device errors.
+    pub async fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
         const OP: &str = "n200.import_key";
-        let _span = tracing::debug_span!("n200.import_key").entered();
         let name = request.id.as_name().ok_or_else(|| {
             Error::invalid_input(OP, "N200 keys are named by text (the nice_name)")
         })?;
@@ -360,11 +397,12 @@ impl KeyStore for N200 {
                 "the N200 imports EC keys only (importecckey)",
             ));
         };
-        self.refuse_duplicate(name, OP)?;
+        self.refuse_duplicate(name, OP).await?;
         let key_id = self
             .client
-            .import_ecc_key(curve, name, &self.pin, &self.acl, &scalar)?;
-        self.forget(&request.id);
+            .import_ecc_key(curve, name, &self.pin, &self.acl, &scalar)
+            .await?;
+        self.forget();
         let (family, bits) = crate::keytypes::curve_family(curve);
         let entry = KeyEntry {
             key_id,
@@ -376,20 +414,28 @@ impl KeyStore for N200 {
         self.key_info_of(&entry, OP)
     }
 
-    fn delete_key(&self, key: &KeyId) -> Result<()> {
+    /// Deletes a key. An unknown outcome is settled by asking the device.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] for an unknown key, transport and device errors.
+    pub async fn delete_key(&self, key: &KeyId) -> Result<()> {
         const OP: &str = "n200.delete_key";
-        let _span = tracing::debug_span!("n200.delete_key").entered();
-        let resolved = self.resolve(key, OP)?;
-        self.forget(key);
+        let resolved = self.resolve(key, OP).await?;
+        self.forget();
         self.client
             .delete_key(&resolved.nice_name, &self.pin)
+            .await
             .map_err(|e| e.with_operation(OP))
     }
 
-    fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
+    /// A key's public key.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] for an unknown key, [`ErrorKind::InvalidInput`] for a secret
+    /// key, [`ErrorKind::Protocol`] for an answer without a usable public key.
+    pub async fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
         const OP: &str = "n200.public_key";
-        let _span = tracing::debug_span!("n200.public_key").entered();
-        let mut entry = self.entry(key, OP)?;
+        let mut entry = self.entry(key, OP).await?;
         let spec = entry_spec(&entry, OP)?;
         if !spec.is_asymmetric() {
             return Err(Error::invalid_input(OP, "a secret key has no public key"));
@@ -399,7 +445,8 @@ impl KeyStore for N200 {
             let key_type = crate::keytypes::key_type_name(spec);
             entry = self
                 .client
-                .list_keys(key_type)?
+                .list_keys(key_type)
+                .await?
                 .keys
                 .into_iter()
                 .find(|e| e.key_id == entry.key_id)
@@ -421,123 +468,105 @@ impl KeyStore for N200 {
             None => PublicKey::from_der(&bytes),
         }
     }
-}
 
-impl Signer for N200 {
-    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
+    /// Signs `message` (hashed here as `algorithm` says; one request to the device).
+    ///
+    /// # Errors
+    /// As [`Signer::sign`](hsm_core::Signer::sign).
+    pub async fn sign(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        message: &[u8],
+    ) -> Result<Signature> {
         const OP: &str = "n200.sign";
-        let _span = tracing::debug_span!("n200.sign", %algorithm).entered();
-        check_message(message, self.capabilities().max_message_len, OP)?;
-        if algorithm == SignAlgorithm::EcdsaPrehashed {
-            check_digest(algorithm, message, OP)?;
-        }
-        let resolved = self.prepare(key, algorithm, OP)?;
-        self.sign_resolved(
-            key,
-            &resolved,
-            algorithm,
-            &Self::digest_of(algorithm, message),
-        )
+        let digest = Self::digest_checked(algorithm, message, OP)?;
+        let resolved = self.prepare(key, algorithm, OP).await?;
+        self.sign_resolved(&resolved, algorithm, &digest).await
     }
 
-    fn sign_digest(
+    /// Signs a digest made by the caller.
+    ///
+    /// # Errors
+    /// As [`Signer::sign_digest`](hsm_core::Signer::sign_digest).
+    pub async fn sign_digest(
         &self,
         key: &KeyId,
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
         const OP: &str = "n200.sign_digest";
-        let _span = tracing::debug_span!("n200.sign_digest", %algorithm).entered();
         check_digest(algorithm, digest, OP)?;
-        let resolved = self.prepare(key, algorithm, OP)?;
-        self.sign_resolved(key, &resolved, algorithm, digest)
+        let resolved = self.prepare(key, algorithm, OP).await?;
+        self.sign_resolved(&resolved, algorithm, digest).await
     }
 
-    /// Signs with up to `max_in_flight` requests in flight on the shared connection pool.
-    fn sign_many(
+    /// Signs every message with up to `max_in_flight` requests in flight on the shared
+    /// connection pool; one result per message, in order. Needs a tokio runtime (the requests
+    /// are spawned as tasks).
+    pub async fn sign_many(
         &self,
         key: &KeyId,
         algorithm: SignAlgorithm,
         messages: &[&[u8]],
     ) -> Vec<Result<Signature>> {
         const OP: &str = "n200.sign_many";
-        let _span =
-            tracing::debug_span!("n200.sign_many", %algorithm, n = messages.len()).entered();
-        let resolved = match self.prepare(key, algorithm, OP) {
+        let resolved = match self.prepare(key, algorithm, OP).await {
             Ok(r) => r,
-            // Every message fails the same way; let `sign` say how, one by one.
-            Err(_) => {
+            Err(e) => {
+                // A message's own fault first (as `sign` checks it), else the shared one.
+                let status = e.status().cloned();
+                let message = e.to_string();
                 return messages
                     .iter()
-                    .map(|m| self.sign(key, algorithm, m))
+                    .map(|m| {
+                        Self::digest_checked(algorithm, m, OP)?;
+                        let mut copy = Error::new(e.kind(), OP).with_message(message.clone());
+                        if let Some(s) = &status {
+                            copy = copy.with_status(s.clone());
+                        }
+                        Err(copy)
+                    })
                     .collect();
             }
         };
-        let max = self.capabilities().max_message_len;
-        let inputs: Vec<Result<Vec<u8>>> = messages
-            .iter()
-            .map(|m| {
-                check_message(m, max, OP)?;
-                if algorithm == SignAlgorithm::EcdsaPrehashed {
-                    check_digest(algorithm, m, OP)?;
-                }
-                Ok(Self::digest_of(algorithm, m))
-            })
-            .collect();
-        let shared = Arc::clone(&self.client.shared);
-        let core = self.client.core();
-        let pin = Arc::clone(&self.pin);
-        let spec = resolved.spec;
-        let name: Arc<str> = Arc::from(resolved.nice_name.as_str());
-        let run = async move {
-            let permits = Arc::new(tokio::sync::Semaphore::new(shared.max_in_flight));
-            let mut handles = Vec::with_capacity(inputs.len());
-            for input in inputs {
-                let (shared, pin, name, permits) = (
-                    Arc::clone(&shared),
-                    Arc::clone(&pin),
-                    Arc::clone(&name),
-                    Arc::clone(&permits),
-                );
-                handles.push(tokio::spawn(async move {
-                    let digest = input?;
-                    let _permit = permits
-                        .acquire()
-                        .await
-                        .map_err(|e| Error::new(ErrorKind::InvalidState, OP).with_source(e))?;
-                    let t = &shared.transport;
-                    match (spec.curve(), spec.rsa_bits()) {
-                        (Some(curve), _) => {
-                            post_api::sign_ecc(t, core, &name, &pin, curve, algorithm, &digest)
-                                .await
-                        }
-                        (None, Some(bits)) => {
-                            post_api::sign_rsa(t, core, &name, &pin, bits / 8, algorithm, &digest)
-                                .await
-                        }
-                        _ => Err(Error::unsupported(OP, "not an asymmetric key")),
-                    }
-                }));
-            }
-            let mut out = Vec::with_capacity(handles.len());
-            for h in handles {
-                out.push(h.await.unwrap_or_else(|e| {
-                    Err(Error::new(ErrorKind::Device, OP)
-                        .with_message("a signing task failed")
-                        .with_source(e))
-                }));
-            }
-            out
-        };
-        match self.client.block_on(run) {
-            Ok(results) => results,
-            Err(e) => {
-                let msg = e.to_string();
-                messages
-                    .iter()
-                    .map(|_| Err(Error::new(e.kind(), OP).with_message(msg.clone())))
-                    .collect()
-            }
+        let permits = Arc::new(tokio::sync::Semaphore::new(
+            self.client.transport.max_in_flight,
+        ));
+        let resolved = Arc::new(resolved);
+        let mut handles = Vec::with_capacity(messages.len());
+        for message in messages {
+            let digest = Self::digest_checked(algorithm, message, OP);
+            let (this, resolved, permits) =
+                (self.clone(), Arc::clone(&resolved), Arc::clone(&permits));
+            handles.push(tokio::spawn(async move {
+                let digest = digest?;
+                let _permit = permits
+                    .acquire()
+                    .await
+                    .map_err(|e| Error::new(ErrorKind::InvalidState, OP).with_source(e))?;
+                this.sign_resolved(&resolved, algorithm, &digest).await
+            }));
         }
+        let mut out = Vec::with_capacity(handles.len());
+        for h in handles {
+            out.push(h.await.unwrap_or_else(|e| {
+                Err(Error::new(ErrorKind::Device, OP)
+                    .with_message("a signing task failed")
+                    .with_source(e))
+            }));
+        }
+        out
     }
+}
+
+fn entry_spec(entry: &KeyEntry, operation: &'static str) -> Result<KeySpec> {
+    let key_type = entry.key_type.as_deref().unwrap_or_default();
+    let bits = entry.key_len.unwrap_or_default();
+    spec_of(key_type, bits).ok_or_else(|| {
+        Error::unsupported(
+            operation,
+            format!("key type {key_type:?} of {bits} bits is not modelled"),
+        )
+    })
 }

@@ -1,6 +1,6 @@
-//! [`N200Client`]: one shared keep-alive HTTPS client per device, bound to a crypto core.
+//! [`N200Client`]: the async client of one N200, one shared keep-alive HTTPS pool per device,
+//! bound to a crypto core.
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,41 +12,40 @@ use url::Url;
 
 use crate::commands::CommandTable;
 use crate::http::Transport;
-use hsm_core::runtime::BlockingRuntime as Runtime;
 
 const OP: &str = "n200.connect";
-/// Default whole-request timeout.
+/// Default time budget of one call, retries included (see the crate README's fault table).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default connect timeout.
+/// Default connect timeout (TCP and TLS handshake), within the call's budget.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default number of retries of idempotent commands (reads, signatures) after a transport failure.
+/// Default number of repeats of an idempotent command (reads, signatures) after a failure
+/// that did no harm (see the crate README's fault table).
 pub const DEFAULT_RETRIES: u32 = 2;
-/// Default number of signatures [`N200Client::sign_many`](crate::N200) keeps in flight.
+/// Default number of signatures [`AsyncN200::sign_many`](crate::AsyncN200::sign_many) keeps in
+/// flight.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 
-pub(crate) struct Shared {
-    pub(crate) transport: Transport,
-    pub(crate) runtime: Runtime,
-    pub(crate) max_in_flight: usize,
-}
-
-/// A client of one N200, bound to one crypto core.
+/// The async client of one N200, bound to one crypto core.
 ///
-/// Cheap to clone; every clone and every [`with_core`](Self::with_core) copy shares one HTTP
-/// connection pool (keep-alive), so after the first request a signature costs one HTTP request
-/// and no TLS handshake. Blocking; inside a tokio runtime use `spawn_blocking` (or
-/// `hsm_core::asynchronous`).
+/// Every typed command of both APIs is an `async fn` here; futures are `Send`, so a tokio
+/// service awaits them directly (no blocking thread). Cheap to clone; every clone and every
+/// [`with_core`](Self::with_core) copy shares one HTTP connection pool (keep-alive), so after
+/// the first request a signature costs one HTTP request and no TLS handshake.
+///
+/// For the blocking `hsm-core` traits use [`N200`](crate::N200), which runs these same futures
+/// on a private runtime; [`AsyncN200`](crate::AsyncN200) is the key-level async API (key names,
+/// key ids and token labels resolved, signatures checked).
 #[derive(Clone)]
 pub struct N200Client {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) transport: Arc<Transport>,
     pub(crate) core: u8,
 }
 
 impl std::fmt::Debug for N200Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("N200Client")
-            .field("base", &self.shared.transport.base.as_str())
-            .field("user", &self.shared.transport.user)
+            .field("base", &self.transport.base.as_str())
+            .field("user", &self.transport.user)
             .field("core", &self.core)
             .finish_non_exhaustive()
     }
@@ -86,7 +85,7 @@ impl N200Client {
     #[must_use]
     pub fn with_core(&self, core: u8) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            transport: Arc::clone(&self.transport),
             core,
         }
     }
@@ -94,15 +93,13 @@ impl N200Client {
     /// The command table in use.
     #[must_use]
     pub fn table(&self) -> &CommandTable {
-        &self.shared.transport.table
+        &self.transport.table
     }
 
-    pub(crate) fn block_on<F>(&self, future: F) -> Result<F::Output>
-    where
-        F: Future + Send,
-        F::Output: Send,
-    {
-        self.shared.runtime.block_on(future)
+    /// The time budget of one call.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.transport.timeout
     }
 }
 
@@ -129,6 +126,8 @@ impl std::fmt::Debug for N200ClientBuilder {
             .field("user", &self.user)
             .field("tls", &self.tls)
             .field("core", &self.core)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
             .finish_non_exhaustive()
     }
 }
@@ -149,22 +148,25 @@ impl N200ClientBuilder {
         self
     }
 
-    /// Whole-request timeout (default 30 s).
+    /// The time budget of one call (default 30 s): connecting, sending, the whole answer and
+    /// every retry. A call returns [`ErrorKind::Timeout`] when it is spent. Only the existence
+    /// check after a creation or deletion with an unknown outcome gets a budget of its own.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// Connect timeout (default 10 s).
+    /// Connect timeout, TLS handshake included (default 10 s; never more than the call's
+    /// budget).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Retries of idempotent commands after transport failures (default 2). Key creation,
-    /// import and deletion are never retried.
+    /// Repeats of idempotent commands after a harmless failure (default 2). Key creation,
+    /// import and deletion are never repeated.
     #[must_use]
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
@@ -185,7 +187,7 @@ impl N200ClientBuilder {
         self
     }
 
-    /// Builds the client. No request is sent yet.
+    /// Builds the client. No request is sent yet, and no runtime is needed.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for a bad host, CA file or server name;
@@ -196,8 +198,7 @@ impl N200ClientBuilder {
             .tls_backend_preconfigured(tls)
             .https_only(true)
             .http1_only()
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
+            .connect_timeout(self.connect_timeout.min(self.timeout))
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(self.max_in_flight.max(8))
             .tcp_nodelay(true)
@@ -229,13 +230,11 @@ impl N200ClientBuilder {
             password: self.password,
             table: self.table,
             retries: self.retries,
+            timeout: self.timeout,
+            max_in_flight: self.max_in_flight,
         };
         Ok(N200Client {
-            shared: Arc::new(Shared {
-                transport,
-                runtime: Runtime::new("hsm-n200")?,
-                max_in_flight: self.max_in_flight,
-            }),
+            transport: Arc::new(transport),
             core: self.core,
         })
     }

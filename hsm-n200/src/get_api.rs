@@ -15,7 +15,7 @@ use crate::http::{Fields, missing};
 use crate::model::{self, DeviceTime, KeyEntry, KeyList, RandomBytes};
 use crate::post_api::{random_from, time_from};
 
-/// The GET API of a client: `client.get_api().timestamp()`.
+/// The GET API of a client: `client.get_api().timestamp().await`.
 #[derive(Debug, Clone, Copy)]
 pub struct GetApi<'a> {
     client: &'a N200Client,
@@ -41,29 +41,29 @@ impl GetApi<'_> {
         self
     }
 
-    fn get(&self, command: Command, fields: &Fields) -> Result<model::Object> {
-        let transport = &self.client.shared.transport;
-        self.client
-            .block_on(transport.get(command, fields, self.core))?
+    async fn get(&self, command: Command, fields: &Fields) -> Result<model::Object> {
+        self.client.transport.get(command, fields, self.core).await
     }
 
     /// `GET /n200/timestamp/`.
     ///
     /// # Errors
     /// Transport and device errors.
-    pub fn timestamp(&self) -> Result<DeviceTime> {
-        time_from(&self.get(Command::Timestamp, &Fields::new())?)
+    pub async fn timestamp(&self) -> Result<DeviceTime> {
+        time_from(&self.get(Command::Timestamp, &Fields::new()).await?)
     }
 
     /// `GET /n200/getrandom/<n>/`.
     ///
     /// # Errors
     /// Transport and device errors.
-    pub fn get_random(&self, n: usize) -> Result<RandomBytes> {
-        let answer = self.get(
-            Command::GetRandom,
-            &Fields::new().with(Field::Numbers, n.to_string()),
-        )?;
+    pub async fn get_random(&self, n: usize) -> Result<RandomBytes> {
+        let answer = self
+            .get(
+                Command::GetRandom,
+                &Fields::new().with(Field::Numbers, n.to_string()),
+            )
+            .await?;
         random_from(&answer, n)
     }
 
@@ -71,11 +71,13 @@ impl GetApi<'_> {
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound) for an unknown key.
-    pub fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
-        let answer = self.get(
-            Command::GetKeyAttributes,
-            &Fields::new().with(Field::NiceName, nice_name),
-        )?;
+    pub async fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
+        let answer = self
+            .get(
+                Command::GetKeyAttributes,
+                &Fields::new().with(Field::NiceName, nice_name),
+            )
+            .await?;
         KeyList::from_object(&answer)
             .ok_or_else(|| missing("n200.get.key_attributes", "result", &answer, &[]))?
             .keys
@@ -93,11 +95,13 @@ impl GetApi<'_> {
     ///
     /// # Errors
     /// Transport and device errors.
-    pub fn list_keys(&self, key_type: &str) -> Result<KeyList> {
-        let answer = self.get(
-            Command::ListKeys,
-            &Fields::new().with(Field::KeyType, key_type),
-        )?;
+    pub async fn list_keys(&self, key_type: &str) -> Result<KeyList> {
+        let answer = self
+            .get(
+                Command::ListKeys,
+                &Fields::new().with(Field::KeyType, key_type),
+            )
+            .await?;
         KeyList::from_object(&answer)
             .ok_or_else(|| missing("n200.get.list_keys", "result", &answer, &[]))
     }
@@ -106,7 +110,7 @@ impl GetApi<'_> {
     ///
     /// # Errors
     /// Transport, authentication and device errors.
-    pub fn encrypt(
+    pub async fn encrypt(
         &self,
         nice_name: &str,
         pin: &SecretString,
@@ -114,13 +118,14 @@ impl GetApi<'_> {
         data: &str,
     ) -> Result<String> {
         self.cipher(Command::Encrypt, nice_name, pin, mode, data)
+            .await
     }
 
     /// `GET /n200/decrypt/<nice_name>/<pin>/<mode>/<hex>/`: the plaintext.
     ///
     /// # Errors
     /// Transport, authentication and device errors.
-    pub fn decrypt(
+    pub async fn decrypt(
         &self,
         nice_name: &str,
         pin: &SecretString,
@@ -128,9 +133,10 @@ impl GetApi<'_> {
         hex_data: &str,
     ) -> Result<String> {
         self.cipher(Command::Decrypt, nice_name, pin, mode, hex_data)
+            .await
     }
 
-    fn cipher(
+    async fn cipher(
         &self,
         command: Command,
         nice_name: &str,
@@ -143,7 +149,7 @@ impl GetApi<'_> {
             .with(Field::Pin, pin.expose_secret())
             .with(Field::Mode, mode)
             .with(Field::Data, data);
-        let answer = self.get(command, &fields)?;
+        let answer = self.get(command, &fields).await?;
         model::text(&answer, "result")
             .ok_or_else(|| missing("n200.get.cipher", "result", &answer, &[]))
     }

@@ -1,6 +1,7 @@
-//! One HTTP exchange with the N200: building the POST form or GET path from the command table,
-//! sending it on the shared keep-alive client, retrying idempotent commands on transport
-//! failures, and turning the answer into a JSON object or an [`hsm_core::Error`].
+//! One call to the N200: building the POST form or GET path from the command table, sending it
+//! on the shared keep-alive client within the call's time budget, repeating idempotent commands
+//! after harmless failures (the policy is the crate README's fault table), reading at most
+//! [`MAX_RESPONSE_BYTES`], and turning the answer into a JSON object or an [`hsm_core::Error`].
 //!
 //! Logging: a `debug` span per command with the command and core only; the form and the GET path
 //! at `trace` with every secret field masked; never the URL (the GET API carries the PIN in its
@@ -11,6 +12,7 @@ use std::time::Duration;
 use hsm_core::secret::{ExposeSecret as _, SecretString};
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use serde_json::Value;
+use tokio::time::Instant;
 use tracing::Instrument as _;
 use url::Url;
 use zeroize::Zeroizing;
@@ -19,10 +21,18 @@ use crate::commands::{Command, CommandTable, Field};
 use crate::model::Object;
 use crate::raw::{RawResponse, mask};
 
+/// The largest answer read (4 MiB; a `listkeys` entry is about 600 bytes). An answer that
+/// announces more is refused unread; one that sends more is cut off there. Either way the call
+/// fails with [`ErrorKind::Protocol`] and is not repeated.
+pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
+
+/// The first pause before a repeat; it doubles with each repeat.
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(50);
+
 /// A field value for one request. Secret values are zeroized when dropped.
 pub(crate) type Value_ = Zeroizing<String>;
 
-/// The connection to one N200: the keep-alive HTTP client and the credentials.
+/// The connection to one N200: the keep-alive HTTP client, the credentials and the policy.
 pub(crate) struct Transport {
     pub(crate) http: reqwest::Client,
     /// `https://host:port/n200/`.
@@ -31,6 +41,9 @@ pub(crate) struct Transport {
     pub(crate) password: SecretString,
     pub(crate) table: CommandTable,
     pub(crate) retries: u32,
+    /// The budget of one call, retries included.
+    pub(crate) timeout: Duration,
+    pub(crate) max_in_flight: usize,
 }
 
 impl std::fmt::Debug for Transport {
@@ -40,6 +53,7 @@ impl std::fmt::Debug for Transport {
             .field("user", &self.user)
             .field("password", &"[REDACTED]")
             .field("retries", &self.retries)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +91,47 @@ impl Fields {
     }
 }
 
+/// A complete answer, at most [`MAX_RESPONSE_BYTES`] long.
+struct Answer {
+    status: u16,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+/// Why one attempt failed.
+enum Fault {
+    /// The request never left (no connection): safe to send again, whatever the command.
+    NotSent(Error),
+    /// Sent, but no complete answer came (reset, truncated body, timeout): the outcome is
+    /// unknown.
+    Unknown(Error),
+    /// Not worth another attempt (the certificate was refused, the answer is too big).
+    Final(Error),
+}
+
+/// The failure of a whole call. `outcome_unknown` is set when a command that is never
+/// repeated (key creation, import, deletion) may or may not have been carried out: the caller
+/// settles it by asking the device.
+pub(crate) struct Failure {
+    pub(crate) error: Error,
+    pub(crate) outcome_unknown: bool,
+}
+
+impl Failure {
+    fn known(error: Error) -> Self {
+        Self {
+            error,
+            outcome_unknown: false,
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Self {
+        f.error
+    }
+}
+
 impl Transport {
     fn operation(command: Command) -> String {
         format!("n200.{command}")
@@ -84,6 +139,15 @@ impl Transport {
 
     /// Sends `command` as a POST v1 form and returns the JSON answer.
     pub(crate) async fn post(&self, command: Command, fields: &Fields) -> Result<Object> {
+        self.post_call(command, fields).await.map_err(Error::from)
+    }
+
+    /// [`Self::post`], saying whether a failed creation or deletion may have been carried out.
+    pub(crate) async fn post_call(
+        &self,
+        command: Command,
+        fields: &Fields,
+    ) -> std::result::Result<Object, Failure> {
         let spec = self.table.spec(command);
         let mut shown = vec![format!("command={}", spec.name())];
         let body = {
@@ -103,7 +167,9 @@ impl Transport {
         };
         let core = fields.get(Field::Core).unwrap_or("-").to_owned();
         let url = self.base.join("web/postv1").map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, Self::operation(command)).with_source(e)
+            Failure::known(
+                Error::new(ErrorKind::InvalidInput, Self::operation(command)).with_source(e),
+            )
         })?;
         let span = tracing::debug_span!("n200.post", command = %command, core = %core);
         async {
@@ -173,65 +239,206 @@ impl Transport {
                     .basic_auth(&self.user, Some(self.password.expose_secret()))
             })
             .await
+            .map_err(Error::from)
         }
         .instrument(span)
         .await
     }
 
-    /// Sends the request `build` makes, retrying transport failures of idempotent commands.
+    /// The retry loop: the request `build` makes, within the call's budget, repeated as the
+    /// fault table says.
     async fn exchange(
         &self,
         command: Command,
         fields: &Fields,
         build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<Object> {
-        let attempts = if command.is_idempotent() {
-            self.retries.saturating_add(1)
-        } else {
-            1
-        };
-        let mut delay = Duration::from_millis(50);
-        let mut attempt = 1;
+    ) -> std::result::Result<Object, Failure> {
+        let op = Self::operation(command);
+        let idempotent = command.is_idempotent();
+        let deadline = Instant::now() + self.timeout;
+        let mut secrets = fields.secrets();
+        secrets.push(self.password.expose_secret());
+        let mut delay = FIRST_RETRY_DELAY;
+        let mut repeats = 0u32;
         loop {
-            match self.once(command, fields, build()).await {
-                Err(e) if e.is_retryable() && attempt < attempts => {
-                    tracing::debug!(attempt, error = %e, "retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = delay.saturating_mul(2);
-                    attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = if remaining.is_zero() {
+                Err(Fault::Unknown(out_of_time(&op, self.timeout)))
+            } else {
+                self.attempt(&op, build().timeout(remaining)).await
+            };
+            // Whether another attempt is allowed (idempotent, or the request never left) and
+            // the error to return otherwise.
+            let (may_repeat, failure) = match outcome {
+                Ok(answer) => {
+                    tracing::trace!(
+                        status = answer.status,
+                        body = %mask(&String::from_utf8_lossy(&answer.body), &secrets),
+                        "answer"
+                    );
+                    let error = match interpret(&op, &answer, &secrets) {
+                        Ok(object) => return Ok(object),
+                        Err(e) => e,
+                    };
+                    match answer.status {
+                        // Busy or failed inside: nothing to show for it. Reads and signatures
+                        // go again; a creation or deletion may have happened: settle it.
+                        429 | 500..=599 if idempotent => (true, Failure::known(error)),
+                        429 | 500..=599 => (
+                            false,
+                            Failure {
+                                error,
+                                outcome_unknown: true,
+                            },
+                        ),
+                        // 401 (never a password retry), other 4xx, and 2xx answers that are
+                        // no JSON or say the device failed: final.
+                        _ => return Err(Failure::known(error)),
+                    }
                 }
-                other => return other,
+                Err(Fault::NotSent(error)) => (true, Failure::known(error)),
+                Err(Fault::Unknown(error)) if idempotent => (true, Failure::known(error)),
+                Err(Fault::Unknown(error)) => (
+                    false,
+                    Failure {
+                        error,
+                        outcome_unknown: true,
+                    },
+                ),
+                Err(Fault::Final(error)) => return Err(Failure::known(error)),
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if !may_repeat || repeats >= self.retries || remaining <= delay {
+                return Err(failure);
             }
+            repeats += 1;
+            tracing::debug!(attempt = repeats + 1, error = %failure.error, "repeating");
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2);
         }
     }
 
-    async fn once(
+    /// One request: sends it and reads the whole answer, at most [`MAX_RESPONSE_BYTES`].
+    async fn attempt(
         &self,
-        command: Command,
-        fields: &Fields,
+        op: &str,
         request: reqwest::RequestBuilder,
-    ) -> Result<Object> {
-        let op = Self::operation(command);
-        let response = request.send().await.map_err(|e| transport_error(&op, e))?;
+    ) -> std::result::Result<Answer, Fault> {
+        let mut response = request.send().await.map_err(|e| send_fault(op, e))?;
         let status = response.status().as_u16();
-        let body = response.text().await.map_err(|e| transport_error(&op, e))?;
-        let mut secrets = fields.secrets();
-        secrets.push(self.password.expose_secret());
-        tracing::trace!(status, body = %mask(&body, &secrets), "answer");
-        interpret(&op, status, &body, &secrets)
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(announced) = response.content_length()
+            && announced > MAX_RESPONSE_BYTES as u64
+        {
+            return Err(Fault::Final(too_big(op, status, Some(announced))));
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len().saturating_add(chunk.len()) > MAX_RESPONSE_BYTES {
+                        return Err(Fault::Final(too_big(op, status, None)));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let kind = if e.is_timeout() {
+                        ErrorKind::Timeout
+                    } else {
+                        ErrorKind::Unavailable
+                    };
+                    return Err(Fault::Unknown(
+                        Error::new(kind, op.to_owned())
+                            .with_status(DeviceStatus::Http(status))
+                            .with_message(format!(
+                                "the answer broke off after {} bytes",
+                                body.len()
+                            ))
+                            .with_source(e.without_url()),
+                    ));
+                }
+            }
+        }
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
     }
 }
 
-fn transport_error(op: &str, e: reqwest::Error) -> Error {
+fn out_of_time(op: &str, budget: Duration) -> Error {
+    Error::new(ErrorKind::Timeout, op.to_owned()).with_message(format!(
+        "no complete answer from the N200 within {} ms",
+        budget.as_millis()
+    ))
+}
+
+fn too_big(op: &str, status: u16, announced: Option<u64>) -> Error {
+    let what = match announced {
+        Some(n) => format!("announces {n} bytes"),
+        None => "is longer".to_owned(),
+    };
+    Error::protocol(
+        op.to_owned(),
+        format!("the answer {what} than the limit of {MAX_RESPONSE_BYTES} bytes; not read"),
+    )
+    .with_status(DeviceStatus::Http(status))
+}
+
+/// Whether the TLS layer refused the server (certificate, name, pin): a repeat cannot help.
+fn is_tls_refusal(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    // The chain is short (reqwest, hyper, io, rustls); the bound only guards against cycles.
+    for _ in 0..16 {
+        let Some(err) = next else {
+            return false;
+        };
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        // io::Error hides its payload from `source()`: step inside instead.
+        next = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    false
+}
+
+/// Classifies a failure to get an answer's head.
+fn send_fault(op: &str, e: reqwest::Error) -> Fault {
     let kind = if e.is_timeout() {
         ErrorKind::Timeout
     } else {
         ErrorKind::Unavailable
     };
+    let refused = is_tls_refusal(&e);
+    let not_sent = e.is_connect();
     // The URL may carry a PIN (GET API): drop it from the cause.
-    Error::new(kind, op.to_owned())
-        .with_message("no answer from the N200")
-        .with_source(e.without_url())
+    let error = Error::new(kind, op.to_owned());
+    let error = if refused {
+        error.with_message("the TLS connection to the N200 was refused (certificate, name or pin)")
+    } else if not_sent {
+        error.with_message("cannot connect to the N200")
+    } else {
+        error.with_message("no answer from the N200")
+    }
+    .with_source(e.without_url());
+    if refused {
+        Fault::Final(error)
+    } else if not_sent {
+        Fault::NotSent(error)
+    } else {
+        Fault::Unknown(error)
+    }
 }
 
 /// Maps an HTTP status to a kind. The N200's error statuses are not public; these are the usual
@@ -283,9 +490,17 @@ fn error_text(object: &Object) -> Option<String> {
     }
 }
 
-fn interpret(op: &str, status: u16, body: &str, secrets: &[&str]) -> Result<Object> {
-    let raw = || RawResponse::new(status, body, secrets);
-    let parsed: Option<Object> = serde_json::from_str(body).ok();
+/// Parses an N200 answer body: a JSON object (whatever the content type says: the device's
+/// is not public), or `None`.
+pub(crate) fn parse_object(body: &[u8]) -> Option<Object> {
+    serde_json::from_slice(body).ok()
+}
+
+fn interpret(op: &str, answer: &Answer, secrets: &[&str]) -> Result<Object> {
+    let status = answer.status;
+    let text = String::from_utf8_lossy(&answer.body);
+    let raw = || RawResponse::new(status, &text, secrets);
+    let parsed = parse_object(&answer.body);
     let device_text = parsed
         .as_ref()
         .and_then(error_text)
@@ -302,11 +517,13 @@ fn interpret(op: &str, status: u16, body: &str, secrets: &[&str]) -> Result<Obje
             .with_source(raw()));
     }
     let Some(object) = parsed else {
-        return Err(
-            Error::protocol(op.to_owned(), "the answer is not a JSON object")
-                .with_status(DeviceStatus::Http(status))
-                .with_source(raw()),
-        );
+        let content_type = answer.content_type.as_deref().unwrap_or("none");
+        return Err(Error::protocol(
+            op.to_owned(),
+            format!("the answer is not a JSON object (content type {content_type})"),
+        )
+        .with_status(DeviceStatus::Http(status))
+        .with_source(raw()));
     };
     if let Some(text) = device_text {
         return Err(Error::new(text_kind(&text), op.to_owned())
@@ -328,17 +545,29 @@ pub(crate) fn missing(op: &str, what: &str, object: &Object, secrets: &[&str]) -
 mod tests {
     use super::*;
 
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            content_type: Some("application/json".into()),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
     #[test]
     fn statuses_and_texts() {
-        let e = interpret("n200.x", 404, r#"{"error":"key not found"}"#, &[]).expect_err("404");
+        let e = interpret("n200.x", &answer(404, r#"{"error":"key not found"}"#), &[])
+            .expect_err("404");
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        let e =
-            interpret("n200.x", 400, r#"{"result":"ERROR: key exists"}"#, &[]).expect_err("400");
+        let e = interpret(
+            "n200.x",
+            &answer(400, r#"{"result":"ERROR: key exists"}"#),
+            &[],
+        )
+        .expect_err("400");
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
         let e = interpret(
             "n200.x",
-            200,
-            r#"{"result":"error: wrong PIN 12345678"}"#,
+            &answer(200, r#"{"result":"error: wrong PIN 12345678"}"#),
             &["12345678"],
         )
         .expect_err("error in a 200");
@@ -348,9 +577,12 @@ mod tests {
             .and_then(|s| s.downcast_ref::<RawResponse>())
             .expect("raw body kept");
         assert!(raw.body().contains("wrong PIN ***"));
-        let e = interpret("n200.x", 200, "<html>", &[]).expect_err("not JSON");
+        let mut html = answer(200, "<html>");
+        html.content_type = Some("text/html".into());
+        let e = interpret("n200.x", &html, &[]).expect_err("not JSON");
         assert_eq!(e.kind(), ErrorKind::Protocol);
-        assert!(interpret("n200.x", 200, r#"{"result":"1664657599"}"#, &[]).is_ok());
+        assert!(e.to_string().contains("text/html"), "{e}");
+        assert!(interpret("n200.x", &answer(200, r#"{"result":"1664657599"}"#), &[]).is_ok());
         assert_eq!(status_kind(503), ErrorKind::Unavailable);
     }
 }

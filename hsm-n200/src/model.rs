@@ -58,6 +58,19 @@ impl GeneratedKey {
     }
 }
 
+impl GeneratedKey {
+    /// The key as a listing shows it (after a creation whose answer was lost).
+    pub(crate) fn from_entry(entry: KeyEntry, core: u8) -> Self {
+        Self {
+            key_id: entry.key_id,
+            nice_name: entry.nice_name,
+            public_key: entry.public_key,
+            core: Some(core),
+            cluster_sync: None,
+        }
+    }
+}
+
 /// One key of a `listkeys` or `getkeyattributes` answer. Every field but `key_id` is optional:
 /// `getkeyattributes` sends fewer than `listkeys`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

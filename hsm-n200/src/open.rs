@@ -21,7 +21,7 @@ use hsm_core::tls::TlsOptions;
 use hsm_core::uri::BackendUri;
 use hsm_core::{Error, Result};
 
-use crate::backend::N200;
+use crate::N200;
 use crate::client::N200Client;
 use crate::commands::CommandTable;
 use crate::post_api::DEFAULT_ACL;
@@ -80,7 +80,7 @@ impl N200 {
             .take("acl")?
             .unwrap_or_else(|| DEFAULT_ACL.to_owned());
         uri.query.finish("n200")?;
-        Ok(Self::new(builder.build()?, pin, acl))
+        Self::new(builder.build()?, pin, acl)
     }
 }
 
@@ -106,7 +106,7 @@ fn open_simulated(mut uri: BackendUri) -> Result<N200> {
     uri.query.finish("n200+sim")?;
     let simulator = Simulator::start(config)?;
     let client = simulator.client_builder()?.core(core).build()?;
-    let mut backend = N200::new(client, simulator.key_pin(), DEFAULT_ACL);
+    let mut backend = N200::new(client, simulator.key_pin(), DEFAULT_ACL)?;
     backend.simulator = Some(simulator);
     Ok(backend)
 }

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use crate::client::N200Client;
 use crate::commands::{Command, Field};
-use crate::http::{Fields, Transport, missing};
+use crate::http::{Fields, missing};
 use crate::keytypes::curve_family;
 use crate::model::{self, DeviceTime, GeneratedKey, KeyEntry, KeyList, RandomBytes};
 use crate::sigformat;
@@ -31,9 +31,52 @@ impl N200Client {
         Fields::new().with(Field::Core, self.core.to_string())
     }
 
-    fn post(&self, command: Command, fields: &Fields) -> Result<model::Object> {
-        let transport = &self.shared.transport;
-        self.block_on(transport.post(command, fields))?
+    async fn post(&self, command: Command, fields: &Fields) -> Result<model::Object> {
+        self.transport.post(command, fields).await
+    }
+
+    /// Sends a creation (`genecckey`, `genrsakey`, `importecckey`) once. When its outcome is
+    /// unknown (the answer broke off, timed out, or was a 5xx/429), asks the device for the key
+    /// `nice_name`: if it now exists with the type and size asked for, the creation took place
+    /// and its entry is returned; otherwise the original error comes back, saying what the
+    /// check found. Never sent twice.
+    async fn create(
+        &self,
+        command: Command,
+        fields: &Fields,
+        nice_name: &str,
+        (key_type, bits): (&str, u32),
+    ) -> Result<std::result::Result<model::Object, KeyEntry>> {
+        let failure = match self.transport.post_call(command, fields).await {
+            Ok(answer) => return Ok(Ok(answer)),
+            Err(failure) if !failure.outcome_unknown => return Err(failure.error),
+            Err(failure) => failure,
+        };
+        tracing::warn!(%command, "outcome unknown: checking whether the key exists");
+        match self.key_attributes(nice_name).await {
+            Ok(entry)
+                if entry
+                    .key_type
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(key_type))
+                    && entry.key_len == Some(bits) =>
+            {
+                tracing::info!(%command, "the key exists: the creation took place");
+                Ok(Err(entry))
+            }
+            Ok(_) => Err(explain(
+                failure.error,
+                "outcome unknown, and a key of this name but another type exists",
+            )),
+            Err(e) if e.is_not_found() => Err(explain(
+                failure.error,
+                "outcome unknown; the key does not exist, so it was not created",
+            )),
+            Err(_) => Err(explain(
+                failure.error,
+                "outcome unknown, and whether the key exists could not be checked",
+            )),
+        }
     }
 
     /// `genecckey`: generates an EC key on the bound core.
@@ -41,7 +84,7 @@ impl N200Client {
     /// # Errors
     /// Transport, authentication and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol)
     /// without a key id in `result`.
-    pub fn gen_ecc_key(
+    pub async fn gen_ecc_key(
         &self,
         curve: Curve,
         nice_name: &str,
@@ -56,16 +99,21 @@ impl N200Client {
             .with(Field::Acl, acl)
             .with(Field::Pin, pin.expose_secret())
             .with(Field::NiceName, nice_name);
-        let answer = self.post(Command::GenEccKey, &fields)?;
-        GeneratedKey::from_object(&answer)
-            .ok_or_else(|| missing("n200.gen_ecc_key", "result", &answer, &[]))
+        match self
+            .create(Command::GenEccKey, &fields, nice_name, (family, bits))
+            .await?
+        {
+            Ok(answer) => GeneratedKey::from_object(&answer)
+                .ok_or_else(|| missing("n200.gen_ecc_key", "result", &answer, &[])),
+            Err(entry) => Ok(GeneratedKey::from_entry(entry, self.core)),
+        }
     }
 
     /// `genrsakey` (**unconfirmed** command and fields): generates an RSA key.
     ///
     /// # Errors
     /// As [`gen_ecc_key`](Self::gen_ecc_key).
-    pub fn gen_rsa_key(
+    pub async fn gen_rsa_key(
         &self,
         bits: u32,
         nice_name: &str,
@@ -78,9 +126,14 @@ impl N200Client {
             .with(Field::Acl, acl)
             .with(Field::Pin, pin.expose_secret())
             .with(Field::NiceName, nice_name);
-        let answer = self.post(Command::GenRsaKey, &fields)?;
-        GeneratedKey::from_object(&answer)
-            .ok_or_else(|| missing("n200.gen_rsa_key", "result", &answer, &[]))
+        match self
+            .create(Command::GenRsaKey, &fields, nice_name, ("RSA", bits))
+            .await?
+        {
+            Ok(answer) => GeneratedKey::from_object(&answer)
+                .ok_or_else(|| missing("n200.gen_rsa_key", "result", &answer, &[])),
+            Err(entry) => Ok(GeneratedKey::from_entry(entry, self.core)),
+        }
     }
 
     /// `importecckey`: imports a raw private scalar (big-endian, the curve's length). Returns
@@ -88,7 +141,7 @@ impl N200Client {
     ///
     /// # Errors
     /// As [`gen_ecc_key`](Self::gen_ecc_key).
-    pub fn import_ecc_key(
+    pub async fn import_ecc_key(
         &self,
         curve: Curve,
         nice_name: &str,
@@ -96,7 +149,7 @@ impl N200Client {
         acl: &str,
         scalar: &[u8],
     ) -> Result<String> {
-        let (family, _) = curve_family(curve);
+        let (family, bits) = curve_family(curve);
         let scalar_hex = Zeroizing::new(hex::encode_upper(scalar));
         let fields = self
             .core_fields()
@@ -105,18 +158,23 @@ impl N200Client {
             .with(Field::Pin, pin.expose_secret())
             .with(Field::NiceName, nice_name)
             .with(Field::KeyToImport, scalar_hex.as_str());
-        let answer = self.post(Command::ImportEccKey, &fields)?;
-        model::text(&answer, "result")
-            .ok_or_else(|| missing("n200.import_ecc_key", "result", &answer, &[]))
+        match self
+            .create(Command::ImportEccKey, &fields, nice_name, (family, bits))
+            .await?
+        {
+            Ok(answer) => model::text(&answer, "result")
+                .ok_or_else(|| missing("n200.import_ecc_key", "result", &answer, &[])),
+            Err(entry) => Ok(entry.key_id),
+        }
     }
 
     /// `listkeys` of one key type (`NIST`, `SECP`, `Brainpool`, `RSA`, `SYM`) on the bound core.
     ///
     /// # Errors
     /// Transport, authentication and device errors.
-    pub fn list_keys(&self, key_type: &str) -> Result<KeyList> {
+    pub async fn list_keys(&self, key_type: &str) -> Result<KeyList> {
         let fields = self.core_fields().with(Field::KeyType, key_type);
-        let answer = self.post(Command::ListKeys, &fields)?;
+        let answer = self.post(Command::ListKeys, &fields).await?;
         KeyList::from_object(&answer)
             .ok_or_else(|| missing("n200.list_keys", "result", &answer, &[]))
     }
@@ -125,10 +183,14 @@ impl N200Client {
     ///
     /// # Errors
     /// The first core's failure.
-    pub fn list_keys_on_cores(&self, cores: &[u8], key_type: &str) -> Result<Vec<(u8, KeyEntry)>> {
+    pub async fn list_keys_on_cores(
+        &self,
+        cores: &[u8],
+        key_type: &str,
+    ) -> Result<Vec<(u8, KeyEntry)>> {
         let mut out = Vec::new();
         for core in cores {
-            let list = self.with_core(*core).list_keys(key_type)?;
+            let list = self.with_core(*core).list_keys(key_type).await?;
             out.extend(list.keys.into_iter().map(|k| (*core, k)));
         }
         Ok(out)
@@ -139,9 +201,9 @@ impl N200Client {
     /// # Errors
     /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound) for an unknown key (or an empty
     /// answer); transport and device errors.
-    pub fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
+    pub async fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
         let fields = self.core_fields().with(Field::NiceName, nice_name);
-        let answer = self.post(Command::GetKeyAttributes, &fields)?;
+        let answer = self.post(Command::GetKeyAttributes, &fields).await?;
         let list = KeyList::from_object(&answer)
             .ok_or_else(|| missing("n200.key_attributes", "result", &answer, &[]))?;
         list.keys.into_iter().next().ok_or_else(|| {
@@ -153,7 +215,7 @@ impl N200Client {
     ///
     /// # Errors
     /// Transport, authentication and device errors.
-    pub fn encrypt(
+    pub async fn encrypt(
         &self,
         nice_name: &str,
         pin: &SecretString,
@@ -161,13 +223,14 @@ impl N200Client {
         data: &str,
     ) -> Result<String> {
         self.cipher(Command::Encrypt, nice_name, pin, mode, data)
+            .await
     }
 
     /// `decrypt` with the symmetric key `nice_name`: the plaintext.
     ///
     /// # Errors
     /// Transport, authentication and device errors.
-    pub fn decrypt(
+    pub async fn decrypt(
         &self,
         nice_name: &str,
         pin: &SecretString,
@@ -175,9 +238,10 @@ impl N200Client {
         hex_data: &str,
     ) -> Result<String> {
         self.cipher(Command::Decrypt, nice_name, pin, mode, hex_data)
+            .await
     }
 
-    fn cipher(
+    async fn cipher(
         &self,
         command: Command,
         nice_name: &str,
@@ -191,7 +255,7 @@ impl N200Client {
             .with(Field::Pin, pin.expose_secret())
             .with(Field::Mode, mode)
             .with(Field::Data, data);
-        let answer = self.post(command, &fields)?;
+        let answer = self.post(command, &fields).await?;
         model::text(&answer, "result").ok_or_else(|| missing("n200.cipher", "result", &answer, &[]))
     }
 
@@ -200,9 +264,9 @@ impl N200Client {
     /// # Errors
     /// Transport and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) if the
     /// answer is not `n` bytes of hex.
-    pub fn get_random(&self, n: usize) -> Result<RandomBytes> {
+    pub async fn get_random(&self, n: usize) -> Result<RandomBytes> {
         let fields = self.core_fields().with(Field::Numbers, n.to_string());
-        let answer = self.post(Command::GetRandom, &fields)?;
+        let answer = self.post(Command::GetRandom, &fields).await?;
         random_from(&answer, n)
     }
 
@@ -210,8 +274,8 @@ impl N200Client {
     ///
     /// # Errors
     /// Transport and device errors.
-    pub fn timestamp(&self) -> Result<DeviceTime> {
-        let answer = self.post(Command::Timestamp, &Fields::new())?;
+    pub async fn timestamp(&self) -> Result<DeviceTime> {
+        let answer = self.post(Command::Timestamp, &Fields::new()).await?;
         time_from(&answer)
     }
 
@@ -221,7 +285,7 @@ impl N200Client {
     /// # Errors
     /// Transport, authentication and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol)
     /// if the answer is no signature on `curve`.
-    pub fn sign_ecc(
+    pub async fn sign_ecc(
         &self,
         nice_name: &str,
         pin: &SecretString,
@@ -229,10 +293,16 @@ impl N200Client {
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
-        let transport = &self.shared.transport;
-        self.block_on(sign_ecc(
-            transport, self.core, nice_name, pin, curve, algorithm, digest,
-        ))?
+        let fields = self
+            .core_fields()
+            .with(Field::NiceName, nice_name)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::HashAlgorithm, hash_name(algorithm))
+            .with(Field::Hash, hex::encode_upper(digest));
+        let answer = self.post(Command::SignEcc, &fields).await?;
+        let text = model::text(&answer, "result")
+            .ok_or_else(|| missing("n200.sign_ecc", "result", &answer, &[]))?;
+        sigformat::ecdsa_signature(&text, algorithm, curve, "n200.sign_ecc")
     }
 
     /// `signrsa` (**unconfirmed** command and fields): signs `digest` with the RSA key
@@ -240,7 +310,7 @@ impl N200Client {
     ///
     /// # Errors
     /// As [`sign_ecc`](Self::sign_ecc).
-    pub fn sign_rsa(
+    pub async fn sign_rsa(
         &self,
         nice_name: &str,
         pin: &SecretString,
@@ -248,16 +318,22 @@ impl N200Client {
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
-        let transport = &self.shared.transport;
-        self.block_on(sign_rsa(
-            transport,
-            self.core,
-            nice_name,
-            pin,
-            modulus_len,
-            algorithm,
-            digest,
-        ))?
+        let padding = if algorithm.is_rsa_pss() {
+            "PSS"
+        } else {
+            "PKCS1"
+        };
+        let fields = self
+            .core_fields()
+            .with(Field::NiceName, nice_name)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::HashAlgorithm, hash_name(algorithm))
+            .with(Field::Padding, padding)
+            .with(Field::Hash, hex::encode_upper(digest));
+        let answer = self.post(Command::SignRsa, &fields).await?;
+        let text = model::text(&answer, "result")
+            .ok_or_else(|| missing("n200.sign_rsa", "result", &answer, &[]))?;
+        sigformat::rsa_signature(&text, algorithm, modulus_len, "n200.sign_rsa")
     }
 
     /// `verifyecc` (**unconfirmed**): asks the device whether `signature` over `digest` is valid.
@@ -265,7 +341,7 @@ impl N200Client {
     /// # Errors
     /// Transport and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) if the
     /// answer is not a yes or no.
-    pub fn verify_ecc(
+    pub async fn verify_ecc(
         &self,
         nice_name: &str,
         algorithm: SignAlgorithm,
@@ -278,7 +354,7 @@ impl N200Client {
             .with(Field::HashAlgorithm, hash_name(algorithm))
             .with(Field::Hash, hex::encode_upper(digest))
             .with(Field::Signature, hex::encode_upper(signature.to_der()));
-        let answer = self.post(Command::VerifyEcc, &fields)?;
+        let answer = self.post(Command::VerifyEcc, &fields).await?;
         match model::text(&answer, "result")
             .map(|r| r.to_ascii_lowercase())
             .as_deref()
@@ -291,15 +367,34 @@ impl N200Client {
 
     /// `deletekey` (**unconfirmed** command and fields): deletes the key `nice_name`.
     ///
+    /// Sent once. When its outcome is unknown, asks the device for the key: gone means deleted
+    /// (`Ok`); still there means not deleted (the original error, saying so).
+    ///
     /// # Errors
     /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound) for an unknown key; transport,
     /// authentication and device errors.
-    pub fn delete_key(&self, nice_name: &str, pin: &SecretString) -> Result<()> {
+    pub async fn delete_key(&self, nice_name: &str, pin: &SecretString) -> Result<()> {
         let fields = self
             .core_fields()
             .with(Field::NiceName, nice_name)
             .with(Field::Pin, pin.expose_secret());
-        self.post(Command::DeleteKey, &fields).map(|_| ())
+        let failure = match self.transport.post_call(Command::DeleteKey, &fields).await {
+            Ok(_) => return Ok(()),
+            Err(failure) if !failure.outcome_unknown => return Err(failure.error),
+            Err(failure) => failure,
+        };
+        tracing::warn!("outcome of deletekey unknown: checking whether the key still exists");
+        match self.key_attributes(nice_name).await {
+            Err(e) if e.is_not_found() => Ok(()),
+            Ok(_) => Err(explain(
+                failure.error,
+                "outcome unknown; the key still exists, so it was not deleted",
+            )),
+            Err(_) => Err(explain(
+                failure.error,
+                "outcome unknown, and whether the key still exists could not be checked",
+            )),
+        }
     }
 }
 
@@ -320,52 +415,11 @@ pub(crate) fn time_from(answer: &model::Object) -> Result<DeviceTime> {
         .ok_or_else(|| missing("n200.timestamp", "result", answer, &[]))
 }
 
-/// One ECDSA signature request (async, for `sign_many`).
-pub(crate) async fn sign_ecc(
-    transport: &Transport,
-    core: u8,
-    nice_name: &str,
-    pin: &SecretString,
-    curve: Curve,
-    algorithm: SignAlgorithm,
-    digest: &[u8],
-) -> Result<Signature> {
-    let fields = Fields::new()
-        .with(Field::Core, core.to_string())
-        .with(Field::NiceName, nice_name)
-        .with(Field::Pin, pin.expose_secret())
-        .with(Field::HashAlgorithm, hash_name(algorithm))
-        .with(Field::Hash, hex::encode_upper(digest));
-    let answer = transport.post(Command::SignEcc, &fields).await?;
-    let text = model::text(&answer, "result")
-        .ok_or_else(|| missing("n200.sign_ecc", "result", &answer, &[]))?;
-    sigformat::ecdsa_signature(&text, algorithm, curve, "n200.sign_ecc")
-}
-
-/// One RSA signature request (async, for `sign_many`).
-pub(crate) async fn sign_rsa(
-    transport: &Transport,
-    core: u8,
-    nice_name: &str,
-    pin: &SecretString,
-    modulus_len: usize,
-    algorithm: SignAlgorithm,
-    digest: &[u8],
-) -> Result<Signature> {
-    let padding = if algorithm.is_rsa_pss() {
-        "PSS"
-    } else {
-        "PKCS1"
+/// `error` with `note` added to its message.
+fn explain(error: Error, note: &str) -> Error {
+    let message = match error.message() {
+        Some(m) => format!("{m}; {note}"),
+        None => note.to_owned(),
     };
-    let fields = Fields::new()
-        .with(Field::Core, core.to_string())
-        .with(Field::NiceName, nice_name)
-        .with(Field::Pin, pin.expose_secret())
-        .with(Field::HashAlgorithm, hash_name(algorithm))
-        .with(Field::Padding, padding)
-        .with(Field::Hash, hex::encode_upper(digest));
-    let answer = transport.post(Command::SignRsa, &fields).await?;
-    let text = model::text(&answer, "result")
-        .ok_or_else(|| missing("n200.sign_rsa", "result", &answer, &[]))?;
-    sigformat::rsa_signature(&text, algorithm, modulus_len, "n200.sign_rsa")
+    error.with_message(message)
 }

@@ -1,5 +1,5 @@
 //! The N200 backend against the in-process simulator: conformance, keep-alive, TLS, cores,
-//! credentials in logs.
+//! credentials, the async API.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,7 +9,6 @@
 )]
 
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
 use hsm_core::tls::TlsOptions;
@@ -22,6 +21,14 @@ use hsm_n200::{N200, N200Client, RawResponse};
 
 fn sim_backend() -> N200 {
     N200::open(BackendUri::parse("n200+sim:").unwrap()).unwrap()
+}
+
+/// A runtime for the async client's futures.
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -94,6 +101,7 @@ fn cert_file(sim: &Simulator) -> tempfile::NamedTempFile {
 #[test]
 fn tls_needs_the_server_name_override_and_honours_pins() {
     let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
+    let rt = rt();
     let ca = cert_file(&sim);
     let ip = sim.addr().ip().to_string();
     let client = |tls: TlsOptions| {
@@ -106,7 +114,7 @@ fn tls_needs_the_server_name_override_and_honours_pins() {
     // The certificate names seSAM-nserie-101 only: by IP it fails, as in the record.
     let by_ip = client(TlsOptions::default().with_ca_file(ca.path()));
     assert_eq!(
-        by_ip.timestamp().unwrap_err().kind(),
+        rt.block_on(by_ip.timestamp()).unwrap_err().kind(),
         ErrorKind::Unavailable
     );
     let named = client(
@@ -114,19 +122,29 @@ fn tls_needs_the_server_name_override_and_honours_pins() {
             .with_ca_file(ca.path())
             .with_server_name("seSAM-nserie-101"),
     );
-    assert!(named.timestamp().unwrap().unix_seconds > 1_600_000_000);
+    assert!(rt.block_on(named.timestamp()).unwrap().unix_seconds > 1_600_000_000);
     let wrong_name = client(
         TlsOptions::default()
             .with_ca_file(ca.path())
             .with_server_name("other"),
     );
-    assert!(wrong_name.timestamp().is_err());
+    assert!(rt.block_on(wrong_name.timestamp()).is_err());
     let pinned = client(TlsOptions::default().with_pin_sha256(sim.cert_sha256()));
-    assert!(pinned.get_random(8).is_ok());
+    assert!(rt.block_on(pinned.get_random(8)).is_ok());
     let wrong_pin = client(TlsOptions::default().with_pin_sha256([7; 32]));
-    assert!(wrong_pin.get_random(8).is_err());
+    assert!(rt.block_on(wrong_pin.get_random(8)).is_err());
+    // A refused certificate is final: one connection, not one per retry.
+    let retrying = N200Client::builder(ip.clone(), sim.addr().port(), "pkmaster", sim.password())
+        .tls(TlsOptions::default().with_pin_sha256([7; 32]))
+        .retries(3)
+        .build()
+        .unwrap();
+    let before = sim.connections();
+    let e = rt.block_on(retrying.timestamp()).unwrap_err();
+    assert!(e.to_string().contains("TLS"), "{e} {e:?}");
+    assert_eq!(sim.connections() - before, 1);
     let insecure = client(TlsOptions::default().danger_accept_invalid_certs());
-    assert!(insecure.get_random(8).is_ok());
+    assert!(rt.block_on(insecure.get_random(8)).is_ok());
 }
 
 #[test]
@@ -135,21 +153,27 @@ fn cores_have_separate_key_spaces() {
     let core1 = n200.client().clone();
     let core2 = core1.with_core(2);
     let pin = SecretString::from("12345678");
-    let _ = core1
-        .gen_ecc_key(Curve::P256, "on-one", &pin, "FFFF")
+    let _ = n200
+        .block_on(core1.gen_ecc_key(Curve::P256, "on-one", &pin, "FFFF"))
         .unwrap();
-    let _ = core2
-        .gen_ecc_key(Curve::P384, "on-two", &pin, "FFFF")
+    let _ = n200
+        .block_on(core2.gen_ecc_key(Curve::P384, "on-two", &pin, "FFFF"))
         .unwrap();
-    assert!(core2.key_attributes("on-one").unwrap_err().is_not_found());
-    let all = core1.list_keys_on_cores(&[1, 2], "NIST").unwrap();
+    assert!(
+        n200.block_on(core2.key_attributes("on-one"))
+            .unwrap_err()
+            .is_not_found()
+    );
+    let all = n200
+        .block_on(core1.list_keys_on_cores(&[1, 2], "NIST"))
+        .unwrap();
     let names: Vec<(u8, String)> = all
         .into_iter()
         .map(|(c, k)| (c, k.nice_name.unwrap()))
         .collect();
     assert_eq!(names, vec![(1, "on-one".into()), (2, "on-two".into())]);
     // The GET listing without a core spans every core and says core 0, as the record shows.
-    let listed = core1.get_api().list_keys("NIST").unwrap();
+    let listed = n200.block_on(core1.get_api().list_keys("NIST")).unwrap();
     assert_eq!(listed.core, Some(0));
     assert_eq!(listed.keys.len(), 2);
 }
@@ -196,7 +220,7 @@ fn errors_keep_the_raw_body_and_overrides_change_the_wire() {
         .commands(table)
         .build()
         .unwrap();
-    let e = client.timestamp().unwrap_err();
+    let e = n200.block_on(client.timestamp()).unwrap_err();
     let raw = std::error::Error::source(&e)
         .and_then(|s| s.downcast_ref::<RawResponse>())
         .expect("raw answer kept");
@@ -214,170 +238,90 @@ fn errors_keep_the_raw_body_and_overrides_change_the_wire() {
     .build()
     .unwrap();
     let before = sim.requests();
-    assert!(bad.timestamp().unwrap_err().is_auth());
+    assert!(n200.block_on(bad.timestamp()).unwrap_err().is_auth());
     assert_eq!(sim.requests(), before + 1);
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
+#[test]
+fn credentials_are_required_unless_anonymous_access_is_allowed() {
+    let rt = rt();
+    let status = |sim: &Simulator, get: bool, auth: Option<&str>| -> u16 {
+        let tls = TlsOptions::default().with_pin_sha256(sim.cert_sha256());
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(hsm_core::tls::client_config(&tls).unwrap())
+            .resolve(sim.server_name(), sim.addr())
+            .build()
+            .unwrap();
+        let base = format!("https://{}:{}/n200/", sim.server_name(), sim.addr().port());
+        let mut request = if get {
+            http.get(format!("{base}timestamp/"))
+        } else {
+            http.post(format!("{base}web/postv1"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("command=timestamp")
+        };
+        if let Some(password) = auth {
+            request = request.basic_auth(sim.user(), Some(password));
+        }
+        rt.block_on(request.send()).unwrap().status().as_u16()
+    };
+    let strict = Simulator::start(SimConfig::random_credentials()).unwrap();
+    let password = strict.password().expose_secret().to_owned();
+    for get in [true, false] {
+        assert_eq!(status(&strict, get, None), 401, "no credentials, get={get}");
+        assert_eq!(status(&strict, get, Some("wrong")), 401, "wrong, get={get}");
+        assert_eq!(
+            status(&strict, get, Some(&password)),
+            200,
+            "right, get={get}"
+        );
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    let mut config = SimConfig::random_credentials();
+    config.allow_anonymous = true;
+    let open = Simulator::start(config).unwrap();
+    for get in [true, false] {
+        assert_eq!(status(&open, get, None), 200, "anonymous, get={get}");
+        assert_eq!(status(&open, get, Some("wrong")), 401, "wrong, get={get}");
     }
 }
 
-#[test]
-fn no_password_or_pin_in_logs_errors_or_debug() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let mut config = SimConfig::new("pkmaster", SecretString::from("Sup3r-Secret-Pw"));
-    config.demo_keys = true;
-    let sim = Simulator::start(config).unwrap();
-    let pin = SecretString::from("Key-PIN-98765");
-    let sym_pin = SecretString::from("12345678");
-    let scalar = [0x44u8; 32];
-    let scalar_hex = hex::encode_upper(scalar);
-    let mut seen = String::new();
-    tracing::subscriber::with_default(subscriber, || {
-        let client = sim.client_builder().unwrap().build().unwrap();
-        let backend = N200::new(
-            client.clone(),
-            SecretString::from(pin.expose_secret()),
-            "FFFF",
-        );
-        let mut outputs: Vec<String> = vec![
-            format!("{client:?}"),
-            format!("{backend:?}"),
-            format!("{sim:?}"),
-        ];
-        let mut note = |r: Result<String, hsm_core::Error>| match r {
-            Ok(s) => outputs.push(s),
-            Err(e) => outputs.push(format!("{e} {e:?}")),
-        };
-        note(
-            client
-                .gen_ecc_key(Curve::P256, "logkey", &pin, "FFFF")
-                .map(|g| format!("{g:?}")),
-        );
-        note(
-            client
-                .gen_rsa_key(2048, "logrsa", &pin, "FFFF")
-                .map(|g| format!("{g:?}")),
-        );
-        note(
-            client
-                .import_ecc_key(Curve::P256, "logimp", &pin, "FFFF", &scalar)
-                .map(|g| g.to_string()),
-        );
-        note(client.list_keys("NIST").map(|l| format!("{l:?}")));
-        note(client.key_attributes("logkey").map(|l| format!("{l:?}")));
-        note(client.encrypt("k01", &sym_pin, "CBC", "hello-world"));
-        note(
-            client
-                .get_api()
-                .encrypt("k01", &sym_pin, "CBC", "hello-world"),
-        );
-        note(client.get_api().decrypt("k01", &pin, "CBC", "00"));
-        note(client.get_random(5).map(|r| format!("{r:?}")));
-        note(client.timestamp().map(|t| format!("{t:?}")));
-        note(client.get_api().timestamp().map(|t| format!("{t:?}")));
-        note(client.get_api().get_random(5).map(|t| format!("{t:?}")));
-        note(
-            client
-                .get_api()
-                .key_attributes("logkey")
-                .map(|t| format!("{t:?}")),
-        );
-        note(client.get_api().list_keys("NIST").map(|t| format!("{t:?}")));
-        let digest = [1u8; 32];
-        let sig = client.sign_ecc(
-            "logkey",
-            &pin,
-            Curve::P256,
-            SignAlgorithm::EcdsaSha256,
-            &digest,
-        );
-        note(
-            sig.as_ref()
-                .map(|s| format!("{s:?}"))
-                .map_err(|e| hsm_core::Error::new(e.kind(), "x")),
-        );
-        if let Ok(s) = &sig {
-            note(
-                client
-                    .verify_ecc("logkey", SignAlgorithm::EcdsaSha256, &digest, s)
-                    .map(|b| b.to_string()),
-            );
-        }
-        note(
-            client
-                .sign_rsa("logrsa", &pin, 256, SignAlgorithm::RsaPssSha256, &digest)
-                .map(|s| format!("{s:?}")),
-        );
-        // Wrong PINs and a wrong password: the errors must not echo them either.
-        note(
-            client
-                .sign_ecc(
-                    "logkey",
-                    &sym_pin,
-                    Curve::P256,
-                    SignAlgorithm::EcdsaSha256,
-                    &digest,
-                )
-                .map(|s| format!("{s:?}")),
-        );
-        let key = KeyId::name("logkey").unwrap();
-        note(
-            backend
-                .sign(&key, SignAlgorithm::EcdsaSha256, b"m")
-                .map(|s| format!("{s:?}")),
-        );
-        note(backend.list_keys().map(|s| format!("{s:?}")));
-        note(backend.public_key(&key).map(|s| format!("{s:?}")));
-        note(backend.delete_key(&key).map(|s| format!("{s:?}")));
-        note(client.delete_key("logrsa", &pin).map(|s| format!("{s:?}")));
-        let bad = N200Client::builder(
-            sim.addr().ip().to_string(),
-            sim.addr().port(),
-            "pkmaster",
-            SecretString::from("Wrong-Pw-4321"),
-        )
-        .tls(TlsOptions::default().with_pin_sha256(sim.cert_sha256()))
-        .build()
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_api_serves_a_tokio_service_without_blocking_it() {
+    let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
+    let client = sim.client_builder().unwrap().build().unwrap();
+    let n200 = hsm_n200::AsyncN200::new(client, sim.key_pin(), "FFFF");
+    let key = KeyId::name("async-key").unwrap();
+    let _ = n200
+        .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P384)))
+        .await
         .unwrap();
-        note(bad.get_api().encrypt("k01", &pin, "CBC", "x"));
-        seen = outputs.join("\n");
-    });
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("n200.post") && logs.contains("answer"),
-        "TRACE logs were captured"
-    );
-    assert!(logs.contains("pin=***"), "the PIN field is logged masked");
-    for secret in [
-        "Sup3r-Secret-Pw",
-        "Key-PIN-98765",
-        "12345678",
-        "Wrong-Pw-4321",
-        scalar_hex.as_str(),
-    ] {
-        assert!(!logs.contains(secret), "{secret} in the logs");
-        assert!(
-            !seen.contains(secret),
-            "{secret} in results, errors or Debug:\n{seen}"
-        );
+    let pk = n200.public_key(&key).await.unwrap();
+    // Futures are Send: signatures run as spawned tasks of the service's own runtime.
+    let tasks: Vec<_> = (0..8u32)
+        .map(|i| {
+            let (n200, key) = (n200.clone(), key.clone());
+            tokio::spawn(async move {
+                let msg = format!("task {i}").into_bytes();
+                let sig = n200
+                    .sign(&key, SignAlgorithm::EcdsaSha384, &msg)
+                    .await
+                    .unwrap();
+                (msg, sig)
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (msg, sig) = t.await.unwrap();
+        pk.verify(&msg, &sig).unwrap();
     }
-    // Base64 of user:password in an Authorization header would also be a leak.
-    assert!(!logs.contains("Authorization") && !logs.contains("Basic "));
+    let messages: Vec<&[u8]> = vec![b"a", b"b", b"c"];
+    for (m, r) in messages.iter().zip(
+        n200.sign_many(&key, SignAlgorithm::EcdsaSha384, &messages)
+            .await,
+    ) {
+        pk.verify(m, &r.unwrap()).unwrap();
+    }
+    assert!(n200.client().timestamp().await.unwrap().unix_seconds > 1_600_000_000);
+    n200.delete_key(&key).await.unwrap();
+    assert!(n200.key_info(&key).await.unwrap_err().is_not_found());
 }

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! N200_PASS=secret n200-sim --listen 127.0.0.1:8444 --tls-cert-out cert.pem \
-//!     --server-name seSAM-nserie-101 --user pkmaster --password-env N200_PASS [--cores 2] [--latency-ms 20]
+//!     --server-name seSAM-nserie-101 --user pkmaster --password-env N200_PASS [--cores 2] [--latency-ms 20] \
+//!     [--allow-anonymous] [--demo-keys]
 //! ```
 //! Prints `listening on https://ADDR` once it accepts connections, then serves until killed.
 
@@ -42,9 +43,10 @@ struct Args {
     /// Latency added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Refuse requests that carry no credentials (the record shows the device serving them).
+    /// Serve requests that carry no credentials, as the record shows the device doing (by
+    /// default every request needs basic auth).
     #[arg(long)]
-    require_auth: bool,
+    allow_anonymous: bool,
     /// Create the record's symmetric key `k01` (PIN 12345678) on core 1.
     #[arg(long)]
     demo_keys: bool,
@@ -62,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.server_name = args.server_name;
     config.cores = args.cores;
     config.latency = Duration::from_millis(args.latency_ms);
-    config.require_auth = args.require_auth;
+    config.allow_anonymous = args.allow_anonymous;
     config.demo_keys = args.demo_keys;
     let sim = Simulator::start(config)?;
     if let Some(path) = &args.tls_cert_out {

@@ -3,21 +3,29 @@
 //! the real appliance), separate key spaces per core, real cryptography (OpenSSL), optional
 //! latency, and counters of TCP connections and HTTP requests.
 //!
-//! As the record shows (seed 000), requests without credentials are served (the GET examples
-//! and the Python import script send none); wrong credentials are refused with HTTP 401, and
-//! [`SimConfig::require_auth`] refuses missing ones too.
+//! Credentials: every request needs HTTP basic auth of the configured user (401 otherwise), as
+//! the record's `curl -u` does. The record also shows the device answering requests that carry
+//! none (the GET `curl` examples and the Python import script, a POST): whether that was the
+//! device's default or an access rule of the reviewer's is not public, so the simulator serves
+//! such requests only with [`SimConfig::allow_anonymous`] (`--allow-anonymous`); wrong
+//! credentials are refused either way.
+//!
+//! Faults for tests: [`Simulator::inject`] queues [`SimFault`]s that the next requests meet
+//! (stall, a refusal status, an answer broken off after the command was carried out).
 //!
 //! ```no_run
 //! use hsm_n200::sim::{SimConfig, Simulator};
 //! let sim = Simulator::start(SimConfig::random_credentials())?;
-//! let client = sim.client_builder()?.build()?;
-//! println!("{}", client.timestamp()?.unix_seconds);
+//! let n200 = hsm_n200::N200::new(sim.client_builder()?.build()?, sim.key_pin(), "FFFF")?;
+//! println!("{}", n200.block_on(n200.client().timestamp())?.unix_seconds);
 //! # Ok::<(), hsm_core::Error>(())
 //! ```
 
 mod device;
 mod keys;
 mod server;
+
+pub use server::SimFault;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,8 +59,9 @@ pub struct SimConfig {
     pub cores: u8,
     /// Added to every answer (default none).
     pub latency: Duration,
-    /// Refuse requests without credentials (default off, as the record shows).
-    pub require_auth: bool,
+    /// Serve requests that carry no credentials, as the record shows the device doing (default
+    /// off: every request needs basic auth).
+    pub allow_anonymous: bool,
     /// Create the record's symmetric key `k01` (PIN `12345678`) on core 1.
     pub demo_keys: bool,
 }
@@ -87,7 +96,7 @@ impl SimConfig {
             key_pin: random_secret(),
             cores: 2,
             latency: Duration::ZERO,
-            require_auth: false,
+            allow_anonymous: false,
             demo_keys: false,
         }
     }
@@ -127,7 +136,7 @@ fn sim_error(e: impl std::error::Error + Send + Sync + 'static) -> Error {
 }
 
 impl Simulator {
-    /// Starts the simulator on its own runtime.
+    /// Starts the simulator on its own runtime (also from inside another tokio runtime).
     ///
     /// # Errors
     /// [`ErrorKind::Unavailable`] if it cannot listen or build its certificate.
@@ -156,7 +165,8 @@ impl Simulator {
             device,
             user: config.user.clone(),
             password: config.password.clone(),
-            require_auth: config.require_auth,
+            allow_anonymous: config.allow_anonymous,
+            faults: std::sync::Mutex::new(std::collections::VecDeque::new()),
             latency: config.latency,
             connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
@@ -168,9 +178,13 @@ impl Simulator {
             .enable_all()
             .build()
             .map_err(sim_error)?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(config.listen))
-            .map_err(sim_error)?;
+        // Bound without `block_on`, so the simulator also starts inside a caller's runtime.
+        let listener = std::net::TcpListener::bind(config.listen).map_err(sim_error)?;
+        listener.set_nonblocking(true).map_err(sim_error)?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener).map_err(sim_error)?
+        };
         let addr = listener.local_addr().map_err(sim_error)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
         drop(runtime.spawn(server::serve(listener, acceptor, Arc::clone(&state))));
@@ -233,6 +247,18 @@ impl Simulator {
     #[must_use]
     pub fn connections(&self) -> u64 {
         self.state.connections.load(Ordering::Relaxed)
+    }
+
+    /// Queues faults: the next requests meet them in order, one each (then the simulator
+    /// answers normally again).
+    pub fn inject(&self, faults: impl IntoIterator<Item = SimFault>) {
+        self.state.faults().extend(faults);
+    }
+
+    /// Faults queued and not met yet.
+    #[must_use]
+    pub fn pending_faults(&self) -> usize {
+        self.state.faults().len()
     }
 
     /// HTTP requests served so far.

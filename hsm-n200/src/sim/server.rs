@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use base64::Engine as _;
 use hsm_core::secret::{ExposeSecret as _, SecretString};
 use tokio::net::TcpListener;
@@ -20,12 +20,28 @@ use tokio_rustls::TlsAcceptor;
 use super::device::{Device, Request};
 use crate::commands::{Command, CommandTable};
 
+/// A fault the next request meets ([`Simulator::inject`](super::Simulator::inject)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SimFault {
+    /// Answer normally (aims the faults after it at later requests).
+    Pass,
+    /// Read the request and never answer (the connection stays open).
+    Stall,
+    /// Answer with this HTTP status and a JSON error body, without carrying the command out.
+    Refuse(u16),
+    /// Carry the command out, then close the connection without answering. The client cannot
+    /// know what happened.
+    BreakAfterCommit,
+}
+
 /// What the handlers share.
 pub(crate) struct AppState {
     pub(crate) device: Device,
     pub(crate) user: String,
     pub(crate) password: SecretString,
-    pub(crate) require_auth: bool,
+    pub(crate) allow_anonymous: bool,
+    pub(crate) faults: std::sync::Mutex<std::collections::VecDeque<SimFault>>,
     pub(crate) latency: Duration,
     pub(crate) connections: AtomicU64,
     pub(crate) requests: AtomicU64,
@@ -39,6 +55,28 @@ enum Auth {
 }
 
 impl AppState {
+    pub(crate) fn faults(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<SimFault>> {
+        self.faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The fault this request meets, if any; answers it unless it is `BreakAfterCommit`.
+    async fn meet_fault(&self) -> Result<Option<SimFault>, Response> {
+        let fault = self.faults().pop_front();
+        match fault {
+            Some(SimFault::Stall) => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Err(StatusCode::GATEWAY_TIMEOUT.into_response())
+            }
+            Some(SimFault::Refuse(status)) => Err(answer((
+                status,
+                serde_json::json!({"result": "ERROR", "error": "injected fault"}),
+            ))),
+            other => Ok(other),
+        }
+    }
+
     fn auth(&self, headers: &HeaderMap) -> Auth {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Auth::Missing;
@@ -60,7 +98,7 @@ impl AppState {
     fn refuse(&self, headers: &HeaderMap) -> Option<Response> {
         match self.auth(headers) {
             Auth::Ok => None,
-            Auth::Missing if !self.require_auth => None,
+            Auth::Missing if self.allow_anonymous => None,
             _ => Some(
                 (
                     StatusCode::UNAUTHORIZED,
@@ -78,12 +116,21 @@ fn answer((status, body): (u16, serde_json::Value)) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn post_v1(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_v1(
+    State(state): State<Arc<AppState>>,
+    Extension(kill): Extension<ConnectionKill>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let _ = state.requests.fetch_add(1, Ordering::Relaxed);
     tokio::time::sleep(state.latency).await;
     if let Some(refusal) = state.refuse(&headers) {
         return refusal;
     }
+    let fault = match state.meet_fault().await {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
     let fields: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let Some(command) = fields.get("command").cloned() else {
         return answer((
@@ -110,11 +157,26 @@ async fn post_v1(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     };
     // Key generation (RSA-4096 takes a while) must not stall the I/O threads.
     let result = tokio::task::block_in_place(|| device.handle(&request));
-    answer(result)
+    broken_if(fault, &kill, answer(result)).await
 }
+
+/// Ends the connection instead of answering, when the fault says so: the command was carried
+/// out, the answer never leaves.
+async fn broken_if(fault: Option<SimFault>, kill: &ConnectionKill, response: Response) -> Response {
+    if fault != Some(SimFault::BreakAfterCommit) {
+        return response;
+    }
+    kill.0.notify_one();
+    std::future::pending::<Response>().await
+}
+
+/// Ends the connection a request came on (see `serve`).
+#[derive(Clone)]
+pub(crate) struct ConnectionKill(Arc<tokio::sync::Notify>);
 
 async fn get_api(
     State(state): State<Arc<AppState>>,
+    Extension(kill): Extension<ConnectionKill>,
     headers: HeaderMap,
     Path(path): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -124,6 +186,10 @@ async fn get_api(
     if let Some(refusal) = state.refuse(&headers) {
         return refusal;
     }
+    let fault = match state.meet_fault().await {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
     let mut parts = path.trim_end_matches('/').split('/');
     let name = parts.next().unwrap_or_default().to_owned();
     let args: Vec<String> = parts.map(str::to_owned).collect();
@@ -161,7 +227,12 @@ async fn get_api(
         via_get: true,
     };
     let device = &state.device;
-    answer(tokio::task::block_in_place(|| device.handle(&request)))
+    broken_if(
+        fault,
+        &kill,
+        answer(tokio::task::block_in_place(|| device.handle(&request))),
+    )
+    .await
 }
 
 /// Serves until the listener is dropped with the runtime.
@@ -182,11 +253,17 @@ pub(crate) async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: A
             let Ok(tls) = acceptor.accept(tcp).await else {
                 return;
             };
-            let service = hyper_util::service::TowerToHyperService::new(app);
-            let _ = hyper::server::conn::http1::Builder::new()
+            // A handler meeting `BreakAfterCommit` ends this connection through `kill`.
+            let kill = ConnectionKill(Arc::new(tokio::sync::Notify::new()));
+            let service =
+                hyper_util::service::TowerToHyperService::new(app.layer(Extension(kill.clone())));
+            let connection = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                .await;
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service);
+            tokio::select! {
+                _ = connection => {}
+                () = kill.0.notified() => {}
+            }
         }));
     }
 }
