@@ -1,40 +1,88 @@
 #!/usr/bin/env bash
-# Fuzz every parser.
+# Fuzz every parser (fuzz/README.md lists the targets).
 #
-#   bash scripts/fuzz.sh            # each target for 60 s (FUZZ_SECONDS to change)
-#   bash scripts/fuzz.sh --smoke    # each target once over its seed corpus (what CI runs)
-#   bash scripts/fuzz.sh TARGET...  # only these targets
+#   bash scripts/fuzz.sh                 # every target for 60 s, then a table of executions
+#   bash scripts/fuzz.sh --seconds 10 T  # only target T, 10 s (FUZZ_SECONDS works too)
+#   bash scripts/fuzz.sh --smoke         # CI: every target over its seed corpus, no libFuzzer
+#   bash scripts/fuzz.sh --regressions   # the known crashes in fuzz/regressions/ (fails while any
+#                                        # still crashes)
 #
-# Needs cargo-fuzz (`cargo install cargo-fuzz`, installed by this script when missing). The
-# machine's stable toolchain is used with RUSTC_BOOTSTRAP=1 for the sanitizer flags. New inputs
-# go to a scratch corpus; the seed corpus in fuzz/corpus/ only changes by hand. A crash leaves its
-# input in fuzz/artifacts/TARGET/: add it to the seed corpus and a regression test.
+# Fuzzing needs cargo-fuzz (installed by this script when missing) and runs on the machine's
+# stable toolchain with RUSTC_BOOTSTRAP=1 for the sanitizer-coverage flags. All targets are built
+# in one cargo invocation, then each runs over a scratch corpus seeded from fuzz/corpus/TARGET/
+# (new inputs go to the scratch corpus; the seed corpus only changes by hand). The sanitizer is
+# `none` (the crates forbid unsafe code; FUZZ_SANITIZER=address to change). A crash leaves its
+# input in fuzz/artifacts/TARGET/: minimise it (`cargo fuzz tmin`), put it in
+# fuzz/regressions/TARGET/ until the owning crate is fixed, then in fuzz/corpus/TARGET/.
+#
+# --smoke builds the target functions as a plain test (fuzz/tests/corpus.rs, dev profile, no
+# instrumentation, no cargo-fuzz) and runs each once over every seed input: that is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-smoke=false
+mode=fuzz
+seconds=${FUZZ_SECONDS:-60}
+sanitizer=${FUZZ_SANITIZER:-none}
 targets=()
-for arg in "$@"; do
-    case "$arg" in
-        --smoke) smoke=true ;;
-        *) targets+=("$arg") ;;
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --smoke) mode=smoke ;;
+        --regressions) mode=regressions ;;
+        --seconds) seconds=$2; shift ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -*) echo "unknown option $1" >&2; exit 2 ;;
+        *) targets+=("$1") ;;
     esac
+    shift
 done
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
+
+case "$mode" in
+    smoke)
+        echo "==> fuzz smoke: every target over its seed corpus ($(find corpus -type f | wc -l) inputs)"
+        exec cargo test --no-default-features --tests -- --nocapture
+        ;;
+    regressions)
+        echo "==> known crashes: $(find regressions -type f 2>/dev/null | wc -l) inputs"
+        exec cargo test --no-default-features --test corpus -- --ignored known_bugs
+        ;;
+esac
+
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --quiet
 export RUSTC_BOOTSTRAP=1
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
 
-seconds=${FUZZ_SECONDS:-60}
+echo "==> building ${#targets[@]} fuzz targets (sanitizer: $sanitizer)"
+cargo fuzz build --sanitizer "$sanitizer"
+
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+status=0
 for target in "${targets[@]}"; do
     seeds="corpus/$target"
     mkdir -p "$seeds"
-    if $smoke; then
-        echo "==> fuzz smoke: $target over $(find "$seeds" -type f | wc -l) seed inputs"
-        cargo fuzz run --sanitizer none "$target" "$seeds" -- -runs=0
+    scratch=$(mktemp -d)
+    log=$(mktemp)
+    echo "==> fuzz: $target for ${seconds}s from $(find "$seeds" -type f | wc -l) seeds"
+    rc=0
+    cargo fuzz run --sanitizer "$sanitizer" "$target" "$scratch" "$seeds" -- \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        >"$log" 2>&1 || rc=$?
+    grep -E '^(#[0-9]+ +(INITED|DONE)|Done [0-9]+ runs|==[0-9]+== ERROR|SUMMARY|thread .* panicked|artifact_prefix|Test unit written)' "$log" || true
+    if [ $rc -eq 0 ]; then
+        result="no crash"
     else
-        scratch=$(mktemp -d)
-        echo "==> fuzz: $target for ${seconds}s"
-        cargo fuzz run "$target" "$scratch" "$seeds" -- -max_total_time="$seconds"
-        rm -rf "$scratch"
+        result="CRASH (exit $rc): see fuzz/artifacts/$target/"
+        status=1
+        tail -40 "$log"
     fi
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+    printf '| `%s` | %s | %s | %s |\n' "$target" "${execs:-?}" "${cov:-?}" "$result" >>"$summary"
+    rm -rf "$scratch" "$log"
 done
+
+echo
+echo "| target | executions in ${seconds}s | coverage (edges) | result |"
+echo "|---|---|---|---|"
+cat "$summary"
+exit $status

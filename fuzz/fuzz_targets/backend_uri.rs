@@ -1,28 +1,4 @@
-//! Backend URIs, key identifiers, key specs and algorithm names: anything a user types.
+//! libFuzzer entry of [`hsm_fuzz::targets::backend_uri`].
 #![no_main]
 
-use hsm_core::tls::TlsOptions;
-use hsm_core::uri::BackendUri;
-use hsm_core::{KeyId, KeySpec, SignAlgorithm};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    if let Ok(mut uri) = BackendUri::parse(text) {
-        let _ = uri.take_password();
-        let _ = TlsOptions::from_query(&mut uri.query);
-        let _ = uri.query.take_secret("pin-value", "pin-env", "pin-source");
-    }
-    if let Ok(id) = text.parse::<KeyId>() {
-        assert_eq!(
-            id.to_string()
-                .parse::<KeyId>()
-                .expect("display parses back"),
-            id
-        );
-    }
-    let _ = text.parse::<KeySpec>();
-    let _ = text.parse::<SignAlgorithm>();
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hsm_fuzz::targets::backend_uri::run(data));

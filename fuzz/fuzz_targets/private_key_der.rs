@@ -1,13 +1,4 @@
-//! PKCS#8 private keys, as given to `import_key`.
+//! libFuzzer entry of [`hsm_fuzz::targets::private_key_der`].
 #![no_main]
 
-use hsm_core::PrivateKeyDer;
-use libfuzzer_sys::fuzz_target;
-use zeroize::Zeroizing;
-
-fuzz_target!(|data: &[u8]| {
-    let key = PrivateKeyDer::new(Zeroizing::new(data.to_vec()));
-    if let Ok(parts) = key.decode() {
-        let _ = parts.spec();
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hsm_fuzz::targets::private_key_der::run(data));

@@ -1,0 +1,31 @@
+//! The fuzz targets of hsm-rs as plain functions: each `fuzz_targets/NAME.rs` binary hands its
+//! input to [`targets::NAME::run`], and `tests/corpus.rs` runs every function over its seed
+//! corpus (`corpus/NAME/`) without libFuzzer (the CI smoke run).
+//!
+//! A target panics (an assertion) only on a real bug: a parser that panicked itself, or a
+//! property that failed, such as `parse(format(x)) != x`.
+
+pub mod script;
+pub mod targets;
+
+/// A target function: takes one input, panics only on a bug.
+pub type Target = fn(&[u8]);
+
+/// Every target: its name (the binary and the corpus directory) and its function.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("signature_der", targets::signature_der::run),
+    ("public_key_der", targets::public_key_der::run),
+    ("private_key_der", targets::private_key_der::run),
+    ("backend_uri", targets::backend_uri::run),
+    ("sc_tlv", targets::sc_tlv::run),
+    ("sc_cvc", targets::sc_cvc::run),
+    ("sc_apdu", targets::sc_apdu::run),
+    ("sc_pkcs15", targets::sc_pkcs15::run),
+    ("sc_files", targets::sc_files::run),
+    ("sc_card", targets::sc_card::run),
+    ("nethsm_json", targets::nethsm_json::run),
+    ("n200_signature", targets::n200_signature::run),
+    ("n200_labels", targets::n200_labels::run),
+    ("n200_command_table", targets::n200_command_table::run),
+    ("pkcs11_uri", targets::pkcs11_uri::run),
+];
