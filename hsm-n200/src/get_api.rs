@@ -11,9 +11,9 @@ use hsm_core::secret::{ExposeSecret as _, SecretString};
 
 use crate::client::N200Client;
 use crate::commands::{Command, Field};
-use crate::http::{Fields, missing};
+use crate::http::Fields;
 use crate::model::{self, DeviceTime, KeyEntry, KeyList, RandomBytes};
-use crate::post_api::{random_from, time_from};
+use crate::parse;
 
 /// The GET API of a client: `client.get_api().timestamp().await`.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +50,7 @@ impl GetApi<'_> {
     /// # Errors
     /// Transport and device errors.
     pub async fn timestamp(&self) -> Result<DeviceTime> {
-        time_from(&self.get(Command::Timestamp, &Fields::new()).await?)
+        parse::time_of(&self.get(Command::Timestamp, &Fields::new()).await?)
     }
 
     /// `GET /n200/getrandom/<n>/`.
@@ -64,7 +64,7 @@ impl GetApi<'_> {
                 &Fields::new().with(Field::Numbers, n.to_string()),
             )
             .await?;
-        random_from(&answer, n)
+        parse::random_of(&answer, n)
     }
 
     /// `GET /n200/getkeyattributes/<nice_name>/`.
@@ -78,8 +78,7 @@ impl GetApi<'_> {
                 &Fields::new().with(Field::NiceName, nice_name),
             )
             .await?;
-        KeyList::from_object(&answer)
-            .ok_or_else(|| missing("n200.get.key_attributes", "result", &answer, &[]))?
+        parse::key_list_of("n200.get.key_attributes", &answer)?
             .keys
             .into_iter()
             .next()
@@ -102,8 +101,7 @@ impl GetApi<'_> {
                 &Fields::new().with(Field::KeyType, key_type),
             )
             .await?;
-        KeyList::from_object(&answer)
-            .ok_or_else(|| missing("n200.get.list_keys", "result", &answer, &[]))
+        parse::key_list_of("n200.get.list_keys", &answer)
     }
 
     /// `GET /n200/encrypt/<nice_name>/<pin>/<mode>/<data>/`: hex ciphertext.
@@ -150,7 +148,6 @@ impl GetApi<'_> {
             .with(Field::Mode, mode)
             .with(Field::Data, data);
         let answer = self.get(command, &fields).await?;
-        model::text(&answer, "result")
-            .ok_or_else(|| missing("n200.get.cipher", "result", &answer, &[]))
+        parse::text_result_of("n200.get.cipher", &answer)
     }
 }

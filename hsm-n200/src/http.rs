@@ -492,15 +492,32 @@ fn error_text(object: &Object) -> Option<String> {
 
 /// Parses an N200 answer body: a JSON object (whatever the content type says: the device's
 /// is not public), or `None`.
-pub(crate) fn parse_object(body: &[u8]) -> Option<Object> {
+fn parse_object(body: &[u8]) -> Option<Object> {
     serde_json::from_slice(body).ok()
 }
 
 fn interpret(op: &str, answer: &Answer, secrets: &[&str]) -> Result<Object> {
-    let status = answer.status;
-    let text = String::from_utf8_lossy(&answer.body);
+    interpret_body(
+        op,
+        answer.status,
+        answer.content_type.as_deref(),
+        &answer.body,
+        secrets,
+    )
+}
+
+/// An answer to a JSON object or an error (see [`crate::parse::answer`]); `secrets` are masked
+/// in the raw body kept.
+pub(crate) fn interpret_body(
+    op: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    secrets: &[&str],
+) -> Result<Object> {
+    let text = String::from_utf8_lossy(body);
     let raw = || RawResponse::new(status, &text, secrets);
-    let parsed = parse_object(&answer.body);
+    let parsed = parse_object(body);
     let device_text = parsed
         .as_ref()
         .and_then(error_text)
@@ -517,7 +534,7 @@ fn interpret(op: &str, answer: &Answer, secrets: &[&str]) -> Result<Object> {
             .with_source(raw()));
     }
     let Some(object) = parsed else {
-        let content_type = answer.content_type.as_deref().unwrap_or("none");
+        let content_type = content_type.unwrap_or("none");
         return Err(Error::protocol(
             op.to_owned(),
             format!("the answer is not a JSON object (content type {content_type})"),

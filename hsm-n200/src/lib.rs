@@ -20,6 +20,7 @@ pub mod keytypes;
 pub mod labels;
 pub mod model;
 pub mod open;
+pub mod parse;
 mod post_api;
 mod raw;
 pub mod sigformat;

@@ -8,10 +8,10 @@ use zeroize::Zeroizing;
 
 use crate::client::N200Client;
 use crate::commands::{Command, Field};
-use crate::http::{Fields, missing};
+use crate::http::Fields;
 use crate::keytypes::curve_family;
 use crate::model::{self, DeviceTime, GeneratedKey, KeyEntry, KeyList, RandomBytes};
-use crate::sigformat;
+use crate::parse;
 
 /// The ACL the record uses for every key (`FFFF`: the bit meanings are not public).
 pub const DEFAULT_ACL: &str = "FFFF";
@@ -103,8 +103,7 @@ impl N200Client {
             .create(Command::GenEccKey, &fields, nice_name, (family, bits))
             .await?
         {
-            Ok(answer) => GeneratedKey::from_object(&answer)
-                .ok_or_else(|| missing("n200.gen_ecc_key", "result", &answer, &[])),
+            Ok(answer) => parse::generated_key_of("n200.gen_ecc_key", &answer),
             Err(entry) => Ok(GeneratedKey::from_entry(entry, self.core)),
         }
     }
@@ -130,8 +129,7 @@ impl N200Client {
             .create(Command::GenRsaKey, &fields, nice_name, ("RSA", bits))
             .await?
         {
-            Ok(answer) => GeneratedKey::from_object(&answer)
-                .ok_or_else(|| missing("n200.gen_rsa_key", "result", &answer, &[])),
+            Ok(answer) => parse::generated_key_of("n200.gen_rsa_key", &answer),
             Err(entry) => Ok(GeneratedKey::from_entry(entry, self.core)),
         }
     }
@@ -162,8 +160,7 @@ impl N200Client {
             .create(Command::ImportEccKey, &fields, nice_name, (family, bits))
             .await?
         {
-            Ok(answer) => model::text(&answer, "result")
-                .ok_or_else(|| missing("n200.import_ecc_key", "result", &answer, &[])),
+            Ok(answer) => parse::text_result_of("n200.import_ecc_key", &answer),
             Err(entry) => Ok(entry.key_id),
         }
     }
@@ -175,8 +172,7 @@ impl N200Client {
     pub async fn list_keys(&self, key_type: &str) -> Result<KeyList> {
         let fields = self.core_fields().with(Field::KeyType, key_type);
         let answer = self.post(Command::ListKeys, &fields).await?;
-        KeyList::from_object(&answer)
-            .ok_or_else(|| missing("n200.list_keys", "result", &answer, &[]))
+        parse::key_list_of("n200.list_keys", &answer)
     }
 
     /// `listkeys` on each of `cores`: every key with the core it lives on.
@@ -204,8 +200,7 @@ impl N200Client {
     pub async fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
         let fields = self.core_fields().with(Field::NiceName, nice_name);
         let answer = self.post(Command::GetKeyAttributes, &fields).await?;
-        let list = KeyList::from_object(&answer)
-            .ok_or_else(|| missing("n200.key_attributes", "result", &answer, &[]))?;
+        let list = parse::key_list_of("n200.key_attributes", &answer)?;
         list.keys.into_iter().next().ok_or_else(|| {
             Error::not_found("n200.key_attributes", format!("no key named {nice_name:?}"))
         })
@@ -256,7 +251,7 @@ impl N200Client {
             .with(Field::Mode, mode)
             .with(Field::Data, data);
         let answer = self.post(command, &fields).await?;
-        model::text(&answer, "result").ok_or_else(|| missing("n200.cipher", "result", &answer, &[]))
+        parse::text_result_of("n200.cipher", &answer)
     }
 
     /// `getrandom`: `n` random bytes from the bound core.
@@ -267,7 +262,7 @@ impl N200Client {
     pub async fn get_random(&self, n: usize) -> Result<RandomBytes> {
         let fields = self.core_fields().with(Field::Numbers, n.to_string());
         let answer = self.post(Command::GetRandom, &fields).await?;
-        random_from(&answer, n)
+        parse::random_of(&answer, n)
     }
 
     /// `timestamp`: the device clock.
@@ -276,7 +271,7 @@ impl N200Client {
     /// Transport and device errors.
     pub async fn timestamp(&self) -> Result<DeviceTime> {
         let answer = self.post(Command::Timestamp, &Fields::new()).await?;
-        time_from(&answer)
+        parse::time_of(&answer)
     }
 
     /// `signecc` (**unconfirmed** command and fields): signs `digest` with the EC key
@@ -300,9 +295,7 @@ impl N200Client {
             .with(Field::HashAlgorithm, hash_name(algorithm))
             .with(Field::Hash, hex::encode_upper(digest));
         let answer = self.post(Command::SignEcc, &fields).await?;
-        let text = model::text(&answer, "result")
-            .ok_or_else(|| missing("n200.sign_ecc", "result", &answer, &[]))?;
-        sigformat::ecdsa_signature(&text, algorithm, curve, "n200.sign_ecc")
+        parse::ecdsa_signature_of("n200.sign_ecc", &answer, algorithm, curve)
     }
 
     /// `signrsa` (**unconfirmed** command and fields): signs `digest` with the RSA key
@@ -331,9 +324,7 @@ impl N200Client {
             .with(Field::Padding, padding)
             .with(Field::Hash, hex::encode_upper(digest));
         let answer = self.post(Command::SignRsa, &fields).await?;
-        let text = model::text(&answer, "result")
-            .ok_or_else(|| missing("n200.sign_rsa", "result", &answer, &[]))?;
-        sigformat::rsa_signature(&text, algorithm, modulus_len, "n200.sign_rsa")
+        parse::rsa_signature_of("n200.sign_rsa", &answer, algorithm, modulus_len)
     }
 
     /// `verifyecc` (**unconfirmed**): asks the device whether `signature` over `digest` is valid.
@@ -355,14 +346,7 @@ impl N200Client {
             .with(Field::Hash, hex::encode_upper(digest))
             .with(Field::Signature, hex::encode_upper(signature.to_der()));
         let answer = self.post(Command::VerifyEcc, &fields).await?;
-        match model::text(&answer, "result")
-            .map(|r| r.to_ascii_lowercase())
-            .as_deref()
-        {
-            Some("true" | "valid" | "ok" | "1" | "verified") => Ok(true),
-            Some("false" | "invalid" | "0" | "failed") => Ok(false),
-            _ => Err(missing("n200.verify_ecc", "result", &answer, &[])),
-        }
+        parse::verification_of("n200.verify_ecc", &answer)
     }
 
     /// `deletekey` (**unconfirmed** command and fields): deletes the key `nice_name`.
@@ -396,23 +380,6 @@ impl N200Client {
             )),
         }
     }
-}
-
-pub(crate) fn random_from(answer: &model::Object, n: usize) -> Result<RandomBytes> {
-    let bytes = model::text(answer, "result")
-        .and_then(|r| hex::decode(r.trim()).ok())
-        .filter(|b| b.len() == n)
-        .ok_or_else(|| missing("n200.get_random", "result", answer, &[]))?;
-    Ok(RandomBytes {
-        bytes,
-        core: model::number(answer, "core").and_then(|c| u8::try_from(c).ok()),
-    })
-}
-
-pub(crate) fn time_from(answer: &model::Object) -> Result<DeviceTime> {
-    model::number(answer, "result")
-        .map(|unix_seconds| DeviceTime { unix_seconds })
-        .ok_or_else(|| missing("n200.timestamp", "result", answer, &[]))
 }
 
 /// `error` with `note` added to its message.
