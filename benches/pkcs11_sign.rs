@@ -1,0 +1,145 @@
+//! PKCS#11 signing on a SoftHSM2 token this bench makes in a temporary directory: P-256,
+//! RSA-2048 and Ed25519 through the backend against the same operation through raw `cryptoki`
+//! calls in the same run (the backend's overhead goal: within 5%), and `sign_many` with a pool
+//! of 2 sessions against 1.
+//!
+//! ```sh
+//! cargo bench --no-default-features --features pkcs11,sim --bench pkcs11_sign
+//! ```
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, unsafe_code)]
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use hsm::pkcs11::cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use hsm::pkcs11::cryptoki::mechanism::Mechanism;
+use hsm::pkcs11::cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
+use hsm::pkcs11::cryptoki::object::{Attribute, ObjectClass, ObjectHandle};
+use hsm::pkcs11::cryptoki::session::Session;
+use hsm::pkcs11::{Options, Pkcs11Hsm, sim};
+use hsm::{
+    Curve, HashAlgorithm, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _,
+};
+
+const MESSAGE: &[u8] = b"a release artifact's manifest, signed once per build";
+
+/// Points SoftHSM2 at a fresh token directory; kept for the whole run.
+fn softhsm() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let conf = sim::write_config(dir.path()).expect("softhsm2.conf");
+    // SAFETY: runs first, before any thread exists and before SoftHSM2 is loaded.
+    unsafe { std::env::set_var("SOFTHSM2_CONF", conf) };
+    dir
+}
+
+/// A raw session on the backend's token (the backend's login holds for it too) and the private
+/// key handle of `label`.
+fn raw(slot_id: u64, label: &str) -> (Session, ObjectHandle) {
+    let p11 = Pkcs11::new(sim::SOFTHSM2_MODULE).expect("module");
+    let _ = p11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+    let slot = p11
+        .get_slots_with_token()
+        .expect("slots")
+        .into_iter()
+        .find(|s| s.id() == slot_id)
+        .expect("the backend's slot");
+    let session = p11.open_ro_session(slot).expect("session");
+    let key = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .expect("find")
+        .pop()
+        .expect("the key");
+    (session, key)
+}
+
+/// What the backend does for `algorithm`, by hand: hash on the host, then one `C_Sign`.
+fn raw_sign(session: &Session, key: ObjectHandle, algorithm: SignAlgorithm) -> Vec<u8> {
+    match algorithm {
+        SignAlgorithm::EcdsaSha256 => {
+            let digest = HashAlgorithm::Sha256.digest(MESSAGE);
+            session.sign(&Mechanism::Ecdsa, key, &digest)
+        }
+        SignAlgorithm::RsaPkcs1Sha256 => {
+            let info = HashAlgorithm::Sha256
+                .digest_info(&HashAlgorithm::Sha256.digest(MESSAGE))
+                .expect("DigestInfo");
+            session.sign(&Mechanism::RsaPkcs, key, &info)
+        }
+        _ => session.sign(
+            &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
+            key,
+            MESSAGE,
+        ),
+    }
+    .expect("raw sign")
+}
+
+fn pkcs11(c: &mut Criterion) {
+    let _dir = softhsm();
+    let mut one = Options::default();
+    one.concurrency = 1;
+    let hsm = Pkcs11Hsm::open_with("pkcs11+sim:", one).expect("SoftHSM2 token");
+    let token = hsm.token_info().expect("token info");
+
+    let cases = [
+        ("p256", KeySpec::Ec(Curve::P256), SignAlgorithm::EcdsaSha256),
+        ("rsa2048", KeySpec::Rsa2048, SignAlgorithm::RsaPkcs1Sha256),
+        ("ed25519", KeySpec::Ed25519, SignAlgorithm::Ed25519),
+    ];
+    for (name, spec, algorithm) in cases {
+        let label = format!("bench-{name}");
+        let key = KeyId::name(&label).expect("name");
+        hsm.generate_key(&KeyTemplate::new(key.clone(), spec))
+            .expect("key");
+        let public = hsm.public_key(&key).expect("public key");
+        public
+            .verify(MESSAGE, &hsm.sign(&key, algorithm, MESSAGE).expect("sign"))
+            .expect("verify");
+        let (session, handle) = raw(token.slot_id, &label);
+
+        let mut group = c.benchmark_group(format!("pkcs11/{name}/sign"));
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("raw_cryptoki", |b| {
+            b.iter(|| raw_sign(&session, handle, black_box(algorithm)));
+        });
+        group.bench_function("backend", |b| {
+            b.iter(|| hsm.sign(&key, algorithm, black_box(MESSAGE)).expect("sign"));
+        });
+        group.finish();
+    }
+
+    // sign_many over 64 messages: a pool of 1 session (one thread) against 2 (two threads).
+    let mut two = Options::default();
+    two.concurrency = 2;
+    let uri = format!(
+        "pkcs11:token={}?module-path={}&pin-value={}",
+        token.label,
+        sim::SOFTHSM2_MODULE,
+        sim::USER_PIN
+    );
+    let pair = Pkcs11Hsm::open_with(&uri, two).expect("second backend");
+    let key = KeyId::name("bench-p256").expect("name");
+    let batch: Vec<Vec<u8>> = (0..64u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    let mut group = c.benchmark_group("pkcs11/p256/sign_many_64");
+    group.throughput(Throughput::Elements(batch.len() as u64));
+    for (threads, backend) in [("1_thread", &hsm), ("2_threads", &pair)] {
+        group.bench_function(threads, |b| {
+            b.iter_batched(
+                || batch.iter().map(Vec::as_slice).collect::<Vec<&[u8]>>(),
+                |refs| {
+                    for r in backend.sign_many(&key, SignAlgorithm::EcdsaSha256, &refs) {
+                        let _ = black_box(r.expect("sign"));
+                    }
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pkcs11);
+criterion_main!(benches);
