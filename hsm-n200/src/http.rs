@@ -291,6 +291,14 @@ impl Transport {
                                 outcome_unknown: true,
                             },
                         ),
+                        // A 2xx that cannot be read: a creation or deletion may have happened.
+                        200..=299 if !idempotent && error.kind() == ErrorKind::Protocol => (
+                            false,
+                            Failure {
+                                error,
+                                outcome_unknown: true,
+                            },
+                        ),
                         // 401 (never a password retry), other 4xx, and 2xx answers that are
                         // no JSON or say the device failed: final.
                         _ => return Err(Failure::known(error)),
@@ -305,6 +313,13 @@ impl Transport {
                         outcome_unknown: true,
                     },
                 ),
+                // An oversized answer to a creation or deletion: it may have happened.
+                Err(Fault::Final(error)) if !idempotent && error.kind() == ErrorKind::Protocol => {
+                    return Err(Failure {
+                        error,
+                        outcome_unknown: true,
+                    });
+                }
                 Err(Fault::Final(error)) => return Err(Failure::known(error)),
             };
             let remaining = deadline.saturating_duration_since(Instant::now());

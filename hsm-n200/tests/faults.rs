@@ -248,6 +248,25 @@ fn creations_and_deletions_are_sent_once_and_settled_by_asking() {
         .unwrap();
     assert_eq!(id, "hsm010123F13C56131E1EEE0000000000000031");
 
+    // A 200 that cannot be read (a captive portal's HTML, an oversized body): the device may
+    // have acted, so it is settled too.
+    server.script([
+        Step::Typed("text/html", "<html>login</html>"),
+        Step::ok(attributes("NIST", 256)),
+    ]);
+    assert!(
+        rt.block_on(client.gen_ecc_key(Curve::P256, "k", &pin, "FFFF"))
+            .is_ok()
+    );
+    assert_eq!(server.seen(), ["genecckey", "getkeyattributes"]);
+    server.script([Step::Announced(64 << 20), Step::Json(404, NOT_FOUND.into())]);
+    let e = rt
+        .block_on(client.gen_ecc_key(Curve::P256, "k", &pin, "FFFF"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol);
+    assert!(e.to_string().contains("was not created"), "{e}");
+    assert_eq!(server.seen(), ["genecckey", "getkeyattributes"]);
+
     // A refusal with a known meaning is not settled: it is the answer.
     server.script([Step::Json(
         409,
