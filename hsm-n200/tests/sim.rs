@@ -99,7 +99,7 @@ fn cert_file(sim: &Simulator) -> tempfile::NamedTempFile {
 }
 
 #[test]
-fn tls_needs_the_server_name_override_and_honours_pins() {
+fn tls_fails_closed_needs_the_server_name_override_and_honours_pins() {
     let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
     let rt = rt();
     let ca = cert_file(&sim);
@@ -129,6 +129,16 @@ fn tls_needs_the_server_name_override_and_honours_pins() {
             .with_server_name("other"),
     );
     assert!(rt.block_on(wrong_name.timestamp()).is_err());
+    // Another device's certificate as CA, the right name: refused.
+    let other = Simulator::start(SimConfig::random_credentials()).unwrap();
+    let other_ca = cert_file(&other);
+    let wrong_ca = client(
+        TlsOptions::default()
+            .with_ca_file(other_ca.path())
+            .with_server_name("seSAM-nserie-101"),
+    );
+    let e = rt.block_on(wrong_ca.timestamp()).unwrap_err();
+    assert!(e.to_string().contains("TLS"), "{e}");
     let pinned = client(TlsOptions::default().with_pin_sha256(sim.cert_sha256()));
     assert!(rt.block_on(pinned.get_random(8)).is_ok());
     let wrong_pin = client(TlsOptions::default().with_pin_sha256([7; 32]));
