@@ -16,6 +16,14 @@ use crate::parse;
 /// The ACL the record uses for every key (`FFFF`: the bit meanings are not public).
 pub const DEFAULT_ACL: &str = "FFFF";
 
+/// How a creation ended.
+enum Created {
+    /// The device's answer.
+    Answered(model::Object),
+    /// The answer was lost; the key was found afterwards.
+    Found(Box<KeyEntry>),
+}
+
 /// The wire name of the hash behind `algorithm` (`SHA256`...; `NONE` for a caller's digest).
 fn hash_name(algorithm: SignAlgorithm) -> &'static str {
     match algorithm.hash() {
@@ -46,9 +54,9 @@ impl N200Client {
         fields: &Fields,
         nice_name: &str,
         (key_type, bits): (&str, u32),
-    ) -> Result<std::result::Result<model::Object, KeyEntry>> {
+    ) -> Result<Created> {
         let failure = match self.transport.post_call(command, fields).await {
-            Ok(answer) => return Ok(Ok(answer)),
+            Ok(answer) => return Ok(Created::Answered(answer)),
             Err(failure) if !failure.outcome_unknown => return Err(failure.error),
             Err(failure) => failure,
         };
@@ -62,7 +70,7 @@ impl N200Client {
                     && entry.key_len == Some(bits) =>
             {
                 tracing::info!(%command, "the key exists: the creation took place");
-                Ok(Err(entry))
+                Ok(Created::Found(Box::new(entry)))
             }
             Ok(_) => Err(explain(
                 failure.error,
@@ -79,7 +87,9 @@ impl N200Client {
         }
     }
 
-    /// `genecckey`: generates an EC key on the bound core.
+    /// `genecckey`: generates an EC key on the bound core. Sent once: when the outcome is
+    /// unknown (answer lost, 5xx) the device is asked whether the key now exists, and a found
+    /// key is returned (its `public_key` is then `None`).
     ///
     /// # Errors
     /// Transport, authentication and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol)
@@ -103,12 +113,13 @@ impl N200Client {
             .create(Command::GenEccKey, &fields, nice_name, (family, bits))
             .await?
         {
-            Ok(answer) => parse::generated_key_of("n200.gen_ecc_key", &answer),
-            Err(entry) => Ok(GeneratedKey::from_entry(entry, self.core)),
+            Created::Answered(answer) => parse::generated_key_of("n200.gen_ecc_key", &answer),
+            Created::Found(entry) => Ok(GeneratedKey::from_entry(*entry, self.core)),
         }
     }
 
-    /// `genrsakey` (**unconfirmed** command and fields): generates an RSA key.
+    /// `genrsakey` (**unconfirmed** command and fields): generates an RSA key. Sent once,
+    /// settled as [`gen_ecc_key`](Self::gen_ecc_key).
     ///
     /// # Errors
     /// As [`gen_ecc_key`](Self::gen_ecc_key).
@@ -129,13 +140,13 @@ impl N200Client {
             .create(Command::GenRsaKey, &fields, nice_name, ("RSA", bits))
             .await?
         {
-            Ok(answer) => parse::generated_key_of("n200.gen_rsa_key", &answer),
-            Err(entry) => Ok(GeneratedKey::from_entry(entry, self.core)),
+            Created::Answered(answer) => parse::generated_key_of("n200.gen_rsa_key", &answer),
+            Created::Found(entry) => Ok(GeneratedKey::from_entry(*entry, self.core)),
         }
     }
 
     /// `importecckey`: imports a raw private scalar (big-endian, the curve's length). Returns
-    /// the new key id.
+    /// the new key id. Sent once, settled as [`gen_ecc_key`](Self::gen_ecc_key).
     ///
     /// # Errors
     /// As [`gen_ecc_key`](Self::gen_ecc_key).
@@ -160,8 +171,8 @@ impl N200Client {
             .create(Command::ImportEccKey, &fields, nice_name, (family, bits))
             .await?
         {
-            Ok(answer) => parse::text_result_of("n200.import_ecc_key", &answer),
-            Err(entry) => Ok(entry.key_id),
+            Created::Answered(answer) => parse::text_result_of("n200.import_ecc_key", &answer),
+            Created::Found(entry) => Ok(entry.key_id),
         }
     }
 
