@@ -23,7 +23,7 @@ use support::hostile::{Hostile, Step};
 
 const BUDGET: Duration = Duration::from_millis(1500);
 /// Scheduling slack on a loaded 2-core machine.
-const SLACK: Duration = Duration::from_millis(700);
+const SLACK: Duration = Duration::from_millis(1500);
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
