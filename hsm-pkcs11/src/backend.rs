@@ -140,8 +140,7 @@ impl Pkcs11Hsm {
         let pkcs11 = crate::module::load(&module)?;
         let slot = crate::token::select(&pkcs11, &uri)?;
         let pool = SessionPool::new(pkcs11.clone(), slot, pin, options.concurrency)?;
-        let list = pkcs11.get_mechanism_list(slot).ck("pkcs11.mechanisms")?;
-        let mechanisms = Mechanisms::from_list(&list);
+        let mechanisms = Mechanisms::detect(&pkcs11, slot);
         let curves: Vec<_> = match pkcs11.get_mechanism_info(slot, MechanismType::ECC_KEY_PAIR_GEN)
         {
             Ok(info) => CANDIDATE_CURVES
@@ -187,7 +186,8 @@ impl Pkcs11Hsm {
         })
     }
 
-    /// The mechanisms the token reported, by `CKM_*` name.
+    /// The mechanisms the token lists (`C_GetMechanismList`), by `CKM_*` name. Mechanisms
+    /// cryptoki has no name for are left out, and cryptoki logs an ERROR line for each.
     ///
     /// # Errors
     /// The module's error.

@@ -1,6 +1,13 @@
-//! What the token can do, from `C_GetMechanismList`: the declared capabilities follow it.
+//! What the token can do: the declared capabilities follow the mechanisms it reports.
+//!
+//! Each mechanism the backend uses is asked about with `C_GetMechanismInfo` rather than read
+//! from `C_GetMechanismList` through cryptoki: the answer is the same, but cryptoki logs an
+//! ERROR line for every vendor or legacy mechanism in the list it has no name for (dozens on
+//! SoftHSM2, on every open).
 
+use cryptoki::context::Pkcs11;
 use cryptoki::mechanism::MechanismType;
+use cryptoki::slot::Slot;
 use hsm_core::{Capabilities, Curve, KeySpec, SignAlgorithm};
 
 /// The mechanisms of one token, reduced to what the backend uses.
@@ -23,7 +30,23 @@ pub struct Mechanisms {
 }
 
 impl Mechanisms {
-    /// Reads the list a token reported.
+    /// Asks the token in `slot` about each mechanism the backend uses; one it does not know
+    /// (`CKR_MECHANISM_INVALID`, or any other refusal) counts as absent.
+    #[must_use]
+    pub fn detect(pkcs11: &Pkcs11, slot: Slot) -> Self {
+        let has = |m: MechanismType| pkcs11.get_mechanism_info(slot, m).is_ok();
+        Self {
+            rsa_gen: has(MechanismType::RSA_PKCS_KEY_PAIR_GEN),
+            rsa_pkcs: has(MechanismType::RSA_PKCS),
+            rsa_pss: has(MechanismType::RSA_PKCS_PSS),
+            ec_gen: has(MechanismType::ECC_KEY_PAIR_GEN),
+            ecdsa: has(MechanismType::ECDSA),
+            ed_gen: has(MechanismType::ECC_EDWARDS_KEY_PAIR_GEN),
+            eddsa: has(MechanismType::EDDSA),
+        }
+    }
+
+    /// Reads a list a token reported (`C_GetMechanismList`).
     #[must_use]
     pub fn from_list(list: &[MechanismType]) -> Self {
         let has = |m: MechanismType| list.contains(&m);

@@ -278,6 +278,52 @@ mod tests {
         assert!(parse("nethsm://x").is_err());
     }
 
+    /// Every prefix of the seed URIs, and every one with one byte replaced by a character that
+    /// matters to the grammar (or a non-ASCII one), parses or gives `InvalidInput`: no panic.
+    #[test]
+    fn malformed_uris_are_errors_never_panics() {
+        let seeds = [
+            SEED_PRIVATE,
+            "pkcs11:token=my%20token;slot-id=7;library-version=2.6?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=12%2534&x-a=b",
+            "pkcs11:?module-name=softhsm2&pin-source=file:/run/pin",
+        ];
+        let specials = [
+            '%',
+            ';',
+            '?',
+            '&',
+            '=',
+            ':',
+            '.',
+            '\u{e9}',
+            '\u{1F512}',
+            ' ',
+            '\0',
+        ];
+        let mut tried = 0;
+        for seed in seeds {
+            let chars: Vec<char> = seed.chars().collect();
+            for cut in 0..=chars.len() {
+                let prefix: String = chars[..cut].iter().collect();
+                let variants = std::iter::once(prefix.clone()).chain((0..cut).flat_map(|at| {
+                    let chars = &chars;
+                    specials.iter().map(move |c| {
+                        let mut v = chars[..cut].to_vec();
+                        v[at] = *c;
+                        v.into_iter().collect::<String>()
+                    })
+                }));
+                for uri in variants {
+                    tried += 1;
+                    if let Err(e) = parse(&uri) {
+                        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{uri}: {e}");
+                    }
+                }
+            }
+        }
+        assert!(tried > 10_000, "{tried}");
+    }
+
     #[test]
     fn pin_never_in_errors_or_debug() {
         let e = parse("pkcs11:?pin-value=S3cr3t&pin-value=S3cr3t").unwrap_err();
