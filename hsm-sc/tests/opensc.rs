@@ -438,12 +438,16 @@ fn reader_monitor_sees_insertion_and_removal() {
     if !common::pcscd_available() {
         return;
     }
+    // hold the slot first: other tests put cards into it
+    let _guard = common::slot_guard(1);
+    let _lock = common::SlotLock::acquire(1);
     let mut monitor = ReaderMonitor::new("Virtual PCD 00 01").unwrap();
     // drain the initial state (an empty reader)
     while let Some(ev) = monitor.wait(Duration::from_millis(300)).unwrap() {
         assert!(matches!(ev, CardEvent::Removed { .. }), "{ev:?}");
     }
-    let card = Card::insert(1, &["--initialized"]);
+    let sim = hsm_sc::sim::SimulatedCard::initialized().unwrap();
+    let card = hsm_sc::sim::vpcd::InsertedCard::insert(&sim, common::vpcd_addr(1)).unwrap();
     let ev = monitor.wait(Duration::from_secs(5)).unwrap();
     match ev {
         Some(CardEvent::Inserted { reader, atr }) => {
@@ -453,11 +457,177 @@ fn reader_monitor_sees_insertion_and_removal() {
         other => panic!("expected an insertion, got {other:?}"),
     }
     // a backend on this reader works, then sees the card go
-    let hsm = ScHsm::open(BackendUri::parse(&card.uri()).unwrap()).unwrap();
+    let uri = format!("sc-hsm:?reader=Virtual%20PCD%2000%2001&pin-value={USER_PIN}");
+    let hsm = ScHsm::open(BackendUri::parse(&uri).unwrap()).unwrap();
     hsm.login().unwrap();
-    drop(card);
+    card.remove().unwrap();
     let ev = monitor.wait(Duration::from_secs(5)).unwrap();
     assert!(matches!(ev, Some(CardEvent::Removed { .. })), "{ev:?}");
     let e = hsm.list_keys().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+}
+
+/// DKEK shares and wrapped keys across both tools, with two shares so that each side reads a
+/// share file the other one wrote: sc-hsm-tool imports hsm-sc's share, hsm-sc imports
+/// sc-hsm-tool's, and both report the same key check value. Keys wrapped by each side are
+/// unwrapped by the other and sign there (openssl verifies). Each share-file operation costs
+/// 10 million MD5 iterations, so the two sides work in parallel.
+#[test]
+fn dkek_shares_and_wrapped_keys_cross_both_ways() {
+    if !common::pcscd_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let ps = |name: &str| -> &'static str {
+        Box::leak(p(name).to_str().unwrap().to_owned().into_boxed_str())
+    };
+    let password = "share-password-1";
+    let card = Card::insert(1, &[]);
+    let hsm = ScHsm::open(BackendUri::parse(&card.uri()).unwrap()).unwrap();
+
+    // share files: sc-hsm-tool writes one while hsm-sc writes the other
+    let ours = std::thread::scope(|s| {
+        let theirs = s.spawn(|| {
+            card.sc_hsm_tool(&[
+                "--create-dkek-share",
+                ps("theirs.pbe"),
+                "--password",
+                password,
+            ])
+        });
+        let ours = hsm
+            .create_dkek_share(&secrecy::SecretString::from(password))
+            .unwrap();
+        theirs.join().unwrap();
+        ours
+    });
+    fs::write(p("ours.pbe"), ours.as_bytes()).unwrap();
+    assert_eq!(&ours.as_bytes()[..8], b"Salted__");
+    card.sc_hsm_tool(&[
+        "--initialize",
+        "--so-pin",
+        SO_PIN,
+        "--pin",
+        USER_PIN,
+        "--dkek-shares",
+        "2",
+    ]);
+
+    // each side imports the other's file
+    let theirs = hsm_sc::ShareFile::from_bytes(fs::read(p("theirs.pbe")).unwrap()).unwrap();
+    let (tool_out, status) = std::thread::scope(|s| {
+        let tool = s.spawn(|| {
+            card.sc_hsm_tool(&[
+                "--import-dkek-share",
+                ps("ours.pbe"),
+                "--password",
+                password,
+            ])
+        });
+        let first = hsm
+            .import_dkek_share(&theirs, &secrecy::SecretString::from(password))
+            .unwrap();
+        (tool.join().unwrap(), first)
+    });
+    eprintln!("{tool_out}");
+    assert!(status.outstanding <= 1, "{status:?}");
+    let status = hsm.dkek_status().unwrap().expect("a DKEK");
+    assert_eq!((status.shares, status.outstanding), (2, 0), "{status:?}");
+    let tool_status = card.sc_hsm_tool(&[]);
+    assert!(
+        tool_status.to_uppercase().contains(&status.kcv_hex()),
+        "sc-hsm-tool and hsm-sc disagree on the KCV {}:\n{tool_status}",
+        status.kcv_hex()
+    );
+
+    // a key made by OpenSC, wrapped by sc-hsm-tool, unwrapped and used by hsm-sc
+    let mut gen_ec = login_args();
+    gen_ec.extend([
+        "--keypairgen",
+        "--key-type",
+        "EC:prime256v1",
+        "--id",
+        "10",
+        "--label",
+        "osckey",
+    ]);
+    card.pkcs11_tool(&gen_ec);
+    let pem = card.pkcs15_tool(&["--read-public-key", "10"]);
+    fs::write(
+        p("osckey.pem"),
+        &pem[pem.find("-----BEGIN PUBLIC KEY-----").unwrap()..],
+    )
+    .unwrap();
+    let osc_ref = hsm
+        .key_info(&KeyId::name("osckey").unwrap())
+        .unwrap()
+        .extras["key_ref"]
+        .clone();
+    card.sc_hsm_tool(&[
+        "--wrap-key",
+        ps("osc.wrap"),
+        "--key-reference",
+        &osc_ref,
+        "--pin",
+        USER_PIN,
+    ]);
+    let mut del = login_args();
+    del.extend(["--delete-object", "--type", "privkey", "--id", "10"]);
+    card.pkcs11_tool(&del);
+    hsm.refresh_keys().unwrap();
+    assert!(
+        hsm.key_info(&KeyId::name("osckey").unwrap())
+            .unwrap_err()
+            .is_not_found()
+    );
+    let file = hsm_sc::WrappedKeyFile::decode(&fs::read(p("osc.wrap")).unwrap()).unwrap();
+    let info = hsm.unwrap_key(&file, false).unwrap();
+    assert_eq!(info.id, KeyId::name("osckey").unwrap());
+    let msg = b"signed by a key that travelled from OpenSC to hsm-sc";
+    fs::write(p("m1"), msg).unwrap();
+    let sig = hsm.sign(&info.id, SignAlgorithm::EcdsaSha256, msg).unwrap();
+    fs::write(p("s1"), sig.to_der()).unwrap();
+    openssl_verify(&p("osckey.pem"), &p("m1"), &p("s1"), &[]);
+
+    // a key made and wrapped by hsm-sc, unwrapped by sc-hsm-tool, used by pkcs11-tool
+    let mine = KeyId::from_bytes(vec![0x20]).unwrap();
+    hsm.generate_key(
+        &KeyTemplate::new(mine.clone(), KeySpec::Ec(Curve::P256)).with_label("hsmwrapped"),
+    )
+    .unwrap();
+    fs::write(p("hsm.pem"), hsm.public_key(&mine).unwrap().to_pem()).unwrap();
+    fs::write(p("hsm.wrap"), hsm.wrap_key(&mine).unwrap().encode()).unwrap();
+    let my_ref = hsm.key_info(&mine).unwrap().extras["key_ref"].clone();
+    hsm.delete_key(&mine).unwrap();
+    card.sc_hsm_tool(&[
+        "--unwrap-key",
+        ps("hsm.wrap"),
+        "--key-reference",
+        &my_ref,
+        "--pin",
+        USER_PIN,
+        "--force",
+    ]);
+    let dump = card.pkcs15_tool(&["--dump"]);
+    assert!(
+        dump.contains("hsmwrapped") && dump.contains("ID             : 20"),
+        "{dump}"
+    );
+    let mut a = login_args();
+    a.extend([
+        "--sign",
+        "--id",
+        "20",
+        "-m",
+        "ECDSA-SHA256",
+        "--signature-format",
+        "openssl",
+        "-i",
+        ps("m1"),
+        "-o",
+        ps("s2"),
+    ]);
+    card.pkcs11_tool(&a);
+    openssl_verify(&p("hsm.pem"), &p("m1"), &p("s2"), &[]);
 }

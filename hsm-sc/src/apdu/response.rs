@@ -33,6 +33,14 @@ impl Response {
         Ok(Self { data: raw, sw })
     }
 
+    /// [`Self::parse`] on borrowed bytes.
+    ///
+    /// # Errors
+    /// As [`Self::parse`].
+    pub fn from_bytes(raw: &[u8]) -> Result<Self> {
+        Self::parse(raw.to_vec(), "sc-hsm.response")
+    }
+
     /// Builds a response (used by the simulator and tests).
     #[must_use]
     pub fn new(data: Vec<u8>, sw: u16) -> Self {

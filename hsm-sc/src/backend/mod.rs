@@ -126,6 +126,17 @@ impl ScHsm {
         f(&mut inner.card)
     }
 
+    /// Forgets the key table read from the card, so that the next operation reads it again.
+    /// Keys are cached after the first enumeration; a key another program added is found
+    /// anyway, but call this after another program deleted or replaced keys.
+    ///
+    /// # Errors
+    /// Only if a previous operation panicked.
+    pub fn refresh_keys(&self) -> Result<()> {
+        self.lock()?.keys = None;
+        Ok(())
+    }
+
     /// Sets the user PIN used from now on (and forgets that an earlier one was rejected).
     ///
     /// # Errors

@@ -14,7 +14,8 @@ impl ScHsm {
     ///   contains `SUBSTRING` (any reader when absent); the user PIN from `pin-env=VAR`,
     ///   `pin-source=FILE` or `pin-value=PIN`;
     /// - `sc-hsm+sim:` (feature `sim`) — an in-process simulated card, initialised with user PIN
-    ///   `648219` and the factory SO-PIN; `state=FILE` keeps its state in a file.
+    ///   `648219` and the factory SO-PIN; `state=FILE` keeps its state in a file (created
+    ///   initialised like that when missing).
     ///
     /// # Errors
     /// [`hsm_core::ErrorKind::InvalidInput`] for a bad URI or unknown parameter,
@@ -64,7 +65,7 @@ fn open_sim(mut uri: BackendUri, pin: Option<secrecy::SecretString>) -> Result<S
     let state = uri.query.take_path("state")?;
     uri.query.finish("sc-hsm+sim")?;
     let sim = match state {
-        Some(path) => crate::sim::SimulatedCard::with_state_file(&path)?,
+        Some(path) => crate::sim::SimulatedCard::initialized_with_state_file(&path)?,
         None => crate::sim::SimulatedCard::initialized()?,
     };
     let pin = pin.unwrap_or_else(|| secrecy::SecretString::from(crate::sim::DEFAULT_USER_PIN));

@@ -18,6 +18,15 @@ pub struct DkekStatus {
 }
 
 impl DkekStatus {
+    /// Parses the answer to IMPORT DKEK SHARE / the DKEK status query: shares, outstanding
+    /// shares, KCV (8 bytes).
+    ///
+    /// # Errors
+    /// [`hsm_core::ErrorKind::Protocol`] when it is shorter than 10 bytes.
+    pub fn from_bytes(d: &[u8]) -> Result<Self> {
+        Self::parse(d, "sc-hsm.dkek_status")
+    }
+
     fn parse(d: &[u8], op: &'static str) -> Result<Self> {
         match d {
             [shares, outstanding, kcv @ ..] if kcv.len() >= 8 => {

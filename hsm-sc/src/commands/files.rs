@@ -37,6 +37,21 @@ pub fn fid(prefix: u8, n: u8) -> u16 {
     u16::from_be_bytes([prefix, n])
 }
 
+/// Parses the answer to ENUMERATE OBJECTS: big-endian file ids, two bytes each (an odd last
+/// byte and id 0000 are ignored).
+#[must_use]
+pub fn parse_file_list(d: &[u8]) -> Vec<u16> {
+    d.chunks_exact(2)
+        .map(|c| {
+            u16::from_be_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
+        .filter(|f| *f != 0)
+        .collect()
+}
+
 /// Bytes of file data per UPDATE BINARY, keeping each command under 1000 bytes.
 const WRITE_CHUNK: usize = 960;
 
@@ -50,15 +65,7 @@ impl Commands<'_> {
             &Apdu::new(0x80, 0x58, 0x00, 0x00).expect_all(),
             "sc-hsm.list_files",
         )?;
-        Ok(d.chunks_exact(2)
-            .map(|c| {
-                u16::from_be_bytes([
-                    c.first().copied().unwrap_or(0),
-                    c.get(1).copied().unwrap_or(0),
-                ])
-            })
-            .filter(|f| *f != 0)
-            .collect())
+        Ok(parse_file_list(&d))
     }
 
     /// Reads a whole file.

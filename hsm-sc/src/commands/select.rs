@@ -46,6 +46,16 @@ impl Commands<'_> {
     }
 }
 
+impl AppletInfo {
+    /// Parses the FCP the card answers to SELECT (tag `62` with the proprietary tag `85`).
+    ///
+    /// # Errors
+    /// [`hsm_core::ErrorKind::Protocol`] for malformed TLV or a missing or short tag 85.
+    pub fn parse(fcp: &[u8]) -> Result<Self> {
+        parse_fcp(fcp, "sc-hsm.select")
+    }
+}
+
 fn parse_fcp(fcp: &[u8], op: &'static str) -> Result<AppletInfo> {
     let (outer, _, _) = tlv::parse_one(fcp)?;
     let prop = outer

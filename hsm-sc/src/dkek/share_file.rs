@@ -56,6 +56,14 @@ impl ShareFile {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] if it is not 64 bytes starting with `Salted__`.
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes(bytes.to_vec())
+    }
+
+    /// As [`Self::parse`], taking ownership.
+    ///
+    /// # Errors
+    /// As [`Self::parse`].
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
         if bytes.len() != FILE_LEN || bytes.get(..8) != Some(&MAGIC[..]) {
             return Err(Error::invalid_input(

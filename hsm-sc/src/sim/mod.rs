@@ -125,6 +125,25 @@ impl SimulatedCard {
         })
     }
 
+    /// As [`Self::with_state_file`], but a missing file starts as [`Self::initialized`] (user
+    /// PIN [`DEFAULT_USER_PIN`]) instead of factory-new: what `sc-hsm+sim:?state=FILE` opens, so
+    /// that a sequence of programs can share one simulated card.
+    ///
+    /// # Errors
+    /// The file cannot be read or parsed.
+    pub fn initialized_with_state_file(path: &Path) -> Result<Self> {
+        if path.exists() {
+            return Self::with_state_file(path);
+        }
+        let sim = Self::initialized()?;
+        {
+            let mut c = sim.lock()?;
+            c.set_path(Some(path.to_owned()));
+            c.persist();
+        }
+        Ok(sim)
+    }
+
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, card::SimCard>> {
         self.card.lock().map_err(|_| {
             Error::new(ErrorKind::Device, "sc-hsm-sim").with_message("the simulator panicked")

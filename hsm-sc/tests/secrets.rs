@@ -1,0 +1,270 @@
+//! No credential or key material in logs, errors or Debug output: the whole administrative and
+//! signing flow runs with tracing at TRACE captured into a buffer (every event and span field
+//! of this crate and its dependencies), then the buffer, each error's Display and Debug, and
+//! the Debug of every value holding a secret are searched for each secret in ASCII and hex.
+
+#![cfg(feature = "sim")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
+use hsm_sc::sim::SimulatedCard;
+use hsm_sc::{InitParams, PinRef, ScHsm, SmartCardHsm, SoPin};
+use secrecy::SecretString;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+
+/// Everything at every level, as text.
+#[derive(Clone, Default)]
+struct Capture {
+    text: Arc<Mutex<String>>,
+    next: Arc<AtomicU64>,
+}
+
+struct Fields<'a>(&'a mut String);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, " {}={value:?}", field.name());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let _ = write!(self.0, " {}={value}", field.name());
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut t = self.text.lock().unwrap();
+        let _ = write!(
+            t,
+            "\nspan {} {}",
+            span.metadata().level(),
+            span.metadata().name()
+        );
+        span.record(&mut Fields(&mut t));
+        Id::from_u64(self.next.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+    fn record(&self, _: &Id, values: &Record<'_>) {
+        values.record(&mut Fields(&mut self.text.lock().unwrap()));
+    }
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut t = self.text.lock().unwrap();
+        let _ = write!(
+            t,
+            "\n{} {}",
+            event.metadata().level(),
+            event.metadata().target()
+        );
+        event.record(&mut Fields(&mut t));
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+/// Records an error's Display and Debug.
+fn err(shown: &mut String, e: hsm_core::Error) {
+    let _ = write!(shown, "\n{e}\n{e:?}");
+}
+
+/// The forms in which a secret could leak: as text, and its bytes in hex (both cases).
+fn forms(secret: &[u8]) -> Vec<String> {
+    let mut v = vec![hex::encode(secret), hex::encode_upper(secret)];
+    if let Ok(s) = std::str::from_utf8(secret) {
+        v.push(s.to_owned());
+    }
+    v
+}
+
+#[test]
+fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
+    let user_pin = "918273";
+    let new_pin = "246813";
+    let wrong_pin = "555777";
+    let so_pin_hex = "0A1B2C3D4E5F6071";
+    let so_pin_bytes = hex::decode(so_pin_hex).unwrap();
+    let password = "correct horse dkek";
+    let wrong_password = "wrong horse dkek";
+
+    let capture = Capture::default();
+    let mut shown = String::new(); // every error's Display and Debug, every Debug of a secret holder
+    let mut secrets: Vec<Vec<u8>> = [
+        user_pin,
+        new_pin,
+        wrong_pin,
+        so_pin_hex,
+        password,
+        wrong_password,
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    secrets.push(so_pin_bytes);
+
+    tracing::subscriber::with_default(capture.clone(), || {
+        let card = SimulatedCard::factory_new().unwrap();
+        let hsm = ScHsm::new(
+            SmartCardHsm::new(Box::new(card.channel())),
+            Some(SecretString::from(user_pin)),
+        )
+        .unwrap();
+
+        // initialise, change the SO-PIN, a wrong user PIN, change and unblock the user PIN
+        let params = InitParams::new(SoPin::factory_default(), SecretString::from(user_pin))
+            .with_dkek_shares(1);
+        let _ = write!(shown, "\n{params:?}\n{hsm:?}");
+        hsm.initialize(&params).unwrap();
+        let new_so = SoPin::from_hex(&SecretString::from(so_pin_hex)).unwrap();
+        let _ = write!(shown, "\n{new_so:?}");
+        hsm.with_card(|c| c.run(|c| c.change_so_pin(&SoPin::factory_default(), &new_so, false)))
+            .unwrap();
+        hsm.login().unwrap();
+        let bad = ScHsm::new(
+            SmartCardHsm::new(Box::new(card.channel())),
+            Some(SecretString::from(wrong_pin)),
+        )
+        .unwrap();
+        err(&mut shown, bad.login().unwrap_err());
+        err(&mut shown, bad.login().unwrap_err()); // refused without sending it again
+        let _ = write!(shown, "\n{bad:?}");
+        err(
+            &mut shown,
+            SoPin::from_hex(&SecretString::from("not-hex-0A1B2C3D")).unwrap_err(),
+        );
+        err(
+            &mut shown,
+            hsm.unblock_pin(
+                &SoPin::from_hex(&SecretString::from("FFFFFFFFFFFFFFFF")).unwrap(),
+                &SecretString::from(new_pin),
+                false,
+            )
+            .unwrap_err(),
+        );
+        hsm.change_pin(&SecretString::from(user_pin), &SecretString::from(new_pin))
+            .unwrap();
+        hsm.unblock_pin(&new_so, &SecretString::from(new_pin), false)
+            .unwrap();
+        hsm.set_pin(SecretString::from(new_pin)).unwrap();
+        let status = hsm
+            .with_card(|c| c.run(|c| c.pin_status(PinRef::User)))
+            .unwrap();
+        assert!(
+            matches!(
+                status,
+                hsm_sc::PinStatus::Verified | hsm_sc::PinStatus::TriesLeft(3)
+            ),
+            "{status:?}"
+        );
+
+        // a DKEK share: created, decrypted with the right and a wrong password in parallel,
+        // imported; a key wrapped and unwrapped under it
+        let file = hsm
+            .create_dkek_share(&SecretString::from(password))
+            .unwrap();
+        let _ = write!(shown, "\n{file:?}");
+        let (share, wrong) = std::thread::scope(|s| {
+            let wrong = s.spawn(|| {
+                tracing::subscriber::with_default(capture.clone(), || {
+                    file.decrypt(&SecretString::from(wrong_password))
+                })
+            });
+            (
+                file.decrypt(&SecretString::from(password)).unwrap(),
+                wrong.join().unwrap(),
+            )
+        });
+        err(&mut shown, wrong.unwrap_err());
+        secrets.push(share.to_vec());
+        let status = hsm
+            .with_card(|c| c.run(|c| c.import_dkek_share(&share)))
+            .unwrap();
+        assert_eq!(status.outstanding, 0);
+        let key = KeyId::name("secret-key").unwrap();
+        hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+            .unwrap();
+        let wrapped = hsm.wrap_key(&key).unwrap();
+        let _ = write!(shown, "\n{wrapped:?}");
+        hsm.delete_key(&key).unwrap();
+        let _ = hsm.unwrap_key(&wrapped, false).unwrap();
+        let sig = hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"m").unwrap();
+        hsm.public_key(&key).unwrap().verify(b"m", &sig).unwrap();
+
+        // key agreement and decryption results are key material too
+        let peer = p256_point();
+        let z = hsm.ecdh(&key, &peer).unwrap();
+        secrets.push(z.to_vec());
+        let rsa = KeyId::name("secret-rsa").unwrap();
+        hsm.generate_key(&KeyTemplate::new(rsa.clone(), KeySpec::Rsa2048))
+            .unwrap();
+        let plain = b"a wrapped session key 0123456789";
+        let ct = openssl_encrypt(&hsm.public_key(&rsa).unwrap().to_pem(), plain);
+        let pt = hsm.decrypt_raw(&rsa, &ct).unwrap();
+        assert!(pt.ends_with(plain));
+        secrets.push(plain.to_vec());
+        let _ = write!(
+            shown,
+            "\n{hsm:?}\n{:?}",
+            hsm.with_card(|c| Ok(format!("{c:?}"))).unwrap()
+        );
+    });
+
+    let log = capture.text.lock().unwrap().clone();
+    assert!(
+        log.contains("C-APDU"),
+        "the APDU trace was not captured:\n{log}"
+    );
+    assert!(log.len() > 2000, "suspiciously little was logged:\n{log}");
+    for secret in &secrets {
+        for form in forms(secret) {
+            assert!(!log.contains(&form), "{form} is in the TRACE log");
+            assert!(
+                !shown.contains(&form),
+                "{form} is in an error or Debug output:\n{shown}"
+            );
+        }
+    }
+}
+
+/// A P-256 public point from a fixed, valid private key (the generator times 2).
+fn p256_point() -> Vec<u8> {
+    hex::decode(
+        "047CF27B188D034F7E8A52380304B51AC3C08969E277F21B35A60B48FC47669978\
+         07775510DB8ED040293D9AC69F7430DBBA7DADE63CE982299E04B79D227873D1",
+    )
+    .unwrap()
+}
+
+/// RSA PKCS#1 v1.5 encryption by the openssl CLI.
+fn openssl_encrypt(pem: &str, plain: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("k.pem"), pem).unwrap();
+    std::fs::write(dir.path().join("p"), plain).unwrap();
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "pkeyutl", "-encrypt", "-pubin", "-inkey", "k.pem", "-in", "p", "-out", "c",
+        ])
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(dir.path().join("c")).unwrap()
+}
