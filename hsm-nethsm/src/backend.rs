@@ -39,6 +39,9 @@ pub struct NetHsm {
     /// An Administrator sharing the pool, for key management (operators may only use keys).
     admin: Option<NetHsmClient>,
     keys: Mutex<HashMap<String, Arc<CachedKey>>>,
+    /// The spec of the AES (`Generic`) keys this backend generated or imported: the device
+    /// does not report a Generic key's length.
+    secret_specs: Mutex<HashMap<String, KeySpec>>,
     // Declared before the runtime so that the simulator, which runs on it, stops first.
     #[cfg(feature = "sim")]
     pub(crate) simulator: Option<crate::sim::Simulator>,
@@ -67,6 +70,7 @@ impl NetHsm {
             client,
             admin: None,
             keys: Mutex::new(HashMap::new()),
+            secret_specs: Mutex::new(HashMap::new()),
             #[cfg(feature = "sim")]
             simulator: None,
             runtime,
@@ -115,6 +119,14 @@ impl NetHsm {
             .remove(id);
     }
 
+    fn forget_secret_spec(&self, id: &str) {
+        let _ = self
+            .secret_specs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+    }
+
     fn key(&self, id: &str) -> Result<Arc<CachedKey>> {
         if let Some(k) = self
             .keys
@@ -127,8 +139,17 @@ impl NetHsm {
         let data = self.block_on(self.client.get_key(id))?;
         let public_key = public_key_of(&data)?;
         let rsa_bits = public_key.as_ref().and_then(PublicKey::rsa_bits);
+        let spec = match data.key_type {
+            KeyType::Generic => self
+                .secret_specs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(id)
+                .copied(),
+            other => mapping::spec_of(other, rsa_bits),
+        };
         let cached = Arc::new(CachedKey {
-            spec: mapping::spec_of(data.key_type, rsa_bits),
+            spec,
             data,
             public_key,
         });
@@ -263,9 +284,11 @@ impl KeyStore for NetHsm {
         "nethsm"
     }
 
-    /// Every NetHSM signing key type except brainpoolP512r1 (not yet supported by this crate's
-    /// simulator, so not yet tested), all signing modes, and delete. AES (`Generic`) keys are
-    /// left out: the device does not report their length, so their spec cannot be known.
+    /// Every NetHSM key type: RSA, EC (P-256, P-384, P-521, secp256k1, brainpoolP256r1,
+    /// brainpoolP384r1, brainpoolP512r1), Ed25519 and AES (`Generic` keys with AES-CBC
+    /// encryption and decryption); all signing modes; import and delete. The device does not
+    /// report an AES key's length: [`KeyStore::key_info`] knows the spec of the AES keys this
+    /// backend generated, and says `None` for others.
     fn capabilities(&self) -> Capabilities {
         let specs = vec![
             KeySpec::Rsa2048,
@@ -277,7 +300,10 @@ impl KeyStore for NetHsm {
             KeySpec::Ec(Curve::Secp256k1),
             KeySpec::Ec(Curve::BrainpoolP256r1),
             KeySpec::Ec(Curve::BrainpoolP384r1),
+            KeySpec::Ec(Curve::BrainpoolP512r1),
             KeySpec::Ed25519,
+            KeySpec::Aes128,
+            KeySpec::Aes256,
         ];
         Capabilities::new(specs, SignAlgorithm::ALL.to_vec())
             .with_delete(true)
@@ -316,6 +342,13 @@ impl KeyStore for NetHsm {
             return Err(Error::invalid_input(OP, "no algorithm fits the key spec"));
         }
         self.forget(&id);
+        if key_type == KeyType::Generic {
+            let _ = self
+                .secret_specs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id.clone(), template.spec);
+        }
         let request = GenerateKeyRequest {
             mechanisms,
             key_type,
@@ -324,7 +357,13 @@ impl KeyStore for NetHsm {
             restrictions: None,
             label: None,
         };
-        let created = self.block_on(self.manager().generate_key(&request))?;
+        let created = self
+            .block_on(self.manager().generate_key(&request))
+            .inspect_err(|_| {
+                if key_type == KeyType::Generic {
+                    self.forget_secret_spec(&id);
+                }
+            })?;
         self.key_info(&KeyId::name(created.id)?)
     }
 
@@ -392,7 +431,9 @@ impl KeyStore for NetHsm {
     fn delete_key(&self, key: &KeyId) -> Result<()> {
         let id = mapping::key_id(key)?;
         self.forget(&id);
-        self.block_on(self.manager().delete_key(&id))
+        self.block_on(self.manager().delete_key(&id))?;
+        self.forget_secret_spec(&id);
+        Ok(())
     }
 
     fn public_key(&self, key: &KeyId) -> Result<PublicKey> {

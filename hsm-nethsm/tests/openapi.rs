@@ -408,3 +408,195 @@ fn simulator_answers_follow_the_openapi_spec() {
     seen.extend(c.seen);
     assert!(seen.len() >= 25, "{seen:?}");
 }
+
+#[test]
+fn device_and_key_management_answers_follow_the_openapi_spec() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let mut c = Checker::new(&sim);
+    let ok = |status: u16| (200..300).contains(&status);
+    // Namespaces and namespaced users.
+    assert_eq!(
+        c.check("PUT", "/namespaces/{NamespaceID}", &["oans"], ADMIN, None)
+            .0,
+        204
+    );
+    assert_eq!(
+        c.check("PUT", "/namespaces/{NamespaceID}", &["oans"], ADMIN, None)
+            .0,
+        409
+    );
+    let (status, list) = c.check("GET", "/namespaces", &[], ADMIN, None);
+    assert_eq!((status, list), (200, json!([{"id": "oans"}])));
+    let user = json!({"realName": "N", "role": "Administrator", "passphrase": "ns-passphrase"});
+    let (status, created) = c.check("POST", "/users/{UserID}", &["oans~"], ADMIN, Some(user));
+    assert_eq!(status, 201);
+    assert!(created["id"].as_str().unwrap().starts_with("oans~"));
+    // Every configuration getter, then a setter each.
+    for path in [
+        "/config/unattended-boot",
+        "/config/time",
+        "/config/ntp",
+        "/config/logging",
+        "/config/network",
+        "/config/tls/public.pem",
+        "/config/tls/cert.pem",
+    ] {
+        let (status, _) = c.check("GET", path, &[], ADMIN, None);
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(c.check("GET", path, &[], OPERATOR, None).0, 403, "{path}");
+    }
+    for (path, body) in [
+        ("/config/unattended-boot", json!({"status": "on"})),
+        ("/config/time", json!({"time": "2030-01-01T00:00:00Z"})),
+        ("/config/ntp", json!({"ntpIP": "192.0.2.1"})),
+        (
+            "/config/logging",
+            json!({"ipAddress": "192.0.2.2", "port": 514, "logLevel": "error"}),
+        ),
+        (
+            "/config/network",
+            json!({"ipAddress": "192.0.2.3", "netmask": "255.255.255.0", "gateway": "192.0.2.1"}),
+        ),
+        (
+            "/config/backup-passphrase",
+            json!({"newPassphrase": "backup-passphrase", "currentPassphrase": ""}),
+        ),
+    ] {
+        assert_eq!(
+            c.check("PUT", path, &[], ADMIN, Some(body)).0,
+            204,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        c.check(
+            "PUT",
+            "/config/logging",
+            &[],
+            ADMIN,
+            Some(json!({"ipAddress": "x", "port": 514, "logLevel": "loud"}))
+        )
+        .0,
+        400
+    );
+    let dn = json!({"commonName": "tls.example.net"});
+    assert_eq!(
+        c.check("POST", "/config/tls/csr.pem", &[], ADMIN, Some(dn))
+            .0,
+        200
+    );
+    assert_eq!(
+        c.check(
+            "POST",
+            "/config/tls/generate",
+            &[],
+            ADMIN,
+            Some(json!({"type": "Curve25519"}))
+        )
+        .0,
+        204
+    );
+    assert_eq!(
+        c.check("GET", "/config/tls/cluster-ca.pem", &[], ADMIN, None)
+            .0,
+        404
+    );
+    // Diagnosis, cluster, system.
+    assert_eq!(c.check("GET", "/health/diagnose", &[], ADMIN, None).0, 200);
+    assert_eq!(
+        c.check("GET", "/health/diagnose", &[], OPERATOR, None).0,
+        403
+    );
+    assert_eq!(c.check("GET", "/cluster/members", &[], ADMIN, None).0, 200);
+    let (status, _) = c.check(
+        "POST",
+        "/cluster/members",
+        &[],
+        ADMIN,
+        Some(json!({"urls": ["https://192.0.2.9:2380"]})),
+    );
+    assert_eq!(status, 201);
+    assert_eq!(
+        c.check("POST", "/cluster/force-new", &[], ADMIN, None).0,
+        412
+    );
+    assert_eq!(c.check("GET", "/system/info", &[], ADMIN, None).0, 200);
+    assert_eq!(
+        c.check("POST", "/system/cancel-update", &[], ADMIN, None).0,
+        412
+    );
+    // Keys: AES encrypt and decrypt, move, labels, prefix listing.
+    let aes = json!({"mechanisms": ["AES_Encryption_CBC", "AES_Decryption_CBC"],
+                     "type": "Generic", "length": 128, "id": "oaAes", "label": "sym"});
+    assert_eq!(
+        c.check("POST", "/keys/generate", &[], ADMIN, Some(aes)).0,
+        201
+    );
+    let (status, key) = c.check("GET", "/keys/{KeyID}", &["oaAes"], ADMIN, None);
+    assert_eq!((status, &key["label"]), (200, &json!("sym")));
+    let block = base64::engine::general_purpose::STANDARD.encode([3u8; 32]);
+    let (status, encrypted) = c.check(
+        "POST",
+        "/keys/{KeyID}/encrypt",
+        &["oaAes"],
+        OPERATOR,
+        Some(json!({"mode": "AES_CBC", "message": block})),
+    );
+    assert_eq!(status, 200);
+    let (status, decrypted) = c.check(
+        "POST",
+        "/keys/{KeyID}/decrypt",
+        &["oaAes"],
+        OPERATOR,
+        Some(
+            json!({"mode": "AES_CBC", "encrypted": encrypted["encrypted"],
+                    "iv": encrypted["iv"]}),
+        ),
+    );
+    assert_eq!((status, &decrypted["decrypted"]), (200, &json!(block)));
+    let (status, moved) = c.check(
+        "POST",
+        "/keys/{KeyID}/move",
+        &["oaAes"],
+        ADMIN,
+        Some(json!({"newId": "oaAes2"})),
+    );
+    assert_eq!((status, moved), (200, json!({"id": "oaAes2"})));
+    let (status, _) = c.check(
+        "PUT",
+        "/keys/{KeyID}/label",
+        &["oaAes2"],
+        ADMIN,
+        Some(json!({"label": "renamed"})),
+    );
+    assert!(ok(status));
+    let (status, list) = c.check("GET", "/keys/{KeyPrefix}*", &["oaA"], OPERATOR, None);
+    assert_eq!((status, list), (200, json!([{"id": "oaAes2"}])));
+    assert_eq!(
+        c.check("DELETE", "/keys/{KeyID}/label", &["oaAes2"], ADMIN, None)
+            .0,
+        204
+    );
+    let (status, random) = c.check(
+        "POST",
+        "/random",
+        &[],
+        OPERATOR,
+        Some(json!({"length": 16})),
+    );
+    assert_eq!(status, 200);
+    assert!(random["random"].is_string());
+    assert_eq!(
+        c.check(
+            "DELETE",
+            "/namespaces/{NamespaceID}",
+            &["oans"],
+            ADMIN,
+            None
+        )
+        .0,
+        204
+    );
+    assert!(c.seen.len() >= 40, "{:?}", c.seen);
+}

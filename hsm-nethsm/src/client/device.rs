@@ -1,5 +1,5 @@
-//! Device administration: lock and unlock, users' passphrases and tags, namespaces,
-//! configuration, system operations, metrics.
+//! Device administration: lock and unlock, users' passphrases and tags, namespaces, system
+//! operations (backup and restore, updates, reboot, shutdown, factory reset), metrics.
 
 use hsm_core::Result;
 use reqwest::Method;
@@ -8,30 +8,18 @@ use secrecy::SecretString;
 use super::NetHsmClient;
 use super::http::Request;
 use super::model::{
-    ChangePassphraseRequest, LoggingConfig, NamespaceItem, PassphraseRequest, SystemInfo,
-    SystemUpdateData, TimeConfig, TlsKeyGenerateRequest, UnattendedBootConfig, UserPostData,
+    NamespaceItem, PassphraseRequest, RestoreArguments, SystemInfo, SystemUpdateData, UserPostData,
 };
+use super::multipart::{Part, encode};
 
 impl NetHsmClient {
-    async fn no_answer(&self, request: Request<'_>) -> Result<()> {
-        self.send_request(&request).await.map(drop)
-    }
-
-    async fn text(&self, request: Request<'_>) -> Result<String> {
-        let operation = request.operation;
-        String::from_utf8(self.send_request(&request).await?).map_err(|e| {
-            hsm_core::Error::protocol(operation, "the answer is not UTF-8").with_source(e)
-        })
-    }
-
     /// `GET /health/alive`: `Ok` when the device is started but Locked or Unprovisioned.
     ///
     /// # Errors
     /// `InvalidState` (412) otherwise.
     pub async fn health_alive(&self) -> Result<()> {
-        let mut request = Request::new("nethsm.health_alive", Method::GET, &["health", "alive"]);
-        request.authenticate = false;
-        self.no_answer(request).await
+        let request = Request::new("nethsm.health_alive", Method::GET, &["health", "alive"]);
+        self.no_answer(request.unauthenticated()).await
     }
 
     /// `POST /unlock` (no authentication): Locked to Operational.
@@ -39,10 +27,9 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied` (403) for a wrong passphrase, `InvalidState` unless Locked.
     pub async fn unlock(&self, passphrase: SecretString) -> Result<()> {
-        let mut request = Request::new("nethsm.unlock", Method::POST, &["unlock"])
+        let request = Request::new("nethsm.unlock", Method::POST, &["unlock"])
             .json(&PassphraseRequest { passphrase })?;
-        request.authenticate = false;
-        self.no_answer(request).await
+        self.no_answer(request.unauthenticated()).await
     }
 
     /// `POST /lock` (Administrator): Operational to Locked.
@@ -167,153 +154,6 @@ impl NetHsmClient {
             .await
     }
 
-    /// `PUT /config/unlock-passphrase`.
-    ///
-    /// # Errors
-    /// `InvalidInput` (wrong current or weak new passphrase).
-    pub async fn change_unlock_passphrase(&self, change: &ChangePassphraseRequest) -> Result<()> {
-        let segments = ["config", "unlock-passphrase"];
-        let request =
-            Request::new("nethsm.change_unlock_passphrase", Method::PUT, &segments).json(change)?;
-        self.no_answer(request).await
-    }
-
-    /// `PUT /config/backup-passphrase`.
-    ///
-    /// # Errors
-    /// `InvalidInput` (wrong current or weak new passphrase).
-    pub async fn change_backup_passphrase(&self, change: &ChangePassphraseRequest) -> Result<()> {
-        let segments = ["config", "backup-passphrase"];
-        let request =
-            Request::new("nethsm.change_backup_passphrase", Method::PUT, &segments).json(change)?;
-        self.no_answer(request).await
-    }
-
-    /// `GET /config/unattended-boot`.
-    ///
-    /// # Errors
-    /// `PermissionDenied`.
-    pub async fn unattended_boot(&self) -> Result<UnattendedBootConfig> {
-        let segments = ["config", "unattended-boot"];
-        self.json_request(&Request::new(
-            "nethsm.unattended_boot",
-            Method::GET,
-            &segments,
-        ))
-        .await
-    }
-
-    /// `PUT /config/unattended-boot`.
-    ///
-    /// # Errors
-    /// `PermissionDenied`.
-    pub async fn set_unattended_boot(&self, config: UnattendedBootConfig) -> Result<()> {
-        let segments = ["config", "unattended-boot"];
-        let request =
-            Request::new("nethsm.set_unattended_boot", Method::PUT, &segments).json(&config)?;
-        self.no_answer(request).await
-    }
-
-    /// `GET /config/time`.
-    ///
-    /// # Errors
-    /// `PermissionDenied`.
-    pub async fn time(&self) -> Result<TimeConfig> {
-        let segments = ["config", "time"];
-        self.json_request(&Request::new("nethsm.time", Method::GET, &segments))
-            .await
-    }
-
-    /// `PUT /config/time`.
-    ///
-    /// # Errors
-    /// `InvalidInput` for a malformed time.
-    pub async fn set_time(&self, time: &TimeConfig) -> Result<()> {
-        let segments = ["config", "time"];
-        let request = Request::new("nethsm.set_time", Method::PUT, &segments).json(time)?;
-        self.no_answer(request).await
-    }
-
-    /// `GET /config/logging`.
-    ///
-    /// # Errors
-    /// `PermissionDenied`.
-    pub async fn logging(&self) -> Result<LoggingConfig> {
-        let segments = ["config", "logging"];
-        self.json_request(&Request::new("nethsm.logging", Method::GET, &segments))
-            .await
-    }
-
-    /// `PUT /config/logging`.
-    ///
-    /// # Errors
-    /// `InvalidInput`.
-    pub async fn set_logging(&self, config: &LoggingConfig) -> Result<()> {
-        let segments = ["config", "logging"];
-        let request = Request::new("nethsm.set_logging", Method::PUT, &segments).json(config)?;
-        self.no_answer(request).await
-    }
-
-    /// `GET /config/tls/public.pem`: the TLS key's public key.
-    ///
-    /// # Errors
-    /// `PermissionDenied`.
-    pub async fn tls_public_key_pem(&self) -> Result<String> {
-        let segments = ["config", "tls", "public.pem"];
-        self.text(Request::new(
-            "nethsm.tls_public_key",
-            Method::GET,
-            &segments,
-        ))
-        .await
-    }
-
-    /// `GET /config/tls/cert.pem`: the TLS certificate.
-    ///
-    /// # Errors
-    /// `PermissionDenied`.
-    pub async fn tls_certificate_pem(&self) -> Result<String> {
-        let segments = ["config", "tls", "cert.pem"];
-        self.text(Request::new(
-            "nethsm.tls_certificate",
-            Method::GET,
-            &segments,
-        ))
-        .await
-    }
-
-    /// `PUT /config/tls/cert.pem`: installs a TLS certificate for the current TLS key.
-    ///
-    /// # Errors
-    /// `InvalidInput` when it does not match the key.
-    pub async fn set_tls_certificate_pem(&self, pem: &str) -> Result<()> {
-        let segments = ["config", "tls", "cert.pem"];
-        let request = Request::new("nethsm.set_tls_certificate", Method::PUT, &segments)
-            .body("application/x-pem-file", pem.as_bytes().to_vec());
-        self.no_answer(request).await
-    }
-
-    /// `POST /config/tls/csr.pem`: a CSR for the TLS key.
-    ///
-    /// # Errors
-    /// `PermissionDenied`.
-    pub async fn tls_csr_pem(&self, subject: &super::model::DistinguishedName) -> Result<String> {
-        let segments = ["config", "tls", "csr.pem"];
-        let request = Request::new("nethsm.tls_csr", Method::POST, &segments).json(subject)?;
-        self.text(request).await
-    }
-
-    /// `POST /config/tls/generate`: a new TLS key (and self-signed certificate).
-    ///
-    /// # Errors
-    /// `InvalidInput`.
-    pub async fn generate_tls_key(&self, request: &TlsKeyGenerateRequest) -> Result<()> {
-        let segments = ["config", "tls", "generate"];
-        let request =
-            Request::new("nethsm.generate_tls_key", Method::POST, &segments).json(request)?;
-        self.no_answer(request).await
-    }
-
     /// `GET /system/info`.
     ///
     /// # Errors
@@ -405,5 +245,38 @@ impl NetHsmClient {
         let segments = ["system", "backup"];
         self.send_request(&Request::new("nethsm.backup", Method::POST, &segments))
             .await
+    }
+
+    /// `POST /system/restore`: restores users, keys and namespaces (and, on an unprovisioned
+    /// device, its configuration: it is then Locked) from a backup made with
+    /// [`Self::backup`]. Unprovisioned devices take it without authentication; operational
+    /// ones from an Administrator.
+    ///
+    /// # Errors
+    /// `InvalidInput` (400) for a wrong backup passphrase or a damaged file, `InvalidState`
+    /// (412) when the device is Locked.
+    pub async fn restore(&self, arguments: &RestoreArguments, backup: &[u8]) -> Result<()> {
+        const OP: &str = "nethsm.restore";
+        let arguments = serde_json::to_vec(arguments).map_err(|e| {
+            hsm_core::Error::invalid_input(OP, "cannot encode the request").with_source(e)
+        })?;
+        let arguments = zeroize::Zeroizing::new(arguments);
+        let (content_type, body) = encode(&[
+            Part {
+                name: "arguments",
+                file_name: None,
+                content_type: "application/json",
+                body: &arguments,
+            },
+            Part {
+                name: "backup_file",
+                file_name: Some("backup.bin"),
+                content_type: "application/octet-stream",
+                body: backup,
+            },
+        ]);
+        let segments = ["system", "restore"];
+        let request = Request::new(OP, Method::POST, &segments).body(content_type, body);
+        self.no_answer(request).await
     }
 }

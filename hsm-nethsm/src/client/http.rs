@@ -1,14 +1,16 @@
 //! One request: URL from path segments, Basic auth, status codes mapped to error kinds.
 
+use std::borrow::Cow;
+
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::NetHsmClient;
 use super::cluster::Instance;
 use super::model::ErrorBody;
+use super::{Credentials, NetHsmClient};
 
 /// The largest response body read (8 MiB): an answer announcing or sending more is a
 /// protocol error, read no further.
@@ -75,9 +77,12 @@ pub(crate) struct Request<'a> {
     /// Query parameters, encoded.
     pub(crate) query: &'a [(&'a str, &'a str)],
     /// Content type and body.
-    pub(crate) payload: Option<(&'static str, Vec<u8>)>,
+    pub(crate) payload: Option<(Cow<'static, str>, Vec<u8>)>,
     /// Whether to send the credentials.
     pub(crate) authenticate: bool,
+    /// Credentials for this request instead of the client's (`/cluster/force-new` wants the
+    /// unlock passphrase as user `unlock`).
+    pub(crate) credentials: Option<&'a Credentials>,
 }
 
 impl<'a> Request<'a> {
@@ -90,18 +95,38 @@ impl<'a> Request<'a> {
             query: &[],
             payload: None,
             authenticate: true,
+            credentials: None,
         }
     }
 
     /// With a JSON body.
     pub(crate) fn json(mut self, body: &impl Serialize) -> Result<Self> {
-        self.payload = Some(("application/json", body.to_json(self.operation)?));
+        self.payload = Some((
+            Cow::Borrowed("application/json"),
+            body.to_json(self.operation)?,
+        ));
         Ok(self)
     }
 
     /// With a body of another type.
-    pub(crate) fn body(mut self, content_type: &'static str, body: Vec<u8>) -> Self {
-        self.payload = Some((content_type, body));
+    pub(crate) fn body(
+        mut self,
+        content_type: impl Into<Cow<'static, str>>,
+        body: Vec<u8>,
+    ) -> Self {
+        self.payload = Some((content_type.into(), body));
+        self
+    }
+
+    /// Without credentials.
+    pub(crate) fn unauthenticated(mut self) -> Self {
+        self.authenticate = false;
+        self
+    }
+
+    /// With these credentials instead of the client's.
+    pub(crate) fn credentials(mut self, credentials: &'a Credentials) -> Self {
+        self.credentials = Some(credentials);
         self
     }
 
@@ -113,7 +138,7 @@ impl<'a> Request<'a> {
 }
 
 /// A complete answer.
-struct Answer {
+pub(crate) struct Answer {
     status: StatusCode,
     content_type: Option<String>,
     body: Vec<u8>,
@@ -236,7 +261,7 @@ impl NetHsmClient {
         let payload = body
             .map(|b| {
                 b.to_json(operation)
-                    .map(|bytes| ("application/json", bytes))
+                    .map(|bytes| (Cow::Borrowed("application/json"), bytes))
             })
             .transpose()
             .map_err(Failure::known)?;
@@ -247,8 +272,21 @@ impl NetHsmClient {
             query: &[],
             payload,
             authenticate,
+            credentials: None,
         };
         self.call_request(&request).await
+    }
+
+    /// Sends a request whose answer has no body of interest.
+    pub(crate) async fn no_answer(&self, request: Request<'_>) -> Result<()> {
+        self.send_request(&request).await.map(drop)
+    }
+
+    /// Sends a request whose answer is text (PEM).
+    pub(crate) async fn text(&self, request: Request<'_>) -> Result<String> {
+        let operation = request.operation;
+        String::from_utf8(self.send_request(&request).await?)
+            .map_err(|e| Error::protocol(operation, "the answer is not UTF-8").with_source(e))
     }
 
     /// Sends a request with any body type and query, and returns the 2xx answer's body.
@@ -268,7 +306,10 @@ impl NetHsmClient {
         decode_json(request.operation, &answer)
     }
 
-    async fn call_request(&self, request: &Request<'_>) -> std::result::Result<Answer, Failure> {
+    pub(crate) async fn call_request(
+        &self,
+        request: &Request<'_>,
+    ) -> std::result::Result<Answer, Failure> {
         let Request {
             operation,
             ref method,
@@ -307,7 +348,10 @@ impl NetHsmClient {
             let last = attempts >= max_attempts;
             let outcome = self.attempt(instance, request).await;
             match outcome {
-                Ok(answer) if answer.status.is_success() => {
+                // 304: a value set to what it already was (labels, tags).
+                Ok(answer)
+                    if answer.status.is_success() || answer.status == StatusCode::NOT_MODIFIED =>
+                {
                     cluster.mark_up(index);
                     return Ok(answer);
                 }
@@ -388,12 +432,13 @@ impl NetHsmClient {
             let _ = url.query_pairs_mut().extend_pairs(call.query);
         }
         let mut request = instance.http.request(call.method.clone(), url);
-        if let (true, Some(c)) = (call.authenticate, &self.inner.credentials) {
+        let credentials = call.credentials.or(self.inner.credentials.as_ref());
+        if let (true, Some(c)) = (call.authenticate, credentials) {
             request = request.basic_auth(&c.user, Some(c.passphrase.expose_secret()));
         }
         if let Some((content_type, body)) = &call.payload {
             request = request
-                .header(reqwest::header::CONTENT_TYPE, *content_type)
+                .header(reqwest::header::CONTENT_TYPE, content_type.as_ref())
                 .body(body.clone());
         }
         let exchange = async {

@@ -3,12 +3,15 @@
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use reqwest::Method;
 
+use secrecy::{ExposeSecret as _, SecretString};
+
 use super::NetHsmClient;
-use super::http::Failure;
+use super::http::{Failure, Request};
 use super::model::{
-    GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyType, PublicKeyData, SignMode, SignRequest,
-    SignResponse,
+    GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyType, PemKeyArguments, PublicKeyData,
+    SignMode, SignRequest, SignResponse,
 };
+use super::multipart::{self, Part};
 
 impl NetHsmClient {
     /// `GET /keys`: the ids of the keys the user can see.
@@ -42,7 +45,7 @@ impl NetHsmClient {
         let Some(id) = request.id.as_deref() else {
             return Err(failure.error);
         };
-        self.settle_creation(OP, failure, id, request.key_type)
+        self.settle_creation(OP, failure, id, Some(request.key_type))
             .await
             .map(|()| KeyItem { id: id.to_owned() })
     }
@@ -67,7 +70,52 @@ impl NetHsmClient {
         {
             Ok(_) => Ok(id.to_owned()),
             Err(failure) => self
-                .settle_creation(OP, failure, id, request.key_type)
+                .settle_creation(OP, failure, id, Some(request.key_type))
+                .await
+                .map(|()| id.to_owned()),
+        }
+    }
+
+    /// `PUT /keys/{KeyID}` (with an id) or `POST /keys` as `multipart/form-data`: imports a
+    /// private key from PEM (`RSA PRIVATE KEY`, `EC PRIVATE KEY` or PKCS#8 `PRIVATE KEY`);
+    /// returns its id. Never sent twice; settled like [`Self::import_key`].
+    ///
+    /// # Errors
+    /// `AlreadyExists` for a taken id, `InvalidInput` for a key the device refuses.
+    pub async fn import_key_pem(
+        &self,
+        id: Option<&str>,
+        arguments: &PemKeyArguments,
+        pem: &SecretString,
+    ) -> Result<String> {
+        const OP: &str = "nethsm.import_key_pem";
+        let arguments = serde_json::to_vec(arguments)
+            .map_err(|e| Error::invalid_input(OP, "cannot encode the request").with_source(e))?;
+        let (content_type, body) = multipart::encode(&[
+            Part {
+                name: "arguments",
+                file_name: None,
+                content_type: "application/json",
+                body: &arguments,
+            },
+            Part {
+                name: "key_file",
+                file_name: Some("key.pem"),
+                content_type: "application/x-pem-file",
+                body: pem.expose_secret().as_bytes(),
+            },
+        ]);
+        let Some(id) = id else {
+            let request = Request::new(OP, Method::POST, &["keys"]).body(content_type, body);
+            let created: KeyItem = self.json_request(&request).await?;
+            return Ok(created.id);
+        };
+        let segments = ["keys", id];
+        let request = Request::new(OP, Method::PUT, &segments).body(content_type, body);
+        match self.call_request(&request).await {
+            Ok(_) => Ok(id.to_owned()),
+            Err(failure) => self
+                .settle_creation(OP, failure, id, None)
                 .await
                 .map(|()| id.to_owned()),
         }
@@ -81,7 +129,7 @@ impl NetHsmClient {
         operation: &'static str,
         failure: Failure,
         id: &str,
-        key_type: KeyType,
+        key_type: Option<KeyType>,
     ) -> Result<()> {
         if failure.error.status() == Some(&DeviceStatus::Http(400)) {
             return Err(match self.get_key(id).await {
@@ -99,7 +147,7 @@ impl NetHsmClient {
             "outcome unknown: checking whether the key exists"
         );
         match self.get_key(id).await {
-            Ok(key) if key.key_type == key_type => Ok(()),
+            Ok(key) if key_type.is_none_or(|t| key.key_type == t) => Ok(()),
             Ok(_) => Err(failure
                 .error
                 .with_message("outcome unknown, and a key of this id but another type exists")),

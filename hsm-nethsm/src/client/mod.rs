@@ -1,18 +1,25 @@
 //! The async NetHSM REST client: one shared connection pool per instance, typed requests and
 //! responses ([`model`]), and the retry and failover policy of the crate README.
 //!
-//! The methods are grouped by area: `keys` (list, generate, import, get, delete, public key,
-//! sign), `key_admin` (filters, move, labels, CSRs, certificates, tags, decrypt, encrypt,
-//! random), `system` (health, info, provision, users), `device` (lock and unlock, passphrases,
-//! user tags, namespaces, configuration, system operations, metrics); all are methods of
+//! Every operation of the official OpenAPI spec has a typed method ([`operations::OPERATIONS`]
+//! maps each to its method). The methods are grouped by area: `keys` (list, generate, import
+//! from parts or PEM, get, delete, public key, sign), `key_admin` (filters, move, labels,
+//! CSRs, certificates, tags, decrypt, encrypt, random), `system` (health, info, provision,
+//! users), `device` (lock and unlock, passphrases, user tags, namespaces, system operations,
+//! backup and restore, metrics), `config` (TLS, network, time, NTP, logging, passphrases,
+//! unattended boot), `membership` (cluster members, join, diagnosis); all are methods of
 //! [`NetHsmClient`].
 
 mod cluster;
+mod config;
 mod device;
 mod http;
 mod key_admin;
 mod keys;
+mod membership;
 pub mod model;
+mod multipart;
+pub mod operations;
 mod system;
 
 use std::fmt;

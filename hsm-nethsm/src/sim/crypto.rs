@@ -5,6 +5,7 @@ use ed25519_dalek::Signer as _;
 use rand_core::UnwrapErr;
 use zeroize::Zeroizing;
 
+use super::openssl_keys;
 use crate::client::model::{DecryptMode, KeyPrivateData, KeyPublicData, KeyType, SignMode};
 
 /// A failure the simulator answers with 400 and this message.
@@ -29,9 +30,11 @@ pub(crate) enum SimSecret {
     Bp256(ecdsa::SigningKey<bp256::BrainpoolP256r1>),
     Bp384(ecdsa::SigningKey<bp384::BrainpoolP384r1>),
     Ed25519(ed25519_dalek::SigningKey),
+    /// brainpoolP512r1 has no RustCrypto crate: OpenSSL.
+    Bp512(openssl::ec::EcKey<openssl::pkey::Private>),
     Rsa(Box<rsa::RsaPrivateKey>),
-    /// AES key bytes; held for AES-CBC, which the simulator does not serve yet.
-    Generic(#[allow(dead_code)] Zeroizing<Vec<u8>>),
+    /// Key bytes; AES-CBC when 16, 24 or 32 bytes long.
+    Generic(Zeroizing<Vec<u8>>),
 }
 
 /// Draws scalars until one is valid for the curve (rejection sampling).
@@ -91,9 +94,7 @@ impl SimSecret {
                 }
                 Self::Generic(random_bytes(bits.div_ceil(8) as usize)?)
             }
-            KeyType::BrainpoolP512 => {
-                return Err("BrainpoolP512 is not supported by this simulator".into());
-            }
+            KeyType::BrainpoolP512 => Self::Bp512(openssl_keys::generate_bp512()?),
         })
     }
 
@@ -144,10 +145,58 @@ impl SimSecret {
                 Self::Rsa(Box::new(key))
             }
             KeyType::Generic => Self::Generic(Zeroizing::new(data()?.to_vec())),
-            KeyType::BrainpoolP512 => {
-                return Err("BrainpoolP512 is not supported by this simulator".into());
+            KeyType::BrainpoolP512 => Self::Bp512(openssl_keys::ec_from_scalar(
+                hsm_core::Curve::BrainpoolP512r1,
+                data()?,
+            )?),
+        })
+    }
+
+    /// The private parts, as an import sends them (for backups and OpenSSL signers).
+    pub(crate) fn private_data(&self) -> SimResult<KeyPrivateData> {
+        use rsa::traits::{PrivateKeyParts as _, PublicKeyParts as _};
+        let data = |bytes: &[u8]| KeyPrivateData {
+            data: Some(Zeroizing::new(bytes.to_vec())),
+            ..KeyPrivateData::default()
+        };
+        Ok(match self {
+            Self::P256(k) => data(&k.to_bytes()),
+            Self::P384(k) => data(&k.to_bytes()),
+            Self::P521(k) => data(&k.to_bytes()),
+            Self::K256(k) => data(&k.to_bytes()),
+            Self::Bp256(k) => data(&k.to_bytes()),
+            Self::Bp384(k) => data(&k.to_bytes()),
+            Self::Bp512(k) => data(&openssl_keys::ec_scalar(k, 64)?),
+            Self::Ed25519(k) => data(&k.to_bytes()),
+            Self::Generic(bytes) => data(bytes),
+            Self::Rsa(k) => {
+                let [p, q, ..] = k.primes() else {
+                    return Err("an RSA key without two primes".into());
+                };
+                KeyPrivateData {
+                    prime_p: Some(Zeroizing::new(p.to_be_bytes_trimmed_vartime().to_vec())),
+                    prime_q: Some(Zeroizing::new(q.to_be_bytes_trimmed_vartime().to_vec())),
+                    public_exponent: Some(k.e().to_be_bytes_trimmed_vartime().to_vec()),
+                    data: None,
+                }
             }
         })
+    }
+
+    /// The device's type for this key.
+    pub(crate) fn key_type(&self) -> KeyType {
+        match self {
+            Self::P256(_) => KeyType::EC_P256,
+            Self::P384(_) => KeyType::EC_P384,
+            Self::P521(_) => KeyType::EC_P521,
+            Self::K256(_) => KeyType::EC_P256K1,
+            Self::Bp256(_) => KeyType::BrainpoolP256,
+            Self::Bp384(_) => KeyType::BrainpoolP384,
+            Self::Bp512(_) => KeyType::BrainpoolP512,
+            Self::Ed25519(_) => KeyType::Curve25519,
+            Self::Rsa(_) => KeyType::RSA,
+            Self::Generic(_) => KeyType::Generic,
+        }
     }
 
     /// The public part, as `GET /keys/{id}` shows it.
@@ -164,6 +213,7 @@ impl SimSecret {
             Self::K256(k) => point(k.verifying_key().to_sec1_point(false).as_bytes().to_vec()),
             Self::Bp256(k) => point(k.verifying_key().to_sec1_point(false).as_bytes().to_vec()),
             Self::Bp384(k) => point(k.verifying_key().to_sec1_point(false).as_bytes().to_vec()),
+            Self::Bp512(k) => point(openssl_keys::ec_point(k).ok()?),
             Self::Ed25519(k) => point(k.verifying_key().as_bytes().to_vec()),
             Self::Rsa(k) => KeyPublicData {
                 modulus: Some(k.n().to_be_bytes_trimmed_vartime().to_vec()),
@@ -174,22 +224,43 @@ impl SimSecret {
         })
     }
 
-    /// Decrypts as `POST /keys/{id}/decrypt` does in `mode`: RSA PKCS#1 v1.5 and OAEP with
-    /// SHA-1 or SHA-2. RAW, OAEP-MD5 and AES-CBC are refused (not served by this simulator).
-    pub(crate) fn decrypt(&self, mode: DecryptMode, encrypted: &[u8]) -> SimResult<Vec<u8>> {
+    /// Decrypts as `POST /keys/{id}/decrypt` does in `mode`: RSA raw, PKCS#1 v1.5 and OAEP
+    /// (MGF1 with the same hash, no label); AES-CBC without padding for Generic keys.
+    pub(crate) fn decrypt(
+        &self,
+        mode: DecryptMode,
+        encrypted: &[u8],
+        iv: Option<&[u8]>,
+    ) -> SimResult<Vec<u8>> {
+        if let Self::Generic(key) = self {
+            if mode != DecryptMode::AES_CBC {
+                return Err("the key cannot decrypt in this mode".into());
+            }
+            return aes_cbc(key, iv.ok_or("AES-CBC needs an iv")?, encrypted, false);
+        }
         let Self::Rsa(key) = self else {
             return Err("the key cannot decrypt in this mode".into());
         };
         let result = match mode {
+            DecryptMode::RAW => return rsa_raw(key, encrypted),
             DecryptMode::PKCS1 => key.decrypt(rsa::Pkcs1v15Encrypt, encrypted),
+            DecryptMode::OAEP_MD5 => key.decrypt(rsa::Oaep::<md5::Md5>::new(), encrypted),
             DecryptMode::OAEP_SHA1 => key.decrypt(rsa::Oaep::<sha1::Sha1>::new(), encrypted),
             DecryptMode::OAEP_SHA224 => key.decrypt(rsa::Oaep::<sha2::Sha224>::new(), encrypted),
             DecryptMode::OAEP_SHA256 => key.decrypt(rsa::Oaep::<sha2::Sha256>::new(), encrypted),
             DecryptMode::OAEP_SHA384 => key.decrypt(rsa::Oaep::<sha2::Sha384>::new(), encrypted),
             DecryptMode::OAEP_SHA512 => key.decrypt(rsa::Oaep::<sha2::Sha512>::new(), encrypted),
-            _ => return Err("this decryption mode is not served by the simulator".into()),
+            DecryptMode::AES_CBC => return Err("the key cannot decrypt in this mode".into()),
         };
         result.map_err(|_| "Decryption failed".to_owned())
+    }
+
+    /// Encrypts as `POST /keys/{id}/encrypt` does: AES-CBC, no padding, with a Generic key.
+    pub(crate) fn encrypt_aes_cbc(&self, message: &[u8], iv: &[u8]) -> SimResult<Vec<u8>> {
+        let Self::Generic(key) = self else {
+            return Err("the key cannot encrypt".into());
+        };
+        aes_cbc(key, iv, message, true)
     }
 
     /// Signs as `POST /keys/{id}/sign` does in `mode`.
@@ -235,10 +306,29 @@ impl SimSecret {
                     k.sign_prehash(message).map_err(ecdsa_fail)?;
                 Ok(s.to_der().as_bytes().to_vec())
             }
+            (Self::Bp512(k), SignMode::ECDSA) => {
+                digest_size(64)?;
+                openssl_keys::ecdsa_sign(k, message)
+            }
             (Self::Ed25519(k), SignMode::EdDSA) => Ok(k.sign(message).to_bytes().to_vec()),
             (Self::Rsa(k), SignMode::PKCS1) => k
                 .sign(rsa::Pkcs1v15Sign::new_unprefixed(), message)
                 .map_err(|_| "RSA key too short".to_owned()),
+            (Self::Rsa(k), SignMode::PSS_MD5) => {
+                digest_size(16)?;
+                k.sign_with_rng(&mut rng(), rsa::Pss::<md5::Md5>::new(), message)
+                    .map_err(|e| format!("signing failed: {e}"))
+            }
+            (Self::Rsa(k), SignMode::PSS_SHA1) => {
+                digest_size(20)?;
+                k.sign_with_rng(&mut rng(), rsa::Pss::<sha1::Sha1>::new(), message)
+                    .map_err(|e| format!("signing failed: {e}"))
+            }
+            (Self::Rsa(k), SignMode::PSS_SHA224) => {
+                digest_size(28)?;
+                k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha224>::new(), message)
+                    .map_err(|e| format!("signing failed: {e}"))
+            }
             (Self::Rsa(k), SignMode::PSS_SHA256) => {
                 digest_size(32)?;
                 k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha256>::new(), message)
@@ -256,5 +346,58 @@ impl SimSecret {
             }
             _ => Err("Key mechanisms do not allow requested signing.".into()),
         }
+    }
+}
+
+/// Textbook RSA: `c^d mod n`, the modulus length long (OpenSSL with no padding).
+fn rsa_raw(key: &rsa::RsaPrivateKey, encrypted: &[u8]) -> SimResult<Vec<u8>> {
+    use rsa::pkcs8::EncodePrivateKey as _;
+    use rsa::traits::PublicKeyParts as _;
+    let size = key.size();
+    if encrypted.len() > size {
+        return Err("Decryption failed".into());
+    }
+    let mut input = vec![0u8; size - encrypted.len()];
+    input.extend_from_slice(encrypted);
+    let der = key.to_pkcs8_der().map_err(|e| format!("PKCS#8: {e}"))?;
+    let rsa = openssl::rsa::Rsa::private_key_from_der(der.as_bytes())
+        .map_err(|e| format!("OpenSSL: {e}"))?;
+    let mut out = Zeroizing::new(vec![0u8; size]);
+    let n = rsa
+        .private_decrypt(&input, &mut out, openssl::rsa::Padding::NONE)
+        .map_err(|_| "Decryption failed".to_owned())?;
+    Ok(out.get(..n).unwrap_or_default().to_vec())
+}
+
+/// AES-CBC without padding, with a 128, 192 or 256-bit key.
+fn aes_cbc(key: &[u8], iv: &[u8], data: &[u8], encrypt: bool) -> SimResult<Vec<u8>> {
+    use aes::cipher::block_padding::NoPadding;
+    use aes::cipher::{BlockModeDecrypt as _, BlockModeEncrypt as _, KeyIvInit as _};
+    if iv.len() != 16 {
+        return Err("the iv must be 16 bytes".into());
+    }
+    if !data.len().is_multiple_of(16) {
+        return Err("the data must be a multiple of 16 bytes (no padding)".into());
+    }
+    let bad_key = |_| "the key is not an AES key".to_owned();
+    macro_rules! run {
+        ($aes:ty) => {
+            if encrypt {
+                Ok(cbc::Encryptor::<$aes>::new_from_slices(key, iv)
+                    .map_err(bad_key)?
+                    .encrypt_padded_vec::<NoPadding>(data))
+            } else {
+                cbc::Decryptor::<$aes>::new_from_slices(key, iv)
+                    .map_err(bad_key)?
+                    .decrypt_padded_vec::<NoPadding>(data)
+                    .map_err(|_| "Decryption failed".to_owned())
+            }
+        };
+    }
+    match key.len() {
+        16 => run!(aes::Aes128),
+        24 => run!(aes::Aes192),
+        32 => run!(aes::Aes256),
+        _ => Err("the key is not an AES key (128, 192 or 256 bits)".into()),
     }
 }

@@ -1,4 +1,6 @@
-//! Real certificate signing requests (`POST /keys/{id}/csr.pem`), signed by the key.
+//! Real certificate signing requests (`POST /keys/{id}/csr.pem`, `/config/tls/csr.pem`),
+//! signed by the key: with the x509-cert builder for P-256, P-384, Ed25519 and RSA, with
+//! OpenSSL for the other curves.
 
 use std::str::FromStr as _;
 
@@ -10,6 +12,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 
 use super::crypto::{SimResult, SimSecret};
+use super::openssl_keys;
 use crate::client::model::DistinguishedName;
 
 /// Escapes an RFC 4514 attribute value.
@@ -99,7 +102,15 @@ pub(crate) fn csr_pem(secret: &SimSecret, dn: &DistinguishedName) -> SimResult<S
         SimSecret::Ed25519(k) => builder
             .build::<_, ed25519_dalek::Signature>(k)
             .map_err(fail)?,
-        _ => return Err("the simulator makes CSRs for P-256, P-384, Ed25519 and RSA keys".into()),
+        SimSecret::Generic(_) => return Err("A Generic key cannot sign a CSR".into()),
+        // The curves without an x509 signer here: OpenSSL.
+        _ => {
+            let sans = match &dn.subject_alt_names {
+                Some(list) => list.clone(),
+                None => vec![dn.common_name.clone()],
+            };
+            return openssl_keys::csr_pem(&openssl_keys::pkey(secret)?, dn, &sans);
+        }
     };
     request
         .to_pem(der::pem::LineEnding::LF)

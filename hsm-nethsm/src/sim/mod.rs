@@ -13,15 +13,18 @@
 //!
 //! It is a test double with published passphrases: never put real keys in it.
 
+mod backup;
 mod crypto;
 mod csr;
+mod form;
+mod openssl_keys;
 mod routes;
 mod state;
 mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hsm_core::tls::TlsOptions;
@@ -42,6 +45,10 @@ pub const OPERATOR_PASSPHRASE: &str = "operatorpassphrase";
 /// The unlock passphrase of an `operational` simulator unless [`SimConfig::unlock_passphrase`]
 /// says otherwise.
 pub const UNLOCK_PASSPHRASE: &str = "unlockpassphrase";
+
+/// What the simulator takes as an update image (`POST /system/update`): this line, then the
+/// release notes. Anything else is refused as an invalid image (400).
+pub const UPDATE_MAGIC: &[u8] = b"hsm-nethsm-sim update\n";
 
 /// The state the simulator starts in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -84,6 +91,8 @@ pub(crate) struct Shared {
     connections: AtomicU64,
     requests: AtomicU64,
     stalled: AtomicBool,
+    /// Set by `POST /system/shutdown`: the server stops until resumed.
+    halted: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running simulator; it stops when dropped.
@@ -165,10 +174,19 @@ impl Simulator {
             connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
+            halted: tokio::sync::watch::channel(false).0,
         });
+        let certificate = tls::Certificate::generate()?;
+        {
+            let mut device = shared.device.lock().unwrap_or_else(PoisonError::into_inner);
+            if device.config.tls_key.is_none() {
+                device.config.tls_key = Some(certificate.secret()?);
+                device.config.tls_certificate = certificate.pem.clone();
+            }
+        }
         let mut simulator = Self {
             addr: listen,
-            certificate: tls::Certificate::generate()?,
+            certificate,
             shared,
             runtime: runtime.clone(),
             shutdown: None,
@@ -210,15 +228,26 @@ impl Simulator {
     }
 
     /// Serves again on the same address, with the same certificate and state, after
-    /// [`Self::stop`]. Does nothing if it is running.
+    /// [`Self::stop`] or a `POST /system/shutdown` (which, like powering the device on again,
+    /// boots it: Locked, or Operational with unattended boot). Does nothing if it is running.
     ///
     /// # Errors
     /// [`ErrorKind::Unavailable`] if the address cannot be bound again.
     pub fn resume(&mut self) -> Result<()> {
+        if self.shared.halted.send_replace(false) {
+            routes::boot(&mut self.shared.lock());
+            self.stop();
+        }
         if self.shutdown.is_some() {
             return Ok(());
         }
         self.listen()
+    }
+
+    /// Whether a `POST /system/shutdown` stopped it.
+    #[must_use]
+    pub fn is_shut_down(&self) -> bool {
+        *self.shared.halted.borrow()
     }
 
     /// While `stalled`, the simulator accepts connections and requests but answers none, like

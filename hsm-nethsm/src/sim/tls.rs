@@ -40,6 +40,14 @@ impl Certificate {
         })
     }
 
+    /// The certificate's key, as the device's TLS key (`/config/tls/*`).
+    pub(super) fn secret(&self) -> Result<super::crypto::SimSecret> {
+        use p256::pkcs8::DecodePrivateKey as _;
+        p256::ecdsa::SigningKey::from_pkcs8_der(&self.key_der)
+            .map(super::crypto::SimSecret::P256)
+            .map_err(tls_error)
+    }
+
     pub(super) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor> {
         let key = PrivateKeyDer::try_from(self.key_der.to_vec()).map_err(tls_error)?;
         let config = rustls::ServerConfig::builder_with_provider(hsm_core::tls::crypto_provider())
@@ -62,9 +70,11 @@ pub(super) async fn serve(
     stop: tokio::sync::watch::Receiver<()>,
 ) {
     let mut stopped = stop.clone();
+    let mut halted = shared.halted.subscribe();
     loop {
         let accepted = tokio::select! {
             _ = stopped.changed() => return,
+            _ = halted.wait_for(|h| *h) => return,
             accepted = listener.accept() => accepted,
         };
         let Ok((tcp, _peer)) = accepted else { continue };
@@ -72,6 +82,7 @@ pub(super) async fn serve(
         let acceptor = acceptor.clone();
         let app = app.clone();
         let mut stopped = stop.clone();
+        let mut halted = shared.halted.subscribe();
         let _task = tokio::spawn(async move {
             let connection = async {
                 let Ok(tls) = acceptor.accept(tcp).await else {
@@ -85,6 +96,7 @@ pub(super) async fn serve(
             };
             tokio::select! {
                 _ = stopped.changed() => {}
+                _ = halted.wait_for(|h| *h) => {}
                 () = connection => {}
             }
         });

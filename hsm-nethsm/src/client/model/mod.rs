@@ -1,4 +1,11 @@
 //! Request and response bodies of the NetHSM REST API, with the spec's wire names.
+//!
+//! The configuration, cluster, diagnosis and restore bodies are in their own file and
+//! re-exported here.
+
+mod device;
+
+pub use self::device::*;
 
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
@@ -232,11 +239,14 @@ pub struct PublicKeyData {
     #[serde(default)]
     pub restrictions: KeyRestrictions,
     /// The public part (absent for Generic keys).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public: Option<KeyPublicData>,
     /// Number of operations done with the key.
     #[serde(default)]
     pub operations: u64,
+    /// The label (v5; absent when empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// A signing mode (`SignMode`).
@@ -528,12 +538,23 @@ pub struct UnattendedBootConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoggingConfig {
-    /// Syslog server address.
+    /// Syslog server address (`0.0.0.0`: no remote logging).
     pub ip_address: String,
     /// Syslog server port.
     pub port: u16,
-    /// `debug`, `info`, `warning` or `error`.
-    pub log_level: String,
+    /// The lowest level logged.
+    pub log_level: LogLevel,
+}
+
+/// A log level (`LogLevel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
 }
 
 /// `POST /config/tls/generate`.

@@ -1,0 +1,121 @@
+//! `/cluster` (v4+: members, join, promote, force-new) and `/health/diagnose` (v5).
+
+use hsm_core::Result;
+use reqwest::Method;
+use secrecy::SecretString;
+
+use super::http::Request;
+use super::model::{
+    ClusterAddRequest, ClusterJoinRequest, ClusterMember, ClusterMemberAddResponse,
+    HealthDiagnoseData,
+};
+use super::{Credentials, NetHsmClient};
+
+impl NetHsmClient {
+    /// `GET /health/diagnose` (v5): the cluster process's state and recent logs. Needs an
+    /// Administrator when the device is Operational, nothing otherwise.
+    ///
+    /// # Errors
+    /// `PermissionDenied`, transport errors.
+    pub async fn health_diagnose(&self) -> Result<HealthDiagnoseData> {
+        let segments = ["health", "diagnose"];
+        self.json_request(&Request::new(
+            "nethsm.health_diagnose",
+            Method::GET,
+            &segments,
+        ))
+        .await
+    }
+
+    /// `GET /cluster/members` (v4).
+    ///
+    /// # Errors
+    /// `PermissionDenied`.
+    pub async fn cluster_members(&self) -> Result<Vec<ClusterMember>> {
+        let segments = ["cluster", "members"];
+        self.json_request(&Request::new(
+            "nethsm.cluster_members",
+            Method::GET,
+            &segments,
+        ))
+        .await
+    }
+
+    /// `POST /cluster/members` (v4): announces a new member; the answer's joiner kit goes to
+    /// [`Self::join_cluster`] on the new device.
+    ///
+    /// # Errors
+    /// `InvalidInput` for malformed URLs.
+    pub async fn add_cluster_member(
+        &self,
+        request: &ClusterAddRequest,
+    ) -> Result<ClusterMemberAddResponse> {
+        let segments = ["cluster", "members"];
+        let request =
+            Request::new("nethsm.add_cluster_member", Method::POST, &segments).json(request)?;
+        self.json_request(&request).await
+    }
+
+    /// `PUT /cluster/members/{MemberID}` (v4): changes a member's peer URLs.
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput`.
+    pub async fn update_cluster_member(&self, id: &str, request: &ClusterAddRequest) -> Result<()> {
+        let segments = ["cluster", "members", id];
+        let request =
+            Request::new("nethsm.update_cluster_member", Method::PUT, &segments).json(request)?;
+        self.no_answer(request).await
+    }
+
+    /// `DELETE /cluster/members/{MemberID}` (v4).
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn remove_cluster_member(&self, id: &str) -> Result<()> {
+        let segments = ["cluster", "members", id];
+        self.no_answer(Request::new(
+            "nethsm.remove_cluster_member",
+            Method::DELETE,
+            &segments,
+        ))
+        .await
+    }
+
+    /// `POST /cluster/members/{MemberID}/promote` (v5): a learner becomes a voting member.
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput`.
+    pub async fn promote_cluster_member(&self, id: &str) -> Result<()> {
+        let segments = ["cluster", "members", id, "promote"];
+        self.no_answer(Request::new(
+            "nethsm.promote_cluster_member",
+            Method::POST,
+            &segments,
+        ))
+        .await
+    }
+
+    /// `POST /cluster/join` (v4): this device joins the cluster described by `request`.
+    ///
+    /// # Errors
+    /// `InvalidInput`, `AlreadyExists` (409: already in a cluster).
+    pub async fn join_cluster(&self, request: &ClusterJoinRequest) -> Result<()> {
+        let segments = ["cluster", "join"];
+        let request = Request::new("nethsm.join_cluster", Method::POST, &segments).json(request)?;
+        self.no_answer(request).await
+    }
+
+    /// `POST /cluster/force-new` (v5, state Failed only): rebuilds a single-node cluster from
+    /// the local data and reboots. Authenticates as the user `unlock` with the last unlock
+    /// passphrase, as the device requires, instead of the client's credentials.
+    ///
+    /// # Errors
+    /// `AuthenticationFailed` (401), `InvalidState` (412) unless Failed.
+    pub async fn force_new_cluster(&self, unlock_passphrase: SecretString) -> Result<()> {
+        let credentials = Credentials::new("unlock", unlock_passphrase);
+        let segments = ["cluster", "force-new"];
+        let request = Request::new("nethsm.force_new_cluster", Method::POST, &segments)
+            .credentials(&credentials);
+        self.no_answer(request).await
+    }
+}

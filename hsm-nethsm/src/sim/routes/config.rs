@@ -1,0 +1,478 @@
+//! `/config/*` (root Administrators): passphrases, unattended boot, time, NTP, logging,
+//! network, the TLS key and certificate, the cluster CA. Values are kept in the device state
+//! (and in backups); the simulator's own listener keeps the certificate it started with.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+
+use super::super::Shared;
+use super::super::crypto::SimSecret;
+use super::super::openssl_keys;
+use super::super::state::{PassphraseDigest, backup_key};
+use super::{ADMIN, authorize_root, error, json_body, passphrase_ok};
+use crate::client::model::{
+    DistinguishedName, LoggingConfig, NetworkConfig, NtpConfig, Switch, TimeConfig,
+    TlsKeyGenerateRequest, UnattendedBootConfig,
+};
+
+/// Runs `f` on the device for a root Administrator.
+fn admin<F: FnOnce(&mut super::super::state::DeviceState) -> Response>(
+    s: &Shared,
+    headers: &HeaderMap,
+    f: F,
+) -> Response {
+    let mut device = s.lock();
+    match authorize_root(&mut device, headers, ADMIN) {
+        Ok(_) => f(&mut device),
+        Err(e) => e,
+    }
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn pem(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/x-pem-file")], text).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ChangePassphrase {
+    new_passphrase: SecretString,
+    current_passphrase: SecretString,
+}
+
+/// `PUT /config/unlock-passphrase`: the current one must match (400 otherwise).
+pub(super) async fn set_unlock_passphrase(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        let request: ChangePassphrase = match json_body(&body) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        let current_ok = device
+            .unlock
+            .as_ref()
+            .is_some_and(|d| d.accepts(request.current_passphrase.expose_secret()));
+        if !current_ok {
+            return error(StatusCode::BAD_REQUEST, "Current passphrase is wrong");
+        }
+        if !passphrase_ok(&request.new_passphrase) {
+            return error(StatusCode::BAD_REQUEST, "Passphrase too short");
+        }
+        device.unlock = Some(PassphraseDigest::new(&request.new_passphrase));
+        no_content()
+    })
+}
+
+/// `PUT /config/backup-passphrase`: the current one must match (`""` while none is set).
+pub(super) async fn set_backup_passphrase(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        let request: ChangePassphrase = match json_body(&body) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        let current = request.current_passphrase.expose_secret();
+        let current_ok = match &device.config.backup_key {
+            Some(key) => *backup_key(current) == **key,
+            None => current.is_empty(),
+        };
+        if !current_ok {
+            return error(StatusCode::BAD_REQUEST, "Current passphrase is wrong");
+        }
+        if !passphrase_ok(&request.new_passphrase) {
+            return error(StatusCode::BAD_REQUEST, "Passphrase too short");
+        }
+        device.config.backup_key = Some(backup_key(request.new_passphrase.expose_secret()));
+        no_content()
+    })
+}
+
+pub(super) async fn unattended_boot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin(&s, &headers, |device| {
+        let status = if device.config.unattended_boot {
+            Switch::On
+        } else {
+            Switch::Off
+        };
+        axum::Json(UnattendedBootConfig { status }).into_response()
+    })
+}
+
+pub(super) async fn set_unattended_boot(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        match json_body::<UnattendedBootConfig>(&body) {
+            Ok(c) => {
+                device.config.unattended_boot = c.status == Switch::On;
+                no_content()
+            }
+            Err(e) => e,
+        }
+    })
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2026-11-22T10:00:00Z`, fractions and
+/// offsets allowed).
+pub(super) fn parse_rfc3339(text: &str) -> Option<i64> {
+    let num = |s: &str| -> Option<i64> {
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (date, time) = text.split_once(['T', 't', ' '])?;
+    let mut d = date.splitn(3, '-');
+    let (y, mo, da) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    let (clock, offset) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
+        (c, 0)
+    } else {
+        let at = time.rfind(['+', '-'])?;
+        let (c, o) = time.split_at(at);
+        let sign = if o.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = o.get(1..)?.split_once(':')?;
+        (c, sign * (num(oh)? * 3600 + num(om)? * 60))
+    };
+    let clock = clock.split('.').next()?;
+    let mut c = clock.splitn(3, ':');
+    let (h, mi, se) = (num(c.next()?)?, num(c.next()?)?, num(c.next()?)?);
+    let valid = (1..=12).contains(&mo) && (1..=31).contains(&da) && h < 24 && mi < 60 && se <= 60;
+    valid.then(|| days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60 + se - offset)
+}
+
+/// RFC 3339 in UTC of seconds since the epoch.
+fn format_rfc3339(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Inverse of days_from_civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// The clock offset that makes the device's time `text` now.
+pub(super) fn clock_offset_for(text: &str) -> Option<i64> {
+    parse_rfc3339(text).map(|t| t - now_unix())
+}
+
+pub(super) async fn time(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin(&s, &headers, |device| {
+        let time = format_rfc3339(now_unix() + device.config.clock_offset);
+        axum::Json(TimeConfig { time }).into_response()
+    })
+}
+
+pub(super) async fn set_time(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        let request: TimeConfig = match json_body(&body) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        match clock_offset_for(&request.time) {
+            Some(offset) => {
+                device.config.clock_offset = offset;
+                no_content()
+            }
+            None => error(StatusCode::BAD_REQUEST, "Invalid time: RFC 3339 expected"),
+        }
+    })
+}
+
+pub(super) async fn ntp(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin(&s, &headers, |device| {
+        axum::Json(device.config.ntp.clone()).into_response()
+    })
+}
+
+pub(super) async fn set_ntp(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        let request: NtpConfig = match json_body(&body) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        if request
+            .ntp_ip
+            .as_deref()
+            .is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_err())
+        {
+            return error(StatusCode::BAD_REQUEST, "Invalid NTP server address");
+        }
+        device.config.ntp = request;
+        no_content()
+    })
+}
+
+pub(super) async fn logging(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin(&s, &headers, |device| {
+        axum::Json(device.config.logging.clone()).into_response()
+    })
+}
+
+pub(super) async fn set_logging(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        let request: LoggingConfig = match json_body(&body) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        if request.ip_address.parse::<std::net::IpAddr>().is_err() {
+            return error(StatusCode::BAD_REQUEST, "Invalid IP address");
+        }
+        device.config.logging = request;
+        no_content()
+    })
+}
+
+pub(super) async fn network(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin(&s, &headers, |device| {
+        let mut config = device.config.network.clone();
+        // Answers always carry the gateway.
+        let _ = config.gateway.get_or_insert_with(|| "0.0.0.0".into());
+        axum::Json(config).into_response()
+    })
+}
+
+pub(super) async fn set_network(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        let request: NetworkConfig = match json_body(&body) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        let v4 = |a: &str| a.parse::<std::net::Ipv4Addr>().is_ok();
+        let ok = v4(&request.ip_address)
+            && v4(&request.netmask)
+            && request.gateway.as_deref().is_none_or(v4);
+        if !ok {
+            return error(StatusCode::BAD_REQUEST, "Invalid network configuration");
+        }
+        device.config.network = request;
+        no_content()
+    })
+}
+
+/// The TLS key's public key, PEM.
+fn tls_public(secret: Option<&SimSecret>) -> Option<String> {
+    let data = crate::client::model::PublicKeyData {
+        mechanisms: Vec::new(),
+        key_type: secret?.key_type(),
+        restrictions: crate::client::model::KeyRestrictions::default(),
+        public: secret?.public(),
+        operations: 0,
+        label: None,
+    };
+    crate::backend::public_key_of(&data)
+        .ok()
+        .flatten()
+        .map(|pk| pk.to_pem())
+}
+
+pub(super) async fn tls_public_pem(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin(&s, &headers, |device| {
+        match tls_public(device.config.tls_key.as_ref()) {
+            Some(p) => pem(p),
+            None => error(StatusCode::INTERNAL_SERVER_ERROR, "no TLS key"),
+        }
+    })
+}
+
+pub(super) async fn tls_cert(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin(&s, &headers, |device| {
+        pem(device.config.tls_certificate.clone())
+    })
+}
+
+/// `PUT /config/tls/cert.pem`: a certificate for the current TLS key (400 otherwise).
+pub(super) async fn set_tls_cert(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        let Ok(text) = std::str::from_utf8(&body) else {
+            return error(StatusCode::BAD_REQUEST, "Certificate is not PEM");
+        };
+        let Some(public) = tls_public(device.config.tls_key.as_ref()) else {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "no TLS key");
+        };
+        let Some(matches) = openssl_keys::certificate_has_key(text, &public) else {
+            return error(StatusCode::BAD_REQUEST, "Certificate is not PEM");
+        };
+        if !matches {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Certificate does not match the TLS key",
+            );
+        }
+        device.config.tls_certificate = text.to_owned();
+        StatusCode::CREATED.into_response()
+    })
+}
+
+pub(super) async fn tls_csr(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        let request: DistinguishedName = match json_body(&body) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        let Some(key) = device.config.tls_key.as_ref() else {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "no TLS key");
+        };
+        match super::super::csr::csr_pem(key, &request) {
+            Ok(p) => pem(p),
+            Err(m) => error(StatusCode::BAD_REQUEST, m),
+        }
+    })
+}
+
+/// `POST /config/tls/generate`: a new TLS key and a self-signed certificate for it.
+pub(super) async fn tls_generate(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use crate::client::model::KeyType;
+    {
+        let mut device = s.lock();
+        if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
+            return e;
+        }
+    }
+    let request: TlsKeyGenerateRequest = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if matches!(request.key_type, KeyType::Generic | KeyType::EC_P256K1) {
+        return error(StatusCode::BAD_REQUEST, "Invalid TLS key type");
+    }
+    let (key_type, length) = (request.key_type, request.length);
+    let made = tokio::task::spawn_blocking(move || {
+        let key = SimSecret::generate(key_type, length)?;
+        let cert = openssl_keys::self_signed_pem(&openssl_keys::pkey(&key)?, "NetHSM simulator")?;
+        Ok::<_, String>((key, cert))
+    })
+    .await;
+    match made {
+        Ok(Ok((key, cert))) => {
+            let mut device = s.lock();
+            device.config.tls_key = Some(key);
+            device.config.tls_certificate = cert;
+            no_content()
+        }
+        Ok(Err(m)) => error(StatusCode::BAD_REQUEST, m),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "generation failed"),
+    }
+}
+
+pub(super) async fn cluster_ca(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin(&s, &headers, |device| match &device.config.cluster_ca {
+        Some(ca) => pem(ca.clone()),
+        None => error(StatusCode::NOT_FOUND, "Cluster CA has never been set"),
+    })
+}
+
+/// `PUT /config/tls/cluster-ca.pem`: a CA certificate that signed the TLS certificate (412
+/// otherwise, like the device).
+pub(super) async fn set_cluster_ca(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    admin(&s, &headers, |device| {
+        let Ok(text) = std::str::from_utf8(&body) else {
+            return error(StatusCode::BAD_REQUEST, "Certificate malformed");
+        };
+        match openssl_keys::signed_by(&device.config.tls_certificate, text) {
+            None => error(StatusCode::BAD_REQUEST, "Certificate malformed"),
+            Some(false) => error(
+                StatusCode::PRECONDITION_FAILED,
+                "The TLS certificate is not signed by this CA",
+            ),
+            Some(true) => {
+                device.config.cluster_ca = Some(text.to_owned());
+                StatusCode::CREATED.into_response()
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trips() {
+        let t = parse_rfc3339("2026-11-22T10:11:12Z").unwrap_or_default();
+        assert_eq!(format_rfc3339(t), "2026-11-22T10:11:12Z");
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2000-03-01T01:00:00+01:00"),
+            parse_rfc3339("2000-03-01T00:00:00Z")
+        );
+        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+}

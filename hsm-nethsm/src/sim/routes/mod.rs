@@ -1,0 +1,364 @@
+//! The REST endpoints the simulator serves, with the device's status codes and error bodies:
+//! the router, the latency and stall layer, and the checks every handler shares (state,
+//! credentials, the failed-login throttle, roles, namespaces).
+// Handlers return their error answers directly; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
+mod config;
+mod device;
+mod key_ops;
+mod keys;
+mod system;
+mod users;
+
+pub(super) use self::system::boot;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::Shared;
+use super::state::{DeviceState, namespace_of};
+use crate::client::model::{SystemState, UserRole};
+
+/// A `{"message": ...}` error answer.
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "message": message.into() }))).into_response()
+}
+
+/// 412, the device's answer in the wrong state.
+pub(super) fn unavailable() -> Response {
+    error(StatusCode::PRECONDITION_FAILED, "Service not available")
+}
+
+/// A strict JSON body: unknown fields are 400, like the device.
+pub(super) fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid data for JSON schema: {e}"),
+        )
+    })
+}
+
+/// 201 with `Location` and `{"id": ...}`.
+pub(super) fn created(path: &str, id: &str) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/{path}/{id}"))],
+        axum::Json(json!({ "id": id })),
+    )
+        .into_response()
+}
+
+/// 20 lowercase hex characters, like the device's generated ids.
+pub(super) fn random_id() -> Result<String, Response> {
+    let mut b = [0u8; 10];
+    getrandom::fill(&mut b)
+        .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?;
+    Ok(hex::encode(b))
+}
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v1/health/state", get(device::health_state))
+        .route("/api/v1/health/alive", get(device::health_alive))
+        .route("/api/v1/health/ready", get(device::health_ready))
+        .route("/api/v1/health/diagnose", get(device::health_diagnose))
+        .route("/api/v1/info", get(device::info))
+        .route("/api/v1/provision", post(device::provision))
+        .route("/api/v1/lock", post(device::lock))
+        .route("/api/v1/unlock", post(device::unlock))
+        .route("/api/v1/random", post(device::random))
+        .route("/api/v1/metrics", get(device::metrics))
+        .route("/api/v1/keys", get(keys::list).post(keys::import_new))
+        .route("/api/v1/keys/generate", post(keys::generate))
+        .route(
+            "/api/v1/keys/{id}",
+            get(keys::get_or_list_prefix)
+                .delete(keys::delete)
+                .put(keys::import),
+        )
+        .route("/api/v1/keys/{id}/public.pem", get(keys::public_pem))
+        .route("/api/v1/keys/{id}/move", post(keys::move_key))
+        .route(
+            "/api/v1/keys/{id}/label",
+            put(keys::set_label).delete(keys::delete_label),
+        )
+        .route("/api/v1/keys/{id}/sign", post(key_ops::sign))
+        .route("/api/v1/keys/{id}/decrypt", post(key_ops::decrypt))
+        .route("/api/v1/keys/{id}/encrypt", post(key_ops::encrypt))
+        .route("/api/v1/keys/{id}/csr.pem", post(key_ops::csr))
+        .route(
+            "/api/v1/keys/{id}/cert",
+            get(key_ops::get_cert)
+                .put(key_ops::put_cert)
+                .delete(key_ops::delete_cert),
+        )
+        .route(
+            "/api/v1/keys/{id}/restrictions/tags/{tag}",
+            put(key_ops::add_tag).delete(key_ops::remove_tag),
+        )
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route(
+            "/api/v1/users/{id}",
+            put(users::add)
+                .get(users::get)
+                .delete(users::delete)
+                .post(users::create_in_namespace),
+        )
+        .route("/api/v1/users/{id}/passphrase", post(users::set_passphrase))
+        .route("/api/v1/users/{id}/tags", get(users::tags))
+        .route(
+            "/api/v1/users/{id}/tags/{tag}",
+            put(users::add_tag).delete(users::remove_tag),
+        )
+        .route("/api/v1/namespaces", get(users::list_namespaces))
+        .route(
+            "/api/v1/namespaces/{id}",
+            put(users::add_namespace).delete(users::delete_namespace),
+        )
+        .route(
+            "/api/v1/config/unlock-passphrase",
+            put(config::set_unlock_passphrase),
+        )
+        .route(
+            "/api/v1/config/backup-passphrase",
+            put(config::set_backup_passphrase),
+        )
+        .route(
+            "/api/v1/config/unattended-boot",
+            get(config::unattended_boot).put(config::set_unattended_boot),
+        )
+        .route(
+            "/api/v1/config/time",
+            get(config::time).put(config::set_time),
+        )
+        .route("/api/v1/config/ntp", get(config::ntp).put(config::set_ntp))
+        .route(
+            "/api/v1/config/logging",
+            get(config::logging).put(config::set_logging),
+        )
+        .route(
+            "/api/v1/config/network",
+            get(config::network).put(config::set_network),
+        )
+        .route("/api/v1/config/tls/public.pem", get(config::tls_public_pem))
+        .route(
+            "/api/v1/config/tls/cert.pem",
+            get(config::tls_cert).put(config::set_tls_cert),
+        )
+        .route("/api/v1/config/tls/csr.pem", post(config::tls_csr))
+        .route("/api/v1/config/tls/generate", post(config::tls_generate))
+        .route(
+            "/api/v1/config/tls/cluster-ca.pem",
+            get(config::cluster_ca).put(config::set_cluster_ca),
+        )
+        .route("/api/v1/system/info", get(system::info))
+        .route("/api/v1/system/reboot", post(system::reboot))
+        .route("/api/v1/system/shutdown", post(system::shutdown))
+        .route("/api/v1/system/factory-reset", post(system::factory_reset))
+        .route("/api/v1/system/update", post(system::update))
+        .route("/api/v1/system/commit-update", post(system::commit_update))
+        .route("/api/v1/system/cancel-update", post(system::cancel_update))
+        .route("/api/v1/system/backup", post(system::backup))
+        .route("/api/v1/system/restore", post(system::restore))
+        .route(
+            "/api/v1/cluster/members",
+            get(device::cluster_members).post(device::add_cluster_member),
+        )
+        .route(
+            "/api/v1/cluster/members/{id}",
+            put(device::update_cluster_member).delete(device::remove_cluster_member),
+        )
+        .route(
+            "/api/v1/cluster/members/{id}/promote",
+            post(device::promote_cluster_member),
+        )
+        .route("/api/v1/cluster/join", post(device::join_cluster))
+        .route("/api/v1/cluster/force-new", post(device::force_new_cluster))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "Resource not found") })
+        .layer(axum::extract::DefaultBodyLimit::max(LARGE_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            latency,
+        ))
+        .with_state(shared)
+}
+
+/// The device's request body limits: 1 MiB, and 67 MiB for sign, decrypt and encrypt.
+const BODY: usize = 1 << 20;
+const LARGE_BODY: usize = 67 << 20;
+
+async fn latency(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let _ = shared
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    while shared.stalled.load(std::sync::atomic::Ordering::Relaxed) {
+        // A hung device: the connection stays open and no answer comes.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
+    let path = request.uri().path();
+    let large = ["/sign", "/decrypt", "/encrypt"]
+        .iter()
+        .any(|s| path.ends_with(s));
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if announced > if large { LARGE_BODY } else { BODY } {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+    }
+    next.run(request).await
+}
+
+impl Shared {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, DeviceState> {
+        self.device
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// An authenticated caller.
+pub(super) struct Caller {
+    /// The full user id (`ns~name` in a namespace).
+    pub(super) id: String,
+    pub(super) role: UserRole,
+}
+
+impl Caller {
+    /// The caller's namespace, `""` for root users (the key space the caller sees).
+    pub(super) fn namespace(&self) -> &str {
+        namespace_of(&self.id).unwrap_or("")
+    }
+
+    pub(super) fn is_root(&self) -> bool {
+        namespace_of(&self.id).is_none()
+    }
+
+    /// Whether the caller may manage user `id`: root administrators any, namespace
+    /// administrators those of their own namespace.
+    pub(super) fn reaches_user(&self, id: &str) -> bool {
+        self.is_root() || namespace_of(id) == Some(self.namespace())
+    }
+}
+
+/// The Basic-auth user and passphrase of a request.
+fn basic_auth(headers: &HeaderMap) -> Option<(String, zeroize::Zeroizing<String>)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.strip_prefix("Basic ")?)
+        .ok()?;
+    let decoded = zeroize::Zeroizing::new(decoded);
+    let text = std::str::from_utf8(&decoded).ok()?;
+    text.split_once(':')
+        .map(|(u, p)| (u.to_owned(), zeroize::Zeroizing::new(p.to_owned())))
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Basic realm=\"NetHSM\"")],
+        axum::Json(json!({ "message": "Unauthorized" })),
+    )
+        .into_response()
+}
+
+/// Checks credentials, the failed-login throttle and the role (401/429, then 403), in any
+/// state. A namespaced user whose namespace does not exist yet may do nothing (403).
+pub(super) fn authenticate(
+    device: &mut DeviceState,
+    headers: &HeaderMap,
+    roles: &[UserRole],
+) -> Result<Caller, Response> {
+    let (user, pass) = basic_auth(headers).ok_or_else(unauthorized)?;
+    let Some(role) = device
+        .users
+        .get(&user)
+        .filter(|u| u.accepts(&pass))
+        .map(|u| u.role)
+    else {
+        let now = Instant::now();
+        let throttled = device
+            .failed_logins
+            .get(&user)
+            .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1));
+        let _ = device.failed_logins.insert(user, now);
+        return Err(if throttled {
+            error(StatusCode::TOO_MANY_REQUESTS, "Too many requests")
+        } else {
+            unauthorized()
+        });
+    };
+    if !roles.contains(&role) {
+        return Err(error(StatusCode::FORBIDDEN, "Access denied"));
+    }
+    if let Some(ns) = namespace_of(&user)
+        && !device.namespaces.contains(ns)
+    {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            format!("Namespace {ns} does not exist"),
+        ));
+    }
+    Ok(Caller { id: user, role })
+}
+
+/// Checks state (412 unless Operational), then [`authenticate`].
+pub(super) fn authorize(
+    device: &mut DeviceState,
+    headers: &HeaderMap,
+    roles: &[UserRole],
+) -> Result<Caller, Response> {
+    if device.state != SystemState::Operational {
+        return Err(unavailable());
+    }
+    authenticate(device, headers, roles)
+}
+
+/// [`authorize`] for the endpoints only root users may call (config, system, lock,
+/// namespaces, cluster): 403 for namespaced users.
+pub(super) fn authorize_root(
+    device: &mut DeviceState,
+    headers: &HeaderMap,
+    roles: &[UserRole],
+) -> Result<Caller, Response> {
+    let caller = authorize(device, headers, roles)?;
+    if caller.is_root() {
+        Ok(caller)
+    } else {
+        Err(error(
+            StatusCode::FORBIDDEN,
+            "Access denied: namespaced users cannot do this",
+        ))
+    }
+}
+
+pub(super) const ADMIN: &[UserRole] = &[UserRole::Administrator];
+pub(super) const OPERATOR: &[UserRole] = &[UserRole::Operator];
+pub(super) const KEY_READERS: &[UserRole] = &[UserRole::Administrator, UserRole::Operator];
+
+/// Passphrases are 10 to 200 characters.
+pub(super) fn passphrase_ok(p: &secrecy::SecretString) -> bool {
+    let n = secrecy::ExposeSecret::expose_secret(p).chars().count();
+    (10..=200).contains(&n)
+}

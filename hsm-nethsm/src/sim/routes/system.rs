@@ -1,0 +1,215 @@
+//! `/system/*`: info, reboot, shutdown, factory reset, updates, backup and restore.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::super::state::{DeviceState, backup_key};
+use super::super::{Shared, backup};
+use super::{ADMIN, authenticate, authorize_root, error, json_body, unavailable};
+use crate::client::model::{SystemState, UserRole};
+
+/// What the device comes up as after a boot: Operational with unattended boot, else Locked.
+pub(crate) fn boot(device: &mut DeviceState) {
+    if device.state != SystemState::Unprovisioned {
+        device.state = if device.config.unattended_boot {
+            SystemState::Operational
+        } else {
+            SystemState::Locked
+        };
+    }
+}
+
+/// `GET /system/info` (Administrator): versions and an obviously simulated device id.
+pub(super) async fn info(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    axum::Json(json!({
+        "softwareVersion": device.software_version,
+        "softwareBuild": "hsm-nethsm-sim",
+        "firmwareVersion": "simulated",
+        "hardwareVersion": "simulated",
+        "deviceId": "SIMULATOR",
+        "akPub": {},
+        "pcr": {},
+    }))
+    .into_response()
+}
+
+/// `POST /system/reboot`: answers, then comes up Locked (or Operational with unattended
+/// boot), like the device after a reboot.
+pub(super) async fn reboot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    boot(&mut device);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /system/shutdown`: an Administrator when Operational, anyone otherwise. The
+/// simulator answers, then stops serving until [`super::super::Simulator::resume`] powers it
+/// on again.
+pub(super) async fn shutdown(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    {
+        let mut device = s.lock();
+        if device.state == SystemState::Operational
+            && let Err(e) = authorize_root(&mut device, &headers, ADMIN)
+        {
+            return e;
+        }
+    }
+    let shared = Arc::clone(&s);
+    let _task = tokio::spawn(async move {
+        // Let the answer go out first.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let _ = shared.halted.send_replace(true);
+    });
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /system/factory-reset`: everything erased, back to Unprovisioned.
+pub(super) async fn factory_reset(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    device.factory_reset();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub(super) async fn update(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    let Some(notes) = body
+        .strip_prefix(super::super::UPDATE_MAGIC)
+        .and_then(|n| std::str::from_utf8(n).ok())
+    else {
+        return error(StatusCode::BAD_REQUEST, "Invalid update image");
+    };
+    device.pending_update = Some(notes.to_owned());
+    axum::Json(json!({ "releaseNotes": notes })).into_response()
+}
+
+/// `POST /system/commit-update`: installs the uploaded update and reboots (412 without one).
+pub(super) async fn commit_update(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    if device.pending_update.take().is_none() {
+        return error(StatusCode::PRECONDITION_FAILED, "No update uploaded");
+    }
+    device.software_version = format!("{}+update", env!("CARGO_PKG_VERSION"));
+    boot(&mut device);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /system/cancel-update` (412 without an uploaded update).
+pub(super) async fn cancel_update(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
+        return e;
+    }
+    if device.pending_update.take().is_none() {
+        return error(StatusCode::PRECONDITION_FAILED, "No update uploaded");
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /system/backup` (Backup role, root): the encrypted file (412 until a backup
+/// passphrase is set).
+pub(super) async fn backup(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut device = s.lock();
+    if let Err(e) = authorize_root(&mut device, &headers, &[UserRole::Backup]) {
+        return e;
+    }
+    let Some(key) = device.config.backup_key.clone() else {
+        return error(StatusCode::PRECONDITION_FAILED, "No backup passphrase set");
+    };
+    match backup::make(&device, &key) {
+        Ok(file) => ([(header::CONTENT_TYPE, "application/octet-stream")], file).into_response(),
+        Err(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RestoreArguments {
+    backup_passphrase: SecretString,
+    system_time: Option<String>,
+}
+
+/// `POST /system/restore`: on an unprovisioned device, everything (it is then Locked); on an
+/// operational one (Administrator), users, keys and namespaces.
+pub(super) async fn restore(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut device = s.lock();
+    let full = match device.state {
+        SystemState::Unprovisioned => true,
+        SystemState::Operational => {
+            if let Err(e) = authenticate(&mut device, &headers, ADMIN) {
+                return e;
+            }
+            false
+        }
+        _ => return unavailable(),
+    };
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, m.to_owned());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(parts) = super::super::form::parse(content_type, &body) else {
+        return bad("Invalid multipart/form-data body");
+    };
+    let part = |name: &str| parts.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+    let (Some(arguments), Some(file)) = (part("arguments"), part("backup_file")) else {
+        return bad("The parts arguments and backup_file are required");
+    };
+    let arguments: RestoreArguments = match json_body(&Bytes::copy_from_slice(arguments)) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let key = backup_key(arguments.backup_passphrase.expose_secret());
+    let restored = match backup::open(file, &key) {
+        Ok(r) => r,
+        Err(m) => return bad(&m),
+    };
+    if let Some(time) = &arguments.system_time {
+        match super::config::clock_offset_for(time) {
+            Some(offset) => device.config.clock_offset = offset,
+            None => return bad("Invalid systemTime"),
+        }
+    }
+    device.users = restored.users.into_iter().collect();
+    device.keys = restored.keys.into_iter().collect();
+    device.namespaces = restored.namespaces;
+    if full {
+        device.unlock = restored.unlock;
+        device.config.unattended_boot = restored.unattended_boot;
+        device.config.logging = restored.logging;
+        device.config.network = restored.network;
+        device.config.ntp = restored.ntp;
+        device.config.backup_key = Some(key);
+        device.state = SystemState::Locked;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
