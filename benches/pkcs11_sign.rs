@@ -3,14 +3,29 @@
 //! calls in the same run (the backend's overhead goal: within 5%), and `sign_many` with a pool
 //! of 2 sessions against 1.
 //!
+//! The backend and the raw calls are measured in pairs: every iteration makes one signature
+//! each way (alternating which goes first) and times both, so a busy machine slows both alike.
+//! `raw_cryptoki` and `backend` report their half of the pairs; at the end of each group the
+//! median over all pairs of backend time / raw time is printed as `overhead` (a median, so a
+//! pair the scheduler interrupted does not count). `sign_many` is paired the same way and
+//! prints its `speed-up`.
+//!
 //! ```sh
 //! cargo bench --no-default-features --features pkcs11,sim --bench pkcs11_sign
 //! ```
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, unsafe_code)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    unsafe_code
+)]
 
+use std::cell::RefCell;
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hsm::pkcs11::cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use hsm::pkcs11::cryptoki::mechanism::Mechanism;
 use hsm::pkcs11::cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
@@ -100,15 +115,52 @@ fn pkcs11(c: &mut Criterion) {
             .expect("verify");
         let (session, handle) = raw(token.slot_id, &label);
 
+        // backend time / raw time of every pair, over all iterations of both functions.
+        let ratios = RefCell::new(Vec::new());
+        let pairs = |iters: u64, backend_side: bool| {
+            let (mut raw_time, mut backend_time) = (Duration::ZERO, Duration::ZERO);
+            let mut ratios = ratios.borrow_mut();
+            for i in 0..iters {
+                let timed_raw = || {
+                    let start = Instant::now();
+                    black_box(raw_sign(&session, handle, black_box(algorithm)));
+                    start.elapsed()
+                };
+                let timed_backend = || {
+                    let start = Instant::now();
+                    black_box(hsm.sign(&key, algorithm, black_box(MESSAGE)).expect("sign"));
+                    start.elapsed()
+                };
+                let (raw, backend) = if i % 2 == 0 {
+                    let raw = timed_raw();
+                    (raw, timed_backend())
+                } else {
+                    let backend = timed_backend();
+                    (timed_raw(), backend)
+                };
+                raw_time += raw;
+                backend_time += backend;
+                ratios.push(backend.as_secs_f64() / raw.as_secs_f64());
+            }
+            if backend_side { backend_time } else { raw_time }
+        };
         let mut group = c.benchmark_group(format!("pkcs11/{name}/sign"));
         group.throughput(Throughput::Elements(1));
         group.bench_function("raw_cryptoki", |b| {
-            b.iter(|| raw_sign(&session, handle, black_box(algorithm)));
+            b.iter_custom(|iters| pairs(iters, false));
         });
         group.bench_function("backend", |b| {
-            b.iter(|| hsm.sign(&key, algorithm, black_box(MESSAGE)).expect("sign"));
+            b.iter_custom(|iters| pairs(iters, true));
         });
         group.finish();
+        let mut ratios = ratios.into_inner();
+        ratios.sort_by(f64::total_cmp);
+        if let Some(median) = ratios.get(ratios.len() / 2) {
+            eprintln!(
+                "pkcs11/{name}/sign overhead: backend/raw = {median:.3} (median of {} pairs)",
+                ratios.len()
+            );
+        }
     }
 
     // sign_many over 64 messages: a pool of 1 session (one thread) against 2 (two threads).
@@ -123,22 +175,48 @@ fn pkcs11(c: &mut Criterion) {
     let pair = Pkcs11Hsm::open_with(&uri, two).expect("second backend");
     let key = KeyId::name("bench-p256").expect("name");
     let batch: Vec<Vec<u8>> = (0..64u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+    let sign_all = |backend: &Pkcs11Hsm| {
+        let start = Instant::now();
+        for r in backend.sign_many(&key, SignAlgorithm::EcdsaSha256, black_box(&refs)) {
+            let _ = black_box(r.expect("sign"));
+        }
+        start.elapsed()
+    };
+    // Paired like the single signatures: one batch each way per iteration; the printed
+    // speed-up is the median of 1-thread time / 2-thread time.
+    let speedups = RefCell::new(Vec::new());
+    let pairs = |iters: u64, two_side: bool| {
+        let (mut one_time, mut two_time) = (Duration::ZERO, Duration::ZERO);
+        let mut speedups = speedups.borrow_mut();
+        for i in 0..iters {
+            let (one, two) = if i % 2 == 0 {
+                let one = sign_all(&hsm);
+                (one, sign_all(&pair))
+            } else {
+                let two = sign_all(&pair);
+                (sign_all(&hsm), two)
+            };
+            one_time += one;
+            two_time += two;
+            speedups.push(one.as_secs_f64() / two.as_secs_f64());
+        }
+        if two_side { two_time } else { one_time }
+    };
     let mut group = c.benchmark_group("pkcs11/p256/sign_many_64");
     group.throughput(Throughput::Elements(batch.len() as u64));
-    for (threads, backend) in [("1_thread", &hsm), ("2_threads", &pair)] {
-        group.bench_function(threads, |b| {
-            b.iter_batched(
-                || batch.iter().map(Vec::as_slice).collect::<Vec<&[u8]>>(),
-                |refs| {
-                    for r in backend.sign_many(&key, SignAlgorithm::EcdsaSha256, &refs) {
-                        let _ = black_box(r.expect("sign"));
-                    }
-                },
-                BatchSize::SmallInput,
-            );
-        });
-    }
+    group.bench_function("1_thread", |b| b.iter_custom(|iters| pairs(iters, false)));
+    group.bench_function("2_threads", |b| b.iter_custom(|iters| pairs(iters, true)));
     group.finish();
+    let mut speedups = speedups.into_inner();
+    speedups.sort_by(f64::total_cmp);
+    if let Some(median) = speedups.get(speedups.len() / 2) {
+        eprintln!(
+            "pkcs11/p256/sign_many_64 speed-up: 1 thread / 2 threads = {median:.2} (median of {} pairs, {} cores)",
+            speedups.len(),
+            std::thread::available_parallelism().map_or(0, usize::from)
+        );
+    }
 }
 
 criterion_group!(benches, pkcs11);

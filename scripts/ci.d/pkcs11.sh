@@ -1,7 +1,7 @@
 # hsm-pkcs11: SoftHSM2 and OpenSC come from the test command's package list. `pkcs11+sim:` needs
 # SOFTHSM2_CONF pointing at a config with a temporary token directory (the library sets no
 # environment variables); hsm-pkcs11's own tests make their own and ignore this one.
-for f in /usr/lib/softhsm/libsofthsm2.so /usr/bin/pkcs11-tool /usr/bin/openssl; do
+for f in /usr/lib/softhsm/libsofthsm2.so /usr/bin/softhsm2-util /usr/bin/pkcs11-tool /usr/bin/openssl; do
     [ -e "$f" ] || { echo "hsm-pkcs11: missing $f" >&2; return 1 2>/dev/null || exit 1; }
 done
 HSM_RS_SOFTHSM_DIR=$(mktemp -d -t hsm-rs-softhsm.XXXXXX)

@@ -24,7 +24,7 @@ fn dir() -> &'static tempfile::TempDir {
     })
 }
 
-/// Whether SoftHSM2 (and, with `tool`, pkcs11-tool) can run here. Missing: fail under `CI`,
+/// Whether SoftHSM2 (and, with `tool`, pkcs11-tool, openssl and softhsm2-util) can run here. Missing: fail under `CI`,
 /// otherwise print SKIPPED and return false.
 pub(crate) fn ready(tool: bool) -> bool {
     let mut missing = Vec::new();
@@ -36,6 +36,9 @@ pub(crate) fn ready(tool: bool) -> bool {
     }
     if tool && !Path::new("/usr/bin/openssl").exists() {
         missing.push("openssl");
+    }
+    if tool && !Path::new("/usr/bin/softhsm2-util").exists() {
+        missing.push("softhsm2-util (apt-get install softhsm2)");
     }
     if missing.is_empty() {
         dir();
