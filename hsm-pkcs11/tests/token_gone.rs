@@ -83,6 +83,35 @@ fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
     let (key, public) = p256(&hsm, "reborn");
     sign_and_verify(&hsm, &key, &public, b"on the new token");
 
+    // Re-initialised again under another label: the slot now holds another token.
+    let relabel = |label: &str| {
+        let out = std::process::Command::new("softhsm2-util")
+            .args(["--init-token", "--serial", &info.serial, "--label", label])
+            .args([
+                "--so-pin",
+                hsm_pkcs11::sim::SO_PIN,
+                "--pin",
+                hsm_pkcs11::sim::USER_PIN,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    relabel("someone-else");
+    let e = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"x")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(
+        e.to_string().contains("now holds the token `someone-else`"),
+        "{e}"
+    );
+    relabel(&info.label);
+
     // The token is deleted (its directory removed): every call fails with Unavailable saying
     // the token is gone, instead of a misleading "no such key" or a bare CKR_GENERAL_ERROR.
     let other = common::sim();
