@@ -1,7 +1,7 @@
-//! The typed API beyond the signing path, against the simulator (and, for operations the
-//! simulator does not serve, their exact wire form against the scripted server): random bytes,
-//! lock and unlock, tag restrictions on keys and operators, passphrase changes, filtered
-//! listings, and the requests of CSRs, certificates, moves, labels and encryption.
+//! The typed API beyond the signing path, against the simulator (and the exact wire form of
+//! some requests against the scripted server): random bytes, lock and unlock, tag restrictions
+//! on keys and operators, passphrase changes, filtered listings, and the requests of CSRs,
+//! certificates, moves, labels and encryption.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -173,7 +173,7 @@ fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
 }
 
 #[test]
-fn requests_the_simulator_does_not_serve_have_the_spec_wire_form() {
+fn requests_have_the_spec_wire_form() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = ScriptedServer::start(&runtime);
     let client = NetHsmClient::builder("127.0.0.1", server.port)

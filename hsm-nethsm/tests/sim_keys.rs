@@ -450,3 +450,130 @@ fn openssl_der(pem: &str, dir: &tempfile::TempDir) -> String {
     std::fs::write(&path, pem).unwrap();
     openssl(&["pkey", "-pubin", "-in", path.to_str().unwrap(), "-pubout"])
 }
+
+#[test]
+fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
+    use rsa::pkcs8::DecodePublicKey as _;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
+    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    runtime.block_on(async {
+        admin
+            .generate_key(&GenerateKeyRequest {
+                mechanisms: vec![
+                    KeyMechanism::RSA_Decryption_RAW,
+                    KeyMechanism::RSA_Decryption_OAEP_MD5,
+                    KeyMechanism::RSA_Decryption_OAEP_SHA1,
+                    KeyMechanism::RSA_Signature_PSS_MD5,
+                    KeyMechanism::RSA_Signature_PSS_SHA1,
+                    KeyMechanism::RSA_Signature_PSS_SHA224,
+                ],
+                key_type: KeyType::RSA,
+                length: Some(2048),
+                id: Some("rsa-old".into()),
+                restrictions: None,
+                label: None,
+            })
+            .await
+            .unwrap();
+        let pem = operator.public_key_pem("rsa-old").await.unwrap();
+        std::fs::write(file("pub.pem"), &pem).unwrap();
+        // RAW: textbook RSA of a 256-byte block encrypted by openssl without padding.
+        let mut block = vec![0u8; 256];
+        block[1..]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = i as u8);
+        std::fs::write(file("block"), &block).unwrap();
+        let pub_pem = file("pub.pem");
+        let (block_in, block_out) = (file("block"), file("block.enc"));
+        openssl(&[
+            "pkeyutl",
+            "-encrypt",
+            "-pubin",
+            "-inkey",
+            &pub_pem,
+            "-pkeyopt",
+            "rsa_padding_mode:none",
+            "-in",
+            &block_in,
+            "-out",
+            &block_out,
+        ]);
+        let decrypted = operator
+            .decrypt(
+                "rsa-old",
+                &DecryptRequest {
+                    mode: DecryptMode::RAW,
+                    encrypted: std::fs::read(&block_out).unwrap(),
+                    iv: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(decrypted.decrypted, block);
+        // OAEP with MD5 and SHA-1 (MGF1 with the same hash), encrypted by the rsa crate.
+        let public = rsa::RsaPublicKey::from_public_key_pem(&pem).unwrap();
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        for (mode, encrypted) in [
+            (
+                DecryptMode::OAEP_MD5,
+                public
+                    .encrypt(&mut rng, rsa::Oaep::<md5::Md5>::new(), b"md5 secret")
+                    .unwrap(),
+            ),
+            (
+                DecryptMode::OAEP_SHA1,
+                public
+                    .encrypt(&mut rng, rsa::Oaep::<sha1::Sha1>::new(), b"sha1 secret")
+                    .unwrap(),
+            ),
+        ] {
+            let request = DecryptRequest {
+                mode,
+                encrypted,
+                iv: None,
+            };
+            let plain = operator.decrypt("rsa-old", &request).await.unwrap();
+            assert!(plain.decrypted.ends_with(b" secret"), "{mode:?}");
+        }
+        // PSS over MD5, SHA-1 and SHA-224 digests, verified by openssl.
+        for (mode, digest, data) in [
+            (SignMode::PSS_MD5, "md5", vec![1u8; 16]),
+            (SignMode::PSS_SHA1, "sha1", vec![2u8; 20]),
+            (SignMode::PSS_SHA224, "sha224", vec![3u8; 28]),
+        ] {
+            let signature = operator.sign("rsa-old", mode, &data).await.unwrap();
+            std::fs::write(file("digest"), &data).unwrap();
+            std::fs::write(file("sig"), &signature).unwrap();
+            let (digest_in, sig_in) = (file("digest"), file("sig"));
+            let verified = openssl(&[
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                &pub_pem,
+                "-in",
+                &digest_in,
+                "-sigfile",
+                &sig_in,
+                "-pkeyopt",
+                "rsa_padding_mode:pss",
+                "-pkeyopt",
+                &format!("digest:{digest}"),
+                "-pkeyopt",
+                "rsa_pss_saltlen:digest",
+            ]);
+            assert!(verified.contains("Success"), "{mode:?}: {verified}");
+            // A digest of the wrong size: 400.
+            let e = operator
+                .sign("rsa-old", mode, &[0u8; 31])
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        }
+    });
+}

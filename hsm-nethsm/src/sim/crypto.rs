@@ -360,7 +360,8 @@ fn rsa_raw(key: &rsa::RsaPrivateKey, encrypted: &[u8]) -> SimResult<Vec<u8>> {
     let mut input = vec![0u8; size - encrypted.len()];
     input.extend_from_slice(encrypted);
     let der = key.to_pkcs8_der().map_err(|e| format!("PKCS#8: {e}"))?;
-    let rsa = openssl::rsa::Rsa::private_key_from_der(der.as_bytes())
+    let rsa = openssl::pkey::PKey::private_key_from_pkcs8(der.as_bytes())
+        .and_then(|k| k.rsa())
         .map_err(|e| format!("OpenSSL: {e}"))?;
     let mut out = Zeroizing::new(vec![0u8; size]);
     let n = rsa
