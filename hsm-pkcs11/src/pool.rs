@@ -4,12 +4,14 @@
 //! session is open the token stays logged in. The pool keeps an *anchor* session open for its
 //! whole life, logs in on it once, and opens working sessions up to its size on demand.
 //!
-//! Recovery: an operation failing with `CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED` or
-//! `CKR_USER_NOT_LOGGED_IN` (someone closed our sessions with `C_CloseAllSessions`, or logged
-//! the application out) makes the pool [`recover`](SessionPool::recover): idle sessions the
+//! Recovery: an operation failing with `CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED`,
+//! `CKR_DEVICE_REMOVED`, `CKR_TOKEN_NOT_PRESENT` or `CKR_USER_NOT_LOGGED_IN` (someone closed our
+//! sessions with `C_CloseAllSessions` or logged the application out; a card left its reader)
+//! makes the pool [`recover`](SessionPool::recover): idle sessions the
 //! token no longer knows are discarded, the anchor is reopened if it is gone, and the login is
-//! re-established with the PIN that already succeeded. The operation then runs once more. A PIN
-//! the token refuses on such a re-login is forgotten, so it is never tried twice.
+//! re-established with the PIN that already succeeded, once the slot is seen to hold the same
+//! token (label and serial number). The operation then runs once more. A PIN the token refuses
+//! on such a re-login is forgotten, so it is never tried twice.
 
 use std::fmt;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -35,8 +37,10 @@ struct State {
 pub(crate) struct SessionPool {
     pkcs11: Pkcs11,
     slot: Slot,
-    /// The token's label when the pool was made, to notice another token in the slot.
+    /// The token's label and serial number when the pool was made, to notice another token in
+    /// the slot (and never offer it our PIN).
     label: String,
+    serial: String,
     read_write: bool,
     max: usize,
     state: Mutex<State>,
@@ -57,11 +61,17 @@ impl fmt::Debug for SessionPool {
     }
 }
 
-/// Whether an error means the session itself is gone.
+/// Whether an error means the session itself is gone: closed, or its token removed (a card
+/// pulled from its reader; once it is back, new sessions work).
 pub(crate) fn session_lost(e: &CkError) -> bool {
     matches!(
         rv_of(e),
-        Some(RvError::SessionHandleInvalid | RvError::SessionClosed)
+        Some(
+            RvError::SessionHandleInvalid
+                | RvError::SessionClosed
+                | RvError::DeviceRemoved
+                | RvError::TokenNotPresent
+        )
     )
 }
 
@@ -114,6 +124,7 @@ impl SessionPool {
             .map_err(|e| map("pkcs11.token_info", e))?;
         let read_write = !info.write_protected();
         let label = info.label().to_owned();
+        let serial = info.serial_number().to_owned();
         let token_max = match info.max_session_count() {
             cryptoki::slot::Limit::Max(n) => usize::try_from(n).unwrap_or(usize::MAX),
             _ => usize::MAX,
@@ -129,6 +140,7 @@ impl SessionPool {
             pkcs11,
             slot,
             label,
+            serial,
             read_write,
             max,
             state: Mutex::new(State {
@@ -175,6 +187,8 @@ impl SessionPool {
             Error::new(ErrorKind::InvalidState, "pkcs11.pool").with_message("PIN poisoned")
         })?;
         if let Some(p) = pin.as_ref().filter(|_| is_public(&anchor)) {
+            // A card swapped for another in the same reader must not be offered our PIN.
+            self.check_token("pkcs11.login")?;
             tracing::debug!(slot = self.slot.id(), "login lost; logging in again");
             if let Err(e) = login(&anchor, p) {
                 if matches!(
@@ -254,13 +268,15 @@ impl SessionPool {
     /// directory is deleted, for one).
     pub(crate) fn check_token(&self, operation: &'static str) -> Result<()> {
         match self.pkcs11.get_token_info(self.slot) {
-            Ok(t) if t.label() == self.label => Ok(()),
+            Ok(t) if t.label() == self.label && t.serial_number() == self.serial => Ok(()),
             Ok(t) => Err(
                 Error::new(ErrorKind::Unavailable, operation).with_message(format!(
-                    "slot {} now holds the token `{}`, not `{}`",
+                    "slot {} now holds the token `{}` (serial {}), not `{}` (serial {})",
                     self.slot.id(),
                     t.label(),
-                    self.label
+                    t.serial_number(),
+                    self.label,
+                    self.serial
                 )),
             ),
             Err(e) => {
