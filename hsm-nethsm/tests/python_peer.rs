@@ -327,3 +327,88 @@ fn nitrokeys_python_clients_and_ours_share_one_simulated_nethsm() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn nitrokeys_python_client_administers_the_simulated_device() {
+    use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE};
+    let Some(venv) = venv() else { return };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let dir = std::env::temp_dir().join(format!("hsm-nethsm-python-dev-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, sim.certificate_pem()).unwrap();
+    let pem = dir.join("key.pem");
+    let made = Command::new("openssl")
+        .args([
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+        ])
+        .arg(&pem)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let peer = Peer {
+        venv,
+        host: format!("localhost:{}", sim.addr().port()),
+        ca,
+    };
+    let out = peer.py(
+        "device",
+        &[ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, pem.to_str().unwrap()],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out["namespaces"], serde_json::json!(["pyns"]));
+    assert_eq!(out["ns_user"], "pyns~nsadmin");
+    assert_eq!(
+        out["logging"],
+        serde_json::json!(["192.0.2.7", 5514, "warning"])
+    );
+    assert_eq!(
+        out["network"],
+        serde_json::json!(["10.1.2.3", "255.255.0.0", "10.1.0.1"])
+    );
+    assert_eq!(out["ntp"], "192.0.2.123");
+    assert!(
+        out["time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2030-01-02T03:04"),
+        "{}",
+        out["time"]
+    );
+    assert!(out["unattended"].as_str().unwrap().contains("on"), "{out}");
+    assert!(out["tls_public"].as_str().unwrap().contains("PUBLIC KEY"));
+    assert_eq!(out["tls_cert"], sim.certificate_pem());
+    assert!(
+        out["tls_csr"]
+            .as_str()
+            .unwrap()
+            .contains("CERTIFICATE REQUEST")
+    );
+    assert_eq!(out["members"], 1);
+    assert_eq!(out["etcd_running"], true);
+    assert_eq!(out["pem_id"], "pypem");
+    assert_eq!(out["pem_label"], "pylabel");
+    assert_eq!(out["key_cert"], "certificate bytes");
+    assert_eq!(out["aes_round_trip"], true);
+    assert!(out["backup_bytes"].as_u64().unwrap() > 100);
+    // The restore brought back the AES key deleted after the backup, under the moved id.
+    assert_eq!(out["after_restore"], serde_json::json!(["pyaes", "pypem2"]));
+    assert_eq!(out["namespaces_after"], serde_json::json!([]));
+    // And our client sees what Python did.
+    let admin = NetHsmClient::builder("127.0.0.1", sim.addr().port())
+        .credentials(Credentials::new(
+            "admin",
+            SecretString::from(ADMIN_PASSPHRASE),
+        ))
+        .tls(sim.tls_options())
+        .build()
+        .unwrap();
+    let ntp = runtime.block_on(admin.ntp()).unwrap();
+    assert_eq!(ntp.ntp_ip.as_deref(), Some("192.0.2.123"));
+}
