@@ -577,3 +577,48 @@ fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
         }
     });
 }
+
+#[test]
+fn bip340_signatures_verify_with_the_x_only_key() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
+    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    runtime.block_on(async {
+        admin
+            .generate_key(&GenerateKeyRequest {
+                mechanisms: vec![KeyMechanism::BIP340_Signature],
+                key_type: KeyType::EC_P256K1,
+                length: None,
+                id: Some("taproot".into()),
+                restrictions: None,
+                label: None,
+            })
+            .await
+            .unwrap();
+        let point = admin
+            .get_key("taproot")
+            .await
+            .unwrap()
+            .public
+            .unwrap()
+            .data
+            .unwrap();
+        let x: [u8; 32] = point[1..33].try_into().unwrap();
+        let key = k256::schnorr::VerifyingKey::from_bytes(&x.into()).unwrap();
+        for message in [&b"short"[..], &[7u8; 32][..], &[1u8; 100][..]] {
+            let signature = operator
+                .sign("taproot", SignMode::BIP340, message)
+                .await
+                .unwrap();
+            let signature = k256::schnorr::Signature::try_from(signature.as_slice()).unwrap();
+            key.verify_raw(message, &signature).unwrap();
+        }
+        // ECDSA is not among the key's mechanisms: 400.
+        let e = operator
+            .sign("taproot", SignMode::ECDSA, &[0u8; 32])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    });
+}

@@ -306,6 +306,17 @@ impl SimSecret {
                     k.sign_prehash(message).map_err(ecdsa_fail)?;
                 Ok(s.to_der().as_bytes().to_vec())
             }
+            // BIP-340 over the message itself (its tagged hashes are applied inside), with
+            // fresh auxiliary randomness.
+            (Self::K256(k), SignMode::BIP340) => {
+                let key = k256::schnorr::SigningKey::from_bytes(&k.to_bytes())
+                    .map_err(|e| format!("BIP-340 key: {e}"))?;
+                let aux = random_bytes(32)?;
+                let aux: [u8; 32] = aux.as_slice().try_into().map_err(|_| "aux".to_owned())?;
+                key.sign_raw(message, &aux)
+                    .map(|s| s.to_bytes().to_vec())
+                    .map_err(|e| format!("signing failed: {e}"))
+            }
             (Self::Bp512(k), SignMode::ECDSA) => {
                 digest_size(64)?;
                 openssl_keys::ecdsa_sign(k, message)
