@@ -50,11 +50,19 @@ fn finalize_then_reopen_sees_the_tokens_again() {
         .unwrap();
     let aside = path.with_extension("aside");
     std::fs::rename(&path, &aside).unwrap();
-    let e = hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"x").unwrap_err();
+    let e = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"x")
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     std::fs::rename(&aside, &path).unwrap();
-    let e = hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"x").unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unavailable, "still gone until finalize: {e}");
+    let e = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"x")
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Unavailable,
+        "still gone until finalize: {e}"
+    );
 
     // Shutdown: drop the backends, then finalize, once.
     drop(hsm);
