@@ -94,8 +94,7 @@ fn raw_sign(session: &Session, key: ObjectHandle, algorithm: SignAlgorithm) -> V
 
 fn pkcs11(c: &mut Criterion) {
     let _dir = softhsm();
-    let mut one = Options::default();
-    one.concurrency = 1;
+    let one = Options::default().with_concurrency(1);
     let hsm = Pkcs11Hsm::open_with("pkcs11+sim:", one).expect("SoftHSM2 token");
     let token = hsm.token_info().expect("token info");
 
@@ -164,8 +163,7 @@ fn pkcs11(c: &mut Criterion) {
     }
 
     // sign_many over 64 messages: a pool of 1 session (one thread) against 2 (two threads).
-    let mut two = Options::default();
-    two.concurrency = 2;
+    let two = Options::default().with_concurrency(2);
     let uri = format!(
         "pkcs11:token={}?module-path={}&pin-value={}",
         token.label,

@@ -64,6 +64,15 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// These options with [`concurrency`](Self::concurrency) set to `threads`.
+    #[must_use]
+    pub fn with_concurrency(mut self, threads: usize) -> Self {
+        self.concurrency = threads;
+        self
+    }
+}
+
 fn read_pin(pin: Option<PinSource>) -> Result<Option<SecretString>> {
     Ok(match pin {
         None => None,

@@ -83,8 +83,7 @@ fn eight_threads_sign_for_a_while_without_errors_or_leaks() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(15);
     // Fewer sessions than threads: callers also wait for a free session.
-    let mut options = Options::default();
-    options.concurrency = 4;
+    let options = Options::default().with_concurrency(4);
     let hsm = Arc::new(Pkcs11Hsm::open_with("pkcs11+sim:", options).unwrap());
     let slot = hsm.token_info().unwrap().slot_id;
     let keys: Keys = Arc::new(
