@@ -60,8 +60,10 @@ fn decode_bytes(part: &str, value: &str) -> Result<Vec<u8>> {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
+            // Two hex digits exactly: `u8::from_str_radix` alone would also take `+7`.
             let hex = bytes
                 .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| bad(part, "malformed percent escape"))?;
@@ -262,6 +264,10 @@ mod tests {
             ("pkcs11:tokn=x", "tokn=x"),
             ("pkcs11:id=%zz", "id=%zz"),
             ("pkcs11:id=%0", "id=%0"),
+            ("pkcs11:id=%+7", "id=%+7"),
+            // fuzz/regressions/pkcs11_uri/percent-plus-escape
+            ("pkcs11:token=%+7", "token=%+7"),
+            ("pkcs11:token=a%-1", "token=a%-1"),
             ("pkcs11:token=a;token=b", "token=b"),
             ("pkcs11:slot-id=one", "slot-id=one"),
             ("pkcs11:type=key", "type=key"),
