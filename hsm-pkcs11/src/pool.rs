@@ -14,6 +14,7 @@
 //! on such a re-login is forgotten, so it is never tried twice.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -50,6 +51,9 @@ pub(crate) struct SessionPool {
     /// The PIN that logged in, kept to re-establish a lost login; `None` once the token
     /// refused it.
     pin: Mutex<Option<SecretString>>,
+    /// Set when the token refused the PIN on a re-login: later "not found" errors are then
+    /// explained as the missing login they are.
+    pin_refused: AtomicBool,
 }
 
 impl fmt::Debug for SessionPool {
@@ -150,6 +154,7 @@ impl SessionPool {
             freed: Condvar::new(),
             anchor: Mutex::new(anchor),
             pin: Mutex::new(pin),
+            pin_refused: AtomicBool::new(false),
         })
     }
 
@@ -203,6 +208,7 @@ impl SessionPool {
                 ) {
                     // Never offered again: a second try could count against the retry counter.
                     *pin = None;
+                    self.pin_refused.store(true, Ordering::Relaxed);
                 }
                 return Err(map("pkcs11.login", e));
             }
@@ -295,9 +301,21 @@ impl SessionPool {
         }
     }
 
-    /// Turns an operation's failure into "the token is gone" when that is the cause: a key
-    /// that cannot be found or a general error says little when the whole token went away.
+    /// Turns an operation's failure into its cause when "not found" or a general error would
+    /// hide it: the whole token went away, or the login is gone for good because the token
+    /// refused the PIN on a re-login.
     fn explain(&self, operation: &'static str, e: Error) -> Error {
+        if e.is_not_found() && self.pin_refused.load(Ordering::Relaxed) {
+            return Error::new(
+                ErrorKind::AuthenticationFailed { retries_left: None },
+                operation,
+            )
+            .with_message(
+                "not logged in: the token logged this application out and refused the PIN \
+                 when logging in again; open the backend with the current PIN",
+            )
+            .with_source(e);
+        }
         if !matches!(
             e.kind(),
             ErrorKind::NotFound

@@ -111,6 +111,58 @@ fn a_logout_behind_the_pool_is_repaired() {
 }
 
 #[test]
+fn a_pin_refused_on_re_login_is_not_offered_again() {
+    let _serial = common::one_at_a_time();
+    if !common::ready(false) {
+        return;
+    }
+    let hsm = common::sim();
+    let slot = hsm.token_info().unwrap().slot_id;
+    let (key, public) = p256(&hsm, "pin-changed");
+    sign_and_verify(&hsm, &key, &public, b"before");
+
+    // Someone changes the user PIN, then every session closes: the token is logged out.
+    {
+        use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+        let p = Pkcs11::new(common::MODULE).unwrap();
+        let _ = p.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+        let s = p.open_rw_session(slot.try_into().unwrap()).unwrap();
+        s.set_pin(
+            &secrecy::SecretString::from(hsm_pkcs11::sim::USER_PIN),
+            &secrecy::SecretString::from("24681357"),
+        )
+        .unwrap();
+    }
+    common::raw::close_all_sessions(slot);
+
+    // The re-login with the old PIN fails once, with the token's answer...
+    let e = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"x")
+        .unwrap_err();
+    assert!(e.is_auth(), "{e}");
+    assert!(
+        matches!(e.status(), Some(hsm_core::DeviceStatus::Pkcs11 { name, .. }) if name == "CKR_PIN_INCORRECT"),
+        "{e:?}"
+    );
+    // ...and is never tried again: later calls say why they cannot work without asking the
+    // token to check a PIN.
+    for _ in 0..3 {
+        let e = hsm
+            .sign(&key, SignAlgorithm::EcdsaSha256, b"x")
+            .unwrap_err();
+        assert!(e.is_auth(), "{e}");
+        assert!(e.status().is_none(), "no login was attempted: {e:?}");
+        assert!(e.to_string().contains("refused the PIN"), "{e}");
+    }
+    // The one re-login did reach the token (it counts a failed attempt).
+    let info = cryptoki::context::Pkcs11::new(common::MODULE)
+        .unwrap()
+        .get_token_info(slot.try_into().unwrap())
+        .unwrap();
+    assert!(info.user_pin_count_low() && !info.user_pin_locked());
+}
+
+#[test]
 fn a_key_replaced_by_pkcs11_tool_is_looked_up_again() {
     let _serial = common::one_at_a_time();
     if !common::ready(true) {
