@@ -305,7 +305,7 @@ impl SessionPool {
     /// hide it: the whole token went away, or the login is gone for good because the token
     /// refused the PIN on a re-login.
     fn explain(&self, operation: &'static str, e: Error) -> Error {
-        if e.is_not_found() && self.pin_refused.load(Ordering::Relaxed) {
+        if e.is_not_found() && self.pin_refused.load(Ordering::Relaxed) && self.anchor_public() {
             return Error::new(
                 ErrorKind::AuthenticationFailed { retries_left: None },
                 operation,
@@ -331,15 +331,17 @@ impl SessionPool {
         }
     }
 
+    /// Whether the anchor is closed or public, i.e. the application is not logged in.
+    fn anchor_public(&self) -> bool {
+        self.anchor
+            .lock()
+            .is_ok_and(|a| !alive(&a) || is_public(&a))
+    }
+
     /// Whether the login this pool holds is gone (a PIN is known but the anchor is closed or
     /// public): private objects are then invisible, so "not found" may be a lost login.
     pub(crate) fn login_lost(&self) -> bool {
-        let pin_known = self.pin.lock().is_ok_and(|p| p.is_some());
-        pin_known
-            && self
-                .anchor
-                .lock()
-                .is_ok_and(|a| !alive(&a) || is_public(&a))
+        self.pin.lock().is_ok_and(|p| p.is_some()) && self.anchor_public()
     }
 
     /// Takes a session back after an operation failed with `e`: a lost one is discarded.
