@@ -7,7 +7,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
-    clippy::panic
+    clippy::panic,
+    unsafe_code
 )]
 
 mod common;
@@ -156,14 +157,19 @@ fn no_pin_or_key_material_reaches_logs_errors_or_debug_output() {
     let parsed = Pkcs11Uri::parse(&format!("{base}&pin-value={USER_PIN}")).unwrap();
     shown.push(("parsed URI", format!("{parsed:?} {:?}", parsed.pin)));
 
-    // The right PIN three ways.
+    // The right PIN from a file, the environment and the URI.
     let dir = common::scratch();
     let pin_file = dir.path().join("pin");
     std::fs::write(&pin_file, format!("{USER_PIN}\n")).unwrap();
     let from_file =
         Pkcs11Hsm::open(&format!("{base}&pin-source=file:{}", pin_file.display())).unwrap();
+    // SAFETY: this binary's only test; no other thread reads the environment now.
+    unsafe { std::env::set_var("HSM_PKCS11_SECRETS_PIN", USER_PIN) };
+    let from_env = Pkcs11Hsm::open(&format!("{base}&pin-env=HSM_PKCS11_SECRETS_PIN")).unwrap();
+    let e = Pkcs11Hsm::open(&format!("{base}&pin-env=HSM_PKCS11_NO_SUCH_PIN")).unwrap_err();
+    shown.push(("missing PIN variable error", error_text(&e)));
     let hsm = Pkcs11Hsm::open(&format!("{base}&pin-value={USER_PIN}")).unwrap();
-    shown.push(("backend", format!("{hsm:?} {from_file:?}")));
+    shown.push(("backend", format!("{hsm:?} {from_file:?} {from_env:?}")));
 
     // Keys: generated and imported, signed with, read back, listed, deleted.
     let generated = KeyId::name("generated").unwrap();
@@ -211,7 +217,7 @@ fn no_pin_or_key_material_reaches_logs_errors_or_debug_output() {
         .unwrap_err();
     shown.push(("missing key error", error_text(&e)));
     hsm.delete_key(&imported).unwrap();
-    drop((hsm, from_file));
+    drop((hsm, from_file, from_env));
 
     let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(
