@@ -109,6 +109,38 @@ fn card_pulled_out_during_a_signature_then_back() {
     sign_and_verify(&hsm, &key);
     assert_eq!(hsm.apdu_count().unwrap() - before, 1);
 
+    // pulled out during key generation (INS 46): an error, and the generation is not repeated
+    // (after an unknown outcome the caller decides; here the card never got the command)
+    inserted.remove_during_command(0x46);
+    let gen_key = KeyId::name("half-made").unwrap();
+    let e = hsm
+        .generate_key(&KeyTemplate::new(gen_key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    drop(inserted);
+    wait_card(reader, false);
+    let inserted = InsertedCard::insert(&sim, vpcd_addr(1)).unwrap();
+    wait_card(reader, true);
+    assert!(hsm.public_key(&gen_key).unwrap_err().is_not_found());
+
+    // pulled out during VERIFY, inside the login transaction: an error, no hang; after the
+    // card is back, login() works and the counter shows no lost try
+    inserted.remove_during_command(0x20);
+    let inserted = {
+        let t = Instant::now();
+        let e = hsm.login().unwrap_err();
+        assert!(t.elapsed() < PROMPT, "took {:?}", t.elapsed());
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        drop(inserted);
+        wait_card(reader, false);
+        let again = InsertedCard::insert(&sim, vpcd_addr(1)).unwrap();
+        wait_card(reader, true);
+        again
+    };
+    assert_eq!(hsm.pin_status().unwrap(), PinStatus::TriesLeft(3));
+    hsm.login().unwrap();
+    sign_and_verify(&hsm, &key);
+
     // another card in its place: login() refuses to send the PIN to it
     drop(inserted);
     wait_card(reader, false);

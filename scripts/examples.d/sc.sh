@@ -23,7 +23,8 @@ if opensc-tool --list-readers 2>/dev/null | grep -q 'Virtual PCD 00 00'; then
     SC_URI="sc-hsm:?reader=Virtual%20PCD%2000%2000&pin-env=EXAMPLES_SC_PIN"
     shared_examples sc-hsm "$SC_URI" "${SC_TRIPLES[@]}"
     # the keys the examples made are OpenSC's too: listed with their labels
-    pkcs15-tool --reader 0 --dump | grep -q 'Private EC Key \[exp256ecdsasha256\]'
+    SC_DUMP=$(pkcs15-tool --reader 0 --dump)
+    grep -q 'Private EC Key \[exp256ecdsasha256\]' <<<"$SC_DUMP"
     example sc_hsm_backup -- --uri "$SC_URI" --wipe-device --out "$WORK/sc-backup-pcscd"
 elif [ -n "${CI:-}" ]; then
     echo "CI: pcscd with the vpcd reader is not running (scripts/ci.d/sc.sh starts it)" >&2

@@ -154,8 +154,7 @@ impl ScHsm {
     /// Transport failures.
     pub fn pin_status(&self) -> Result<PinStatus> {
         self.lock()?
-            .card
-            .run(|c| c.pin_status(crate::commands::pin::PinRef::User))
+            .plain(|c| c.pin_status(crate::commands::pin::PinRef::User))
     }
 
     /// Verifies the configured user PIN now (selecting the applet first if needed).
