@@ -8,7 +8,7 @@ use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::apdu::Apdu;
+use crate::apdu::{Apdu, StatusWord};
 use crate::card::Commands;
 
 /// A PIN reference.
@@ -42,6 +42,24 @@ pub enum PinStatus {
     TransportPin,
     /// The PIN is not set: the device was never initialised.
     NotInitialized,
+}
+
+impl PinStatus {
+    /// What the status word of a VERIFY without data means; `None` for a status word that is
+    /// not a PIN status (an error).
+    #[must_use]
+    pub fn from_status_word(sw: StatusWord) -> Option<Self> {
+        Some(match sw.0 {
+            0x9000 => Self::Verified,
+            0x6983 => Self::Blocked,
+            0x6984 => Self::TransportPin,
+            0x6A88 => Self::NotInitialized,
+            _ => match sw.tries_left()? {
+                0 => Self::Blocked,
+                n => Self::TriesLeft(n),
+            },
+        })
+    }
 }
 
 /// The SO-PIN: 16 hexadecimal digits, sent as 8 bytes. Never printed.
@@ -109,23 +127,13 @@ impl Commands<'_> {
     pub fn pin_status(&mut self, pin: PinRef) -> Result<PinStatus> {
         const OP: &str = "sc-hsm.pin_status";
         let r = self.transmit(&Apdu::new(0x00, 0x20, 0x00, pin.p2()), OP)?;
-        let sw = r.sw();
-        Ok(match sw.0 {
-            0x9000 => PinStatus::Verified,
-            0x6983 => PinStatus::Blocked,
-            0x6984 => PinStatus::TransportPin,
-            0x6A88 => PinStatus::NotInitialized,
-            _ => match sw.tries_left() {
-                Some(0) => PinStatus::Blocked,
-                Some(n) => PinStatus::TriesLeft(n),
-                None => {
-                    return Err(r
-                        .success(OP)
-                        .err()
-                        .unwrap_or_else(|| Error::new(ErrorKind::Device, OP)));
-                }
-            },
-        })
+        match PinStatus::from_status_word(r.sw()) {
+            Some(status) => Ok(status),
+            None => Err(r
+                .success(OP)
+                .err()
+                .unwrap_or_else(|| Error::new(ErrorKind::Device, OP))),
+        }
     }
 
     /// Verifies the user PIN once. A wrong PIN is reported with the tries left and is never
