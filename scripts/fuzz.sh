@@ -54,8 +54,9 @@ case "$mode" in
         ;;
 esac
 
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --quiet
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 export RUSTC_BOOTSTRAP=1
+export HSM_FUZZ_MASK=${HSM_FUZZ_MASK-all}
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
 
 echo "==> building ${#targets[@]} fuzz targets (sanitizer: $sanitizer)"
