@@ -3,7 +3,8 @@
 //! independent ISO/IEC 7816-4 decoder (short and extended cases 1 to 4).
 
 use hsm_core::DeviceStatus;
-use hsm_sc::apdu::{Apdu, Response, StatusWord};
+use hsm_sc::PinStatus;
+use hsm_sc::apdu::{Apdu, Response, StatusWord, error_for_status};
 
 /// The input is a raw response `data || SW1 SW2`; its first 8 bytes also make a command.
 pub fn run(data: &[u8]) {
@@ -29,6 +30,16 @@ fn response(data: &[u8]) {
         sw
     );
     let _ = (sw.to_string(), format!("{r:?}"));
+    // The PIN status a VERIFY without data reports agrees with the error mapping.
+    match PinStatus::from_status_word(sw) {
+        Some(PinStatus::TriesLeft(n)) => assert_eq!(
+            error_for_status(sw.0, "fuzz").retries_left(),
+            Some(u32::from(n))
+        ),
+        Some(PinStatus::Verified) => assert!(sw.is_success()),
+        Some(_) => assert!(!sw.is_success()),
+        None => assert!(!sw.is_success() && sw.tries_left().is_none()),
+    }
     match r.clone().success("fuzz") {
         Ok(payload) => {
             assert!(sw.is_success());

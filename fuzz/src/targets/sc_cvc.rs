@@ -3,7 +3,7 @@
 
 use hsm_core::PublicKey;
 use hsm_sc::cvc::{self, CvCertificate, CvcPublicKey};
-use hsm_sc::tlv;
+use hsm_sc::{device, tlv};
 
 /// The input is the content of EF 2F02 (a chain) or of a `CExx` file.
 pub fn run(data: &[u8]) {
@@ -28,6 +28,9 @@ pub fn run(data: &[u8]) {
 }
 
 fn check(cert: &CvCertificate) {
+    if let Ok(serial) = device::serial_of_chr(&cert.chr) {
+        assert!(serial.len() <= cert.chr.len());
+    }
     let (body, _, rest) = tlv::parse_one(&cert.body).expect("the kept body is one TLV");
     assert_eq!(body.tag, 0x7F4E);
     assert!(rest.is_empty());

@@ -21,6 +21,10 @@ pub fn run(data: &[u8]) {
     }
     // Decrypting a share costs 30 million MD5 rounds (the fixed sc-hsm-tool count), too slow
     // to fuzz: only the container check runs here.
+    assert_eq!(
+        ShareFile::parse(data).ok(),
+        ShareFile::from_bytes(data.to_vec()).ok()
+    );
     match ShareFile::from_bytes(data.to_vec()) {
         Ok(share) => {
             assert_eq!(share.as_bytes(), data);
