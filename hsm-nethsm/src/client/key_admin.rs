@@ -14,7 +14,9 @@ use super::model::{
 /// The `filter` and `label` of a key listing.
 #[derive(Clone, Debug, Default)]
 pub struct KeyFilter<'a> {
-    /// Only keys carrying this tag (keys without tags always match).
+    /// Sent as `filter`: when present, only the keys the caller may use under their tag
+    /// restrictions (keys without tags always match). The device looks only at the
+    /// parameter's presence; by convention the value is a tag.
     pub tag: Option<&'a str>,
     /// Only keys with this label (v5).
     pub label: Option<&'a str>,
