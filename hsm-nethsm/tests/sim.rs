@@ -23,9 +23,7 @@ fn sim_backend(query: &str) -> NetHsm {
 #[test]
 fn conformance_suite_passes_against_the_simulator() {
     let hsm = sim_backend("");
-    let config = Config::new("conf")
-        .skip_spec(KeySpec::Rsa3072)
-        .skip_spec(KeySpec::Rsa4096);
+    let config = Config::new("conf");
     let report = run(&hsm, &config).unwrap_or_else(|f| panic!("{f}"));
     assert!(report.passed.len() > 100, "{report}");
 }
