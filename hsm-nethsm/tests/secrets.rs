@@ -1,5 +1,5 @@
-//! No passphrase leaks: the full flow (provision, add a user, generate, sign, wrong passwords,
-//! the throttle) runs with every `tracing` event at TRACE, from this crate and from its HTTP and
+//! No passphrase leaks: the full flow (provision, add a user, lock and unlock, backup and
+//! restore, PEM key import, force-new, generate, sign, wrong passwords, the throttle) runs with every `tracing` event at TRACE, from this crate and from its HTTP and
 //! TLS stack, captured into a buffer; no passphrase, and no Basic-auth header value, appears in
 //! it, nor in any error's `Display` or `Debug`, nor in the `Debug` of any value that holds one.
 #![allow(
@@ -16,10 +16,12 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use hsm_core::{Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};
 use hsm_nethsm::client::model::{
-    ChangePassphraseRequest, PassphraseRequest, ProvisionRequest, UserPostData, UserRole,
+    ChangePassphraseRequest, ClusterJoinRequest, KeyMechanism, PassphraseRequest, PemKeyArguments,
+    ProvisionRequest, RestoreArguments, UserPostData, UserRole,
 };
 use hsm_nethsm::sim::{InitialState, SimConfig, Simulator};
 use hsm_nethsm::{Credentials, NetHsm, NetHsmClient, RetryPolicy};
+use p256::pkcs8::EncodePrivateKey as _;
 use secrecy::SecretString;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -27,6 +29,7 @@ const UNLOCK: &str = "Unlock-Secret-7781";
 const ADMIN: &str = "Admin-Secret-9923";
 const OPERATOR: &str = "Operator-Secret-4417";
 const WRONG: &str = "Wrong-Secret-3302";
+const BACKUP: &str = "Backup-Secret-5521";
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -42,7 +45,7 @@ impl Write for Buffer {
 }
 
 fn forbidden() -> Vec<String> {
-    let mut needles: Vec<String> = [UNLOCK, ADMIN, OPERATOR, WRONG]
+    let mut needles: Vec<String> = [UNLOCK, ADMIN, OPERATOR, WRONG, BACKUP]
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
@@ -50,14 +53,23 @@ fn forbidden() -> Vec<String> {
         ("admin", ADMIN),
         ("operator", OPERATOR),
         ("operator", WRONG),
+        ("backup", BACKUP),
+        ("unlock", UNLOCK),
     ] {
         needles.push(base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")));
     }
     needles
 }
 
+/// Key material added while the test runs (the PEM import's key).
+fn pem_needles() -> &'static Mutex<Vec<String>> {
+    static NEEDLES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    &NEEDLES
+}
+
 fn assert_clean(what: &str, text: &str) {
-    for needle in forbidden() {
+    let extra = pem_needles().lock().unwrap().clone();
+    for needle in forbidden().into_iter().chain(extra) {
         assert!(!text.contains(&needle), "{what} contains a secret: {text}");
     }
 }
@@ -127,6 +139,76 @@ fn no_secret_reaches_logs_errors_or_debug_output() {
             "{:?}",
             PassphraseRequest {
                 passphrase: SecretString::from(OPERATOR)
+            }
+        ));
+        // Backup and restore: the backup passphrase set, a backup, a restore with a wrong and
+        // with the right passphrase.
+        admin
+            .change_backup_passphrase(&ChangePassphraseRequest {
+                new_passphrase: SecretString::from(BACKUP),
+                current_passphrase: SecretString::from(""),
+            })
+            .await
+            .unwrap();
+        let backup_user = UserPostData {
+            real_name: "Backup".into(),
+            role: UserRole::Backup,
+            passphrase: SecretString::from(BACKUP),
+        };
+        admin.add_user("backup", &backup_user).await.unwrap();
+        let file = client("backup", BACKUP, RetryPolicy::default())
+            .backup()
+            .await
+            .unwrap();
+        for passphrase in [WRONG, BACKUP] {
+            let arguments = RestoreArguments {
+                backup_passphrase: SecretString::from(passphrase),
+                system_time: None,
+            };
+            debug_texts.push(format!("{arguments:?}"));
+            if let Err(e) = admin.restore(&arguments, &file).await {
+                errors.push(e);
+            }
+        }
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        // A PEM private key import, and one the device refuses: the key never shows.
+        let pem = p256::SecretKey::from_slice(&[0x42; 32])
+            .unwrap()
+            .to_pkcs8_pem(Default::default())
+            .unwrap();
+        let pem_body: String = pem.lines().nth(1).unwrap().to_owned();
+        pem_needles().lock().unwrap().push(pem_body);
+        let arguments = PemKeyArguments {
+            mechanisms: vec![KeyMechanism::ECDSA_Signature],
+            restrictions: None,
+            label: None,
+        };
+        let secret_pem = SecretString::from(pem.to_string());
+        admin
+            .import_key_pem(Some("pemkey"), &arguments, &secret_pem)
+            .await
+            .unwrap();
+        let mut bad = arguments.clone();
+        bad.mechanisms = vec![KeyMechanism::EdDSA_Signature];
+        errors.push(
+            admin
+                .import_key_pem(Some("pemkey2"), &bad, &secret_pem)
+                .await
+                .unwrap_err(),
+        );
+        // Force-new authenticates as `unlock` with the unlock passphrase: 412 here.
+        errors.push(
+            admin
+                .force_new_cluster(SecretString::from(UNLOCK))
+                .await
+                .unwrap_err(),
+        );
+        debug_texts.push(format!(
+            "{:?}",
+            ClusterJoinRequest {
+                members: Vec::new(),
+                joiner_kit: "kit".into(),
+                backup_passphrase: SecretString::from(BACKUP),
             }
         ));
     });
