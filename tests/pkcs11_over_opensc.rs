@@ -55,7 +55,10 @@ fn peers() -> Option<String> {
         (_, false) => "pcscd with the vpcd reader (source scripts/ci.d/sc.sh)",
         (Some(_), true) => return module,
     };
-    assert!(std::env::var_os("CI").is_none(), "CI: {missing} is missing");
+    assert!(
+        std::env::var_os("CI").is_none() && std::env::var_os("HSM_SC_PCSCD").is_none(),
+        "CI: {missing} is missing"
+    );
     eprintln!("SKIPPED: {missing} is missing");
     None
 }

@@ -272,6 +272,7 @@ impl Inner {
     fn note_loss<T>(&mut self, r: Result<T>) -> Result<T> {
         if let Err(e) = &r
             && e.kind() == ErrorKind::Unavailable
+            && !is_sharing_violation(e)
             && !self.card_lost
         {
             tracing::debug!("lost the card; the next PIN operation needs an explicit login");
@@ -279,6 +280,11 @@ impl Inner {
         }
         r
     }
+}
+
+/// Another process holds the card exclusively for a while: the card is still the same one.
+fn is_sharing_violation(e: &Error) -> bool {
+    matches!(e.status(), Some(DeviceStatus::PcSc(0x8010_000B)))
 }
 
 fn was_reset(e: &Error) -> bool {

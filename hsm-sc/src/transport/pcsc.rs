@@ -196,7 +196,11 @@ impl PcscChannel {
 
     /// Marks the connection lost when `e` says the card, reader or service went away.
     fn note(&mut self, e: Error) -> Error {
-        if e.kind() == ErrorKind::Unavailable {
+        let busy = matches!(
+            e.status(),
+            Some(DeviceStatus::PcSc(code)) if *code == pcsc::Error::SharingViolation as u32
+        );
+        if e.kind() == ErrorKind::Unavailable && !busy {
             if let Some(card) = self.card.take() {
                 let _ = card.disconnect(pcsc::Disposition::LeaveCard);
             }
