@@ -184,6 +184,20 @@ impl Checker {
         user: Option<(&str, &str)>,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let body = body.map(|b| ("application/json".to_owned(), b.to_string().into_bytes()));
+        let (status, value, _) = self.check_raw(method, template, args, user, body);
+        (status, value)
+    }
+
+    /// [`Self::check`] with a body of any type; also returns the answer's bytes.
+    fn check_raw(
+        &mut self,
+        method: &str,
+        template: &str,
+        args: &[&str],
+        user: Option<(&str, &str)>,
+        body: Option<(String, Vec<u8>)>,
+    ) -> (u16, Value, Vec<u8>) {
         let mut path = template.to_owned();
         for arg in args {
             let start = path.find('{').unwrap();
@@ -196,10 +210,8 @@ impl Checker {
         if let Some((u, p)) = user {
             request = request.basic_auth(u, Some(p));
         }
-        if let Some(b) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(b.to_string());
+        if let Some((content_type, bytes)) = body {
+            request = request.header("content-type", content_type).body(bytes);
         }
         let (status, content_type, bytes) = self.runtime.block_on(async {
             let response = request.send().await.unwrap();
@@ -248,10 +260,20 @@ impl Checker {
                 "{method} {path} {status}: {value} violates the schema: {errors:#?}"
             );
         }
+        // Other documented content (PEM, octets): the answer has that type.
+        if let Some(types) = documented.get("content").and_then(Value::as_object) {
+            assert!(
+                types.keys().any(|t| content_type
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with(t.as_str()))),
+                "{method} {path} {status}: {content_type:?} is not one of {:?}",
+                types.keys().collect::<Vec<_>>()
+            );
+        }
         let _ = self
             .seen
             .insert((method.to_owned(), template.to_owned(), status));
-        (status, value)
+        (status, value, bytes.to_vec())
     }
 }
 
@@ -599,4 +621,142 @@ fn device_and_key_management_answers_follow_the_openapi_spec() {
         204
     );
     assert!(c.seen.len() >= 40, "{:?}", c.seen);
+}
+
+fn form(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "openapi-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, content_type, bytes) in parts {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn binary_pem_and_form_bodies_follow_the_openapi_spec() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let mut c = Checker::new(&sim);
+    let octets = |b: &[u8]| Some(("application/octet-stream".to_owned(), b.to_vec()));
+    // A PEM import as a form (201 with the id), a certificate stored and read back as octets.
+    let key = p256::SecretKey::from_slice(&[0x24; 32]).unwrap();
+    let pem = p256::pkcs8::EncodePrivateKey::to_pkcs8_pem(&key, Default::default()).unwrap();
+    let arguments = json!({"mechanisms": ["ECDSA_Signature"], "label": "imported"}).to_string();
+    let body = form(&[
+        ("arguments", "application/json", arguments.as_bytes()),
+        ("key_file", "application/x-pem-file", pem.as_bytes()),
+    ]);
+    let (status, created, _) = c.check_raw("POST", "/keys", &[], ADMIN, Some(body.clone()));
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, _, _) = c.check_raw("PUT", "/keys/{KeyID}", &["oaPem"], ADMIN, Some(body));
+    assert_eq!(status, 204);
+    let (status, _, _) = c.check_raw(
+        "PUT",
+        "/keys/{KeyID}/cert",
+        &[&id],
+        ADMIN,
+        octets(b"certificate"),
+    );
+    assert_eq!(status, 201);
+    let (status, _, bytes) = c.check_raw("GET", "/keys/{KeyID}/cert", &[&id], OPERATOR, None);
+    assert_eq!((status, bytes.as_slice()), (200, &b"certificate"[..]));
+    assert_eq!(
+        c.check_raw("PUT", "/keys/{KeyID}/cert", &[&id], ADMIN, octets(b"again"))
+            .0,
+        409
+    );
+    assert_eq!(
+        c.check("DELETE", "/keys/{KeyID}/cert", &[&id], ADMIN, None)
+            .0,
+        204
+    );
+    let (status, _, _) = c.check_raw("GET", "/keys/{KeyID}/public.pem", &[&id], OPERATOR, None);
+    assert_eq!(status, 200);
+    // An update image: release notes as JSON, then committed.
+    let mut image = hsm_nethsm::sim::UPDATE_MAGIC.to_vec();
+    image.extend_from_slice(b"notes");
+    let (status, notes, _) = c.check_raw("POST", "/system/update", &[], ADMIN, octets(&image));
+    assert_eq!((status, notes), (200, json!({"releaseNotes": "notes"})));
+    assert_eq!(
+        c.check("POST", "/system/commit-update", &[], ADMIN, None).0,
+        204
+    );
+    // The update rebooted the device: Locked until unlocked.
+    assert_eq!(c.check("GET", "/keys", &[], ADMIN, None).0, 412);
+    let unlock = json!({"passphrase": hsm_nethsm::sim::UNLOCK_PASSPHRASE});
+    assert_eq!(c.check("POST", "/unlock", &[], None, Some(unlock)).0, 204);
+    // A backup as octets, restored from a form.
+    let passphrase = json!({"newPassphrase": "oa-backup-passphrase", "currentPassphrase": ""});
+    assert_eq!(
+        c.check(
+            "PUT",
+            "/config/backup-passphrase",
+            &[],
+            ADMIN,
+            Some(passphrase)
+        )
+        .0,
+        204
+    );
+    let backup_user = json!({"realName": "B", "role": "Backup", "passphrase": "oa-backup-user"});
+    assert_eq!(
+        c.check(
+            "PUT",
+            "/users/{UserID}",
+            &["oabackup"],
+            ADMIN,
+            Some(backup_user)
+        )
+        .0,
+        201
+    );
+    let (status, _, file) = c.check_raw(
+        "POST",
+        "/system/backup",
+        &[],
+        Some(("oabackup", "oa-backup-user")),
+        None,
+    );
+    assert_eq!(status, 200);
+    let arguments = json!({"backupPassphrase": "oa-backup-passphrase"}).to_string();
+    let body = form(&[
+        ("arguments", "application/json", arguments.as_bytes()),
+        ("backup_file", "application/octet-stream", &file),
+    ]);
+    assert_eq!(
+        c.check_raw("POST", "/system/restore", &[], ADMIN, Some(body))
+            .0,
+        204
+    );
+    let wrong = json!({"backupPassphrase": "not-the-passphrase"}).to_string();
+    let body = form(&[
+        ("arguments", "application/json", wrong.as_bytes()),
+        ("backup_file", "application/octet-stream", &file),
+    ]);
+    assert_eq!(
+        c.check_raw("POST", "/system/restore", &[], ADMIN, Some(body))
+            .0,
+        400
+    );
+    // The TLS certificate: one for another key is refused.
+    let other = sim.certificate_pem().replace('A', "B");
+    let pem_body = Some(("application/x-pem-file".to_owned(), other.into_bytes()));
+    assert_eq!(
+        c.check_raw("PUT", "/config/tls/cert.pem", &[], ADMIN, pem_body)
+            .0,
+        400
+    );
+    // Shutdown last: 204, then the device stops answering.
+    assert_eq!(c.check("POST", "/system/shutdown", &[], ADMIN, None).0, 204);
+    assert!(c.seen.len() >= 14, "{:?}", c.seen);
 }
