@@ -305,6 +305,75 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
         .unwrap();
     assert_eq!(hsm.apdu_count().unwrap() - before, 1);
 
+    // certificates both ways: hsm-sc stores one for the key OpenSC made, pkcs15-tool shows and
+    // reads it; pkcs11-tool stores one, hsm-sc reads it (both certify the card's own keys)
+    run(
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            ps("ca.pem"),
+        ],
+    );
+    for (subject, key_pem, out) in [
+        ("/CN=ectest", "ec.pem", "ec.crt"),
+        ("/CN=rsatest", "rsa.pem", "rsa.crt"),
+    ] {
+        run(
+            "openssl",
+            &[
+                "x509",
+                "-new",
+                "-subj",
+                subject,
+                "-key",
+                ps("ca.pem"),
+                "-force_pubkey",
+                ps(key_pem),
+                "-days",
+                "1",
+                "-outform",
+                "DER",
+                "-out",
+                ps(out),
+            ],
+        );
+    }
+    let ec_key = KeyId::name("ectest").unwrap();
+    hsm.write_certificate(&ec_key, &fs::read(p("ec.crt")).unwrap())
+        .unwrap();
+    let dump = card.pkcs15_tool(&["--dump"]);
+    assert!(dump.contains("X.509 Certificate [ectest]"), "{dump}");
+    let from_opensc = card.pkcs15_tool(&["--read-certificate", "01"]);
+    let expected = run("openssl", &["x509", "-inform", "DER", "-in", ps("ec.crt")]);
+    assert!(from_opensc.contains(expected.trim()), "{from_opensc}");
+    assert_eq!(
+        hsm.public_key(&ec_key).unwrap().to_pem().trim(),
+        fs::read_to_string(p("ec.pem")).unwrap().trim(),
+        "the key's public key is unchanged by its certificate"
+    );
+    let mut a = login_args();
+    a.extend([
+        "--write-object",
+        ps("rsa.crt"),
+        "--type",
+        "cert",
+        "--id",
+        "02",
+        "--label",
+        "rsatest",
+    ]);
+    card.pkcs11_tool(&a);
+    assert_eq!(
+        hsm.read_certificate(&KeyId::name("rsatest").unwrap())
+            .unwrap(),
+        fs::read(p("rsa.crt")).unwrap()
+    );
+
     // keys made by hsm-sc show in OpenSC with label and id, and sign there
     hsm.generate_key(&KeyTemplate::new(
         KeyId::name("hsmkey").unwrap(),
