@@ -499,6 +499,65 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     );
     assert!(card.sc_hsm_tool(&[]).contains("User PIN tries left  : 2"));
     drop(bad);
+
+    // PIN management across both: OpenSC changes the PIN, hsm-sc logs in with the new one
+    // and changes it back; OpenSC blocks it with wrong PINs, hsm-sc unblocks it with the
+    // SO-PIN; OpenSC resets it with the SO-PIN (C_InitPIN), hsm-sc logs in with that one
+    let with_pin = |pin: &str| {
+        ScHsm::open(BackendUri::parse(&card.uri().replace(USER_PIN, pin)).unwrap()).unwrap()
+    };
+    card.pkcs11_tool(&["--change-pin", "--pin", USER_PIN, "--new-pin", "135790"]);
+    let changed = with_pin("135790");
+    changed.login().unwrap();
+    changed
+        .change_pin(
+            &secrecy::SecretString::from("135790"),
+            &secrecy::SecretString::from(USER_PIN),
+        )
+        .unwrap();
+    card.pkcs11_tool(
+        &login_args()
+            .into_iter()
+            .chain(["--list-objects"])
+            .collect::<Vec<_>>(),
+    );
+    for _ in 0..3 {
+        let out = common::output(
+            "pkcs11-tool",
+            &[
+                "--module",
+                &common::pkcs11_module(),
+                "--slot-description",
+                &card.reader,
+                "--login",
+                "--pin",
+                "000000",
+                "--list-objects",
+            ],
+        );
+        assert!(!out.status.success());
+    }
+    assert_eq!(changed.pin_status().unwrap(), hsm_sc::PinStatus::Blocked);
+    let so = hsm_sc::SoPin::from_hex(&secrecy::SecretString::from(SO_PIN)).unwrap();
+    changed
+        .unblock_pin(&so, &secrecy::SecretString::from("246802"), false)
+        .unwrap();
+    card.pkcs11_tool(&["--login", "--pin", "246802", "--list-objects"]);
+    card.pkcs11_tool(&[
+        "--login",
+        "--login-type",
+        "so",
+        "--so-pin",
+        SO_PIN,
+        "--init-pin",
+        "--new-pin",
+        USER_PIN,
+    ]);
+    drop(changed);
+    let reset = with_pin(USER_PIN);
+    reset.login().unwrap();
+    assert!(card.sc_hsm_tool(&[]).contains("User PIN tries left  : 3"));
+    drop(reset);
     drop(hsm);
 }
 
