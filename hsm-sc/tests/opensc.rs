@@ -22,6 +22,14 @@ use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgo
 use hsm_sc::ScHsm;
 use hsm_sc::transport::{CardEvent, ReaderMonitor};
 
+fn alg_digest(alg: SignAlgorithm) -> &'static str {
+    match alg {
+        SignAlgorithm::EcdsaSha384 => "-sha384",
+        SignAlgorithm::EcdsaSha512 => "-sha512",
+        _ => "-sha256",
+    }
+}
+
 fn login_args() -> Vec<&'static str> {
     vec!["--login", "--pin", USER_PIN]
 }
@@ -250,6 +258,60 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     );
     assert!(objects.contains("mydata"), "{objects}");
 
+    // the other curves and RSA sizes: OpenSC generates and signs, openssl verifies, and hsm-sc
+    // signs with the same keys (checked after it opens the card, below)
+    let more = [
+        ("21", "EC:secp384r1", SignAlgorithm::EcdsaSha384),
+        ("22", "EC:secp521r1", SignAlgorithm::EcdsaSha512),
+        ("23", "EC:brainpoolP256r1", SignAlgorithm::EcdsaSha256),
+        ("24", "EC:brainpoolP384r1", SignAlgorithm::EcdsaSha384),
+        ("25", "EC:brainpoolP512r1", SignAlgorithm::EcdsaSha512),
+        ("26", "EC:secp256k1", SignAlgorithm::EcdsaSha256),
+        ("27", "rsa:3072", SignAlgorithm::RsaPkcs1Sha256),
+        ("28", "rsa:4096", SignAlgorithm::RsaPssSha256),
+    ];
+    for (id, key_type, _) in more {
+        let label = format!("k{id}");
+        let mut a = login_args();
+        a.extend([
+            "--keypairgen",
+            "--key-type",
+            key_type,
+            "--id",
+            id,
+            "--label",
+            &label,
+        ]);
+        card.pkcs11_tool(&a);
+        let pem = card.pkcs15_tool(&["--read-public-key", id]);
+        fs::write(
+            p(&format!("{label}.pem")),
+            &pem[pem.find("-----BEGIN PUBLIC KEY-----").unwrap()..],
+        )
+        .unwrap();
+        let mech = if key_type.starts_with("EC") {
+            "ECDSA-SHA256"
+        } else {
+            "SHA256-RSA-PKCS"
+        };
+        let mut a = login_args();
+        a.extend([
+            "--sign",
+            "--id",
+            id,
+            "-m",
+            mech,
+            "--signature-format",
+            "openssl",
+            "-i",
+            ps("msg"),
+            "-o",
+            ps("more.sig"),
+        ]);
+        card.pkcs11_tool(&a);
+        openssl_verify(&p(&format!("{label}.pem")), &p("msg"), &p("more.sig"), &[]);
+    }
+
     // --- hsm-sc over PC/SC on the same card ---
     let hsm = ScHsm::open(BackendUri::parse(&card.uri()).unwrap()).unwrap();
     assert_eq!(hsm.serial().unwrap().as_deref(), Some("DESIM00001"));
@@ -293,6 +355,32 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
             &[]
         };
         openssl_verify(&p(pem), &p("m2"), &p("s2"), extra);
+    }
+    for (id, _, alg) in more {
+        let label = format!("k{id}");
+        let key = KeyId::name(label.as_str()).unwrap();
+        let sig = hsm.sign(&key, alg, msg).unwrap();
+        fs::write(p("m3"), msg).unwrap();
+        fs::write(p("s3"), sig.to_der()).unwrap();
+        let extra: &[&str] = if alg == SignAlgorithm::RsaPssSha256 {
+            &[
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:-1",
+            ]
+        } else {
+            &[]
+        };
+        let mut args = vec![
+            "dgst",
+            alg_digest(alg),
+            "-verify",
+            ps(&format!("{label}.pem")),
+        ];
+        args.extend_from_slice(extra);
+        args.extend(["-signature", ps("s3"), ps("m3")]);
+        assert!(run("openssl", &args).contains("Verified OK"), "{label}");
     }
     // after login: one APDU per signature, also over PC/SC
     let before = hsm.apdu_count().unwrap();
