@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
+use zeroize::Zeroize;
 
 use super::{CardChannel, Transmit};
 
@@ -223,16 +224,22 @@ impl fmt::Debug for PcscChannel {
 }
 
 fn transmit_on(card: &pcsc::Card, buffer: &mut [u8], command: &[u8]) -> Result<Vec<u8>> {
-    match card.transmit(command, buffer) {
+    let (result, used) = match card.transmit(command, buffer) {
         // Every answer carries a status word. An empty one is what a reader driver hands
         // back when the card went away in the middle of the command (vpcd does exactly this).
-        Ok(answer) if answer.len() < 2 => {
+        Ok(answer) if answer.len() < 2 => (
             Err(pcsc_error("sc-hsm.transmit", pcsc::Error::CommError)
-                .with_message("the card stopped answering in the middle of a command (removed?)"))
-        }
-        Ok(answer) => Ok(answer.to_vec()),
-        Err(e) => Err(pcsc_error("sc-hsm.transmit", e)),
+                .with_message("the card stopped answering in the middle of a command (removed?)")),
+            answer.len(),
+        ),
+        Ok(answer) => (Ok(answer.to_vec()), answer.len()),
+        Err(e) => (Err(pcsc_error("sc-hsm.transmit", e)), 0),
+    };
+    // The answer may be a decrypted key or an ECDH secret: leave no copy in the buffer.
+    if let Some(used) = buffer.get_mut(..used) {
+        used.zeroize();
     }
+    result
 }
 
 impl Transmit for PcscChannel {
