@@ -165,13 +165,7 @@ pub(crate) fn key_id(key: &KeyId) -> Result<String> {
     }
 }
 
-/// The NetHSM `ID` rule.
-pub(crate) fn valid_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && id.len() <= 128
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
+pub(crate) use crate::client::ids::valid_id;
 
 #[cfg(test)]
 mod tests {

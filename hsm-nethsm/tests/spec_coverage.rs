@@ -301,3 +301,35 @@ fn every_client_method_sends_its_spec_operation() {
     assert!(restore.contains("name=\"backup_file\""), "{restore}");
     assert!(restore.contains(r#""backupPassphrase":"backup-passphrase""#));
 }
+
+#[test]
+fn ids_that_break_the_spec_rules_are_refused_before_sending() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = ScriptedServer::start(&runtime);
+    server.script([]);
+    let c = NetHsmClient::builder("127.0.0.1", server.port)
+        .credentials(Credentials::new("admin", secret("adminpassphrase")))
+        .tls(server.tls())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let errors = [
+            c.get_key("../users").await.unwrap_err(),
+            c.sign("has space", SignMode::EdDSA, b"m")
+                .await
+                .unwrap_err(),
+            c.delete_key("").await.unwrap_err(),
+            c.move_key("k", "-k").await.unwrap_err(),
+            c.add_key_tag("k", "a/b").await.unwrap_err(),
+            c.get_user("a~b~c").await.unwrap_err(),
+            c.add_namespace("ns~").await.unwrap_err(),
+            c.remove_cluster_member("m 1").await.unwrap_err(),
+            c.key_certificate(&"x".repeat(129)).await.unwrap_err(),
+        ];
+        for e in errors {
+            assert_eq!(e.kind(), hsm_core::ErrorKind::InvalidInput, "{e}");
+        }
+    });
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+}

@@ -5,12 +5,12 @@ use hsm_core::Result;
 use reqwest::Method;
 use secrecy::SecretString;
 
-use super::NetHsmClient;
 use super::http::Request;
 use super::model::{
     NamespaceItem, PassphraseRequest, RestoreArguments, SystemInfo, SystemUpdateData, UserPostData,
 };
 use super::multipart::{Part, encode};
+use super::{NetHsmClient, ids};
 
 impl NetHsmClient {
     /// `GET /health/alive`: `Ok` when the device is started but Locked or Unprovisioned.
@@ -51,6 +51,9 @@ impl NetHsmClient {
         namespace: Option<&str>,
         user: &UserPostData,
     ) -> Result<String> {
+        if let Some(ns) = namespace {
+            ids::check("nethsm.create_user", "namespace", ns)?;
+        }
         let prefix = namespace.map(|ns| format!("{ns}~"));
         let segments: Vec<&str> = match &prefix {
             Some(p) => vec!["users", p.as_str()],
@@ -66,6 +69,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`, `InvalidInput` (weak passphrase).
     pub async fn set_user_passphrase(&self, id: &str, passphrase: SecretString) -> Result<()> {
+        ids::check_user("nethsm.set_user_passphrase", id)?;
         let segments = ["users", id, "passphrase"];
         let request = Request::new("nethsm.set_user_passphrase", Method::POST, &segments)
             .json(&PassphraseRequest { passphrase })?;
@@ -77,6 +81,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`.
     pub async fn user_tags(&self, id: &str) -> Result<Vec<String>> {
+        ids::check_user("nethsm.user_tags", id)?;
         let segments = ["users", id, "tags"];
         self.json_request(&Request::new("nethsm.user_tags", Method::GET, &segments))
             .await
@@ -87,6 +92,8 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`, `InvalidInput`.
     pub async fn add_user_tag(&self, id: &str, tag: &str) -> Result<()> {
+        ids::check_user("nethsm.add_user_tag", id)?;
+        ids::check("nethsm.add_user_tag", "tag", tag)?;
         let segments = ["users", id, "tags", tag];
         self.no_answer(Request::new("nethsm.add_user_tag", Method::PUT, &segments))
             .await
@@ -97,6 +104,8 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`.
     pub async fn remove_user_tag(&self, id: &str, tag: &str) -> Result<()> {
+        ids::check_user("nethsm.remove_user_tag", id)?;
+        ids::check("nethsm.remove_user_tag", "tag", tag)?;
         let segments = ["users", id, "tags", tag];
         self.no_answer(Request::new(
             "nethsm.remove_user_tag",
@@ -126,6 +135,7 @@ impl NetHsmClient {
     /// # Errors
     /// `AlreadyExists`, `PermissionDenied`, `InvalidInput`.
     pub async fn add_namespace(&self, id: &str) -> Result<()> {
+        ids::check("nethsm.add_namespace", "namespace", id)?;
         let segments = ["namespaces", id];
         self.no_answer(Request::new("nethsm.add_namespace", Method::PUT, &segments))
             .await
@@ -136,6 +146,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`.
     pub async fn delete_namespace(&self, id: &str) -> Result<()> {
+        ids::check("nethsm.delete_namespace", "namespace", id)?;
         let segments = ["namespaces", id];
         self.no_answer(Request::new(
             "nethsm.delete_namespace",

@@ -4,12 +4,12 @@
 use hsm_core::{Error, Result};
 use reqwest::Method;
 
-use super::NetHsmClient;
 use super::http::Request;
 use super::model::{
     DecryptRequest, DecryptResponse, DistinguishedName, EncryptRequest, EncryptResponse, KeyItem,
     KeySetLabel, MoveKeyRequest, RandomRequest, RandomResponse,
 };
+use super::{NetHsmClient, ids};
 
 /// The `filter` and `label` of a key listing.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +35,9 @@ impl NetHsmClient {
     /// # Errors
     /// Transport, authentication and device errors.
     pub async fn list_keys_filtered(&self, filter: &KeyFilter<'_>) -> Result<Vec<KeyItem>> {
+        if let Some(prefix) = filter.prefix.filter(|p| !p.is_empty()) {
+            ids::check("nethsm.list_keys", "key id prefix", prefix)?;
+        }
         let mut query = Vec::new();
         if let Some(tag) = filter.tag {
             query.push(("filter", tag));
@@ -59,6 +62,8 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `AlreadyExists` (409) for a taken id.
     pub async fn move_key(&self, id: &str, new_id: &str) -> Result<KeyItem> {
+        ids::check("nethsm.move_key", "key id", id)?;
+        ids::check("nethsm.move_key", "key id", new_id)?;
         let body = MoveKeyRequest {
             new_id: new_id.to_owned(),
         };
@@ -72,6 +77,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput`.
     pub async fn set_key_label(&self, id: &str, label: &str) -> Result<()> {
+        ids::check("nethsm.set_key_label", "key id", id)?;
         let body = KeySetLabel {
             label: label.to_owned(),
         };
@@ -85,6 +91,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`.
     pub async fn delete_key_label(&self, id: &str) -> Result<()> {
+        ids::check("nethsm.delete_key_label", "key id", id)?;
         let segments = ["keys", id, "label"];
         let request = Request::new("nethsm.delete_key_label", Method::DELETE, &segments);
         self.send_request(&request).await.map(drop)
@@ -95,6 +102,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput` (e.g. a key that cannot sign).
     pub async fn key_csr_pem(&self, id: &str, subject: &DistinguishedName) -> Result<String> {
+        ids::check("nethsm.key_csr", "key id", id)?;
         const OP: &str = "nethsm.key_csr";
         let segments = ["keys", id, "csr.pem"];
         let request = Request::new(OP, Method::POST, &segments).json(subject)?;
@@ -106,6 +114,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` when the key or its certificate is missing.
     pub async fn key_certificate(&self, id: &str) -> Result<Vec<u8>> {
+        ids::check("nethsm.key_certificate", "key id", id)?;
         let segments = ["keys", id, "cert"];
         let request = Request::new("nethsm.key_certificate", Method::GET, &segments);
         self.send_request(&request).await
@@ -116,6 +125,7 @@ impl NetHsmClient {
     /// # Errors
     /// `AlreadyExists` (409) when one is stored: delete it first.
     pub async fn put_key_certificate(&self, id: &str, certificate: &[u8]) -> Result<()> {
+        ids::check("nethsm.put_key_certificate", "key id", id)?;
         let segments = ["keys", id, "cert"];
         let request = Request::new("nethsm.put_key_certificate", Method::PUT, &segments)
             .body("application/octet-stream", certificate.to_vec());
@@ -127,6 +137,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`.
     pub async fn delete_key_certificate(&self, id: &str) -> Result<()> {
+        ids::check("nethsm.delete_key_certificate", "key id", id)?;
         let segments = ["keys", id, "cert"];
         let request = Request::new("nethsm.delete_key_certificate", Method::DELETE, &segments);
         self.send_request(&request).await.map(drop)
@@ -137,6 +148,8 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput` for a bad tag.
     pub async fn add_key_tag(&self, id: &str, tag: &str) -> Result<()> {
+        ids::check("nethsm.add_key_tag", "key id", id)?;
+        ids::check("nethsm.add_key_tag", "tag", tag)?;
         let segments = ["keys", id, "restrictions", "tags", tag];
         let request = Request::new("nethsm.add_key_tag", Method::PUT, &segments);
         self.send_request(&request).await.map(drop)
@@ -147,6 +160,8 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`.
     pub async fn remove_key_tag(&self, id: &str, tag: &str) -> Result<()> {
+        ids::check("nethsm.remove_key_tag", "key id", id)?;
+        ids::check("nethsm.remove_key_tag", "tag", tag)?;
         let segments = ["keys", id, "restrictions", "tags", tag];
         let request = Request::new("nethsm.remove_key_tag", Method::DELETE, &segments);
         self.send_request(&request).await.map(drop)
@@ -157,6 +172,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput` (mode not allowed for the key, bad padding).
     pub async fn decrypt(&self, id: &str, request: &DecryptRequest) -> Result<DecryptResponse> {
+        ids::check("nethsm.decrypt", "key id", id)?;
         let segments = ["keys", id, "decrypt"];
         let request = Request::new("nethsm.decrypt", Method::POST, &segments).json(request)?;
         self.json_request(&request).await
@@ -167,6 +183,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput`.
     pub async fn encrypt(&self, id: &str, request: &EncryptRequest) -> Result<EncryptResponse> {
+        ids::check("nethsm.encrypt", "key id", id)?;
         let segments = ["keys", id, "encrypt"];
         let request = Request::new("nethsm.encrypt", Method::POST, &segments).json(request)?;
         self.json_request(&request).await

@@ -5,13 +5,13 @@ use reqwest::Method;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::NetHsmClient;
 use super::http::{Failure, Request};
 use super::model::{
     GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyType, PemKeyArguments, PublicKeyData,
     SignMode, SignRequest, SignResponse,
 };
 use super::multipart::{self, Part};
+use super::{NetHsmClient, ids};
 
 impl NetHsmClient {
     /// `GET /keys`: the ids of the keys the user can see.
@@ -34,6 +34,9 @@ impl NetHsmClient {
     /// `AlreadyExists` for a taken id (the spec says 409, the device answers 400; either way),
     /// `InvalidInput` (400) for a bad request, transport errors.
     pub async fn generate_key(&self, request: &GenerateKeyRequest) -> Result<KeyItem> {
+        if let Some(id) = request.id.as_deref() {
+            ids::check("nethsm.generate_key", "key id", id)?;
+        }
         const OP: &str = "nethsm.generate_key";
         let failure = match self
             .json_call(OP, Method::POST, &["keys", "generate"], Some(request), true)
@@ -57,6 +60,9 @@ impl NetHsmClient {
     /// # Errors
     /// `AlreadyExists` for a taken id, `InvalidInput` for a key the device refuses.
     pub async fn import_key(&self, id: Option<&str>, request: &ImportKeyRequest) -> Result<String> {
+        if let Some(id) = id {
+            ids::check("nethsm.import_key", "key id", id)?;
+        }
         const OP: &str = "nethsm.import_key";
         let Some(id) = id else {
             let created: KeyItem = self
@@ -88,6 +94,9 @@ impl NetHsmClient {
         arguments: &PemKeyArguments,
         pem: &SecretString,
     ) -> Result<String> {
+        if let Some(id) = id {
+            ids::check("nethsm.import_key_pem", "key id", id)?;
+        }
         const OP: &str = "nethsm.import_key_pem";
         let arguments = serde_json::to_vec(arguments)
             .map_err(|e| Error::invalid_input(OP, "cannot encode the request").with_source(e))?;
@@ -165,6 +174,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404) for an unknown key.
     pub async fn get_key(&self, id: &str) -> Result<PublicKeyData> {
+        ids::check("nethsm.get_key", "key id", id)?;
         self.json("nethsm.get_key", Method::GET, &["keys", id], None, true)
             .await
     }
@@ -174,6 +184,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404) for an unknown key.
     pub async fn delete_key(&self, id: &str) -> Result<()> {
+        ids::check("nethsm.delete_key", "key id", id)?;
         self.send(
             "nethsm.delete_key",
             Method::DELETE,
@@ -190,6 +201,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404) for an unknown key.
     pub async fn public_key_pem(&self, id: &str) -> Result<String> {
+        ids::check("nethsm.public_key_pem", "key id", id)?;
         let bytes = self
             .send(
                 "nethsm.public_key_pem",
@@ -212,6 +224,7 @@ impl NetHsmClient {
     /// `NotFound`, `InvalidInput` (400: mode not allowed, wrong digest length), `PermissionDenied`
     /// (403: tag restriction), transport errors.
     pub async fn sign(&self, id: &str, mode: SignMode, message: &[u8]) -> Result<Vec<u8>> {
+        ids::check("nethsm.sign", "key id", id)?;
         let request = SignRequest {
             mode,
             message: message.to_vec(),

@@ -9,7 +9,7 @@ use super::model::{
     ClusterAddRequest, ClusterJoinRequest, ClusterMember, ClusterMemberAddResponse,
     HealthDiagnoseData,
 };
-use super::{Credentials, NetHsmClient};
+use super::{Credentials, NetHsmClient, ids};
 
 impl NetHsmClient {
     /// `GET /health/diagnose` (v5): the cluster process's state and recent logs. Needs an
@@ -61,6 +61,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput`.
     pub async fn update_cluster_member(&self, id: &str, request: &ClusterAddRequest) -> Result<()> {
+        ids::check("nethsm.update_cluster_member", "member id", id)?;
         let segments = ["cluster", "members", id];
         let request =
             Request::new("nethsm.update_cluster_member", Method::PUT, &segments).json(request)?;
@@ -72,6 +73,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`.
     pub async fn remove_cluster_member(&self, id: &str) -> Result<()> {
+        ids::check("nethsm.remove_cluster_member", "member id", id)?;
         let segments = ["cluster", "members", id];
         self.no_answer(Request::new(
             "nethsm.remove_cluster_member",
@@ -86,6 +88,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput`.
     pub async fn promote_cluster_member(&self, id: &str) -> Result<()> {
+        ids::check("nethsm.promote_cluster_member", "member id", id)?;
         let segments = ["cluster", "members", id, "promote"];
         self.no_answer(Request::new(
             "nethsm.promote_cluster_member",

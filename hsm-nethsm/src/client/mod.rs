@@ -14,6 +14,7 @@ mod cluster;
 mod config;
 mod device;
 mod http;
+pub(crate) mod ids;
 mod key_admin;
 mod keys;
 mod membership;

@@ -3,10 +3,10 @@
 use hsm_core::Result;
 use reqwest::Method;
 
-use super::NetHsmClient;
 use super::model::{
     HealthState, InfoData, ProvisionRequest, SystemState, UserData, UserItem, UserPostData,
 };
+use super::{NetHsmClient, ids};
 
 impl NetHsmClient {
     /// `GET /health/state` (no authentication).
@@ -73,6 +73,7 @@ impl NetHsmClient {
     /// # Errors
     /// `AlreadyExists` (409), `PermissionDenied` (403), `InvalidInput` (400).
     pub async fn add_user(&self, id: &str, user: &UserPostData) -> Result<()> {
+        ids::check_user("nethsm.add_user", id)?;
         self.send(
             "nethsm.add_user",
             Method::PUT,
@@ -100,6 +101,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404), `PermissionDenied` (403).
     pub async fn delete_user(&self, id: &str) -> Result<()> {
+        ids::check_user("nethsm.delete_user", id)?;
         self.send(
             "nethsm.delete_user",
             Method::DELETE,
@@ -116,6 +118,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404), `PermissionDenied` (403).
     pub async fn get_user(&self, id: &str) -> Result<UserData> {
+        ids::check_user("nethsm.get_user", id)?;
         self.json("nethsm.get_user", Method::GET, &["users", id], None, true)
             .await
     }

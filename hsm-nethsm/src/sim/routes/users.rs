@@ -18,17 +18,8 @@ use super::{
     ADMIN, Caller, KEY_READERS, authorize, authorize_root, created, error, json_body,
     passphrase_ok, random_id,
 };
+use crate::client::ids::{valid_id, valid_user_id};
 use crate::client::model::UserRole;
-use crate::mapping::valid_id;
-
-/// The `UserID` rule: `[ns~]name`, each part an `ID`, at most 128 characters in all.
-fn valid_user_id(id: &str) -> bool {
-    id.len() <= 128
-        && match id.split_once('~') {
-            Some((ns, name)) => valid_id(ns) && valid_id(name),
-            None => valid_id(id),
-        }
-}
 
 fn no_user() -> Response {
     error(StatusCode::NOT_FOUND, "User not found")
