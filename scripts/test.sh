@@ -66,8 +66,10 @@ cargo test --workspace --all-features --locked
 step "examples"
 bash scripts/run-examples.sh
 
+# Criterion runs each benchmark once when started by `cargo test` (no `--bench` flag): the same
+# code as `cargo bench`, without a second, optimised build of the whole workspace.
 step "benches (smoke: each benchmark once)"
-cargo bench --workspace --all-features --locked -- --test
+cargo test --workspace --all-features --locked --bench '*'
 
 step "fuzz (smoke: each target once over its seed corpus)"
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}-fuzz" bash scripts/fuzz.sh --smoke
