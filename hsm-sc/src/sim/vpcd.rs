@@ -28,8 +28,37 @@ fn io(e: std::io::Error) -> Error {
         .with_source(e)
 }
 
+/// How long to wait for vpcd to accept: it has a backlog of one, so a slot that already holds
+/// a card (another simulator) lets the connection hang rather than refusing it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn connect(addr: impl ToSocketAddrs) -> Result<TcpStream> {
-    let s = TcpStream::connect(addr).map_err(io)?;
+    let mut last = None;
+    let mut stream = None;
+    for a in addr.to_socket_addrs().map_err(io)? {
+        match TcpStream::connect_timeout(&a, CONNECT_TIMEOUT) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let s = match (stream, last) {
+        (Some(s), _) => s,
+        (None, Some(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            return Err(Error::new(ErrorKind::Timeout, OP)
+                .with_message("vpcd did not accept the card: is another card in that slot?")
+                .with_source(e));
+        }
+        (None, Some(e)) => return Err(io(e)),
+        (None, None) => {
+            return Err(Error::invalid_input(
+                OP,
+                "the vpcd address resolves to nothing",
+            ));
+        }
+    };
     s.set_nodelay(true).map_err(io)?;
     s.set_write_timeout(Some(Duration::from_secs(10)))
         .map_err(io)?;
