@@ -1,5 +1,6 @@
 //! The simulator's device operations through the typed client: configuration read back as
-//! written, the TLS key, CSR and certificate (checked with the `openssl` CLI), backup and
+//! written, the TLS key, CSR and certificate (checked with the `openssl` CLI; a new key is
+//! served to new connections), backup and
 //! restore into a fresh device, reboot, shutdown, updates and factory reset.
 #![allow(
     clippy::unwrap_used,
@@ -178,6 +179,7 @@ fn configuration_reads_back_what_was_written() {
             &dir,
         );
         assert!(text.contains("nethsm.example.net"), "{text}");
+        let old_tls = sim.tls_options();
         admin
             .generate_tls_key(&TlsKeyGenerateRequest {
                 key_type: KeyType::EC_P384,
@@ -185,9 +187,18 @@ fn configuration_reads_back_what_was_written() {
             })
             .await
             .unwrap();
-        let new_public = admin.tls_public_key_pem().await.unwrap();
+        // New connections get the new certificate: a client pinned to the old one is refused,
+        // one pinned to the new one is served.
+        let old = NetHsmClient::builder("127.0.0.1", sim.addr().port())
+            .tls(old_tls)
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+        assert!(old.health_state().await.is_err());
+        let admin2 = client(&sim, "admin", ADMIN_PASSPHRASE);
+        let new_public = admin2.tls_public_key_pem().await.unwrap();
         assert_ne!(new_public, public);
-        let cert = admin.tls_certificate_pem().await.unwrap();
+        let cert = admin2.tls_certificate_pem().await.unwrap();
         std::fs::write(dir.path().join("new.pem"), &cert).unwrap();
         std::fs::write(dir.path().join("new-public.pem"), &new_public).unwrap();
         assert_eq!(
@@ -202,22 +213,30 @@ fn configuration_reads_back_what_was_written() {
         assert!(verified.contains("OK"), "{verified}");
         // A certificate for another key is refused; the device's own is accepted back.
         assert_eq!(
-            kind(admin.set_tls_certificate_pem(&served).await),
+            kind(admin2.set_tls_certificate_pem(&served).await),
             ErrorKind::InvalidInput
         );
-        admin.set_tls_certificate_pem(&cert).await.unwrap();
+        admin2.set_tls_certificate_pem(&cert).await.unwrap();
         // The cluster CA: never set, then a CA that did not sign the TLS certificate (412).
-        assert_eq!(kind(admin.cluster_ca_pem().await), ErrorKind::NotFound);
+        assert_eq!(kind(admin2.cluster_ca_pem().await), ErrorKind::NotFound);
         assert_eq!(
-            kind(admin.set_cluster_ca_pem(&served).await),
+            kind(admin2.set_cluster_ca_pem(&served).await),
             ErrorKind::InvalidState
         );
-        admin.set_cluster_ca_pem(&cert).await.unwrap();
-        assert_eq!(admin.cluster_ca_pem().await.unwrap(), cert);
+        admin2.set_cluster_ca_pem(&cert).await.unwrap();
+        assert_eq!(admin2.cluster_ca_pem().await.unwrap(), cert);
 
+        assert_eq!(sim.certificate_pem(), cert);
         // Diagnosis and the one-member cluster.
-        assert!(admin.health_diagnose().await.unwrap().cluster_state.running);
-        let members = admin.cluster_members().await.unwrap();
+        assert!(
+            admin2
+                .health_diagnose()
+                .await
+                .unwrap()
+                .cluster_state
+                .running
+        );
+        let members = admin2.cluster_members().await.unwrap();
         assert_eq!(members.len(), 1);
         assert!(!members[0].learner);
     });

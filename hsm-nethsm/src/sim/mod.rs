@@ -93,12 +93,41 @@ pub(crate) struct Shared {
     stalled: AtomicBool,
     /// Set by `POST /system/shutdown`: the server stops until resumed.
     halted: tokio::sync::watch::Sender<bool>,
+    /// The TLS identity served to new connections.
+    served: std::sync::RwLock<tls::Served>,
+}
+
+impl Shared {
+    /// The served certificate and an acceptor for it.
+    fn served(&self) -> (tls::Certificate, tokio_rustls::TlsAcceptor) {
+        let served = self.served.read().unwrap_or_else(PoisonError::into_inner);
+        (served.certificate.clone(), served.acceptor.clone())
+    }
+
+    /// Serves `certificate` (PEM) with `key` to new connections, if the TLS stack can (rustls
+    /// signs with P-256, P-384, Ed25519 and RSA keys); `false` when it keeps the old identity.
+    pub(crate) fn serve_identity(&self, key: &crypto::SimSecret, certificate: &str) -> bool {
+        let served = openssl_keys::pkey(key)
+            .and_then(|k| k.private_key_to_pkcs8().map_err(|e| format!("PKCS#8: {e}")))
+            .map_err(|m| Error::new(ErrorKind::Unavailable, "nethsm-sim.tls").with_message(m))
+            .and_then(|der| tls::Certificate::from_parts(certificate, zeroize::Zeroizing::new(der)))
+            .and_then(tls::Served::new);
+        match served {
+            Ok(served) => {
+                *self.served.write().unwrap_or_else(PoisonError::into_inner) = served;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the simulator keeps serving its previous TLS certificate");
+                false
+            }
+        }
+    }
 }
 
 /// A running simulator; it stops when dropped.
 pub struct Simulator {
     addr: SocketAddr,
-    certificate: tls::Certificate,
     shared: Arc<Shared>,
     runtime: tokio::runtime::Handle,
     /// Dropping it stops the accept loop and closes every open connection.
@@ -168,6 +197,7 @@ impl Simulator {
         device: Arc<Mutex<DeviceState>>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Self> {
+        let certificate = tls::Certificate::generate()?;
         let shared = Arc::new(Shared {
             device,
             latency,
@@ -175,8 +205,8 @@ impl Simulator {
             requests: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
             halted: tokio::sync::watch::channel(false).0,
+            served: std::sync::RwLock::new(tls::Served::new(certificate.clone())?),
         });
-        let certificate = tls::Certificate::generate()?;
         {
             let mut device = shared.device.lock().unwrap_or_else(PoisonError::into_inner);
             if device.config.tls_key.is_none() {
@@ -186,7 +216,6 @@ impl Simulator {
         }
         let mut simulator = Self {
             addr: listen,
-            certificate,
             shared,
             runtime: runtime.clone(),
             shutdown: None,
@@ -204,18 +233,13 @@ impl Simulator {
         })?;
         self.addr = listener.local_addr().map_err(start_error)?;
         listener.set_nonblocking(true).map_err(start_error)?;
-        let acceptor = self.certificate.acceptor()?;
         let app = routes::router(Arc::clone(&self.shared));
         let (shutdown, stop) = tokio::sync::watch::channel(());
         let _guard = self.runtime.enter();
         let listener = tokio::net::TcpListener::from_std(listener).map_err(start_error)?;
-        let _task = self.runtime.spawn(tls::serve(
-            listener,
-            acceptor,
-            app,
-            Arc::clone(&self.shared),
-            stop,
-        ));
+        let _task = self
+            .runtime
+            .spawn(tls::serve(listener, app, Arc::clone(&self.shared), stop));
         self.shutdown = Some(shutdown);
         tracing::info!(addr = %self.addr, "NetHSM simulator listening");
         Ok(())
@@ -268,16 +292,17 @@ impl Simulator {
         self.addr
     }
 
-    /// The server certificate, PEM.
+    /// The certificate served now, PEM: the one made at start until `/config/tls/generate` or
+    /// `PUT /config/tls/cert.pem` installs another (for new connections, like the device).
     #[must_use]
-    pub fn certificate_pem(&self) -> &str {
-        &self.certificate.pem
+    pub fn certificate_pem(&self) -> String {
+        self.shared.served().0.pem
     }
 
-    /// TLS options that trust exactly this simulator's certificate (SHA-256 pin).
+    /// TLS options that trust exactly the certificate served now (SHA-256 pin).
     #[must_use]
     pub fn tls_options(&self) -> TlsOptions {
-        TlsOptions::default().with_pin_sha256(self.certificate.sha256)
+        TlsOptions::default().with_pin_sha256(self.shared.served().0.sha256)
     }
 
     /// TCP connections accepted so far (to prove connection reuse).

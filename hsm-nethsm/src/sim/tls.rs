@@ -9,7 +9,9 @@ use sha2::Digest as _;
 
 use super::Shared;
 
-/// A self-signed certificate for `localhost` and `127.0.0.1`.
+/// The certificate and key the simulator serves: at start a self-signed certificate for
+/// `localhost` and `127.0.0.1`; later whatever `/config/tls/*` installs.
+#[derive(Clone)]
 pub(super) struct Certificate {
     pub(super) pem: String,
     pub(super) sha256: [u8; 32],
@@ -48,6 +50,19 @@ impl Certificate {
             .map_err(tls_error)
     }
 
+    /// A certificate (PEM) and its key (PKCS#8 DER).
+    pub(super) fn from_parts(pem: &str, key_der: zeroize::Zeroizing<Vec<u8>>) -> Result<Self> {
+        let der = openssl::x509::X509::from_pem(pem.as_bytes())
+            .and_then(|c| c.to_der())
+            .map_err(tls_error)?;
+        Ok(Self {
+            pem: pem.to_owned(),
+            sha256: sha2::Sha256::digest(&der).into(),
+            der,
+            key_der,
+        })
+    }
+
     pub(super) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor> {
         let key = PrivateKeyDer::try_from(self.key_der.to_vec()).map_err(tls_error)?;
         let config = rustls::ServerConfig::builder_with_provider(hsm_core::tls::crypto_provider())
@@ -60,11 +75,26 @@ impl Certificate {
     }
 }
 
+/// What the simulator serves: the certificate and an acceptor for it.
+pub(super) struct Served {
+    pub(super) certificate: Certificate,
+    pub(super) acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl Served {
+    pub(super) fn new(certificate: Certificate) -> Result<Self> {
+        let acceptor = certificate.acceptor()?;
+        Ok(Self {
+            certificate,
+            acceptor,
+        })
+    }
+}
+
 /// Accepts connections until `stop`'s sender is dropped; each connection is served with
 /// HTTP/1.1 keep-alive until then, and dropped at that moment.
 pub(super) async fn serve(
     listener: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
     app: axum::Router,
     shared: Arc<Shared>,
     stop: tokio::sync::watch::Receiver<()>,
@@ -79,7 +109,9 @@ pub(super) async fn serve(
         };
         let Ok((tcp, _peer)) = accepted else { continue };
         let _ = shared.connections.fetch_add(1, Ordering::Relaxed);
-        let acceptor = acceptor.clone();
+        // The identity in force now: a TLS key or certificate change applies to new
+        // connections, like on the device.
+        let acceptor = shared.served().1;
         let app = app.clone();
         let mut stopped = stop.clone();
         let mut halted = shared.halted.subscribe();

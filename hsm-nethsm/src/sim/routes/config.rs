@@ -1,6 +1,6 @@
 //! `/config/*` (root Administrators): passphrases, unattended boot, time, NTP, logging,
 //! network, the TLS key and certificate, the cluster CA. Values are kept in the device state
-//! (and in backups); the simulator's own listener keeps the certificate it started with.
+//! (and in backups); a new TLS key or certificate is served to new connections.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -364,6 +364,9 @@ pub(super) async fn set_tls_cert(
             );
         }
         device.config.tls_certificate = text.to_owned();
+        if let Some(key) = device.config.tls_key.as_ref() {
+            let _ = s.serve_identity(key, text);
+        }
         StatusCode::CREATED.into_response()
     })
 }
@@ -417,6 +420,7 @@ pub(super) async fn tls_generate(
     .await;
     match made {
         Ok(Ok((key, cert))) => {
+            let _ = s.serve_identity(&key, &cert);
             let mut device = s.lock();
             device.config.tls_key = Some(key);
             device.config.tls_certificate = cert;
