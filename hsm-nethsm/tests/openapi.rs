@@ -761,3 +761,43 @@ fn binary_pem_and_form_bodies_follow_the_openapi_spec() {
     assert_eq!(c.check("POST", "/system/shutdown", &[], ADMIN, None).0, 204);
     assert!(c.seen.len() >= 14, "{:?}", c.seen);
 }
+
+#[test]
+fn a_wrong_accept_header_is_406() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let c = Checker::new(&sim);
+    let spec = spec();
+    for (path, template, accept, expected) in [
+        ("/info", "/info", "application/x-pem-file", 406),
+        ("/info", "/info", "text/html, application/*;q=0.5", 200),
+        ("/keys", "/keys", "application/json;q=0", 406),
+        (
+            "/config/tls/cert.pem",
+            "/config/tls/cert.pem",
+            "application/json",
+            406,
+        ),
+        ("/config/tls/cert.pem", "/config/tls/cert.pem", "*/*", 200),
+    ] {
+        let status = c.runtime.block_on(async {
+            c.http
+                .get(format!("{}{path}", c.base))
+                .basic_auth("admin", Some(ADMIN_PASSPHRASE))
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+        assert_eq!(status, expected, "{path} with Accept: {accept}");
+        let documented = spec
+            .pointer(&format!(
+                "/paths/{}/get/responses/{status}",
+                template.replace('/', "~1")
+            ))
+            .is_some();
+        assert!(documented, "{path}: {status} is not documented");
+    }
+}

@@ -227,7 +227,44 @@ async fn latency(
     if announced > if large { LARGE_BODY } else { BODY } {
         return error(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
     }
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    if let Some(accept) = accept
+        && !accepts(accept, produced(request.method(), path))
+    {
+        return error(StatusCode::NOT_ACCEPTABLE, "Not acceptable");
+    }
     next.run(request).await
+}
+
+/// The media type an endpoint answers with.
+fn produced(method: &axum::http::Method, path: &str) -> &'static str {
+    if path.ends_with(".pem") {
+        "application/x-pem-file"
+    } else if path.ends_with("/system/backup")
+        || (path.ends_with("/cert") && method == axum::http::Method::GET)
+    {
+        "application/octet-stream"
+    } else {
+        "application/json"
+    }
+}
+
+/// Whether an `Accept` header admits `media` (`type/subtype`, `type/*` or `*/*`, not `q=0`).
+fn accepts(accept: &str, media: &str) -> bool {
+    let (kind, _) = media.split_once('/').unwrap_or((media, ""));
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("").to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        !refused && (name == "*/*" || name == media || name == format!("{kind}/*"))
+    })
 }
 
 impl Shared {
