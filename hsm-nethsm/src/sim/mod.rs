@@ -14,6 +14,7 @@
 //! It is a test double with published passphrases: never put real keys in it.
 
 mod backup;
+mod clock;
 mod crypto;
 mod csr;
 mod form;

@@ -78,7 +78,7 @@ pub(super) async fn provision(State(s): State<Arc<Shared>>, body: Bytes) -> Resp
             "Passphrases must be 10 to 200 characters",
         );
     }
-    let Some(offset) = super::config::clock_offset_for(&request.system_time) else {
+    let Some(offset) = super::super::clock::clock_offset_for(&request.system_time) else {
         return error(StatusCode::BAD_REQUEST, "Invalid systemTime");
     };
     device.config.clock_offset = offset;

@@ -194,7 +194,7 @@ pub(super) async fn restore(
         Err(m) => return bad(&m),
     };
     if let Some(time) = &arguments.system_time {
-        match super::config::clock_offset_for(time) {
+        match super::super::clock::clock_offset_for(time) {
             Some(offset) => device.config.clock_offset = offset,
             None => return bad("Invalid systemTime"),
         }
