@@ -25,7 +25,9 @@ pub const BACKEND: &str = "sc-hsm";
 /// OpenSC shows them. The user PIN is verified once, inside a PC/SC transaction together with
 /// the first operation that needs it; afterwards each signature is one APDU. If another process
 /// logs the card out (by selecting the applet), the next operation logs in again with the same
-/// PIN, once. A PIN the card rejected is never sent again by this value.
+/// PIN, once. A PIN the card rejected is never sent again by this value. After the card was
+/// removed (or the reader or pcscd went away), operations that need the PIN fail until the
+/// caller calls [`ScHsm::login`], which checks the serial number of the card now present.
 pub struct ScHsm {
     inner: Mutex<Inner>,
     #[cfg(feature = "sim")]
