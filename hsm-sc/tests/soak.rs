@@ -1,6 +1,6 @@
 //! A bounded soak: several threads sign for `HSM_SOAK_SECS` seconds (default 15) through one
-//! shared `ScHsm` in process and, at the same time, through another one over pcscd + vpcd (the
-//! simulated card served from this process). Zero errors, every signature verifies, and the
+//! shared `ScHsm` in process and, at the same time, over pcscd + vpcd (the simulated card served
+//! from this process) through two `ScHsm`s with a PC/SC connection each. Zero errors, every signature verifies, and the
 //! process holds no more file descriptors at the end than after warm-up.
 
 #![cfg(feature = "sim")]
@@ -99,7 +99,10 @@ fn soak_in_process_and_over_pcscd() {
         );
         let hsm = Arc::new(ScHsm::open(BackendUri::parse(&uri).unwrap()).unwrap());
         let keys = keys(&hsm);
-        (hsm, keys, card, lock, guard)
+        // a second, independent PC/SC connection to the same card (as a second process
+        // would have): both log in, neither logs the other out for good
+        let second = Arc::new(ScHsm::open(BackendUri::parse(&uri).unwrap()).unwrap());
+        (hsm, second, keys, card, lock, guard)
     });
 
     // warm-up: one round each, so lazily opened descriptors exist before counting
@@ -108,9 +111,11 @@ fn soak_in_process_and_over_pcscd() {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let (local, over_pcscd) = std::thread::scope(|s| {
         #[cfg(feature = "pcsc")]
-        let remote = pcsc
-            .as_ref()
-            .map(|(hsm, keys, ..)| s.spawn(move || soak(hsm, keys, deadline)));
+        let remote = pcsc.as_ref().map(|(hsm, second, keys, ..)| {
+            let first = s.spawn(move || soak(hsm, keys, deadline));
+            let other = s.spawn(move || soak(second, keys, deadline));
+            s.spawn(move || first.join().unwrap() + other.join().unwrap())
+        });
         #[cfg(not(feature = "pcsc"))]
         let remote: Option<std::thread::ScopedJoinHandle<'_, usize>> = None;
         let local = soak(&in_process, &in_process_keys, deadline);
@@ -118,7 +123,7 @@ fn soak_in_process_and_over_pcscd() {
     });
     let fds_after = open_fds();
     eprintln!(
-        "soak {secs} s, {THREADS} threads each: {local} signatures in process ({:.0}/s), {} over pcscd+vpcd ({}/s); fds {fds_before} -> {fds_after}",
+        "soak {secs} s, {THREADS} threads per ScHsm: {local} signatures in process ({:.0}/s), {} over pcscd+vpcd on two connections ({}/s); fds {fds_before} -> {fds_after}",
         local as f64 / secs as f64,
         over_pcscd.map_or("none".into(), |n| n.to_string()),
         over_pcscd.map_or("-".into(), |n| format!("{:.0}", n as f64 / secs as f64)),
