@@ -117,7 +117,10 @@ fn soak_in_process_and_over_pcscd() {
             s.spawn(move || first.join().unwrap() + other.join().unwrap())
         });
         #[cfg(not(feature = "pcsc"))]
-        let remote: Option<std::thread::ScopedJoinHandle<'_, usize>> = None;
+        let remote: Option<std::thread::ScopedJoinHandle<'_, usize>> = {
+            let _ = s;
+            None
+        };
         let local = soak(&in_process, &in_process_keys, deadline);
         (local, remote.map(|r| r.join().unwrap()))
     });
