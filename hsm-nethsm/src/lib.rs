@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod cipher;
 pub mod client;
 mod mapping;
 mod open;
@@ -9,6 +10,7 @@ mod open;
 pub mod sim;
 
 pub use crate::backend::NetHsm;
+pub use crate::cipher::Sealed;
 pub use crate::client::{
     Credentials, MAX_RESPONSE_BYTES, NetHsmClient, NetHsmClientBuilder, RetryPolicy,
 };

@@ -622,3 +622,42 @@ fn bip340_signatures_verify_with_the_x_only_key() {
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
     });
 }
+
+#[test]
+fn the_backend_encrypts_and_decrypts_beside_signing() {
+    use hsm_core::uri::BackendUri;
+    use hsm_core::{KeyId, KeySpec, KeyStore as _, KeyTemplate};
+    let hsm = hsm_nethsm::NetHsm::open(BackendUri::parse("nethsm+sim:").unwrap()).unwrap();
+    let aes: KeyId = "backend-aes".parse().unwrap();
+    let info = hsm
+        .generate_key(&KeyTemplate::new(aes.clone(), KeySpec::Aes256))
+        .unwrap();
+    assert_eq!(info.spec, Some(KeySpec::Aes256));
+    let plaintext = [0x5au8; 64];
+    let sealed = hsm.encrypt_aes_cbc(&aes, &plaintext, None).unwrap();
+    assert_eq!((sealed.ciphertext.len(), sealed.iv.len()), (64, 16));
+    assert_ne!(sealed.ciphertext, plaintext);
+    let opened = hsm
+        .decrypt(
+            &aes,
+            DecryptMode::AES_CBC,
+            &sealed.ciphertext,
+            Some(&sealed.iv),
+        )
+        .unwrap();
+    assert_eq!(opened.as_slice(), plaintext);
+    let e = hsm.encrypt_aes_cbc(&aes, &[1; 15], None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    // Keys the backend generates for signing do not decrypt (their mechanisms are signing).
+    let rsa: KeyId = "backend-rsa".parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(rsa.clone(), KeySpec::Rsa2048))
+        .unwrap();
+    let e = hsm
+        .decrypt(&rsa, DecryptMode::PKCS1, &[0; 256], None)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(
+        hsm.encrypt_aes_cbc(&"bad id".parse().unwrap(), &[0; 16], None)
+            .is_err()
+    );
+}

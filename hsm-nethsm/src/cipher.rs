@@ -1,0 +1,69 @@
+//! Encryption and decryption through [`NetHsm`], beside the signing traits: AES-CBC with AES
+//! keys, and RSA decryption (raw, PKCS#1 v1.5, OAEP). hsm-core's traits only sign, so these are
+//! methods of the backend, blocking like the traits, over the same client.
+
+use hsm_core::{KeyId, Result};
+use zeroize::Zeroizing;
+
+use crate::NetHsm;
+use crate::client::model::{DecryptMode, DecryptRequest, EncryptMode, EncryptRequest};
+use crate::mapping;
+
+/// An AES-CBC ciphertext and the IV it was made with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    /// The ciphertext (no padding: as long as the plaintext).
+    pub ciphertext: Vec<u8>,
+    /// The 16-byte IV.
+    pub iv: Vec<u8>,
+}
+
+impl NetHsm {
+    /// Encrypts with an AES key in CBC mode, without padding (`plaintext` must be a multiple
+    /// of 16 bytes); the device picks a random IV unless one is given.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a length that is not a multiple of 16, a key that is not an AES key
+    /// with `AES_Encryption_CBC`, or a bad key id; `NotFound`, `PermissionDenied`.
+    pub fn encrypt_aes_cbc(
+        &self,
+        key: &KeyId,
+        plaintext: &[u8],
+        iv: Option<&[u8]>,
+    ) -> Result<Sealed> {
+        let id = mapping::key_id(key)?;
+        let request = EncryptRequest {
+            mode: EncryptMode::AES_CBC,
+            message: plaintext.to_vec(),
+            iv: iv.map(<[u8]>::to_vec),
+        };
+        let answer = self.block_on(self.client().encrypt(&id, &request))?;
+        Ok(Sealed {
+            ciphertext: answer.encrypted,
+            iv: answer.iv,
+        })
+    }
+
+    /// Decrypts: `AES_CBC` with an AES key (the IV is required), or `RAW`, `PKCS1`, `OAEP_*`
+    /// with an RSA key. The plaintext is zeroized when dropped.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a mode the key does not allow, bad padding or a missing IV;
+    /// `NotFound`, `PermissionDenied`.
+    pub fn decrypt(
+        &self,
+        key: &KeyId,
+        mode: DecryptMode,
+        ciphertext: &[u8],
+        iv: Option<&[u8]>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let id = mapping::key_id(key)?;
+        let request = DecryptRequest {
+            mode,
+            encrypted: ciphertext.to_vec(),
+            iv: iv.map(<[u8]>::to_vec),
+        };
+        let answer = self.block_on(self.client().decrypt(&id, &request))?;
+        Ok(Zeroizing::new(answer.decrypted.clone()))
+    }
+}
