@@ -1,7 +1,8 @@
-//! A bounded soak: several threads sign for `HSM_SOAK_SECS` seconds (default 15) through one
-//! shared `ScHsm` in process and, at the same time, over pcscd + vpcd (the simulated card served
-//! from this process) through two `ScHsm`s with a PC/SC connection each. Zero errors, every signature verifies, and the
-//! process holds no more file descriptors at the end than after warm-up.
+//! A bounded soak: `HSM_SOAK_THREADS` threads (default 4) sign for `HSM_SOAK_SECS` seconds
+//! (default 15) through one shared `ScHsm` in process and, at the same time, as many over
+//! pcscd + vpcd (the simulated card served from this process) through each of two `ScHsm`s with
+//! a PC/SC connection each. Zero errors, every signature verifies, and the process holds no more
+//! file descriptors at the end than after warm-up.
 
 #![cfg(feature = "sim")]
 #![allow(
@@ -21,7 +22,14 @@ use hsm_core::uri::BackendUri;
 use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 use hsm_sc::ScHsm;
 
-const THREADS: usize = 4;
+/// Threads per `ScHsm`: `HSM_SOAK_THREADS`, default 4.
+fn threads() -> usize {
+    std::env::var("HSM_SOAK_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(4)
+}
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
@@ -45,14 +53,14 @@ fn keys(hsm: &ScHsm) -> Vec<(KeyId, SignAlgorithm)> {
     out
 }
 
-/// Signs from `THREADS` threads until `deadline`; returns the number of verified signatures.
+/// Signs from [`threads`] threads until `deadline`; returns the number of verified signatures.
 fn soak(hsm: &Arc<ScHsm>, keys: &[(KeyId, SignAlgorithm)], deadline: Instant) -> usize {
     let publics: Vec<_> = keys
         .iter()
         .map(|(k, _)| hsm.public_key(k).unwrap())
         .collect();
     std::thread::scope(|s| {
-        let workers: Vec<_> = (0..THREADS)
+        let workers: Vec<_> = (0..threads())
             .map(|t| {
                 let (hsm, publics) = (hsm.clone(), &publics);
                 s.spawn(move || {
@@ -126,7 +134,8 @@ fn soak_in_process_and_over_pcscd() {
     });
     let fds_after = open_fds();
     eprintln!(
-        "soak {secs} s, {THREADS} threads per ScHsm: {local} signatures in process ({:.0}/s), {} over pcscd+vpcd on two connections ({}/s); fds {fds_before} -> {fds_after}",
+        "soak {secs} s, {} threads per ScHsm: {local} signatures in process ({:.0}/s), {} over pcscd+vpcd on two connections ({}/s); fds {fds_before} -> {fds_after}",
+        threads(),
         local as f64 / secs as f64,
         over_pcscd.map_or("none".into(), |n| n.to_string()),
         over_pcscd.map_or("-".into(), |n| format!("{:.0}", n as f64 / secs as f64)),
