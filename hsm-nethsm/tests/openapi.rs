@@ -801,3 +801,54 @@ fn a_wrong_accept_header_is_406() {
         assert!(documented, "{path}: {status} is not documented");
     }
 }
+
+#[test]
+fn get_answers_carry_an_etag_for_conditional_requests() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let mut c = Checker::new(&sim);
+    let body = json!({"mechanisms": ["EdDSA_Signature"], "type": "Curve25519", "id": "etag"});
+    assert_eq!(
+        c.check("POST", "/keys/generate", &[], ADMIN, Some(body)).0,
+        201
+    );
+    let get = |c: &Checker, tag: Option<&str>| {
+        c.runtime.block_on(async {
+            let mut request = c
+                .http
+                .get(format!("{}/keys/etag", c.base))
+                .basic_auth("admin", Some(ADMIN_PASSPHRASE));
+            if let Some(tag) = tag {
+                request = request.header("if-none-match", tag);
+            }
+            let response = request.send().await.unwrap();
+            let etag = response
+                .headers()
+                .get("etag")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let status = response.status().as_u16();
+            (status, etag, response.bytes().await.unwrap().len())
+        })
+    };
+    let (status, etag, len) = get(&c, None);
+    let etag = etag.expect("a GET answer has an ETag");
+    assert_eq!(status, 200);
+    assert!(len > 0);
+    let (status, again, len) = get(&c, Some(&etag));
+    assert_eq!(
+        (status, again.as_deref(), len),
+        (304, Some(etag.as_str()), 0)
+    );
+    // A change makes a new tag.
+    let (status, _) = c.check(
+        "PUT",
+        "/keys/{KeyID}/label",
+        &["etag"],
+        ADMIN,
+        Some(json!({"label": "changed"})),
+    );
+    assert_eq!(status, 204);
+    let (status, changed, _) = get(&c, Some(&etag));
+    assert_eq!(status, 200);
+    assert_ne!(changed.as_deref(), Some(etag.as_str()));
+}

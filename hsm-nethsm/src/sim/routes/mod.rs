@@ -236,7 +236,41 @@ async fn latency(
     {
         return error(StatusCode::NOT_ACCEPTABLE, "Not acceptable");
     }
-    next.run(request).await
+    let conditional = (request.method() == axum::http::Method::GET)
+        .then(|| request.headers().get(header::IF_NONE_MATCH).cloned());
+    let response = next.run(request).await;
+    match conditional {
+        Some(if_none_match) if response.status() == StatusCode::OK => {
+            with_etag(response, if_none_match).await
+        }
+        _ => response,
+    }
+}
+
+/// A GET answer gets an `ETag` (a digest of its body), and becomes `304 Not Modified` when
+/// the request's `If-None-Match` names it, like the device's resources.
+async fn with_etag(response: Response, if_none_match: Option<axum::http::HeaderValue>) -> Response {
+    use sha2::Digest as _;
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, LARGE_BODY).await else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "answer too large");
+    };
+    let digest = sha2::Sha256::digest(&bytes);
+    let tag = format!("\"{}\"", hex::encode(digest.get(..16).unwrap_or_default()));
+    let matches = if_none_match
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    if let Ok(value) = axum::http::HeaderValue::from_str(&tag) {
+        let _ = parts.headers.insert(header::ETAG, value);
+    }
+    if matches {
+        parts.status = StatusCode::NOT_MODIFIED;
+        let _ = parts.headers.remove(header::CONTENT_TYPE);
+        let _ = parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The media type an endpoint answers with.
