@@ -852,3 +852,24 @@ fn get_answers_carry_an_etag_for_conditional_requests() {
     assert_eq!(status, 200);
     assert_ne!(changed.as_deref(), Some(etag.as_str()));
 }
+
+#[test]
+fn a_uri_over_2000_characters_is_414() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let c = Checker::new(&sim);
+    let status = |label: &str| {
+        c.runtime.block_on(async {
+            c.http
+                .get(format!("{}/keys?label={label}", c.base))
+                .basic_auth("admin", Some(ADMIN_PASSPHRASE))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    assert_eq!(status(&"l".repeat(1900)), 200);
+    assert_eq!(status(&"l".repeat(2100)), 414);
+}

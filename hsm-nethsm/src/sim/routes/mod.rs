@@ -198,6 +198,8 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
 /// The device's request body limits: 1 MiB, and 67 MiB for sign, decrypt and encrypt.
 const BODY: usize = 1 << 20;
 const LARGE_BODY: usize = 67 << 20;
+/// The device's URI limit.
+const MAX_URI: usize = 2000;
 
 async fn latency(
     State(shared): State<Arc<Shared>>,
@@ -213,6 +215,9 @@ async fn latency(
     }
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
+    }
+    if request.uri().to_string().len() > MAX_URI {
+        return error(StatusCode::URI_TOO_LONG, "URI too long");
     }
     let path = request.uri().path();
     let large = ["/sign", "/decrypt", "/encrypt"]
