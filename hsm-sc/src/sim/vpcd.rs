@@ -85,9 +85,7 @@ pub fn serve(
 /// APDU. Acknowledging at once (re-armed before every read) takes that to a fraction of a
 /// millisecond (`cargo bench --bench sc_sign`: 49 ms -> 0.3 ms per P-256 signature).
 ///
-/// `TcpStreamExt::set_quickack` is stable since Rust 1.89: the simulator (feature `sim`) needs
-/// 1.89, the library itself keeps the workspace's 1.88.
-#[clippy::msrv = "1.89"]
+/// `TcpStreamExt::set_quickack` is stable since Rust 1.89, the workspace's minimum.
 fn quick_ack(s: &TcpStream) {
     #[cfg(target_os = "linux")]
     {
