@@ -15,9 +15,6 @@ pub fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if crate::masked("pkcs11-percent-plus") && text.contains("%+") {
-        return;
-    }
     let Ok(uri) = Pkcs11Uri::parse(text) else {
         return;
     };
