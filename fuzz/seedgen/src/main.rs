@@ -163,7 +163,12 @@ fn cards() {
         .expect("data object");
     dump_files(&hsm, "sim");
     drop(hsm);
-    answers.extend(record(&sim, "keys-dkek-data"));
+    let recorded = record(&sim, "keys-dkek-data");
+    // The same conversation with the card pulled out half-way (a one-byte record).
+    let mut removed = recorded.clone();
+    removed.insert(recorded.len() / 2, vec![0]);
+    save("sc_card", "keys-card-removed", &script::join(&removed));
+    answers.extend(recorded);
 
     // A card whose user PIN was entered wrongly twice: the session meets 63C1.
     let locked = SimulatedCard::initialized().expect("simulator");

@@ -2,7 +2,8 @@
 //! session against a card whose answers come from the fuzz input. This reaches every response
 //! parser of the command layer (SELECT, PIN status, ENUMERATE OBJECTS, READ BINARY chaining,
 //! the key table from `C4xx`/`CExx`, GENERATE ASYMMETRIC KEY PAIR, SIGN, DKEK status, WRAP KEY,
-//! GET CHALLENGE) through the public API only. Nothing may panic or loop.
+//! GET CHALLENGE, login again after the card was pulled out) through the public API only.
+//! Nothing may panic or loop.
 
 use std::collections::VecDeque;
 
@@ -18,10 +19,13 @@ use crate::script;
 /// The user PIN of the session (the simulator's default, so that recorded seeds replay).
 pub const USER_PIN: &str = "648219";
 
-/// A card that answers each command with the next scripted answer and then goes away.
+/// A card that answers each command with the next scripted answer and then goes away. A
+/// one-byte record (never a valid answer: a status word alone is two) stands for the card being
+/// pulled out and put back: that command fails as `Unavailable` and the channel reports a reset.
 #[derive(Debug)]
 pub struct ScriptedCard {
     answers: VecDeque<Vec<u8>>,
+    reset: bool,
 }
 
 impl ScriptedCard {
@@ -30,21 +34,32 @@ impl ScriptedCard {
     pub fn new(answers: impl IntoIterator<Item = Vec<u8>>) -> Self {
         Self {
             answers: answers.into_iter().collect(),
+            reset: false,
         }
     }
 }
 
 impl Transmit for ScriptedCard {
     fn transmit(&mut self, _command: &[u8]) -> Result<Vec<u8>> {
-        self.answers.pop_front().ok_or_else(|| {
-            Error::new(ErrorKind::Unavailable, "fuzz.transmit").with_message("the card went away")
-        })
+        let gone = || Error::new(ErrorKind::Unavailable, "fuzz.transmit");
+        match self.answers.pop_front() {
+            Some(a) if a.len() == 1 => {
+                self.reset = true;
+                Err(gone().with_message("the card was removed"))
+            }
+            Some(a) => Ok(a),
+            None => Err(gone().with_message("the card went away")),
+        }
     }
 }
 
 impl CardChannel for ScriptedCard {
     fn exclusive(&mut self, body: &mut dyn FnMut(&mut dyn Transmit) -> Result<()>) -> Result<()> {
         body(self)
+    }
+
+    fn take_reset(&mut self) -> bool {
+        std::mem::take(&mut self.reset)
     }
 }
 
@@ -89,4 +104,11 @@ pub fn session(hsm: &ScHsm) {
     }
     let _ = hsm.read_data_object("fuzz");
     let _ = hsm.random(32);
+    // After a removal the backend waits for an explicit login; then signing works again.
+    if hsm.login().is_ok()
+        && let Ok(keys) = hsm.list_keys()
+        && let Some(key) = keys.first()
+    {
+        let _ = hsm.sign(&key.id, SignAlgorithm::EcdsaPrehashed, &[0x5A; 32]);
+    }
 }
