@@ -25,6 +25,8 @@ pub mod rustcrypto;
 pub mod secret;
 pub mod signature;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tls;
 pub mod uri;
 mod verify;
