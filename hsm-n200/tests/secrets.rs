@@ -11,11 +11,8 @@
     clippy::panic
 )]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use base64::Engine as _;
 use hsm_core::secret::SecretString;
+use hsm_core::testkit::{Secrets, TraceCapture, error_text};
 use hsm_core::tls::TlsOptions;
 use hsm_core::{
     Curve, ImportRequest, KeyId, KeySpec, KeyStore as _, KeyTemplate, PrivateKeyDer, SignAlgorithm,
@@ -24,7 +21,6 @@ use hsm_core::{
 use hsm_n200::sim::{SimConfig, SimFault, Simulator};
 use hsm_n200::{N200, N200Client};
 use p256::pkcs8::EncodePrivateKey as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 const PASSWORD: &str = "Sup3r-Secret-Pw";
 const WRONG_PASSWORD: &str = "Wrong-Pw-4321";
@@ -32,19 +28,6 @@ const PIN: &str = "Key-PIN-98765";
 const WRONG_PIN: &str = "Bad-PIN-13579";
 /// The PIN of the record's symmetric key `k01` (the simulator's demo key).
 const SYM_PIN: &str = "12345678";
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Collects what a call returned: its value's `Debug`, or its error's `Display` and `Debug`
 /// (which show the whole source chain, the kept raw answer included).
@@ -55,15 +38,7 @@ impl Seen {
     fn note<T: std::fmt::Debug>(&mut self, what: &str, r: hsm_core::Result<T>) {
         self.0.push(match r {
             Ok(v) => format!("{what}: ok {v:?}"),
-            Err(e) => {
-                let mut chain = format!("{what}: {e} | {e:?}");
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    chain.push_str(&format!(" | {s} | {s:?}"));
-                    source = s.source();
-                }
-                chain
-            }
+            Err(e) => format!("{what}: {}", error_text(&e)),
         });
     }
 
@@ -75,16 +50,8 @@ impl Seen {
 
 #[test]
 fn no_password_pin_or_key_reaches_logs_errors_or_debug_output() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    // `try_init` also routes the `log` records of rustls and hyper into the buffer.
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish()
-        .try_init()
-        .unwrap();
+    // Global: the `log` records of rustls and hyper, and the runtime's threads, are captured too.
+    let capture = TraceCapture::install_global().unwrap();
 
     let mut config = SimConfig::new("pkmaster", SecretString::from(PASSWORD));
     config.demo_keys = true;
@@ -341,7 +308,7 @@ fn no_password_pin_or_key_reaches_logs_errors_or_debug_output() {
         n200.block_on(pinned_wrong.get_api().encrypt("k01", &sym_pin, "CBC", "x")),
     );
 
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     let seen = seen.0.join("\n");
     assert!(
         logs.contains("n200.post") && logs.contains("answer") && logs.contains("TRACE"),
@@ -352,29 +319,17 @@ fn no_password_pin_or_key_reaches_logs_errors_or_debug_output() {
         logs.contains("checking whether the key"),
         "settlement logged"
     );
-    let mut needles: Vec<String> = [
-        PASSWORD,
-        WRONG_PASSWORD,
-        PIN,
-        WRONG_PIN,
-        SYM_PIN,
-        scalar_hex.as_str(),
-        pkcs8_hex.as_str(),
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    for password in [PASSWORD, WRONG_PASSWORD] {
-        needles
-            .push(base64::engine::general_purpose::STANDARD.encode(format!("pkmaster:{password}")));
-    }
-    for needle in &needles {
-        assert!(!logs.contains(needle.as_str()), "{needle} in the logs");
-        assert!(
-            !seen.contains(needle.as_str()),
-            "{needle} in results, errors or Debug:\n{seen}"
-        );
-    }
+    let mut secrets = Secrets::new();
+    let _ = secrets
+        .text(PIN)
+        .text(WRONG_PIN)
+        .text(SYM_PIN)
+        .text(scalar_hex)
+        .text(pkcs8_hex)
+        .basic_auth("pkmaster", PASSWORD)
+        .basic_auth("pkmaster", WRONG_PASSWORD);
+    secrets.assert_absent("the TRACE log", &logs);
+    secrets.assert_absent("results, errors or Debug", &seen);
     assert!(!logs.contains("Authorization") && !logs.contains("authorization: Basic"));
     // The outputs were really produced: failures with their kinds, and settled calls.
     assert!(seen.contains("import settled: ok"), "{seen}");
