@@ -6,41 +6,56 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::super::Shared;
 use super::super::clock::{clock_offset_for, format_rfc3339, now_unix};
 use super::super::crypto::SimSecret;
 use super::super::openssl_keys;
-use super::super::state::{PassphraseDigest, backup_key};
-use super::{ADMIN, authorize_root, error, json_body, passphrase_ok};
+use super::super::state::{DeviceState, PassphraseDigest, backup_key};
+use super::{ADMIN, Answer, authorize_root, error, json_body, no_content, passphrase_ok, pem};
 use crate::client::model::{
     DistinguishedName, LoggingConfig, NetworkConfig, NtpConfig, Switch, TimeConfig,
     TlsKeyGenerateRequest, UnattendedBootConfig,
 };
 
 /// Runs `f` on the device for a root Administrator.
-fn admin<F: FnOnce(&mut super::super::state::DeviceState) -> Response>(
+fn admin(s: &Shared, headers: &HeaderMap, f: impl FnOnce(&mut DeviceState) -> Answer) -> Answer {
+    let mut device = s.lock();
+    authorize_root(&mut device, headers, ADMIN)?;
+    f(&mut device)
+}
+
+/// A `PUT` of a JSON value for a root Administrator: `store` checks and keeps it (204).
+fn admin_put<T: DeserializeOwned>(
     s: &Shared,
     headers: &HeaderMap,
-    f: F,
-) -> Response {
-    let mut device = s.lock();
-    match authorize_root(&mut device, headers, ADMIN) {
-        Ok(_) => f(&mut device),
-        Err(e) => e,
-    }
+    body: &[u8],
+    store: impl FnOnce(&mut DeviceState, T) -> Result<(), Response>,
+) -> Answer {
+    admin(s, headers, |device| {
+        store(device, json_body(body)?)?;
+        Ok(no_content())
+    })
 }
 
-fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
+/// A `GET` of a JSON value for a root Administrator.
+fn admin_get<T: Serialize>(
+    s: &Shared,
+    headers: &HeaderMap,
+    value: impl FnOnce(&DeviceState) -> T,
+) -> Answer {
+    admin(s, headers, |device| {
+        Ok(axum::Json(value(device)).into_response())
+    })
 }
 
-fn pem(text: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/x-pem-file")], text).into_response()
+fn bad_request(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, message.to_owned())
 }
 
 #[derive(Deserialize)]
@@ -50,29 +65,31 @@ struct ChangePassphrase {
     current_passphrase: SecretString,
 }
 
+impl ChangePassphrase {
+    /// The new passphrase, if `current_ok` accepts the current one and the new one is long
+    /// enough (400 otherwise).
+    fn checked(self, current_ok: impl FnOnce(&str) -> bool) -> Result<SecretString, Response> {
+        if !current_ok(self.current_passphrase.expose_secret()) {
+            return Err(bad_request("Current passphrase is wrong"));
+        }
+        if !passphrase_ok(&self.new_passphrase) {
+            return Err(bad_request("Passphrase too short"));
+        }
+        Ok(self.new_passphrase)
+    }
+}
+
 /// `PUT /config/unlock-passphrase`: the current one must match (400 otherwise).
 pub(super) async fn set_unlock_passphrase(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    admin(&s, &headers, |device| {
-        let request: ChangePassphrase = match json_body(&body) {
-            Ok(r) => r,
-            Err(e) => return e,
-        };
-        let current_ok = device
-            .unlock
-            .as_ref()
-            .is_some_and(|d| d.accepts(request.current_passphrase.expose_secret()));
-        if !current_ok {
-            return error(StatusCode::BAD_REQUEST, "Current passphrase is wrong");
-        }
-        if !passphrase_ok(&request.new_passphrase) {
-            return error(StatusCode::BAD_REQUEST, "Passphrase too short");
-        }
-        device.unlock = Some(PassphraseDigest::new(&request.new_passphrase));
-        no_content()
+) -> Answer {
+    admin_put(&s, &headers, &body, |device, request: ChangePassphrase| {
+        let unlock = &device.unlock;
+        let new = request.checked(|current| unlock.as_ref().is_some_and(|d| d.accepts(current)))?;
+        device.unlock = Some(PassphraseDigest::new(&new));
+        Ok(())
     })
 }
 
@@ -81,36 +98,26 @@ pub(super) async fn set_backup_passphrase(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    admin(&s, &headers, |device| {
-        let request: ChangePassphrase = match json_body(&body) {
-            Ok(r) => r,
-            Err(e) => return e,
-        };
-        let current = request.current_passphrase.expose_secret();
-        let current_ok = match &device.config.backup_key {
+) -> Answer {
+    admin_put(&s, &headers, &body, |device, request: ChangePassphrase| {
+        let key = &device.config.backup_key;
+        let new = request.checked(|current| match key {
             Some(key) => *backup_key(current) == **key,
             None => current.is_empty(),
-        };
-        if !current_ok {
-            return error(StatusCode::BAD_REQUEST, "Current passphrase is wrong");
-        }
-        if !passphrase_ok(&request.new_passphrase) {
-            return error(StatusCode::BAD_REQUEST, "Passphrase too short");
-        }
-        device.config.backup_key = Some(backup_key(request.new_passphrase.expose_secret()));
-        no_content()
+        })?;
+        device.config.backup_key = Some(backup_key(new.expose_secret()));
+        Ok(())
     })
 }
 
-pub(super) async fn unattended_boot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin(&s, &headers, |device| {
+pub(super) async fn unattended_boot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    admin_get(&s, &headers, |device| {
         let status = if device.config.unattended_boot {
             Switch::On
         } else {
             Switch::Off
         };
-        axum::Json(UnattendedBootConfig { status }).into_response()
+        UnattendedBootConfig { status }
     })
 }
 
@@ -118,22 +125,16 @@ pub(super) async fn set_unattended_boot(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    admin(&s, &headers, |device| {
-        match json_body::<UnattendedBootConfig>(&body) {
-            Ok(c) => {
-                device.config.unattended_boot = c.status == Switch::On;
-                no_content()
-            }
-            Err(e) => e,
-        }
+) -> Answer {
+    admin_put(&s, &headers, &body, |device, c: UnattendedBootConfig| {
+        device.config.unattended_boot = c.status == Switch::On;
+        Ok(())
     })
 }
 
-pub(super) async fn time(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin(&s, &headers, |device| {
-        let time = format_rfc3339(now_unix() + device.config.clock_offset);
-        axum::Json(TimeConfig { time }).into_response()
+pub(super) async fn time(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    admin_get(&s, &headers, |device| TimeConfig {
+        time: format_rfc3339(now_unix() + device.config.clock_offset),
     })
 }
 
@@ -141,80 +142,60 @@ pub(super) async fn set_time(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    admin(&s, &headers, |device| {
-        let request: TimeConfig = match json_body(&body) {
-            Ok(r) => r,
-            Err(e) => return e,
-        };
-        match clock_offset_for(&request.time) {
-            Some(offset) => {
-                device.config.clock_offset = offset;
-                no_content()
-            }
-            None => error(StatusCode::BAD_REQUEST, "Invalid time: RFC 3339 expected"),
-        }
+) -> Answer {
+    admin_put(&s, &headers, &body, |device, request: TimeConfig| {
+        device.config.clock_offset = clock_offset_for(&request.time)
+            .ok_or_else(|| bad_request("Invalid time: RFC 3339 expected"))?;
+        Ok(())
     })
 }
 
-pub(super) async fn ntp(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin(&s, &headers, |device| {
-        axum::Json(device.config.ntp.clone()).into_response()
-    })
+pub(super) async fn ntp(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    admin_get(&s, &headers, |device| device.config.ntp.clone())
 }
 
 pub(super) async fn set_ntp(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    admin(&s, &headers, |device| {
-        let request: NtpConfig = match json_body(&body) {
-            Ok(r) => r,
-            Err(e) => return e,
-        };
+) -> Answer {
+    admin_put(&s, &headers, &body, |device, request: NtpConfig| {
         if request
             .ntp_ip
             .as_deref()
             .is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_err())
         {
-            return error(StatusCode::BAD_REQUEST, "Invalid NTP server address");
+            return Err(bad_request("Invalid NTP server address"));
         }
         device.config.ntp = request;
-        no_content()
+        Ok(())
     })
 }
 
-pub(super) async fn logging(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin(&s, &headers, |device| {
-        axum::Json(device.config.logging.clone()).into_response()
-    })
+pub(super) async fn logging(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    admin_get(&s, &headers, |device| device.config.logging.clone())
 }
 
 pub(super) async fn set_logging(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    admin(&s, &headers, |device| {
-        let request: LoggingConfig = match json_body(&body) {
-            Ok(r) => r,
-            Err(e) => return e,
-        };
+) -> Answer {
+    admin_put(&s, &headers, &body, |device, request: LoggingConfig| {
         if request.ip_address.parse::<std::net::IpAddr>().is_err() {
-            return error(StatusCode::BAD_REQUEST, "Invalid IP address");
+            return Err(bad_request("Invalid IP address"));
         }
         device.config.logging = request;
-        no_content()
+        Ok(())
     })
 }
 
-pub(super) async fn network(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin(&s, &headers, |device| {
+pub(super) async fn network(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    admin_get(&s, &headers, |device| {
         let mut config = device.config.network.clone();
         // Answers always carry the gateway.
         let _ = config.gateway.get_or_insert_with(|| "0.0.0.0".into());
-        axum::Json(config).into_response()
+        config
     })
 }
 
@@ -222,21 +203,17 @@ pub(super) async fn set_network(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    admin(&s, &headers, |device| {
-        let request: NetworkConfig = match json_body(&body) {
-            Ok(r) => r,
-            Err(e) => return e,
-        };
+) -> Answer {
+    admin_put(&s, &headers, &body, |device, request: NetworkConfig| {
         let v4 = |a: &str| a.parse::<std::net::Ipv4Addr>().is_ok();
         let ok = v4(&request.ip_address)
             && v4(&request.netmask)
             && request.gateway.as_deref().is_none_or(v4);
         if !ok {
-            return error(StatusCode::BAD_REQUEST, "Invalid network configuration");
+            return Err(bad_request("Invalid network configuration"));
         }
         device.config.network = request;
-        no_content()
+        Ok(())
     })
 }
 
@@ -256,18 +233,21 @@ fn tls_public(secret: Option<&SimSecret>) -> Option<String> {
         .map(|pk| pk.to_pem())
 }
 
-pub(super) async fn tls_public_pem(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn tls_public_pem(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     admin(&s, &headers, |device| {
-        match tls_public(device.config.tls_key.as_ref()) {
-            Some(p) => pem(p),
-            None => error(StatusCode::INTERNAL_SERVER_ERROR, "no TLS key"),
-        }
+        tls_public(device.config.tls_key.as_ref())
+            .map(pem)
+            .ok_or_else(no_tls_key)
     })
 }
 
-pub(super) async fn tls_cert(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+fn no_tls_key() -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, "no TLS key")
+}
+
+pub(super) async fn tls_cert(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     admin(&s, &headers, |device| {
-        pem(device.config.tls_certificate.clone())
+        Ok(pem(device.config.tls_certificate.clone()))
     })
 }
 
@@ -276,28 +256,20 @@ pub(super) async fn set_tls_cert(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     admin(&s, &headers, |device| {
-        let Ok(text) = std::str::from_utf8(&body) else {
-            return error(StatusCode::BAD_REQUEST, "Certificate is not PEM");
-        };
-        let Some(public) = tls_public(device.config.tls_key.as_ref()) else {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "no TLS key");
-        };
-        let Some(matches) = openssl_keys::certificate_has_key(text, &public) else {
-            return error(StatusCode::BAD_REQUEST, "Certificate is not PEM");
-        };
+        let not_pem = || bad_request("Certificate is not PEM");
+        let text = std::str::from_utf8(&body).map_err(|_| not_pem())?;
+        let public = tls_public(device.config.tls_key.as_ref()).ok_or_else(no_tls_key)?;
+        let matches = openssl_keys::certificate_has_key(text, &public).ok_or_else(not_pem)?;
         if !matches {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "Certificate does not match the TLS key",
-            );
+            return Err(bad_request("Certificate does not match the TLS key"));
         }
         device.config.tls_certificate = text.to_owned();
         if let Some(key) = device.config.tls_key.as_ref() {
             let _ = s.serve_identity(key, text);
         }
-        StatusCode::CREATED.into_response()
+        Ok(StatusCode::CREATED.into_response())
     })
 }
 
@@ -305,19 +277,13 @@ pub(super) async fn tls_csr(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     admin(&s, &headers, |device| {
-        let request: DistinguishedName = match json_body(&body) {
-            Ok(r) => r,
-            Err(e) => return e,
-        };
-        let Some(key) = device.config.tls_key.as_ref() else {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "no TLS key");
-        };
-        match super::super::csr::csr_pem(key, &request) {
-            Ok(p) => pem(p),
-            Err(m) => error(StatusCode::BAD_REQUEST, m),
-        }
+        let request: DistinguishedName = json_body(&body)?;
+        let key = device.config.tls_key.as_ref().ok_or_else(no_tls_key)?;
+        super::super::csr::csr_pem(key, &request)
+            .map(pem)
+            .map_err(|m| error(StatusCode::BAD_REQUEST, m))
     })
 }
 
@@ -326,20 +292,12 @@ pub(super) async fn tls_generate(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     use crate::client::model::KeyType;
-    {
-        let mut device = s.lock();
-        if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-            return e;
-        }
-    }
-    let request: TlsKeyGenerateRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+    authorize_root(&mut s.lock(), &headers, ADMIN)?;
+    let request: TlsKeyGenerateRequest = json_body(&body)?;
     if matches!(request.key_type, KeyType::Generic | KeyType::EC_P256K1) {
-        return error(StatusCode::BAD_REQUEST, "Invalid TLS key type");
+        return Err(bad_request("Invalid TLS key type"));
     }
     let (key_type, length) = (request.key_type, request.length);
     let made = tokio::task::spawn_blocking(move || {
@@ -354,17 +312,23 @@ pub(super) async fn tls_generate(
             let mut device = s.lock();
             device.config.tls_key = Some(key);
             device.config.tls_certificate = cert;
-            no_content()
+            Ok(no_content())
         }
-        Ok(Err(m)) => error(StatusCode::BAD_REQUEST, m),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "generation failed"),
+        Ok(Err(m)) => Err(error(StatusCode::BAD_REQUEST, m)),
+        Err(_) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generation failed",
+        )),
     }
 }
 
-pub(super) async fn cluster_ca(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn cluster_ca(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     admin(&s, &headers, |device| match &device.config.cluster_ca {
-        Some(ca) => pem(ca.clone()),
-        None => error(StatusCode::NOT_FOUND, "Cluster CA has never been set"),
+        Some(ca) => Ok(pem(ca.clone())),
+        None => Err(error(
+            StatusCode::NOT_FOUND,
+            "Cluster CA has never been set",
+        )),
     })
 }
 
@@ -374,20 +338,19 @@ pub(super) async fn set_cluster_ca(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     admin(&s, &headers, |device| {
-        let Ok(text) = std::str::from_utf8(&body) else {
-            return error(StatusCode::BAD_REQUEST, "Certificate malformed");
-        };
+        let malformed = || bad_request("Certificate malformed");
+        let text = std::str::from_utf8(&body).map_err(|_| malformed())?;
         match openssl_keys::signed_by(&device.config.tls_certificate, text) {
-            None => error(StatusCode::BAD_REQUEST, "Certificate malformed"),
-            Some(false) => error(
+            None => Err(malformed()),
+            Some(false) => Err(error(
                 StatusCode::PRECONDITION_FAILED,
                 "The TLS certificate is not signed by this CA",
-            ),
+            )),
             Some(true) => {
                 device.config.cluster_ca = Some(text.to_owned());
-                StatusCode::CREATED.into_response()
+                Ok(StatusCode::CREATED.into_response())
             }
         }
     })

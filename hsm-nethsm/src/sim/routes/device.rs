@@ -16,8 +16,8 @@ use serde_json::json;
 use super::super::Shared;
 use super::super::state::{PassphraseDigest, SimUser};
 use super::{
-    ADMIN, OPERATOR, authenticate, authorize, authorize_root, error, json_body, passphrase_ok,
-    unavailable,
+    ADMIN, Answer, OPERATOR, authenticate, authorize, authorize_root, error, json_body, no_content,
+    passphrase_ok, unavailable,
 };
 use crate::client::model::{ClusterAddRequest, SystemState, UserRole};
 
@@ -41,14 +41,15 @@ pub(super) async fn health_ready(State(s): State<Arc<Shared>>) -> Response {
 
 /// `GET /health/diagnose`: an Administrator when Operational, anyone otherwise. The
 /// simulator's cluster process always runs and logs nothing.
-pub(super) async fn health_diagnose(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn health_diagnose(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    if device.state == SystemState::Operational
-        && let Err(e) = authenticate(&mut device, &headers, ADMIN)
-    {
-        return e;
+    if device.state == SystemState::Operational {
+        authenticate(&mut device, &headers, ADMIN)?;
     }
-    axum::Json(json!({ "clusterLogs": [], "clusterState": { "running": true } })).into_response()
+    Ok(
+        axum::Json(json!({ "clusterLogs": [], "clusterState": { "running": true } }))
+            .into_response(),
+    )
 }
 
 pub(super) async fn info() -> Response {
@@ -63,39 +64,41 @@ struct Provision {
     system_time: String,
 }
 
-pub(super) async fn provision(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(super) async fn provision(State(s): State<Arc<Shared>>, body: Bytes) -> Answer {
     let mut device = s.lock();
-    if device.state != SystemState::Unprovisioned {
-        return unavailable();
-    }
-    let request: Provision = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+    in_state(device.state, SystemState::Unprovisioned)?;
+    let request: Provision = json_body(&body)?;
     if !passphrase_ok(&request.admin_passphrase) || !passphrase_ok(&request.unlock_passphrase) {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "Passphrases must be 10 to 200 characters",
-        );
+        ));
     }
     let Some(offset) = super::super::clock::clock_offset_for(&request.system_time) else {
-        return error(StatusCode::BAD_REQUEST, "Invalid systemTime");
+        return Err(error(StatusCode::BAD_REQUEST, "Invalid systemTime"));
     };
     device.config.clock_offset = offset;
     device.unlock = Some(PassphraseDigest::new(&request.unlock_passphrase));
     let admin = SimUser::new(UserRole::Administrator, "admin", &request.admin_passphrase);
     let _ = device.users.insert("admin".into(), admin);
     device.state = SystemState::Operational;
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }
 
-pub(super) async fn lock(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
+/// 412 unless the device is in state `wanted`.
+fn in_state(state: SystemState, wanted: SystemState) -> Result<(), Response> {
+    if state == wanted {
+        Ok(())
+    } else {
+        Err(unavailable())
     }
+}
+
+pub(super) async fn lock(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    let mut device = s.lock();
+    authorize_root(&mut device, &headers, ADMIN)?;
     device.state = SystemState::Locked;
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }
 
 #[derive(Deserialize)]
@@ -105,17 +108,12 @@ struct UnlockRequest {
 }
 
 /// `POST /unlock`: 403 for a wrong passphrase, 429 for a second try within a second.
-pub(super) async fn unlock(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(super) async fn unlock(State(s): State<Arc<Shared>>, body: Bytes) -> Answer {
     let mut device = s.lock();
-    if device.state != SystemState::Locked {
-        return unavailable();
-    }
-    let request: UnlockRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+    in_state(device.state, SystemState::Locked)?;
+    let request: UnlockRequest = json_body(&body)?;
     if !passphrase_ok(&request.passphrase) {
-        return error(StatusCode::BAD_REQUEST, "Passphrase too short");
+        return Err(error(StatusCode::BAD_REQUEST, "Passphrase too short"));
     }
     let now = Instant::now();
     if device
@@ -123,10 +121,10 @@ pub(super) async fn unlock(State(s): State<Arc<Shared>>, body: Bytes) -> Respons
         .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
     {
         device.failed_unlock = Some(now);
-        return error(
+        return Err(error(
             StatusCode::TOO_MANY_REQUESTS,
             "Service unavailable: too many requests",
-        );
+        ));
     }
     let ok = device
         .unlock
@@ -134,10 +132,10 @@ pub(super) async fn unlock(State(s): State<Arc<Shared>>, body: Bytes) -> Respons
         .is_some_and(|d| d.accepts(secrecy::ExposeSecret::expose_secret(&request.passphrase)));
     if !ok {
         device.failed_unlock = Some(now);
-        return error(StatusCode::FORBIDDEN, "Access denied");
+        return Err(error(StatusCode::FORBIDDEN, "Access denied"));
     }
     device.state = SystemState::Operational;
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }
 
 #[derive(Deserialize)]
@@ -150,43 +148,36 @@ pub(super) async fn random(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    {
-        let mut device = s.lock();
-        if let Err(e) = authorize(&mut device, &headers, OPERATOR) {
-            return e;
-        }
-    }
-    let request: RandomRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+) -> Answer {
+    authorize(&mut s.lock(), &headers, OPERATOR)?;
+    let request: RandomRequest = json_body(&body)?;
     if !(1..=1024).contains(&request.length) {
-        return error(StatusCode::BAD_REQUEST, "Length must be between 1 and 1024");
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Length must be between 1 and 1024",
+        ));
     }
     let mut bytes = vec![0u8; request.length as usize];
     if getrandom::fill(&mut bytes).is_err() {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+        return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"));
     }
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-    axum::Json(json!({ "random": encoded })).into_response()
+    Ok(axum::Json(json!({ "random": encoded })).into_response())
 }
 
 /// `GET /metrics` (Metrics role). The device reports its counters as strings (nethsm.md,
 /// section 11).
-pub(super) async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize(&mut device, &headers, &[UserRole::Metrics]) {
-        return e;
-    }
+    authorize(&mut device, &headers, &[UserRole::Metrics])?;
     let operations: u64 = device.keys.values().map(|k| k.operations).sum();
-    axum::Json(json!({
+    Ok(axum::Json(json!({
         "keyOperations": operations.to_string(),
         "keys": device.keys.len().to_string(),
         "users": device.users.len().to_string(),
         "requests": s.requests.load(std::sync::atomic::Ordering::Relaxed).to_string(),
     }))
-    .into_response()
+    .into_response())
 }
 
 /// The simulator is a one-member cluster: this member.
@@ -197,20 +188,33 @@ fn this_member() -> serde_json::Value {
             "learner": false })
 }
 
-pub(super) async fn cluster_members(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    axum::Json(json!([this_member()])).into_response()
+pub(super) async fn cluster_members(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    authorize_root(&mut s.lock(), &headers, ADMIN)?;
+    Ok(axum::Json(json!([this_member()])).into_response())
 }
 
-fn valid_peer_urls(request: &ClusterAddRequest) -> bool {
-    !request.urls.is_empty()
+/// A member's peer URLs from a request body: at least one, each `https://` (400 otherwise).
+fn peer_urls(body: &[u8]) -> Result<Vec<String>, Response> {
+    let request: ClusterAddRequest = json_body(body)?;
+    let valid = !request.urls.is_empty()
         && request
             .urls
             .iter()
-            .all(|u| u.starts_with("https://") && u.len() > 8 && u.len() <= 1024)
+            .all(|u| u.starts_with("https://") && u.len() > 8 && u.len() <= 1024);
+    if valid {
+        Ok(request.urls)
+    } else {
+        Err(error(StatusCode::BAD_REQUEST, "Invalid peer URLs"))
+    }
+}
+
+/// 404 for any member but this one.
+fn only_this_member(id: &str) -> Result<(), Response> {
+    if id == MEMBER_ID {
+        Ok(())
+    } else {
+        Err(error(StatusCode::NOT_FOUND, "Member not found"))
+    }
 }
 
 /// `POST /cluster/members`: answers with the new member as a learner and a joiner kit; the
@@ -219,26 +223,16 @@ pub(super) async fn add_cluster_member(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    let request: ClusterAddRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    if !valid_peer_urls(&request) {
-        return error(StatusCode::BAD_REQUEST, "Invalid peer URLs");
-    }
-    let new = json!({ "id": "0000000000000001", "name": "", "urls": request.urls,
-                      "learner": true });
-    (
+) -> Answer {
+    authorize_root(&mut s.lock(), &headers, ADMIN)?;
+    let urls = peer_urls(&body)?;
+    let new = json!({ "id": "0000000000000001", "name": "", "urls": urls, "learner": true });
+    Ok((
         StatusCode::CREATED,
         axum::Json(json!({ "members": [this_member(), new],
                             "joinerKit": "hsm-nethsm-simulator-joiner-kit" })),
     )
-        .into_response()
+        .into_response())
 }
 
 /// `PUT /cluster/members/{id}`: 404 for any member but this one.
@@ -247,23 +241,11 @@ pub(super) async fn update_cluster_member(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    let request: ClusterAddRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    if !valid_peer_urls(&request) {
-        return error(StatusCode::BAD_REQUEST, "Invalid peer URLs");
-    }
-    if id == MEMBER_ID {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        error(StatusCode::NOT_FOUND, "Member not found")
-    }
+) -> Answer {
+    authorize_root(&mut s.lock(), &headers, ADMIN)?;
+    let _ = peer_urls(&body)?;
+    only_this_member(&id)?;
+    Ok(no_content())
 }
 
 /// `DELETE /cluster/members/{id}`: the only member cannot leave (400), others are unknown.
@@ -271,19 +253,13 @@ pub(super) async fn remove_cluster_member(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    if id == MEMBER_ID {
-        error(
-            StatusCode::BAD_REQUEST,
-            "Cannot remove the last member of the cluster",
-        )
-    } else {
-        error(StatusCode::NOT_FOUND, "Member not found")
-    }
+) -> Answer {
+    authorize_root(&mut s.lock(), &headers, ADMIN)?;
+    only_this_member(&id)?;
+    Err(error(
+        StatusCode::BAD_REQUEST,
+        "Cannot remove the last member of the cluster",
+    ))
 }
 
 /// `POST /cluster/members/{id}/promote`: this member is no learner (400), others unknown.
@@ -291,16 +267,10 @@ pub(super) async fn promote_cluster_member(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    if id == MEMBER_ID {
-        error(StatusCode::BAD_REQUEST, "Member is not a learner")
-    } else {
-        error(StatusCode::NOT_FOUND, "Member not found")
-    }
+) -> Answer {
+    authorize_root(&mut s.lock(), &headers, ADMIN)?;
+    only_this_member(&id)?;
+    Err(error(StatusCode::BAD_REQUEST, "Member is not a learner"))
 }
 
 /// `POST /cluster/join`: the simulator has no peers to join (400 after the checks).
@@ -308,7 +278,7 @@ pub(super) async fn join_cluster(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     #[allow(dead_code)]
@@ -317,23 +287,16 @@ pub(super) async fn join_cluster(
         joiner_kit: String,
         backup_passphrase: SecretString,
     }
-    let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    if let Err(e) = json_body::<Join>(&body) {
-        return e;
-    }
-    error(
+    authorize_root(&mut s.lock(), &headers, ADMIN)?;
+    let _: Join = json_body(&body)?;
+    Err(error(
         StatusCode::BAD_REQUEST,
         "Invalid joiner kit: the simulator cannot join a cluster",
-    )
+    ))
 }
 
 /// `POST /cluster/force-new`: only in state Failed, which the simulator never enters (412).
-pub(super) async fn force_new_cluster(State(s): State<Arc<Shared>>) -> Response {
-    match s.lock().state {
-        SystemState::Failed => error(StatusCode::UNAUTHORIZED, "Unauthorized"),
-        _ => unavailable(),
-    }
+pub(super) async fn force_new_cluster(State(s): State<Arc<Shared>>) -> Answer {
+    in_state(s.lock().state, SystemState::Failed)?;
+    Err(error(StatusCode::UNAUTHORIZED, "Unauthorized"))
 }

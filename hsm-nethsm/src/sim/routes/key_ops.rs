@@ -5,19 +5,23 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::super::Shared;
+use super::super::crypto::SimSecret;
 use super::super::state::SimKey;
-use super::keys::{may_use, not_found, path};
-use super::{ADMIN, KEY_READERS, OPERATOR, authorize, error, json_body};
+use super::keys::{key, key_mut, may_use};
+use super::{
+    ADMIN, Answer, KEY_READERS, OPERATOR, authorize, check_tag, content_type, error, json_body,
+    no_content, octets, pem, tag_added, tag_removed,
+};
 use crate::client::model::{
     DecryptMode, DecryptRequest, DistinguishedName, EncryptRequest, KeyMechanism, SignRequest,
 };
-use crate::mapping::valid_id;
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -28,24 +32,53 @@ fn with_usable_key(
     s: &Shared,
     headers: &HeaderMap,
     id: &str,
-    use_key: impl FnOnce(&mut SimKey) -> Response,
-) -> Response {
+    use_key: impl FnOnce(&mut SimKey) -> Answer,
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, headers, OPERATOR) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let key_path = path(&caller, id);
-    let Some(key) = device.keys.get(&key_path) else {
-        return not_found();
-    };
-    if !may_use(&device, &caller, key) {
-        return error(StatusCode::FORBIDDEN, "Access denied (tag restriction)");
+    let caller = authorize(&mut device, headers, OPERATOR)?;
+    if !may_use(&device, &caller, key(&device, &caller, id)?) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "Access denied (tag restriction)",
+        ));
     }
-    match device.keys.get_mut(&key_path) {
-        Some(key) => use_key(key),
-        None => not_found(),
-    }
+    use_key(key_mut(&mut device, &caller, id)?)
+}
+
+/// The JSON body of a sign, decrypt or encrypt request. A bad body is 400 only after the
+/// answers the device decides first (401/403/404/412).
+fn operation_request<T: DeserializeOwned>(
+    s: &Shared,
+    headers: &HeaderMap,
+    id: &str,
+    body: &[u8],
+) -> Result<T, Response> {
+    json_body(body).map_err(|bad| match with_usable_key(s, headers, id, |_| Err(bad)) {
+        Ok(answer) | Err(answer) => answer,
+    })
+}
+
+/// Runs `operation` with the caller's usable key `id` if the key has `mechanism` (400
+/// otherwise, refusing the `what`), counts it and answers with its JSON.
+fn operate(
+    s: &Shared,
+    headers: &HeaderMap,
+    id: &str,
+    mechanism: Option<KeyMechanism>,
+    what: &str,
+    operation: impl FnOnce(&SimSecret) -> Result<serde_json::Value, String>,
+) -> Answer {
+    with_usable_key(s, headers, id, |key| {
+        if !mechanism.is_some_and(|m| key.mechanisms.contains(&m)) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("Key mechanisms do not allow requested {what}."),
+            ));
+        }
+        let answer = operation(&key.secret).map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
+        key.operations += 1;
+        Ok(axum::Json(answer).into_response())
+    })
 }
 
 pub(super) async fn sign(
@@ -53,31 +86,12 @@ pub(super) async fn sign(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    let request: SignRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            // Still 401/403/404/412 first, as the device decides those before the body.
-            let checked = with_usable_key(&s, &headers, &id, |_| e);
-            return checked;
-        }
-    };
-    with_usable_key(&s, &headers, &id, |key| {
-        let allowed = crate::mapping::mode_mechanism(request.mode)
-            .is_some_and(|m| key.mechanisms.contains(&m));
-        if !allowed {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "Key mechanisms do not allow requested signing.",
-            );
-        }
-        match key.secret.sign(request.mode, &request.message) {
-            Ok(signature) => {
-                key.operations += 1;
-                axum::Json(json!({ "signature": b64(&signature) })).into_response()
-            }
-            Err(message) => error(StatusCode::BAD_REQUEST, message),
-        }
+) -> Answer {
+    let request: SignRequest = operation_request(&s, &headers, &id, &body)?;
+    let mechanism = crate::mapping::mode_mechanism(request.mode);
+    operate(&s, &headers, &id, mechanism, "signing", |secret| {
+        let signature = secret.sign(request.mode, &request.message)?;
+        Ok(json!({ "signature": b64(&signature) }))
     })
 }
 
@@ -101,29 +115,13 @@ pub(super) async fn decrypt(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    let request: DecryptRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return with_usable_key(&s, &headers, &id, |_| e),
-    };
-    with_usable_key(&s, &headers, &id, |key| {
-        if !key.mechanisms.contains(&decrypt_mechanism(request.mode)) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "Key mechanisms do not allow requested decryption.",
-            );
-        }
-        match key
-            .secret
-            .decrypt(request.mode, &request.encrypted, request.iv.as_deref())
-        {
-            Ok(plain) => {
-                let plain = zeroize::Zeroizing::new(plain);
-                key.operations += 1;
-                axum::Json(json!({ "decrypted": b64(&plain) })).into_response()
-            }
-            Err(message) => error(StatusCode::BAD_REQUEST, message),
-        }
+) -> Answer {
+    let request: DecryptRequest = operation_request(&s, &headers, &id, &body)?;
+    let mechanism = Some(decrypt_mechanism(request.mode));
+    operate(&s, &headers, &id, mechanism, "decryption", |secret| {
+        let plain = secret.decrypt(request.mode, &request.encrypted, request.iv.as_deref())?;
+        let plain = zeroize::Zeroizing::new(plain);
+        Ok(json!({ "decrypted": b64(&plain) }))
     })
 }
 
@@ -133,35 +131,22 @@ pub(super) async fn encrypt(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    let request: EncryptRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return with_usable_key(&s, &headers, &id, |_| e),
-    };
+) -> Answer {
+    let request: EncryptRequest = operation_request(&s, &headers, &id, &body)?;
     let iv = match request.iv.clone() {
         Some(iv) => iv,
         None => {
             let mut iv = vec![0u8; 16];
             if getrandom::fill(&mut iv).is_err() {
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+                return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"));
             }
             iv
         }
     };
-    with_usable_key(&s, &headers, &id, |key| {
-        if !key.mechanisms.contains(&KeyMechanism::AES_Encryption_CBC) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "Key mechanisms do not allow requested encryption.",
-            );
-        }
-        match key.secret.encrypt_aes_cbc(&request.message, &iv) {
-            Ok(encrypted) => {
-                key.operations += 1;
-                axum::Json(json!({ "encrypted": b64(&encrypted), "iv": b64(&iv) })).into_response()
-            }
-            Err(message) => error(StatusCode::BAD_REQUEST, message),
-        }
+    let mechanism = Some(KeyMechanism::AES_Encryption_CBC);
+    operate(&s, &headers, &id, mechanism, "encryption", |secret| {
+        let encrypted = secret.encrypt_aes_cbc(&request.message, &iv)?;
+        Ok(json!({ "encrypted": b64(&encrypted), "iv": b64(&iv) }))
     })
 }
 
@@ -171,49 +156,32 @@ pub(super) async fn csr(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, KEY_READERS) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let request: DistinguishedName = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    let Some(key) = device.keys.get(&path(&caller, &id)) else {
-        return not_found();
-    };
-    match super::super::csr::csr_pem(&key.secret, &request) {
-        Ok(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
-        Err(message) => error(StatusCode::BAD_REQUEST, message),
-    }
+    let caller = authorize(&mut device, &headers, KEY_READERS)?;
+    let request: DistinguishedName = json_body(&body)?;
+    let key = key(&device, &caller, &id)?;
+    super::super::csr::csr_pem(&key.secret, &request)
+        .map(pem)
+        .map_err(|message| error(StatusCode::BAD_REQUEST, message))
 }
 
 /// The largest certificate stored (1 MB, the spec's limit).
 const MAX_CERTIFICATE: usize = 1_000_000;
 
+fn no_certificate() -> Response {
+    error(StatusCode::NOT_FOUND, "Certificate not found")
+}
+
 pub(super) async fn get_cert(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, KEY_READERS) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    match device
-        .keys
-        .get(&path(&caller, &id))
-        .map(|k| k.certificate.clone())
-    {
-        Some(Some(cert)) => {
-            ([(header::CONTENT_TYPE, "application/octet-stream")], cert).into_response()
-        }
-        Some(None) => error(StatusCode::NOT_FOUND, "Certificate not found"),
-        None => not_found(),
-    }
+    let caller = authorize(&mut device, &headers, KEY_READERS)?;
+    let cert = key(&device, &caller, &id)?.certificate.clone();
+    cert.map(octets).ok_or_else(no_certificate)
 }
 
 /// `PUT /keys/{id}/cert`: stores the bytes as given (octet-stream only; 409 when one is
@@ -223,95 +191,62 @@ pub(super) async fn put_cert(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let octets = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/octet-stream"));
-    if !octets {
-        return error(
+    let caller = authorize(&mut device, &headers, ADMIN)?;
+    if !content_type(&headers).starts_with("application/octet-stream") {
+        return Err(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content type must be application/octet-stream",
-        );
+        ));
     }
     if body.is_empty() || body.len() > MAX_CERTIFICATE {
-        return error(StatusCode::BAD_REQUEST, "Certificate size out of range");
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Certificate size out of range",
+        ));
     }
-    let Some(key) = device.keys.get_mut(&path(&caller, &id)) else {
-        return not_found();
-    };
+    let key = key_mut(&mut device, &caller, &id)?;
     if key.certificate.is_some() {
-        return error(StatusCode::CONFLICT, "Certificate already exists");
+        return Err(error(StatusCode::CONFLICT, "Certificate already exists"));
     }
     key.certificate = Some(body.to_vec());
-    StatusCode::CREATED.into_response()
+    Ok(StatusCode::CREATED.into_response())
 }
 
 pub(super) async fn delete_cert(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    match device
-        .keys
-        .get_mut(&path(&caller, &id))
-        .map(|k| k.certificate.take())
-    {
-        Some(Some(_)) => StatusCode::NO_CONTENT.into_response(),
-        Some(None) => error(StatusCode::NOT_FOUND, "Certificate not found"),
-        None => not_found(),
-    }
+    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let key = key_mut(&mut device, &caller, &id)?;
+    key.certificate.take().ok_or_else(no_certificate)?;
+    Ok(no_content())
 }
 
 pub(super) async fn add_tag(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path((id, tag)): Path<(String, String)>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    if !valid_id(&tag) {
-        return error(StatusCode::BAD_REQUEST, "Invalid tag");
-    }
-    let Some(key) = device.keys.get_mut(&path(&caller, &id)) else {
-        return not_found();
-    };
-    if key.tags.insert(tag) {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        StatusCode::NOT_MODIFIED.into_response()
-    }
+    let caller = authorize(&mut device, &headers, ADMIN)?;
+    check_tag(&tag)?;
+    Ok(tag_added(
+        key_mut(&mut device, &caller, &id)?.tags.insert(tag),
+    ))
 }
 
 pub(super) async fn remove_tag(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path((id, tag)): Path<(String, String)>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let Some(key) = device.keys.get_mut(&path(&caller, &id)) else {
-        return not_found();
-    };
-    if key.tags.remove(&tag) {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        error(StatusCode::NOT_FOUND, "Tag not found")
-    }
+    let caller = authorize(&mut device, &headers, ADMIN)?;
+    Ok(tag_removed(
+        key_mut(&mut device, &caller, &id)?.tags.remove(&tag),
+    ))
 }

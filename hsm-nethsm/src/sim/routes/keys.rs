@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::super::Shared;
 use super::super::crypto::SimSecret;
 use super::super::state::{DeviceState, SimKey};
-use super::{ADMIN, Caller, KEY_READERS, authorize, created, error, json_body, random_id};
+use super::{
+    ADMIN, Answer, Caller, KEY_READERS, authorize, content_type, created, error, form_part,
+    json_body, no_content, pem, random_id,
+};
 use crate::client::model::{
     GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyMechanism, KeyPrivateData, KeyRestrictions,
     KeySetLabel, KeyType, MoveKeyRequest, PemKeyArguments, PublicKeyData,
@@ -38,6 +41,33 @@ pub(super) fn path(caller: &Caller, id: &str) -> (String, String) {
     (caller.namespace().to_owned(), id.to_owned())
 }
 
+/// The caller's key `id` (404 when there is none).
+pub(super) fn key<'d>(
+    device: &'d DeviceState,
+    caller: &Caller,
+    id: &str,
+) -> Result<&'d SimKey, Response> {
+    device.keys.get(&path(caller, id)).ok_or_else(not_found)
+}
+
+/// The caller's key `id`, to change (404 when there is none).
+pub(super) fn key_mut<'d>(
+    device: &'d mut DeviceState,
+    caller: &Caller,
+    id: &str,
+) -> Result<&'d mut SimKey, Response> {
+    device.keys.get_mut(&path(caller, id)).ok_or_else(not_found)
+}
+
+/// A key id must be valid (400 otherwise).
+fn check_id(id: &str) -> Result<(), Response> {
+    if valid_id(id) {
+        Ok(())
+    } else {
+        Err(error(StatusCode::BAD_REQUEST, BAD_ID))
+    }
+}
+
 /// Whether `caller` may use `key` under its tag restrictions (administrators always may).
 pub(super) fn may_use(device: &DeviceState, caller: &Caller, key: &SimKey) -> bool {
     if key.tags.is_empty() || caller.role == crate::client::model::UserRole::Administrator {
@@ -54,7 +84,7 @@ pub(super) async fn list(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
+) -> Answer {
     list_matching(&s, &headers, &query, "")
 }
 
@@ -63,12 +93,9 @@ fn list_matching(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     prefix: &str,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, headers, KEY_READERS) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
+    let caller = authorize(&mut device, headers, KEY_READERS)?;
     let filter = query.contains_key("filter");
     let label = query.get("label");
     let items: Vec<KeyItem> = device
@@ -82,7 +109,7 @@ fn list_matching(
         })
         .map(|((_, id), _)| KeyItem { id: id.clone() })
         .collect();
-    axum::Json(items).into_response()
+    Ok(axum::Json(items).into_response())
 }
 
 pub(super) fn mechanisms_fit(key_type: KeyType, mechanisms: &[KeyMechanism]) -> bool {
@@ -136,61 +163,87 @@ fn tags_of(restrictions: Option<&KeyRestrictions>) -> Result<Vec<String>, Respon
     }
 }
 
+/// A new key but for its secret, checked like the device does: mechanisms that fit its type,
+/// a label of at most 32 bytes, valid tags (400 otherwise).
+struct NewKey {
+    key_type: KeyType,
+    mechanisms: Vec<KeyMechanism>,
+    label: String,
+    tags: Vec<String>,
+}
+
+impl NewKey {
+    fn checked(
+        key_type: KeyType,
+        mechanisms: Vec<KeyMechanism>,
+        label: Option<&String>,
+        restrictions: Option<&KeyRestrictions>,
+    ) -> Result<Self, Response> {
+        if !mechanisms_fit(key_type, &mechanisms) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "Mechanism does not match key type",
+            ));
+        }
+        Ok(NewKey {
+            key_type,
+            mechanisms,
+            label: label_ok(label)?,
+            tags: tags_of(restrictions)?,
+        })
+    }
+
+    fn with_secret(self, secret: SimSecret) -> SimKey {
+        SimKey {
+            key_type: self.key_type,
+            mechanisms: self.mechanisms,
+            secret,
+            operations: 0,
+            tags: self.tags.into_iter().collect(),
+            label: self.label,
+            certificate: None,
+        }
+    }
+}
+
 pub(super) async fn generate(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let caller = match authorize(&mut s.lock(), &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
+) -> Answer {
+    let caller = authorize(&mut s.lock(), &headers, ADMIN)?;
+    let request: GenerateKeyRequest = json_body(&body)?;
+    let id = match request.id {
+        Some(id) => {
+            check_id(&id)?;
+            id
+        }
+        None => random_id()?,
     };
-    let request: GenerateKeyRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    let id = match request.id.clone() {
-        Some(id) if valid_id(&id) => id,
-        Some(_) => return error(StatusCode::BAD_REQUEST, BAD_ID),
-        None => match random_id() {
-            Ok(id) => id,
-            Err(e) => return e,
-        },
-    };
-    if !mechanisms_fit(request.key_type, &request.mechanisms) {
-        return error(StatusCode::BAD_REQUEST, "Mechanism does not match key type");
-    }
-    let (label, tags) = match (
-        label_ok(request.label.as_ref()),
-        tags_of(request.restrictions.as_ref()),
-    ) {
-        (Ok(l), Ok(t)) => (l, t),
-        (Err(e), _) | (_, Err(e)) => return e,
-    };
+    let (key_type, length) = (request.key_type, request.length);
+    let new = NewKey::checked(
+        key_type,
+        request.mechanisms,
+        request.label.as_ref(),
+        request.restrictions.as_ref(),
+    )?;
     if s.lock().keys.contains_key(&path(&caller, &id)) {
-        return taken(&id);
+        return Err(taken(&id));
     }
     // Generation (RSA especially) runs off the lock and off the async workers.
-    let (key_type, length) = (request.key_type, request.length);
     let secret =
         match tokio::task::spawn_blocking(move || SimSecret::generate(key_type, length)).await {
             Ok(Ok(secret)) => secret,
-            Ok(Err(message)) => return error(StatusCode::BAD_REQUEST, message),
-            Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "generation failed"),
+            Ok(Err(message)) => return Err(error(StatusCode::BAD_REQUEST, message)),
+            Err(_) => {
+                return Err(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "generation failed",
+                ));
+            }
         };
-    let key = SimKey {
-        key_type,
-        mechanisms: request.mechanisms,
-        secret,
-        operations: 0,
-        tags: tags.into_iter().collect(),
-        label,
-        certificate: None,
-    };
-    match store(&mut s.lock(), &caller, &id, key) {
-        Ok(()) => created("keys", &id),
-        Err(e) => e,
-    }
+    store(&mut s.lock(), &caller, &id, new.with_secret(secret))?;
+    Ok(created("keys", &id))
 }
 
 fn store(device: &mut DeviceState, caller: &Caller, id: &str, key: SimKey) -> Result<(), Response> {
@@ -208,11 +261,9 @@ pub(super) async fn import(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    match store_imported(&s, &headers, &id, &body) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => e,
-    }
+) -> Answer {
+    store_imported(&s, &headers, &id, &body)?;
+    Ok(no_content())
 }
 
 /// `POST /keys`: imports a key under an id the device picks (201 with the id).
@@ -220,15 +271,10 @@ pub(super) async fn import_new(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let id = match random_id() {
-        Ok(id) => id,
-        Err(e) => return e,
-    };
-    match store_imported(&s, &headers, &id, &body) {
-        Ok(()) => created("keys", &id),
-        Err(e) => e,
-    }
+) -> Answer {
+    let id = random_id()?;
+    store_imported(&s, &headers, &id, &body)?;
+    Ok(created("keys", &id))
 }
 
 /// The type and private parts of a PEM key (RSA, EC or Ed25519, any PEM form).
@@ -276,25 +322,17 @@ fn from_pem(pem: &[u8]) -> Result<(KeyType, KeyPrivateData), String> {
 }
 
 /// What an import body says: JSON `PrivateKey`, or a form with `arguments` and `key_file`.
-fn import_request(headers: &HeaderMap, body: &Bytes) -> Result<ImportKeyRequest, Response> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+fn import_request(headers: &HeaderMap, body: &[u8]) -> Result<ImportKeyRequest, Response> {
+    let content_type = content_type(headers);
     if !content_type.starts_with("multipart/form-data") {
         return json_body(body);
     }
     let bad = |m: &str| error(StatusCode::BAD_REQUEST, m.to_owned());
     let parts = super::super::form::parse(content_type, body)
         .ok_or_else(|| bad("Invalid multipart/form-data body"))?;
-    let part = |name: &str| {
-        parts
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| *v)
-            .ok_or_else(|| bad(&format!("Missing part {name}")))
-    };
-    let arguments: PemKeyArguments = json_body(&Bytes::copy_from_slice(part("arguments")?))?;
+    let part =
+        |name: &str| form_part(&parts, name).ok_or_else(|| bad(&format!("Missing part {name}")));
+    let arguments: PemKeyArguments = json_body(part("arguments")?)?;
     let (key_type, private) = from_pem(part("key_file")?).map_err(|m| bad(&m))?;
     Ok(ImportKeyRequest {
         mechanisms: arguments.mechanisms,
@@ -305,32 +343,19 @@ fn import_request(headers: &HeaderMap, body: &Bytes) -> Result<ImportKeyRequest,
     })
 }
 
-fn store_imported(s: &Shared, headers: &HeaderMap, id: &str, body: &Bytes) -> Result<(), Response> {
+fn store_imported(s: &Shared, headers: &HeaderMap, id: &str, body: &[u8]) -> Result<(), Response> {
     let caller = authorize(&mut s.lock(), headers, ADMIN)?;
     let request = import_request(headers, body)?;
-    if !valid_id(id) {
-        return Err(error(StatusCode::BAD_REQUEST, BAD_ID));
-    }
-    if !mechanisms_fit(request.key_type, &request.mechanisms) {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "Mechanism does not match key type",
-        ));
-    }
-    let label = label_ok(request.label.as_ref())?;
-    let tags = tags_of(request.restrictions.as_ref())?;
+    check_id(id)?;
+    let new = NewKey::checked(
+        request.key_type,
+        request.mechanisms,
+        request.label.as_ref(),
+        request.restrictions.as_ref(),
+    )?;
     let secret = SimSecret::import(request.key_type, &request.private)
         .map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
-    let key = SimKey {
-        key_type: request.key_type,
-        mechanisms: request.mechanisms,
-        secret,
-        operations: 0,
-        tags: tags.into_iter().collect(),
-        label,
-        certificate: None,
-    };
-    store(&mut s.lock(), &caller, id, key)
+    store(&mut s.lock(), &caller, id, new.with_secret(secret))
 }
 
 pub(super) fn key_data(key: &SimKey) -> PublicKeyData {
@@ -353,57 +378,39 @@ pub(super) async fn get_or_list_prefix(
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
+) -> Answer {
     if let Some(prefix) = id.strip_suffix('*') {
         return list_matching(&s, &headers, &query, prefix);
     }
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, KEY_READERS) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    match device.keys.get(&path(&caller, &id)) {
-        Some(key) => axum::Json(key_data(key)).into_response(),
-        None => not_found(),
-    }
+    let caller = authorize(&mut device, &headers, KEY_READERS)?;
+    Ok(axum::Json(key_data(key(&device, &caller, &id)?)).into_response())
 }
 
 pub(super) async fn delete(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    match device.keys.remove(&path(&caller, &id)) {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => not_found(),
-    }
+    let caller = authorize(&mut device, &headers, ADMIN)?;
+    device
+        .keys
+        .remove(&path(&caller, &id))
+        .ok_or_else(not_found)?;
+    Ok(no_content())
 }
 
 pub(super) async fn public_pem(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, KEY_READERS) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let Some(key) = device.keys.get(&path(&caller, &id)) else {
-        return not_found();
-    };
-    match crate::backend::public_key_of(&key_data(key)) {
-        Ok(Some(pk)) => (
-            [(header::CONTENT_TYPE, "application/x-pem-file")],
-            pk.to_pem(),
-        )
-            .into_response(),
-        _ => error(StatusCode::BAD_REQUEST, "Key has no public part"),
+    let caller = authorize(&mut device, &headers, KEY_READERS)?;
+    match crate::backend::public_key_of(&key_data(key(&device, &caller, &id)?)) {
+        Ok(Some(pk)) => Ok(pem(pk.to_pem())),
+        _ => Err(error(StatusCode::BAD_REQUEST, "Key has no public part")),
     }
 }
 
@@ -413,34 +420,24 @@ pub(super) async fn move_key(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let request: MoveKeyRequest = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    if !valid_id(&request.new_id) {
-        return error(StatusCode::BAD_REQUEST, BAD_ID);
-    }
-    let to = path(&caller, &request.new_id);
-    if !device.keys.contains_key(&path(&caller, &id)) {
-        return not_found();
+    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let request: MoveKeyRequest = json_body(&body)?;
+    check_id(&request.new_id)?;
+    let (from, to) = (path(&caller, &id), path(&caller, &request.new_id));
+    if !device.keys.contains_key(&from) {
+        return Err(not_found());
     }
     if device.keys.contains_key(&to) {
-        return error(
+        return Err(error(
             StatusCode::CONFLICT,
             format!("Key with id {} already exists", request.new_id),
-        );
+        ));
     }
-    let Some(key) = device.keys.remove(&path(&caller, &id)) else {
-        return not_found();
-    };
+    let key = device.keys.remove(&from).ok_or_else(not_found)?;
     let _ = device.keys.insert(to, key);
-    axum::Json(KeyItem { id: request.new_id }).into_response()
+    Ok(axum::Json(KeyItem { id: request.new_id }).into_response())
 }
 
 /// `PUT /keys/{id}/label` (204; 304 when unchanged).
@@ -449,28 +446,17 @@ pub(super) async fn set_label(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let request: KeySetLabel = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    let label = match label_ok(Some(&request.label)) {
-        Ok(l) => l,
-        Err(e) => return e,
-    };
-    let Some(key) = device.keys.get_mut(&path(&caller, &id)) else {
-        return not_found();
-    };
+    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let request: KeySetLabel = json_body(&body)?;
+    let label = label_ok(Some(&request.label))?;
+    let key = key_mut(&mut device, &caller, &id)?;
     if key.label == label {
-        return StatusCode::NOT_MODIFIED.into_response();
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
     key.label = label;
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }
 
 /// `DELETE /keys/{id}/label`.
@@ -478,17 +464,9 @@ pub(super) async fn delete_label(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    match device.keys.get_mut(&path(&caller, &id)) {
-        Some(key) => {
-            key.label.clear();
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => not_found(),
-    }
+    let caller = authorize(&mut device, &headers, ADMIN)?;
+    key_mut(&mut device, &caller, &id)?.label.clear();
+    Ok(no_content())
 }

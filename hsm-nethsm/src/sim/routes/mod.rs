@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +29,10 @@ use super::Shared;
 use super::state::{DeviceState, namespace_of};
 use crate::client::model::{SystemState, UserRole};
 
+/// What a handler answers: `Err` is an error answer, so a handler's checks read as `?`
+/// (axum sends either side as it is).
+pub(super) type Answer = Result<Response, Response>;
+
 /// A `{"message": ...}` error answer.
 pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "message": message.into() }))).into_response()
@@ -41,13 +44,68 @@ pub(super) fn unavailable() -> Response {
 }
 
 /// A strict JSON body: unknown fields are 400, like the device.
-pub(super) fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+pub(super) fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     serde_json::from_slice(body).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,
             format!("Invalid data for JSON schema: {e}"),
         )
     })
+}
+
+/// 204, the answer of most changes.
+pub(super) fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A PEM document.
+pub(super) fn pem(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/x-pem-file")], text).into_response()
+}
+
+/// Raw bytes (`application/octet-stream`).
+pub(super) fn octets(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+}
+
+/// A request's `Content-Type`, `""` when it has none.
+pub(super) fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// The part `name` of a `multipart/form-data` body parsed by [`super::form::parse`].
+pub(super) fn form_part<'a>(parts: &[(String, &'a [u8])], name: &str) -> Option<&'a [u8]> {
+    parts.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+}
+
+/// A tag must be a valid id (400 otherwise).
+pub(super) fn check_tag(tag: &str) -> Result<(), Response> {
+    if crate::client::ids::valid_id(tag) {
+        Ok(())
+    } else {
+        Err(error(StatusCode::BAD_REQUEST, "Invalid tag"))
+    }
+}
+
+/// The answer to adding a tag: 204, or 304 when it was there.
+pub(super) fn tag_added(inserted: bool) -> Response {
+    if inserted {
+        no_content()
+    } else {
+        StatusCode::NOT_MODIFIED.into_response()
+    }
+}
+
+/// The answer to removing a tag: 204, or 404 when it was not there.
+pub(super) fn tag_removed(removed: bool) -> Response {
+    if removed {
+        no_content()
+    } else {
+        error(StatusCode::NOT_FOUND, "Tag not found")
+    }
 }
 
 /// 201 with `Location` and `{"id": ...}`.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
@@ -12,7 +12,10 @@ use serde_json::json;
 
 use super::super::state::{DeviceState, backup_key};
 use super::super::{Shared, backup};
-use super::{ADMIN, authenticate, authorize_root, error, json_body, unavailable};
+use super::{
+    ADMIN, Answer, authenticate, authorize_root, content_type, error, form_part, json_body,
+    no_content, octets, unavailable,
+};
 use crate::client::model::{SystemState, UserRole};
 
 /// What the device comes up as after a boot: Operational with unattended boot, else Locked.
@@ -27,12 +30,10 @@ pub(crate) fn boot(device: &mut DeviceState) {
 }
 
 /// `GET /system/info` (Administrator): versions and an obviously simulated device id.
-pub(super) async fn info(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn info(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    axum::Json(json!({
+    authorize_root(&mut device, &headers, ADMIN)?;
+    Ok(axum::Json(json!({
         "softwareVersion": device.software_version,
         "softwareBuild": "hsm-nethsm-sim",
         "firmwareVersion": "simulated",
@@ -41,30 +42,26 @@ pub(super) async fn info(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Re
         "akPub": {},
         "pcr": {},
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `POST /system/reboot`: answers, then comes up Locked (or Operational with unattended
 /// boot), like the device after a reboot.
-pub(super) async fn reboot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn reboot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
+    authorize_root(&mut device, &headers, ADMIN)?;
     boot(&mut device);
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }
 
 /// `POST /system/shutdown`: an Administrator when Operational, anyone otherwise. The
 /// simulator answers, then stops serving until [`super::super::Simulator::resume`] powers it
 /// on again.
-pub(super) async fn shutdown(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn shutdown(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     {
         let mut device = s.lock();
-        if device.state == SystemState::Operational
-            && let Err(e) = authorize_root(&mut device, &headers, ADMIN)
-        {
-            return e;
+        if device.state == SystemState::Operational {
+            authorize_root(&mut device, &headers, ADMIN)?;
         }
     }
     let shared = Arc::clone(&s);
@@ -73,78 +70,74 @@ pub(super) async fn shutdown(State(s): State<Arc<Shared>>, headers: HeaderMap) -
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let _ = shared.halted.send_replace(true);
     });
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }
 
 /// `POST /system/factory-reset`: everything erased, back to Unprovisioned.
-pub(super) async fn factory_reset(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn factory_reset(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
+    authorize_root(&mut device, &headers, ADMIN)?;
     device.factory_reset();
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }
 
 pub(super) async fn update(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
+    authorize_root(&mut device, &headers, ADMIN)?;
     let Some(notes) = body
         .strip_prefix(super::super::UPDATE_MAGIC)
         .and_then(|n| std::str::from_utf8(n).ok())
     else {
-        return error(StatusCode::BAD_REQUEST, "Invalid update image");
+        return Err(error(StatusCode::BAD_REQUEST, "Invalid update image"));
     };
     device.pending_update = Some(notes.to_owned());
-    axum::Json(json!({ "releaseNotes": notes })).into_response()
+    Ok(axum::Json(json!({ "releaseNotes": notes })).into_response())
 }
 
 /// `POST /system/commit-update`: installs the uploaded update and reboots (412 without one).
-pub(super) async fn commit_update(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn commit_update(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    if device.pending_update.take().is_none() {
-        return error(StatusCode::PRECONDITION_FAILED, "No update uploaded");
-    }
+    authorize_root(&mut device, &headers, ADMIN)?;
+    take_pending_update(&mut device)?;
     device.software_version = format!("{}+update", env!("CARGO_PKG_VERSION"));
     boot(&mut device);
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }
 
 /// `POST /system/cancel-update` (412 without an uploaded update).
-pub(super) async fn cancel_update(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn cancel_update(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    if device.pending_update.take().is_none() {
-        return error(StatusCode::PRECONDITION_FAILED, "No update uploaded");
-    }
-    StatusCode::NO_CONTENT.into_response()
+    authorize_root(&mut device, &headers, ADMIN)?;
+    take_pending_update(&mut device)?;
+    Ok(no_content())
+}
+
+/// Drops the uploaded update (412 without one).
+fn take_pending_update(device: &mut DeviceState) -> Result<String, Response> {
+    device
+        .pending_update
+        .take()
+        .ok_or_else(|| error(StatusCode::PRECONDITION_FAILED, "No update uploaded"))
 }
 
 /// `POST /system/backup` (Backup role, root): the encrypted file (412 until a backup
 /// passphrase is set).
-pub(super) async fn backup(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn backup(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, &[UserRole::Backup]) {
-        return e;
-    }
+    authorize_root(&mut device, &headers, &[UserRole::Backup])?;
     let Some(key) = device.config.backup_key.clone() else {
-        return error(StatusCode::PRECONDITION_FAILED, "No backup passphrase set");
+        return Err(error(
+            StatusCode::PRECONDITION_FAILED,
+            "No backup passphrase set",
+        ));
     };
-    match backup::make(&device, &key) {
-        Ok(file) => ([(header::CONTENT_TYPE, "application/octet-stream")], file).into_response(),
-        Err(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
-    }
+    backup::make(&device, &key)
+        .map(octets)
+        .map_err(|m| error(StatusCode::INTERNAL_SERVER_ERROR, m))
 }
 
 #[derive(Deserialize)]
@@ -160,44 +153,31 @@ pub(super) async fn restore(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
     let full = match device.state {
         SystemState::Unprovisioned => true,
         SystemState::Operational => {
-            if let Err(e) = authenticate(&mut device, &headers, ADMIN) {
-                return e;
-            }
+            authenticate(&mut device, &headers, ADMIN)?;
             false
         }
-        _ => return unavailable(),
+        _ => return Err(unavailable()),
     };
     let bad = |m: &str| error(StatusCode::BAD_REQUEST, m.to_owned());
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(parts) = super::super::form::parse(content_type, &body) else {
-        return bad("Invalid multipart/form-data body");
+    let parts = super::super::form::parse(content_type(&headers), &body)
+        .ok_or_else(|| bad("Invalid multipart/form-data body"))?;
+    let (Some(arguments), Some(file)) = (
+        form_part(&parts, "arguments"),
+        form_part(&parts, "backup_file"),
+    ) else {
+        return Err(bad("The parts arguments and backup_file are required"));
     };
-    let part = |name: &str| parts.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-    let (Some(arguments), Some(file)) = (part("arguments"), part("backup_file")) else {
-        return bad("The parts arguments and backup_file are required");
-    };
-    let arguments: RestoreArguments = match json_body(&Bytes::copy_from_slice(arguments)) {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
+    let arguments: RestoreArguments = json_body(arguments)?;
     let key = backup_key(arguments.backup_passphrase.expose_secret());
-    let restored = match backup::open(file, &key) {
-        Ok(r) => r,
-        Err(m) => return bad(&m),
-    };
+    let restored = backup::open(file, &key).map_err(|m| bad(&m))?;
     if let Some(time) = &arguments.system_time {
-        match super::super::clock::clock_offset_for(time) {
-            Some(offset) => device.config.clock_offset = offset,
-            None => return bad("Invalid systemTime"),
-        }
+        device.config.clock_offset =
+            super::super::clock::clock_offset_for(time).ok_or_else(|| bad("Invalid systemTime"))?;
     }
     device.users = restored.users.into_iter().collect();
     device.keys = restored.keys.into_iter().collect();
@@ -211,5 +191,5 @@ pub(super) async fn restore(
         device.config.backup_key = Some(key);
         device.state = SystemState::Locked;
     }
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }

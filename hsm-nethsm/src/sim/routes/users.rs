@@ -15,8 +15,8 @@ use serde_json::json;
 use super::super::Shared;
 use super::super::state::{DeviceState, SimUser, namespace_of};
 use super::{
-    ADMIN, Caller, KEY_READERS, authorize, authorize_root, created, error, json_body,
-    passphrase_ok, random_id,
+    ADMIN, Answer, Caller, KEY_READERS, authorize, authorize_root, check_tag, created, error,
+    json_body, no_content, passphrase_ok, random_id, tag_added, tag_removed,
 };
 use crate::client::ids::{valid_id, valid_user_id};
 use crate::client::model::UserRole;
@@ -29,17 +29,33 @@ fn denied() -> Response {
     error(StatusCode::FORBIDDEN, "Access denied")
 }
 
-/// An administrator reaching `id`, or the user `id` itself.
-fn reaches_or_is(caller: &Caller, id: &str) -> bool {
-    (caller.role == UserRole::Administrator && caller.reaches_user(id)) || caller.id == id
+/// An Administrator who may manage user `id` (403 for one who may not).
+fn admin_of(device: &mut DeviceState, headers: &HeaderMap, id: &str) -> Result<Caller, Response> {
+    let caller = authorize(device, headers, ADMIN)?;
+    if caller.reaches_user(id) {
+        Ok(caller)
+    } else {
+        Err(denied())
+    }
 }
 
-pub(super) async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+/// An Administrator who may manage user `id`, or the user `id` itself (403 for others).
+fn admin_of_or_self(
+    device: &mut DeviceState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Caller, Response> {
+    let caller = authorize(device, headers, KEY_READERS)?;
+    if (caller.role == UserRole::Administrator && caller.reaches_user(id)) || caller.id == id {
+        Ok(caller)
+    } else {
+        Err(denied())
+    }
+}
+
+pub(super) async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
+    let caller = authorize(&mut device, &headers, ADMIN)?;
     let mut ids: Vec<&String> = device
         .users
         .keys()
@@ -47,7 +63,7 @@ pub(super) async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Re
         .collect();
     ids.sort();
     let items: Vec<_> = ids.into_iter().map(|id| json!({ "user": id })).collect();
-    axum::Json(items).into_response()
+    Ok(axum::Json(items).into_response())
 }
 
 #[derive(Deserialize)]
@@ -63,7 +79,7 @@ fn store_user(
     device: &mut DeviceState,
     caller: &Caller,
     id: &str,
-    body: &Bytes,
+    body: &[u8],
 ) -> Result<(), Response> {
     let request: NewUser = json_body(body)?;
     if !valid_user_id(id) {
@@ -89,26 +105,35 @@ fn store_user(
     Ok(())
 }
 
+/// A user with an id the device picks, in the namespace `namespace` picks for the caller
+/// (`None` for none): 201 with the id.
+fn create_with_random_id(
+    s: &Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+    namespace: impl FnOnce(&Caller) -> Result<Option<String>, Response>,
+) -> Answer {
+    let mut device = s.lock();
+    let caller = authorize(&mut device, headers, ADMIN)?;
+    let namespace = namespace(&caller)?;
+    let id = random_id()?;
+    let id = match namespace {
+        Some(ns) => format!("{ns}~{id}"),
+        None => id,
+    };
+    store_user(&mut device, &caller, &id, body)?;
+    Ok(created("users", &id))
+}
+
 /// `POST /users`: a user with an id the device picks, in the caller's namespace.
 pub(super) async fn create(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let id = match (random_id(), namespace_of(&caller.id)) {
-        (Ok(id), Some(ns)) => format!("{ns}~{id}"),
-        (Ok(id), None) => id,
-        (Err(e), _) => return e,
-    };
-    match store_user(&mut device, &caller, &id, &body) {
-        Ok(()) => created("users", &id),
-        Err(e) => e,
-    }
+) -> Answer {
+    create_with_random_id(&s, &headers, &body, |caller| {
+        Ok(namespace_of(&caller.id).map(str::to_owned))
+    })
 }
 
 /// `POST /users/{ns~}`: a user with an id the device picks, in namespace `ns`.
@@ -117,26 +142,16 @@ pub(super) async fn create_in_namespace(
     headers: HeaderMap,
     Path(prefix): Path<String>,
     body: Bytes,
-) -> Response {
-    let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let Some(ns) = prefix.strip_suffix('~').filter(|ns| valid_id(ns)) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "POST /users/{id} takes a namespace prefix `ns~`",
-        );
-    };
-    let id = match random_id() {
-        Ok(id) => format!("{ns}~{id}"),
-        Err(e) => return e,
-    };
-    match store_user(&mut device, &caller, &id, &body) {
-        Ok(()) => created("users", &id),
-        Err(e) => e,
-    }
+) -> Answer {
+    create_with_random_id(&s, &headers, &body, |_| {
+        match prefix.strip_suffix('~').filter(|ns| valid_id(ns)) {
+            Some(ns) => Ok(Some(ns.to_owned())),
+            None => Err(error(
+                StatusCode::BAD_REQUEST,
+                "POST /users/{id} takes a namespace prefix `ns~`",
+            )),
+        }
+    })
 }
 
 /// `PUT /users/{id}` (201, no body).
@@ -145,61 +160,46 @@ pub(super) async fn add(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    match store_user(&mut device, &caller, &id, &body) {
-        Ok(()) => (
-            StatusCode::CREATED,
-            [(axum::http::header::LOCATION, format!("/api/v1/users/{id}"))],
-        )
-            .into_response(),
-        Err(e) => e,
-    }
+    let caller = authorize(&mut device, &headers, ADMIN)?;
+    store_user(&mut device, &caller, &id, &body)?;
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::LOCATION, format!("/api/v1/users/{id}"))],
+    )
+        .into_response())
 }
 
 pub(super) async fn get(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, KEY_READERS) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    if !reaches_or_is(&caller, &id) {
-        return denied();
-    }
-    match device.users.get(&id) {
-        Some(u) => axum::Json(json!({ "realName": u.real_name, "role": u.role })).into_response(),
-        None => no_user(),
-    }
+    admin_of_or_self(&mut device, &headers, &id)?;
+    let user = device.users.get(&id).ok_or_else(no_user)?;
+    Ok(axum::Json(json!({ "realName": user.real_name, "role": user.role })).into_response())
 }
 
 pub(super) async fn delete(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
+    let caller = authorize(&mut device, &headers, ADMIN)?;
     if caller.id == id {
-        return error(StatusCode::BAD_REQUEST, "Cannot delete the current user");
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Cannot delete the current user",
+        ));
     }
     if !caller.reaches_user(&id) {
-        return denied();
+        return Err(denied());
     }
-    match device.users.remove(&id) {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => no_user(),
-    }
+    device.users.remove(&id).ok_or_else(no_user)?;
+    Ok(no_content())
 }
 
 #[derive(Deserialize)]
@@ -213,31 +213,27 @@ pub(super) async fn set_passphrase(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, KEY_READERS) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    if !reaches_or_is(&caller, &id) {
-        return denied();
-    }
-    let request: PassphraseBody = match json_body(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+    admin_of_or_self(&mut device, &headers, &id)?;
+    let request: PassphraseBody = json_body(&body)?;
     if !passphrase_ok(&request.passphrase) {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "Passphrase must be 10 to 200 characters",
-        );
+        ));
     }
-    match device.users.get_mut(&id) {
-        Some(user) => {
-            user.set_passphrase(&request.passphrase);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => no_user(),
+    let user = device.users.get_mut(&id).ok_or_else(no_user)?;
+    user.set_passphrase(&request.passphrase);
+    Ok(no_content())
+}
+
+/// Only operators have tags (400 for other users).
+fn check_operator(user: &SimUser) -> Result<(), Response> {
+    if user.role == UserRole::Operator {
+        Ok(())
+    } else {
+        Err(error(StatusCode::BAD_REQUEST, "Only operators have tags"))
     }
 }
 
@@ -245,86 +241,56 @@ pub(super) async fn tags(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, KEY_READERS) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    if !reaches_or_is(&caller, &id) {
-        return denied();
-    }
-    match device.users.get(&id) {
-        Some(u) if u.role == UserRole::Operator => {
-            axum::Json(u.tags.iter().collect::<Vec<_>>()).into_response()
-        }
-        Some(_) => error(StatusCode::BAD_REQUEST, "Only operators have tags"),
-        None => no_user(),
-    }
+    admin_of_or_self(&mut device, &headers, &id)?;
+    let user = device.users.get(&id).ok_or_else(no_user)?;
+    check_operator(user)?;
+    Ok(axum::Json(user.tags.iter().collect::<Vec<_>>()).into_response())
 }
 
 pub(super) async fn add_tag(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path((id, tag)): Path<(String, String)>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    if !caller.reaches_user(&id) {
-        return denied();
-    }
-    if !valid_id(&tag) {
-        return error(StatusCode::BAD_REQUEST, "Invalid tag");
-    }
-    let Some(user) = device.users.get_mut(&id) else {
-        return no_user();
-    };
-    if user.role != UserRole::Operator {
-        error(StatusCode::BAD_REQUEST, "Only operators have tags")
-    } else if user.tags.insert(tag) {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        StatusCode::NOT_MODIFIED.into_response()
-    }
+    admin_of(&mut device, &headers, &id)?;
+    check_tag(&tag)?;
+    let user = device.users.get_mut(&id).ok_or_else(no_user)?;
+    check_operator(user)?;
+    Ok(tag_added(user.tags.insert(tag)))
 }
 
 pub(super) async fn remove_tag(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path((id, tag)): Path<(String, String)>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    let caller = match authorize(&mut device, &headers, ADMIN) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    if !caller.reaches_user(&id) {
-        return denied();
-    }
-    let Some(user) = device.users.get_mut(&id) else {
-        return no_user();
-    };
-    if user.tags.remove(&tag) {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        error(StatusCode::NOT_FOUND, "Tag not found")
-    }
+    admin_of(&mut device, &headers, &id)?;
+    let user = device.users.get_mut(&id).ok_or_else(no_user)?;
+    Ok(tag_removed(user.tags.remove(&tag)))
 }
 
-pub(super) async fn list_namespaces(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn list_namespaces(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
+    authorize_root(&mut device, &headers, ADMIN)?;
     let items: Vec<_> = device
         .namespaces
         .iter()
         .map(|id| json!({ "id": id }))
         .collect();
-    axum::Json(items).into_response()
+    Ok(axum::Json(items).into_response())
+}
+
+/// A namespace id from the path (400 when it is not a valid id).
+fn namespace_id(id: &str) -> Result<(), Response> {
+    if valid_id(id) {
+        Ok(())
+    } else {
+        Err(error(StatusCode::BAD_REQUEST, "Invalid namespace ID"))
+    }
 }
 
 /// `PUT /namespaces/{id}` (204; 409 when it exists).
@@ -332,19 +298,14 @@ pub(super) async fn add_namespace(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
+    authorize_root(&mut device, &headers, ADMIN)?;
+    namespace_id(&id)?;
+    if !device.namespaces.insert(id) {
+        return Err(error(StatusCode::CONFLICT, "Namespace already exists"));
     }
-    if !valid_id(&id) {
-        return error(StatusCode::BAD_REQUEST, "Invalid namespace ID");
-    }
-    if device.namespaces.insert(id) {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        error(StatusCode::CONFLICT, "Namespace already exists")
-    }
+    Ok(no_content())
 }
 
 /// `DELETE /namespaces/{id}`: the namespace and all its keys go; its users stay, powerless
@@ -353,17 +314,13 @@ pub(super) async fn delete_namespace(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
+) -> Answer {
     let mut device = s.lock();
-    if let Err(e) = authorize_root(&mut device, &headers, ADMIN) {
-        return e;
-    }
-    if !valid_id(&id) {
-        return error(StatusCode::BAD_REQUEST, "Invalid namespace ID");
-    }
+    authorize_root(&mut device, &headers, ADMIN)?;
+    namespace_id(&id)?;
     if !device.namespaces.remove(&id) {
-        return error(StatusCode::NOT_FOUND, "Namespace not found");
+        return Err(error(StatusCode::NOT_FOUND, "Namespace not found"));
     }
     device.keys.retain(|(ns, _), _| *ns != id);
-    StatusCode::NO_CONTENT.into_response()
+    Ok(no_content())
 }
