@@ -9,7 +9,7 @@ use super::http::Request;
 use super::model::{
     NamespaceItem, PassphraseRequest, RestoreArguments, SystemInfo, SystemUpdateData, UserPostData,
 };
-use super::multipart::{Part, encode};
+use super::multipart::{Part, with_arguments};
 use super::{NetHsmClient, ids};
 
 impl NetHsmClient {
@@ -268,24 +268,13 @@ impl NetHsmClient {
     /// (412) when the device is Locked.
     pub async fn restore(&self, arguments: &RestoreArguments, backup: &[u8]) -> Result<()> {
         const OP: &str = "nethsm.restore";
-        let arguments = serde_json::to_vec(arguments).map_err(|e| {
-            hsm_core::Error::invalid_input(OP, "cannot encode the request").with_source(e)
-        })?;
-        let arguments = zeroize::Zeroizing::new(arguments);
-        let (content_type, body) = encode(&[
-            Part {
-                name: "arguments",
-                file_name: None,
-                content_type: "application/json",
-                body: &arguments,
-            },
-            Part {
-                name: "backup_file",
-                file_name: Some("backup.bin"),
-                content_type: "application/octet-stream",
-                body: backup,
-            },
-        ]);
+        let backup_file = Part {
+            name: "backup_file",
+            file_name: Some("backup.bin"),
+            content_type: "application/octet-stream",
+            body: backup,
+        };
+        let (content_type, body) = with_arguments(OP, arguments, backup_file)?;
         let segments = ["system", "restore"];
         let request = Request::new(OP, Method::POST, &segments).body(content_type, body);
         self.no_answer(request).await

@@ -98,22 +98,13 @@ impl NetHsmClient {
             ids::check("nethsm.import_key_pem", "key id", id)?;
         }
         const OP: &str = "nethsm.import_key_pem";
-        let arguments = serde_json::to_vec(arguments)
-            .map_err(|e| Error::invalid_input(OP, "cannot encode the request").with_source(e))?;
-        let (content_type, body) = multipart::encode(&[
-            Part {
-                name: "arguments",
-                file_name: None,
-                content_type: "application/json",
-                body: &arguments,
-            },
-            Part {
-                name: "key_file",
-                file_name: Some("key.pem"),
-                content_type: "application/x-pem-file",
-                body: pem.expose_secret().as_bytes(),
-            },
-        ]);
+        let key_file = Part {
+            name: "key_file",
+            file_name: Some("key.pem"),
+            content_type: "application/x-pem-file",
+            body: pem.expose_secret().as_bytes(),
+        };
+        let (content_type, body) = multipart::with_arguments(OP, arguments, key_file)?;
         let Some(id) = id else {
             let request = Request::new(OP, Method::POST, &["keys"]).body(content_type, body);
             let created: KeyItem = self.json_request(&request).await?;

@@ -13,6 +13,27 @@ pub(crate) struct Part<'a> {
     pub(crate) body: &'a [u8],
 }
 
+/// The `Content-Type` header value and the body of a form of a JSON `arguments` part and
+/// `file`, for `operation`. The encoded arguments are zeroized once framed (a restore's carry
+/// the backup passphrase).
+pub(crate) fn with_arguments(
+    operation: &'static str,
+    arguments: &impl serde::Serialize,
+    file: Part<'_>,
+) -> hsm_core::Result<(String, Vec<u8>)> {
+    let arguments = serde_json::to_vec(arguments).map_err(|e| {
+        hsm_core::Error::invalid_input(operation, "cannot encode the request").with_source(e)
+    })?;
+    let arguments = zeroize::Zeroizing::new(arguments);
+    let arguments = Part {
+        name: "arguments",
+        file_name: None,
+        content_type: "application/json",
+        body: &arguments,
+    };
+    Ok(encode(&[arguments, file]))
+}
+
 /// The `Content-Type` header value and the body of a form of `parts`.
 pub(crate) fn encode(parts: &[Part<'_>]) -> (String, Vec<u8>) {
     let boundary = boundary_for(parts);
