@@ -15,25 +15,16 @@
 mod support;
 
 use hsm_core::ErrorKind;
+use hsm_nethsm::RetryPolicy;
 use hsm_nethsm::client::KeyFilter;
 use hsm_nethsm::client::model::{
     DistinguishedName, GenerateKeyRequest, KeyMechanism, KeyRestrictions, KeyType, SignMode,
     SystemState, UserPostData, UserRole,
 };
-use hsm_nethsm::sim::{
-    ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator, UNLOCK_PASSPHRASE,
-};
-use hsm_nethsm::{Credentials, NetHsmClient, RetryPolicy};
+use hsm_nethsm::sim::{ADMIN_PASSPHRASE, UNLOCK_PASSPHRASE};
 use secrecy::SecretString;
 use support::scripted::{ScriptedServer, Step};
-
-fn client(sim: &Simulator, user: &str, pass: &str) -> NetHsmClient {
-    NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(user, SecretString::from(pass)))
-        .tls(sim.tls_options())
-        .build()
-        .unwrap()
-}
+use support::{admin_and_operator, default_sim, sim_client, sim_client_builder};
 
 fn generate(id: &str, tags: Option<Vec<String>>) -> GenerateKeyRequest {
     GenerateKeyRequest {
@@ -48,10 +39,8 @@ fn generate(id: &str, tags: Option<Vec<String>>) -> GenerateKeyRequest {
 
 #[test]
 fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
-    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
-    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let (runtime, sim) = default_sim();
+    let (admin, operator) = admin_and_operator(&sim);
     runtime.block_on(async {
         // Random: the length asked for, different each time; out of range is 400.
         let a = operator.random(32).await.unwrap();
@@ -137,12 +126,12 @@ fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
             passphrase: SecretString::from("second-passphrase"),
         };
         admin.add_user("second", &user).await.unwrap();
-        let second = client(&sim, "second", "second-passphrase");
+        let second = sim_client(&sim, "second", "second-passphrase");
         second
             .set_user_passphrase("second", SecretString::from("second-passphrase-2"))
             .await
             .unwrap();
-        let renewed = client(&sim, "second", "second-passphrase-2");
+        let renewed = sim_client(&sim, "second", "second-passphrase-2");
         assert_eq!(
             renewed
                 .set_user_passphrase("operator", SecretString::from("stolen-passphrase"))
@@ -156,12 +145,7 @@ fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
         assert!(admin.list_users().await.unwrap().contains(&created));
     });
     // The old passphrase is refused (no retry on 401 with the default policy).
-    let stale = NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(
-            "second",
-            SecretString::from("second-passphrase"),
-        ))
-        .tls(sim.tls_options())
+    let stale = sim_client_builder(&sim, "second", "second-passphrase")
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -176,11 +160,7 @@ fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
 fn requests_have_the_spec_wire_form() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = ScriptedServer::start(&runtime);
-    let client = NetHsmClient::builder("127.0.0.1", server.port)
-        .credentials(Credentials::new("admin", SecretString::from("pw")))
-        .tls(server.tls())
-        .build()
-        .unwrap();
+    let client = server.client_builder("admin", "pw").build().unwrap();
     server.script([
         Step::Typed(
             "application/x-pem-file",
@@ -252,10 +232,8 @@ fn requests_have_the_spec_wire_form() {
 fn rsa_decryption_in_pkcs1_and_oaep_modes_with_real_cryptography() {
     use hsm_nethsm::client::model::{DecryptMode, DecryptRequest};
     use rsa::pkcs8::DecodePublicKey as _;
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
-    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
-    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let (runtime, sim) = default_sim();
+    let (admin, operator) = admin_and_operator(&sim);
     runtime.block_on(async {
         admin
             .generate_key(&GenerateKeyRequest {
@@ -311,9 +289,8 @@ fn rsa_decryption_in_pkcs1_and_oaep_modes_with_real_cryptography() {
 
 #[test]
 fn metrics_and_system_info_decode() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
-    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
+    let (runtime, sim) = default_sim();
+    let admin = sim_client(&sim, "admin", ADMIN_PASSPHRASE);
     runtime.block_on(async {
         let user = UserPostData {
             real_name: "Metrics".into(),
@@ -321,7 +298,7 @@ fn metrics_and_system_info_decode() {
             passphrase: SecretString::from("metrics-passphrase"),
         };
         admin.add_user("metrics", &user).await.unwrap();
-        let metrics = client(&sim, "metrics", "metrics-passphrase")
+        let metrics = sim_client(&sim, "metrics", "metrics-passphrase")
             .metrics()
             .await
             .unwrap();
@@ -346,10 +323,8 @@ fn key_csrs_are_real_and_openssl_verifies_them() {
         eprintln!("SKIPPED: no openssl");
         return;
     }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
-    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
-    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let (runtime, sim) = default_sim();
+    let (admin, operator) = admin_and_operator(&sim);
     let dir = std::env::temp_dir().join(format!("hsm-nethsm-csr-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (id, key_type, mechanism, length) in [

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use hsm_core::{DeviceStatus, ErrorKind};
 use hsm_nethsm::client::model::{GenerateKeyRequest, KeyMechanism, KeyType, SignMode};
-use hsm_nethsm::{Credentials, MAX_RESPONSE_BYTES, NetHsmClient, RetryPolicy};
+use hsm_nethsm::{MAX_RESPONSE_BYTES, NetHsmClient, RetryPolicy};
 use secrecy::SecretString;
 use support::scripted::{ScriptedServer, Step};
 
@@ -32,9 +32,8 @@ struct Fixture {
 fn fixture(policy: RetryPolicy) -> Fixture {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = ScriptedServer::start(&runtime);
-    let client = NetHsmClient::builder("127.0.0.1", server.port)
-        .credentials(Credentials::new("operator", SecretString::from("pw")))
-        .tls(server.tls())
+    let client = server
+        .client_builder("operator", "pw")
         .timeout(TIMEOUT)
         .connect_timeout(Duration::from_millis(500))
         .retry_policy(policy)

@@ -11,11 +11,14 @@
     missing_docs
 )]
 
+mod support;
+
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, InitialState, OPERATOR_PASSPHRASE, SimConfig, Simulator};
 use serde_json::{Value, json};
+use support::default_sim;
 
 fn spec() -> Value {
     let text = include_str!("data/nethsm-api.yaml");
@@ -433,8 +436,7 @@ fn simulator_answers_follow_the_openapi_spec() {
 
 #[test]
 fn device_and_key_management_answers_follow_the_openapi_spec() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let (_runtime, sim) = default_sim();
     let mut c = Checker::new(&sim);
     let ok = |status: u16| (200..300).contains(&status);
     // Namespaces and namespaced users.
@@ -644,8 +646,7 @@ fn form(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
 
 #[test]
 fn binary_pem_and_form_bodies_follow_the_openapi_spec() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let (_runtime, sim) = default_sim();
     let mut c = Checker::new(&sim);
     let octets = |b: &[u8]| Some(("application/octet-stream".to_owned(), b.to_vec()));
     // A PEM import as a form (201 with the id), a certificate stored and read back as octets.
@@ -764,8 +765,7 @@ fn binary_pem_and_form_bodies_follow_the_openapi_spec() {
 
 #[test]
 fn a_wrong_accept_header_is_406() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let (_runtime, sim) = default_sim();
     let c = Checker::new(&sim);
     let spec = spec();
     for (path, template, accept, expected) in [
@@ -804,8 +804,7 @@ fn a_wrong_accept_header_is_406() {
 
 #[test]
 fn get_answers_carry_an_etag_for_conditional_requests() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let (_runtime, sim) = default_sim();
     let mut c = Checker::new(&sim);
     let body = json!({"mechanisms": ["EdDSA_Signature"], "type": "Curve25519", "id": "etag"});
     assert_eq!(
@@ -855,8 +854,7 @@ fn get_answers_carry_an_etag_for_conditional_requests() {
 
 #[test]
 fn a_uri_over_2000_characters_is_414() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let (_runtime, sim) = default_sim();
     let c = Checker::new(&sim);
     let status = |label: &str| {
         c.runtime.block_on(async {

@@ -14,6 +14,8 @@
     missing_docs
 )]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,9 +26,10 @@ use hsm_core::{
 };
 use hsm_nethsm::client::model::{SystemState, UserRole};
 use hsm_nethsm::sim::{InitialState, SimConfig, Simulator};
-use hsm_nethsm::{Credentials, NetHsm, NetHsmClient};
+use hsm_nethsm::{Credentials, NetHsm};
 use secrecy::SecretString;
 use serde_json::Value;
+use support::{default_sim, sim_client};
 
 const UNLOCK: &str = "unlock-passphrase-1";
 const ADMIN: &str = "admin-passphrase-1";
@@ -171,13 +174,7 @@ fn nitrokeys_python_clients_and_ours_share_one_simulated_nethsm() {
         host: format!("localhost:{}", sim.addr().port()),
         ca,
     };
-    let client = |user: &str, pass: &str| {
-        NetHsmClient::builder("127.0.0.1", sim.addr().port())
-            .credentials(Credentials::new(user, SecretString::from(pass)))
-            .tls(sim.tls_options())
-            .build()
-            .unwrap()
-    };
+    let client = |user: &str, pass: &str| sim_client(&sim, user, pass);
 
     // Python provisions; Rust sees an operational device.
     let provisioned = peer.py("provision", &[UNLOCK, ADMIN]);
@@ -332,8 +329,7 @@ fn nitrokeys_python_clients_and_ours_share_one_simulated_nethsm() {
 fn nitrokeys_python_client_administers_the_simulated_device() {
     use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE};
     let Some(venv) = venv() else { return };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let (runtime, sim) = default_sim();
     let dir = std::env::temp_dir().join(format!("hsm-nethsm-python-dev-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ca = dir.join("ca.pem");
@@ -401,14 +397,7 @@ fn nitrokeys_python_client_administers_the_simulated_device() {
     assert_eq!(out["after_restore"], serde_json::json!(["pyaes", "pypem2"]));
     assert_eq!(out["namespaces_after"], serde_json::json!([]));
     // And our client sees what Python did.
-    let admin = NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(
-            "admin",
-            SecretString::from(ADMIN_PASSPHRASE),
-        ))
-        .tls(sim.tls_options())
-        .build()
-        .unwrap();
+    let admin = sim_client(&sim, "admin", ADMIN_PASSPHRASE);
     let ntp = runtime.block_on(admin.ntp()).unwrap();
     assert_eq!(ntp.ntp_ip.as_deref(), Some("192.0.2.123"));
 }

@@ -7,6 +7,8 @@
     missing_docs
 )]
 
+mod support;
+
 use hsm_core::conformance::{Config, run};
 use hsm_core::uri::BackendUri;
 use hsm_core::{Curve, ErrorKind, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};
@@ -15,6 +17,7 @@ use hsm_nethsm::client::model::{ProvisionRequest, SystemState};
 use hsm_nethsm::sim::{OPERATOR_PASSPHRASE, SimConfig, Simulator};
 use hsm_nethsm::{Credentials, NetHsmClient};
 use secrecy::SecretString;
+use support::{sim_client, sim_client_builder};
 
 fn sim_backend(query: &str) -> NetHsm {
     NetHsm::open(BackendUri::parse(&format!("nethsm+sim:{query}")).unwrap()).unwrap()
@@ -75,14 +78,7 @@ fn after_warm_up_a_signature_is_one_request_on_a_kept_connection() {
 fn wrong_passphrase_is_refused_then_throttled_and_never_echoed() {
     let hsm = sim_backend("");
     let sim = hsm.simulator().unwrap();
-    let client = NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(
-            "operator",
-            SecretString::from("not-the-passphrase"),
-        ))
-        .tls(sim.tls_options())
-        .build()
-        .unwrap();
+    let client = sim_client(sim, "operator", "not-the-passphrase");
     assert!(!format!("{client:?}").contains("not-the-passphrase"));
     let hsm2 = NetHsm::new(client.clone()).unwrap();
     let first = hsm2.list_keys().unwrap_err();
@@ -100,12 +96,7 @@ fn wrong_passphrase_is_refused_then_throttled_and_never_echoed() {
     );
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
     // Without retries the 429 itself comes back.
-    let no_retry = NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(
-            "operator",
-            SecretString::from("not-the-passphrase"),
-        ))
-        .tls(sim.tls_options())
+    let no_retry = sim_client_builder(sim, "operator", "not-the-passphrase")
         .retry_policy(hsm_nethsm::RetryPolicy::none())
         .build()
         .unwrap();
@@ -129,14 +120,7 @@ fn an_unprovisioned_device_answers_412_until_provisioned() {
         runtime.handle(),
     )
     .unwrap();
-    let client = NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(
-            "admin",
-            SecretString::from("a-new-admin-passphrase"),
-        ))
-        .tls(sim.tls_options())
-        .build()
-        .unwrap();
+    let client = sim_client(&sim, "admin", "a-new-admin-passphrase");
     runtime.block_on(async {
         assert_eq!(
             client.health_state().await.unwrap(),

@@ -10,6 +10,8 @@
     missing_docs
 )]
 
+mod support;
+
 use std::process::Command;
 
 use hsm_core::ErrorKind;
@@ -22,13 +24,13 @@ use hsm_nethsm::sim::{
     ADMIN_PASSPHRASE, InitialState, OPERATOR_PASSPHRASE, SimConfig, Simulator, UNLOCK_PASSPHRASE,
     UPDATE_MAGIC,
 };
-use hsm_nethsm::{Credentials, NetHsmClient, RetryPolicy};
+use hsm_nethsm::{NetHsmClient, RetryPolicy};
 use secrecy::SecretString;
+use support::{default_sim, sim_client_builder};
 
+/// A client that does not retry, so each call is one request.
 fn client(sim: &Simulator, user: &str, pass: &str) -> NetHsmClient {
-    NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(user, SecretString::from(pass)))
-        .tls(sim.tls_options())
+    sim_client_builder(sim, user, pass)
         .retry_policy(RetryPolicy::none())
         .timeout(std::time::Duration::from_secs(10))
         .build()
@@ -59,8 +61,7 @@ fn openssl(args: &[&str], dir: &tempfile::TempDir) -> String {
 
 #[test]
 fn configuration_reads_back_what_was_written() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let (runtime, sim) = default_sim();
     let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
     let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
     let dir = tempfile::tempdir().unwrap();
@@ -255,8 +256,7 @@ fn p256(id: &str) -> GenerateKeyRequest {
 
 #[test]
 fn a_backup_restores_into_a_fresh_device_and_over_a_running_one() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let (runtime, sim) = default_sim();
     let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
     let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
     let backup_user = client(&sim, "backup", "backup-passphrase");
@@ -379,8 +379,7 @@ fn a_backup_restores_into_a_fresh_device_and_over_a_running_one() {
 
 #[test]
 fn reboot_updates_shutdown_and_factory_reset() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
+    let (runtime, mut sim) = default_sim();
     let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
     runtime.block_on(async {
         // Without unattended boot a reboot comes back Locked; with it, Operational.

@@ -9,6 +9,8 @@
     missing_docs
 )]
 
+mod support;
+
 use std::process::Command;
 
 use hsm_core::ErrorKind;
@@ -17,17 +19,9 @@ use hsm_nethsm::client::model::{
     DecryptMode, DecryptRequest, EncryptMode, EncryptRequest, GenerateKeyRequest, ImportKeyRequest,
     KeyMechanism, KeyPrivateData, KeyType, PemKeyArguments, SignMode, UserPostData, UserRole,
 };
-use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
-use hsm_nethsm::{Credentials, NetHsmClient};
+use hsm_nethsm::sim::ADMIN_PASSPHRASE;
 use secrecy::SecretString;
-
-fn client(sim: &Simulator, user: &str, pass: &str) -> NetHsmClient {
-    NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(user, SecretString::from(pass)))
-        .tls(sim.tls_options())
-        .build()
-        .unwrap()
-}
+use support::{admin_and_operator, default_sim, sim_client};
 
 fn ed25519(id: &str) -> GenerateKeyRequest {
     GenerateKeyRequest {
@@ -54,12 +48,11 @@ fn kind<T: std::fmt::Debug>(r: hsm_core::Result<T>) -> ErrorKind {
 
 #[test]
 fn namespaces_isolate_keys_and_limit_their_administrators() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
-    let root = client(&sim, "admin", ADMIN_PASSPHRASE);
-    let ns_admin = client(&sim, "ns1~admin", "ns-user-passphrase");
-    let ns_op = client(&sim, "ns1~op", "ns-user-passphrase");
-    let orphan = client(&sim, "ns2~admin", "ns-user-passphrase");
+    let (runtime, sim) = default_sim();
+    let root = sim_client(&sim, "admin", ADMIN_PASSPHRASE);
+    let ns_admin = sim_client(&sim, "ns1~admin", "ns-user-passphrase");
+    let ns_op = sim_client(&sim, "ns1~op", "ns-user-passphrase");
+    let orphan = sim_client(&sim, "ns2~admin", "ns-user-passphrase");
     runtime.block_on(async {
         // A root administrator may create users in namespaces not created yet; they can do
         // nothing until the namespace exists.
@@ -183,10 +176,8 @@ fn openssl_aes_cbc(key: &[u8], iv: &[u8], data: &[u8], decrypt: bool) -> Vec<u8>
 
 #[test]
 fn aes_cbc_keys_encrypt_and_decrypt_like_openssl() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
-    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
-    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let (runtime, sim) = default_sim();
+    let (admin, operator) = admin_and_operator(&sim);
     let aes = vec![
         KeyMechanism::AES_Encryption_CBC,
         KeyMechanism::AES_Decryption_CBC,
@@ -306,10 +297,8 @@ fn openssl(args: &[&str]) -> String {
 
 #[test]
 fn certificates_pem_import_moves_labels_and_prefixes() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
-    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
-    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let (runtime, sim) = default_sim();
+    let (admin, operator) = admin_and_operator(&sim);
     let dir = tempfile::tempdir().unwrap();
     runtime.block_on(async {
         // Certificates: stored exactly, one at a time.
@@ -454,10 +443,8 @@ fn openssl_der(pem: &str, dir: &tempfile::TempDir) -> String {
 #[test]
 fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
     use rsa::pkcs8::DecodePublicKey as _;
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
-    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
-    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let (runtime, sim) = default_sim();
+    let (admin, operator) = admin_and_operator(&sim);
     let dir = tempfile::tempdir().unwrap();
     let file = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     runtime.block_on(async {
@@ -580,10 +567,8 @@ fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
 
 #[test]
 fn bip340_signatures_verify_with_the_x_only_key() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
-    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
-    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let (runtime, sim) = default_sim();
+    let (admin, operator) = admin_and_operator(&sim);
     runtime.block_on(async {
         admin
             .generate_key(&GenerateKeyRequest {

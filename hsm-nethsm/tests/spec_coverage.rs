@@ -14,6 +14,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use hsm_nethsm::RetryPolicy;
 use hsm_nethsm::client::KeyFilter;
 use hsm_nethsm::client::model::{
     ChangePassphraseRequest, ClusterAddRequest, ClusterInitialMember, ClusterJoinRequest,
@@ -24,7 +25,6 @@ use hsm_nethsm::client::model::{
     UserRole,
 };
 use hsm_nethsm::client::operations::OPERATIONS;
-use hsm_nethsm::{Credentials, NetHsmClient, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::Value;
 use support::scripted::{ScriptedServer, Step};
@@ -99,9 +99,8 @@ fn every_client_method_sends_its_spec_operation() {
         Step::Json(404, r#"{"message":"no"}"#),
         200,
     ));
-    let c = NetHsmClient::builder("127.0.0.1", server.port)
-        .credentials(Credentials::new("admin", secret("adminpassphrase")))
-        .tls(server.tls())
+    let c = server
+        .client_builder("admin", "adminpassphrase")
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -307,9 +306,8 @@ fn ids_that_break_the_spec_rules_are_refused_before_sending() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = ScriptedServer::start(&runtime);
     server.script([]);
-    let c = NetHsmClient::builder("127.0.0.1", server.port)
-        .credentials(Credentials::new("admin", secret("adminpassphrase")))
-        .tls(server.tls())
+    let c = server
+        .client_builder("admin", "adminpassphrase")
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hsm_core::tls::TlsOptions;
+use hsm_nethsm::{Credentials, NetHsmClient, NetHsmClientBuilder};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use secrecy::SecretString;
 use sha2::Digest as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -107,6 +109,13 @@ impl ScriptedServer {
 
     pub fn tls(&self) -> TlsOptions {
         TlsOptions::default().with_pin_sha256(self.pin)
+    }
+
+    /// A client builder for `user` of this server, pinning its TLS certificate.
+    pub fn client_builder(&self, user: &str, pass: &str) -> NetHsmClientBuilder {
+        NetHsmClient::builder("127.0.0.1", self.port)
+            .credentials(Credentials::new(user, SecretString::from(pass)))
+            .tls(self.tls())
     }
 }
 
