@@ -24,16 +24,12 @@ use hsm_nethsm::client::model::{
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, UNLOCK_PASSPHRASE};
 use secrecy::SecretString;
 use support::scripted::{ScriptedServer, Step};
-use support::{admin_and_operator, default_sim, sim_client, sim_client_builder};
+use support::{admin_and_operator, default_sim, key_request, sim_client, sim_client_builder};
 
 fn generate(id: &str, tags: Option<Vec<String>>) -> GenerateKeyRequest {
     GenerateKeyRequest {
-        mechanisms: vec![KeyMechanism::EdDSA_Signature],
-        key_type: KeyType::Curve25519,
-        length: None,
-        id: Some(id.into()),
         restrictions: tags.map(|t| KeyRestrictions { tags: Some(t) }),
-        label: None,
+        ..key_request(id, KeyType::Curve25519, &[KeyMechanism::EdDSA_Signature])
     }
 }
 
@@ -237,15 +233,15 @@ fn rsa_decryption_in_pkcs1_and_oaep_modes_with_real_cryptography() {
     runtime.block_on(async {
         admin
             .generate_key(&GenerateKeyRequest {
-                mechanisms: vec![
-                    KeyMechanism::RSA_Decryption_PKCS1,
-                    KeyMechanism::RSA_Decryption_OAEP_SHA256,
-                ],
-                key_type: KeyType::RSA,
                 length: Some(2048),
-                id: Some("dec".into()),
-                restrictions: None,
-                label: None,
+                ..key_request(
+                    "dec",
+                    KeyType::RSA,
+                    &[
+                        KeyMechanism::RSA_Decryption_PKCS1,
+                        KeyMechanism::RSA_Decryption_OAEP_SHA256,
+                    ],
+                )
             })
             .await
             .unwrap();
@@ -343,12 +339,8 @@ fn key_csrs_are_real_and_openssl_verifies_them() {
     ] {
         runtime
             .block_on(admin.generate_key(&GenerateKeyRequest {
-                mechanisms: vec![mechanism],
-                key_type,
                 length,
-                id: Some(id.into()),
-                restrictions: None,
-                label: None,
+                ..key_request(id, key_type, &[mechanism])
             }))
             .unwrap();
         let subject = DistinguishedName {

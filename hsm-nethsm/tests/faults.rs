@@ -55,14 +55,7 @@ fn fast_policy() -> RetryPolicy {
 }
 
 fn generate_request() -> GenerateKeyRequest {
-    GenerateKeyRequest {
-        mechanisms: vec![KeyMechanism::ECDSA_Signature],
-        key_type: KeyType::EC_P256,
-        length: None,
-        id: Some("k1".into()),
-        restrictions: None,
-        label: None,
-    }
+    support::key_request("k1", KeyType::EC_P256, &[KeyMechanism::ECDSA_Signature])
 }
 
 const GET_STATE: &str = "GET /api/v1/health/state";

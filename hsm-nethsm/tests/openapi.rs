@@ -16,9 +16,9 @@ mod support;
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
-use hsm_nethsm::sim::{ADMIN_PASSPHRASE, InitialState, OPERATOR_PASSPHRASE, SimConfig, Simulator};
+use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
 use serde_json::{Value, json};
-use support::default_sim;
+use support::{default_sim, unprovisioned_sim};
 
 fn spec() -> Value {
     let text = include_str!("data/nethsm-api.yaml");
@@ -286,14 +286,7 @@ const OPERATOR: Option<(&str, &str)> = Some(("operator", OPERATOR_PASSPHRASE));
 #[test]
 fn simulator_answers_follow_the_openapi_spec() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let unprovisioned = Simulator::start(
-        SimConfig {
-            state: InitialState::Unprovisioned,
-            ..SimConfig::default()
-        },
-        runtime.handle(),
-    )
-    .unwrap();
+    let unprovisioned = unprovisioned_sim(&runtime);
     let mut c = Checker::new(&unprovisioned);
     assert_eq!(c.check("GET", "/health/state", &[], None, None).0, 200);
     // Alive means started but not ready: Locked or Unprovisioned.

@@ -25,11 +25,10 @@ use hsm_core::{
     Signature, Signer as _,
 };
 use hsm_nethsm::client::model::{SystemState, UserRole};
-use hsm_nethsm::sim::{InitialState, SimConfig, Simulator};
 use hsm_nethsm::{Credentials, NetHsm};
 use secrecy::SecretString;
 use serde_json::Value;
-use support::{default_sim, sim_client};
+use support::{default_sim, sim_client, unprovisioned_sim};
 
 const UNLOCK: &str = "unlock-passphrase-1";
 const ADMIN: &str = "admin-passphrase-1";
@@ -157,14 +156,7 @@ fn openssl_verifies(dir: &Path, public: &PublicKey, message: &[u8], signature: &
 fn nitrokeys_python_clients_and_ours_share_one_simulated_nethsm() {
     let Some(venv) = venv() else { return };
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(
-        SimConfig {
-            state: InitialState::Unprovisioned,
-            ..SimConfig::default()
-        },
-        runtime.handle(),
-    )
-    .unwrap();
+    let sim = unprovisioned_sim(&runtime);
     let dir = std::env::temp_dir().join(format!("hsm-nethsm-python-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ca = dir.join("ca.pem");

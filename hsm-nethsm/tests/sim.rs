@@ -14,10 +14,10 @@ use hsm_core::uri::BackendUri;
 use hsm_core::{Curve, ErrorKind, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};
 use hsm_nethsm::NetHsm;
 use hsm_nethsm::client::model::{ProvisionRequest, SystemState};
-use hsm_nethsm::sim::{OPERATOR_PASSPHRASE, SimConfig, Simulator};
+use hsm_nethsm::sim::OPERATOR_PASSPHRASE;
 use hsm_nethsm::{Credentials, NetHsmClient};
 use secrecy::SecretString;
-use support::{sim_client, sim_client_builder};
+use support::{sim_client, sim_client_builder, unprovisioned_sim};
 
 fn sim_backend(query: &str) -> NetHsm {
     NetHsm::open(BackendUri::parse(&format!("nethsm+sim:{query}")).unwrap()).unwrap()
@@ -112,14 +112,7 @@ fn wrong_passphrase_is_refused_then_throttled_and_never_echoed() {
 #[test]
 fn an_unprovisioned_device_answers_412_until_provisioned() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = Simulator::start(
-        SimConfig {
-            state: hsm_nethsm::sim::InitialState::Unprovisioned,
-            ..SimConfig::default()
-        },
-        runtime.handle(),
-    )
-    .unwrap();
+    let sim = unprovisioned_sim(&runtime);
     let client = sim_client(&sim, "admin", "a-new-admin-passphrase");
     runtime.block_on(async {
         assert_eq!(

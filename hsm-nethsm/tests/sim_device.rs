@@ -21,12 +21,11 @@ use hsm_nethsm::client::model::{
     SystemState, TimeConfig, TlsKeyGenerateRequest, UnattendedBootConfig, UserPostData, UserRole,
 };
 use hsm_nethsm::sim::{
-    ADMIN_PASSPHRASE, InitialState, OPERATOR_PASSPHRASE, SimConfig, Simulator, UNLOCK_PASSPHRASE,
-    UPDATE_MAGIC,
+    ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, Simulator, UNLOCK_PASSPHRASE, UPDATE_MAGIC,
 };
 use hsm_nethsm::{NetHsmClient, RetryPolicy};
 use secrecy::SecretString;
-use support::{default_sim, sim_client_builder};
+use support::{default_sim, key_request, sim_client_builder, unprovisioned_sim};
 
 /// A client that does not retry, so each call is one request.
 fn client(sim: &Simulator, user: &str, pass: &str) -> NetHsmClient {
@@ -244,14 +243,7 @@ fn configuration_reads_back_what_was_written() {
 }
 
 fn p256(id: &str) -> GenerateKeyRequest {
-    GenerateKeyRequest {
-        mechanisms: vec![KeyMechanism::ECDSA_Signature],
-        key_type: KeyType::EC_P256,
-        length: None,
-        id: Some(id.into()),
-        restrictions: None,
-        label: None,
-    }
+    key_request(id, KeyType::EC_P256, &[KeyMechanism::ECDSA_Signature])
 }
 
 #[test]
@@ -313,14 +305,7 @@ fn a_backup_restores_into_a_fresh_device_and_over_a_running_one() {
     });
 
     // Into a fresh device: no authentication, then Locked until the old unlock passphrase.
-    let fresh = Simulator::start(
-        SimConfig {
-            state: InitialState::Unprovisioned,
-            ..SimConfig::default()
-        },
-        runtime.handle(),
-    )
-    .unwrap();
+    let fresh = unprovisioned_sim(&runtime);
     let anonymous = NetHsmClient::builder("127.0.0.1", fresh.addr().port())
         .tls(fresh.tls_options())
         .build()

@@ -21,17 +21,10 @@ use hsm_nethsm::client::model::{
 };
 use hsm_nethsm::sim::ADMIN_PASSPHRASE;
 use secrecy::SecretString;
-use support::{admin_and_operator, default_sim, sim_client};
+use support::{admin_and_operator, default_sim, key_request, sim_client};
 
 fn ed25519(id: &str) -> GenerateKeyRequest {
-    GenerateKeyRequest {
-        mechanisms: vec![KeyMechanism::EdDSA_Signature],
-        key_type: KeyType::Curve25519,
-        length: None,
-        id: Some(id.into()),
-        restrictions: None,
-        label: None,
-    }
+    key_request(id, KeyType::Curve25519, &[KeyMechanism::EdDSA_Signature])
 }
 
 fn new_user(role: UserRole) -> UserPostData {
@@ -450,19 +443,19 @@ fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
     runtime.block_on(async {
         admin
             .generate_key(&GenerateKeyRequest {
-                mechanisms: vec![
-                    KeyMechanism::RSA_Decryption_RAW,
-                    KeyMechanism::RSA_Decryption_OAEP_MD5,
-                    KeyMechanism::RSA_Decryption_OAEP_SHA1,
-                    KeyMechanism::RSA_Signature_PSS_MD5,
-                    KeyMechanism::RSA_Signature_PSS_SHA1,
-                    KeyMechanism::RSA_Signature_PSS_SHA224,
-                ],
-                key_type: KeyType::RSA,
                 length: Some(2048),
-                id: Some("rsa-old".into()),
-                restrictions: None,
-                label: None,
+                ..key_request(
+                    "rsa-old",
+                    KeyType::RSA,
+                    &[
+                        KeyMechanism::RSA_Decryption_RAW,
+                        KeyMechanism::RSA_Decryption_OAEP_MD5,
+                        KeyMechanism::RSA_Decryption_OAEP_SHA1,
+                        KeyMechanism::RSA_Signature_PSS_MD5,
+                        KeyMechanism::RSA_Signature_PSS_SHA1,
+                        KeyMechanism::RSA_Signature_PSS_SHA224,
+                    ],
+                )
             })
             .await
             .unwrap();
@@ -571,14 +564,11 @@ fn bip340_signatures_verify_with_the_x_only_key() {
     let (admin, operator) = admin_and_operator(&sim);
     runtime.block_on(async {
         admin
-            .generate_key(&GenerateKeyRequest {
-                mechanisms: vec![KeyMechanism::BIP340_Signature],
-                key_type: KeyType::EC_P256K1,
-                length: None,
-                id: Some("taproot".into()),
-                restrictions: None,
-                label: None,
-            })
+            .generate_key(&key_request(
+                "taproot",
+                KeyType::EC_P256K1,
+                &[KeyMechanism::BIP340_Signature],
+            ))
             .await
             .unwrap();
         let point = admin

@@ -18,11 +18,10 @@ use hsm_nethsm::RetryPolicy;
 use hsm_nethsm::client::KeyFilter;
 use hsm_nethsm::client::model::{
     ChangePassphraseRequest, ClusterAddRequest, ClusterInitialMember, ClusterJoinRequest,
-    DecryptMode, DecryptRequest, DistinguishedName, EncryptMode, EncryptRequest,
-    GenerateKeyRequest, ImportKeyRequest, KeyMechanism, KeyPrivateData, KeyType, LogLevel,
-    LoggingConfig, NetworkConfig, NtpConfig, PemKeyArguments, ProvisionRequest, RestoreArguments,
-    SignMode, Switch, TimeConfig, TlsKeyGenerateRequest, UnattendedBootConfig, UserPostData,
-    UserRole,
+    DecryptMode, DecryptRequest, DistinguishedName, EncryptMode, EncryptRequest, ImportKeyRequest,
+    KeyMechanism, KeyPrivateData, KeyType, LogLevel, LoggingConfig, NetworkConfig, NtpConfig,
+    PemKeyArguments, ProvisionRequest, RestoreArguments, SignMode, Switch, TimeConfig,
+    TlsKeyGenerateRequest, UnattendedBootConfig, UserPostData, UserRole,
 };
 use hsm_nethsm::client::operations::OPERATIONS;
 use secrecy::SecretString;
@@ -130,14 +129,7 @@ fn every_client_method_sends_its_spec_operation() {
         label: None,
     };
     let pem = secret("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n");
-    let generate = GenerateKeyRequest {
-        mechanisms: vec![KeyMechanism::ECDSA_Signature],
-        key_type: KeyType::EC_P256,
-        length: None,
-        id: Some("k".into()),
-        restrictions: None,
-        label: None,
-    };
+    let generate = support::key_request("k", KeyType::EC_P256, &[KeyMechanism::ECDSA_Signature]);
     let urls = ClusterAddRequest {
         urls: vec!["https://10.0.0.2:2380".into()],
     };

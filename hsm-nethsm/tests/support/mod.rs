@@ -3,7 +3,8 @@
 
 pub mod scripted;
 
-use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
+use hsm_nethsm::client::model::{GenerateKeyRequest, KeyMechanism, KeyType};
+use hsm_nethsm::sim::{ADMIN_PASSPHRASE, InitialState, OPERATOR_PASSPHRASE, SimConfig, Simulator};
 use hsm_nethsm::{Credentials, NetHsmClient, NetHsmClientBuilder};
 use secrecy::SecretString;
 
@@ -12,6 +13,28 @@ pub fn default_sim() -> (tokio::runtime::Runtime, Simulator) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sim = Simulator::start(SimConfig::default(), runtime.handle()).unwrap();
     (runtime, sim)
+}
+
+/// A fresh (Unprovisioned) simulator on `runtime`.
+pub fn unprovisioned_sim(runtime: &tokio::runtime::Runtime) -> Simulator {
+    let config = SimConfig {
+        state: InitialState::Unprovisioned,
+        ..SimConfig::default()
+    };
+    Simulator::start(config, runtime.handle()).unwrap()
+}
+
+/// A request to generate key `id` of `key_type` for `mechanisms`: the type's default length,
+/// no tags, no label.
+pub fn key_request(id: &str, key_type: KeyType, mechanisms: &[KeyMechanism]) -> GenerateKeyRequest {
+    GenerateKeyRequest {
+        mechanisms: mechanisms.to_vec(),
+        key_type,
+        length: None,
+        id: Some(id.into()),
+        restrictions: None,
+        label: None,
+    }
 }
 
 /// A client builder for `user` of `sim`, pinning the simulator's TLS certificate.
