@@ -103,7 +103,7 @@ impl<'a> Request<'a> {
     pub(crate) fn json(mut self, body: &impl Serialize) -> Result<Self> {
         self.payload = Some((
             Cow::Borrowed("application/json"),
-            body.to_json(self.operation)?,
+            to_json(self.operation, body)?,
         ));
         Ok(self)
     }
@@ -191,92 +191,6 @@ impl NetHsmClient {
         Ok(url)
     }
 
-    /// Sends a request and returns the body of a 2xx answer.
-    pub(crate) async fn send(
-        &self,
-        operation: &'static str,
-        method: Method,
-        segments: &[&str],
-        body: Option<&(dyn ErasedBody + Sync)>,
-        authenticate: bool,
-    ) -> Result<Vec<u8>> {
-        self.call(operation, method, segments, body, authenticate)
-            .await
-            .map(|a| a.body)
-            .map_err(Error::from)
-    }
-
-    /// Sends a request and decodes a JSON answer.
-    pub(crate) async fn json<T: DeserializeOwned>(
-        &self,
-        operation: &'static str,
-        method: Method,
-        segments: &[&str],
-        body: Option<&(dyn ErasedBody + Sync)>,
-        authenticate: bool,
-    ) -> Result<T> {
-        self.json_call(operation, method, segments, body, authenticate)
-            .await
-            .map_err(Error::from)
-    }
-
-    /// [`Self::send`], keeping whether a failed non-idempotent call's outcome is unknown.
-    pub(crate) async fn send_call(
-        &self,
-        operation: &'static str,
-        method: Method,
-        segments: &[&str],
-        body: Option<&(dyn ErasedBody + Sync)>,
-        authenticate: bool,
-    ) -> std::result::Result<Vec<u8>, Failure> {
-        self.call(operation, method, segments, body, authenticate)
-            .await
-            .map(|a| a.body)
-    }
-
-    /// [`Self::json`], keeping whether a failed non-idempotent call's outcome is unknown.
-    pub(crate) async fn json_call<T: DeserializeOwned>(
-        &self,
-        operation: &'static str,
-        method: Method,
-        segments: &[&str],
-        body: Option<&(dyn ErasedBody + Sync)>,
-        authenticate: bool,
-    ) -> std::result::Result<T, Failure> {
-        let answer = self
-            .call(operation, method, segments, body, authenticate)
-            .await?;
-        decode_json(operation, &answer).map_err(Failure::known)
-    }
-
-    /// The retry and failover loop (see the crate README for the policy table).
-    async fn call(
-        &self,
-        operation: &'static str,
-        method: Method,
-        segments: &[&str],
-        body: Option<&(dyn ErasedBody + Sync)>,
-        authenticate: bool,
-    ) -> std::result::Result<Answer, Failure> {
-        let payload = body
-            .map(|b| {
-                b.to_json(operation)
-                    .map(|bytes| (Cow::Borrowed("application/json"), bytes))
-            })
-            .transpose()
-            .map_err(Failure::known)?;
-        let request = Request {
-            operation,
-            method,
-            segments,
-            query: &[],
-            payload,
-            authenticate,
-            credentials: None,
-        };
-        self.call_request(&request).await
-    }
-
     /// Sends a request whose answer has no body of interest.
     pub(crate) async fn no_answer(&self, request: Request<'_>) -> Result<()> {
         self.send_request(&request).await.map(drop)
@@ -302,8 +216,17 @@ impl NetHsmClient {
         &self,
         request: &Request<'_>,
     ) -> Result<T> {
+        self.json_call(request).await.map_err(Error::from)
+    }
+
+    /// [`Self::json_request`], keeping whether a failed non-idempotent call's outcome is
+    /// unknown.
+    pub(crate) async fn json_call<T: DeserializeOwned>(
+        &self,
+        request: &Request<'_>,
+    ) -> std::result::Result<T, Failure> {
         let answer = self.call_request(request).await?;
-        decode_json(request.operation, &answer)
+        decode_json(request.operation, &answer).map_err(Failure::known)
     }
 
     pub(crate) async fn call_request(
@@ -503,18 +426,10 @@ fn decode_json<T: DeserializeOwned>(operation: &'static str, answer: &Answer) ->
     })
 }
 
-/// A request body, type-erased so requests of every type share one code path.
-pub(crate) trait ErasedBody {
-    /// The JSON bytes.
-    fn to_json(&self, operation: &'static str) -> Result<Vec<u8>>;
-}
-
-impl<T: Serialize> ErasedBody for T {
-    fn to_json(&self, operation: &'static str) -> Result<Vec<u8>> {
-        serde_json::to_vec(self).map_err(|e| {
-            Error::invalid_input(operation, "cannot encode the request").with_source(e)
-        })
-    }
+/// The JSON bytes of a request body.
+fn to_json(operation: &'static str, body: &impl Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(body)
+        .map_err(|e| Error::invalid_input(operation, "cannot encode the request").with_source(e))
 }
 
 async fn read_limited(

@@ -1,7 +1,7 @@
 //! The rest of `/keys`: filtered lists, move, labels, CSRs, certificates, tag restrictions,
 //! decrypt, encrypt; and `/random`.
 
-use hsm_core::{Error, Result};
+use hsm_core::Result;
 use reqwest::Method;
 
 use super::http::Request;
@@ -22,11 +22,6 @@ pub struct KeyFilter<'a> {
     pub label: Option<&'a str>,
     /// Only ids starting with this prefix (`GET /keys/{prefix}*`, v3).
     pub prefix: Option<&'a str>,
-}
-
-fn utf8(operation: &'static str, bytes: Vec<u8>) -> Result<String> {
-    String::from_utf8(bytes)
-        .map_err(|e| Error::protocol(operation, "the answer is not UTF-8").with_source(e))
 }
 
 impl NetHsmClient {
@@ -106,7 +101,7 @@ impl NetHsmClient {
         const OP: &str = "nethsm.key_csr";
         let segments = ["keys", id, "csr.pem"];
         let request = Request::new(OP, Method::POST, &segments).json(subject)?;
-        utf8(OP, self.send_request(&request).await?)
+        self.text(request).await
     }
 
     /// `GET /keys/{KeyID}/cert`: the stored certificate, exactly as stored.

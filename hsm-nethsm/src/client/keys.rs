@@ -19,7 +19,7 @@ impl NetHsmClient {
     /// # Errors
     /// Transport, authentication and device errors.
     pub async fn list_keys(&self) -> Result<Vec<KeyItem>> {
-        self.json("nethsm.list_keys", Method::GET, &["keys"], None, true)
+        self.json_request(&Request::new("nethsm.list_keys", Method::GET, &["keys"]))
             .await
     }
 
@@ -38,10 +38,9 @@ impl NetHsmClient {
             ids::check("nethsm.generate_key", "key id", id)?;
         }
         const OP: &str = "nethsm.generate_key";
-        let failure = match self
-            .json_call(OP, Method::POST, &["keys", "generate"], Some(request), true)
-            .await
-        {
+        let segments = ["keys", "generate"];
+        let call = Request::new(OP, Method::POST, &segments).json(request)?;
+        let failure = match self.json_call(&call).await {
             Ok(item) => return Ok(item),
             Err(failure) => failure,
         };
@@ -65,15 +64,13 @@ impl NetHsmClient {
         }
         const OP: &str = "nethsm.import_key";
         let Some(id) = id else {
-            let created: KeyItem = self
-                .json(OP, Method::POST, &["keys"], Some(request), true)
-                .await?;
+            let call = Request::new(OP, Method::POST, &["keys"]).json(request)?;
+            let created: KeyItem = self.json_request(&call).await?;
             return Ok(created.id);
         };
-        match self
-            .send_call(OP, Method::PUT, &["keys", id], Some(request), true)
-            .await
-        {
+        let segments = ["keys", id];
+        let call = Request::new(OP, Method::PUT, &segments).json(request)?;
+        match self.call_request(&call).await {
             Ok(_) => Ok(id.to_owned()),
             Err(failure) => self
                 .settle_creation(OP, failure, id, Some(request.key_type))
@@ -166,7 +163,8 @@ impl NetHsmClient {
     /// `NotFound` (404) for an unknown key.
     pub async fn get_key(&self, id: &str) -> Result<PublicKeyData> {
         ids::check("nethsm.get_key", "key id", id)?;
-        self.json("nethsm.get_key", Method::GET, &["keys", id], None, true)
+        let segments = ["keys", id];
+        self.json_request(&Request::new("nethsm.get_key", Method::GET, &segments))
             .await
     }
 
@@ -176,15 +174,9 @@ impl NetHsmClient {
     /// `NotFound` (404) for an unknown key.
     pub async fn delete_key(&self, id: &str) -> Result<()> {
         ids::check("nethsm.delete_key", "key id", id)?;
-        self.send(
-            "nethsm.delete_key",
-            Method::DELETE,
-            &["keys", id],
-            None,
-            true,
-        )
-        .await
-        .map(drop)
+        let segments = ["keys", id];
+        self.no_answer(Request::new("nethsm.delete_key", Method::DELETE, &segments))
+            .await
     }
 
     /// `GET /keys/{KeyID}/public.pem`: the SPKI PEM.
@@ -193,18 +185,13 @@ impl NetHsmClient {
     /// `NotFound` (404) for an unknown key.
     pub async fn public_key_pem(&self, id: &str) -> Result<String> {
         ids::check("nethsm.public_key_pem", "key id", id)?;
-        let bytes = self
-            .send(
-                "nethsm.public_key_pem",
-                Method::GET,
-                &["keys", id, "public.pem"],
-                None,
-                true,
-            )
-            .await?;
-        String::from_utf8(bytes).map_err(|e| {
-            Error::protocol("nethsm.public_key_pem", "the PEM is not UTF-8").with_source(e)
-        })
+        let segments = ["keys", id, "public.pem"];
+        self.text(Request::new(
+            "nethsm.public_key_pem",
+            Method::GET,
+            &segments,
+        ))
+        .await
     }
 
     /// `POST /keys/{KeyID}/sign`: signs `message` exactly as the mode defines it (see the
@@ -220,15 +207,9 @@ impl NetHsmClient {
             mode,
             message: message.to_vec(),
         };
-        let response: SignResponse = self
-            .json(
-                "nethsm.sign",
-                Method::POST,
-                &["keys", id, "sign"],
-                Some(&request),
-                true,
-            )
-            .await?;
+        let segments = ["keys", id, "sign"];
+        let call = Request::new("nethsm.sign", Method::POST, &segments).json(&request)?;
+        let response: SignResponse = self.json_request(&call).await?;
         Ok(response.signature)
     }
 }

@@ -3,6 +3,7 @@
 use hsm_core::Result;
 use reqwest::Method;
 
+use super::http::Request;
 use super::model::{
     HealthState, InfoData, ProvisionRequest, SystemState, UserData, UserItem, UserPostData,
 };
@@ -14,15 +15,9 @@ impl NetHsmClient {
     /// # Errors
     /// Transport errors.
     pub async fn health_state(&self) -> Result<SystemState> {
-        let state: HealthState = self
-            .json(
-                "nethsm.health_state",
-                Method::GET,
-                &["health", "state"],
-                None,
-                false,
-            )
-            .await?;
+        let segments = ["health", "state"];
+        let request = Request::new("nethsm.health_state", Method::GET, &segments);
+        let state: HealthState = self.json_request(&request.unauthenticated()).await?;
         Ok(state.state)
     }
 
@@ -31,15 +26,9 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidState` (412) when it is not.
     pub async fn health_ready(&self) -> Result<()> {
-        self.send(
-            "nethsm.health_ready",
-            Method::GET,
-            &["health", "ready"],
-            None,
-            false,
-        )
-        .await
-        .map(drop)
+        let segments = ["health", "ready"];
+        let request = Request::new("nethsm.health_ready", Method::GET, &segments);
+        self.no_answer(request.unauthenticated()).await
     }
 
     /// `GET /info` (no authentication).
@@ -47,8 +36,8 @@ impl NetHsmClient {
     /// # Errors
     /// Transport errors.
     pub async fn info(&self) -> Result<InfoData> {
-        self.json("nethsm.info", Method::GET, &["info"], None, false)
-            .await
+        let request = Request::new("nethsm.info", Method::GET, &["info"]);
+        self.json_request(&request.unauthenticated()).await
     }
 
     /// `POST /provision`: turns an unprovisioned device operational and creates `admin`.
@@ -57,15 +46,9 @@ impl NetHsmClient {
     /// `InvalidState` (412) unless the device is unprovisioned; `InvalidInput` for weak
     /// passphrases.
     pub async fn provision(&self, request: &ProvisionRequest) -> Result<()> {
-        self.send(
-            "nethsm.provision",
-            Method::POST,
-            &["provision"],
-            Some(request),
-            false,
-        )
-        .await
-        .map(drop)
+        let request =
+            Request::new("nethsm.provision", Method::POST, &["provision"]).json(request)?;
+        self.no_answer(request.unauthenticated()).await
     }
 
     /// `PUT /users/{UserID}` (Administrator).
@@ -74,15 +57,9 @@ impl NetHsmClient {
     /// `AlreadyExists` (409), `PermissionDenied` (403), `InvalidInput` (400).
     pub async fn add_user(&self, id: &str, user: &UserPostData) -> Result<()> {
         ids::check_user("nethsm.add_user", id)?;
-        self.send(
-            "nethsm.add_user",
-            Method::PUT,
-            &["users", id],
-            Some(user),
-            true,
-        )
-        .await
-        .map(drop)
+        let segments = ["users", id];
+        self.no_answer(Request::new("nethsm.add_user", Method::PUT, &segments).json(user)?)
+            .await
     }
 
     /// `GET /users` (Administrator): the user ids.
@@ -90,9 +67,8 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied` (403).
     pub async fn list_users(&self) -> Result<Vec<String>> {
-        let items: Vec<UserItem> = self
-            .json("nethsm.list_users", Method::GET, &["users"], None, true)
-            .await?;
+        let request = Request::new("nethsm.list_users", Method::GET, &["users"]);
+        let items: Vec<UserItem> = self.json_request(&request).await?;
         Ok(items.into_iter().map(|i| i.user).collect())
     }
 
@@ -102,15 +78,13 @@ impl NetHsmClient {
     /// `NotFound` (404), `PermissionDenied` (403).
     pub async fn delete_user(&self, id: &str) -> Result<()> {
         ids::check_user("nethsm.delete_user", id)?;
-        self.send(
+        let segments = ["users", id];
+        self.no_answer(Request::new(
             "nethsm.delete_user",
             Method::DELETE,
-            &["users", id],
-            None,
-            true,
-        )
+            &segments,
+        ))
         .await
-        .map(drop)
     }
 
     /// `GET /users/{UserID}` (Administrator; an Operator may read itself).
@@ -119,7 +93,8 @@ impl NetHsmClient {
     /// `NotFound` (404), `PermissionDenied` (403).
     pub async fn get_user(&self, id: &str) -> Result<UserData> {
         ids::check_user("nethsm.get_user", id)?;
-        self.json("nethsm.get_user", Method::GET, &["users", id], None, true)
+        let segments = ["users", id];
+        self.json_request(&Request::new("nethsm.get_user", Method::GET, &segments))
             .await
     }
 }
