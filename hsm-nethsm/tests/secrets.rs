@@ -10,10 +10,7 @@
     missing_docs
 )]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use base64::Engine as _;
+use hsm_core::testkit::{Secrets, TraceCapture, error_text};
 use hsm_core::{Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};
 use hsm_nethsm::client::model::{
     ChangePassphraseRequest, ClusterJoinRequest, KeyMechanism, PassphraseRequest, PemKeyArguments,
@@ -23,7 +20,6 @@ use hsm_nethsm::sim::{InitialState, SimConfig, Simulator};
 use hsm_nethsm::{Credentials, NetHsm, NetHsmClient, RetryPolicy};
 use p256::pkcs8::EncodePrivateKey as _;
 use secrecy::SecretString;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 const UNLOCK: &str = "Unlock-Secret-7781";
 const ADMIN: &str = "Admin-Secret-9923";
@@ -31,61 +27,23 @@ const OPERATOR: &str = "Operator-Secret-4417";
 const WRONG: &str = "Wrong-Secret-3302";
 const BACKUP: &str = "Backup-Secret-5521";
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn forbidden() -> Vec<String> {
-    let mut needles: Vec<String> = [UNLOCK, ADMIN, OPERATOR, WRONG, BACKUP]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-    for (user, pass) in [
-        ("admin", ADMIN),
-        ("operator", OPERATOR),
-        ("operator", WRONG),
-        ("backup", BACKUP),
-        ("unlock", UNLOCK),
-    ] {
-        needles.push(base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")));
-    }
-    needles
-}
-
-/// Key material added while the test runs (the PEM import's key).
-fn pem_needles() -> &'static Mutex<Vec<String>> {
-    static NEEDLES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    &NEEDLES
-}
-
-fn assert_clean(what: &str, text: &str) {
-    let extra = pem_needles().lock().unwrap().clone();
-    for needle in forbidden().into_iter().chain(extra) {
-        assert!(!text.contains(&needle), "{what} contains a secret: {text}");
-    }
+/// The passphrases as text and as the Basic-auth value of every user that carries one.
+fn forbidden() -> Secrets {
+    let mut secrets = Secrets::new();
+    let _ = secrets
+        .basic_auth("admin", ADMIN)
+        .basic_auth("operator", OPERATOR)
+        .basic_auth("operator", WRONG)
+        .basic_auth("backup", BACKUP)
+        .basic_auth("unlock", UNLOCK);
+    secrets
 }
 
 #[test]
 fn no_secret_reaches_logs_errors_or_debug_output() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    // `try_init` also routes the `log` records of rustls and friends into the buffer.
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish()
-        .try_init()
-        .unwrap();
+    // Global: the `log` records of rustls and friends, and the runtime's threads, are captured too.
+    let capture = TraceCapture::install_global().unwrap();
+    let mut secrets = forbidden();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sim = Simulator::start(
@@ -176,8 +134,7 @@ fn no_secret_reaches_logs_errors_or_debug_output() {
             .unwrap()
             .to_pkcs8_pem(Default::default())
             .unwrap();
-        let pem_body: String = pem.lines().nth(1).unwrap().to_owned();
-        pem_needles().lock().unwrap().push(pem_body);
+        let _ = secrets.text(pem.lines().nth(1).unwrap());
         let arguments = PemKeyArguments {
             mechanisms: vec![KeyMechanism::ECDSA_Signature],
             restrictions: None,
@@ -254,14 +211,15 @@ fn no_secret_reaches_logs_errors_or_debug_output() {
     ));
 
     for e in &errors {
-        assert_clean("an error's Display", &e.to_string());
-        assert_clean("an error's Debug", &format!("{e:?}"));
+        secrets.assert_absent("an error's Display", &e.to_string());
+        secrets.assert_absent("an error's Debug", &format!("{e:?}"));
+        secrets.assert_absent("an error's source chain", &error_text(e));
     }
     for text in &debug_texts {
-        assert_clean("a Debug output", text);
+        secrets.assert_absent("a Debug output", text);
     }
     drop((hsm, wrong, wrong_once, sim));
-    let log = String::from_utf8_lossy(&buffer.0.lock().unwrap()).to_string();
+    let log = capture.text();
     // The capture worked: the client's and the HTTP stack's trace events are there.
     assert!(
         log.contains("nethsm answer"),
@@ -273,5 +231,5 @@ fn no_secret_reaches_logs_errors_or_debug_output() {
         "the TLS stack's events were not captured"
     );
     assert!(log.lines().count() > 50, "too few events: {log}");
-    assert_clean("the TRACE log", &log);
+    secrets.assert_absent("the TRACE log", &log);
 }

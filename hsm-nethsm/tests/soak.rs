@@ -10,67 +10,34 @@
     missing_docs
 )]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use hsm_core::testkit::{Tally, fan_out, open_fds, sign_and_verify, soak_secs};
 use hsm_core::uri::BackendUri;
-use hsm_core::{Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};
+use hsm_core::{Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm};
 use hsm_nethsm::NetHsm;
 
 const THREADS: usize = 8;
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn run(hsm: &Arc<NetHsm>, key: &KeyId, duration: Duration) -> (u64, u64) {
+fn run(hsm: &NetHsm, key: &KeyId, duration: Duration) -> (u64, u64) {
     let public = hsm.public_key(key).unwrap();
-    let errors = Arc::new(AtomicU64::new(0));
-    let signed = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + duration;
-    let handles: Vec<_> = (0..THREADS)
-        .map(|t| {
-            let (hsm, key, public) = (Arc::clone(hsm), key.clone(), public.clone());
-            let (errors, signed) = (Arc::clone(&errors), Arc::clone(&signed));
-            std::thread::spawn(move || {
-                let mut i = 0u64;
-                while Instant::now() < deadline {
-                    let message = format!("soak {t} {i}");
-                    match hsm.sign(&key, SignAlgorithm::EcdsaSha256, message.as_bytes()) {
-                        Ok(sig) if public.verify(message.as_bytes(), &sig).is_ok() => {
-                            let _ = signed.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Ok(_) => {
-                            eprintln!("signature did not verify");
-                            let _ = errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            eprintln!("sign failed: {e}");
-                            let _ = errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    i += 1;
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    (
-        signed.load(Ordering::Relaxed),
-        errors.load(Ordering::Relaxed),
-    )
+    let Tally { ok, failed } = fan_out(THREADS, Instant::now() + duration, |t, i| {
+        let message = format!("soak {t} {i}");
+        sign_and_verify(
+            hsm,
+            key,
+            SignAlgorithm::EcdsaSha256,
+            &public,
+            message.as_bytes(),
+        )
+    });
+    (ok, failed)
 }
 
 #[test]
 fn eight_signers_for_a_while_no_errors_no_growth() {
-    let secs: u64 = std::env::var("HSM_SOAK_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let hsm = Arc::new(NetHsm::open(BackendUri::parse("nethsm+sim:").unwrap()).unwrap());
+    let secs = soak_secs(20);
+    let hsm = NetHsm::open(BackendUri::parse("nethsm+sim:").unwrap()).unwrap();
     let key: KeyId = "soak".parse().unwrap();
     hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
         .unwrap();
@@ -78,11 +45,11 @@ fn eight_signers_for_a_while_no_errors_no_growth() {
     let (_, warm_errors) = run(&hsm, &key, Duration::from_secs(2));
     assert_eq!(warm_errors, 0);
     let sim = hsm.simulator().unwrap();
-    let (fds_before, connections_before) = (open_fds(), sim.connections());
+    let (fds_before, connections_before) = (open_fds().unwrap(), sim.connections());
 
     let (signed, errors) = run(&hsm, &key, Duration::from_secs(secs));
 
-    let (fds_after, connections_after) = (open_fds(), sim.connections());
+    let (fds_after, connections_after) = (open_fds().unwrap(), sim.connections());
     eprintln!(
         "soak {secs} s x {THREADS} threads: {signed} signatures ({} per second), {errors} errors; \
          fds {fds_before} -> {fds_after}; connections opened during the soak: {}",
