@@ -16,8 +16,8 @@ use super::super::crypto::SimSecret;
 use super::super::state::SimKey;
 use super::keys::{key, key_mut, may_use};
 use super::{
-    ADMIN, Answer, KEY_READERS, OPERATOR, authorize, check_tag, content_type, error, json_body,
-    no_content, octets, pem, tag_added, tag_removed,
+    ADMIN, Answer, KEY_READERS, OPERATOR, check_tag, content_type, error, json_body, no_content,
+    octets, pem, tag_added, tag_removed,
 };
 use crate::client::model::{
     DecryptMode, DecryptRequest, DistinguishedName, EncryptRequest, KeyMechanism, SignRequest,
@@ -34,8 +34,7 @@ fn with_usable_key(
     id: &str,
     use_key: impl FnOnce(&mut SimKey) -> Answer,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, headers, OPERATOR)?;
+    let (mut device, caller) = s.authorized(headers, OPERATOR)?;
     if !may_use(&device, &caller, key(&device, &caller, id)?) {
         return Err(error(
             StatusCode::FORBIDDEN,
@@ -157,8 +156,7 @@ pub(super) async fn csr(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, KEY_READERS)?;
+    let (device, caller) = s.authorized(&headers, KEY_READERS)?;
     let request: DistinguishedName = json_body(&body)?;
     let key = key(&device, &caller, &id)?;
     super::super::csr::csr_pem(&key.secret, &request)
@@ -178,8 +176,7 @@ pub(super) async fn get_cert(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, KEY_READERS)?;
+    let (device, caller) = s.authorized(&headers, KEY_READERS)?;
     let cert = key(&device, &caller, &id)?.certificate.clone();
     cert.map(octets).ok_or_else(no_certificate)
 }
@@ -192,8 +189,7 @@ pub(super) async fn put_cert(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     if !content_type(&headers).starts_with("application/octet-stream") {
         return Err(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -219,8 +215,7 @@ pub(super) async fn delete_cert(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     let key = key_mut(&mut device, &caller, &id)?;
     key.certificate.take().ok_or_else(no_certificate)?;
     Ok(no_content())
@@ -231,8 +226,7 @@ pub(super) async fn add_tag(
     headers: HeaderMap,
     Path((id, tag)): Path<(String, String)>,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     check_tag(&tag)?;
     Ok(tag_added(
         key_mut(&mut device, &caller, &id)?.tags.insert(tag),
@@ -244,8 +238,7 @@ pub(super) async fn remove_tag(
     headers: HeaderMap,
     Path((id, tag)): Path<(String, String)>,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     Ok(tag_removed(
         key_mut(&mut device, &caller, &id)?.tags.remove(&tag),
     ))

@@ -94,8 +94,7 @@ fn list_matching(
     query: &HashMap<String, String>,
     prefix: &str,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, headers, KEY_READERS)?;
+    let (device, caller) = s.authorized(headers, KEY_READERS)?;
     let filter = query.contains_key("filter");
     let label = query.get("label");
     let items: Vec<KeyItem> = device
@@ -382,8 +381,7 @@ pub(super) async fn get_or_list_prefix(
     if let Some(prefix) = id.strip_suffix('*') {
         return list_matching(&s, &headers, &query, prefix);
     }
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, KEY_READERS)?;
+    let (device, caller) = s.authorized(&headers, KEY_READERS)?;
     Ok(axum::Json(key_data(key(&device, &caller, &id)?)).into_response())
 }
 
@@ -392,8 +390,7 @@ pub(super) async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     device
         .keys
         .remove(&path(&caller, &id))
@@ -406,8 +403,7 @@ pub(super) async fn public_pem(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, KEY_READERS)?;
+    let (device, caller) = s.authorized(&headers, KEY_READERS)?;
     match crate::backend::public_key_of(&key_data(key(&device, &caller, &id)?)) {
         Ok(Some(pk)) => Ok(pem(pk.to_pem())),
         _ => Err(error(StatusCode::BAD_REQUEST, "Key has no public part")),
@@ -421,8 +417,7 @@ pub(super) async fn move_key(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     let request: MoveKeyRequest = json_body(&body)?;
     check_id(&request.new_id)?;
     let (from, to) = (path(&caller, &id), path(&caller, &request.new_id));
@@ -447,8 +442,7 @@ pub(super) async fn set_label(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     let request: KeySetLabel = json_body(&body)?;
     let label = label_ok(Some(&request.label))?;
     let key = key_mut(&mut device, &caller, &id)?;
@@ -465,8 +459,7 @@ pub(super) async fn delete_label(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     key_mut(&mut device, &caller, &id)?.label.clear();
     Ok(no_content())
 }

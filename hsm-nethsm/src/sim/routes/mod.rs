@@ -469,6 +469,19 @@ pub(super) fn authorize(
     authenticate(device, headers, roles)
 }
 
+impl Shared {
+    /// The locked device and its caller, checked by [`authorize`].
+    pub(super) fn authorized(
+        &self,
+        headers: &HeaderMap,
+        roles: &[UserRole],
+    ) -> Result<(std::sync::MutexGuard<'_, DeviceState>, Caller), Response> {
+        let mut device = self.lock();
+        let caller = authorize(&mut device, headers, roles)?;
+        Ok((device, caller))
+    }
+}
+
 /// [`authorize`] for the endpoints only root users may call (config, system, lock,
 /// namespaces, cluster): 403 for namespaced users.
 pub(super) fn authorize_root(

@@ -54,8 +54,7 @@ fn admin_of_or_self(
 }
 
 pub(super) async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (device, caller) = s.authorized(&headers, ADMIN)?;
     let mut ids: Vec<&String> = device
         .users
         .keys()
@@ -113,8 +112,7 @@ fn create_with_random_id(
     body: &[u8],
     namespace: impl FnOnce(&Caller) -> Result<Option<String>, Response>,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(headers, ADMIN)?;
     let namespace = namespace(&caller)?;
     let id = random_id()?;
     let id = match namespace {
@@ -161,8 +159,7 @@ pub(super) async fn add(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     store_user(&mut device, &caller, &id, &body)?;
     Ok((
         StatusCode::CREATED,
@@ -187,8 +184,7 @@ pub(super) async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let mut device = s.lock();
-    let caller = authorize(&mut device, &headers, ADMIN)?;
+    let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     if caller.id == id {
         return Err(error(
             StatusCode::BAD_REQUEST,
