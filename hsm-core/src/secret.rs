@@ -3,6 +3,7 @@
 //! [`SecretString`] redacts itself in `Debug` and zeroizes its buffer when dropped; call
 //! [`ExposeSecret::expose_secret`] only at the point where the bytes go to the device.
 
+use std::io::{BufRead as _, Read as _};
 use std::path::Path;
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
@@ -30,28 +31,40 @@ pub fn secret_from_env(var: &str) -> Result<SecretString> {
     Ok(SecretString::from(value.as_str()))
 }
 
+/// The longest first line [`secret_from_file`] reads: no PIN, password or passphrase is longer,
+/// and a file that is (`/dev/zero`, a log file named by mistake) is refused without being read.
+pub const MAX_SECRET_LINE_BYTES: usize = 4096;
+
 /// Reads a secret from a file: the first line, without its line ending (so `echo PIN > file`
-/// works).
+/// works). Nothing after the first line is read, and at most [`MAX_SECRET_LINE_BYTES`] of it.
 ///
 /// # Errors
-/// [`ErrorKind::InvalidInput`] if the file cannot be read, is not UTF-8 or its first line is
-/// empty. The error names the file, never its content.
+/// [`ErrorKind::InvalidInput`] if the file cannot be read, its first line is empty, longer than
+/// [`MAX_SECRET_LINE_BYTES`] or not UTF-8. The error names the file, never its content.
 pub fn secret_from_file(path: &Path) -> Result<SecretString> {
-    let content = Zeroizing::new(std::fs::read(path).map_err(|e| {
-        Error::invalid_input("read secret", format!("cannot read {}", path.display()))
-            .with_source(e)
-    })?);
-    let text = std::str::from_utf8(&content).map_err(|_| {
-        Error::invalid_input("read secret", format!("{} is not UTF-8", path.display()))
-    })?;
-    let line = text.lines().next().unwrap_or_default();
-    if line.is_empty() {
-        return Err(Error::invalid_input(
-            "read secret",
-            format!("{} holds no secret on its first line", path.display()),
-        ));
+    let invalid =
+        |what: &str| Error::invalid_input("read secret", format!("{} {what}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| invalid("cannot be read").with_source(e))?;
+    let mut line = Zeroizing::new(Vec::with_capacity(64));
+    let limit = u64::try_from(MAX_SECRET_LINE_BYTES + 1).unwrap_or(u64::MAX);
+    std::io::BufReader::new(file.take(limit))
+        .read_until(b'\n', &mut line)
+        .map_err(|e| invalid("cannot be read").with_source(e))?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    } else if line.len() > MAX_SECRET_LINE_BYTES {
+        return Err(invalid(&format!(
+            "has a first line longer than {MAX_SECRET_LINE_BYTES} bytes: not a secret"
+        )));
     }
-    Ok(SecretString::from(line))
+    let text = std::str::from_utf8(&line).map_err(|_| invalid("is not UTF-8"))?;
+    if text.is_empty() {
+        return Err(invalid("holds no secret on its first line"));
+    }
+    Ok(SecretString::from(text))
 }
 
 #[cfg(test)]
@@ -71,6 +84,31 @@ mod tests {
         writeln!(empty).expect("write");
         let e = secret_from_file(empty.path()).expect_err("empty first line");
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
+
+        let mut crlf = tempfile::NamedTempFile::new().expect("temp file");
+        crlf.write_all(b"1234\r\nsecond line\xff").expect("write");
+        let s = secret_from_file(crlf.path()).expect("only the first line is read");
+        assert_eq!(s.expose_secret(), "1234");
+    }
+
+    #[test]
+    fn file_secret_reads_a_bounded_first_line() {
+        // Found by the backend_uri fuzz target: `pin-source=/dev/zero` read without bound.
+        let e = secret_from_file(Path::new("/dev/zero")).expect_err("endless file");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("longer than"), "{e}");
+
+        let mut long = tempfile::NamedTempFile::new().expect("temp file");
+        long.write_all(&[b'7'; MAX_SECRET_LINE_BYTES])
+            .expect("write");
+        let s = secret_from_file(long.path()).expect("a line of exactly the limit");
+        assert_eq!(s.expose_secret().len(), MAX_SECRET_LINE_BYTES);
+        long.write_all(b"7").expect("write");
+        let e = secret_from_file(long.path()).expect_err("one byte over the limit");
+        assert!(
+            !e.to_string().contains("7777"),
+            "no content in the error: {e}"
+        );
     }
 
     #[test]

@@ -72,14 +72,9 @@ pub fn ecdsa_signature(
     ))
 }
 
-/// The order of secp256k1, big-endian.
-const SECP256K1_ORDER: [u8; 32] = [
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE,
-    0xBA, 0xAE, 0xDC, 0xE6, 0xAF, 0x48, 0xA0, 0x3B, 0xBF, 0xD2, 0x5E, 0x8C, 0xD0, 0x36, 0x41, 0x41,
-];
-
 /// secp256k1 signatures are made low-S (`s <= n/2`), as Bitcoin-style verifiers (and RustCrypto's
-/// `k256`) require; devices such as OpenSSL-based ones return either half.
+/// `k256`) require; devices such as OpenSSL-based ones return either half. An `r` or `s` that is
+/// zero or not below the curve order is no signature at all and is refused.
 fn normalize_low_s(
     sig: Signature,
     algorithm: SignAlgorithm,
@@ -89,38 +84,13 @@ fn normalize_low_s(
     if curve != Curve::Secp256k1 {
         return Ok(sig);
     }
-    let raw = sig.to_raw();
-    let Some((r, s)) = raw.split_at_checked(32) else {
-        return Ok(sig);
-    };
-    // s > n/2  <=>  2s > n.
-    let mut doubled = [0u8; 33];
-    let mut carry = 0u16;
-    for (i, b) in s.iter().enumerate().rev() {
-        let v = u16::from(*b) * 2 + carry;
-        if let Some(slot) = doubled.get_mut(i + 1) {
-            *slot = (v & 0xFF) as u8;
-        }
-        carry = v >> 8;
-    }
-    doubled[0] = carry as u8;
-    let mut order = [0u8; 33];
-    order[1..].copy_from_slice(&SECP256K1_ORDER);
-    if doubled <= order {
-        return Ok(sig);
-    }
-    // s' = n - s.
-    let mut out = [0u8; 32];
-    let mut borrow = 0i16;
-    for i in (0..32).rev() {
-        let n = i16::from(SECP256K1_ORDER.get(i).copied().unwrap_or(0));
-        let v = n - i16::from(s.get(i).copied().unwrap_or(0)) - borrow;
-        borrow = i16::from(v < 0);
-        if let Some(slot) = out.get_mut(i) {
-            *slot = (v.rem_euclid(256)) as u8;
-        }
-    }
-    Signature::ecdsa_from_raw(algorithm, curve, &[r, &out[..]].concat())
+    let parsed = k256::ecdsa::Signature::from_slice(&sig.to_raw()).map_err(|_| {
+        Error::protocol(
+            operation,
+            "the secp256k1 signature's r or s is zero or not below the curve order",
+        )
+    })?;
+    Signature::ecdsa_from_raw(algorithm, curve, &parsed.normalize_s().to_bytes())
         .map_err(|e| e.with_operation(operation))
 }
 
@@ -153,6 +123,28 @@ pub fn rsa_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secp256k1_s_not_below_the_order_is_refused_and_high_s_is_lowered() {
+        // Found by the n200_signature fuzz target: s = 2^256 - 1 came back as n + 1.
+        let alg = SignAlgorithm::EcdsaSha256;
+        let text = format!("{}{}", "01".repeat(32), "ff".repeat(32));
+        let e = ecdsa_signature(&text, alg, Curve::Secp256k1, "test").expect_err("s >= n");
+        assert_eq!(e.kind(), hsm_core::ErrorKind::Protocol);
+
+        // n - 1 is valid but high: it becomes 1.
+        let n_minus_1 = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140";
+        let sig = ecdsa_signature(
+            &format!("{}{n_minus_1}", "01".repeat(32)),
+            alg,
+            Curve::Secp256k1,
+            "test",
+        )
+        .expect("valid high-S signature");
+        let raw = sig.to_raw();
+        assert_eq!(raw.get(32..63), Some(&[0u8; 31][..]));
+        assert_eq!(raw.get(63), Some(&1));
+    }
 
     #[test]
     fn all_four_ecdsa_forms() {

@@ -34,6 +34,22 @@ pub struct PrivateKeyDescription {
     pub kind: KeyKind,
 }
 
+/// A key size: a non-negative DER INTEGER that fits in 32 bits (at most 5 bytes, the first a
+/// sign byte of zero when the top bit is set). Anything else is refused, not truncated.
+fn key_size(int: &[u8]) -> Result<u32> {
+    let refuse = || Error::protocol(OP, "the key size is not a non-negative 32-bit INTEGER");
+    let magnitude = match int {
+        [] => return Err(refuse()),
+        [first, ..] if first & 0x80 != 0 => return Err(refuse()),
+        [0, rest @ ..] if rest.len() == 4 => rest,
+        _ if int.len() <= 4 => int,
+        _ => return Err(refuse()),
+    };
+    Ok(magnitude
+        .iter()
+        .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
+}
+
 fn integer(v: u32) -> Vec<u8> {
     tlv::der_unsigned(&v.to_be_bytes())
 }
@@ -109,10 +125,7 @@ impl PrivateKeyDescription {
         if let Some(type_attrs) = parts.iter().find(|t| t.tag == 0xA1) {
             let (seq, _, _) = tlv::parse_one(type_attrs.value)?;
             if let Some(int) = tlv::find(seq.value, 0x02)? {
-                size = int
-                    .iter()
-                    .take(4)
-                    .fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+                size = key_size(int)?;
             }
         }
         Ok(Self {
@@ -131,6 +144,25 @@ impl PrivateKeyDescription {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_sizes_are_refused_not_truncated() {
+        // Found by the sc_pkcs15 fuzz target: `02 04 D2020180` (negative) came back as 3523346816.
+        let fuzzed = hex::decode(
+            "a02c300f0c06656374657374030206c0040101300b0401010303073080020101a10c300a30020400\
+             0204d2020180",
+        )
+        .unwrap();
+        assert!(PrivateKeyDescription::decode(&fuzzed).is_err());
+        assert_eq!(key_size(&[0x01, 0x00]).unwrap(), 256);
+        assert_eq!(
+            key_size(&[0x00, 0xD2, 0x02, 0x01, 0x80]).unwrap(),
+            0xD202_0180
+        );
+        assert!(key_size(&[]).is_err());
+        assert!(key_size(&[0x01, 0, 0, 0, 0]).is_err());
+        assert_eq!(key_size(&integer(u32::MAX)).unwrap(), u32::MAX);
+    }
 
     #[test]
     fn byte_exact_with_opensc() {
