@@ -13,10 +13,8 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use cryptoki::session::UserType;
+use hsm_core::testkit::{Secrets, TraceCapture, error_text};
 use hsm_core::{
     Curve, ImportRequest, KeyId, KeySpec, KeyStore, KeyTemplate, PrivateKeyDer, SignAlgorithm,
     Signer,
@@ -24,7 +22,6 @@ use hsm_core::{
 use hsm_pkcs11::{ObjectKind, Pkcs11Hsm, Pkcs11Uri};
 use p256::pkcs8::EncodePrivateKey as _;
 use secrecy::SecretString;
-use tracing_subscriber::util::SubscriberInitExt as _;
 use zeroize::Zeroizing;
 
 const USER_PIN: &str = "Pin-4711-Secret";
@@ -36,57 +33,20 @@ const SCALAR: [u8; 32] = [
     0x5A, 0xC3, 0x71, 0x9E, 0x5A, 0xC3, 0x71, 0x9E, 0x5A, 0xC3, 0x71, 0x9E, 0x5A, 0xC3, 0x71, 0x9E,
 ];
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn forbidden(pkcs8: &[u8]) -> Vec<String> {
+fn forbidden(pkcs8: &[u8]) -> Secrets {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let mut needles: Vec<String> = [USER_PIN, SO_PIN, WRONG_PIN]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-    // The key in hex (both cases), base64, and as a `Debug` byte list; its PKCS#8 in base64.
-    needles.push(hex::encode(&SCALAR[..12]));
-    needles.push(hex::encode_upper(&SCALAR[..12]));
-    needles.push(b64.encode(&SCALAR[..12]));
-    needles.push(
-        format!("{:?}", &SCALAR[..6])
-            .trim_matches(['[', ']'])
-            .to_owned(),
-    );
-    needles.push(b64.encode(pkcs8)[40..80].to_owned());
-    needles
-}
-
-fn assert_clean(needles: &[String], what: &str, text: &str) {
-    for needle in needles {
-        assert!(
-            !text.contains(needle.as_str()),
-            "{what} shows `{needle}`: {text}"
-        );
-    }
-}
-
-/// An error's `Display` and `Debug` and those of every cause.
-fn error_text(e: &hsm_core::Error) -> String {
-    let mut text = format!("{e} {e:?}");
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(" | {s} {s:?}"));
-        source = s.source();
-    }
-    text
+    let mut secrets = Secrets::new();
+    // The PINs; the key's first 12 and first 6 bytes in hex (both cases), base64, and as a
+    // `Debug` byte list; a stretch of its PKCS#8 in base64.
+    let _ = secrets
+        .text(USER_PIN)
+        .text(SO_PIN)
+        .text(WRONG_PIN)
+        .bytes(&SCALAR[..12])
+        .bytes(&SCALAR[..6])
+        .text(&b64.encode(pkcs8)[40..80]);
+    secrets
 }
 
 /// Gives the token our own PINs (the sim's are too common a string to search for), then closes
@@ -111,16 +71,8 @@ fn no_pin_or_key_material_reaches_logs_errors_or_debug_output() {
     if !common::ready(false) {
         return;
     }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    // `try_init` also routes cryptoki's `log` records into the buffer.
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish()
-        .try_init()
-        .unwrap();
+    // Global: cryptoki's `log` records are captured too.
+    let capture = TraceCapture::install_global().unwrap();
 
     let secret = p256::SecretKey::from_slice(&SCALAR).unwrap();
     let pkcs8 = Zeroizing::new(secret.to_pkcs8_der().unwrap().as_bytes().to_vec());
@@ -219,16 +171,16 @@ fn no_pin_or_key_material_reaches_logs_errors_or_debug_output() {
     hsm.delete_key(&imported).unwrap();
     drop((hsm, from_file, from_env));
 
-    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let log = capture.text();
     assert!(
         log.contains("TRACE") || log.contains("DEBUG"),
         "the log caught nothing: {log}"
     );
     assert!(log.contains("pkcs11.sign"), "the sign span is in the log");
-    assert_clean(&needles, "the TRACE log", &log);
+    needles.assert_absent("the TRACE log", &log);
     // Capabilities are detected without cryptoki's ERROR line per mechanism it cannot name.
     assert!(!log.contains("is not supported"), "{log}");
     for (what, text) in &shown {
-        assert_clean(&needles, what, text);
+        needles.assert_absent(what, text);
     }
 }

@@ -13,64 +13,28 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, PublicKey, SignAlgorithm, Signer};
+use hsm_core::testkit::{Tally, fan_out, open_fds, sign_and_verify, soak_secs};
+use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, PublicKey, SignAlgorithm};
 use hsm_pkcs11::{Options, Pkcs11Hsm};
 
 const THREADS: usize = 8;
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
 
 fn sessions(slot: u64) -> usize {
     common::raw::count_sessions(slot, common::raw::handle_watermark(slot))
 }
 
-type Keys = Arc<Vec<(KeyId, SignAlgorithm, PublicKey)>>;
+type Keys = Vec<(KeyId, SignAlgorithm, PublicKey)>;
 
 /// Signs from `THREADS` threads until `duration` is over; returns (signatures, errors).
-fn run(hsm: &Arc<Pkcs11Hsm>, keys: &Keys, duration: Duration) -> (u64, u64) {
-    let signed = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + duration;
-    let threads: Vec<_> = (0..THREADS)
-        .map(|t| {
-            let (hsm, keys) = (Arc::clone(hsm), Arc::clone(keys));
-            let (signed, errors) = (Arc::clone(&signed), Arc::clone(&errors));
-            std::thread::spawn(move || {
-                let mut i = 0usize;
-                while Instant::now() < deadline {
-                    let (key, algorithm, public) = &keys[(t + i) % keys.len()];
-                    let message = format!("soak thread {t} message {i}");
-                    match hsm.sign(key, *algorithm, message.as_bytes()) {
-                        Ok(sig) if public.verify(message.as_bytes(), &sig).is_ok() => {
-                            let _ = signed.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Ok(_) => {
-                            eprintln!("{key} {algorithm}: the signature does not verify");
-                            let _ = errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            eprintln!("{key} {algorithm}: {e}");
-                            let _ = errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    i += 1;
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    (
-        signed.load(Ordering::Relaxed),
-        errors.load(Ordering::Relaxed),
-    )
+fn run(hsm: &Pkcs11Hsm, keys: &Keys, duration: Duration) -> (u64, u64) {
+    let Tally { ok, failed } = fan_out(THREADS, Instant::now() + duration, |t, i| {
+        let (key, algorithm, public) = &keys[(t + i) % keys.len()];
+        let message = format!("soak thread {t} message {i}");
+        sign_and_verify(hsm, key, *algorithm, public, message.as_bytes())
+    });
+    (ok, failed)
 }
 
 #[test]
@@ -78,39 +42,34 @@ fn eight_threads_sign_for_a_while_without_errors_or_leaks() {
     if !common::ready(false) {
         return;
     }
-    let secs = std::env::var("HSM_SOAK_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(15);
+    let secs = soak_secs(15);
     // Fewer sessions than threads: callers also wait for a free session.
     let options = Options::default().with_concurrency(4);
-    let hsm = Arc::new(Pkcs11Hsm::open_with("pkcs11+sim:", options).unwrap());
+    let hsm = Pkcs11Hsm::open_with("pkcs11+sim:", options).unwrap();
     let slot = hsm.token_info().unwrap().slot_id;
-    let keys: Keys = Arc::new(
-        [
-            (
-                "soak-p256",
-                KeySpec::Ec(Curve::P256),
-                SignAlgorithm::EcdsaSha256,
-            ),
-            ("soak-ed25519", KeySpec::Ed25519, SignAlgorithm::Ed25519),
-            ("soak-rsa", KeySpec::Rsa2048, SignAlgorithm::RsaPssSha256),
-        ]
-        .into_iter()
-        .map(|(name, spec, algorithm)| {
-            let key = KeyId::name(name).unwrap();
-            hsm.generate_key(&KeyTemplate::new(key.clone(), spec))
-                .unwrap();
-            let public = hsm.public_key(&key).unwrap();
-            (key, algorithm, public)
-        })
-        .collect(),
-    );
+    let keys: Keys = [
+        (
+            "soak-p256",
+            KeySpec::Ec(Curve::P256),
+            SignAlgorithm::EcdsaSha256,
+        ),
+        ("soak-ed25519", KeySpec::Ed25519, SignAlgorithm::Ed25519),
+        ("soak-rsa", KeySpec::Rsa2048, SignAlgorithm::RsaPssSha256),
+    ]
+    .into_iter()
+    .map(|(name, spec, algorithm)| {
+        let key = KeyId::name(name).unwrap();
+        hsm.generate_key(&KeyTemplate::new(key.clone(), spec))
+            .unwrap();
+        let public = hsm.public_key(&key).unwrap();
+        (key, algorithm, public)
+    })
+    .collect();
 
     let (warm, errors) = run(&hsm, &keys, Duration::from_secs(1));
     assert_eq!(errors, 0);
     assert!(warm > 0);
-    let fds = open_fds();
+    let fds = open_fds().unwrap();
     let open = sessions(slot);
     assert_eq!(open, 1 + hsm.pool_sessions(), "anchor + pooled sessions");
     assert!(hsm.pool_sessions() <= hsm.pool_size() && hsm.pool_size() == 4);
@@ -122,10 +81,10 @@ fn eight_threads_sign_for_a_while_without_errors_or_leaks() {
     );
     assert_eq!(errors, 0, "every signature is made and verifies");
     assert!(signed >= warm, "{signed} signatures in {secs} s");
+    let fds_after = open_fds().unwrap();
     assert!(
-        open_fds() <= fds,
-        "file descriptors grew: {fds} -> {}",
-        open_fds()
+        fds_after <= fds,
+        "file descriptors grew: {fds} -> {fds_after}"
     );
     assert!(
         sessions(slot) <= open,
