@@ -12,83 +12,16 @@
 )]
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
+use hsm_core::testkit::{Secrets, TraceCapture, error_text};
 use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 use hsm_sc::sim::SimulatedCard;
 use hsm_sc::{InitParams, PinRef, ScHsm, SmartCardHsm, SoPin};
 use secrecy::SecretString;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
 
-/// Everything at every level, as text.
-#[derive(Clone, Default)]
-struct Capture {
-    text: Arc<Mutex<String>>,
-    next: Arc<AtomicU64>,
-}
-
-struct Fields<'a>(&'a mut String);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let _ = write!(self.0, " {}={value:?}", field.name());
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let _ = write!(self.0, " {}={value}", field.name());
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::TRACE)
-    }
-    fn new_span(&self, span: &Attributes<'_>) -> Id {
-        let mut t = self.text.lock().unwrap();
-        let _ = write!(
-            t,
-            "\nspan {} {}",
-            span.metadata().level(),
-            span.metadata().name()
-        );
-        span.record(&mut Fields(&mut t));
-        Id::from_u64(self.next.fetch_add(1, Ordering::Relaxed) + 1)
-    }
-    fn record(&self, _: &Id, values: &Record<'_>) {
-        values.record(&mut Fields(&mut self.text.lock().unwrap()));
-    }
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut t = self.text.lock().unwrap();
-        let _ = write!(
-            t,
-            "\n{} {}",
-            event.metadata().level(),
-            event.metadata().target()
-        );
-        event.record(&mut Fields(&mut t));
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
-
-/// Records an error's Display and Debug.
+/// Records an error's Display and Debug, and those of its sources.
 fn err(shown: &mut String, e: hsm_core::Error) {
-    let _ = write!(shown, "\n{e}\n{e:?}");
-}
-
-/// The forms in which a secret could leak: as text, and its bytes in hex (both cases).
-fn forms(secret: &[u8]) -> Vec<String> {
-    let mut v = vec![hex::encode(secret), hex::encode_upper(secret)];
-    if let Ok(s) = std::str::from_utf8(secret) {
-        v.push(s.to_owned());
-    }
-    v
+    let _ = write!(shown, "\n{}", error_text(&e));
 }
 
 #[test]
@@ -101,22 +34,23 @@ fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
     let password = "correct horse dkek";
     let wrong_password = "wrong horse dkek";
 
-    let capture = Capture::default();
+    let capture = TraceCapture::new();
     let mut shown = String::new(); // every error's Display and Debug, every Debug of a secret holder
-    let mut secrets: Vec<Vec<u8>> = [
+    // each secret as text, and its bytes in hex (both cases), base64 and as a Debug byte list
+    let mut secrets = Secrets::new();
+    for secret in [
         user_pin,
         new_pin,
         wrong_pin,
         so_pin_hex,
         password,
         wrong_password,
-    ]
-    .iter()
-    .map(|s| s.as_bytes().to_vec())
-    .collect();
-    secrets.push(so_pin_bytes);
+    ] {
+        let _ = secrets.bytes(secret.as_bytes());
+    }
+    let _ = secrets.bytes(&so_pin_bytes);
 
-    tracing::subscriber::with_default(capture.clone(), || {
+    capture.in_scope(|| {
         let card = SimulatedCard::factory_new().unwrap();
         let hsm = ScHsm::new(
             SmartCardHsm::new(Box::new(card.channel())),
@@ -178,18 +112,15 @@ fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
             .unwrap();
         let _ = write!(shown, "\n{file:?}");
         let (share, wrong) = std::thread::scope(|s| {
-            let wrong = s.spawn(|| {
-                tracing::subscriber::with_default(capture.clone(), || {
-                    file.decrypt(&SecretString::from(wrong_password))
-                })
-            });
+            let wrong =
+                s.spawn(|| capture.in_scope(|| file.decrypt(&SecretString::from(wrong_password))));
             (
                 file.decrypt(&SecretString::from(password)).unwrap(),
                 wrong.join().unwrap(),
             )
         });
         err(&mut shown, wrong.unwrap_err());
-        secrets.push(share.to_vec());
+        let _ = secrets.bytes(share.as_slice());
         let status = hsm
             .with_card(|c| c.run(|c| c.import_dkek_share(&share)))
             .unwrap();
@@ -207,7 +138,7 @@ fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
         // key agreement and decryption results are key material too
         let peer = p256_point();
         let z = hsm.ecdh(&key, &peer).unwrap();
-        secrets.push(z.to_vec());
+        let _ = secrets.bytes(&z);
         let rsa = KeyId::name("secret-rsa").unwrap();
         hsm.generate_key(&KeyTemplate::new(rsa.clone(), KeySpec::Rsa2048))
             .unwrap();
@@ -215,7 +146,7 @@ fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
         let ct = openssl_encrypt(&hsm.public_key(&rsa).unwrap().to_pem(), plain);
         let pt = hsm.decrypt_raw(&rsa, &ct).unwrap();
         assert!(pt.ends_with(plain));
-        secrets.push(plain.to_vec());
+        let _ = secrets.bytes(plain);
         let _ = write!(
             shown,
             "\n{hsm:?}\n{:?}",
@@ -223,21 +154,14 @@ fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
         );
     });
 
-    let log = capture.text.lock().unwrap().clone();
+    let log = capture.text();
     assert!(
         log.contains("C-APDU"),
         "the APDU trace was not captured:\n{log}"
     );
     assert!(log.len() > 2000, "suspiciously little was logged:\n{log}");
-    for secret in &secrets {
-        for form in forms(secret) {
-            assert!(!log.contains(&form), "{form} is in the TRACE log");
-            assert!(
-                !shown.contains(&form),
-                "{form} is in an error or Debug output:\n{shown}"
-            );
-        }
-    }
+    secrets.assert_absent("the TRACE log", &log);
+    secrets.assert_absent("an error or Debug output", &shown);
 }
 
 /// A P-256 public point from a fixed, valid private key (the generator times 2).

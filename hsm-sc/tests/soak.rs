@@ -15,24 +15,16 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hsm_core::testkit::{fan_out, open_fds, sign_and_verify, soak_secs, soak_threads};
 use hsm_core::uri::BackendUri;
-use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
+use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm};
 use hsm_sc::ScHsm;
 
 /// Threads per `ScHsm`: `HSM_SOAK_THREADS`, default 4.
 fn threads() -> usize {
-    std::env::var("HSM_SOAK_THREADS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(4)
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+    soak_threads(4)
 }
 
 fn keys(hsm: &ScHsm) -> Vec<(KeyId, SignAlgorithm)> {
@@ -53,45 +45,27 @@ fn keys(hsm: &ScHsm) -> Vec<(KeyId, SignAlgorithm)> {
     out
 }
 
-/// Signs from [`threads`] threads until `deadline`; returns the number of verified signatures.
-fn soak(hsm: &Arc<ScHsm>, keys: &[(KeyId, SignAlgorithm)], deadline: Instant) -> usize {
+/// Signs from [`threads`] threads until `deadline`; asserts that every signature was made and
+/// verifies, and returns their number.
+fn soak(hsm: &ScHsm, keys: &[(KeyId, SignAlgorithm)], deadline: Instant) -> u64 {
     let publics: Vec<_> = keys
         .iter()
         .map(|(k, _)| hsm.public_key(k).unwrap())
         .collect();
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads())
-            .map(|t| {
-                let (hsm, publics) = (hsm.clone(), &publics);
-                s.spawn(move || {
-                    let mut n = 0usize;
-                    while Instant::now() < deadline {
-                        let i = (t + n) % keys.len();
-                        let (key, alg) = &keys[i];
-                        let msg = format!("soak {t} {n}");
-                        let sig = hsm
-                            .sign(key, *alg, msg.as_bytes())
-                            .unwrap_or_else(|e| panic!("signature {n} of thread {t}: {e}"));
-                        publics[i].verify(msg.as_bytes(), &sig).unwrap_or_else(|e| {
-                            panic!("signature {n} of thread {t} does not verify: {e}")
-                        });
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).sum()
-    })
+    let tally = fan_out(threads(), deadline, |t, n| {
+        let i = (t + n) % keys.len();
+        let (key, alg) = &keys[i];
+        let msg = format!("soak {t} {n}");
+        sign_and_verify(hsm, key, *alg, &publics[i], msg.as_bytes())
+    });
+    assert_eq!(tally.failed, 0, "signatures failed or did not verify");
+    tally.ok
 }
 
 #[test]
 fn soak_in_process_and_over_pcscd() {
-    let secs: u64 = std::env::var("HSM_SOAK_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(15);
-    let in_process = Arc::new(ScHsm::open(BackendUri::parse("sc-hsm+sim:").unwrap()).unwrap());
+    let secs = soak_secs(15);
+    let in_process = ScHsm::open(BackendUri::parse("sc-hsm+sim:").unwrap()).unwrap();
     let in_process_keys = keys(&in_process);
 
     #[cfg(feature = "pcsc")]
@@ -105,17 +79,17 @@ fn soak_in_process_and_over_pcscd() {
             "sc-hsm:?reader=Virtual%20PCD%2000%2001&pin-value={}",
             common::USER_PIN
         );
-        let hsm = Arc::new(ScHsm::open(BackendUri::parse(&uri).unwrap()).unwrap());
+        let hsm = ScHsm::open(BackendUri::parse(&uri).unwrap()).unwrap();
         let keys = keys(&hsm);
         // a second, independent PC/SC connection to the same card (as a second process
         // would have): both log in, neither logs the other out for good
-        let second = Arc::new(ScHsm::open(BackendUri::parse(&uri).unwrap()).unwrap());
+        let second = ScHsm::open(BackendUri::parse(&uri).unwrap()).unwrap();
         (hsm, second, keys, card, lock, guard)
     });
 
     // warm-up: one round each, so lazily opened descriptors exist before counting
     let _ = soak(&in_process, &in_process_keys, Instant::now());
-    let fds_before = open_fds();
+    let fds_before = open_fds().unwrap();
     let deadline = Instant::now() + Duration::from_secs(secs);
     let (local, over_pcscd) = std::thread::scope(|s| {
         #[cfg(feature = "pcsc")]
@@ -125,14 +99,14 @@ fn soak_in_process_and_over_pcscd() {
             s.spawn(move || first.join().unwrap() + other.join().unwrap())
         });
         #[cfg(not(feature = "pcsc"))]
-        let remote: Option<std::thread::ScopedJoinHandle<'_, usize>> = {
+        let remote: Option<std::thread::ScopedJoinHandle<'_, u64>> = {
             let _ = s;
             None
         };
         let local = soak(&in_process, &in_process_keys, deadline);
         (local, remote.map(|r| r.join().unwrap()))
     });
-    let fds_after = open_fds();
+    let fds_after = open_fds().unwrap();
     eprintln!(
         "soak {secs} s, {} threads per ScHsm: {local} signatures in process ({:.0}/s), {} over pcscd+vpcd on two connections ({}/s); fds {fds_before} -> {fds_after}",
         threads(),
