@@ -87,8 +87,13 @@ fn soak_in_process_and_over_pcscd() {
         (hsm, second, keys, card, lock, guard)
     });
 
-    // warm-up: one round each, so lazily opened descriptors exist before counting
-    let _ = soak(&in_process, &in_process_keys, Instant::now());
+    // warm-up, so that lazily opened descriptors exist before counting
+    let warmed = soak(
+        &in_process,
+        &in_process_keys,
+        Instant::now() + Duration::from_millis(200),
+    );
+    assert!(warmed > 0, "the warm-up signed nothing");
     let fds_before = open_fds().unwrap();
     let deadline = Instant::now() + Duration::from_secs(secs);
     let (local, over_pcscd) = std::thread::scope(|s| {
