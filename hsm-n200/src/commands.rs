@@ -488,16 +488,19 @@ impl CommandTable {
     pub fn apply_json(&mut self, json: &str) -> Result<()> {
         let overrides: BTreeMap<Command, OverrideEntry> = serde_json::from_str(json)
             .map_err(|e| Error::invalid_input("n200 command table", format!("overrides: {e}")))?;
+        // All or nothing: a bad name anywhere leaves the table as it was.
+        let mut next = self.clone();
         for (command, entry) in overrides {
             if let Some(name) = entry.command {
                 check_name(&name)?;
-                self.set_name(command, name);
+                next.set_name(command, name);
             }
             for (field, name) in entry.fields {
                 check_name(&name)?;
-                self.set_field(command, field, name);
+                next.set_field(command, field, name);
             }
         }
+        *self = next;
         Ok(())
     }
 
@@ -576,5 +579,14 @@ mod tests {
             t.apply_json(r#"{"sign_ecc": {"fields": {"bogus": "x"}}}"#)
                 .is_err()
         );
+        // All or nothing: the good override before the bad name is not kept either.
+        let before = t.clone();
+        assert!(
+            t.apply_json(
+                r#"{"gen_ecc_key": {"command": "erase"}, "sign_ecc": {"command": "a b"}}"#
+            )
+            .is_err()
+        );
+        assert_eq!(t, before);
     }
 }

@@ -151,7 +151,14 @@ pub fn write_len(out: &mut Vec<u8>, len: usize) {
         0..=0x7F => out.push(len as u8),
         0x80..=0xFF => out.extend([0x81, len as u8]),
         0x100..=0xFFFF => out.extend([0x82, (len >> 8) as u8, len as u8]),
-        _ => out.extend([0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]),
+        0x1_0000..=0xFF_FFFF => out.extend([0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]),
+        _ => {
+            // Longer than any card object (and than `parse_one` accepts), but written correctly.
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend(bytes.iter().skip(skip));
+        }
     }
 }
 
@@ -199,6 +206,12 @@ mod tests {
         let value = vec![0xAB; 300];
         let enc = encode(0x7F49, &value);
         assert_eq!(&enc[..5], &[0x7F, 0x49, 0x82, 0x01, 0x2C]);
+        let mut big = Vec::new();
+        write_len(&mut big, 0x0100_0000);
+        assert_eq!(big, [0x84, 0x01, 0, 0, 0]);
+        big.clear();
+        write_len(&mut big, 0xFF_FFFF);
+        assert_eq!(big, [0x83, 0xFF, 0xFF, 0xFF]);
         let (tlv, whole, rest) = parse_one(&enc).unwrap();
         assert_eq!(tlv.tag, 0x7F49);
         assert!(tlv.is_constructed());
