@@ -11,23 +11,10 @@
 
 mod common;
 
-use hsm_core::{
-    Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, PublicKey, SignAlgorithm, Signer,
-};
+use common::{p256, sign_and_verify};
+
+use hsm_core::{Curve, ErrorKind, KeySpec, KeyStore, SignAlgorithm, Signer};
 use hsm_pkcs11::Pkcs11Hsm;
-
-fn p256(hsm: &Pkcs11Hsm, name: &str) -> (KeyId, PublicKey) {
-    let key = KeyId::name(name).unwrap();
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .unwrap();
-    let public = hsm.public_key(&key).unwrap();
-    (key, public)
-}
-
-fn sign_and_verify(hsm: &Pkcs11Hsm, key: &KeyId, public: &PublicKey, message: &[u8]) {
-    let sig = hsm.sign(key, SignAlgorithm::EcdsaSha256, message).unwrap();
-    public.verify(message, &sig).unwrap();
-}
 
 /// A raw session of this process on the token, next to the backend's.
 fn raw_session(slot: u64) -> cryptoki::session::Session {

@@ -10,23 +10,9 @@
 
 mod common;
 
-use hsm_core::{
-    Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, PublicKey, SignAlgorithm, Signer,
-};
-use hsm_pkcs11::Pkcs11Hsm;
+use common::{p256, sign_and_verify};
 
-fn p256(hsm: &Pkcs11Hsm, name: &str) -> (KeyId, PublicKey) {
-    let key = KeyId::name(name).unwrap();
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .unwrap();
-    let public = hsm.public_key(&key).unwrap();
-    (key, public)
-}
-
-fn sign_and_verify(hsm: &Pkcs11Hsm, key: &KeyId, public: &PublicKey, message: &[u8]) {
-    let sig = hsm.sign(key, SignAlgorithm::EcdsaSha256, message).unwrap();
-    public.verify(message, &sig).unwrap();
-}
+use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 
 /// The directory SoftHSM2 keeps the token with this serial number in: its name is a UUID whose
 /// last 16 hex digits are the serial.

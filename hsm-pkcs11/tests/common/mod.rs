@@ -166,3 +166,30 @@ pub(crate) mod raw {
         s.handle()
     }
 }
+
+/// Generates a P-256 key named `name` and returns it with its public key.
+pub(crate) fn p256(
+    hsm: &hsm_pkcs11::Pkcs11Hsm,
+    name: &str,
+) -> (hsm_core::KeyId, hsm_core::PublicKey) {
+    use hsm_core::{Curve, KeySpec, KeyStore as _, KeyTemplate};
+    let key = hsm_core::KeyId::name(name).unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    let public = hsm.public_key(&key).unwrap();
+    (key, public)
+}
+
+/// Signs `message` with ECDSA-SHA256 and verifies the signature in software.
+pub(crate) fn sign_and_verify(
+    hsm: &hsm_pkcs11::Pkcs11Hsm,
+    key: &hsm_core::KeyId,
+    public: &hsm_core::PublicKey,
+    message: &[u8],
+) {
+    use hsm_core::Signer as _;
+    let sig = hsm
+        .sign(key, hsm_core::SignAlgorithm::EcdsaSha256, message)
+        .unwrap();
+    public.verify(message, &sig).unwrap();
+}
