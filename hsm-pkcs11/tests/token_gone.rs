@@ -40,36 +40,7 @@ fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
     let (key, public) = p256(&hsm, "doomed");
     sign_and_verify(&hsm, &key, &public, b"before");
 
-    // Another program re-initialises the token: its keys are gone, the token is still there.
-    let out = std::process::Command::new("softhsm2-util")
-        .args([
-            "--init-token",
-            "--token",
-            &info.label,
-            "--label",
-            &info.label,
-        ])
-        .args([
-            "--so-pin",
-            hsm_pkcs11::sim::SO_PIN,
-            "--pin",
-            hsm_pkcs11::sim::USER_PIN,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let e = hsm
-        .sign(&key, SignAlgorithm::EcdsaSha256, b"x")
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-    let (key, public) = p256(&hsm, "reborn");
-    sign_and_verify(&hsm, &key, &public, b"on the new token");
-
-    // Re-initialised again under another label: the slot now holds another token.
+    // Another program (softhsm2-util) re-initialises the token, under `label`.
     let relabel = |label: &str| {
         let out = std::process::Command::new("softhsm2-util")
             .args(["--init-token", "--serial", &info.serial, "--label", label])
@@ -87,6 +58,17 @@ fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
+
+    // Re-initialised under the same label: its keys are gone, the token is still there.
+    relabel(&info.label);
+    let e = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"x")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let (key, public) = p256(&hsm, "reborn");
+    sign_and_verify(&hsm, &key, &public, b"on the new token");
+
+    // Re-initialised again under another label: the slot now holds another token.
     relabel("someone-else");
     let e = hsm
         .sign(&key, SignAlgorithm::EcdsaSha256, b"x")
