@@ -16,7 +16,7 @@ mod common;
 use std::fs;
 use std::time::Duration;
 
-use common::{Card, SO_PIN, USER_PIN, openssl_verify, run};
+use common::{Card, PSS_SIGOPTS, SO_PIN, USER_PIN, openssl_verify, run, sigopts};
 use hsm_core::uri::BackendUri;
 use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 use hsm_sc::ScHsm;
@@ -102,18 +102,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     for (id, mech, sig, pubkey, extra) in [
         ("01", "ECDSA-SHA256", "sig1", "ec.pem", &[][..]),
         ("02", "SHA256-RSA-PKCS", "sig2", "rsa.pem", &[][..]),
-        (
-            "02",
-            "SHA256-RSA-PKCS-PSS",
-            "sig3",
-            "rsa.pem",
-            &[
-                "-sigopt",
-                "rsa_padding_mode:pss",
-                "-sigopt",
-                "rsa_pss_saltlen:-1",
-            ][..],
-        ),
+        ("02", "SHA256-RSA-PKCS-PSS", "sig3", "rsa.pem", PSS_SIGOPTS),
     ] {
         let mut a = login_args();
         a.extend([
@@ -344,16 +333,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
         let sig = hsm.sign(&key, alg, msg).unwrap();
         fs::write(p("m2"), msg).unwrap();
         fs::write(p("s2"), sig.to_der()).unwrap();
-        let extra: &[&str] = if alg == SignAlgorithm::RsaPssSha256 {
-            &[
-                "-sigopt",
-                "rsa_padding_mode:pss",
-                "-sigopt",
-                "rsa_pss_saltlen:-1",
-            ]
-        } else {
-            &[]
-        };
+        let extra = sigopts(alg);
         openssl_verify(&p(pem), &p("m2"), &p("s2"), extra);
     }
     for (id, _, alg) in more {
@@ -362,16 +342,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
         let sig = hsm.sign(&key, alg, msg).unwrap();
         fs::write(p("m3"), msg).unwrap();
         fs::write(p("s3"), sig.to_der()).unwrap();
-        let extra: &[&str] = if alg == SignAlgorithm::RsaPssSha256 {
-            &[
-                "-sigopt",
-                "rsa_padding_mode:pss",
-                "-sigopt",
-                "rsa_pss_saltlen:-1",
-            ]
-        } else {
-            &[]
-        };
+        let extra = sigopts(alg);
         let mut args = vec![
             "dgst",
             alg_digest(alg),

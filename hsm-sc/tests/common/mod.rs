@@ -221,6 +221,23 @@ pub fn run(program: &str, args: &[&str]) -> String {
     text
 }
 
+/// `openssl dgst` options for RSA-PSS with the salt length taken from the signature.
+pub const PSS_SIGOPTS: &[&str] = &[
+    "-sigopt",
+    "rsa_padding_mode:pss",
+    "-sigopt",
+    "rsa_pss_saltlen:-1",
+];
+
+/// The extra `openssl dgst` options that verifying a signature of `alg` needs.
+pub fn sigopts(alg: hsm_core::SignAlgorithm) -> &'static [&'static str] {
+    if alg == hsm_core::SignAlgorithm::RsaPssSha256 {
+        PSS_SIGOPTS
+    } else {
+        &[]
+    }
+}
+
 pub fn openssl_verify(pubkey_pem: &Path, msg: &Path, sig: &Path, extra: &[&str]) {
     let mut args = vec!["dgst", "-sha256", "-verify", pubkey_pem.to_str().unwrap()];
     args.extend_from_slice(extra);
