@@ -39,6 +39,10 @@ pub enum ErrorKind {
     /// The caller's input is wrong: bad identifier, wrong digest length, algorithm not fitting the
     /// key, empty or oversized data.
     InvalidInput,
+    /// A signature was checked and does not verify: the signature, message or key is not the one
+    /// that was signed with. Distinct from [`InvalidInput`](Self::InvalidInput), which says the
+    /// check could not even be made.
+    VerificationFailed,
     /// The device, server or reader cannot be reached or is busy; trying again later may work.
     Unavailable,
     /// The operation did not finish in time; trying again may work.
@@ -64,6 +68,7 @@ impl ErrorKind {
             Self::PermissionDenied => "permission denied",
             Self::Unsupported => "unsupported",
             Self::InvalidInput => "invalid input",
+            Self::VerificationFailed => "verification failed",
             Self::Unavailable => "unavailable",
             Self::Timeout => "timeout",
             Self::Protocol => "protocol error",

@@ -24,9 +24,15 @@ pub struct Signature {
 impl Signature {
     /// An ECDSA signature from raw `r||s`, each half exactly the curve's field length.
     ///
+    /// This is the one place where every backend's ECDSA signatures are checked and made
+    /// canonical: `r` and `s` must lie in `1..n` (`n` the group order, [`Curve::order`]), and a
+    /// secp256k1 signature is held in low-S form (`s <= n/2`, replacing `s` by `n - s`), which
+    /// Bitcoin-style verifiers and RustCrypto's `k256` require and which devices do not all
+    /// produce. Other curves keep the device's `s`: their verifiers accept both halves.
+    ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if `algorithm` is not ECDSA,
-    /// the length is not twice the field length, or r or s is zero.
+    /// the length is not twice the field length, or r or s is zero or not below the order.
     pub fn ecdsa_from_raw(algorithm: SignAlgorithm, curve: Curve, raw: &[u8]) -> Result<Self> {
         if !algorithm.is_ecdsa() {
             return Err(Error::invalid_input(
@@ -46,14 +52,38 @@ impl Signature {
             ));
         }
         let (r, s) = raw.split_at(n);
+        let order = curve.order();
         if r.iter().all(|&b| b == 0) || s.iter().all(|&b| b == 0) {
             return Err(Error::invalid_input(OP, "r and s must be non-zero"));
+        }
+        // Equal-length big-endian byte strings compare as the numbers they encode.
+        if r >= order || s >= order {
+            return Err(Error::invalid_input(
+                OP,
+                format!("r or s is not below the {curve} group order"),
+            ));
+        }
+        let mut bytes = raw.to_vec();
+        if curve == Curve::Secp256k1
+            && let Some(s) = bytes.get_mut(n..)
+        {
+            make_low_s(s, order);
         }
         Ok(Self {
             algorithm,
             curve: Some(curve),
-            bytes: raw.to_vec(),
+            bytes,
         })
+    }
+
+    /// Whether `s` is at most half the group order (always true for secp256k1, which this type
+    /// holds in low-S form); `None` for signatures that are not ECDSA.
+    #[must_use]
+    pub fn is_low_s(&self) -> Option<bool> {
+        let curve = self.curve?;
+        let s = self.bytes.get(curve.field_len()..)?;
+        let complement = sub_be(curve.order(), s);
+        Some(s <= complement.as_slice())
     }
 
     /// An ECDSA signature from a DER `Ecdsa-Sig-Value` (`SEQUENCE { r INTEGER, s INTEGER }`).
@@ -154,6 +184,29 @@ impl fmt::Debug for Signature {
             .field("raw", &hex::encode(&self.bytes))
             .finish()
     }
+}
+
+/// Replaces `s` by `n - s` when `s > n/2`. `s` is below `n`, so `n - s` does not wrap, and for
+/// the odd `n` of every curve `s > n/2` exactly when `s > n - s`.
+fn make_low_s(s: &mut [u8], order: &[u8]) {
+    let complement = sub_be(order, s);
+    if *s > *complement.as_slice() {
+        s.copy_from_slice(&complement);
+    }
+}
+
+/// `a - b` for big-endian numbers of equal length with `a >= b` (the caller's invariant; a
+/// violation wraps instead of panicking).
+fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; a.len()];
+    let mut borrow = false;
+    for ((o, &x), &y) in out.iter_mut().rev().zip(a.iter().rev()).zip(b.iter().rev()) {
+        let (d1, b1) = x.overflowing_sub(y);
+        let (d2, b2) = d1.overflowing_sub(u8::from(borrow));
+        *o = d2;
+        borrow = b1 || b2;
+    }
+    out
 }
 
 fn copy_right_aligned(dst: &mut [u8], src: &[u8]) {
@@ -273,6 +326,114 @@ fn encode_ecdsa_der(r: &[u8], s: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
     use p256::ecdsa::signature::Signer as _;
+
+    fn raw_with(curve: Curve, r: &[u8], s: &[u8]) -> Vec<u8> {
+        let mut raw = r.to_vec();
+        raw.extend_from_slice(s);
+        assert_eq!(raw.len(), 2 * curve.field_len());
+        raw
+    }
+
+    fn one(curve: Curve) -> Vec<u8> {
+        let mut v = vec![0u8; curve.field_len()];
+        if let Some(last) = v.last_mut() {
+            *last = 1;
+        }
+        v
+    }
+
+    #[test]
+    fn r_or_s_at_or_above_the_order_is_refused_on_every_curve() {
+        for curve in Curve::ALL {
+            let n = curve.order().to_vec();
+            let n_minus_1 = sub_be(&n, &one(curve));
+            let all_ff = vec![0xff; curve.field_len()];
+            for (r, s) in [(&n, &one(curve)), (&one(curve), &n), (&all_ff, &one(curve))] {
+                let err = Signature::ecdsa_from_raw(
+                    SignAlgorithm::EcdsaPrehashed,
+                    curve,
+                    &raw_with(curve, r, s),
+                )
+                .expect_err("out of range");
+                assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{curve}");
+                // The DER form of the same numbers is refused too.
+                let der = encode_ecdsa_der(r, s);
+                assert!(
+                    Signature::ecdsa_from_der(SignAlgorithm::EcdsaPrehashed, curve, &der).is_err(),
+                    "{curve}"
+                );
+            }
+            // n - 1 is the largest valid scalar.
+            Signature::ecdsa_from_raw(
+                SignAlgorithm::EcdsaPrehashed,
+                curve,
+                &raw_with(curve, &n_minus_1, &one(curve)),
+            )
+            .expect("n - 1 is in range");
+        }
+    }
+
+    #[test]
+    fn curve_orders_are_the_exact_scalar_bound_of_rustcrypto() {
+        // The largest scalar RustCrypto accepts is n - 1, and n itself is refused.
+        fn check<C>(curve: Curve)
+        where
+            C: ecdsa::elliptic_curve::CurveArithmetic,
+        {
+            let n = curve.order();
+            let n1 = sub_be(n, &one(curve));
+            let parse = |b: &[u8]| {
+                let repr =
+                    ecdsa::elliptic_curve::FieldBytes::<C>::try_from(b).expect("field length");
+                Option::<C::Scalar>::from(ecdsa::elliptic_curve::ff::PrimeField::from_repr(repr))
+            };
+            assert!(parse(n).is_none(), "{curve}: n must not be a scalar");
+            assert!(parse(&n1).is_some(), "{curve}: n - 1 must be a scalar");
+        }
+        check::<p256::NistP256>(Curve::P256);
+        check::<p384::NistP384>(Curve::P384);
+        check::<k256::Secp256k1>(Curve::Secp256k1);
+        check::<bp256::r1::BrainpoolP256r1>(Curve::BrainpoolP256r1);
+        check::<bp384::r1::BrainpoolP384r1>(Curve::BrainpoolP384r1);
+    }
+
+    #[test]
+    fn secp256k1_is_held_low_s_and_other_curves_keep_their_s() {
+        let n = Curve::Secp256k1.order();
+        let n_minus_1 = sub_be(n, &one(Curve::Secp256k1));
+        let high = raw_with(Curve::Secp256k1, &one(Curve::Secp256k1), &n_minus_1);
+        let sig = Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha256, Curve::Secp256k1, &high)
+            .expect("valid");
+        // n - (n - 1) = 1
+        assert_eq!(sig.as_raw().get(32..), Some(&one(Curve::Secp256k1)[..]));
+        assert_eq!(sig.is_low_s(), Some(true));
+        // Through DER as well.
+        let der = encode_ecdsa_der(&one(Curve::Secp256k1), &n_minus_1);
+        let from_der =
+            Signature::ecdsa_from_der(SignAlgorithm::EcdsaSha256, Curve::Secp256k1, &der)
+                .expect("valid");
+        assert_eq!(from_der, sig);
+        // A real secp256k1 signature, flipped to high S, verifies after normalisation.
+        let key = k256::ecdsa::SigningKey::from_slice(&[7u8; 32]).expect("key");
+        let real: k256::ecdsa::Signature = key.sign(b"low-s");
+        let bytes = real.to_bytes();
+        let (r, s) = bytes.split_at(32);
+        let flipped = raw_with(Curve::Secp256k1, r, &sub_be(n, s));
+        let sig = Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha256, Curve::Secp256k1, &flipped)
+            .expect("valid");
+        assert_eq!(sig.as_raw(), &bytes[..]);
+        // P-256 keeps the high s as sent.
+        let n = Curve::P256.order();
+        let high = raw_with(
+            Curve::P256,
+            &one(Curve::P256),
+            &sub_be(n, &one(Curve::P256)),
+        );
+        let sig = Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha256, Curve::P256, &high)
+            .expect("valid");
+        assert_eq!(sig.as_raw(), &high[..]);
+        assert_eq!(sig.is_low_s(), Some(false));
+    }
 
     #[test]
     fn der_and_raw_agree_with_rustcrypto() {

@@ -16,7 +16,7 @@ use crate::signature::Signature;
 const OP: &str = "verify";
 
 fn invalid() -> Error {
-    Error::new(ErrorKind::InvalidInput, OP).with_message("the signature does not verify")
+    Error::new(ErrorKind::VerificationFailed, OP).with_message("the signature does not verify")
 }
 
 macro_rules! ecdsa_verify {
@@ -34,7 +34,8 @@ impl PublicKey {
     /// For [`SignAlgorithm::EcdsaPrehashed`], `message` is the digest.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] if the signature does not verify or does not fit the key;
+    /// [`ErrorKind::VerificationFailed`] if the signature does not verify;
+    /// [`ErrorKind::InvalidInput`] if it does not fit the key;
     /// [`ErrorKind::Unsupported`] for brainpoolP512r1.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<()> {
         let algorithm = signature.algorithm();
@@ -161,7 +162,9 @@ mod tests {
         let sig = Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha256, Curve::P256, &s.to_bytes())
             .expect("raw");
         pk.verify(b"hello", &sig).expect("verifies");
-        assert!(pk.verify(b"hellO", &sig).is_err());
+        let tampered = pk.verify(b"hellO", &sig).expect_err("tampered message");
+        assert_eq!(tampered.kind(), ErrorKind::VerificationFailed);
+        assert!(!tampered.is_retryable());
         let wrong_alg =
             Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha384, Curve::P256, &s.to_bytes())
                 .expect("raw");
@@ -176,6 +179,12 @@ mod tests {
         let s = sk.sign(b"msg");
         let sig = Signature::from_bytes(SignAlgorithm::Ed25519, &s.to_bytes()).expect("sig");
         pk.verify(b"msg", &sig).expect("verifies");
-        assert!(pk.verify(b"msh", &sig).is_err());
+        let tampered = pk.verify(b"msh", &sig).expect_err("tampered message");
+        assert_eq!(tampered.kind(), ErrorKind::VerificationFailed);
+        // A signature of another key type cannot even be checked: that is bad input.
+        let ecdsa = Signature::ecdsa_from_raw(SignAlgorithm::EcdsaSha256, Curve::P256, &[1u8; 64])
+            .expect("raw");
+        let mismatch = pk.verify(b"msg", &ecdsa).expect_err("wrong key type");
+        assert_eq!(mismatch.kind(), ErrorKind::InvalidInput);
     }
 }
