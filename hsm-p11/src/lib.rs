@@ -1,0 +1,1 @@
+//! A PKCS#11 module over every hsm-rs backend (work in progress).
