@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 use crate::algorithm::SignAlgorithm;
 use crate::error::{Error, ErrorKind, Result};
-use crate::key::{KeyId, KeyInfo, KeyTemplate};
+use crate::key_id::KeyId;
+use crate::key_info::{KeyInfo, KeyTemplate};
 use crate::public_key::PublicKey;
 use crate::signature::Signature;
 use crate::store::Hsm;

@@ -16,8 +16,11 @@ pub mod asynchronous;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
-pub mod key;
-mod private_key;
+pub mod hash;
+pub mod key_id;
+pub mod key_info;
+pub mod key_spec;
+pub mod private_key;
 pub mod public_key;
 #[cfg(feature = "tokio")]
 pub mod runtime;
@@ -31,12 +34,13 @@ pub mod tls;
 pub mod uri;
 mod verify;
 
-pub use crate::algorithm::{HashAlgorithm, SignAlgorithm};
+pub use crate::algorithm::SignAlgorithm;
 pub use crate::error::{DeviceStatus, Error, ErrorKind, Result};
-pub use crate::key::{
-    Curve, ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate, KeyType, PrivateKeyDer,
-    PrivateKeyParts,
-};
+pub use crate::hash::HashAlgorithm;
+pub use crate::key_id::KeyId;
+pub use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
+pub use crate::key_spec::{Curve, KeySpec, KeyType};
+pub use crate::private_key::{PrivateKeyDer, PrivateKeyParts};
 pub use crate::public_key::PublicKey;
 pub use crate::signature::Signature;
 pub use crate::store::{Capabilities, Hsm, KeyStore, Signer};

@@ -1,14 +1,102 @@
 //! Decoding PKCS#8 private keys into raw parts for import.
 
+use std::fmt;
+
 use der::Decode as _;
 use der::asn1::{ObjectIdentifier, OctetStringRef};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::key::{Curve, KeySpec, PrivateKeyParts};
+use crate::key_spec::{Curve, KeySpec};
 use crate::public_key::{OID_EC, OID_ED25519, OID_RSA};
 
 const OP: &str = "decode private key";
+
+/// A private key to import, as PKCS#8 `PrivateKeyInfo` DER; zeroized when dropped.
+///
+/// `Debug` never shows the key material.
+#[derive(Clone)]
+pub struct PrivateKeyDer(Zeroizing<Vec<u8>>);
+
+impl PrivateKeyDer {
+    /// Wraps PKCS#8 DER. The bytes are parsed by the backend that imports them.
+    #[must_use]
+    pub fn new(pkcs8_der: Zeroizing<Vec<u8>>) -> Self {
+        Self(pkcs8_der)
+    }
+
+    /// The PKCS#8 DER bytes.
+    #[must_use]
+    pub fn as_der(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Decodes the key into its type and raw parts, for backends that import components.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if the DER is not a PKCS#8 key
+    /// of a supported type.
+    pub fn decode(&self) -> Result<PrivateKeyParts> {
+        decode(&self.0)
+    }
+}
+
+impl fmt::Debug for PrivateKeyDer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKeyDer([REDACTED])")
+    }
+}
+
+/// A decoded private key's raw parts; every buffer is zeroized when dropped.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum PrivateKeyParts {
+    /// An RSA key by its components (big-endian, no leading zeros).
+    Rsa {
+        /// Key size.
+        spec: KeySpec,
+        /// Modulus n.
+        modulus: Vec<u8>,
+        /// Public exponent e.
+        public_exponent: Vec<u8>,
+        /// Private exponent d.
+        private_exponent: Zeroizing<Vec<u8>>,
+        /// First prime p.
+        prime_p: Zeroizing<Vec<u8>>,
+        /// Second prime q.
+        prime_q: Zeroizing<Vec<u8>>,
+    },
+    /// An EC key: the curve and the private scalar (big-endian, [`Curve::field_len`] bytes).
+    Ec {
+        /// The curve.
+        curve: Curve,
+        /// The private scalar.
+        scalar: Zeroizing<Vec<u8>>,
+    },
+    /// An Ed25519 key by its 32-byte seed.
+    Ed25519 {
+        /// The RFC 8032 private key (seed).
+        seed: Zeroizing<Vec<u8>>,
+    },
+}
+
+impl PrivateKeyParts {
+    /// The spec of the key.
+    #[must_use]
+    pub fn spec(&self) -> KeySpec {
+        match self {
+            Self::Rsa { spec, .. } => *spec,
+            Self::Ec { curve, .. } => KeySpec::Ec(*curve),
+            Self::Ed25519 { .. } => KeySpec::Ed25519,
+        }
+    }
+}
+
+impl fmt::Debug for PrivateKeyParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PrivateKeyParts({}, [REDACTED])", self.spec())
+    }
+}
 
 fn bad(message: &'static str) -> Error {
     Error::invalid_input(OP, message)
@@ -79,8 +167,10 @@ pub(crate) fn decode(pkcs8_der: &[u8]) -> Result<PrivateKeyParts> {
 
 #[cfg(test)]
 mod tests {
-    use crate::key::{PrivateKeyDer, PrivateKeyParts};
     use pkcs8::EncodePrivateKey as _;
+    use zeroize::Zeroizing;
+
+    use super::*;
 
     #[test]
     fn decodes_p256_and_ed25519() {
@@ -89,7 +179,7 @@ mod tests {
         let key = PrivateKeyDer::new(zeroize::Zeroizing::new(der.as_bytes().to_vec()));
         match key.decode().expect("decodes") {
             PrivateKeyParts::Ec { curve, scalar } => {
-                assert_eq!(curve, crate::Curve::P256);
+                assert_eq!(curve, Curve::P256);
                 assert_eq!(scalar.as_slice(), &[0x11; 32]);
             }
             other => panic!("wrong parts {other:?}"),
@@ -103,5 +193,13 @@ mod tests {
         }
         let garbage = PrivateKeyDer::new(zeroize::Zeroizing::new(vec![0x30, 0x00]));
         assert!(garbage.decode().is_err());
+    }
+
+    #[test]
+    fn private_key_debug_is_redacted() {
+        let k = PrivateKeyDer::new(Zeroizing::new(vec![0x42; 16]));
+        let s = format!("{k:?}");
+        assert!(!s.contains("42"), "{s}");
+        assert!(s.contains("REDACTED"));
     }
 }

@@ -7,7 +7,7 @@ use der::{Decode as _, Encode as _};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::error::{Error, Result};
-use crate::key::{Curve, KeySpec, KeyType};
+use crate::key_spec::{Curve, KeySpec, KeyType};
 
 /// `rsaEncryption`.
 pub(crate) const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");

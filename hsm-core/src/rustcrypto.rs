@@ -31,7 +31,8 @@ use spki::{AlgorithmIdentifier, SignatureAlgorithmIdentifier};
 
 use crate::algorithm::SignAlgorithm;
 use crate::error::{Error, Result};
-use crate::key::{Curve, KeyId, KeyType};
+use crate::key_id::KeyId;
+use crate::key_spec::{Curve, KeyType};
 use crate::public_key::{OID_ED25519, PublicKey};
 use crate::store::Hsm;
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::algorithm::SignAlgorithm;
 use crate::error::{Error, Result};
-use crate::key::Curve;
+use crate::key_spec::Curve;
 
 const OP: &str = "signature";
 

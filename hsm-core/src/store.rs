@@ -8,7 +8,9 @@ use std::fmt;
 
 use crate::algorithm::SignAlgorithm;
 use crate::error::{Error, ErrorKind, Result};
-use crate::key::{ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate};
+use crate::key_id::KeyId;
+use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
+use crate::key_spec::KeySpec;
 use crate::public_key::PublicKey;
 use crate::signature::Signature;
 

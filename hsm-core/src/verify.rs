@@ -7,9 +7,11 @@
 
 use ecdsa::signature::hazmat::PrehashVerifier as _;
 
-use crate::algorithm::{HashAlgorithm, SignAlgorithm};
+use crate::algorithm::SignAlgorithm;
+
 use crate::error::{Error, ErrorKind, Result};
-use crate::key::{Curve, KeyType};
+use crate::hash::HashAlgorithm;
+use crate::key_spec::{Curve, KeyType};
 use crate::public_key::PublicKey;
 use crate::signature::Signature;
 

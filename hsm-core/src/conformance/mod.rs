@@ -36,7 +36,7 @@ mod outcome;
 pub use self::checks::run;
 pub use self::outcome::{Failures, Report};
 
-use crate::key::KeySpec;
+use crate::key_spec::KeySpec;
 
 /// How to run the suite.
 #[derive(Clone, Debug)]
