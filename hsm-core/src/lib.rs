@@ -26,6 +26,7 @@ pub mod public_key;
 pub mod runtime;
 pub mod rustcrypto;
 pub mod secret;
+pub mod sign_request;
 pub mod signature;
 pub mod store;
 #[cfg(feature = "testkit")]
@@ -42,5 +43,6 @@ pub use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
 pub use crate::key_spec::{Curve, KeySpec, KeyType};
 pub use crate::private_key::{PrivateKeyDer, PrivateKeyParts};
 pub use crate::public_key::PublicKey;
+pub use crate::sign_request::{EcdsaEncoding, SignRequest};
 pub use crate::signature::Signature;
 pub use crate::store::{Capabilities, Hsm, KeyStore, Signer};
