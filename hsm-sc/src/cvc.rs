@@ -2,7 +2,7 @@
 //! certificates in EF 2F02 and the authenticated requests GENERATE ASYMMETRIC KEY PAIR returns.
 //! Everything is found by tag, never by offset. Also: the public key of an X.509 certificate.
 
-use hsm_core::{Curve, Error, PublicKey, Result};
+use hsm_core::{Curve, Error, ErrorKind, PublicKey, Result};
 
 use crate::curves;
 use crate::tlv::{self, Tlv};
@@ -151,15 +151,26 @@ impl CvCertificate {
                 curve: Some(c),
                 point,
                 ..
-            } => PublicKey::from_ec_point(*c, point),
+            } => PublicKey::from_ec_point(*c, point).map_err(invalid_key),
             CvcPublicKey::Ec { curve: None, .. } => Err(Error::unsupported(
                 OP,
                 "the certificate's EC key is on an unknown curve (or has no domain parameters)",
             )),
             CvcPublicKey::Rsa {
                 modulus, exponent, ..
-            } => PublicKey::from_rsa_components(modulus, exponent),
+            } => PublicKey::from_rsa_components(modulus, exponent).map_err(invalid_key),
         }
+    }
+}
+
+/// A public key the card (or a file from it) holds that hsm-core refuses: the card sent
+/// garbage, so a protocol error of this module, with hsm-core's reason as the source.
+fn invalid_key(e: Error) -> Error {
+    match e.kind() {
+        ErrorKind::InvalidInput => {
+            Error::protocol(OP, "the card holds an invalid public key").with_source(e)
+        }
+        _ => e.with_operation(OP),
     }
 }
 
@@ -226,7 +237,7 @@ pub fn x509_spki(cert: &[u8]) -> Result<&[u8]> {
 /// [`hsm_core::ErrorKind::Protocol`] if it is neither.
 pub fn public_key_of_cert_file(data: &[u8]) -> Result<PublicKey> {
     match data.first() {
-        Some(0x30) => PublicKey::from_der(x509_spki(data)?),
+        Some(0x30) => PublicKey::from_der(x509_spki(data)?).map_err(invalid_key),
         _ => CvCertificate::parse(data)?.public_key(),
     }
 }
@@ -286,5 +297,18 @@ mod tests {
         for n in 0..req.len() {
             assert!(CvCertificate::parse(&req[..n]).is_err(), "{n}");
         }
+    }
+
+    /// A point of the wrong length is the card's garbage: a protocol error of this crate, not
+    /// hsm-core's "invalid input".
+    #[test]
+    fn an_invalid_public_key_from_the_card_is_a_protocol_error() {
+        let point = [0x04, 0x01, 0x02, 0x03];
+        let e = public_key_of_cert_file(&ec_request(&point)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+        assert_eq!(e.operation(), OP);
+        assert!(std::error::Error::source(&e).is_some());
+        let e = public_key_of_cert_file(&[0x30, 0x03, 0x30, 0x01, 0x00]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
     }
 }

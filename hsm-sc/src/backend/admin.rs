@@ -68,11 +68,19 @@ impl ScHsm {
     /// Transport failures; an empty password.
     pub fn create_dkek_share(&self, password: &SecretString) -> Result<ShareFile> {
         let _span = tracing::info_span!("sc-hsm.create_dkek_share").entered();
+        const OP: &str = "sc-hsm.create_dkek_share";
         let rnd = self.lock()?.plain(|c| c.random(40))?;
+        // `random` returns exactly what was asked for; never fall back to zeros.
+        let (Some(share_bytes), Some(salt_bytes)) = (rnd.get(..32), rnd.get(32..40)) else {
+            return Err(Error::protocol(
+                OP,
+                "the card returned too few random bytes",
+            ));
+        };
         let mut share = Zeroizing::new([0u8; 32]);
         let mut salt = [0u8; 8];
-        share.copy_from_slice(rnd.get(..32).unwrap_or(&[0; 32]));
-        salt.copy_from_slice(rnd.get(32..40).unwrap_or(&[0; 8]));
+        share.copy_from_slice(share_bytes);
+        salt.copy_from_slice(salt_bytes);
         ShareFile::encrypt(&share, password, salt)
     }
 

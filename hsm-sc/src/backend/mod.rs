@@ -3,6 +3,7 @@
 mod admin;
 mod keys;
 mod open;
+mod pkcs1;
 mod sign;
 
 use std::fmt;
@@ -97,7 +98,8 @@ impl ScHsm {
 
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
         self.inner.lock().map_err(|_| {
-            Error::new(ErrorKind::Device, "sc-hsm").with_message("a previous operation panicked")
+            Error::new(ErrorKind::Device, "sc-hsm.lock")
+                .with_message("a previous operation panicked")
         })
     }
 

@@ -1,9 +1,9 @@
-//! The `Signer` impl: hash on the host, one SIGN APDU on the card.
+//! The `Signer` impl: hash (and for PKCS#1 v1.5, pad) on the host, one SIGN APDU on the card.
 
 use hsm_core::store::{MAX_MESSAGE_LEN, check_algorithm_fits, check_digest, check_message};
-use hsm_core::{Curve, Error, KeyId, KeySpec, Result, SignAlgorithm, Signature, Signer};
+use hsm_core::{Error, KeyId, KeySpec, Result, SignAlgorithm, Signature, Signer};
 
-use super::ScHsm;
+use super::{ScHsm, pkcs1};
 use crate::commands::crypto::algo;
 
 impl ScHsm {
@@ -26,7 +26,12 @@ impl ScHsm {
             let hash = algorithm
                 .hash()
                 .ok_or_else(|| Error::unsupported(operation, "PKCS#1 needs a hash"))?;
-            (algo::RSA_PKCS1, hash.digest_info(digest)?)
+            let modulus_len = spec
+                .rsa_bits()
+                .map(|bits| bits.div_ceil(8))
+                .ok_or_else(|| Error::unsupported(operation, format!("{key} is not an RSA key")))?;
+            let block = pkcs1::signature_block(hash, digest, modulus_len, operation)?;
+            (algo::RSA_RAW, block)
         } else if algorithm.is_rsa_pss() {
             (algo::RSA_PSS, digest.to_vec())
         } else {
@@ -38,17 +43,30 @@ impl ScHsm {
         let key_ref = entry.key_ref;
         let raw = inner.logged_in(operation, |c| c.sign(key_ref, card_algo, &input))?;
         drop(inner);
-        match spec {
-            KeySpec::Ec(curve) => {
-                let sig = Signature::ecdsa_from_der(algorithm, curve, &raw)?;
-                if curve == Curve::Secp256k1 {
-                    low_s(algorithm, curve, &sig)
-                } else {
-                    Ok(sig)
-                }
-            }
-            _ => Signature::from_bytes(algorithm, &raw),
+        if let Some(bits) = spec.rsa_bits()
+            && raw.len() != bits.div_ceil(8)
+        {
+            return Err(Error::protocol(
+                operation,
+                format!(
+                    "the card answered {} bytes for an RSA-{bits} signature",
+                    raw.len()
+                ),
+            ));
         }
+        // Signature's constructors check r and s against the curve order (and hold secp256k1
+        // signatures low-S); what they refuse here came from the card.
+        let signature = match spec {
+            KeySpec::Ec(curve) => Signature::ecdsa_from_der(algorithm, curve, &raw),
+            _ => Signature::from_bytes(algorithm, &raw),
+        };
+        signature.map_err(|e| {
+            Error::protocol(
+                operation,
+                format!("the card answered an invalid {algorithm} signature"),
+            )
+            .with_source(e)
+        })
     }
 }
 
@@ -84,66 +102,5 @@ impl Signer for ScHsm {
         let _span = tracing::debug_span!("sc-hsm.sign_digest").entered();
         check_digest(algorithm, digest, OP)?;
         self.sign_prepared(key, algorithm, digest, OP)
-    }
-}
-
-/// secp256k1 verifiers (Bitcoin-style, RustCrypto's `k256`) accept only low-S signatures:
-/// replace `s` by `n - s` when `s > n / 2`, as yubihsm.rs does.
-fn low_s(algorithm: SignAlgorithm, curve: Curve, sig: &Signature) -> Result<Signature> {
-    let n = crate::curves::SECP256K1.n;
-    let raw = sig.to_raw();
-    let (r, s) = raw
-        .split_at_checked(n.len())
-        .ok_or_else(|| Error::protocol("sc-hsm.sign", "an ECDSA signature of the wrong length"))?;
-    // s > n/2  <=>  2s > n
-    let doubled = shl1(s);
-    let mut n_ext = vec![0u8];
-    n_ext.extend_from_slice(n);
-    if doubled <= n_ext {
-        return Ok(sig.clone());
-    }
-    let mut out = r.to_vec();
-    out.extend(sub_be(n, s));
-    Signature::ecdsa_from_raw(algorithm, curve, &out)
-}
-
-/// `2 * a`, one byte longer than `a`.
-fn shl1(a: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; a.len() + 1];
-    let mut carry = 0u8;
-    for (o, x) in out
-        .iter_mut()
-        .rev()
-        .zip(a.iter().rev().chain(std::iter::once(&0)))
-    {
-        *o = (x << 1) | carry;
-        carry = x >> 7;
-    }
-    out
-}
-
-/// `a - b` for equal-length big-endian numbers with `a >= b`.
-fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; a.len()];
-    let mut borrow = 0i16;
-    for ((o, x), y) in out.iter_mut().rev().zip(a.iter().rev()).zip(b.iter().rev()) {
-        let mut d = i16::from(*x) - i16::from(*y) - borrow;
-        borrow = i16::from(d < 0);
-        if d < 0 {
-            d += 256;
-        }
-        *o = d as u8;
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn big_endian_helpers() {
-        assert_eq!(shl1(&[0x80, 0x01]), vec![1, 0, 2]);
-        assert_eq!(sub_be(&[1, 0], &[0, 1]), vec![0, 0xFF]);
     }
 }

@@ -151,12 +151,12 @@ impl Commands<'_> {
         self.state_mut().user_authenticated = r.is_ok();
         r.map(drop).map_err(|e| match e.kind() {
             ErrorKind::AuthenticationFailed { retries_left } => e.with_message(format!(
-                "wrong user PIN, {} tries left",
+                "verification failed: wrong user PIN, {} tries left",
                 retries_left.unwrap_or(0)
             )),
-            ErrorKind::Blocked => {
-                e.with_message("the user PIN is blocked; unblock it with the SO-PIN")
-            }
+            ErrorKind::Blocked => e.with_message(
+                "authentication method blocked: the user PIN is blocked; unblock it with the SO-PIN",
+            ),
             _ => e,
         })
     }
@@ -212,21 +212,26 @@ impl Commands<'_> {
             return e;
         }
         let status = e.status().cloned();
+        let answer = match &status {
+            Some(DeviceStatus::StatusWord(sw)) => StatusWord(*sw).name(),
+            _ => "no status word",
+        };
         let left = match self.pin_status(PinRef::So) {
             Ok(PinStatus::TriesLeft(n)) => Some(n),
             Ok(PinStatus::Blocked) => Some(0),
             _ => e.retries_left().and_then(|n| u8::try_from(n).ok()),
         };
         let mut out = match left {
-            Some(0) => Error::new(ErrorKind::Blocked, operation)
-                .with_message("wrong SO-PIN; the SO-PIN is now blocked"),
+            Some(0) => Error::new(ErrorKind::Blocked, operation).with_message(format!(
+                "wrong SO-PIN ({answer}); the SO-PIN is now blocked"
+            )),
             Some(n) => Error::new(
                 ErrorKind::AuthenticationFailed {
                     retries_left: Some(u32::from(n)),
                 },
                 operation,
             )
-            .with_message(format!("wrong SO-PIN, {n} tries left")),
+            .with_message(format!("wrong SO-PIN ({answer}), {n} tries left")),
             None => return e,
         };
         if let Some(s) = status {

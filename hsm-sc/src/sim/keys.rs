@@ -182,17 +182,23 @@ impl SimKey {
         Ok(out)
     }
 
-    /// `m^d mod n` on a modulus-size block.
+    /// `m^d mod n` on a block as long as the modulus (SIGN algorithm `20`, DECIPHER `21`).
+    /// Another length is `6700` (wrong length); a block not below the modulus is `6400`
+    /// (execution error: the private operation cannot run), as pico-hsm answers.
     pub(crate) fn rsa_raw(&self, block: &[u8]) -> SimResult<Vec<u8>> {
         let rsa = ossl(self.pkey.rsa())?;
         let k = self.modulus_len();
         if block.len() != k {
-            return Err(0x6A80);
+            return Err(0x6700);
+        }
+        // Equal-length big-endian byte strings compare as the numbers they encode.
+        if block >= pad(&rsa.n().to_vec(), k).as_slice() {
+            return Err(0x6400);
         }
         let mut out = vec![0u8; k];
         let n = rsa
             .private_decrypt(block, &mut out, Padding::NONE)
-            .map_err(|_| 0x6A80u16)?;
+            .map_err(|_| 0x6400u16)?;
         out.truncate(n);
         Ok(pad(&out, k))
     }

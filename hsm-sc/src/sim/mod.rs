@@ -13,6 +13,7 @@ mod card;
 mod command;
 mod cvc;
 mod keys;
+mod rng;
 mod state;
 pub mod vpcd;
 
@@ -32,8 +33,12 @@ pub const FACTORY_SO_PIN: &str = "3537363231383830";
 
 const SERIAL: &str = "DESIM00001";
 
+/// The operation name of the simulator's own errors.
+const OP: &str = "sc-hsm.sim";
+
 fn sim_error(sw: u16) -> Error {
-    Error::new(ErrorKind::Device, "sc-hsm-sim").with_message(format!("simulator failure {sw:04X}"))
+    let sw = crate::apdu::StatusWord(sw);
+    Error::new(ErrorKind::Device, OP).with_message(format!("the simulated card failed: {sw}"))
 }
 
 /// A simulated card. Cloning gives another handle to the same card.
@@ -67,7 +72,7 @@ impl SimulatedCard {
     pub fn factory_new_with_serial(serial: &str) -> Result<Self> {
         if !(3..=11).contains(&serial.len()) || !serial.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(Error::invalid_input(
-                "sc-hsm-sim",
+                OP,
                 "a serial number has 3 to 11 letters or digits",
             ));
         }
@@ -110,7 +115,7 @@ impl SimulatedCard {
     /// The file cannot be read or parsed.
     pub fn with_state_file(path: &Path) -> Result<Self> {
         let loaded = state::load(path).map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, "sc-hsm-sim")
+            Error::new(ErrorKind::InvalidInput, OP)
                 .with_message(format!("cannot read the state file {}", path.display()))
                 .with_source(e)
         })?;
@@ -145,9 +150,9 @@ impl SimulatedCard {
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, card::SimCard>> {
-        self.card.lock().map_err(|_| {
-            Error::new(ErrorKind::Device, "sc-hsm-sim").with_message("the simulator panicked")
-        })
+        self.card
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::Device, OP).with_message("the simulator panicked"))
     }
 
     /// An in-process channel to this card.

@@ -17,7 +17,7 @@ use hsm_core::{Error, ErrorKind, Result};
 
 use super::SimulatedCard;
 
-const OP: &str = "sc-hsm-sim.vpcd";
+const OP: &str = "sc-hsm.vpcd";
 
 /// No removal armed (a value no INS byte takes).
 const DISARMED: u16 = u16::MAX;
@@ -137,7 +137,7 @@ fn serve_stream(card: &SimulatedCard, mut s: TcpStream, remove_on: &AtomicU16) -
                     .compare_exchange(ins, DISARMED, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
-                    tracing::debug!(ins, "card pulled out during a command");
+                    tracing::debug!(ins = %format_args!("{ins:02X}"), "card pulled out during a command");
                     let _ = s.shutdown(Shutdown::Both);
                     return Ok(());
                 }

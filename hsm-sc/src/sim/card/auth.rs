@@ -2,6 +2,7 @@
 
 use super::super::command::Command;
 use super::super::keys::SimResult;
+use super::super::rng;
 use super::super::state::SO_MAX_TRIES;
 use super::{Reply, SimCard, ok};
 use crate::commands::files::EF_DEVICE_CERTS;
@@ -152,6 +153,12 @@ impl SimCard {
             return Err(0x6A80);
         }
         self.check_so_pin(&so)?;
+        // The device DKEK (0 shares) is drawn before anything changes: a failing generator
+        // leaves the card as it was, never initialised with an all-zero DKEK.
+        let mut dkek = zeroize::Zeroizing::new([0u8; 32]);
+        if shares == Some(0) {
+            rng::fill(dkek.as_mut())?;
+        }
         // Wipe everything but the device key and certificates.
         self.keys.retain(|n, _| *n == 0);
         self.state.files.retain(|f, _| *f == EF_DEVICE_CERTS);
@@ -161,10 +168,7 @@ impl SimCard {
         self.state.options = options;
         self.state.dkek_shares = shares;
         self.state.dkek_imported = 0;
-        self.state.dkek = [0; 32];
-        if shares == Some(0) {
-            openssl::rand::rand_bytes(&mut self.state.dkek).map_err(|_| 0x6F00u16)?;
-        }
+        self.state.dkek = *dkek;
         self.user_verified = false;
         self.current_ef = None;
         self.persist();

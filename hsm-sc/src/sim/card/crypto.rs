@@ -4,7 +4,7 @@ use openssl::hash::{MessageDigest, hash};
 
 use super::super::command::Command;
 use super::super::keys::{SimKey, SimResult, md_for_len, parse_digest_info};
-use super::super::{blob, cvc};
+use super::super::{blob, cvc, rng};
 use super::{Reply, SimCard};
 use crate::commands::wrap::EF_UNWRAP_STAGING;
 use crate::{curves, tlv};
@@ -157,7 +157,7 @@ impl SimCard {
         }
         let key = self.key(c.p1)?;
         let mut rnd = [0u8; 8];
-        openssl::rand::rand_bytes(&mut rnd).map_err(|_| 0x6F00u16)?;
+        rng::fill(&mut rnd)?;
         blob::wrap(key, &self.state.dkek, &rnd)
     }
 

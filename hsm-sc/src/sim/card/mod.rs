@@ -12,6 +12,7 @@ use hsm_core::Curve;
 use super::command::Command;
 use super::cvc;
 use super::keys::{SimKey, SimResult};
+use super::rng;
 use super::state::{self, SO_MAX_TRIES, State};
 use crate::commands::files::EF_DEVICE_CERTS;
 use crate::commands::select::AID;
@@ -213,7 +214,7 @@ impl SimCard {
             return Err(0x6700);
         }
         let mut buf = vec![0u8; c.ne.min(1024)];
-        openssl::rand::rand_bytes(&mut buf).map_err(|_| 0x6F00u16)?;
+        rng::fill(&mut buf)?;
         ok(buf)
     }
 }
@@ -241,3 +242,6 @@ impl CardEmulator for SimCard {
         ATR.to_vec()
     }
 }
+
+#[cfg(test)]
+mod tests;
