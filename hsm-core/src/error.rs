@@ -181,6 +181,37 @@ impl Error {
         self
     }
 
+    /// A copy of this error for each of several callers that one failure hit (a lost batch, a
+    /// dead connection shared by many requests): the same kind, operation, message and status,
+    /// and the source chain kept as text (sources are not `Clone`).
+    #[must_use]
+    pub fn replicate(&self) -> Self {
+        let mut chain = Vec::new();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            chain.push(e.to_string());
+            next = e.source();
+        }
+        let source = chain
+            .into_iter()
+            .rev()
+            .fold(None, |inner: Option<SourceText>, text| {
+                Some(SourceText {
+                    text,
+                    source: inner.map(Box::new),
+                })
+            });
+        Self {
+            inner: Box::new(Inner {
+                kind: self.inner.kind,
+                operation: self.inner.operation.clone(),
+                message: self.inner.message.clone(),
+                status: self.inner.status.clone(),
+                source: source.map(|s| Box::new(s) as BoxError),
+            }),
+        }
+    }
+
     /// Shorthand for an [`ErrorKind::InvalidInput`] error with a message.
     #[must_use]
     pub fn invalid_input(
@@ -306,6 +337,27 @@ impl fmt::Display for Error {
     }
 }
 
+/// One link of a [replicated](Error::replicate) source chain: the original's text.
+#[derive(Debug)]
+struct SourceText {
+    text: String,
+    source: Option<Box<SourceText>>,
+}
+
+impl fmt::Display for SourceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for SourceText {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.inner
@@ -365,6 +417,32 @@ mod tests {
         assert_eq!(ours.kind(), ErrorKind::Unavailable);
         let io = ours.source().expect("the io cause survives");
         assert!(io.to_string().contains("reset by peer"));
+    }
+
+    #[test]
+    fn replicate_keeps_everything_and_the_chain_as_text() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let middle = Error::new(ErrorKind::Unavailable, "nethsm.connect").with_source(io);
+        let e = Error::new(ErrorKind::Unavailable, "nethsm.sign")
+            .with_message("the connection broke")
+            .with_status(DeviceStatus::Http(503))
+            .with_source(middle);
+        let copy = e.replicate();
+        assert_eq!(copy.to_string(), e.to_string());
+        assert_eq!(copy.kind(), e.kind());
+        assert_eq!(copy.operation(), "nethsm.sign");
+        assert_eq!(copy.status(), Some(&DeviceStatus::Http(503)));
+        let chain = |e: &Error| {
+            let mut out = Vec::new();
+            let mut next = e.source();
+            while let Some(s) = next {
+                out.push(s.to_string());
+                next = s.source();
+            }
+            out
+        };
+        assert_eq!(chain(&copy), chain(&e));
+        assert_eq!(chain(&copy).len(), 2);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 )]
 
 pub mod algorithm;
+pub mod async_store;
 #[cfg(feature = "tokio")]
 pub mod asynchronous;
 #[cfg(feature = "conformance")]
@@ -36,6 +37,7 @@ pub mod uri;
 mod verify;
 
 pub use crate::algorithm::SignAlgorithm;
+pub use crate::async_store::{AsyncHsm, AsyncKeyStore, AsyncSigner, BoxFuture};
 pub use crate::error::{DeviceStatus, Error, ErrorKind, Result};
 pub use crate::hash::HashAlgorithm;
 pub use crate::key_id::KeyId;

@@ -1,8 +1,9 @@
 //! The traits every backend implements: [`KeyStore`], [`Signer`] and their union [`Hsm`].
 //!
-//! The traits are blocking, object-safe and `Send + Sync`: PKCS#11 and PC/SC block by nature, the
-//! REST backends block on their own async clients, and a program that picks its backend at run
-//! time holds a `Box<dyn Hsm>`. Async services use [`crate::asynchronous`] (feature `tokio`).
+//! The traits are blocking, object-safe and `Send + Sync`: for programs without an async runtime,
+//! and for PKCS#11 and PC/SC, which block by nature. A program that picks its backend at run time
+//! holds a `Box<dyn Hsm>` or an `Arc<dyn Hsm>`, both backends themselves. Async services use the
+//! twins in [`crate::async_store`].
 
 use std::fmt;
 
@@ -186,6 +187,68 @@ pub trait Signer: Send + Sync + fmt::Debug {
 pub trait Hsm: KeyStore + Signer {}
 
 impl<T: KeyStore + Signer + ?Sized> Hsm for T {}
+
+macro_rules! forward_blocking {
+    ($($ptr:ty),*) => {$(
+        impl<T: KeyStore + ?Sized> KeyStore for $ptr {
+            fn backend(&self) -> &'static str {
+                (**self).backend()
+            }
+            fn capabilities(&self) -> Capabilities {
+                (**self).capabilities()
+            }
+            fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+                (**self).list_keys()
+            }
+            fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
+                (**self).key_info(key)
+            }
+            fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
+                (**self).generate_key(template)
+            }
+            fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
+                (**self).import_key(request)
+            }
+            fn delete_key(&self, key: &KeyId) -> Result<()> {
+                (**self).delete_key(key)
+            }
+            fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
+                (**self).public_key(key)
+            }
+        }
+
+        impl<T: Signer + ?Sized> Signer for $ptr {
+            fn sign(
+                &self,
+                key: &KeyId,
+                algorithm: SignAlgorithm,
+                message: &[u8],
+            ) -> Result<Signature> {
+                (**self).sign(key, algorithm, message)
+            }
+            fn sign_digest(
+                &self,
+                key: &KeyId,
+                algorithm: SignAlgorithm,
+                digest: &[u8],
+            ) -> Result<Signature> {
+                (**self).sign_digest(key, algorithm, digest)
+            }
+            fn sign_many(
+                &self,
+                key: &KeyId,
+                algorithm: SignAlgorithm,
+                messages: &[&[u8]],
+            ) -> Vec<Result<Signature>> {
+                (**self).sign_many(key, algorithm, messages)
+            }
+        }
+    )*};
+}
+
+// Shared ownership: `Arc<dyn Hsm>`, `Box<dyn Hsm>` and `&dyn Hsm` are backends themselves, so
+// code generic over `KeyStore`/`Signer` takes them as they are.
+forward_blocking!(std::sync::Arc<T>, Box<T>, &T);
 
 /// Checks a message and algorithm before they are sent to a device: the common part of every
 /// backend's [`Signer::sign`]. Backends call it first so that all of them refuse the same inputs
