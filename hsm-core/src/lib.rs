@@ -21,6 +21,8 @@ pub mod hash;
 pub mod key_id;
 pub mod key_info;
 pub mod key_spec;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod private_key;
 pub mod public_key;
 #[cfg(feature = "tokio")]
