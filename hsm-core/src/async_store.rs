@@ -90,6 +90,15 @@ pub trait AsyncKeyStore: Send + Sync + fmt::Debug {
     /// # Errors
     /// As [`KeyStore::public_key`](crate::KeyStore::public_key).
     fn public_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<PublicKey>>;
+    /// Whether the backend can serve calls now, for a readiness probe. The default lists the
+    /// keys.
+    ///
+    /// # Errors
+    /// As [`KeyStore::health`](crate::KeyStore::health).
+    fn health(&self) -> BoxFuture<'_, Result<()>> {
+        let keys = self.list_keys();
+        Box::pin(async move { keys.await.map(drop) })
+    }
 }
 
 /// Signing, async: the twin of [`Signer`](crate::Signer).
@@ -172,6 +181,9 @@ macro_rules! forward_async {
             }
             fn public_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<PublicKey>> {
                 (**self).public_key(key)
+            }
+            fn health(&self) -> BoxFuture<'_, Result<()>> {
+                (**self).health()
             }
         }
 

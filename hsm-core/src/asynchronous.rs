@@ -144,6 +144,10 @@ impl AsyncKeyStore for AsyncOverBlocking {
         let key = key.clone();
         self.run("public_key", move |h| h.public_key(&key))
     }
+
+    fn health(&self) -> BoxFuture<'_, Result<()>> {
+        self.run("health", |h| h.health())
+    }
 }
 
 impl AsyncSigner for AsyncOverBlocking {
@@ -271,6 +275,10 @@ impl KeyStore for BlockingOverAsync {
 
     fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
         self.block(self.inner.public_key(key))
+    }
+
+    fn health(&self) -> Result<()> {
+        self.block(self.inner.health())
     }
 }
 

@@ -23,6 +23,7 @@ pub mod key_info;
 pub mod key_spec;
 #[cfg(feature = "mock")]
 pub mod mock;
+pub mod observe;
 pub mod private_key;
 pub mod public_key;
 #[cfg(feature = "tokio")]

@@ -141,6 +141,16 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
     /// # Errors
     /// [`ErrorKind::NotFound`] if there is no such key; transport and device errors.
     fn public_key(&self, key: &KeyId) -> Result<PublicKey>;
+    /// Whether the backend can serve calls now, for a service's readiness probe: the device is
+    /// reachable, answers, and the credentials work. Backends answer with their cheapest such
+    /// check (NetHSM `/health/ready`, a PKCS#11 token-info call, ...); the default lists the keys.
+    ///
+    /// # Errors
+    /// The reason it cannot: [`ErrorKind::Unavailable`], [`ErrorKind::Timeout`],
+    /// [`ErrorKind::AuthenticationFailed`], [`ErrorKind::InvalidState`] (e.g. a locked device).
+    fn health(&self) -> Result<()> {
+        self.list_keys().map(drop)
+    }
 }
 
 /// Signing with keys held by the device.
@@ -214,6 +224,9 @@ macro_rules! forward_blocking {
             }
             fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
                 (**self).public_key(key)
+            }
+            fn health(&self) -> Result<()> {
+                (**self).health()
             }
         }
 

@@ -55,7 +55,9 @@ fn clones_share_keys_and_the_async_twin_signs_the_same_keys() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let sig = rt.block_on(sign_async(hsm.to_async(), key.clone())).unwrap();
+    let sig = rt
+        .block_on(sign_async(hsm.to_async(), key.clone()))
+        .unwrap();
     hsm.public_key(&key)
         .unwrap()
         .verify(b"async", &sig)
