@@ -24,6 +24,7 @@ pub mod key_spec;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod observe;
+pub mod options;
 pub mod private_key;
 pub mod public_key;
 #[cfg(feature = "tokio")]
@@ -46,6 +47,7 @@ pub use crate::hash::HashAlgorithm;
 pub use crate::key_id::KeyId;
 pub use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
 pub use crate::key_spec::{Curve, KeySpec, KeyType};
+pub use crate::options::OpenOptions;
 pub use crate::private_key::{PrivateKeyDer, PrivateKeyParts};
 pub use crate::public_key::PublicKey;
 pub use crate::sign_request::{EcdsaEncoding, SignRequest};
