@@ -89,8 +89,9 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// The status code a device or server returned, kept verbatim.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The status code a device or server returned, kept verbatim. `Debug` shows the codes the way
+/// their standards write them (status words and PC/SC and PKCS#11 codes in hex), like `Display`.
+#[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DeviceStatus {
     /// An HTTP status code (NetHSM, N200).
@@ -115,6 +116,17 @@ impl fmt::Display for DeviceStatus {
             Self::Pkcs11 { code, name } => write!(f, "{name} (0x{code:08X})"),
             Self::StatusWord(sw) => write!(f, "SW {sw:04X}"),
             Self::PcSc(code) => write!(f, "PC/SC 0x{code:08X}"),
+        }
+    }
+}
+
+impl fmt::Debug for DeviceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Http(code) => write!(f, "Http({code})"),
+            Self::Pkcs11 { code, name } => write!(f, "Pkcs11({name}, 0x{code:08X})"),
+            Self::StatusWord(sw) => write!(f, "StatusWord(0x{sw:04X})"),
+            Self::PcSc(code) => write!(f, "PcSc(0x{code:08X})"),
         }
     }
 }
@@ -443,6 +455,30 @@ mod tests {
         };
         assert_eq!(chain(&copy), chain(&e));
         assert_eq!(chain(&copy).len(), 2);
+    }
+
+    #[test]
+    fn status_words_and_codes_are_hex_in_debug_too() {
+        let e = Error::new(ErrorKind::Device, "sc-hsm.sign")
+            .with_status(DeviceStatus::StatusWord(0x6400));
+        let debug = format!("{e:?}");
+        assert!(debug.contains("0x6400"), "{debug}");
+        assert!(!debug.contains("25600"), "{debug}");
+        assert_eq!(
+            format!("{:?}", DeviceStatus::PcSc(0x8010_0069)),
+            "PcSc(0x80100069)"
+        );
+        assert_eq!(
+            format!(
+                "{:?}",
+                DeviceStatus::Pkcs11 {
+                    code: 0xA0,
+                    name: "CKR_PIN_INCORRECT".into()
+                }
+            ),
+            "Pkcs11(CKR_PIN_INCORRECT, 0x000000A0)"
+        );
+        assert_eq!(format!("{:?}", DeviceStatus::Http(503)), "Http(503)");
     }
 
     #[test]
