@@ -60,7 +60,7 @@ impl std::fmt::Debug for AsyncN200 {
 }
 
 /// Every key spec the N200 backend declares.
-const SPECS: [KeySpec; 10] = [
+const SPECS: [KeySpec; 12] = [
     KeySpec::Rsa2048,
     KeySpec::Rsa3072,
     KeySpec::Rsa4096,
@@ -71,7 +71,18 @@ const SPECS: [KeySpec; 10] = [
     KeySpec::Ec(Curve::BrainpoolP256r1),
     KeySpec::Ec(Curve::BrainpoolP384r1),
     KeySpec::Ec(Curve::BrainpoolP512r1),
+    KeySpec::Aes128,
+    KeySpec::Aes256,
 ];
+
+/// The key size of an AES spec.
+fn aes_bits(spec: KeySpec) -> Option<u32> {
+    match spec {
+        KeySpec::Aes128 => Some(128),
+        KeySpec::Aes256 => Some(256),
+        _ => None,
+    }
+}
 
 /// What the N200 backend can do.
 pub(crate) fn capabilities() -> Capabilities {
@@ -348,13 +359,17 @@ impl AsyncN200 {
             Error::invalid_input(OP, "N200 keys are named by text (the nice_name)")
         })?;
         self.refuse_duplicate(name, OP).await?;
-        let generated = match (template.spec.curve(), template.spec.rsa_bits()) {
-            (Some(curve), _) => {
+        let generated = match (
+            template.spec.curve(),
+            template.spec.rsa_bits(),
+            aes_bits(template.spec),
+        ) {
+            (Some(curve), _, _) => {
                 self.client
                     .gen_ecc_key(curve, name, &self.pin, &self.acl)
                     .await?
             }
-            (None, Some(bits)) => {
+            (None, Some(bits), _) => {
                 self.client
                     .gen_rsa_key(
                         u32::try_from(bits).unwrap_or(u32::MAX),
@@ -364,18 +379,24 @@ impl AsyncN200 {
                     )
                     .await?
             }
-            _ => return Err(Error::unsupported(OP, "not an asymmetric key")),
+            (None, None, Some(bits)) => {
+                self.client
+                    .gen_sym_key(bits, name, &self.pin, &self.acl)
+                    .await?
+            }
+            _ => {
+                return Err(Error::unsupported(
+                    OP,
+                    format!("no generation command for {}", template.spec),
+                ));
+            }
         };
         self.forget();
         let entry = KeyEntry {
             key_id: generated.key_id,
             nice_name: Some(name.to_owned()),
             key_type: Some(crate::keytypes::key_type_name(template.spec).to_owned()),
-            key_len: u32::try_from(template.spec.curve().map_or_else(
-                || template.spec.rsa_bits().unwrap_or(0),
-                |c| crate::keytypes::curve_family(c).1 as usize,
-            ))
-            .ok(),
+            key_len: key_len(template.spec),
             ..KeyEntry::default()
         };
         self.key_info_of(&entry, OP)
@@ -469,6 +490,44 @@ impl AsyncN200 {
         }
     }
 
+    /// Encrypts the text `plaintext` with the AES key `key` in `mode` (`CBC`, as in the record)
+    /// on the device (`encrypt`), with this backend's key PIN: the ciphertext as the device
+    /// sends it (hex).
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] for an unknown key, [`ErrorKind::InvalidInput`] for a key that is
+    /// not symmetric, transport, authentication and device errors.
+    pub async fn encrypt(&self, key: &KeyId, mode: &str, plaintext: &str) -> Result<String> {
+        let resolved = self.symmetric(key, "n200.encrypt").await?;
+        self.client
+            .encrypt(&resolved.nice_name, &self.pin, mode, plaintext)
+            .await
+    }
+
+    /// Decrypts `ciphertext` (hex, as [`encrypt`](Self::encrypt) returns it) with the AES key
+    /// `key` in `mode` on the device (`decrypt`): the plaintext text.
+    ///
+    /// # Errors
+    /// As [`encrypt`](Self::encrypt).
+    pub async fn decrypt(&self, key: &KeyId, mode: &str, ciphertext: &str) -> Result<String> {
+        let resolved = self.symmetric(key, "n200.decrypt").await?;
+        self.client
+            .decrypt(&resolved.nice_name, &self.pin, mode, ciphertext)
+            .await
+    }
+
+    /// Resolves `key` and checks that it is an AES key.
+    async fn symmetric(&self, key: &KeyId, operation: &'static str) -> Result<Resolved> {
+        let resolved = self.resolve(key, operation).await?;
+        if aes_bits(resolved.spec).is_none() {
+            return Err(Error::invalid_input(
+                operation,
+                format!("a {} key does not encrypt (an AES key does)", resolved.spec),
+            ));
+        }
+        Ok(resolved)
+    }
+
     /// Signs `message` (hashed here as `algorithm` says; one request to the device).
     ///
     /// # Errors
@@ -557,6 +616,15 @@ impl AsyncN200 {
             }));
         }
         out
+    }
+}
+
+/// The `key_len` the device lists for a key of `spec`.
+fn key_len(spec: KeySpec) -> Option<u32> {
+    match (spec.curve(), spec.rsa_bits()) {
+        (Some(curve), _) => Some(crate::keytypes::curve_family(curve).1),
+        (None, Some(bits)) => u32::try_from(bits).ok(),
+        _ => aes_bits(spec),
     }
 }
 

@@ -73,6 +73,28 @@ impl N200 {
         self.runtime.block_on(future)?
     }
 
+    /// Encrypts the text `plaintext` with the AES key `key` in `mode` (`CBC`) on the device,
+    /// with this backend's key PIN: the ciphertext in hex (see [`AsyncN200::encrypt`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound) for an unknown key,
+    /// [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for a key that is not
+    /// symmetric, transport, authentication and device errors.
+    pub fn encrypt(&self, key: &KeyId, mode: &str, plaintext: &str) -> Result<String> {
+        let _span = tracing::debug_span!("n200.encrypt").entered();
+        self.block_on(self.inner.encrypt(key, mode, plaintext))
+    }
+
+    /// Decrypts `ciphertext` (hex, as [`encrypt`](Self::encrypt) returns it) with the AES key
+    /// `key` in `mode` on the device: the plaintext text.
+    ///
+    /// # Errors
+    /// As [`encrypt`](Self::encrypt).
+    pub fn decrypt(&self, key: &KeyId, mode: &str, ciphertext: &str) -> Result<String> {
+        let _span = tracing::debug_span!("n200.decrypt").entered();
+        self.block_on(self.inner.decrypt(key, mode, ciphertext))
+    }
+
     /// The simulator this backend started (`n200+sim:`), if any.
     #[cfg(feature = "sim")]
     #[must_use]

@@ -7,8 +7,8 @@
 //!   review of 2022, `genecckey`, `importecckey` and the GET forms);
 //! - [`Source::Inferred`]: the command name is in the record, but only in its GET form; the POST
 //!   field names are this crate's reading of the GET path;
-//! - [`Source::Unconfirmed`]: the device has the operation (sign, verify, RSA key generation,
-//!   key deletion), but its command and field names are not public. The names here are the most
+//! - [`Source::Unconfirmed`]: the device has the operation (sign, verify, RSA and AES key
+//!   generation, key deletion), but its command and field names are not public. The names here are the most
 //!   likely forms, following the `genecckey`/`importecckey` pattern. **Check them against the
 //!   vendor manual** and override what differs.
 //!
@@ -62,11 +62,14 @@ pub enum Command {
     GenRsaKey,
     /// Delete a key (**unconfirmed**).
     DeleteKey,
+    /// Generate a symmetric (AES) key (**unconfirmed**). The record shows such a key (`k01`,
+    /// `key_type` `SYM`, 256 bits) and its `encrypt`/`decrypt`, not how it was made.
+    GenSymKey,
 }
 
 impl Command {
     /// Every command, in table order.
-    pub const ALL: [Command; 13] = [
+    pub const ALL: [Command; 14] = [
         Self::GenEccKey,
         Self::ImportEccKey,
         Self::ListKeys,
@@ -80,6 +83,7 @@ impl Command {
         Self::VerifyEcc,
         Self::GenRsaKey,
         Self::DeleteKey,
+        Self::GenSymKey,
     ];
 
     /// The key of this command in JSON overrides (`sign_ecc`, `gen_rsa_key`...).
@@ -99,7 +103,14 @@ impl Command {
             Self::VerifyEcc => "verify_ecc",
             Self::GenRsaKey => "gen_rsa_key",
             Self::DeleteKey => "delete_key",
+            Self::GenSymKey => "gen_sym_key",
         }
+    }
+
+    /// The operation named in this command's errors: `n200.` and the config name
+    /// (`n200.gen_ecc_key`).
+    pub(crate) fn operation(self) -> String {
+        format!("n200.{}", self.config_name())
     }
 
     /// Whether the command may be sent twice without harm: reads and signatures (retried on
@@ -108,7 +119,11 @@ impl Command {
     pub fn is_idempotent(self) -> bool {
         !matches!(
             self,
-            Self::GenEccKey | Self::ImportEccKey | Self::GenRsaKey | Self::DeleteKey
+            Self::GenEccKey
+                | Self::ImportEccKey
+                | Self::GenRsaKey
+                | Self::GenSymKey
+                | Self::DeleteKey
         )
     }
 }
@@ -128,7 +143,7 @@ pub enum Field {
     Core,
     /// The curve family: `NIST`, `SECP`, `Brainpool` (`curve`).
     Curve,
-    /// Key size in bits (`keysize`).
+    /// Key size in bits (`keysize`): the curve's, the RSA modulus's, or 128/256 for AES.
     KeySize,
     /// The access-control bitmask, e.g. `FFFF` (`acl`).
     Acl,
@@ -327,6 +342,19 @@ const TABLE: &[Entry] = &[
         get_args: None,
     },
     Entry {
+        command: Command::GenSymKey,
+        name: "gensymkey",
+        source: Source::Unconfirmed,
+        fields: &[
+            (Field::Core, "core"),
+            (Field::KeySize, "keysize"),
+            (Field::Acl, "acl"),
+            (Field::Pin, "pin"),
+            (Field::NiceName, "nice_name"),
+        ],
+        get_args: None,
+    },
+    Entry {
         command: Command::DeleteKey,
         name: "deletekey",
         source: Source::Unconfirmed,
@@ -487,7 +515,7 @@ impl CommandTable {
     /// unknown command or field, or an empty name.
     pub fn apply_json(&mut self, json: &str) -> Result<()> {
         let overrides: BTreeMap<Command, OverrideEntry> = serde_json::from_str(json)
-            .map_err(|e| Error::invalid_input("n200 command table", format!("overrides: {e}")))?;
+            .map_err(|e| Error::invalid_input("n200.command_table", format!("overrides: {e}")))?;
         // All or nothing: a bad name anywhere leaves the table as it was.
         let mut next = self.clone();
         for (command, entry) in overrides {
@@ -512,7 +540,7 @@ impl CommandTable {
     pub fn apply_file(&mut self, path: &Path) -> Result<()> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::invalid_input(
-                "n200 command table",
+                "n200.command_table",
                 format!("cannot read {}", path.display()),
             )
             .with_source(e)
@@ -524,7 +552,7 @@ impl CommandTable {
 fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_graphic()) {
         return Err(Error::invalid_input(
-            "n200 command table",
+            "n200.command_table",
             format!("{name:?} is not a usable wire name"),
         ));
     }
@@ -560,7 +588,8 @@ mod tests {
                 Command::SignRsa,
                 Command::VerifyEcc,
                 Command::GenRsaKey,
-                Command::DeleteKey
+                Command::DeleteKey,
+                Command::GenSymKey,
             ]
         );
     }
@@ -574,6 +603,14 @@ mod tests {
         assert_eq!(t.field(Command::DeleteKey, Field::NiceName), "key");
         assert_eq!(t.spec(Command::DeleteKey).source(), Source::Override);
         assert!(t.apply_json(r#"{"nosuch": {}}"#).is_err());
+        // The guessed AES generation is overridable like the other unconfirmed commands.
+        t.apply_json(
+            r#"{"gen_sym_key": {"command": "genaeskey", "fields": {"key_size": "bits"}}}"#,
+        )
+        .expect("applies");
+        assert_eq!(t.name(Command::GenSymKey), "genaeskey");
+        assert_eq!(t.field(Command::GenSymKey, Field::KeySize), "bits");
+        assert_eq!(t.spec(Command::GenSymKey).source(), Source::Override);
         assert!(t.apply_json(r#"{"sign_ecc": {"command": ""}}"#).is_err());
         assert!(
             t.apply_json(r#"{"sign_ecc": {"fields": {"bogus": "x"}}}"#)

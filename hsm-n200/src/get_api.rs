@@ -78,13 +78,13 @@ impl GetApi<'_> {
                 &Fields::new().with(Field::NiceName, nice_name),
             )
             .await?;
-        parse::key_list_of("n200.get.key_attributes", &answer)?
+        parse::key_list_of("n200.get_key_attributes", &answer)?
             .keys
             .into_iter()
             .next()
             .ok_or_else(|| {
                 hsm_core::Error::not_found(
-                    "n200.get.key_attributes",
+                    "n200.get_key_attributes",
                     format!("no key named {nice_name:?}"),
                 )
             })
@@ -101,7 +101,7 @@ impl GetApi<'_> {
                 &Fields::new().with(Field::KeyType, key_type),
             )
             .await?;
-        parse::key_list_of("n200.get.list_keys", &answer)
+        parse::key_list_of("n200.list_keys", &answer)
     }
 
     /// `GET /n200/encrypt/<nice_name>/<pin>/<mode>/<data>/`: hex ciphertext.
@@ -148,6 +148,6 @@ impl GetApi<'_> {
             .with(Field::Mode, mode)
             .with(Field::Data, data);
         let answer = self.get(command, &fields).await?;
-        parse::text_result_of("n200.get.cipher", &answer)
+        parse::text_result_of(&command.operation(), &answer)
     }
 }

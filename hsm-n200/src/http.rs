@@ -134,7 +134,7 @@ impl From<Failure> for Error {
 
 impl Transport {
     fn operation(command: Command) -> String {
-        format!("n200.{command}")
+        command.operation()
     }
 
     /// Sends `command` as a POST v1 form and returns the JSON answer.
@@ -471,20 +471,43 @@ fn status_kind(status: u16) -> ErrorKind {
     }
 }
 
-/// Guesses a kind from a device error text.
+/// Device error texts whose meaning is public, each with its kind. Only whole texts count
+/// (compared without case, surrounding blanks and a final full stop): a text that merely
+/// contains a word such as "exist" or "pin" says nothing reliable ("key does not exist",
+/// "mapping"), so it is left to the HTTP status, or is [`ErrorKind::Device`] with the text kept.
+///
+/// - `access denied`: what the appliance answered a user without an access rule (seed 000,
+///   the jpmens.net review).
+///
+/// The N200's error format is not public (`reference/n200.md`, section 2): add a phrase here
+/// only with its public source.
+const DOCUMENTED_TEXTS: &[(&str, ErrorKind)] = &[("access denied", ErrorKind::PermissionDenied)];
+
+/// The kind a device error text means: a [`DOCUMENTED_TEXTS`] phrase, or
+/// [`ErrorKind::Device`] for any other text.
 fn text_kind(text: &str) -> ErrorKind {
-    let t = text.to_ascii_lowercase();
-    if t.contains("not found") || t.contains("unknown key") || t.contains("no such") {
-        ErrorKind::NotFound
-    } else if t.contains("exist") {
-        ErrorKind::AlreadyExists
-    } else if t.contains("pin") || t.contains("password") || t.contains("auth") {
-        ErrorKind::AuthenticationFailed { retries_left: None }
-    } else if t.contains("denied") || t.contains("permission") {
-        ErrorKind::PermissionDenied
-    } else {
-        ErrorKind::Device
+    let text = text.trim();
+    let text = text.strip_suffix('.').unwrap_or(text).trim_end();
+    DOCUMENTED_TEXTS
+        .iter()
+        .find(|(phrase, _)| text.eq_ignore_ascii_case(phrase))
+        .map_or(ErrorKind::Device, |(_, kind)| *kind)
+}
+
+/// The longest device error text put in an error's message (bytes); the whole body, up to
+/// 4 KiB, stays in the [`RawResponse`] source.
+const MAX_MESSAGE: usize = 256;
+
+/// `text` cut to [`MAX_MESSAGE`] bytes (on a character boundary), with `...` when cut.
+fn bounded(text: &str) -> String {
+    if text.len() <= MAX_MESSAGE {
+        return text.to_owned();
     }
+    let mut cut = MAX_MESSAGE;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}...", text.get(..cut).unwrap_or_default())
 }
 
 /// The device's error text, if the body says it failed: an `error` field, or a `result` that
@@ -536,10 +559,10 @@ pub(crate) fn interpret_body(
     let device_text = parsed
         .as_ref()
         .and_then(error_text)
-        .map(|t| mask(&t, secrets));
+        .map(|t| bounded(&mask(&t, secrets)));
     if !(200..300).contains(&status) {
         let kind = match (status, &device_text) {
-            // A generic status with a telling text: trust the text.
+            // A generic status with a documented text: the text is more precise.
             (400 | 500, Some(t)) if text_kind(t) != ErrorKind::Device => text_kind(t),
             _ => status_kind(status),
         };
@@ -590,20 +613,22 @@ mod tests {
         let e = interpret("n200.x", &answer(404, r#"{"error":"key not found"}"#), &[])
             .expect_err("404");
         assert_eq!(e.kind(), ErrorKind::NotFound);
+        // A device text that is not documented says nothing: the status decides.
         let e = interpret(
             "n200.x",
             &answer(400, r#"{"result":"ERROR: key exists"}"#),
             &[],
         )
         .expect_err("400");
-        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
         let e = interpret(
             "n200.x",
             &answer(200, r#"{"result":"error: wrong PIN 12345678"}"#),
             &["12345678"],
         )
         .expect_err("error in a 200");
-        assert!(e.is_auth());
+        assert_eq!(e.kind(), ErrorKind::Device);
+        assert!(e.to_string().contains("wrong PIN ***"), "{e}");
         assert!(!e.to_string().contains("12345678"), "{e}");
         let raw = std::error::Error::source(&e)
             .and_then(|s| s.downcast_ref::<RawResponse>())
@@ -616,5 +641,74 @@ mod tests {
         assert!(e.to_string().contains("text/html"), "{e}");
         assert!(interpret("n200.x", &answer(200, r#"{"result":"1664657599"}"#), &[]).is_ok());
         assert_eq!(status_kind(503), ErrorKind::Unavailable);
+    }
+
+    /// Device texts: the documented phrase and its spellings, the two counter-examples of the
+    /// old substring guessing ("key does not exist" was AlreadyExists, "mapping" contains
+    /// "pin"), and near-misses that contain a telling word but are not a documented phrase.
+    #[test]
+    fn only_whole_documented_phrases_choose_a_kind() {
+        let denied = ErrorKind::PermissionDenied;
+        let device = ErrorKind::Device;
+        let table: &[(&str, ErrorKind)] = &[
+            ("access denied", denied),
+            ("Access denied", denied),
+            ("  ACCESS DENIED.  ", denied),
+            ("key does not exist", device),
+            ("mapping", device),
+            ("key mapping failed", device),
+            ("access denied for key k01", device),
+            ("no access denied", device),
+            ("accessdenied", device),
+            ("access  denied", device),
+            ("exists", device),
+            ("a key named k01 already exists", device),
+            ("key not found", device),
+            ("wrong pin", device),
+            ("PIN", device),
+            ("pinned", device),
+            ("authentication failed", device),
+            ("password", device),
+            ("permission denied", device),
+            ("denied", device),
+            ("", device),
+        ];
+        for (text, kind) in table {
+            assert_eq!(text_kind(text), *kind, "{text:?}");
+            // In a 200 answer: the text decides (Device unless documented).
+            let body = serde_json::json!({"result": "ERROR", "error": text}).to_string();
+            let e = interpret("n200.x", &answer(200, &body), &[]).expect_err("error text");
+            assert_eq!(e.kind(), *kind, "200 {text:?}");
+            assert_eq!(e.status(), Some(&DeviceStatus::Http(200)));
+            // A generic 400 or 500: a documented text refines it, any other leaves the status.
+            for (status, by_status) in [(400, ErrorKind::InvalidInput), (500, device)] {
+                let e = interpret("n200.x", &answer(status, &body), &[]).expect_err("status");
+                let expected = if *kind == device { by_status } else { *kind };
+                assert_eq!(e.kind(), expected, "{status} {text:?}");
+            }
+            // A specific status is never overridden by a text.
+            let e = interpret("n200.x", &answer(404, &body), &[]).expect_err("404");
+            assert_eq!(e.kind(), ErrorKind::NotFound, "404 {text:?}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_text_is_kept_masked_and_bounded() {
+        let long = format!("mapping of pin 87654321 failed {}", "é".repeat(400));
+        let body = serde_json::json!({"result": "ERROR", "error": long}).to_string();
+        let e = interpret("n200.x", &answer(200, &body), &["87654321"]).expect_err("error");
+        assert_eq!(e.kind(), ErrorKind::Device);
+        let message = e.message().expect("the text is kept");
+        assert!(
+            message.starts_with("mapping of pin *** failed é"),
+            "{message}"
+        );
+        assert!(message.ends_with("..."), "{message}");
+        assert!(message.len() <= MAX_MESSAGE + 3, "{}", message.len());
+        assert!(!e.to_string().contains("87654321"), "{e}");
+        let raw = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<RawResponse>())
+            .expect("raw body kept");
+        assert!(!raw.body().contains("87654321"));
     }
 }

@@ -21,7 +21,7 @@ use std::str::FromStr;
 use hsm_core::{Error, Result};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-const OP: &str = "n200 key id";
+const OP: &str = "n200.key_id";
 /// `hsm` + 20 characters naming the device.
 const DEVICE_LEN: usize = 23;
 const COUNTER_LEN: usize = 16;
@@ -215,13 +215,13 @@ impl FromStr for Pkcs11KeyUri {
         let mut serial = None;
         let mut id = None;
         for attribute in path.split(';').filter(|a| !a.is_empty()) {
-            let (name, value) = attribute
-                .split_once('=')
-                .ok_or_else(|| Error::invalid_input("pkcs11 uri", "an attribute has no `=`"))?;
+            let (name, value) = attribute.split_once('=').ok_or_else(|| {
+                Error::invalid_input("n200.pkcs11_uri", "an attribute has no `=`")
+            })?;
             let bytes: Vec<u8> = percent_decode_str(value).collect();
             let text = || {
                 String::from_utf8(bytes.clone()).map_err(|_| {
-                    Error::invalid_input("pkcs11 uri", format!("`{name}` is not UTF-8"))
+                    Error::invalid_input("n200.pkcs11_uri", format!("`{name}` is not UTF-8"))
                 })
             };
             match name {
@@ -233,8 +233,8 @@ impl FromStr for Pkcs11KeyUri {
                 _ => {}
             }
         }
-        let token =
-            token.ok_or_else(|| Error::invalid_input("pkcs11 uri", "the URI names no `token`"))?;
+        let token = token
+            .ok_or_else(|| Error::invalid_input("n200.pkcs11_uri", "the URI names no `token`"))?;
         Ok(Self {
             token,
             object,

@@ -43,7 +43,7 @@ impl N200Client {
         self.transport.post(command, fields).await
     }
 
-    /// Sends a creation (`genecckey`, `genrsakey`, `importecckey`) once. When its outcome is
+    /// Sends a creation (`genecckey`, `genrsakey`, `gensymkey`, `importecckey`) once. When its outcome is
     /// unknown (the answer broke off, timed out, or was a 5xx/429), asks the device for the key
     /// `nice_name`: if it now exists with the type and size asked for, the creation took place
     /// and its entry is returned; otherwise the original error comes back, saying what the
@@ -145,6 +145,34 @@ impl N200Client {
         }
     }
 
+    /// `gensymkey` (**unconfirmed** command and fields): generates an AES key of `bits` (128 or
+    /// 256; the device lists it as `key_type` `SYM`) for [`encrypt`](Self::encrypt) and
+    /// [`decrypt`](Self::decrypt). Sent once, settled as [`gen_ecc_key`](Self::gen_ecc_key).
+    ///
+    /// # Errors
+    /// As [`gen_ecc_key`](Self::gen_ecc_key).
+    pub async fn gen_sym_key(
+        &self,
+        bits: u32,
+        nice_name: &str,
+        pin: &SecretString,
+        acl: &str,
+    ) -> Result<GeneratedKey> {
+        let fields = self
+            .core_fields()
+            .with(Field::KeySize, bits.to_string())
+            .with(Field::Acl, acl)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::NiceName, nice_name);
+        match self
+            .create(Command::GenSymKey, &fields, nice_name, ("SYM", bits))
+            .await?
+        {
+            Created::Answered(answer) => parse::generated_key_of("n200.gen_sym_key", &answer),
+            Created::Found(entry) => Ok(GeneratedKey::from_entry(*entry, self.core)),
+        }
+    }
+
     /// `importecckey`: imports a raw private scalar (big-endian, the curve's length). Returns
     /// the new key id. Sent once, settled as [`gen_ecc_key`](Self::gen_ecc_key).
     ///
@@ -211,13 +239,17 @@ impl N200Client {
     pub async fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
         let fields = self.core_fields().with(Field::NiceName, nice_name);
         let answer = self.post(Command::GetKeyAttributes, &fields).await?;
-        let list = parse::key_list_of("n200.key_attributes", &answer)?;
+        let list = parse::key_list_of("n200.get_key_attributes", &answer)?;
         list.keys.into_iter().next().ok_or_else(|| {
-            Error::not_found("n200.key_attributes", format!("no key named {nice_name:?}"))
+            Error::not_found(
+                "n200.get_key_attributes",
+                format!("no key named {nice_name:?}"),
+            )
         })
     }
 
-    /// `encrypt` with the symmetric key `nice_name` (`mode` e.g. `CBC`): hex ciphertext.
+    /// `encrypt` with the symmetric key `nice_name` (`mode` e.g. `CBC`): hex ciphertext. `data`
+    /// is text, as in the record (`hello-world`).
     ///
     /// # Errors
     /// Transport, authentication and device errors.
@@ -262,7 +294,7 @@ impl N200Client {
             .with(Field::Mode, mode)
             .with(Field::Data, data);
         let answer = self.post(command, &fields).await?;
-        parse::text_result_of("n200.cipher", &answer)
+        parse::text_result_of(&command.operation(), &answer)
     }
 
     /// `getrandom`: `n` random bytes from the bound core.

@@ -43,6 +43,12 @@ fn decodings(text: &str) -> Vec<Vec<u8>> {
 
 /// Reads an ECDSA signature on `curve` from the device's text.
 ///
+/// The bytes go through [`Signature::ecdsa_from_der`] / [`Signature::ecdsa_from_raw`], the one
+/// ECDSA check of the workspace: `r` and `s` must lie in `1..n`, and a secp256k1 signature is
+/// held low-S (devices return either half). A device signature those refuse is garbage from
+/// the device: [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) here, with the refusal
+/// as its source.
+///
 /// # Errors
 /// [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) if no decoding gives a valid signature.
 pub fn ecdsa_signature(
@@ -51,47 +57,29 @@ pub fn ecdsa_signature(
     curve: Curve,
     operation: &'static str,
 ) -> Result<Signature> {
+    let mut refusal = None;
     for bytes in decodings(text.trim()) {
-        let parsed = if bytes.first() == Some(&0x30) {
-            Signature::ecdsa_from_der(algorithm, curve, &bytes).ok()
-        } else {
-            None
-        };
-        let parsed = parsed.or_else(|| {
-            (bytes.len() == 2 * curve.field_len())
-                .then(|| Signature::ecdsa_from_raw(algorithm, curve, &bytes).ok())
-                .flatten()
-        });
-        if let Some(sig) = parsed {
-            return normalize_low_s(sig, algorithm, curve, operation);
+        let der = (bytes.first() == Some(&0x30))
+            .then(|| Signature::ecdsa_from_der(algorithm, curve, &bytes));
+        let raw = (bytes.len() == 2 * curve.field_len())
+            .then(|| Signature::ecdsa_from_raw(algorithm, curve, &bytes));
+        for parsed in [der, raw].into_iter().flatten() {
+            match parsed {
+                Ok(sig) => return Ok(sig),
+                Err(e) => {
+                    let _ = refusal.get_or_insert(e);
+                }
+            }
         }
     }
-    Err(Error::protocol(
+    let error = Error::protocol(
         operation,
-        format!("the answer is not a {curve} ECDSA signature in hex or base64, DER or r||s"),
-    ))
-}
-
-/// secp256k1 signatures are made low-S (`s <= n/2`), as Bitcoin-style verifiers (and RustCrypto's
-/// `k256`) require; devices such as OpenSSL-based ones return either half. An `r` or `s` that is
-/// zero or not below the curve order is no signature at all and is refused.
-fn normalize_low_s(
-    sig: Signature,
-    algorithm: SignAlgorithm,
-    curve: Curve,
-    operation: &'static str,
-) -> Result<Signature> {
-    if curve != Curve::Secp256k1 {
-        return Ok(sig);
-    }
-    let parsed = k256::ecdsa::Signature::from_slice(&sig.to_raw()).map_err(|_| {
-        Error::protocol(
-            operation,
-            "the secp256k1 signature's r or s is zero or not below the curve order",
-        )
-    })?;
-    Signature::ecdsa_from_raw(algorithm, curve, &parsed.normalize_s().to_bytes())
-        .map_err(|e| e.with_operation(operation))
+        format!("the answer is not a valid {curve} ECDSA signature in hex or base64, DER or r||s"),
+    );
+    Err(match refusal {
+        Some(e) => error.with_source(e),
+        None => error,
+    })
 }
 
 /// Reads an RSA signature of `modulus_len` bytes from the device's text.
@@ -124,13 +112,20 @@ pub fn rsa_signature(
 mod tests {
     use super::*;
 
+    /// secp256k1's group order n.
+    const SECP256K1_N: &str = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
+
     #[test]
     fn secp256k1_s_not_below_the_order_is_refused_and_high_s_is_lowered() {
         // Found by the n200_signature fuzz target: s = 2^256 - 1 came back as n + 1.
         let alg = SignAlgorithm::EcdsaSha256;
         let text = format!("{}{}", "01".repeat(32), "ff".repeat(32));
-        let e = ecdsa_signature(&text, alg, Curve::Secp256k1, "test").expect_err("s >= n");
+        let e = ecdsa_signature(&text, alg, Curve::Secp256k1, "n200.test").expect_err("s >= n");
         assert_eq!(e.kind(), hsm_core::ErrorKind::Protocol);
+        assert_eq!(e.operation(), "n200.test");
+        // The refusal of hsm-core's one ECDSA check is kept as the cause.
+        let cause = std::error::Error::source(&e).expect("the refusal is the source");
+        assert!(cause.to_string().contains("order"), "{cause}");
 
         // n - 1 is valid but high: it becomes 1.
         let n_minus_1 = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140";
@@ -138,12 +133,46 @@ mod tests {
             &format!("{}{n_minus_1}", "01".repeat(32)),
             alg,
             Curve::Secp256k1,
-            "test",
+            "n200.test",
         )
         .expect("valid high-S signature");
         let raw = sig.to_raw();
         assert_eq!(raw.get(32..63), Some(&[0u8; 31][..]));
         assert_eq!(raw.get(63), Some(&1));
+        assert_eq!(sig.is_low_s(), Some(true));
+    }
+
+    #[test]
+    fn r_or_s_out_of_range_is_a_protocol_error_on_every_curve() {
+        let alg = SignAlgorithm::EcdsaSha256;
+        let one = "01".repeat(32);
+        // P-256: s = n (just out of range), r = 0, s = 0, and n as r in DER.
+        let p256_n = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+        let zero = "00".repeat(32);
+        for text in [
+            format!("{one}{p256_n}"),
+            format!("{p256_n}{one}"),
+            format!("{zero}{one}"),
+            format!("{one}{zero}"),
+        ] {
+            let e = ecdsa_signature(&text, alg, Curve::P256, "n200.test").expect_err(&text);
+            assert_eq!(e.kind(), hsm_core::ErrorKind::Protocol, "{text}");
+        }
+        // secp256k1: s = n in DER.
+        let der = Signature::ecdsa_from_raw(alg, Curve::P256, &[1u8; 64])
+            .expect("a valid P-256 signature")
+            .to_der();
+        assert!(ecdsa_signature(&hex::encode(&der), alg, Curve::P256, "t").is_ok());
+        let n = hex::decode(SECP256K1_N).expect("hex");
+        let mut bad_der = vec![0x30, 0x26, 0x02, 0x01, 0x01, 0x02, 0x21, 0x00];
+        bad_der.extend(&n);
+        let e = ecdsa_signature(&hex::encode(&bad_der), alg, Curve::Secp256k1, "n200.test")
+            .expect_err("s = n");
+        assert_eq!(e.kind(), hsm_core::ErrorKind::Protocol);
+        // P-256 keeps a high s (its verifiers accept both halves).
+        let high = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550";
+        let sig = ecdsa_signature(&format!("{one}{high}"), alg, Curve::P256, "t").expect("valid");
+        assert_eq!(sig.is_low_s(), Some(false));
     }
 
     #[test]

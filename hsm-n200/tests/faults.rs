@@ -401,3 +401,79 @@ fn a_stalled_simulator_costs_one_budget_per_call() {
     // The stalled connection is not reused; the next call works.
     assert!(n200.sign(&key, SignAlgorithm::EcdsaSha256, b"m").is_ok());
 }
+
+/// The simulator's random-number generator failing is an error answer, never an all-zero
+/// secret, key, key id or IV: each command that needs random numbers is refused and leaves
+/// nothing behind; the next request works.
+#[test]
+fn a_failing_random_number_generator_is_an_error_answer() {
+    let (sim, n200) = sim_and_backend(Duration::from_secs(10));
+    let rt = rt();
+    let once = sim.client_builder().unwrap().retries(0).build().unwrap();
+
+    // getrandom: a 500 with the device's text, not zeros.
+    sim.inject([SimFault::RandomFails]);
+    let e = rt.block_on(once.get_random(16)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Device, "{e}");
+    assert_eq!(raw(&e).status(), 500);
+    assert!(
+        raw(&e).body().contains("random-number generator"),
+        "{}",
+        raw(&e).body()
+    );
+    let bytes = rt.block_on(once.get_random(16)).unwrap().bytes;
+    assert_ne!(bytes, vec![0u8; 16]);
+
+    // Key generation (EC, RSA, AES) and import: refused (500), settled by asking, not created.
+    // (Each generation first checks that the name is free: that request passes.)
+    let specs = [
+        KeySpec::Ec(Curve::P256),
+        KeySpec::Rsa2048,
+        KeySpec::Aes128,
+        KeySpec::Aes256,
+    ];
+    for spec in specs {
+        let key = KeyId::name(format!("rng-{spec}")).unwrap();
+        sim.inject([SimFault::Pass, SimFault::RandomFails]);
+        let e = n200
+            .generate_key(&KeyTemplate::new(key.clone(), spec))
+            .unwrap_err();
+        assert!(e.to_string().contains("was not created"), "{spec}: {e}");
+        assert_eq!(raw(&e).status(), 500, "{spec}");
+        assert!(n200.key_info(&key).unwrap_err().is_not_found(), "{spec}");
+    }
+    let pin = sim.key_pin();
+    sim.inject([SimFault::RandomFails]);
+    let e = rt
+        .block_on(once.import_ecc_key(Curve::P256, "rng-import", &pin, "FFFF", &[7u8; 32]))
+        .unwrap_err();
+    assert!(e.to_string().contains("was not created"), "{e}");
+    assert!(
+        rt.block_on(once.key_attributes("rng-import"))
+            .unwrap_err()
+            .is_not_found()
+    );
+
+    // encrypt: refused rather than sent with an all-zero IV; a key made afterwards works, and
+    // its CKA_ID is not all zeros.
+    let aes = KeyId::name("rng-aes").unwrap();
+    let _ = n200
+        .generate_key(&KeyTemplate::new(aes.clone(), KeySpec::Aes256))
+        .unwrap();
+    let listed = rt.block_on(once.list_keys("SYM")).unwrap();
+    let entry = listed
+        .keys
+        .iter()
+        .find(|k| k.nice_name.as_deref() == Some("rng-aes"))
+        .expect("listed");
+    assert_ne!(entry.id.as_deref(), Some("000000000000"));
+    sim.inject([SimFault::RandomFails]);
+    let e = rt
+        .block_on(once.encrypt("rng-aes", &pin, "CBC", "hello-world"))
+        .unwrap_err();
+    assert_eq!(raw(&e).status(), 500, "{e}");
+    let ct = n200.encrypt(&aes, "CBC", "hello-world").unwrap();
+    assert!(!ct.starts_with(&"0".repeat(32)), "{ct}");
+    assert_eq!(n200.decrypt(&aes, "CBC", &ct).unwrap(), "hello-world");
+    assert_eq!(sim.pending_faults(), 0);
+}

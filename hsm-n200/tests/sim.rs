@@ -34,7 +34,8 @@ fn rt() -> tokio::runtime::Runtime {
 #[test]
 fn conformance_suite_passes() {
     let n200 = sim_backend();
-    let config = hsm_core::conformance::Config::new("conf").skip_spec(KeySpec::Rsa4096);
+    // Every declared spec, RSA-4096 and AES-128/256 included.
+    let config = hsm_core::conformance::Config::new("conf");
     match hsm_core::conformance::run(&n200, &config) {
         Ok(report) => eprintln!("{report}"),
         Err(failures) => panic!("{failures}"),
@@ -334,4 +335,198 @@ async fn the_async_api_serves_a_tokio_service_without_blocking_it() {
     assert!(n200.client().timestamp().await.unwrap().unix_seconds > 1_600_000_000);
     n200.delete_key(&key).await.unwrap();
     assert!(n200.key_info(&key).await.unwrap_err().is_not_found());
+}
+
+#[test]
+fn aes_keys_are_generated_and_encrypt_and_decrypt_with_cbc() {
+    let n200 = sim_backend();
+    let message = "hello-world";
+    let mut ciphertexts = Vec::new();
+    for (spec, bits) in [(KeySpec::Aes128, 128u32), (KeySpec::Aes256, 256)] {
+        let key = KeyId::name(format!("sym-{bits}")).unwrap();
+        let info = n200
+            .generate_key(&KeyTemplate::new(key.clone(), spec))
+            .unwrap();
+        assert_eq!(info.spec, Some(spec));
+        // The device lists it as the record shows k01: key_type SYM with its size.
+        let entry = n200
+            .block_on(n200.client().key_attributes(key.as_name().unwrap()))
+            .unwrap();
+        assert_eq!(entry.key_type.as_deref(), Some("SYM"));
+        assert_eq!(entry.key_len, Some(bits));
+        assert_eq!(n200.key_info(&key).unwrap().spec, Some(spec));
+        assert_eq!(
+            n200.public_key(&key).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+
+        let ct = n200.encrypt(&key, "CBC", message).unwrap();
+        let bytes = hex::decode(&ct).unwrap();
+        // IV and at least one block; a fresh IV each time, so never the same ciphertext twice.
+        assert!(bytes.len() >= 32 && bytes.len().is_multiple_of(16), "{ct}");
+        assert!(!ct.contains(&hex::encode_upper(message)));
+        let again = n200.encrypt(&key, "CBC", message).unwrap();
+        assert_ne!(ct, again);
+        assert_eq!(n200.decrypt(&key, "CBC", &ct).unwrap(), message);
+        assert_eq!(n200.decrypt(&key, "CBC", &again).unwrap(), message);
+        ciphertexts.push((key, ct));
+    }
+    // The other key does not decrypt it to the message.
+    let (k128, ct128) = &ciphertexts[0];
+    let (k256, _) = &ciphertexts[1];
+    assert!(
+        n200.decrypt(k256, "CBC", ct128)
+            .map_or(true, |plain| plain != message)
+    );
+    // A signing key does not encrypt, and an AES key does not sign.
+    let ec = KeyId::name("not-aes").unwrap();
+    let _ = n200
+        .generate_key(&KeyTemplate::new(ec.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    let e = n200.encrypt(&ec, "CBC", message).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.operation(), "n200.encrypt");
+    let e = n200
+        .sign(k128, SignAlgorithm::EcdsaSha256, b"m")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(
+        n200.encrypt(&KeyId::name("nosuch").unwrap(), "CBC", message)
+            .unwrap_err()
+            .is_not_found()
+    );
+    // The typed client command and the GET form (the record's curl lines) on the same key.
+    let pin = n200.simulator().unwrap().key_pin();
+    let client = n200.client();
+    let ct = n200
+        .block_on(client.get_api().encrypt("sym-256", &pin, "CBC", message))
+        .unwrap();
+    assert_eq!(
+        n200.block_on(client.decrypt("sym-256", &pin, "CBC", &ct))
+            .unwrap(),
+        message
+    );
+    n200.delete_key(k128).unwrap();
+    assert!(n200.key_info(k128).unwrap_err().is_not_found());
+}
+
+#[test]
+fn the_guessed_aes_generation_command_is_overridable() {
+    // A device whose manual names the command and its size field differently.
+    let dialect = r#"{"gen_sym_key": {"command": "genaeskey", "fields": {"key_size": "bits"}}}"#;
+    let mut table = hsm_n200::commands::CommandTable::default();
+    table.apply_json(dialect).unwrap();
+    let mut config = SimConfig::random_credentials();
+    config.commands = table.clone();
+    let sim = Simulator::start(config).unwrap();
+
+    // With the built-in guess, the device does not know the command: nothing is created.
+    let guessing = N200::new(
+        sim.client_builder().unwrap().build().unwrap(),
+        sim.key_pin(),
+        "FFFF",
+    )
+    .unwrap();
+    let key = KeyId::name("aes-dialect").unwrap();
+    let e = guessing
+        .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Aes256))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(e.operation(), "n200.gen_sym_key");
+    let raw = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<RawResponse>())
+        .expect("raw answer kept");
+    assert!(raw.body().contains("unknown command"), "{}", raw.body());
+    assert!(guessing.key_info(&key).unwrap_err().is_not_found());
+
+    // With the override (the same JSON a `commands=FILE` URI parameter reads), it works.
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(dialect.as_bytes()).unwrap();
+    let mut from_file = hsm_n200::commands::CommandTable::default();
+    from_file.apply_file(file.path()).unwrap();
+    assert_eq!(from_file, table);
+    let told = N200::new(
+        sim.client_builder()
+            .unwrap()
+            .commands(from_file)
+            .build()
+            .unwrap(),
+        sim.key_pin(),
+        "FFFF",
+    )
+    .unwrap();
+    let info = told
+        .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Aes256))
+        .unwrap();
+    assert_eq!(info.spec, Some(KeySpec::Aes256));
+    let ct = told.encrypt(&key, "CBC", "overridden").unwrap();
+    assert_eq!(told.decrypt(&key, "CBC", &ct).unwrap(), "overridden");
+}
+
+/// `openssl dgst -verify` of an RSA signature (PKCS#1 v1.5, or PSS with a digest-length salt).
+fn openssl_verifies(pk: &hsm_core::PublicKey, message: &[u8], sig: &[u8], pss: bool) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let (pem, msg, sig_file) = (
+        dir.path().join("pub.pem"),
+        dir.path().join("msg"),
+        dir.path().join("sig"),
+    );
+    std::fs::write(&pem, pk.to_pem()).unwrap();
+    std::fs::write(&msg, message).unwrap();
+    std::fs::write(&sig_file, sig).unwrap();
+    let mut cmd = std::process::Command::new("openssl");
+    let _ = cmd.args(["dgst", "-sha256", "-verify"]).arg(&pem);
+    if pss {
+        let _ = cmd.args([
+            "-sigopt",
+            "rsa_padding_mode:pss",
+            "-sigopt",
+            "rsa_pss_saltlen:digest",
+        ]);
+    }
+    let out = cmd
+        .arg("-signature")
+        .arg(&sig_file)
+        .arg(&msg)
+        .output()
+        .expect("the openssl CLI runs");
+    out.status.success()
+}
+
+#[test]
+fn rsa_4096_keys_sign_pkcs1_and_pss_verified_by_openssl() {
+    let n200 = sim_backend();
+    let key = KeyId::name("rsa4096").unwrap();
+    let started = std::time::Instant::now();
+    let info = n200
+        .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Rsa4096))
+        .unwrap();
+    eprintln!("RSA-4096 generated in {:?}", started.elapsed());
+    assert_eq!(info.spec, Some(KeySpec::Rsa4096));
+    let pk = n200.public_key(&key).unwrap();
+    assert_eq!(pk.spec(), Some(KeySpec::Rsa4096));
+    let message = b"licence file, signed with RSA-4096";
+    for (alg, pss) in [
+        (SignAlgorithm::RsaPkcs1Sha256, false),
+        (SignAlgorithm::RsaPssSha256, true),
+    ] {
+        let sig = n200.sign(&key, alg, message).unwrap();
+        assert_eq!(sig.as_raw().len(), 512, "{alg}");
+        pk.verify(message, &sig).unwrap();
+        assert!(openssl_verifies(&pk, message, sig.as_raw(), pss), "{alg}");
+        // Another message: openssl refuses it, and so does verify, as a failed verification.
+        assert!(
+            !openssl_verifies(&pk, b"another file", sig.as_raw(), pss),
+            "{alg}"
+        );
+        assert_eq!(
+            pk.verify(b"another file", &sig).unwrap_err().kind(),
+            ErrorKind::VerificationFailed,
+            "{alg}"
+        );
+    }
+    for alg in [SignAlgorithm::RsaPkcs1Sha512, SignAlgorithm::RsaPssSha384] {
+        let sig = n200.sign(&key, alg, message).unwrap();
+        pk.verify(message, &sig).unwrap();
+    }
 }

@@ -1,7 +1,7 @@
 //! The simulated appliance: crypto cores with separate key spaces, and the commands of the
 //! client's table. Answers have the JSON shapes of seed 000; for the commands the record does
-//! not show (sign, verify, RSA keys, delete) and for errors, the shapes are this crate's
-//! assumptions (`{"command", "core", "result": "ERROR", "error": "..."}` with an HTTP status).
+//! not show (sign, verify, RSA and AES key generation, delete) and for errors, the shapes are
+//! this crate's assumptions (`{"command", "core", "result": "ERROR", "error": "..."}` with an HTTP status).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,6 +11,7 @@ use hsm_core::{Curve, HashAlgorithm};
 use serde_json::{Map, Value, json};
 
 use super::keys::{Material, SimResult, bad};
+use super::rng::Rng;
 use crate::commands::{Command, CommandTable, Field};
 use crate::keytypes::spec_of;
 
@@ -43,19 +44,22 @@ pub(crate) struct Request<'a> {
     pub(crate) core: Option<u8>,
     /// A GET request: `listkeys` without a core lists every core and answers `"core": 0`.
     pub(crate) via_get: bool,
+    /// Where the request's random numbers come from (keys, key ids, IVs, `getrandom`).
+    pub(crate) rng: &'a Rng,
 }
 
 impl Device {
-    pub(crate) fn new(cores: u8, owner: &str) -> Self {
+    /// A device with `cores` empty cores answering to the names of `table`, its serial (the key-id prefix) drawn from `rng`.
+    pub(crate) fn new(cores: u8, owner: &str, table: CommandTable, rng: &Rng) -> SimResult<Self> {
         let mut serial = [0u8; 7];
-        let _ = openssl::rand::rand_bytes(&mut serial);
-        Self {
-            table: CommandTable::default(),
+        rng.fill(&mut serial)?;
+        Ok(Self {
+            table,
             prefix: format!("hsm010123{}", hex::encode_upper(serial)),
             counter: AtomicU64::new(0x10),
             cores: (0..cores.max(1)).map(|_| Mutex::new(Vec::new())).collect(),
             owner: owner.to_owned(),
-        }
+        })
     }
 
     fn command_of(&self, name: &str) -> Option<Command> {
@@ -129,14 +133,15 @@ impl Device {
                     return Err(bad("numbers must be 1 to 1024"));
                 }
                 let mut bytes = vec![0u8; n];
-                openssl::rand::rand_bytes(&mut bytes).map_err(|e| (500, e.to_string()))?;
+                r.rng.fill(&mut bytes)?;
                 Ok(
                     json!({"command": name, "numbers": n_text, "core": core, "result": hex::encode_upper(bytes)}),
                 )
             }
-            Command::GenEccKey | Command::GenRsaKey | Command::ImportEccKey => {
-                self.create(command, core, r)
-            }
+            Command::GenEccKey
+            | Command::GenRsaKey
+            | Command::GenSymKey
+            | Command::ImportEccKey => self.create(command, core, r),
             Command::ListKeys => {
                 let wanted = self
                     .required(r, command, Field::KeyType)?
@@ -184,7 +189,7 @@ impl Device {
                 check_pin(k, self.field(r, command, Field::Pin))?;
                 k.last_use = now_text();
                 let result = if command == Command::Encrypt {
-                    k.material.encrypt(data.as_bytes())?
+                    k.material.encrypt(data.as_bytes(), r.rng)?
                 } else {
                     String::from_utf8_lossy(&k.material.decrypt(data)?).into_owned()
                 };
@@ -263,6 +268,11 @@ impl Device {
         if lock(slot).iter().any(|k| k.nice_name == nice) {
             return Err((409, format!("a key named {nice} already exists")));
         }
+        let keysize = || -> SimResult<u32> {
+            self.required(r, command, Field::KeySize)?
+                .parse()
+                .map_err(|_| bad("keysize is not a number"))
+        };
         let curve = || -> SimResult<Curve> {
             let family = self.required(r, command, Field::Curve)?;
             let bits: u32 = match command {
@@ -273,10 +283,7 @@ impl Device {
                         (_, n) => u32::try_from(n * 4).unwrap_or(0),
                     }
                 }
-                _ => self
-                    .required(r, command, Field::KeySize)?
-                    .parse()
-                    .map_err(|_| bad("keysize is not a number"))?,
+                _ => keysize()?,
             };
             spec_of(family, bits)
                 .and_then(hsm_core::KeySpec::curve)
@@ -284,6 +291,7 @@ impl Device {
         };
         let material = match command {
             Command::GenEccKey => Material::generate_ec(curve()?)?,
+            Command::GenSymKey => Material::generate_sym(keysize()?, r.rng)?,
             Command::ImportEccKey => {
                 let scalar = zeroize::Zeroizing::new(
                     hex::decode(self.required(r, command, Field::KeyToImport)?)
@@ -291,13 +299,9 @@ impl Device {
                 );
                 Material::import_ec(curve()?, &scalar)?
             }
-            _ => Material::generate_rsa(
-                self.required(r, command, Field::KeySize)?
-                    .parse()
-                    .map_err(|_| bad("keysize is not a number"))?,
-            )?,
+            _ => Material::generate_rsa(keysize()?)?,
         };
-        let key = self.new_key(nice.clone(), pin, acl, material);
+        let key = self.new_key(nice.clone(), pin, acl, material, r.rng)?;
         let key_id = key.key_id.clone();
         let public = key.material.public_hex()?;
         let mut keys = lock(slot);
@@ -307,17 +311,27 @@ impl Device {
         keys.push(key);
         Ok(if command == Command::ImportEccKey {
             json!({"command": name, "core": core, "result": key_id})
+        } else if command == Command::GenSymKey {
+            json!({"command": name, "core": core, "clustersync": "n/a", "nice_name": nice,
+                   "result": key_id})
         } else {
             json!({"command": name, "core": core, "clustersync": "n/a", "nice_name": nice,
                    "publickey": public, "result": key_id})
         })
     }
 
-    fn new_key(&self, nice_name: String, pin: &str, acl: String, material: Material) -> Key {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+    fn new_key(
+        &self,
+        nice_name: String,
+        pin: &str,
+        acl: String,
+        material: Material,
+        rng: &Rng,
+    ) -> SimResult<Key> {
         let mut cka = [0u8; 6];
-        let _ = openssl::rand::rand_bytes(&mut cka);
-        Key {
+        rng.fill(&mut cka)?;
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        Ok(Key {
             key_id: format!("{}{n:016}", self.prefix),
             cka_id: hex::encode_upper(cka),
             nice_name,
@@ -327,17 +341,24 @@ impl Device {
             created: now_text(),
             last_use: now_text(),
             material,
-        }
+        })
     }
 
-    /// Adds a key directly (the demo keys of the record: the symmetric `k01`).
-    pub(crate) fn add_sym_key(&self, core: u8, nice_name: &str, pin: &str) -> SimResult<()> {
+    /// Adds a key directly (the demo keys of the record: the symmetric `k01`, AES-256).
+    pub(crate) fn add_sym_key(
+        &self,
+        core: u8,
+        nice_name: &str,
+        pin: &str,
+        rng: &Rng,
+    ) -> SimResult<()> {
         let key = self.new_key(
             nice_name.to_owned(),
             pin,
             "FFFF".into(),
-            Material::generate_sym()?,
-        );
+            Material::generate_sym(256, rng)?,
+            rng,
+        )?;
         lock(self.core_index(core)?).push(key);
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! The simulator's keys: real cryptography with OpenSSL (every N200 curve, brainpoolP512r1
-//! included, and RSA).
+//! included, RSA, and AES-128/256 for the symmetric commands).
 
 use hsm_core::{Curve, HashAlgorithm};
 use openssl::bn::{BigNum, BigNumContext};
@@ -12,6 +12,8 @@ use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::{Padding, Rsa};
 use openssl::sign::RsaPssSaltlen;
 use openssl::symm::{Cipher, decrypt, encrypt};
+
+use super::rng::Rng;
 
 /// A failure inside the simulator, answered as an HTTP error.
 pub(crate) type SimResult<T> = Result<T, (u16, String)>;
@@ -89,9 +91,13 @@ impl Material {
         Ok(Self::Rsa { bits, key })
     }
 
-    pub(crate) fn generate_sym() -> SimResult<Self> {
-        let mut key = zeroize::Zeroizing::new(vec![0u8; 32]);
-        openssl::rand::rand_bytes(&mut key).map_err(internal)?;
+    /// An AES key of `bits` (128 or 256) from `rng`.
+    pub(crate) fn generate_sym(bits: u32, rng: &Rng) -> SimResult<Self> {
+        if !matches!(bits, 128 | 256) {
+            return Err(bad("keysize must be 128 or 256"));
+        }
+        let mut key = zeroize::Zeroizing::new(vec![0u8; bits as usize / 8]);
+        rng.fill(&mut key)?;
         Ok(Self::Sym { key })
     }
 
@@ -179,14 +185,16 @@ impl Material {
         Ok(out)
     }
 
-    /// AES-256-CBC: hex of IV ‖ ciphertext (the device's format is not public).
-    pub(crate) fn encrypt(&self, plaintext: &[u8]) -> SimResult<String> {
+    /// AES-CBC (128 or 256 as the key is) with PKCS#7 padding and a fresh IV from `rng`: hex of
+    /// IV ‖ ciphertext. The device's format is not public: the record's answer to an 11-byte
+    /// text is 48 bytes, this one is 32.
+    pub(crate) fn encrypt(&self, plaintext: &[u8], rng: &Rng) -> SimResult<String> {
         let Self::Sym { key } = self else {
             return Err(bad("not a symmetric key"));
         };
         let mut iv = [0u8; 16];
-        openssl::rand::rand_bytes(&mut iv).map_err(internal)?;
-        let ct = encrypt(Cipher::aes_256_cbc(), key, Some(&iv), plaintext).map_err(internal)?;
+        rng.fill(&mut iv)?;
+        let ct = encrypt(cbc(key)?, key, Some(&iv), plaintext).map_err(internal)?;
         Ok(hex::encode_upper([&iv[..], &ct].concat()))
     }
 
@@ -194,10 +202,23 @@ impl Material {
         let Self::Sym { key } = self else {
             return Err(bad("not a symmetric key"));
         };
+        let cipher = cbc(key)?;
         let data = hex::decode(hex_data).map_err(|_| bad("data is not hex"))?;
         let (iv, ct) = data
             .split_at_checked(16)
             .ok_or_else(|| bad("data is too short"))?;
-        decrypt(Cipher::aes_256_cbc(), key, Some(iv), ct).map_err(|_| bad("decryption failed"))
+        decrypt(cipher, key, Some(iv), ct).map_err(|_| bad("decryption failed"))
+    }
+}
+
+/// AES-CBC for a key of this length.
+fn cbc(key: &[u8]) -> SimResult<Cipher> {
+    match key.len() {
+        16 => Ok(Cipher::aes_128_cbc()),
+        32 => Ok(Cipher::aes_256_cbc()),
+        n => Err((
+            500,
+            format!("a symmetric key of {n} bytes is not simulated"),
+        )),
     }
 }

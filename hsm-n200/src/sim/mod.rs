@@ -11,7 +11,12 @@
 //! credentials are refused either way.
 //!
 //! Faults for tests: [`Simulator::inject`] queues [`SimFault`]s that the next requests meet
-//! (stall, a refusal status, an answer broken off after the command was carried out).
+//! (stall, a refusal status, an answer broken off after the command was carried out, a failing
+//! random-number generator).
+//!
+//! Random numbers (secrets, the serial, key ids, keys, IVs) come from OpenSSL's generator; when
+//! it fails, the simulator does not start, or the request is answered with HTTP 500: nothing is
+//! ever made from an unfilled (all-zero) buffer.
 //!
 //! ```no_run
 //! use hsm_n200::sim::{SimConfig, Simulator};
@@ -23,6 +28,7 @@
 
 mod device;
 mod keys;
+mod rng;
 mod server;
 
 pub use server::SimFault;
@@ -51,9 +57,11 @@ pub struct SimConfig {
     pub server_name: String,
     /// The user of basic auth (default `pkmaster`).
     pub user: String,
-    /// The user's password.
+    /// The user's password; empty: a random one is drawn when the simulator starts (read it
+    /// with [`Simulator::password`]).
     pub password: SecretString,
-    /// The key PIN given to keys `n200+sim:` creates.
+    /// The key PIN given to keys `n200+sim:` creates; empty (the default): a random one is
+    /// drawn when the simulator starts ([`Simulator::key_pin`]).
     pub key_pin: SecretString,
     /// Crypto cores, numbered from 1 (default 2).
     pub cores: u8,
@@ -64,6 +72,10 @@ pub struct SimConfig {
     pub allow_anonymous: bool,
     /// Create the record's symmetric key `k01` (PIN `12345678`) on core 1.
     pub demo_keys: bool,
+    /// The command and field names the simulated device answers to (default: this crate's
+    /// table). Set overrides here to play a device whose manual differs from the guesses in
+    /// [`crate::commands`]: a client must then carry the same overrides.
+    pub commands: CommandTable,
 }
 
 impl std::fmt::Debug for SimConfig {
@@ -78,14 +90,24 @@ impl std::fmt::Debug for SimConfig {
     }
 }
 
-fn random_secret() -> SecretString {
+/// `secret`, or a random one (12 bytes in hex) when it is empty.
+fn or_random(secret: SecretString, rng: &rng::Rng) -> Result<SecretString> {
+    if !secret.expose_secret().is_empty() {
+        return Ok(secret);
+    }
     let mut bytes = zeroize::Zeroizing::new([0u8; 12]);
-    let _ = openssl::rand::rand_bytes(bytes.as_mut_slice());
-    SecretString::from(hex::encode(bytes.as_slice()))
+    rng.fill(bytes.as_mut_slice()).map_err(start_failure)?;
+    Ok(SecretString::from(hex::encode(bytes.as_slice())))
+}
+
+/// A failure of the simulated device while starting.
+fn start_failure((_, message): (u16, String)) -> Error {
+    Error::new(ErrorKind::Device, OP).with_message(message)
 }
 
 impl SimConfig {
-    /// A configuration with `user` and `password`, and defaults for the rest.
+    /// A configuration with `user` and `password` (empty: random), and defaults for the rest
+    /// (a random key PIN).
     #[must_use]
     pub fn new(user: impl Into<String>, password: SecretString) -> Self {
         Self {
@@ -93,18 +115,19 @@ impl SimConfig {
             server_name: "seSAM-nserie-101".into(),
             user: user.into(),
             password,
-            key_pin: random_secret(),
+            key_pin: SecretString::from(""),
             cores: 2,
             latency: Duration::ZERO,
             allow_anonymous: false,
             demo_keys: false,
+            commands: CommandTable::default(),
         }
     }
 
-    /// User `pkmaster` with a random password and key PIN.
+    /// User `pkmaster` with a random password and key PIN (drawn when the simulator starts).
     #[must_use]
     pub fn random_credentials() -> Self {
-        Self::new("pkmaster", random_secret())
+        Self::new("pkmaster", SecretString::from(""))
     }
 }
 
@@ -139,8 +162,16 @@ impl Simulator {
     /// Starts the simulator on its own runtime (also from inside another tokio runtime).
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] if it cannot listen or build its certificate.
+    /// [`ErrorKind::Unavailable`] if it cannot listen or build its certificate;
+    /// [`ErrorKind::Device`] if the random-number generator fails.
     pub fn start(config: SimConfig) -> Result<Self> {
+        Self::start_with_rng(config, &rng::Rng::system())
+    }
+
+    /// [`Self::start`], drawing the secrets, the serial and the demo key from `rng`.
+    fn start_with_rng(config: SimConfig, rng: &rng::Rng) -> Result<Self> {
+        let password = or_random(config.password, rng)?;
+        let key_pin = or_random(config.key_pin, rng)?;
         let certified = rcgen::generate_simple_self_signed(vec![config.server_name.clone()])
             .map_err(sim_error)?;
         let cert_der = certified.cert.der().to_vec();
@@ -155,22 +186,23 @@ impl Simulator {
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)),
             )
             .map_err(sim_error)?;
-        let device = device::Device::new(config.cores, &config.user);
+        let device = device::Device::new(config.cores, &config.user, config.commands.clone(), rng)
+            .map_err(start_failure)?;
         if config.demo_keys {
             device
-                .add_sym_key(1, "k01", "12345678")
-                .map_err(|(_, m)| Error::new(ErrorKind::Device, OP).with_message(m))?;
+                .add_sym_key(1, "k01", "12345678", rng)
+                .map_err(start_failure)?;
         }
         let state = Arc::new(server::AppState {
             device,
             user: config.user.clone(),
-            password: config.password.clone(),
+            password: password.clone(),
             allow_anonymous: config.allow_anonymous,
             faults: std::sync::Mutex::new(std::collections::VecDeque::new()),
             latency: config.latency,
             connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
-            table: CommandTable::default(),
+            table: config.commands,
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -194,8 +226,8 @@ impl Simulator {
             cert_sha256: openssl::sha::sha256(&cert_der),
             cert_pem,
             user: config.user,
-            password: config.password,
-            key_pin: config.key_pin,
+            password,
+            key_pin,
             state,
             runtime: Some(runtime),
         })
@@ -291,5 +323,54 @@ impl Drop for Simulator {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_config() -> SimConfig {
+        let mut config = SimConfig::random_credentials();
+        config.demo_keys = true;
+        config
+    }
+
+    #[test]
+    fn a_failing_random_number_generator_stops_the_start() {
+        // The draws at start, in order: password, key PIN, serial, the demo key, its CKA_ID.
+        for draws in 0..5 {
+            let e = Simulator::start_with_rng(demo_config(), &rng::Rng::failing_after(draws))
+                .expect_err("a failed draw is an error");
+            assert_eq!(e.kind(), ErrorKind::Device, "draw {draws}: {e}");
+            assert!(e.to_string().contains("random-number generator"), "{e}");
+        }
+        let sim = Simulator::start_with_rng(demo_config(), &rng::Rng::failing_after(5))
+            .expect("five draws are enough");
+        drop(sim);
+        // Given secrets are not drawn: the serial is the first draw then.
+        let mut config = SimConfig::new("pkmaster", SecretString::from("given-password"));
+        config.key_pin = SecretString::from("given-pin");
+        assert!(Simulator::start_with_rng(config, &rng::Rng::failing_after(0)).is_err());
+    }
+
+    #[test]
+    fn drawn_secrets_are_random_and_given_ones_kept() {
+        let a = Simulator::start(SimConfig::random_credentials()).expect("starts");
+        let b = Simulator::start(SimConfig::random_credentials()).expect("starts");
+        for sim in [&a, &b] {
+            for secret in [sim.password(), sim.key_pin()] {
+                let s = secret.expose_secret();
+                assert_eq!(s.len(), 24, "12 bytes in hex");
+                assert_ne!(s, "0".repeat(24));
+            }
+        }
+        assert_ne!(a.password().expose_secret(), b.password().expose_secret());
+        assert_ne!(a.key_pin().expose_secret(), a.password().expose_secret());
+        let mut config = SimConfig::new("pkmaster", SecretString::from("given-password"));
+        config.key_pin = SecretString::from("given-pin");
+        let c = Simulator::start(config).expect("starts");
+        assert_eq!(c.password().expose_secret(), "given-password");
+        assert_eq!(c.key_pin().expose_secret(), "given-pin");
     }
 }

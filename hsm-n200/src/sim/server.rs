@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::device::{Device, Request};
+use super::rng::Rng;
 use crate::commands::{Command, CommandTable};
 
 /// A fault the next request meets ([`Simulator::inject`](super::Simulator::inject)).
@@ -33,6 +34,10 @@ pub enum SimFault {
     /// Carry the command out, then close the connection without answering. The client cannot
     /// know what happened.
     BreakAfterCommit,
+    /// The random-number generator fails while this request is served: a command that needs
+    /// random numbers (key generation and import, `getrandom`, `encrypt`) is refused with
+    /// HTTP 500 and creates nothing; the others are carried out as usual.
+    RandomFails,
 }
 
 /// What the handlers share.
@@ -74,6 +79,15 @@ impl AppState {
                 serde_json::json!({"result": "ERROR", "error": "injected fault"}),
             ))),
             other => Ok(other),
+        }
+    }
+
+    /// The random numbers a request meeting `fault` uses.
+    fn rng_for(fault: Option<&SimFault>) -> Rng {
+        if fault == Some(&SimFault::RandomFails) {
+            Rng::failing_after(0)
+        } else {
+            Rng::system()
         }
     }
 
@@ -149,11 +163,13 @@ async fn post_v1(
         }
     };
     let device = &state.device;
+    let rng = AppState::rng_for(fault.as_ref());
     let request = Request {
         command: &command,
         fields: &fields,
         core,
         via_get: false,
+        rng: &rng,
     };
     // Key generation (RSA-4096 takes a while) must not stall the I/O threads.
     let result = tokio::task::block_in_place(|| device.handle(&request));
@@ -220,11 +236,13 @@ async fn get_api(
         let _ = fields.insert(state.table.field(command, *field).to_owned(), value);
     }
     let core = query.get("core").and_then(|c| c.parse().ok());
+    let rng = AppState::rng_for(fault.as_ref());
     let request = Request {
         command: &name,
         fields: &fields,
         core,
         via_get: true,
+        rng: &rng,
     };
     let device = &state.device;
     broken_if(
