@@ -3,7 +3,6 @@
 mod admin;
 mod keys;
 mod open;
-mod pkcs1;
 mod sign;
 
 use std::fmt;

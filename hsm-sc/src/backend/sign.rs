@@ -1,39 +1,47 @@
-//! The `Signer` impl: hash (and for PKCS#1 v1.5, pad) on the host, one SIGN APDU on the card.
+//! The `Signer` impl: hsm-core's sign pipeline ([`SignRequest`]) hashes on the host and, for
+//! PKCS#1 v1.5, builds the whole block; the card does one SIGN APDU.
+//!
+//! RSA PKCS#1 v1.5 is signed as OpenSC's SmartCard-HSM driver and the vendor's module do: the host
+//! writes `00 01 FF..FF 00 || DigestInfo`, as long as the modulus, and the card applies the
+//! private key to it with algorithm `20` (plain RSA). Algorithm `30` (the card pads a DigestInfo)
+//! is in the command set too, but not every implementation of it accepts every hash (one answers
+//! `6400` for SHA-256), so this backend never sends it.
 
-use hsm_core::store::{MAX_MESSAGE_LEN, check_algorithm_fits, check_digest, check_message};
-use hsm_core::{Error, KeyId, KeySpec, Result, SignAlgorithm, Signature, Signer};
+use hsm_core::store::MAX_MESSAGE_LEN;
+use hsm_core::{
+    EcdsaEncoding, Error, KeyId, Result, SignAlgorithm, SignRequest, Signature, Signer,
+};
 
-use super::{ScHsm, pkcs1};
+use super::ScHsm;
 use crate::commands::crypto::algo;
 
 impl ScHsm {
-    fn sign_prepared(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-        operation: &'static str,
-    ) -> Result<Signature> {
+    fn sign_request(&self, key: &KeyId, request: &SignRequest) -> Result<Signature> {
+        let operation = request.operation();
+        let algorithm = request.algorithm();
         let mut inner = self.lock()?;
         let entry = inner.find(key, operation)?;
         let spec = entry.spec.ok_or_else(|| {
             Error::unsupported(operation, format!("the type of key {key} is unknown"))
         })?;
-        check_algorithm_fits(spec, algorithm, operation)?;
+        request.check_key(spec)?;
+        let modulus_len = spec.rsa_bits().map(|bits| bits.div_ceil(8));
+        let digest = || {
+            request.digest_bytes().map(<[u8]>::to_vec).ok_or_else(|| {
+                Error::unsupported(
+                    operation,
+                    format!("the SmartCard-HSM cannot sign with {algorithm}"),
+                )
+            })
+        };
         let (card_algo, input) = if algorithm.is_ecdsa() {
-            (algo::ECDSA, digest.to_vec())
+            (algo::ECDSA, digest()?)
         } else if algorithm.is_rsa_pkcs1() {
-            let hash = algorithm
-                .hash()
-                .ok_or_else(|| Error::unsupported(operation, "PKCS#1 needs a hash"))?;
-            let modulus_len = spec
-                .rsa_bits()
-                .map(|bits| bits.div_ceil(8))
+            let modulus_len = modulus_len
                 .ok_or_else(|| Error::unsupported(operation, format!("{key} is not an RSA key")))?;
-            let block = pkcs1::signature_block(hash, digest, modulus_len, operation)?;
-            (algo::RSA_RAW, block)
+            (algo::RSA_RAW, request.pkcs1_v15_block(modulus_len)?)
         } else if algorithm.is_rsa_pss() {
-            (algo::RSA_PSS, digest.to_vec())
+            (algo::RSA_PSS, digest()?)
         } else {
             return Err(Error::unsupported(
                 operation,
@@ -43,30 +51,9 @@ impl ScHsm {
         let key_ref = entry.key_ref;
         let raw = inner.logged_in(operation, |c| c.sign(key_ref, card_algo, &input))?;
         drop(inner);
-        if let Some(bits) = spec.rsa_bits()
-            && raw.len() != bits.div_ceil(8)
-        {
-            return Err(Error::protocol(
-                operation,
-                format!(
-                    "the card answered {} bytes for an RSA-{bits} signature",
-                    raw.len()
-                ),
-            ));
-        }
-        // Signature's constructors check r and s against the curve order (and hold secp256k1
-        // signatures low-S); what they refuse here came from the card.
-        let signature = match spec {
-            KeySpec::Ec(curve) => Signature::ecdsa_from_der(algorithm, curve, &raw),
-            _ => Signature::from_bytes(algorithm, &raw),
-        };
-        signature.map_err(|e| {
-            Error::protocol(
-                operation,
-                format!("the card answered an invalid {algorithm} signature"),
-            )
-            .with_source(e)
-        })
+        // What the pipeline refuses here (a wrong length, r or s not below the order) came from
+        // the card: a Protocol error. secp256k1 answers come back low-S.
+        request.signature(spec, EcdsaEncoding::Der, modulus_len, &raw)
     }
 }
 
@@ -74,22 +61,8 @@ impl Signer for ScHsm {
     fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
         const OP: &str = "sc-hsm.sign";
         let _span = tracing::debug_span!("sc-hsm.sign").entered();
-        check_message(message, MAX_MESSAGE_LEN, OP)?;
-        let digest = match algorithm.hash() {
-            Some(h) => h.digest(message),
-            // The message is the digest (1 to 64 bytes).
-            None if algorithm == SignAlgorithm::EcdsaPrehashed => {
-                check_digest(algorithm, message, OP)?;
-                message.to_vec()
-            }
-            None => {
-                return Err(Error::unsupported(
-                    OP,
-                    format!("the SmartCard-HSM cannot sign with {algorithm}"),
-                ));
-            }
-        };
-        self.sign_prepared(key, algorithm, &digest, OP)
+        let request = SignRequest::message(algorithm, message, MAX_MESSAGE_LEN, OP)?;
+        self.sign_request(key, &request)
     }
 
     fn sign_digest(
@@ -100,7 +73,7 @@ impl Signer for ScHsm {
     ) -> Result<Signature> {
         const OP: &str = "sc-hsm.sign_digest";
         let _span = tracing::debug_span!("sc-hsm.sign_digest").entered();
-        check_digest(algorithm, digest, OP)?;
-        self.sign_prepared(key, algorithm, digest, OP)
+        let request = SignRequest::digest(algorithm, digest, OP)?;
+        self.sign_request(key, &request)
     }
 }
