@@ -16,11 +16,11 @@ use hsm_core::{
 };
 use secrecy::SecretString;
 
-use crate::error::CkResultExt;
+use crate::error::{CkResultExt, named};
 use crate::keys;
 use crate::mechanisms::{CANDIDATE_CURVES, Mechanisms};
 use crate::objects::{self, ObjectKind};
-use crate::pool::SessionPool;
+use crate::pool::{SessionPool, Sizing};
 use crate::sign;
 use crate::uri::{PinSource, Pkcs11Uri};
 
@@ -30,6 +30,7 @@ pub struct Pkcs11Hsm {
     pkcs11: Pkcs11,
     slot: Slot,
     pool: SessionPool,
+    sign_many_threads: usize,
     mechanisms: Mechanisms,
     capabilities: Capabilities,
     handles: Mutex<HashMap<KeyId, (ObjectHandle, KeySpec)>>,
@@ -47,29 +48,69 @@ impl fmt::Debug for Pkcs11Hsm {
     }
 }
 
+/// The most working sessions a pool opens when neither [`Options::max_sessions`] nor the URI's
+/// `max-sessions=` says otherwise (the token's own limit still applies).
+pub const DEFAULT_MAX_SESSIONS: usize = 64;
+
+/// The most threads [`Signer::sign_many`] signs on when [`Options::sign_many_threads`] is unset.
+pub const DEFAULT_SIGN_MANY_THREADS: usize = 16;
+
 /// Options beyond the URI.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Options {
-    /// How many threads will sign at once: the pool opens at most this many sessions (capped by
-    /// the token's limit). Defaults to the machine's parallelism.
-    pub concurrency: usize,
+    /// The most working sessions the pool opens, which is the most operations in flight at once
+    /// (callers beyond it wait for a session). `None`: [`DEFAULT_MAX_SESSIONS`]. The URI's
+    /// `max-sessions=` is a cap too: the smaller of the two applies, and never more than the
+    /// token's `ulMaxSessionCount` (`ulMaxRwSessionCount` for a writable token) minus the session
+    /// that holds the login.
+    pub max_sessions: Option<usize>,
+    /// Working sessions opened with the backend and kept open; more are opened when callers
+    /// need them and kept for reuse. Defaults to 1.
+    pub min_idle_sessions: usize,
+    /// How many threads [`Signer::sign_many`] signs on (never more than the pool's sessions or
+    /// the messages). `None`: [`DEFAULT_SIGN_MANY_THREADS`].
+    pub sign_many_threads: Option<usize>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
-            concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            max_sessions: None,
+            min_idle_sessions: 1,
+            sign_many_threads: None,
         }
     }
 }
 
 impl Options {
-    /// These options with [`concurrency`](Self::concurrency) set to `threads`.
+    /// These options with [`max_sessions`](Self::max_sessions) set to `sessions`.
     #[must_use]
-    pub fn with_concurrency(mut self, threads: usize) -> Self {
-        self.concurrency = threads;
+    pub fn with_max_sessions(mut self, sessions: usize) -> Self {
+        self.max_sessions = Some(sessions);
         self
+    }
+
+    /// These options with [`min_idle_sessions`](Self::min_idle_sessions) set to `sessions`.
+    #[must_use]
+    pub fn with_min_idle_sessions(mut self, sessions: usize) -> Self {
+        self.min_idle_sessions = sessions;
+        self
+    }
+
+    /// These options with [`sign_many_threads`](Self::sign_many_threads) set to `threads`.
+    #[must_use]
+    pub fn with_sign_many_threads(mut self, threads: usize) -> Self {
+        self.sign_many_threads = Some(threads);
+        self
+    }
+
+    /// Both the most sessions and the `sign_many` threads set to `threads`: at most `threads`
+    /// operations in flight.
+    #[must_use]
+    pub fn with_concurrency(self, threads: usize) -> Self {
+        self.with_max_sessions(threads)
+            .with_sign_many_threads(threads)
     }
 }
 
@@ -100,7 +141,7 @@ impl Pkcs11Hsm {
     /// As [`open`](Self::open).
     pub fn open_with(uri: &str, options: Options) -> Result<Self> {
         if let Some(rest) = uri.strip_prefix("pkcs11+sim:") {
-            return Self::open_sim(rest, options);
+            return Self::open_sim(rest, options).map_err(named("pkcs11.open"));
         }
         let parsed = Pkcs11Uri::parse(uri)?;
         Self::from_uri(parsed, options)
@@ -145,10 +186,19 @@ impl Pkcs11Hsm {
                 ));
             }
         };
-        let pin = read_pin(uri.pin.take())?;
+        let pin = read_pin(uri.pin.take()).map_err(named("pkcs11.open"))?;
         let pkcs11 = crate::module::load(&module)?;
         let slot = crate::token::select(&pkcs11, &uri)?;
-        let pool = SessionPool::new(pkcs11.clone(), slot, pin, options.concurrency)?;
+        let max = [options.max_sessions, uri.max_sessions]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(DEFAULT_MAX_SESSIONS);
+        let sizing = Sizing {
+            max,
+            min_idle: options.min_idle_sessions,
+        };
+        let pool = SessionPool::new(pkcs11.clone(), slot, pin, sizing)?;
         let mechanisms = Mechanisms::detect(&pkcs11, slot);
         let curves: Vec<_> = match pkcs11.get_mechanism_info(slot, MechanismType::ECC_KEY_PAIR_GEN)
         {
@@ -165,6 +215,9 @@ impl Pkcs11Hsm {
             pkcs11,
             slot,
             pool,
+            sign_many_threads: options
+                .sign_many_threads
+                .unwrap_or(DEFAULT_SIGN_MANY_THREADS),
             mechanisms,
             capabilities,
             handles: Mutex::new(HashMap::new()),
@@ -229,10 +282,23 @@ impl Pkcs11Hsm {
         self.pool.open_sessions()
     }
 
-    /// The most working sessions the pool opens.
+    /// The most working sessions the pool opens: the configured cap within the token's limit.
     #[must_use]
     pub fn pool_size(&self) -> usize {
         self.pool.max_sessions()
+    }
+
+    /// Working sessions lent to operations right now: the operations in flight.
+    #[must_use]
+    pub fn pool_in_use(&self) -> usize {
+        self.pool.in_use()
+    }
+
+    /// The most working sessions lent at once since the backend was opened: the most
+    /// operations that were in flight together.
+    #[must_use]
+    pub fn pool_peak_in_use(&self) -> usize {
+        self.pool.peak_in_use()
     }
 
     /// Writes a certificate (DER) or data object named by `key` (`id:HEX` sets `CKA_ID` and a hex
@@ -319,7 +385,7 @@ impl Pkcs11Hsm {
             check_algorithm_fits(spec, algorithm, operation)?;
             let prepared = sign::prepare(spec, algorithm, data, is_digest)?;
             self.pool
-                .run(operation, |s| sign::run(s, handle, &prepared))
+                .run(operation, |s| sign::run(s, handle, &prepared, operation))
         };
         let found = self.lookup(key, operation)?;
         let cached = found.2;
@@ -384,22 +450,26 @@ impl KeyStore for Pkcs11Hsm {
         if self.pool.login_lost() {
             self.pool.recover()?;
         }
-        self.pool.run("pkcs11.list_keys", |s| {
-            let handles = s.find_objects(&[cryptoki::object::Attribute::Class(
-                cryptoki::object::ObjectClass::PRIVATE_KEY,
-            )])?;
-            handles.into_iter().map(|h| keys::info(s, h)).collect()
-        })
+        self.pool
+            .run("pkcs11.list_keys", |s| {
+                let handles = s.find_objects(&[cryptoki::object::Attribute::Class(
+                    cryptoki::object::ObjectClass::PRIVATE_KEY,
+                )])?;
+                handles.into_iter().map(|h| keys::info(s, h)).collect()
+            })
+            .map_err(named("pkcs11.list_keys"))
     }
 
     #[tracing::instrument(name = "pkcs11.key_info", skip_all)]
     fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-        self.pool.run("pkcs11.key_info", |s| {
-            let h = keys::find_private(s, key, "pkcs11.key_info")?;
-            let mut info = keys::info(s, h)?;
-            info.id = key.clone();
-            Ok(info)
-        })
+        self.pool
+            .run("pkcs11.key_info", |s| {
+                let h = keys::find_private(s, key, "pkcs11.key_info")?;
+                let mut info = keys::info(s, h)?;
+                info.id = key.clone();
+                Ok(info)
+            })
+            .map_err(named("pkcs11.key_info"))
     }
 
     #[tracing::instrument(name = "pkcs11.generate_key", skip_all)]
@@ -414,29 +484,33 @@ impl KeyStore for Pkcs11Hsm {
         }
         let (id, label) = keys::id_and_label(&template.id, template.label.as_deref());
         self.forget(&template.id);
-        self.pool.run(OP, |s| {
-            keys::ensure_free(s, &template.id, &id, &label, OP)?;
-            let h = keys::generate(s, spec, &id, &label)?;
-            let mut info = keys::info(s, h)?;
-            info.id = template.id.clone();
-            Ok(info)
-        })
+        self.pool
+            .run(OP, |s| {
+                keys::ensure_free(s, &template.id, &id, &label, OP)?;
+                let h = keys::generate(s, spec, &id, &label)?;
+                let mut info = keys::info(s, h)?;
+                info.id = template.id.clone();
+                Ok(info)
+            })
+            .map_err(named(OP))
     }
 
     #[tracing::instrument(name = "pkcs11.import_key", skip_all)]
     fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
         const OP: &str = "pkcs11.import_key";
-        let parts = request.key.decode()?;
-        let public = crate::import::public_of(&parts)?;
+        let parts = request.key.decode().map_err(named(OP))?;
+        let public = crate::import::public_of(&parts).map_err(named(OP))?;
         let (id, label) = keys::id_and_label(&request.id, request.label.as_deref());
         self.forget(&request.id);
-        self.pool.run(OP, |s| {
-            keys::ensure_free(s, &request.id, &id, &label, OP)?;
-            let h = keys::import(s, &parts, &public, &id, &label)?;
-            let mut info = keys::info(s, h)?;
-            info.id = request.id.clone();
-            Ok(info)
-        })
+        self.pool
+            .run(OP, |s| {
+                keys::ensure_free(s, &request.id, &id, &label, OP)?;
+                let h = keys::import(s, &parts, &public, &id, &label)?;
+                let mut info = keys::info(s, h)?;
+                info.id = request.id.clone();
+                Ok(info)
+            })
+            .map_err(named(OP))
     }
 
     #[tracing::instrument(name = "pkcs11.delete_key", skip_all)]
@@ -447,9 +521,11 @@ impl KeyStore for Pkcs11Hsm {
 
     #[tracing::instrument(name = "pkcs11.public_key", skip_all)]
     fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
-        self.pool.run("pkcs11.public_key", |s| {
-            keys::public_key(s, key, "pkcs11.public_key")
-        })
+        self.pool
+            .run("pkcs11.public_key", |s| {
+                keys::public_key(s, key, "pkcs11.public_key")
+            })
+            .map_err(named("pkcs11.public_key"))
     }
 }
 
@@ -463,6 +539,7 @@ impl Signer for Pkcs11Hsm {
             check_digest(algorithm, message, OP)?;
         }
         self.sign_inner(key, algorithm, message, is_digest, OP)
+            .map_err(named(OP))
     }
 
     #[tracing::instrument(name = "pkcs11.sign_digest", skip_all)]
@@ -475,43 +552,25 @@ impl Signer for Pkcs11Hsm {
         const OP: &str = "pkcs11.sign_digest";
         check_digest(algorithm, digest, OP)?;
         self.sign_inner(key, algorithm, digest, true, OP)
+            .map_err(named(OP))
     }
 
-    /// Signs on up to `pool_size` threads at once, one session each.
+    /// Signs on up to [`Options::sign_many_threads`] threads at once (at most the pool's
+    /// sessions), one session each. Every message gets its result, in order: a message whose
+    /// signing panicked, or that a lost thread never signed, gets an
+    /// [`ErrorKind::InvalidState`] error of `pkcs11.sign_many`, and the other messages are
+    /// still signed.
     fn sign_many(
         &self,
         key: &KeyId,
         algorithm: SignAlgorithm,
         messages: &[&[u8]],
     ) -> Vec<Result<Signature>> {
-        let workers = self.pool.max_sessions().min(messages.len()).max(1);
-        if workers == 1 {
-            return messages
-                .iter()
-                .map(|m| self.sign(key, algorithm, m))
-                .collect();
-        }
-        let chunk = messages.len().div_ceil(workers);
-        std::thread::scope(|scope| {
-            let parts: Vec<_> = messages
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|m| self.sign(key, algorithm, m))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(Error::new(ErrorKind::InvalidState, "pkcs11.sign_many")
-                            .with_message("a signing thread panicked"))]
-                    })
-                })
-                .collect()
-        })
+        let threads = self
+            .sign_many_threads
+            .min(self.pool.max_sessions())
+            .min(messages.len())
+            .max(1);
+        crate::many::sign_each(threads, messages, |m| self.sign(key, algorithm, m))
     }
 }

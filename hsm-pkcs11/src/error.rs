@@ -110,6 +110,20 @@ pub(crate) fn map(operation: &'static str, e: CkError) -> Error {
     }
 }
 
+/// Gives an error from a shared helper (hsm-core's key decoders, PIN readers, public-key
+/// parsers), which carries the helper's own operation name, the name of this crate's public
+/// `operation`: every error the backend returns is named `pkcs11.<operation>`. Errors already
+/// named by this crate keep their more precise name (`pkcs11.login`, `pkcs11.pool`, ...).
+pub(crate) fn named(operation: &'static str) -> impl FnOnce(Error) -> Error {
+    move |e| {
+        if e.operation().starts_with("pkcs11.") {
+            e
+        } else {
+            e.with_operation(operation)
+        }
+    }
+}
+
 /// The return value inside a cryptoki error, if it is one.
 pub(crate) fn rv_of(e: &CkError) -> Option<RvError> {
     match e {

@@ -14,6 +14,7 @@ mod backend;
 mod error;
 mod import;
 mod keys;
+mod many;
 pub mod mechanisms;
 pub mod module;
 pub mod objects;
@@ -24,7 +25,9 @@ pub mod sim;
 mod token;
 pub mod uri;
 
-pub use crate::backend::{Options, Pkcs11Hsm, TokenSummary};
+pub use crate::backend::{
+    DEFAULT_MAX_SESSIONS, DEFAULT_SIGN_MANY_THREADS, Options, Pkcs11Hsm, TokenSummary,
+};
 pub use crate::module::finalize;
 pub use crate::objects::ObjectKind;
 pub use crate::uri::Pkcs11Uri;

@@ -2,7 +2,19 @@
 //!
 //! PKCS#11 login state belongs to the application and token, not to one session: while any
 //! session is open the token stays logged in. The pool keeps an *anchor* session open for its
-//! whole life, logs in on it once, and opens working sessions up to its size on demand.
+//! whole life and logs in on it once.
+//!
+//! Sizing: working sessions are checked out one per operation, so the signatures in flight are
+//! the sessions checked out. The pool opens its idle minimum with the anchor; beyond it, a
+//! caller that finds no idle session opens a new one, up to the pool's maximum (the configured
+//! cap, and never more than the token's `ulMaxSessionCount`/`ulMaxRwSessionCount` minus the
+//! anchor). Sessions are kept for reuse once opened, so the pool grows to the number of callers
+//! that sign at once and stays there, bounded by its maximum. A caller that finds the pool at
+//! its maximum waits for a session to come back.
+//!
+//! A session is lent as a [`Lease`]: if an operation panics while it holds one, the session
+//! (whose state is unknown) is closed and its place in the pool freed, so a panic never shrinks
+//! the pool.
 //!
 //! Recovery: an operation failing with `CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED`,
 //! `CKR_DEVICE_REMOVED`, `CKR_TOKEN_NOT_PRESENT` or `CKR_USER_NOT_LOGGED_IN` (someone closed our
@@ -15,7 +27,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use cryptoki::context::Pkcs11;
@@ -32,7 +44,20 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct State {
     idle: Vec<Session>,
+    /// Working sessions open: idle or lent.
     open: usize,
+    /// Sessions lent now, and the most lent at once.
+    in_use: usize,
+    peak_in_use: usize,
+}
+
+/// How the pool is sized (see the [module docs](self)).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sizing {
+    /// The most working sessions; capped further by the token's limit.
+    pub(crate) max: usize,
+    /// Working sessions opened with the pool and kept open.
+    pub(crate) min_idle: usize,
 }
 
 pub(crate) struct SessionPool {
@@ -115,13 +140,13 @@ fn login(session: &Session, pin: &SecretString) -> std::result::Result<(), CkErr
 }
 
 impl SessionPool {
-    /// Opens the anchor session, logs in with `pin` (if any) and sizes the pool from the token's
-    /// session limit and `concurrency`.
+    /// Opens the anchor session, logs in with `pin` (if any), sizes the pool from the token's
+    /// session limits and `sizing`, and opens the idle minimum of working sessions.
     pub(crate) fn new(
         pkcs11: Pkcs11,
         slot: Slot,
         pin: Option<SecretString>,
-        concurrency: usize,
+        sizing: Sizing,
     ) -> Result<Self> {
         let info = pkcs11
             .get_token_info(slot)
@@ -129,17 +154,21 @@ impl SessionPool {
         let read_write = !info.write_protected();
         let label = info.label().to_owned();
         let serial = info.serial_number().to_owned();
-        let token_max = match info.max_session_count() {
-            cryptoki::slot::Limit::Max(n) => usize::try_from(n).unwrap_or(usize::MAX),
-            _ => usize::MAX,
-        };
-        // One session is the anchor; at least one more is needed to work.
-        let max = concurrency.max(1).min(token_max.saturating_sub(1)).max(1);
+        let token_max = token_limit(info.max_session_count()).min(if read_write {
+            token_limit(info.max_rw_session_count())
+        } else {
+            usize::MAX
+        });
+        let max = working_max(sizing.max, token_max);
+        let min_idle = sizing.min_idle.min(max);
         let anchor = open(&pkcs11, slot, read_write)?;
         if let Some(pin) = &pin {
             login(&anchor, pin).map_err(|e| map("pkcs11.login", e))?;
         }
-        tracing::debug!(slot = slot.id(), max, "session pool ready");
+        let idle = (0..min_idle)
+            .map(|_| open(&pkcs11, slot, read_write))
+            .collect::<Result<Vec<_>>>()?;
+        tracing::debug!(slot = slot.id(), max, min_idle, "session pool ready");
         Ok(Self {
             pkcs11,
             slot,
@@ -148,8 +177,10 @@ impl SessionPool {
             read_write,
             max,
             state: Mutex::new(State {
-                idle: Vec::new(),
-                open: 0,
+                open: idle.len(),
+                idle,
+                in_use: 0,
+                peak_in_use: 0,
             }),
             freed: Condvar::new(),
             anchor: Mutex::new(anchor),
@@ -167,7 +198,7 @@ impl SessionPool {
     /// refuses the PIN (which is then forgotten).
     pub(crate) fn recover(&self) -> Result<()> {
         let stale: Vec<Session> = {
-            let mut state = self.lock()?;
+            let mut state = self.lock();
             let (keep, stale): (Vec<_>, Vec<_>) = state.idle.drain(..).partition(alive);
             state.idle = keep;
             state.open = state.open.saturating_sub(stale.len());
@@ -223,44 +254,65 @@ impl SessionPool {
 
     /// Working sessions open now (idle or checked out), not counting the anchor.
     pub(crate) fn open_sessions(&self) -> usize {
-        self.lock().map_or(0, |s| s.open)
+        self.lock().open
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, State>> {
-        self.state.lock().map_err(|_| {
-            Error::new(ErrorKind::InvalidState, "pkcs11.pool").with_message("pool poisoned")
-        })
+    /// Working sessions lent to operations now.
+    pub(crate) fn in_use(&self) -> usize {
+        self.lock().in_use
     }
 
-    fn checkout(&self) -> Result<Session> {
-        let mut state = self.lock()?;
+    /// The most working sessions lent at once since the pool was made.
+    pub(crate) fn peak_in_use(&self) -> usize {
+        self.lock().peak_in_use
+    }
+
+    /// The pool's counters. No code that can panic runs while the lock is held, so a poisoned
+    /// lock (a panic elsewhere in the holding thread) still guards consistent counters.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn checkout(&self) -> Result<Lease<'_>> {
+        let mut state = self.lock();
         loop {
             if let Some(s) = state.idle.pop() {
-                return Ok(s);
+                state.lend();
+                return Ok(Lease::new(self, s));
             }
             if state.open < self.max {
                 state.open += 1;
+                state.lend();
                 drop(state);
-                return open(&self.pkcs11, self.slot, self.read_write).inspect_err(|_| {
-                    if let Ok(mut s) = self.lock() {
-                        s.open -= 1;
+                return match open(&self.pkcs11, self.slot, self.read_write) {
+                    Ok(s) => Ok(Lease::new(self, s)),
+                    Err(e) => {
+                        self.give_back(None);
+                        Err(e)
                     }
-                });
+                };
             }
             let (next, timeout) = self
                 .freed
                 .wait_timeout(state, CHECKOUT_TIMEOUT)
-                .map_err(|_| Error::new(ErrorKind::InvalidState, "pkcs11.pool"))?;
+                .unwrap_or_else(PoisonError::into_inner);
             if timeout.timed_out() && next.idle.is_empty() && next.open >= self.max {
-                return Err(Error::new(ErrorKind::Timeout, "pkcs11.pool")
-                    .with_message("no PKCS#11 session became free in 30 s"));
+                return Err(
+                    Error::new(ErrorKind::Timeout, "pkcs11.pool").with_message(format!(
+                        "no PKCS#11 session became free in 30 s (all {} in use)",
+                        self.max
+                    )),
+                );
             }
             state = next;
         }
     }
 
+    /// Takes back a lent session (`None`: it was closed or discarded).
     fn give_back(&self, session: Option<Session>) {
-        if let Ok(mut state) = self.lock() {
+        {
+            let mut state = self.lock();
+            state.in_use = state.in_use.saturating_sub(1);
             match session {
                 Some(s) => state.idle.push(s),
                 None => state.open = state.open.saturating_sub(1),
@@ -344,14 +396,27 @@ impl SessionPool {
         self.pin.lock().is_ok_and(|p| p.is_some()) && self.anchor_public()
     }
 
-    /// Takes a session back after an operation failed with `e`: a lost one is discarded.
-    fn settle(&self, session: Session, e: &OpError) {
-        if matches!(e, OpError::Ck(c) if session_lost(c)) {
-            discard(session);
-            self.give_back(None);
-        } else {
-            self.give_back(Some(session));
+    /// Runs `op` on a lent session and returns the session: to the idle list, or discarded if
+    /// `op` found it lost.
+    fn run_once<T>(
+        &self,
+        op: &mut impl FnMut(&Session) -> std::result::Result<T, OpError>,
+    ) -> Result<std::result::Result<T, OpError>> {
+        let mut lease = self.checkout()?;
+        let result = match lease.session.as_ref() {
+            Some(session) => op(session),
+            None => return Err(Error::new(ErrorKind::InvalidState, "pkcs11.pool")),
+        };
+        let lost = matches!(&result, Err(OpError::Ck(c)) if session_lost(c));
+        if let Some(session) = lease.session.take() {
+            if lost {
+                discard(session);
+                self.give_back(None);
+            } else {
+                self.give_back(Some(session));
+            }
         }
+        Ok(result)
     }
 
     /// Runs `op` on a checked-out session. If the session or the login turns out to be lost,
@@ -361,16 +426,9 @@ impl SessionPool {
         operation: &'static str,
         mut op: impl FnMut(&Session) -> std::result::Result<T, OpError>,
     ) -> Result<T> {
-        let session = self.checkout()?;
-        let first = match op(&session) {
-            Ok(v) => {
-                self.give_back(Some(session));
-                return Ok(v);
-            }
-            Err(e) => {
-                self.settle(session, &e);
-                e
-            }
+        let first = match self.run_once(&mut op)? {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
         };
         let retry = match &first {
             OpError::Ck(c) => recoverable(c),
@@ -389,18 +447,58 @@ impl SessionPool {
                 .with_operation(operation)
                 .with_source(first.into_error(operation)));
         }
-        let session = self.checkout()?;
-        match op(&session) {
-            Ok(v) => {
-                self.give_back(Some(session));
-                Ok(v)
-            }
-            Err(e) => {
-                self.settle(session, &e);
-                Err(self.explain(operation, e.into_error(operation)))
-            }
+        self.run_once(&mut op)?
+            .map_err(|e| self.explain(operation, e.into_error(operation)))
+    }
+}
+
+impl State {
+    fn lend(&mut self) {
+        self.in_use += 1;
+        self.peak_in_use = self.peak_in_use.max(self.in_use);
+    }
+}
+
+/// A working session lent to one operation. [`SessionPool::run_once`] takes the session back
+/// when the operation returns; if the operation panics instead, dropping the lease closes the
+/// session (an operation may be half done on it) and frees its place in the pool.
+struct Lease<'a> {
+    pool: &'a SessionPool,
+    session: Option<Session>,
+}
+
+impl<'a> Lease<'a> {
+    fn new(pool: &'a SessionPool, session: Session) -> Self {
+        Self {
+            pool,
+            session: Some(session),
         }
     }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            tracing::debug!("an operation panicked holding a session; closing it");
+            drop(session);
+            self.pool.give_back(None);
+        }
+    }
+}
+
+/// A token's stated session limit; "unavailable" and "effectively infinite" are no limit.
+fn token_limit(limit: cryptoki::slot::Limit) -> usize {
+    match limit {
+        cryptoki::slot::Limit::Max(0) => usize::MAX,
+        cryptoki::slot::Limit::Max(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => usize::MAX,
+    }
+}
+
+/// The most working sessions: the configured cap within the token's limit, one session of which
+/// is the anchor; at least one, since nothing works without one.
+fn working_max(cap: usize, token_max: usize) -> usize {
+    cap.min(token_max.saturating_sub(1)).max(1)
 }
 
 fn open(pkcs11: &Pkcs11, slot: Slot, read_write: bool) -> Result<Session> {

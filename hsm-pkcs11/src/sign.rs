@@ -2,7 +2,8 @@
 //! [`Signature`].
 //!
 //! - ECDSA: hashed on the host, signed with `CKM_ECDSA` (SoftHSM2 has no `CKM_ECDSA_SHA256`);
-//!   the raw `r‖s` output becomes an hsm-core signature.
+//!   the raw `r‖s` output becomes an hsm-core signature through hsm-core's one check (`r`, `s`
+//!   in `1..n`, secp256k1 low-S); a token's signature it refuses is a `Protocol` error.
 //! - RSA PKCS#1 v1.5: the `DigestInfo` is built on the host and signed with `CKM_RSA_PKCS`.
 //! - RSA-PSS: `CKM_RSA_PKCS_PSS` over the host digest, MGF1 with the same hash, salt = hash length.
 //! - Ed25519: `CKM_EDDSA` over the whole message.
@@ -12,7 +13,7 @@ use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
-use hsm_core::{Curve, Error, HashAlgorithm, KeySpec, Result, SignAlgorithm, Signature};
+use hsm_core::{Error, HashAlgorithm, KeySpec, Result, SignAlgorithm, Signature};
 use zeroize::Zeroizing;
 
 use crate::pool::OpError;
@@ -66,6 +67,7 @@ pub(crate) fn run(
     session: &Session,
     key: ObjectHandle,
     p: &Prepared,
+    operation: &'static str,
 ) -> std::result::Result<Signature, OpError> {
     let params;
     let mechanism = if p.algorithm.is_ecdsa() {
@@ -78,23 +80,36 @@ pub(crate) fn run(
     } else {
         Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure))
     };
+    tracing::trace!(
+        algorithm = %p.algorithm,
+        input_len = p.input.len(),
+        "C_Sign"
+    );
     let out = session.sign(&mechanism, key, &p.input)?;
-    let sig = match p.spec {
-        // secp256k1 verifiers (k256, libsecp256k1) accept only low-S signatures.
-        KeySpec::Ec(Curve::Secp256k1) => {
-            let low = k256::ecdsa::Signature::from_slice(&out).map_err(|_| {
-                Error::protocol(
-                    "pkcs11.sign",
-                    "the token's secp256k1 signature is malformed",
-                )
-            })?;
-            let low = low.normalize_s();
-            Signature::ecdsa_from_raw(p.algorithm, Curve::Secp256k1, &low.to_bytes())?
-        }
-        KeySpec::Ec(curve) => Signature::ecdsa_from_raw(p.algorithm, curve, &out)?,
-        _ => Signature::from_bytes(p.algorithm, &out)?,
+    Ok(from_token(p.algorithm, p.spec, &out, operation)?)
+}
+
+/// The token's signature output as an hsm-core [`Signature`]. ECDSA goes through hsm-core's one
+/// check and normalisation (`r` and `s` in `1..n`, secp256k1 held low-S); what it refuses is
+/// the token answering garbage, so a [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol)
+/// error of `operation` with hsm-core's reason as the source.
+pub(crate) fn from_token(
+    algorithm: SignAlgorithm,
+    spec: KeySpec,
+    out: &[u8],
+    operation: &'static str,
+) -> Result<Signature> {
+    let parsed = match spec {
+        KeySpec::Ec(curve) => Signature::ecdsa_from_raw(algorithm, curve, out),
+        _ => Signature::from_bytes(algorithm, out),
     };
-    Ok(sig)
+    parsed.map_err(|e| {
+        Error::protocol(
+            operation,
+            format!("the token's {algorithm} signature is not a valid one"),
+        )
+        .with_source(e)
+    })
 }
 
 /// Refuses an algorithm the token's mechanisms do not cover.
@@ -103,4 +118,52 @@ pub(crate) fn unsupported(algorithm: SignAlgorithm, operation: &'static str) -> 
         operation,
         format!("the token has no mechanism for {algorithm}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hsm_core::{Curve, ErrorKind};
+
+    #[test]
+    fn a_token_signature_out_of_range_is_a_protocol_error_of_the_operation() {
+        for curve in [Curve::P256, Curve::Secp256k1, Curve::P384] {
+            let n = curve.order();
+            let mut one = vec![0u8; curve.field_len()];
+            *one.last_mut().unwrap() = 1;
+            // r = n, and s = 0: both outside 1..n.
+            for raw in [
+                [n, &one[..]].concat(),
+                [&one[..], &vec![0; n.len()]].concat(),
+            ] {
+                let e = from_token(
+                    SignAlgorithm::EcdsaSha256,
+                    KeySpec::Ec(curve),
+                    &raw,
+                    "pkcs11.sign_digest",
+                )
+                .unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Protocol, "{curve}: {e}");
+                assert_eq!(e.operation(), "pkcs11.sign_digest");
+                assert!(std::error::Error::source(&e).is_some());
+            }
+            // Short output too.
+            let e = from_token(
+                SignAlgorithm::EcdsaSha256,
+                KeySpec::Ec(curve),
+                &one,
+                "pkcs11.sign",
+            )
+            .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Protocol);
+        }
+        let e = from_token(
+            SignAlgorithm::Ed25519,
+            KeySpec::Ed25519,
+            &[1; 63],
+            "pkcs11.sign",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+    }
 }

@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use hsm_core::{HashAlgorithm, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 
 fn tool(label: &str, args: &[&str]) -> String {
@@ -18,20 +16,7 @@ fn tool(label: &str, args: &[&str]) -> String {
 
 fn openssl_verify(dir: &std::path::Path, pem: &str, msg: &[u8], sig: &[u8], extra: &[&str]) {
     std::fs::write(dir.join("pub.pem"), pem).unwrap();
-    std::fs::write(dir.join("msg"), msg).unwrap();
-    std::fs::write(dir.join("sig"), sig).unwrap();
-    let out = Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig"])
-        .args(extra)
-        .arg("msg")
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::openssl_verify(dir, "-sha256", msg, sig, extra);
 }
 
 #[test]

@@ -208,7 +208,11 @@ fn many_threads_sign_through_one_backend_without_leaking_sessions() {
     }
     let hsm = Arc::new(common::sim());
     let slot = hsm.token_info().unwrap().slot_id;
-    assert_eq!(hsm.pool_sessions(), 0);
+    assert_eq!(
+        hsm.pool_sessions(),
+        1,
+        "the idle minimum is open from the start"
+    );
     let keys: Vec<(KeyId, KeySpec, SignAlgorithm)> = vec![
         (
             KeyId::name("s-ec").unwrap(),
@@ -261,4 +265,42 @@ fn many_threads_sign_through_one_backend_without_leaking_sessions() {
         !raw_session_logged_in(slot),
         "a session outlived the backend"
     );
+}
+
+/// Errors from shared helpers (hsm-core's key decoder and PIN readers) carry the name of the
+/// backend operation that failed, `pkcs11.<operation>`, like every other error of the crate.
+#[test]
+fn every_error_is_named_by_its_pkcs11_operation() {
+    if !common::ready(false) {
+        return;
+    }
+    let hsm = common::sim();
+    let not_pkcs8 =
+        hsm_core::PrivateKeyDer::new(zeroize::Zeroizing::new(vec![0x30, 0x03, 1, 2, 3]));
+    let e = hsm
+        .import_key(&hsm_core::ImportRequest::new(
+            KeyId::name("bad").unwrap(),
+            not_pkcs8,
+        ))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(e.operation(), "pkcs11.import_key", "{e}");
+
+    let e = Pkcs11Hsm::open(&uri_for(&hsm, "pin-env=HSM_RS_TEST_NO_SUCH_VARIABLE")).unwrap_err();
+    assert_eq!(e.operation(), "pkcs11.open", "{e}");
+    let e = Pkcs11Hsm::open(&uri_for(&hsm, "pin-source=/nonexistent/pin")).unwrap_err();
+    assert_eq!(e.operation(), "pkcs11.open", "{e}");
+
+    let key = KeyId::name("named").unwrap();
+    hsm.generate_key(&KeyTemplate::new(
+        key.clone(),
+        KeySpec::Ec(hsm_core::Curve::P256),
+    ))
+    .unwrap();
+    let e = hsm
+        .sign_digest(&key, SignAlgorithm::EcdsaSha256, &[0; 31])
+        .unwrap_err();
+    assert_eq!(e.operation(), "pkcs11.sign_digest", "{e}");
+    let e = hsm.sign(&key, SignAlgorithm::Ed25519, b"m").unwrap_err();
+    assert!(e.operation().starts_with("pkcs11."), "{e}");
 }

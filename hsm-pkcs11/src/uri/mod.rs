@@ -8,6 +8,7 @@
 //!             | slot-description | slot-manufacturer | slot-id | x-attr
 //! pk11-query  = [ pk11-qattr *( "&" pk11-qattr ) ]
 //! pk11-qattr  = pin-source | pin-value | module-name | module-path | x-attr
+//!             | pin-env | max-sessions      ; hsm-rs extensions
 //! ```
 //!
 //! Values are percent-decoded; `id` is raw bytes (`id=%01%02`). Vendor attributes (`x-...`) are
@@ -95,6 +96,10 @@ pub struct Pkcs11Uri {
     pub module_name: Option<String>,
     /// The user PIN source.
     pub pin: Option<PinSource>,
+    /// `max-sessions=N` (an hsm-rs extension): the most working sessions the backend opens on
+    /// the token, i.e. the most operations in flight; see
+    /// [`Options::max_sessions`](crate::Options::max_sessions).
+    pub max_sessions: Option<usize>,
     /// Vendor attributes (`x-name=value`), in order.
     pub vendor: Vec<(String, String)>,
 }

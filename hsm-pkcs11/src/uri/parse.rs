@@ -183,6 +183,14 @@ fn query_attr(out: &mut Pkcs11Uri, part: &str, name: &str, value: &str) -> Resul
             set_pin(out, part, PinSource::File(PathBuf::from(path)))
         }
         "pin-env" => set_pin(out, part, PinSource::Env(decode_text(part, value)?)),
+        "max-sessions" => {
+            let n = decode_text(part, value)?
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(part, "max-sessions is a decimal number of at least 1"))?;
+            set(&mut out.max_sessions, part, n)
+        }
         n if n.starts_with("x-") => {
             out.vendor.push((n.to_owned(), decode_text(part, value)?));
             Ok(())
@@ -256,6 +264,9 @@ mod tests {
         assert_eq!(u.vendor.len(), 2);
         assert!(matches!(u.pin, Some(PinSource::Env(ref v)) if v == "PIN"));
         assert!(parse("pkcs11:").unwrap().token.is_none());
+        let u = parse("pkcs11:token=t?module-name=softhsm2&max-sessions=24").unwrap();
+        assert_eq!(u.max_sessions, Some(24));
+        assert!(parse("pkcs11:token=t").unwrap().max_sessions.is_none());
     }
 
     #[test]
@@ -275,6 +286,10 @@ mod tests {
             ("pkcs11:?bogus=1", "bogus=1"),
             ("pkcs11:?module-path=/a&module-name=b", "module-name=b"),
             ("pkcs11:?pin-env=A&pin-source=/f", "pin-source=/f"),
+            ("pkcs11:?max-sessions=0", "max-sessions=0"),
+            ("pkcs11:?max-sessions=-2", "max-sessions=-2"),
+            ("pkcs11:?max-sessions=lots", "max-sessions=lots"),
+            ("pkcs11:?max-sessions=4&max-sessions=8", "max-sessions=8"),
         ] {
             let e = parse(uri).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{uri}");

@@ -193,3 +193,31 @@ pub(crate) fn sign_and_verify(
         .unwrap();
     public.verify(message, &sig).unwrap();
 }
+
+/// Runs a command; panics with its output if it fails; returns its standard output.
+pub(crate) fn run_ok(command: &mut std::process::Command) -> String {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `openssl dgst DIGEST -verify pub.pem` of `sig` over `msg` in `dir` (which holds `pub.pem`),
+/// with `extra` options (PSS padding); panics with openssl's output unless it verifies.
+pub(crate) fn openssl_verify(dir: &Path, digest: &str, msg: &[u8], sig: &[u8], extra: &[&str]) {
+    std::fs::write(dir.join("msg"), msg).unwrap();
+    std::fs::write(dir.join("sig"), sig).unwrap();
+    run_ok(
+        std::process::Command::new("openssl")
+            .args(["dgst", digest, "-verify", "pub.pem", "-signature", "sig"])
+            .args(extra)
+            .arg("msg")
+            .current_dir(dir),
+    );
+}
+
+pub(crate) mod latency;
