@@ -15,13 +15,14 @@ use crate::client::NetHsmClient;
 use crate::client::model::{
     GenerateKeyRequest, ImportKeyRequest, KeyPrivateData, KeyType, PublicKeyData, SignMode,
 };
+use crate::key_ids;
 use crate::mapping;
 use hsm_core::runtime::BlockingRuntime as Runtime;
 
 /// A signature ready to send: key id, key spec, mode and message.
 type Prepared = (String, KeySpec, SignMode, Vec<u8>);
 
-/// Signatures of one `sign_many` batch in flight at once.
+/// Requests of one `sign_many` batch or `list_keys` listing in flight at once.
 const MAX_IN_FLIGHT: usize = 16;
 
 /// What the backend remembers of a key, so that a signature costs one request.
@@ -111,6 +112,15 @@ impl NetHsm {
         self.simulator.as_ref()
     }
 
+    /// Forgets what this backend cached of every key (type, mechanisms, public key), so the
+    /// next use asks the device again: for keys another client may have deleted or replaced.
+    pub fn clear_key_cache(&self) {
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     fn forget(&self, id: &str) {
         let _ = self
             .keys
@@ -127,16 +137,25 @@ impl NetHsm {
             .remove(id);
     }
 
+    /// The key `id`: from the cache, else one `GET /keys/{id}`.
     fn key(&self, id: &str) -> Result<Arc<CachedKey>> {
-        if let Some(k) = self
-            .keys
+        if let Some(key) = self.cached(id) {
+            return Ok(key);
+        }
+        let data = self.block_on(self.client.get_key(id))?;
+        self.remember(id, data)
+    }
+
+    fn cached(&self, id: &str) -> Option<Arc<CachedKey>> {
+        self.keys
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(id)
-        {
-            return Ok(Arc::clone(k));
-        }
-        let data = self.block_on(self.client.get_key(id))?;
+            .map(Arc::clone)
+    }
+
+    /// Caches what the device said of key `id`.
+    fn remember(&self, id: &str, data: PublicKeyData) -> Result<Arc<CachedKey>> {
         let public_key = public_key_of(&data)?;
         let rsa_bits = public_key.as_ref().and_then(PublicKey::rsa_bits);
         let spec = match data.key_type {
@@ -162,7 +181,7 @@ impl NetHsm {
     }
 
     fn info(id: &str, key: &CachedKey) -> Result<KeyInfo> {
-        let mut info = KeyInfo::new(KeyId::name(id)?, key.spec).with_algorithms(
+        let mut info = KeyInfo::new(key_ids::from_device(id)?, key.spec).with_algorithms(
             key.spec
                 .map(|s| mapping::algorithms(s, &key.data.mechanisms))
                 .unwrap_or_default(),
@@ -188,7 +207,7 @@ impl NetHsm {
         if !self.capabilities().has_algorithm(algorithm) {
             return Err(Error::unsupported(operation, format!("{algorithm}")));
         }
-        let id = mapping::key_id(key)?;
+        let id = key_ids::to_device(key, operation)?;
         let cached = self.key(&id)?;
         let spec = cached
             .spec
@@ -197,12 +216,12 @@ impl NetHsm {
         let (mode, message) = if algorithm == SignAlgorithm::Ed25519 {
             (SignMode::EdDSA, data.to_vec())
         } else if data_is_digest || algorithm == SignAlgorithm::EcdsaPrehashed {
-            mapping::digest_request(spec, algorithm, data)?
+            mapping::digest_request(spec, algorithm, data, operation)?
         } else {
             let hash = algorithm
                 .hash()
                 .ok_or_else(|| Error::unsupported(operation, "no hash"))?;
-            mapping::digest_request(spec, algorithm, &hash.digest(data))?
+            mapping::digest_request(spec, algorithm, &hash.digest(data), operation)?
         };
         Ok((id, spec, mode, message))
     }
@@ -214,23 +233,57 @@ impl NetHsm {
         algorithm: SignAlgorithm,
         mode: SignMode,
         message: &[u8],
+        operation: &'static str,
     ) -> Result<Signature> {
         let result = self.block_on(self.client.sign(id, mode, message));
         if result.as_ref().is_err_and(Error::is_not_found) {
             self.forget(id);
         }
-        to_signature(spec, algorithm, &result?)
+        to_signature(spec, algorithm, &result?, operation)
     }
 }
 
-/// The device's signature bytes as an hsm-core signature: ECDSA comes back DER.
-fn to_signature(spec: KeySpec, algorithm: SignAlgorithm, bytes: &[u8]) -> Result<Signature> {
+/// `GET /keys/{id}` for each `(index, id)`, at most [`MAX_IN_FLIGHT`] at once; each answer
+/// with its index, in the order they arrive.
+async fn fetch_keys(
+    client: NetHsmClient,
+    ids: Vec<(usize, String)>,
+) -> Result<Vec<(usize, Result<PublicKeyData>)>> {
+    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, id) in ids {
+        let client = client.clone();
+        let permits = Arc::clone(&permits);
+        let _ = tasks.spawn(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _permit = permits.acquire_owned().await;
+            (index, client.get_key(&id).await)
+        });
+    }
+    let mut out = Vec::with_capacity(tasks.len());
+    while let Some(joined) = tasks.join_next().await {
+        out.push(
+            joined.map_err(|e| Error::new(ErrorKind::Device, "nethsm.list_keys").with_source(e))?,
+        );
+    }
+    Ok(out)
+}
+
+/// The device's signature bytes as an hsm-core signature: ECDSA comes back DER and goes
+/// through hsm-core's one ECDSA constructor (r and s in `1..n`, secp256k1 held low-S). A
+/// signature it refuses is the device's fault: `Protocol`, for `operation`.
+fn to_signature(
+    spec: KeySpec,
+    algorithm: SignAlgorithm,
+    bytes: &[u8],
+    operation: &'static str,
+) -> Result<Signature> {
     let parsed = match spec.curve() {
         Some(curve) => Signature::ecdsa_from_der(algorithm, curve, bytes),
         None => Signature::from_bytes(algorithm, bytes),
     };
     parsed.map_err(|e| {
-        Error::protocol("nethsm.sign", "the device returned a malformed signature").with_source(e)
+        Error::protocol(operation, "the device returned a malformed signature").with_source(e)
     })
 }
 
@@ -310,22 +363,39 @@ impl KeyStore for NetHsm {
             .with_import(true)
     }
 
+    /// One `GET /keys`, then `GET /keys/{id}` for each key not in the cache, up to 16 in
+    /// flight on the connection pool; in the device's order. A key deleted between the two
+    /// requests (404) is left out.
     fn list_keys(&self) -> Result<Vec<KeyInfo>> {
         let items = self.block_on(self.client.list_keys())?;
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            match self.key(&item.id) {
-                Ok(k) => out.push(Self::info(&item.id, &k)?),
-                // Deleted between the two requests.
+        let mut keys: Vec<Option<Arc<CachedKey>>> =
+            items.iter().map(|item| self.cached(&item.id)).collect();
+        let missing: Vec<(usize, String)> = items
+            .iter()
+            .zip(&keys)
+            .enumerate()
+            .filter(|(_, (_, cached))| cached.is_none())
+            .map(|(index, (item, _))| (index, item.id.clone()))
+            .collect();
+        for (index, fetched) in self.block_on(fetch_keys(self.client.clone(), missing))? {
+            let (Some(item), Some(slot)) = (items.get(index), keys.get_mut(index)) else {
+                continue;
+            };
+            match fetched {
+                Ok(data) => *slot = Some(self.remember(&item.id, data)?),
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(out)
+        items
+            .iter()
+            .zip(keys)
+            .filter_map(|(item, key)| key.map(|key| Self::info(&item.id, &key)))
+            .collect()
     }
 
     fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-        let id = mapping::key_id(key)?;
+        let id = key_ids::to_device(key, "nethsm.key_info")?;
         Self::info(&id, self.key(&id)?.as_ref())
     }
 
@@ -336,7 +406,7 @@ impl KeyStore for NetHsm {
         }
         let (key_type, length) = mapping::key_type(template.spec)
             .ok_or_else(|| Error::unsupported(OP, format!("{} keys", template.spec)))?;
-        let id = mapping::key_id(&template.id)?;
+        let id = key_ids::to_device(&template.id, OP)?;
         let mechanisms = mapping::mechanisms(template.spec, &template.effective_algorithms());
         if mechanisms.is_empty() {
             return Err(Error::invalid_input(OP, "no algorithm fits the key spec"));
@@ -364,7 +434,7 @@ impl KeyStore for NetHsm {
                     self.forget_secret_spec(&id);
                 }
             })?;
-        self.key_info(&KeyId::name(created.id)?)
+        Self::info(&created.id, self.key(&created.id)?.as_ref())
     }
 
     /// Imports an RSA, EC or Ed25519 key (`PUT /keys/{id}`): the client sends the parts the
@@ -415,7 +485,7 @@ impl KeyStore for NetHsm {
             },
             _ => return Err(Error::unsupported(OP, format!("{spec} keys"))),
         };
-        let id = mapping::key_id(&request.id)?;
+        let id = key_ids::to_device(&request.id, OP)?;
         self.forget(&id);
         let body = ImportKeyRequest {
             mechanisms,
@@ -425,11 +495,11 @@ impl KeyStore for NetHsm {
             label: request.label.clone(),
         };
         let id = self.block_on(self.manager().import_key(Some(&id), &body))?;
-        self.key_info(&KeyId::name(id)?)
+        Self::info(&id, self.key(&id)?.as_ref())
     }
 
     fn delete_key(&self, key: &KeyId) -> Result<()> {
-        let id = mapping::key_id(key)?;
+        let id = key_ids::to_device(key, "nethsm.delete_key")?;
         self.forget(&id);
         self.block_on(self.manager().delete_key(&id))?;
         self.forget_secret_spec(&id);
@@ -437,7 +507,7 @@ impl KeyStore for NetHsm {
     }
 
     fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
-        let id = mapping::key_id(key)?;
+        let id = key_ids::to_device(key, "nethsm.public_key")?;
         self.key(&id)?.public_key.clone().ok_or_else(|| {
             Error::invalid_input("nethsm.public_key", format!("{id} is a secret key"))
         })
@@ -452,7 +522,7 @@ impl Signer for NetHsm {
             check_digest(algorithm, message, OP)?;
         }
         let (id, spec, mode, data) = self.prepare(key, algorithm, message, false, OP)?;
-        self.sign_prepared(&id, spec, algorithm, mode, &data)
+        self.sign_prepared(&id, spec, algorithm, mode, &data, OP)
     }
 
     fn sign_digest(
@@ -464,7 +534,7 @@ impl Signer for NetHsm {
         const OP: &str = "nethsm.sign_digest";
         check_digest(algorithm, digest, OP)?;
         let (id, spec, mode, data) = self.prepare(key, algorithm, digest, true, OP)?;
-        self.sign_prepared(&id, spec, algorithm, mode, &data)
+        self.sign_prepared(&id, spec, algorithm, mode, &data, OP)
     }
 
     /// Keeps up to 16 requests in flight on the shared connection pool.
@@ -499,7 +569,7 @@ impl Signer for NetHsm {
                         .await
                         .map_err(|e| Error::new(ErrorKind::Device, OP).with_source(e))?;
                     let bytes = client.sign(&id, mode, &data).await?;
-                    to_signature(spec, algorithm, &bytes)
+                    to_signature(spec, algorithm, &bytes, OP)
                 }));
             }
             let mut out = Vec::with_capacity(tasks.len());

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::NetHsm;
 use crate::client::model::{DecryptMode, DecryptRequest, EncryptMode, EncryptRequest};
-use crate::mapping;
+use crate::key_ids;
 
 /// An AES-CBC ciphertext and the IV it was made with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +31,7 @@ impl NetHsm {
         plaintext: &[u8],
         iv: Option<&[u8]>,
     ) -> Result<Sealed> {
-        let id = mapping::key_id(key)?;
+        let id = key_ids::to_device(key, "nethsm.encrypt")?;
         let request = EncryptRequest {
             mode: EncryptMode::AES_CBC,
             message: plaintext.to_vec(),
@@ -57,7 +57,7 @@ impl NetHsm {
         ciphertext: &[u8],
         iv: Option<&[u8]>,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let id = mapping::key_id(key)?;
+        let id = key_ids::to_device(key, "nethsm.decrypt")?;
         let request = DecryptRequest {
             mode,
             encrypted: ciphertext.to_vec(),

@@ -4,6 +4,7 @@
 mod backend;
 mod cipher;
 pub mod client;
+mod key_ids;
 mod mapping;
 mod open;
 #[cfg(feature = "sim")]

@@ -1,7 +1,7 @@
 //! hsm-core's key specs and algorithms in NetHSM terms: key types, mechanisms, sign modes, and
 //! what the `message` of each mode must hold.
 
-use hsm_core::{Curve, Error, KeyId, KeySpec, Result, SignAlgorithm};
+use hsm_core::{Curve, Error, KeySpec, Result, SignAlgorithm};
 
 use crate::client::model::{KeyMechanism, KeyType, SignMode};
 
@@ -112,6 +112,7 @@ pub(crate) fn digest_request(
     spec: KeySpec,
     algorithm: SignAlgorithm,
     digest: &[u8],
+    operation: &'static str,
 ) -> Result<(SignMode, Vec<u8>)> {
     if let Some(curve) = spec.curve() {
         let size = curve.matching_hash().output_len();
@@ -126,7 +127,7 @@ pub(crate) fn digest_request(
     }
     let hash = algorithm
         .hash()
-        .ok_or_else(|| Error::unsupported("nethsm.sign", format!("{algorithm} takes no digest")))?;
+        .ok_or_else(|| Error::unsupported(operation, format!("{algorithm} takes no digest")))?;
     let mode = match algorithm {
         SignAlgorithm::RsaPkcs1Sha256
         | SignAlgorithm::RsaPkcs1Sha384
@@ -136,7 +137,7 @@ pub(crate) fn digest_request(
         SignAlgorithm::RsaPssSha512 => SignMode::PSS_SHA512,
         other => {
             return Err(Error::unsupported(
-                "nethsm.sign",
+                operation,
                 format!("{other} has no NetHSM digest mode"),
             ));
         }
@@ -144,53 +145,21 @@ pub(crate) fn digest_request(
     Ok((mode, digest.to_vec()))
 }
 
-/// The NetHSM key id for a hsm-core key id: names must follow the device's rules
-/// (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 128 characters); `id:HEX` becomes its lowercase hex.
-pub(crate) fn key_id(key: &KeyId) -> Result<String> {
-    let id = match (key.as_name(), key.as_bytes()) {
-        (Some(name), _) => name.to_owned(),
-        (None, Some(bytes)) => hex::encode(bytes),
-        (None, None) => String::new(),
-    };
-    if valid_id(&id) {
-        Ok(id)
-    } else {
-        Err(Error::invalid_input(
-            "nethsm.key_id",
-            format!(
-                "NetHSM key ids are 1 to 128 characters of [a-zA-Z0-9_.-] starting with a letter \
-                 or digit; {key} is not"
-            ),
-        ))
-    }
-}
-
-pub(crate) use crate::client::ids::valid_id;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ids_follow_the_device_rules() {
-        assert_eq!(key_id(&"signer1".parse().unwrap()).unwrap(), "signer1");
-        assert_eq!(key_id(&"id:0a0b".parse().unwrap()).unwrap(), "0a0b");
-        assert!(key_id(&"has space".parse().unwrap()).is_err());
-        assert!(key_id(&"-leading".parse().unwrap()).is_err());
-        assert!(key_id(&"x".repeat(129).parse().unwrap()).is_err());
-        assert!(valid_id("a.b_c-d"));
-    }
-
-    #[test]
     fn ecdsa_digests_are_fitted_to_the_curve() {
         let spec = KeySpec::Ec(Curve::P256);
-        let (mode, m) = digest_request(spec, SignAlgorithm::EcdsaSha384, &[7u8; 48]).unwrap();
+        let (mode, m) = digest_request(spec, SignAlgorithm::EcdsaSha384, &[7u8; 48], "t").unwrap();
         assert_eq!(mode, SignMode::ECDSA);
         assert_eq!(m, vec![7u8; 32]);
         let (_, m) = digest_request(
             KeySpec::Ec(Curve::P521),
             SignAlgorithm::EcdsaSha256,
             &[7u8; 32],
+            "t",
         )
         .unwrap();
         assert_eq!(m.len(), 64);
@@ -201,10 +170,11 @@ mod tests {
     fn pkcs1_gets_the_digest_info() {
         let d = [1u8; 32];
         let (mode, m) =
-            digest_request(KeySpec::Rsa2048, SignAlgorithm::RsaPkcs1Sha256, &d).unwrap();
+            digest_request(KeySpec::Rsa2048, SignAlgorithm::RsaPkcs1Sha256, &d, "t").unwrap();
         assert_eq!(mode, SignMode::PKCS1);
         assert_eq!(m.len(), 19 + 32);
-        let (mode, m) = digest_request(KeySpec::Rsa2048, SignAlgorithm::RsaPssSha256, &d).unwrap();
+        let (mode, m) =
+            digest_request(KeySpec::Rsa2048, SignAlgorithm::RsaPssSha256, &d, "t").unwrap();
         assert_eq!(mode, SignMode::PSS_SHA256);
         assert_eq!(m, d);
     }

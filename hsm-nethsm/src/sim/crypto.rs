@@ -79,11 +79,13 @@ impl SimSecret {
                 Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
             }
             KeyType::RSA => {
+                use rsa::pkcs8::DecodePrivateKey as _;
                 let bits = length.ok_or("RSA keys need a length")?;
-                if !(1024..=8192).contains(&bits) {
-                    return Err("RSA length must be between 1024 and 8192".into());
+                if !(1024..=openssl_keys::MAX_RSA_BITS).contains(&u64::from(bits)) {
+                    return Err("Length must be between 1024 and 8192.".into());
                 }
-                let key = rsa::RsaPrivateKey::new(&mut rng(), bits as usize)
+                let der = openssl_keys::generate_rsa_pkcs8(bits)?;
+                let key = rsa::RsaPrivateKey::from_pkcs8_der(&der)
                     .map_err(|e| format!("RSA key generation failed: {e}"))?;
                 Self::Rsa(Box::new(key))
             }
@@ -139,9 +141,11 @@ impl SimSecret {
                 else {
                     return Err("RSA keys need primeP, primeQ and publicExponent".into());
                 };
+                openssl_keys::check_rsa_parts(p, q, e)?;
                 let uint = |b: &[u8]| rsa::BoxedUint::from_be_slice_vartime(b);
                 let key =
                     rsa::RsaPrivateKey::from_p_q(uint(p), uint(q), uint(e)).map_err(|e| bad(&e))?;
+                key.validate().map_err(|e| bad(&e))?;
                 Self::Rsa(Box::new(key))
             }
             KeyType::Generic => Self::Generic(Zeroizing::new(data()?.to_vec())),
@@ -292,6 +296,15 @@ impl SimSecret {
             (Self::K256(k), SignMode::ECDSA) => {
                 digest_size(32)?;
                 let s: k256::ecdsa::Signature = k.sign_prehash(message).map_err(ecdsa_fail)?;
+                // The device signs secp256k1 with mirage-crypto-ec's generic ECDSA, which does
+                // not normalise S: about half of its answers are high-S (k256 always gives the
+                // low one, so half the time the other is sent).
+                let high = random_bytes(1)?.first().is_some_and(|b| b & 1 == 1);
+                let s = if high {
+                    k256::ecdsa::Signature::from_scalars(s.r(), -s.s()).map_err(ecdsa_fail)?
+                } else {
+                    s
+                };
                 Ok(s.to_der().as_bytes().to_vec())
             }
             (Self::Bp256(k), SignMode::ECDSA) => {

@@ -91,6 +91,9 @@ pub(crate) struct Shared {
     latency: Duration,
     connections: AtomicU64,
     requests: AtomicU64,
+    /// Requests received and not yet answered, and the most there ever were at once.
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     stalled: AtomicBool,
     /// Set by `POST /system/shutdown`: the server stops until resumed.
     halted: tokio::sync::watch::Sender<bool>,
@@ -204,6 +207,8 @@ impl Simulator {
             latency,
             connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
             halted: tokio::sync::watch::channel(false).0,
             served: std::sync::RwLock::new(tls::Served::new(certificate.clone())?),
@@ -285,6 +290,21 @@ impl Simulator {
     #[must_use]
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// The most requests this instance has had in progress at once (received, not yet
+    /// answered), to prove that a client overlaps its requests.
+    #[must_use]
+    pub fn max_in_flight(&self) -> u64 {
+        self.shared.max_in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Starts [`Self::max_in_flight`] again from the requests in progress now.
+    pub fn reset_max_in_flight(&self) {
+        self.shared.max_in_flight.store(
+            self.shared.in_flight.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
     }
 
     /// The address it listens on.

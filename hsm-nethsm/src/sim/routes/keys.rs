@@ -16,11 +16,11 @@ use super::{
     ADMIN, Answer, Caller, KEY_READERS, authorize, content_type, created, error, form_part,
     json_body, no_content, pem, random_id,
 };
+use crate::client::ids::valid_id;
 use crate::client::model::{
     GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyMechanism, KeyPrivateData, KeyRestrictions,
     KeySetLabel, KeyType, MoveKeyRequest, PemKeyArguments, PublicKeyData,
 };
-use crate::mapping::valid_id;
 
 const BAD_ID: &str = "ID may only contain alphanumeric characters, underscores, dashes, and dots.";
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use base64::Engine as _;
@@ -267,6 +267,7 @@ async fn latency(
     let _ = shared
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let _in_flight = InFlight::enter(&shared);
     while shared.stalled.load(std::sync::atomic::Ordering::Relaxed) {
         // A hung device: the connection stays open and no answer comes.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -299,14 +300,97 @@ async fn latency(
     {
         return error(StatusCode::NOT_ACCEPTABLE, "Not acceptable");
     }
-    let conditional = (request.method() == axum::http::Method::GET)
+    if is_prefix_listing(path) && !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return method_not_allowed(PREFIX_LISTING_METHODS);
+    }
+    let conditional = (request.method() == Method::GET)
         .then(|| request.headers().get(header::IF_NONE_MATCH).cloned());
-    let response = next.run(request).await;
+    // The handler runs as a task of its own: if it panics, the task ends and the client still
+    // gets an answer (500), never a dropped connection.
+    let response = match tokio::spawn(next.run(request)).await {
+        Ok(response) => with_json_error_body(response).await,
+        Err(e) => {
+            tracing::error!(error = %e, "a simulator handler failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        }
+    };
     match conditional {
         Some(if_none_match) if response.status() == StatusCode::OK => {
             with_etag(response, if_none_match).await
         }
         _ => response,
+    }
+}
+
+/// `GET /keys/{KeyPrefix}*`: a listing, which is all that path offers (its `Allow`).
+fn is_prefix_listing(path: &str) -> bool {
+    path.strip_prefix("/api/v1/keys/")
+        .is_some_and(|rest| rest.ends_with('*') && !rest.contains('/'))
+}
+
+const PREFIX_LISTING_METHODS: &str = "GET,HEAD";
+
+/// 405 with the methods the path has.
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+    let _ = response
+        .headers_mut()
+        .insert(header::ALLOW, axum::http::HeaderValue::from_static(allow));
+    response
+}
+
+/// An error answer made outside the handlers (the router's 405, a rejected path, query or
+/// body) gets the device's `{"message": ...}` body: its text, or the status's reason.
+async fn with_json_error_body(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(response.status().is_client_error() || response.status().is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, BODY)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("Error")
+            .to_owned()
+    } else {
+        text
+    };
+    let mut answer = error(parts.status, message);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            let _ = answer.headers_mut().append(name, value.clone());
+        }
+    }
+    answer
+}
+
+/// A request in progress, counted in [`Shared`] until it is answered or dropped.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = shared.in_flight.fetch_add(1, Relaxed) + 1;
+        let _ = shared.max_in_flight.fetch_max(now, Relaxed);
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -337,11 +421,10 @@ async fn with_etag(response: Response, if_none_match: Option<axum::http::HeaderV
 }
 
 /// The media type an endpoint answers with.
-fn produced(method: &axum::http::Method, path: &str) -> &'static str {
+fn produced(method: &Method, path: &str) -> &'static str {
     if path.ends_with(".pem") {
         "application/x-pem-file"
-    } else if path.ends_with("/system/backup")
-        || (path.ends_with("/cert") && method == axum::http::Method::GET)
+    } else if path.ends_with("/system/backup") || (path.ends_with("/cert") && method == Method::GET)
     {
         "application/octet-stream"
     } else {

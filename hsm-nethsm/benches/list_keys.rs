@@ -1,0 +1,78 @@
+//! `NetHsm::list_keys` over 200 keys on the simulator with 2 ms added to every answer (a
+//! network): the details fetched one after another (what it did before), and concurrently
+//! (up to 16 in flight on the pool, what it does now). Both on the same warm connection pool.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use hsm_core::KeyStore as _;
+use hsm_nethsm::client::model::{GenerateKeyRequest, KeyMechanism, KeyType};
+use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
+use hsm_nethsm::{Credentials, NetHsm, NetHsmClient};
+use secrecy::SecretString;
+
+const KEYS: usize = 200;
+
+fn client(sim: &Simulator, user: &str, pass: &str) -> NetHsmClient {
+    NetHsmClient::builder("127.0.0.1", sim.addr().port())
+        .credentials(Credentials::new(user, SecretString::from(pass)))
+        .tls(sim.tls_options())
+        .build()
+        .unwrap()
+}
+
+fn list_keys(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = SimConfig {
+        latency: Duration::from_millis(2),
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(config, runtime.handle()).unwrap();
+    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
+    runtime.block_on(async {
+        for i in 0..KEYS {
+            admin
+                .generate_key(&GenerateKeyRequest {
+                    mechanisms: vec![KeyMechanism::ECDSA_Signature],
+                    key_type: KeyType::EC_P256,
+                    length: None,
+                    id: Some(format!("bench{i:04}")),
+                    restrictions: None,
+                    label: None,
+                })
+                .await
+                .unwrap();
+        }
+    });
+    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let hsm = NetHsm::new(operator.clone()).unwrap();
+    assert_eq!(hsm.list_keys().unwrap().len(), KEYS);
+
+    let mut group = c.benchmark_group(format!("nethsm/list_keys/{KEYS}_keys_2ms"));
+    group.throughput(Throughput::Elements(KEYS as u64));
+    group.sample_size(10);
+    group.bench_function("sequential", |b| {
+        b.iter(|| {
+            hsm.block_on(async {
+                let items = operator.list_keys().await?;
+                for item in &items {
+                    let _ = black_box(operator.get_key(&item.id).await?);
+                }
+                Ok(items.len())
+            })
+            .unwrap()
+        });
+    });
+    group.bench_function("concurrent", |b| {
+        b.iter(|| {
+            hsm.clear_key_cache();
+            black_box(hsm.list_keys().unwrap()).len()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, list_keys);
+criterion_main!(benches);
