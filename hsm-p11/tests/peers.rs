@@ -1,0 +1,329 @@
+//! Peers nobody here wrote, driving `libhsm_p11.so` as separate processes: OpenSC's `pkcs11-tool`
+//! (list, keypair generation, every signing mechanism the token lists, reading public keys) and
+//! OpenSSL through libp11's engine (the seed's `openssl dgst -engine pkcs11 -keyform engine
+//! -sign "pkcs11:..."` and a CSR with `openssl req -engine pkcs11`). Every signature is verified
+//! by the `openssl` CLI with the public key `pkcs11-tool --read-object` exported.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use hsm_core::HashAlgorithm;
+
+/// One token, reached through the module by the peers.
+struct Token {
+    env: Vec<(String, String)>,
+    label: String,
+    pin: String,
+    dir: PathBuf,
+}
+
+impl Token {
+    fn tool(&self) -> Command {
+        let mut c = Command::new("pkcs11-tool");
+        c.arg("--module")
+            .arg(module_path())
+            .args(["--token-label", &self.label, "--login", "--pin", &self.pin])
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
+    fn openssl(&self) -> Command {
+        let mut c = Command::new("openssl");
+        c.env("PKCS11_MODULE_PATH", module_path())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Generates a key pair with `pkcs11-tool --keypairgen`; its public key as PEM.
+    fn keypairgen(&self, key_type: &str, id_hex: &str) -> PathBuf {
+        run(self
+            .tool()
+            .args([
+                "--keypairgen",
+                "--key-type",
+                key_type,
+                "--id",
+                id_hex,
+                "--label",
+            ])
+            .arg(String::from_utf8(hex_decode(id_hex)).unwrap()));
+        let der = self.file(&format!("{id_hex}.pub.der"));
+        let pem = self.file(&format!("{id_hex}.pub.pem"));
+        run(self
+            .tool()
+            .args(["--read-object", "--type", "pubkey", "--id", id_hex, "-o"])
+            .arg(&der));
+        // pkcs11-tool 0.23 writes DER, but PEM for EdDSA keys.
+        let form = if std::fs::read(&der).unwrap().starts_with(b"-----BEGIN") {
+            "PEM"
+        } else {
+            "DER"
+        };
+        run(Command::new("openssl")
+            .args(["pkey", "-pubin", "-inform", form, "-in"])
+            .arg(&der)
+            .arg("-out")
+            .arg(&pem));
+        pem
+    }
+
+    /// Signs `input` with `pkcs11-tool --sign -m MECH`; the signature file.
+    fn sign(&self, mech: &str, id_hex: &str, input: &Path, extra: &[&str]) -> PathBuf {
+        let out = self.file(&format!("{id_hex}.{mech}.sig"));
+        run(self
+            .tool()
+            .args(["--sign", "-m", mech, "--id", id_hex])
+            .args(extra)
+            .arg("-i")
+            .arg(input)
+            .arg("-o")
+            .arg(&out));
+        out
+    }
+
+    fn mechanisms(&self) -> String {
+        run(Command::new("pkcs11-tool")
+            .arg("--module")
+            .arg(module_path())
+            .args(["--token-label", &self.label, "-M"])
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+    }
+}
+
+fn verify(pem: &Path, msg: &Path, sig: &Path, dgst: &str, pss: bool) {
+    let mut c = Command::new("openssl");
+    c.args(["dgst", &format!("-{dgst}")]);
+    if pss {
+        c.args([
+            "-sigopt",
+            "rsa_padding_mode:pss",
+            "-sigopt",
+            "rsa_pss_saltlen:-1",
+        ]);
+    }
+    let out = run(c
+        .arg("-verify")
+        .arg(pem)
+        .arg("-signature")
+        .arg(sig)
+        .arg(msg));
+    assert!(out.contains("Verified OK"), "{out}");
+}
+
+fn write(path: &Path, bytes: &[u8]) -> PathBuf {
+    std::fs::write(path, bytes).unwrap();
+    path.to_owned()
+}
+
+/// The whole peer suite on one token: every mechanism it lists, through pkcs11-tool and openssl.
+fn peer_suite(token: &Token, ec_id: &str, rsa_id: &str, ed_id: &str) {
+    let list = run(Command::new("pkcs11-tool")
+        .arg("--module")
+        .arg(module_path())
+        .arg("-L")
+        .envs(token.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+    assert!(
+        list.contains(&format!("token label        : {}", token.label)),
+        "{list}"
+    );
+    let mechs = token.mechanisms();
+    let has = |m: &str| {
+        mechs
+            .lines()
+            .any(|l| l.trim_start().starts_with(&format!("{m},")))
+    };
+
+    let msg = write(&token.file("msg.txt"), b"hsm-p11 peer test message\n");
+    let data = std::fs::read(&msg).unwrap();
+
+    // EC P-256: raw ECDSA over a digest, and ECDSA-SHA256/384/512 over the message.
+    let ec = token.keypairgen("EC:prime256v1", ec_id);
+    let digest = write(
+        &token.file("msg.sha256"),
+        &HashAlgorithm::Sha256.digest(&data),
+    );
+    let sig = token.sign("ECDSA", ec_id, &digest, &["--signature-format", "openssl"]);
+    verify(&ec, &msg, &sig, "sha256", false);
+    for (mech, dgst) in [
+        ("ECDSA-SHA256", "sha256"),
+        ("ECDSA-SHA384", "sha384"),
+        ("ECDSA-SHA512", "sha512"),
+    ] {
+        if has(mech) {
+            let sig = token.sign(mech, ec_id, &msg, &["--signature-format", "openssl"]);
+            verify(&ec, &msg, &sig, dgst, false);
+        }
+    }
+
+    // RSA 2048: PKCS#1 v1.5 over a DigestInfo and over the message, PSS both ways.
+    let rsa = token.keypairgen("rsa:2048", rsa_id);
+    let info = HashAlgorithm::Sha256
+        .digest_info(&HashAlgorithm::Sha256.digest(&data))
+        .unwrap();
+    let info = write(&token.file("msg.digestinfo"), &info);
+    let sig = token.sign("RSA-PKCS", rsa_id, &info, &[]);
+    verify(&rsa, &msg, &sig, "sha256", false);
+    for (mech, dgst) in [
+        ("SHA256-RSA-PKCS", "sha256"),
+        ("SHA384-RSA-PKCS", "sha384"),
+        ("SHA512-RSA-PKCS", "sha512"),
+    ] {
+        if has(mech) {
+            let sig = token.sign(mech, rsa_id, &msg, &[]);
+            verify(&rsa, &msg, &sig, dgst, false);
+        }
+    }
+    if has("RSA-PKCS-PSS") {
+        let sig = token.sign(
+            "RSA-PKCS-PSS",
+            rsa_id,
+            &digest,
+            &[
+                "--hash-algorithm",
+                "SHA256",
+                "--mgf",
+                "MGF1-SHA256",
+                "--salt-len",
+                "-1",
+            ],
+        );
+        verify(&rsa, &msg, &sig, "sha256", true);
+    }
+    // pkcs11-tool derives the PSS parameters from these mechanisms (salt = hash length).
+    for (mech, dgst) in [
+        ("SHA256-RSA-PKCS-PSS", "sha256"),
+        ("SHA384-RSA-PKCS-PSS", "sha384"),
+        ("SHA512-RSA-PKCS-PSS", "sha512"),
+    ] {
+        if has(mech) {
+            let sig = token.sign(mech, rsa_id, &msg, &[]);
+            verify(&rsa, &msg, &sig, dgst, true);
+        }
+    }
+
+    // -O lists what was made, with the ids asked for.
+    let objects = run(token.tool().arg("-O"));
+    for id in [ec_id, rsa_id] {
+        assert!(objects.contains(&format!("ID:         {id}")), "{objects}");
+    }
+
+    // OpenSSL through libp11's engine: the seed's command with a pkcs11: URI, and a CSR.
+    for (id_hex, pem) in [(ec_id, &ec), (rsa_id, &rsa)] {
+        let label = String::from_utf8(hex_decode(id_hex)).unwrap();
+        let uri = format!(
+            "pkcs11:token={};object={label};type=private;pin-value={}",
+            token.label, token.pin
+        );
+        let sig = token.file(&format!("{id_hex}.engine.sig"));
+        run(token
+            .openssl()
+            .args([
+                "dgst", "-sha256", "-engine", "pkcs11", "-keyform", "engine", "-sign", &uri, "-out",
+            ])
+            .arg(&sig)
+            .arg(&msg));
+        verify(pem, &msg, &sig, "sha256", false);
+        let csr = token.file(&format!("{id_hex}.csr"));
+        run(token
+            .openssl()
+            .args([
+                "req", "-new", "-engine", "pkcs11", "-keyform", "engine", "-key", &uri,
+            ])
+            .args(["-subj", "/CN=hsm-p11.example/O=hsm-rs", "-out"])
+            .arg(&csr));
+        let out = Command::new("openssl")
+            .args(["req", "-verify", "-noout", "-in"])
+            .arg(&csr)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "CSR does not verify: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The CSR carries the token's public key.
+        let csr_key = run(Command::new("openssl")
+            .args(["req", "-pubkey", "-noout", "-in"])
+            .arg(&csr));
+        assert_eq!(csr_key.trim(), std::fs::read_to_string(pem).unwrap().trim());
+    }
+    // Ed25519 where the backend has it, last: libp11 0.4.12 cannot enumerate a token holding an
+    // Ed25519 key ("Unable to enumerate private keys", the same with SoftHSM2's own module).
+    if has("EDDSA") {
+        let ed = token.keypairgen("EC:edwards25519", ed_id);
+        let sig = token.sign("EDDSA", ed_id, &msg, &[]);
+        run(Command::new("openssl")
+            .args(["pkeyutl", "-verify", "-pubin", "-rawin", "-inkey"])
+            .arg(&ed)
+            .arg("-in")
+            .arg(&msg)
+            .arg("-sigfile")
+            .arg(&sig));
+    }
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn nethsm_simulator_through_pkcs11_tool_and_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = nethsm_sim(dir.path(), 0);
+    let config = write_config(dir.path(), &[(nethsm_uri(&sim), "nethsm", "N0001")]);
+    let token = Token {
+        env: module_env(&config, None),
+        label: "nethsm".into(),
+        pin: NETHSM_OPERATOR_PASS.into(),
+        dir: dir.path().to_owned(),
+    };
+    peer_suite(&token, &hex("ec1"), &hex("rsa1"), &hex("ed1"));
+}
+
+#[test]
+fn n200_simulator_through_pkcs11_tool_and_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = n200_sim(dir.path(), 0);
+    let config = write_config(dir.path(), &[(n200_uri(&sim), "n200", "N2001")]);
+    let token = Token {
+        env: module_env(&config, None),
+        label: "n200".into(),
+        pin: N200_PASS.into(),
+        dir: dir.path().to_owned(),
+    };
+    peer_suite(&token, &hex("ec2"), &hex("rsa2"), &hex("ed2"));
+}
+
+#[test]
+fn softhsm_token_through_the_module_with_pkcs11_tool_and_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let softhsm = softhsm_token(dir.path(), "softtok");
+    let config = write_config(dir.path(), &[(softhsm_uri("softtok"), "viap11", "S0001")]);
+    let token = Token {
+        env: module_env(&config, Some(&softhsm)),
+        label: "viap11".into(),
+        pin: SOFTHSM_PIN.into(),
+        dir: dir.path().to_owned(),
+    };
+    peer_suite(&token, &hex("ec3"), &hex("rsa3"), &hex("ed3"));
+}
