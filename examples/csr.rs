@@ -10,6 +10,7 @@
 mod common;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::str::FromStr as _;
 use std::sync::Arc;
 
@@ -37,11 +38,7 @@ struct Args {
     out: PathBuf,
 }
 
-fn build(
-    hsm: Arc<dyn Hsm>,
-    key: KeyId,
-    subject: Name,
-) -> Result<CertReq, Box<dyn std::error::Error>> {
+fn build(hsm: Arc<dyn Hsm>, key: KeyId, subject: Name) -> common::Result<CertReq> {
     let public_key = hsm.public_key(&key)?;
     let builder = RequestBuilder::new(subject)?;
     let request = match (public_key.key_type(), public_key.curve()) {
@@ -62,7 +59,11 @@ fn build(
     Ok(request)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    common::exit(run())
+}
+
+fn run() -> common::Result {
     common::init_tracing();
     let args = Args::parse();
     let hsm: Arc<dyn Hsm> = Arc::from(args.backend.open()?);

@@ -1,80 +1,226 @@
-//! DNSSEC-scale signing against the simulated N200: N records with one P-256 key, three ways.
+//! DNSSEC-scale signing: N records with one P-256 key, three ways, by default against the
+//! simulated N200 (the device of the seed's DNSSEC complaint), or against any backend `--uri`
+//! names.
 //!
 //! (a) a new client (new TLS connection) per signature, as the vendor PKCS#11 module does;
 //! (b) one kept connection, one signature at a time; (c) `sign_many` with many in flight.
 //!
 //! ```text
-//! cargo run --release --example dnssec_sign -- [RECORDS (default 1000)] [LATENCY_MS (default 20)]
+//! cargo run --release --example dnssec_sign -- [--uri URI] [RECORDS (default 1000)] [LATENCY_MS (default 20)]
 //! ```
-//! CI runs it with small values: `cargo run --example dnssec_sign -- 20 1`.
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+//! The URI defaults to `HSM_URI`, else `n200+sim:`. `LATENCY_MS` is what the N200 simulator adds
+//! to every answer (a `latency-ms=` in an `n200+sim:` URI wins); on the N200 simulator the
+//! table also counts the TLS connections each way opened. Mode (a) opens the URI again for every
+//! signature, so it runs on the N200 simulator and on real devices, not on other simulators
+//! (each opening would start a new, empty one). CI runs it with small values:
+//! `cargo run --example dnssec_sign -- 20 1` and `-- --uri nethsm+sim: 20 1`.
+#![allow(clippy::print_stdout, missing_docs)]
 
-use std::time::{Duration, Instant};
+mod common;
 
-use hsm_core::{Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};
-use hsm_n200::N200;
-use hsm_n200::sim::{SimConfig, Simulator};
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let records: usize = args.next().map_or(Ok(1000), |a| a.parse())?;
-    let latency_ms: u64 = args.next().map_or(Ok(20), |a| a.parse())?;
-    let mut config = SimConfig::random_credentials();
-    config.latency = Duration::from_millis(latency_ms);
-    let sim = Simulator::start(config)?;
-    let n200 = N200::new(sim.client_builder()?.build()?, sim.key_pin(), "FFFF")?;
-    let key = KeyId::name("jpexample")?;
-    let _ = n200.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))?;
-    let public_key = n200.public_key(&key)?;
+use clap::Parser;
+use hsm::n200::N200;
+use hsm::n200::sim::Simulator;
+use hsm::uri::BackendUri;
+use hsm::{Curve, Hsm, KeyId, KeySpec, KeyTemplate, SignAlgorithm};
+
+/// Sign N DNS records with one P-256 key, three ways, and print signatures per second.
+#[derive(Parser)]
+struct Args {
+    /// Backend URI (default: `HSM_URI`, else `n200+sim:`, the built-in N200 simulator).
+    #[arg(long)]
+    uri: Option<String>,
+    /// Records to sign.
+    #[arg(default_value_t = 1000)]
+    records: usize,
+    /// Milliseconds the N200 simulator adds to every answer.
+    #[arg(default_value_t = 20)]
+    latency_ms: u64,
+}
+
+/// The backend: the N200 simulator (whose connections can be counted and which a fresh client
+/// can reach again), or whatever `hsm::open` made of the URI.
+enum Backend {
+    N200Sim(Box<N200>),
+    Other(Box<dyn Hsm>),
+}
+
+impl Backend {
+    fn open(uri: &str) -> common::Result<Self> {
+        if uri.to_ascii_lowercase().starts_with("n200+sim:") {
+            Ok(Self::N200Sim(Box::new(N200::open(BackendUri::parse(
+                uri,
+            )?)?)))
+        } else {
+            Ok(Self::Other(hsm::open(uri)?))
+        }
+    }
+
+    fn hsm(&self) -> &dyn Hsm {
+        match self {
+            Self::N200Sim(n200) => n200.as_ref(),
+            Self::Other(hsm) => hsm.as_ref(),
+        }
+    }
+
+    fn simulator(&self) -> Option<&Simulator> {
+        match self {
+            Self::N200Sim(n200) => n200.simulator(),
+            Self::Other(_) => None,
+        }
+    }
+
+    fn connections(&self) -> Option<u64> {
+        self.simulator().map(Simulator::connections)
+    }
+
+    /// Whether [`Backend::fresh`] reaches the same keys: not for a simulator other than the
+    /// N200's, where opening the URI again starts another, empty one.
+    fn can_reopen(&self, uri: &str) -> bool {
+        matches!(self, Self::N200Sim(_)) || !is_simulator(uri)
+    }
+
+    /// A new client with its own connection to the same device.
+    fn fresh(&self, uri: &str) -> common::Result<Box<dyn Hsm>> {
+        match self {
+            Self::N200Sim(_) => {
+                let sim = self.simulator().ok_or("the N200 simulator is gone")?;
+                let client = sim.client_builder()?.build()?;
+                Ok(Box::new(N200::new(client, sim.key_pin(), "FFFF")?))
+            }
+            Self::Other(_) => Ok(hsm::open(uri)?),
+        }
+    }
+}
+
+/// Whether `uri` names a built-in simulator (`SCHEME+sim:`).
+fn is_simulator(uri: &str) -> bool {
+    uri.split_once(':')
+        .is_some_and(|(scheme, _)| scheme.to_ascii_lowercase().ends_with("+sim"))
+}
+
+struct Row {
+    name: &'static str,
+    signatures: usize,
+    rate: f64,
+    connections: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    common::exit(run())
+}
+
+fn run() -> common::Result {
+    common::init_tracing();
+    let args = Args::parse();
+    let mut uri = common::backend_uri(args.uri, "n200+sim:");
+    let n200_sim = uri.to_ascii_lowercase().starts_with("n200+sim:");
+    let mut latency_ms = None;
+    if n200_sim {
+        latency_ms = BackendUri::parse(&uri)?
+            .query
+            .take_parsed::<u64>("latency-ms")?;
+        if latency_ms.is_none() {
+            let separator = if uri.contains('?') { '&' } else { '?' };
+            uri = format!("{uri}{separator}latency-ms={}", args.latency_ms);
+            latency_ms = Some(args.latency_ms);
+        }
+    }
+    let backend = Backend::open(&uri)?;
+    let hsm = backend.hsm();
+    let simulated = is_simulator(&uri);
+
+    // A fresh id on a real device, so that its existing keys are never touched.
+    let key: KeyId = if simulated {
+        "jpexample".parse()?
+    } else {
+        let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+        format!("dnssec{stamp}").parse()?
+    };
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))?;
+    let public_key = hsm.public_key(&key)?;
+    let records = args.records;
     let rrsets: Vec<Vec<u8>> = (0..records)
         .map(|i| format!("host{i}.jp.example. 3600 IN A 192.0.2.{}", i % 256).into_bytes())
         .collect();
     let alg = SignAlgorithm::EcdsaSha256;
+    let mut rows = Vec::new();
 
     // (a) A new connection per signature (fewer records: it is slow by design).
     let a_n = records.min(100);
-    let conns = sim.connections();
-    let start = Instant::now();
-    for m in rrsets.iter().take(a_n) {
-        let fresh = N200::new(sim.client_builder()?.build()?, sim.key_pin(), "FFFF")?;
-        public_key.verify(m, &fresh.sign(&key, alg, m)?)?;
+    if backend.can_reopen(&uri) {
+        let before = backend.connections();
+        let start = Instant::now();
+        for m in rrsets.iter().take(a_n) {
+            let fresh = backend.fresh(&uri)?;
+            public_key.verify(m, &fresh.sign(&key, alg, m)?)?;
+        }
+        rows.push(Row {
+            name: "(a) new client and connection per signature",
+            signatures: a_n,
+            rate: a_n as f64 / start.elapsed().as_secs_f64(),
+            connections: backend.connections().zip(before).map(|(n, b)| n - b),
+        });
+    } else {
+        println!("(a) left out: opening {uri} again would start another simulator");
     }
-    let a = a_n as f64 / start.elapsed().as_secs_f64();
-    let a_conns = sim.connections() - conns;
 
     // (b) One kept connection, one at a time.
-    let _ = n200.sign(&key, alg, b"warm-up")?;
-    let conns = sim.connections();
+    let _ = hsm.sign(&key, alg, b"warm-up")?;
+    let before = backend.connections();
     let start = Instant::now();
     for m in &rrsets {
-        public_key.verify(m, &n200.sign(&key, alg, m)?)?;
+        public_key.verify(m, &hsm.sign(&key, alg, m)?)?;
     }
-    let b = records as f64 / start.elapsed().as_secs_f64();
-    let b_conns = sim.connections() - conns;
+    rows.push(Row {
+        name: "(b) kept connection, one at a time",
+        signatures: records,
+        rate: records as f64 / start.elapsed().as_secs_f64(),
+        connections: backend.connections().zip(before).map(|(n, b)| n - b),
+    });
 
-    // (c) sign_many, up to 16 in flight.
+    // (c) sign_many, many in flight.
     let refs: Vec<&[u8]> = rrsets.iter().map(Vec::as_slice).collect();
-    let conns = sim.connections();
+    let before = backend.connections();
     let start = Instant::now();
-    let results = n200.sign_many(&key, alg, &refs);
-    let c = records as f64 / start.elapsed().as_secs_f64();
+    let results = hsm.sign_many(&key, alg, &refs);
+    let rate = records as f64 / start.elapsed().as_secs_f64();
     for (m, r) in refs.iter().zip(results) {
         public_key.verify(m, &r?)?;
     }
-    let c_conns = sim.connections() - conns;
+    rows.push(Row {
+        name: "(c) sign_many, many in flight",
+        signatures: records,
+        rate,
+        connections: backend.connections().zip(before).map(|(n, b)| n - b),
+    });
 
-    println!("records: {records}, simulator latency: {latency_ms} ms");
+    if !simulated && hsm.capabilities().delete {
+        hsm.delete_key(&key)?;
+    }
+
+    let latency = latency_ms.map_or_else(String::new, |ms| format!(", simulator latency: {ms} ms"));
+    println!("backend: {}, records: {records}{latency}", hsm.backend());
     println!("| mode | signatures/s | new connections | vs (a) | vs seed 0.942/s |");
     println!("|---|---|---|---|---|");
-    for (name, rate, n, c) in [
-        ("(a) new TLS connection per signature", a, a_n, a_conns),
-        ("(b) kept connection, one at a time", b, records, b_conns),
-        ("(c) sign_many, 16 in flight", c, records, c_conns),
-    ] {
+    let a_rate = rows
+        .iter()
+        .find(|r| r.name.starts_with("(a)"))
+        .map(|r| r.rate);
+    for row in &rows {
+        let connections = row
+            .connections
+            .map_or_else(|| "n/a".to_owned(), |n| n.to_string());
+        let vs_a = a_rate.map_or_else(|| "n/a".to_owned(), |a| format!("{:.1}x", row.rate / a));
         println!(
-            "| {name} ({n} signatures) | {rate:.1} | {c} | {:.1}x | {:.0}x |",
-            rate / a,
-            rate / 0.942
+            "| {} ({} signatures) | {:.1} | {connections} | {vs_a} | {:.0}x |",
+            row.name,
+            row.signatures,
+            row.rate,
+            row.rate / 0.942
         );
     }
     Ok(())

@@ -7,6 +7,8 @@
 
 mod common;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use hsm::{KeyId, KeySpec, KeyTemplate};
 
@@ -27,7 +29,11 @@ struct Args {
     label: Option<String>,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    common::exit(run())
+}
+
+fn run() -> common::Result {
     common::init_tracing();
     let args = Args::parse();
     let hsm = args.backend.open()?;

@@ -7,6 +7,8 @@
 
 mod common;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 /// List the keys on an HSM.
@@ -16,7 +18,11 @@ struct Args {
     backend: common::BackendArg,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    common::exit(run())
+}
+
+fn run() -> common::Result {
     common::init_tracing();
     let args = Args::parse();
     let hsm = args.backend.open()?;

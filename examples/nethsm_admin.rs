@@ -10,6 +10,8 @@
 
 mod common;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use hsm::nethsm::NetHsm;
 use hsm::nethsm::client::model::{ProvisionRequest, SystemState, UserPostData, UserRole};
@@ -34,11 +36,23 @@ fn secret(var: &str, default: &str) -> SecretString {
     std::env::var(var).map_or_else(|_| SecretString::from(default), SecretString::from)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    common::exit(run())
+}
+
+fn run() -> common::Result {
     common::init_tracing();
     let args = Args::parse();
     let uri = common::backend_uri(args.uri, "nethsm+sim:?state=unprovisioned");
-    let hsm = NetHsm::open(BackendUri::parse(&uri)?)?;
+    let uri = BackendUri::parse(&uri)?;
+    if uri.scheme != "nethsm" {
+        return Err(format!(
+            "nethsm_admin administers a NetHSM: it needs a nethsm:// or nethsm+sim: URI, not {}:",
+            uri.scheme
+        )
+        .into());
+    }
+    let hsm = NetHsm::open(uri)?;
     let client: &NetHsmClient = hsm.client();
     let info = hsm.block_on(client.info())?;
     println!("{} {} at {}", info.vendor, info.product, client.base_url());

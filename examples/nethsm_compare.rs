@@ -1,43 +1,59 @@
-//! Signatures per second against one NetHSM simulator, side by side in one run: this crate (one
-//! caller on a kept connection, and `sign_many`), Nitrokey's Python `nethsm` client (one caller,
-//! its own kept connection), and `curl` started once per signature (a new process, TCP
-//! connection and TLS handshake each time). Prints a Markdown table.
+//! Signatures per second against one NetHSM, side by side in one run: this crate (one caller on
+//! a kept connection, and `sign_many`), Nitrokey's Python `nethsm` client (one caller, its own
+//! kept connection), and `curl` started once per signature (a new process, TCP connection and
+//! TLS handshake each time). Prints a Markdown table.
+//!
+//! It is NetHSM-only by nature: the other two clients speak the NetHSM REST API. `--uri`
+//! (default: `HSM_URI`, else `nethsm+sim:`) selects the NetHSM: the built-in simulator, with
+//! `--latency-ms` added to every answer, or a real one, e.g.
+//! `nethsm://operator@10.1.2.3:8443?password-env=NETHSM_PASS&ca=nethsm.pem` with `--key` naming
+//! an existing P-256 key (without `--key` a key is generated, which needs `admin=` and
+//! `admin-password-env=` in the URI, and deleted at the end). The Python and curl clients get the
+//! same host, user and CA file (`ca=` is needed for them; they know no `server-name=` or
+//! `pin-sha256=`), and the passphrase through the environment and stdin, never on a command line.
 //!
 //! ```sh
 //! source scripts/ci.d/nethsm.sh   # the Python venv (HSM_NETHSM_VENV)
 //! cargo run --release --example nethsm_compare -- --count 500 --latency-ms 2
 //! ```
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(clippy::print_stdout, clippy::print_stderr, missing_docs)]
 
+mod common;
+
+use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use hsm::nethsm::sim::{
-    ADMIN_PASSPHRASE, ADMIN_USER, OPERATOR_PASSPHRASE, OPERATOR_USER, SimConfig, Simulator,
-};
-use hsm::nethsm::{Credentials, NetHsm, NetHsmClient};
-use hsm::secret::SecretString;
+use hsm::nethsm::NetHsm;
+use hsm::nethsm::sim::{OPERATOR_PASSPHRASE, OPERATOR_USER};
+use hsm::secret::{ExposeSecret as _, SecretString};
+use hsm::uri::BackendUri;
 use hsm::{
     Curve, HashAlgorithm, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _,
 };
 
+/// Compare signatures per second: hsm-nethsm, Nitrokey's Python client, curl.
 #[derive(Parser)]
 struct Args {
+    /// A `nethsm://` or `nethsm+sim:` URI (default: `HSM_URI`, else the simulator).
+    #[arg(long)]
+    uri: Option<String>,
     /// Signatures per client.
     #[arg(long, default_value_t = 200)]
     count: usize,
-    /// Milliseconds the simulator adds to every answer (a network).
+    /// Milliseconds the simulator adds to every answer (a network); simulator only.
     #[arg(long, default_value_t = 2)]
     latency_ms: u64,
+    /// An existing P-256 key to sign with (default: a new key, deleted at the end).
+    #[arg(long)]
+    key: Option<KeyId>,
     /// The venv with Nitrokey's `nethsm` package (default: $HSM_NETHSM_VENV, else
     /// /var/cache/hsm-rs/venv-nethsm).
     #[arg(long)]
     venv: Option<PathBuf>,
 }
-
-type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 struct Row {
     client: &'static str,
@@ -46,35 +62,88 @@ struct Row {
     took: Duration,
 }
 
-fn main() -> BoxResult<()> {
+/// Where the Python and curl clients connect, and as whom.
+struct Peer {
+    /// `HOST:PORT`, as both take it.
+    host: String,
+    ca: PathBuf,
+    user: String,
+    passphrase: SecretString,
+}
+
+impl Peer {
+    /// The simulator's address, certificate (written to `dir`) and operator.
+    fn simulator(hsm: &NetHsm, dir: &std::path::Path) -> common::Result<Self> {
+        let sim = hsm.simulator().ok_or("nethsm+sim: started no simulator")?;
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, sim.certificate_pem())?;
+        Ok(Self {
+            host: format!("localhost:{}", sim.addr().port()),
+            ca,
+            user: OPERATOR_USER.to_owned(),
+            passphrase: SecretString::from(OPERATOR_PASSPHRASE),
+        })
+    }
+
+    /// The host, user, passphrase and `ca=` of a `nethsm://` URI.
+    fn device(uri: &str) -> common::Result<Self> {
+        let mut uri = BackendUri::parse(uri)?;
+        let host = uri.require_host()?.to_owned();
+        let port = uri.port.unwrap_or(443);
+        let user = uri.require_user()?.to_owned();
+        let passphrase = uri.take_password()?.ok_or("the URI gives no password")?;
+        let ca = uri
+            .query
+            .take_path("ca")?
+            .ok_or("the Python and curl clients need the device's CA: add ca=FILE to the URI")?;
+        Ok(Self {
+            host: format!("{host}:{port}"),
+            ca,
+            user,
+            passphrase,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    common::exit(run())
+}
+
+fn run() -> common::Result {
+    common::init_tracing();
     let args = Args::parse();
-    let runtime = tokio::runtime::Runtime::new()?;
-    let sim = Simulator::start(
-        SimConfig {
-            latency: Duration::from_millis(args.latency_ms),
-            ..SimConfig::default()
-        },
-        runtime.handle(),
-    )?;
+    let mut uri = common::backend_uri(args.uri, common::DEFAULT_URI);
+    let parsed = BackendUri::parse(&uri)?;
+    if parsed.scheme != "nethsm" {
+        return Err(format!(
+            "nethsm_compare compares NetHSM clients: it needs a nethsm:// or nethsm+sim: URI, not {}:",
+            parsed.scheme
+        )
+        .into());
+    }
+    let simulated = parsed.simulated;
+    if simulated && !uri.contains("latency-ms=") {
+        let separator = if uri.contains('?') { '&' } else { '?' };
+        uri = format!("{uri}{separator}latency-ms={}", args.latency_ms);
+    }
+    let hsm = NetHsm::open(BackendUri::parse(&uri)?)?;
     let dir = std::env::temp_dir().join(format!("nethsm-compare-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, sim.certificate_pem())?;
-    let port = sim.addr().port();
+    let peer = if simulated {
+        Peer::simulator(&hsm, &dir)?
+    } else {
+        Peer::device(&uri)?
+    };
 
-    let client = NetHsmClient::builder("127.0.0.1", port)
-        .credentials(Credentials::new(
-            OPERATOR_USER,
-            SecretString::from(OPERATOR_PASSPHRASE),
-        ))
-        .tls(sim.tls_options())
-        .build()?;
-    let hsm = NetHsm::new(client)?.with_admin(Credentials::new(
-        ADMIN_USER,
-        SecretString::from(ADMIN_PASSPHRASE),
-    ));
-    let key: KeyId = "compare256".parse()?;
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))?;
+    let (key, generated) = match args.key {
+        Some(key) => (key, false),
+        None => {
+            let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+            let key: KeyId = format!("compare{stamp}").parse()?;
+            hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))?;
+            (key, true)
+        }
+    };
     let public = hsm.public_key(&key)?;
     let message = b"a DNS RRset to sign";
     let digest = HashAlgorithm::Sha256.digest(message);
@@ -120,21 +189,24 @@ fn main() -> BoxResult<()> {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(bytes)
     };
-    let host = format!("localhost:{port}");
     if venv.join("bin/python").exists() {
+        // The passphrase goes through the environment: peer.py takes it as an argument, which
+        // this wrapper fills in inside the Python process, so it is on no command line.
         let out = Command::new(venv.join("bin/python"))
+            .args(["-c", PYTHON_WRAPPER])
             .arg(&script)
-            .arg(&host)
-            .arg(&ca)
+            .arg(&peer.host)
+            .arg(&peer.ca)
             .args([
                 "bench-sign",
-                OPERATOR_USER,
-                OPERATOR_PASSPHRASE,
-                "compare256",
+                &peer.user,
+                "@PASSPHRASE",
+                &key.to_string(),
                 "ECDSA",
             ])
             .arg(b64(&digest))
             .arg(args.count.to_string())
+            .env(PASSPHRASE_VAR, peer.passphrase.expose_secret())
             .output()?;
         if !out.status.success() {
             return Err(format!("python: {}", String::from_utf8_lossy(&out.stderr)).into());
@@ -156,25 +228,25 @@ fn main() -> BoxResult<()> {
         eprintln!("SKIPPED: Python row, no venv at {}", venv.display());
     }
 
-    // curl, a new process and connection per signature.
+    // curl, a new process and connection per signature; the credentials on its stdin.
     let body = format!(r#"{{"mode":"ECDSA","message":"{}"}}"#, b64(&digest));
-    let url = format!("https://{host}/api/v1/keys/compare256/sign");
-    let auth = format!("{OPERATOR_USER}:{OPERATOR_PASSPHRASE}");
+    let url = format!("https://{}/api/v1/keys/{key}/sign", peer.host);
+    let config = curl_user_config(&peer.user, &peer.passphrase);
     let started = Instant::now();
     for _ in 0..args.count {
-        let out = Command::new("curl")
-            .args(["-sS", "--fail", "--cacert"])
-            .arg(&ca)
-            .args([
-                "-u",
-                &auth,
-                "-H",
-                "content-type: application/json",
-                "-d",
-                &body,
-                &url,
-            ])
-            .output()?;
+        let mut curl = Command::new("curl")
+            .args(["-sS", "--fail", "-K", "-", "--cacert"])
+            .arg(&peer.ca)
+            .args(["-H", "content-type: application/json", "-d", &body, &url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        curl.stdin
+            .take()
+            .ok_or("curl has no stdin")?
+            .write_all(config.expose_secret().as_bytes())?;
+        let out = curl.wait_with_output()?;
         if !out.status.success() || !out.stdout.starts_with(b"{\"signature\"") {
             return Err(format!("curl: {}", String::from_utf8_lossy(&out.stderr)).into());
         }
@@ -190,10 +262,17 @@ fn main() -> BoxResult<()> {
         .first()
         .map(|r| r.count as f64 / r.took.as_secs_f64())
         .unwrap_or(1.0);
-    println!(
-        "P-256 ECDSA against the simulator with {} ms latency per answer, {} signatures each:\n",
-        args.latency_ms, args.count
-    );
+    if simulated {
+        println!(
+            "P-256 ECDSA against the simulator with {} ms latency per answer, {} signatures each:\n",
+            args.latency_ms, args.count
+        );
+    } else {
+        println!(
+            "P-256 ECDSA against the NetHSM at {}, {} signatures each:\n",
+            peer.host, args.count
+        );
+    }
     println!("| client | how | signatures/s | ms/signature | vs hsm-nethsm `sign` |");
     println!("|---|---|---:|---:|---:|");
     for row in &rows {
@@ -207,6 +286,36 @@ fn main() -> BoxResult<()> {
             rate / ours
         );
     }
+    if generated && !simulated {
+        hsm.delete_key(&key)?;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// The environment variable that carries the passphrase to the Python client.
+const PASSPHRASE_VAR: &str = "HSM_COMPARE_PASSPHRASE";
+
+/// Runs peer.py (the first argument) with the remaining arguments, `@PASSPHRASE` replaced by
+/// the value of [`PASSPHRASE_VAR`].
+const PYTHON_WRAPPER: &str = "import os, runpy, sys
+script = sys.argv[1]
+secret = os.environ.pop('HSM_COMPARE_PASSPHRASE')
+sys.argv = [script] + [secret if a == '@PASSPHRASE' else a for a in sys.argv[2:]]
+runpy.run_path(script, run_name='__main__')";
+
+/// The curl config line `user = "USER:PASSPHRASE"`, quoted, built in one buffer that is
+/// zeroized when dropped.
+fn curl_user_config(user: &str, passphrase: &SecretString) -> SecretString {
+    let passphrase = passphrase.expose_secret();
+    let mut config = String::with_capacity(16 + 2 * (user.len() + passphrase.len()));
+    config.push_str("user = \"");
+    for c in user.chars().chain([':']).chain(passphrase.chars()) {
+        if c == '\\' || c == '"' {
+            config.push('\\');
+        }
+        config.push(c);
+    }
+    config.push_str("\"\n");
+    SecretString::from(config)
 }

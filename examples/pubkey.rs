@@ -7,6 +7,8 @@
 
 mod common;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use hsm::KeyId;
 
@@ -20,7 +22,11 @@ struct Args {
     key: KeyId,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    common::exit(run())
+}
+
+fn run() -> common::Result {
     common::init_tracing();
     let args = Args::parse();
     let hsm = args.backend.open()?;

@@ -2,25 +2,39 @@
 //! and the signature.
 //!
 //! With no configuration it starts the built-in NetHSM simulator on loopback (real HTTPS);
-//! with `HSM_URI` set it does the same on that device:
+//! with `--uri` (or `HSM_URI`) it does the same on that backend:
 //!
 //! ```sh
 //! cargo run --example quickstart
-//! HSM_URI='nethsm://operator@nethsm.example:8443?password-env=NETHSM_PASS&ca=nethsm.pem' \
+//! cargo run --example quickstart -- --uri pkcs11+sim:
+//! HSM_URI='nethsm://operator@nethsm.example:8443?password-env=NETHSM_PASS&admin=admin&admin-password-env=NETHSM_ADMIN_PASS&ca=nethsm.pem' \
 //!     cargo run --example quickstart
 //! ```
 #![allow(clippy::print_stdout, missing_docs)]
 
 mod common;
 
+use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clap::Parser;
 use hsm::{Curve, KeyId, KeySpec, KeyTemplate, SignAlgorithm};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Generate a P-256 key, sign, verify, print the public key and the signature.
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    backend: common::BackendArg,
+}
+
+fn main() -> ExitCode {
+    common::exit(run())
+}
+
+fn run() -> common::Result {
     common::init_tracing();
-    let uri = common::backend_uri(None, common::DEFAULT_URI);
-    let hsm = hsm::open(&uri)?;
+    let args = Args::parse();
+    let hsm = args.backend.open()?;
     println!("backend: {}", hsm.backend());
 
     // A fresh id, so that a real device's existing keys are never touched.

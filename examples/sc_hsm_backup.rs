@@ -20,8 +20,8 @@
 mod common;
 
 #[cfg(all(feature = "sc", feature = "sim"))]
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    backup::run()
+fn main() -> std::process::ExitCode {
+    common::exit(backup::run())
 }
 
 #[cfg(not(all(feature = "sc", feature = "sim")))]
@@ -45,7 +45,9 @@ mod backup {
     /// Back up a key through a DKEK share and restore it onto the re-initialised device.
     #[derive(Parser)]
     struct Args {
-        /// `sc-hsm:?reader=NAME&pin-env=VAR` or `sc-hsm+sim:` (the default).
+        /// `sc-hsm:?reader=NAME&pin-env=VAR` or `sc-hsm+sim:` (the default). Unlike the other
+        /// examples it is not taken from `HSM_URI`: this one erases the device, so the device is
+        /// named on the command line.
         #[arg(long, default_value = "sc-hsm+sim:")]
         uri: String,
         /// Required for anything but the simulator: the device is initialised twice, which
@@ -77,10 +79,17 @@ mod backup {
         }
     }
 
-    pub(crate) fn run() -> Result<(), Box<dyn std::error::Error>> {
+    pub(crate) fn run() -> super::common::Result {
         super::common::init_tracing();
         let args = Args::parse();
         let uri = BackendUri::parse(&args.uri)?;
+        if uri.scheme != "sc-hsm" {
+            return Err(format!(
+                "sc_hsm_backup needs a SmartCard-HSM: an sc-hsm: or sc-hsm+sim: URI, not {}:",
+                uri.scheme
+            )
+            .into());
+        }
         if !uri.simulated && !args.wipe_device {
             return Err(
                 "this example initialises the device twice, erasing every key on it: \
@@ -133,10 +142,9 @@ mod backup {
 
         // 3. re-initialise: every key is gone
         hsm.initialize(&InitParams::new(so_pin, user_pin).with_dkek_shares(1))?;
-        assert!(
-            hsm.list_keys()?.is_empty(),
-            "re-initialisation left keys behind"
-        );
+        if !hsm.list_keys()?.is_empty() {
+            return Err("re-initialisation left keys behind".into());
+        }
         println!("re-initialised: no keys left");
 
         // 4. the same share again, the key back from the file, and a signature with it

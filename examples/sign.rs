@@ -9,6 +9,7 @@
 mod common;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use hsm::{KeyId, SignAlgorithm};
@@ -45,7 +46,11 @@ struct Args {
     format: Format,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    common::exit(run())
+}
+
+fn run() -> common::Result {
     common::init_tracing();
     let args = Args::parse();
     let hsm = args.backend.open()?;

@@ -1,8 +1,13 @@
-//! What every example shares: the backend URI and logging.
+//! What every example shares: the backend URI, logging, and how an error is printed.
 #![allow(dead_code)] // Each example compiles this module on its own and uses a part of it.
+
+use std::process::ExitCode;
 
 /// The URI used when neither `--uri` nor `HSM_URI` is given: the built-in NetHSM simulator.
 pub(crate) const DEFAULT_URI: &str = "nethsm+sim:";
+
+/// What an example's body returns: any error, printed by [`exit`].
+pub(crate) type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// `--uri`, else the `HSM_URI` environment variable, else `default` (usually [`DEFAULT_URI`]).
 pub(crate) fn backend_uri(flag: Option<String>, default: &str) -> String {
@@ -19,9 +24,14 @@ pub(crate) struct BackendArg {
 }
 
 impl BackendArg {
+    /// The URI `--uri`, `HSM_URI` or [`DEFAULT_URI`] names.
+    pub(crate) fn uri(self) -> String {
+        backend_uri(self.uri, DEFAULT_URI)
+    }
+
     /// Opens the backend `--uri`, `HSM_URI` or [`DEFAULT_URI`] names.
     pub(crate) fn open(self) -> hsm::Result<Box<dyn hsm::Hsm>> {
-        hsm::open(&backend_uri(self.uri, DEFAULT_URI))
+        hsm::open(&self.uri())
     }
 }
 
@@ -33,4 +43,28 @@ pub(crate) fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// An example's `main`: `fn main() -> ExitCode { common::exit(run()) }`.
+///
+/// On error it prints the error with `Display`, never `Debug` (which is what returning the error
+/// from `main` would print): for an [`hsm::Error`] that is the failing operation, the kind, the
+/// message and the device's status (`nethsm.sign: not found: ... [HTTP 404]`); then each cause of
+/// the source chain on a line of its own. The exit code is 1.
+pub(crate) fn exit(result: Result) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {error}");
+                let mut source = error.source();
+                while let Some(cause) = source {
+                    eprintln!("  caused by: {cause}");
+                    source = cause.source();
+                }
+            }
+            ExitCode::FAILURE
+        }
+    }
 }
