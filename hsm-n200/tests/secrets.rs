@@ -84,6 +84,10 @@ fn no_password_pin_or_key_reaches_logs_errors_or_debug_output() {
         "import_ecc_key",
         n200.block_on(c.import_ecc_key(Curve::P256, "logimp", &pin, "FFFF", &scalar)),
     );
+    seen.note(
+        "gen_sym_key",
+        n200.block_on(c.gen_sym_key(256, "logaes", &pin, "FFFF")),
+    );
     seen.note("list_keys", n200.block_on(c.list_keys("NIST")));
     seen.note(
         "list_keys_on_cores",
@@ -179,6 +183,10 @@ fn no_password_pin_or_key_reaches_logs_errors_or_debug_output() {
         n200.block_on(c.delete_key("logimp", &wrong_pin)),
     );
     seen.error(
+        "encrypt wrong pin, generated AES key",
+        n200.block_on(c.encrypt("logaes", &wrong_pin, "CBC", "x")),
+    );
+    seen.error(
         "duplicate gen",
         n200.block_on(c.gen_ecc_key(Curve::P256, "logkey", &pin, "FFFF")),
     );
@@ -242,6 +250,17 @@ fn no_password_pin_or_key_reaches_logs_errors_or_debug_output() {
     }
     seen.note("list", n200.list_keys());
     seen.note("public_key", n200.public_key(&key));
+    let aes = KeyId::name("backend-aes").unwrap();
+    seen.note(
+        "generate_key aes",
+        n200.generate_key(&KeyTemplate::new(aes.clone(), KeySpec::Aes128)),
+    );
+    let backend_ct = n200.encrypt(&aes, "CBC", "backend secret text");
+    if let Ok(ct) = &backend_ct {
+        seen.note("backend decrypt", n200.decrypt(&aes, "CBC", ct));
+    }
+    seen.note("backend encrypt", backend_ct);
+    seen.error("backend encrypt, EC key", n200.encrypt(&key, "CBC", "x"));
     let pkcs8 = p256::SecretKey::from_slice(&[0x55u8; 32])
         .unwrap()
         .to_pkcs8_der()
