@@ -3,7 +3,9 @@
 # openssl), a CA on the HSM whose certificates `openssl verify` accepts, and zones signed through
 # `domain` that ldns-verify-zone validates. Each runs on nethsm+sim: and n200+sim:.
 
-
+if ! command -v ldns-verify-zone >/dev/null; then
+    apt-get install -y ldnsutils >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y ldnsutils >/dev/null; }
+fi
 command -v curl >/dev/null || apt-get install -y curl >/dev/null
 
 # --- signing_service: start, errors by kind, smoke load, metrics, SIGTERM.
@@ -118,3 +120,47 @@ if out=$("$BIN_DIR/examples/issue_certificate" --uri nethsm+sim: --create --csr 
     false
 fi
 grep -q "^error: the request's signature does not verify" <<<"$out"
+
+# --- dnssec_zone: the shipped zone (a delegation, glue, a wildcard) with every algorithm the
+# backend has, and a generated zone of a few hundred RRsets; ldns-verify-zone validates each,
+# and refuses a signed zone with one record changed.
+ZONES="$WORK/zones"
+mkdir -p "$ZONES"
+{
+    printf '$ORIGIN big.example.\n$TTL 3600\n'
+    printf '@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\n'
+    printf 'ns1 A 192.0.2.1\nns2 A 192.0.2.2\n'
+    for i in $(seq 1 150); do
+        printf 'host%d A 192.0.2.%d\nhost%d AAAA 2001:db8::%x\nhost%d TXT "record %d"\n' \
+            "$i" "$((i % 250 + 1))" "$i" "$i" "$i" "$i"
+    done
+} >"$ZONES/big.example.zone"
+for entry in nethsm+sim:rsasha256 nethsm+sim:ecdsap256sha256 nethsm+sim:ecdsap384sha384 \
+    nethsm+sim:ed25519 n200+sim:rsasha256 n200+sim:ecdsap256sha256 n200+sim:ecdsap384sha384; do
+    uri=${entry%:*}:
+    alg=${entry##*:}
+    out="$ZONES/example.org-${uri%%+*}-$alg.signed"
+    example dnssec_zone -- --uri "$uri" --create --algorithm "$alg" \
+        --zone examples/data/example.org.zone --out "$out"
+    ldns-verify-zone "$out"
+done
+for uri in nethsm+sim: 'n200+sim:?latency-ms=0'; do
+    out="$ZONES/big.example-${uri%%+*}.signed"
+    example dnssec_zone -- --uri "$uri" --create --zone "$ZONES/big.example.zone" --out "$out"
+    ldns-verify-zone "$out"
+    # 454 RRsets (SOA, NS, 2 A, 150 x A, AAAA, TXT): each has its RRSIG; the apex has a DNSKEY
+    [ "$(awk '$4 == "RRSIG" && $5 != "NSEC" && $5 != "DNSKEY"' "$out" | wc -l)" -eq 454 ]
+    grep -qE '^big\.example\. [0-9]+ IN DNSKEY 257 3 13 ' "$out"
+done
+# An independent validator that says no: one changed address breaks its signature.
+sed 's/^host7\.big\.example\. 3600 IN A 192\.0\.2\.8$/host7.big.example. 3600 IN A 192.0.2.9/' \
+    "$ZONES/big.example-nethsm.signed" >"$ZONES/tampered.signed"
+if cmp -s "$ZONES/big.example-nethsm.signed" "$ZONES/tampered.signed"; then
+    echo "the signed zone was not changed" >&2
+    false
+fi
+if ldns-verify-zone "$ZONES/tampered.signed" >"$ZONES/tampered.log" 2>&1; then
+    echo "ldns-verify-zone accepted a zone with a changed record" >&2
+    false
+fi
+grep -q 'Bogus DNSSEC signature for host7.big.example.' "$ZONES/tampered.log"
