@@ -30,6 +30,9 @@ pub struct Capabilities {
     pub algorithms: Vec<SignAlgorithm>,
     /// Whether [`KeyStore::import_key`] works.
     pub import: bool,
+    /// The specs [`KeyStore::import_key`] takes, when narrower than [`key_specs`](Self::key_specs)
+    /// (read it through [`import_specs`](Self::import_specs)).
+    pub import_only: Option<Vec<KeySpec>>,
     /// Whether [`KeyStore::delete_key`] works.
     pub delete: bool,
     /// The largest message [`Signer::sign`] takes, in bytes.
@@ -44,6 +47,7 @@ impl Capabilities {
             key_specs,
             algorithms,
             import: false,
+            import_only: None,
             delete: false,
             max_message_len: MAX_MESSAGE_LEN,
         }
@@ -54,6 +58,23 @@ impl Capabilities {
     pub fn with_import(mut self, import: bool) -> Self {
         self.import = import;
         self
+    }
+
+    /// Declares that import takes only these specs (by default, every spec in `key_specs`).
+    #[must_use]
+    pub fn with_import_specs(mut self, specs: Vec<KeySpec>) -> Self {
+        self.import_only = Some(specs);
+        self
+    }
+
+    /// The specs [`KeyStore::import_key`] takes: none unless import is declared.
+    #[must_use]
+    pub fn import_specs(&self) -> Vec<KeySpec> {
+        match (&self.import_only, self.import) {
+            (_, false) => Vec::new(),
+            (Some(specs), true) => specs.clone(),
+            (None, true) => self.key_specs.clone(),
+        }
     }
 
     /// Declares delete support.

@@ -1,6 +1,5 @@
 //! The checks of the conformance suite.
 
-use pkcs8::EncodePrivateKey as _;
 use sha2::Digest as _;
 use zeroize::Zeroizing;
 
@@ -468,79 +467,91 @@ fn undeclared_specs(store: &dyn Hsm, caps: &Capabilities, config: &Config, out: 
     }
 }
 
-/// A software key of the first spec the store can import, with its public key.
-fn software_key(caps: &Capabilities, seed: &[u8]) -> Option<(KeySpec, PrivateKeyDer, PublicKey)> {
-    let scalar: [u8; 32] = sha2::Sha256::digest(seed).into();
-    let der_and_pk = |der: pkcs8::SecretDocument, spki: Vec<u8>| {
-        let pk = PublicKey::from_der(&spki).ok()?;
-        Some((
-            PrivateKeyDer::new(Zeroizing::new(der.as_bytes().to_vec())),
-            pk,
-        ))
-    };
-    use spki::EncodePublicKey as _;
-    for spec in [
-        KeySpec::Ec(Curve::P256),
-        KeySpec::Ed25519,
-        KeySpec::Ec(Curve::Secp256k1),
-    ] {
-        if !caps.has_spec(spec) && caps.import {
-            continue;
+/// Import checks: every spec the store declares it imports gets a key made by `openssl
+/// genpkey`, which must come back with the same public key and sign verifiably; undeclared
+/// import must be refused.
+fn import_checks(store: &dyn Hsm, caps: &Capabilities, config: &Config, out: &mut Outcome) {
+    if !caps.import {
+        let request = caps
+            .key_specs
+            .iter()
+            .copied()
+            .find(|s| s.is_asymmetric())
+            .and_then(|spec| {
+                let (der, _) = openssl::generate_pkcs8(spec).ok()?;
+                let id = KeyId::name(config.key_name(spec, "imp")).ok()?;
+                Some(ImportRequest::new(
+                    id,
+                    PrivateKeyDer::new(Zeroizing::new(der)),
+                ))
+            });
+        match request {
+            Some(request) => {
+                out.check(
+                    "undeclared import is unsupported",
+                    expect_kind(store.import_key(&request), ErrorKind::Unsupported),
+                );
+            }
+            None => out.not_applicable("import: undeclared, and no key to offer"),
         }
-        let made = match spec {
-            KeySpec::Ec(Curve::P256) => {
-                let sk = p256::SecretKey::from_slice(&scalar).ok()?;
-                der_and_pk(
-                    sk.to_pkcs8_der().ok()?,
-                    sk.public_key().to_public_key_der().ok()?.to_vec(),
-                )
-            }
-            KeySpec::Ec(Curve::Secp256k1) => {
-                let sk = k256::SecretKey::from_slice(&scalar).ok()?;
-                der_and_pk(
-                    sk.to_pkcs8_der().ok()?,
-                    sk.public_key().to_public_key_der().ok()?.to_vec(),
-                )
-            }
-            _ => {
-                let sk = ed25519_dalek::SigningKey::from_bytes(&scalar);
-                der_and_pk(
-                    sk.to_pkcs8_der().ok()?,
-                    sk.verifying_key().to_public_key_der().ok()?.to_vec(),
-                )
-            }
-        };
-        if let Some((der, pk)) = made {
-            return Some((spec, der, pk));
-        }
+        return;
     }
-    None
+    let specs: Vec<KeySpec> = caps
+        .import_specs()
+        .into_iter()
+        .filter(|s| s.is_asymmetric() && !config.skip_specs.contains(s))
+        .collect();
+    if specs.is_empty() {
+        out.not_applicable("import: no declared asymmetric spec");
+    }
+    for spec in specs {
+        import_one(store, caps, config, spec, out);
+    }
 }
 
-fn import_checks(store: &dyn Hsm, caps: &Capabilities, config: &Config, out: &mut Outcome) {
-    let Some((spec, der, expected)) = software_key(caps, config.key_prefix.as_bytes()) else {
-        out.not_applicable("import: no declared spec the suite can make in software");
+fn import_one(
+    store: &dyn Hsm,
+    caps: &Capabilities,
+    config: &Config,
+    spec: KeySpec,
+    out: &mut Outcome,
+) {
+    let made = openssl::generate_pkcs8(spec).and_then(|(der, spki)| {
+        PublicKey::from_der(&spki)
+            .map(|pk| (der, pk))
+            .map_err(|e| e.to_string())
+    });
+    let (der, expected) = match made {
+        Ok(made) => made,
+        Err(e) => {
+            out.fail(format!("{spec}: a software key to import"), e);
+            return;
+        }
+    };
+    let name = config.key_name(spec, "imp");
+    let Ok(id) = KeyId::name(name.clone()) else {
+        out.fail(format!("{spec}: import key name"), name);
         return;
     };
-    let Ok(id) = KeyId::name(config.key_name(spec, "imp")) else {
-        return;
-    };
-    let request = ImportRequest::new(id.clone(), der).with_label(config.key_name(spec, "imp"));
-    if !caps.import {
-        out.check(
-            "undeclared import is unsupported",
-            expect_kind(store.import_key(&request), ErrorKind::Unsupported),
-        );
-        return;
-    }
+    let request = ImportRequest::new(id.clone(), PrivateKeyDer::new(Zeroizing::new(der)))
+        .with_label(name.clone());
     if caps.delete {
         let _ = store.delete_key(&id);
     }
-    if let Err(e) = store.import_key(&request) {
-        out.fail(format!("{spec}: import_key"), e.to_string());
-        return;
+    match store.import_key(&request) {
+        Ok(info) if info.spec.is_none_or(|s| s == spec) => out.pass(format!("{spec}: import_key")),
+        Ok(info) => {
+            out.fail(
+                format!("{spec}: import_key"),
+                format!("reported as {:?}", info.spec),
+            );
+            return;
+        }
+        Err(e) => {
+            out.fail(format!("{spec}: import_key"), e.to_string());
+            return;
+        }
     }
-    out.pass(format!("{spec}: import_key"));
     out.check(
         format!("{spec}: imported key has the expected public key"),
         match store.public_key(&id) {
@@ -549,19 +560,19 @@ fn import_checks(store: &dyn Hsm, caps: &Capabilities, config: &Config, out: &mu
             Err(e) => Err(e.to_string()),
         },
     );
-    if let Some(algorithm) = spec
+    let key = TestKey {
+        spec,
+        name,
+        id: id.clone(),
+        public_key: Some(expected),
+    };
+    for algorithm in spec
         .algorithms()
         .into_iter()
-        .find(|a| caps.has_algorithm(*a) && *a != SignAlgorithm::EcdsaPrehashed)
+        .filter(|a| caps.has_algorithm(*a) && *a != SignAlgorithm::EcdsaPrehashed)
     {
-        let key = TestKey {
-            spec,
-            name: config.key_name(spec, "imp"),
-            id: id.clone(),
-            public_key: Some(expected),
-        };
         out.check(
-            format!("{spec}: imported key signs, verified with the software key"),
+            format!("{spec}: imported key signs {algorithm}, verified with the software key"),
             check_signature(
                 &key,
                 algorithm,

@@ -3,6 +3,7 @@
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::key_spec::KeySpec;
 use crate::public_key::PublicKey;
 use crate::signature::Signature;
 
@@ -47,4 +48,79 @@ pub(super) fn verify_ecdsa_digest(
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+/// A fresh private key of `spec` made by `openssl genpkey`: its PKCS#8 DER and its SPKI DER.
+/// The suite imports keys made by an implementation it did not write.
+pub(super) fn generate_pkcs8(spec: KeySpec) -> Result<(Vec<u8>, Vec<u8>), String> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "hsm-conformance-key-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
+    let key = dir.join("key.der");
+    let public = dir.join("pub.der");
+    let run = |args: &[&str]| -> Result<(), String> {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run openssl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl {}: {}",
+                args.first().copied().unwrap_or_default(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    };
+    let key_path = key.display().to_string();
+    let public_path = public.display().to_string();
+    let rsa_bits;
+    let curve_opt;
+    let mut args = vec!["genpkey"];
+    match spec {
+        KeySpec::Ed25519 => args.extend(["-algorithm", "ED25519"]),
+        KeySpec::Ec(curve) => {
+            curve_opt = format!("ec_paramgen_curve:{}", curve.openssl_name());
+            args.extend(["-algorithm", "EC", "-pkeyopt", &curve_opt]);
+            args.extend(["-pkeyopt", "ec_param_enc:named_curve"]);
+        }
+        other => {
+            let bits = other
+                .rsa_bits()
+                .ok_or_else(|| format!("the suite makes no {other} key in software"))?;
+            rsa_bits = format!("rsa_keygen_bits:{bits}");
+            args.extend(["-algorithm", "RSA", "-pkeyopt", &rsa_bits]);
+        }
+    }
+    let raw_path = dir.join("raw.pem").display().to_string();
+    args.extend(["-out", &raw_path]);
+    // `genpkey` writes EC keys in SEC1 form in DER; `pkcs8 -topk8` makes every key PKCS#8.
+    let made = run(&args).and_then(|()| {
+        run(&[
+            "pkcs8", "-topk8", "-nocrypt", "-in", &raw_path, "-outform", "DER", "-out", &key_path,
+        ])
+    });
+    let made = made.and_then(|()| {
+        run(&[
+            "pkey",
+            "-inform",
+            "DER",
+            "-in",
+            &key_path,
+            "-pubout",
+            "-outform",
+            "DER",
+            "-out",
+            &public_path,
+        ])
+    });
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{e}"));
+    let result = made.and_then(|()| Ok((read(&key)?, read(&public)?)));
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

@@ -253,6 +253,13 @@ impl KeyStore for MemoryStore {
                 p256::ecdsa::SigningKey::from_slice(&scalar)
                     .map_err(|_| Error::invalid_input("import", "scalar"))?,
             ),
+            PrivateKeyParts::Ec {
+                curve: Curve::P384,
+                scalar,
+            } => Secret::P384(
+                p384::ecdsa::SigningKey::from_slice(&scalar)
+                    .map_err(|_| Error::invalid_input("import", "scalar"))?,
+            ),
             PrivateKeyParts::Ed25519 { seed } => {
                 Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(
                     &<[u8; 32]>::try_from(seed.as_slice())
