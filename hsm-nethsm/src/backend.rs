@@ -1,29 +1,30 @@
-//! [`NetHsm`]: the hsm-core `KeyStore` and `Signer` over the async client.
+//! [`AsyncNetHsm`]: the hsm-core backend over the async client, and the one copy of its logic
+//! (key cache, checks, sign modes, batches). The blocking [`NetHsm`](crate::NetHsm) runs these
+//! same futures on its private runtime.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use hsm_core::store::{check_algorithm_fits, check_digest, check_message};
+use hsm_core::store::check_algorithm_fits;
 use hsm_core::{
-    Capabilities, Curve, Error, ErrorKind, ImportRequest, KeyId, KeyInfo, KeySpec, KeyStore,
-    KeyTemplate, PrivateKeyParts, PublicKey, Result, SignAlgorithm, Signature, Signer,
+    AsyncKeyStore, AsyncSigner, BoxFuture, Capabilities, Curve, EcdsaEncoding, Error, ErrorKind,
+    ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate, PrivateKeyParts, PublicKey, Result,
+    SignAlgorithm, SignRequest, Signature,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::client::NetHsmClient;
 use crate::client::model::{
     GenerateKeyRequest, ImportKeyRequest, KeyPrivateData, KeyType, PublicKeyData, SignMode,
 };
+use crate::client::{Credentials, NetHsmClient};
 use crate::key_ids;
 use crate::mapping;
-use hsm_core::runtime::BlockingRuntime as Runtime;
+use crate::trace::traced;
 
-/// A signature ready to send: key id, key spec, mode and message.
-type Prepared = (String, KeySpec, SignMode, Vec<u8>);
-
-/// Requests of one `sign_many` batch or `list_keys` listing in flight at once.
-const MAX_IN_FLIGHT: usize = 16;
+/// Requests of one `sign_many` batch or `list_keys` listing in flight at once, unless
+/// [`AsyncNetHsm::with_max_in_flight`] says otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 
 /// What the backend remembers of a key, so that a signature costs one request.
 #[derive(Debug)]
@@ -33,125 +34,174 @@ struct CachedKey {
     public_key: Option<PublicKey>,
 }
 
-/// A NetHSM as an hsm-core backend. Opened with [`NetHsm::open`] from a `nethsm://` URI or
-/// built from a [`NetHsmClient`] with [`NetHsm::new`]; shared by any number of threads.
-pub struct NetHsm {
+/// A signature ready to send: the device's key id, the key's spec, the checked request, the
+/// sign mode and the `message` the mode wants.
+struct Prepared {
+    id: String,
+    spec: KeySpec,
+    request: SignRequest,
+    mode: SignMode,
+    payload: Vec<u8>,
+}
+
+/// A NetHSM as an async hsm-core backend ([`AsyncKeyStore`] + [`AsyncSigner`]), for services on
+/// a tokio runtime: a signature is one HTTP request driven by the caller's own task, with no
+/// thread hop and no runtime of its own.
+///
+/// Cheap to clone: clones share the connection pools, the key cache and the in-flight limit,
+/// so one handle serves any number of tasks. Opened with [`AsyncNetHsm::open`] /
+/// [`AsyncNetHsm::open_with`] (or [`crate::open_async`]), or built from a [`NetHsmClient`]
+/// with [`AsyncNetHsm::new`].
+///
+/// ```no_run
+/// # async fn demo() -> hsm_core::Result<()> {
+/// use hsm_core::{OpenOptions, SignAlgorithm, secret::SecretString};
+///
+/// let hsm = hsm_nethsm::open_async_with(
+///     "nethsm://operator@nethsm.example:8443?ca=nethsm.pem",
+///     OpenOptions::new().credential(SecretString::from("from your vault")),
+/// )?;
+/// let key = "signer1".parse()?;
+/// let signature = hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"payload").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AsyncNetHsm {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
     client: NetHsmClient,
     /// An Administrator sharing the pool, for key management (operators may only use keys).
     admin: Option<NetHsmClient>,
-    keys: Mutex<HashMap<String, Arc<CachedKey>>>,
+    keys: Arc<Mutex<HashMap<String, Arc<CachedKey>>>>,
     /// The spec of the AES (`Generic`) keys this backend generated or imported: the device
     /// does not report a Generic key's length.
-    secret_specs: Mutex<HashMap<String, KeySpec>>,
-    // Declared before the runtime so that the simulator, which runs on it, stops first.
+    secret_specs: Arc<Mutex<HashMap<String, KeySpec>>>,
+    /// Requests of one batch or listing in flight at once.
+    batch_in_flight: usize,
+    /// When set, the requests of every clone in flight at once.
+    limit: Option<Arc<Semaphore>>,
     #[cfg(feature = "sim")]
-    pub(crate) simulator: Option<crate::sim::Simulator>,
-    runtime: Runtime,
+    simulator: Option<Arc<crate::sim::Simulator>>,
 }
 
-impl fmt::Debug for NetHsm {
+impl fmt::Debug for AsyncNetHsm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NetHsm")
-            .field("client", &self.client)
+        f.debug_struct("AsyncNetHsm")
+            .field("client", &self.inner.client)
+            .field("batch_in_flight", &self.inner.batch_in_flight)
             .finish_non_exhaustive()
     }
 }
 
-impl NetHsm {
-    /// A backend over `client`, with its own runtime for the blocking traits.
-    ///
-    /// # Errors
-    /// [`ErrorKind::Unavailable`] if the runtime cannot start.
-    pub fn new(client: NetHsmClient) -> Result<Self> {
-        Self::with_runtime(client, Runtime::new("hsm-nethsm")?)
+impl AsyncNetHsm {
+    /// A backend over `client`. Starts nothing: the calls run on the caller's runtime.
+    #[must_use]
+    pub fn new(client: NetHsmClient) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                admin: None,
+                keys: Arc::default(),
+                secret_specs: Arc::default(),
+                batch_in_flight: DEFAULT_MAX_IN_FLIGHT,
+                limit: None,
+                #[cfg(feature = "sim")]
+                simulator: None,
+            }),
+        }
     }
 
-    pub(crate) fn with_runtime(client: NetHsmClient, runtime: Runtime) -> Result<Self> {
-        Ok(Self {
-            client,
-            admin: None,
-            keys: Mutex::new(HashMap::new()),
-            secret_specs: Mutex::new(HashMap::new()),
-            #[cfg(feature = "sim")]
-            simulator: None,
-            runtime,
+    fn rebuilt(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        change(&mut inner);
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Uses `credentials` (an Administrator) for generate, import and delete, which the NetHSM
+    /// allows only to administrators, while signing stays with the main user (an Operator).
+    #[must_use]
+    pub fn with_admin(self, credentials: Credentials) -> Self {
+        let admin = self.inner.client.with_credentials(credentials);
+        self.rebuilt(|inner| inner.admin = Some(admin))
+    }
+
+    /// At most `calls` requests in flight at once (at least one), over every clone of this
+    /// handle: a `sign_many` batch or a listing keeps up to `calls` requests in flight, and
+    /// single calls beyond the limit wait for a free slot. Without it, a batch keeps
+    /// [`DEFAULT_MAX_IN_FLIGHT`] in flight and single calls are not limited.
+    #[must_use]
+    pub fn with_max_in_flight(self, calls: usize) -> Self {
+        let calls = calls.max(1);
+        self.rebuilt(|inner| {
+            inner.batch_in_flight = calls;
+            inner.limit = Some(Arc::new(Semaphore::new(calls)));
         })
     }
 
-    /// Uses `credentials` (an Administrator) for generate and delete, which the NetHSM allows
-    /// only to administrators, while signing stays with the main user (an Operator).
-    #[must_use]
-    pub fn with_admin(mut self, credentials: crate::client::Credentials) -> Self {
-        self.admin = Some(self.client.with_credentials(credentials));
-        self
-    }
-
-    /// The client for key management: the administrator's if one is configured.
-    fn manager(&self) -> &NetHsmClient {
-        self.admin.as_ref().unwrap_or(&self.client)
-    }
-
-    /// The async client, for the parts of the API the traits do not cover.
-    #[must_use]
-    pub fn client(&self) -> &NetHsmClient {
-        &self.client
-    }
-
-    /// Runs an async client call from blocking code.
-    ///
-    /// # Errors
-    /// The call's errors.
-    pub fn block_on<T: Send>(&self, future: impl Future<Output = Result<T>> + Send) -> Result<T> {
-        self.runtime.block_on(future)?
+    #[cfg(feature = "sim")]
+    pub(crate) fn with_simulator(self, simulator: crate::sim::Simulator) -> Self {
+        self.rebuilt(|inner| inner.simulator = Some(Arc::new(simulator)))
     }
 
     /// The simulator this backend started (`nethsm+sim:`), if any.
     #[cfg(feature = "sim")]
     #[must_use]
     pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
-        self.simulator.as_ref()
+        self.inner.simulator.as_deref()
+    }
+
+    /// The async client, for the parts of the API the traits do not cover.
+    #[must_use]
+    pub fn client(&self) -> &NetHsmClient {
+        &self.inner.client
+    }
+
+    /// The client for key management: the administrator's if one is configured.
+    fn manager(&self) -> &NetHsmClient {
+        self.inner.admin.as_ref().unwrap_or(&self.inner.client)
+    }
+
+    /// A slot under the in-flight limit, if there is one.
+    async fn slot(&self, operation: &'static str) -> Result<Option<OwnedSemaphorePermit>> {
+        match &self.inner.limit {
+            None => Ok(None),
+            Some(limit) => acquire(limit, operation).await.map(Some),
+        }
     }
 
     /// Forgets what this backend cached of every key (type, mechanisms, public key), so the
     /// next use asks the device again: for keys another client may have deleted or replaced.
     pub fn clear_key_cache(&self) {
-        self.keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        lock(&self.inner.keys).clear();
     }
 
     fn forget(&self, id: &str) {
-        let _ = self
-            .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(id);
+        let _ = lock(&self.inner.keys).remove(id);
     }
 
     fn forget_secret_spec(&self, id: &str) {
-        let _ = self
-            .secret_specs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(id);
-    }
-
-    /// The key `id`: from the cache, else one `GET /keys/{id}`.
-    fn key(&self, id: &str) -> Result<Arc<CachedKey>> {
-        if let Some(key) = self.cached(id) {
-            return Ok(key);
-        }
-        let data = self.block_on(self.client.get_key(id))?;
-        self.remember(id, data)
+        let _ = lock(&self.inner.secret_specs).remove(id);
     }
 
     fn cached(&self, id: &str) -> Option<Arc<CachedKey>> {
-        self.keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)
-            .map(Arc::clone)
+        lock(&self.inner.keys).get(id).map(Arc::clone)
+    }
+
+    /// The key `id`: from the cache, else one `GET /keys/{id}`.
+    async fn key(&self, id: &str) -> Result<Arc<CachedKey>> {
+        if let Some(key) = self.cached(id) {
+            return Ok(key);
+        }
+        let data = {
+            let _slot = self.slot("nethsm.get_key").await?;
+            self.inner.client.get_key(id).await?
+        };
+        self.remember(id, data)
     }
 
     /// Caches what the device said of key `id`.
@@ -159,12 +209,7 @@ impl NetHsm {
         let public_key = public_key_of(&data)?;
         let rsa_bits = public_key.as_ref().and_then(PublicKey::rsa_bits);
         let spec = match data.key_type {
-            KeyType::Generic => self
-                .secret_specs
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(id)
-                .copied(),
+            KeyType::Generic => lock(&self.inner.secret_specs).get(id).copied(),
             other => mapping::spec_of(other, rsa_bits),
         };
         let cached = Arc::new(CachedKey {
@@ -172,11 +217,7 @@ impl NetHsm {
             data,
             public_key,
         });
-        let _ = self
-            .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.to_owned(), Arc::clone(&cached));
+        let _ = lock(&self.inner.keys).insert(id.to_owned(), Arc::clone(&cached));
         Ok(cached)
     }
 
@@ -195,179 +236,47 @@ impl NetHsm {
         Ok(info)
     }
 
-    /// Prepares a signature: checks, then the mode and message the device wants.
-    fn prepare(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        data: &[u8],
-        data_is_digest: bool,
-        operation: &'static str,
-    ) -> Result<Prepared> {
-        if !self.capabilities().has_algorithm(algorithm) {
-            return Err(Error::unsupported(operation, format!("{algorithm}")));
-        }
-        let id = key_ids::to_device(key, operation)?;
-        let cached = self.key(&id)?;
-        let spec = cached
-            .spec
-            .ok_or_else(|| Error::invalid_input(operation, format!("key {id} cannot sign")))?;
-        check_algorithm_fits(spec, algorithm, operation)?;
-        let (mode, message) = if algorithm == SignAlgorithm::Ed25519 {
-            (SignMode::EdDSA, data.to_vec())
-        } else if data_is_digest || algorithm == SignAlgorithm::EcdsaPrehashed {
-            mapping::digest_request(spec, algorithm, data, operation)?
-        } else {
-            let hash = algorithm
-                .hash()
-                .ok_or_else(|| Error::unsupported(operation, "no hash"))?;
-            mapping::digest_request(spec, algorithm, &hash.digest(data), operation)?
-        };
-        Ok((id, spec, mode, message))
-    }
-
-    fn sign_prepared(
-        &self,
-        id: &str,
-        spec: KeySpec,
-        algorithm: SignAlgorithm,
-        mode: SignMode,
-        message: &[u8],
-        operation: &'static str,
-    ) -> Result<Signature> {
-        let result = self.block_on(self.client.sign(id, mode, message));
-        if result.as_ref().is_err_and(Error::is_not_found) {
-            self.forget(id);
-        }
-        to_signature(spec, algorithm, &result?, operation)
-    }
-}
-
-/// `GET /keys/{id}` for each `(index, id)`, at most [`MAX_IN_FLIGHT`] at once; each answer
-/// with its index, in the order they arrive.
-async fn fetch_keys(
-    client: NetHsmClient,
-    ids: Vec<(usize, String)>,
-) -> Result<Vec<(usize, Result<PublicKeyData>)>> {
-    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, id) in ids {
-        let client = client.clone();
-        let permits = Arc::clone(&permits);
-        let _ = tasks.spawn(async move {
-            // The semaphore is never closed, so a permit always comes.
-            let _permit = permits.acquire_owned().await;
-            (index, client.get_key(&id).await)
-        });
-    }
-    let mut out = Vec::with_capacity(tasks.len());
-    while let Some(joined) = tasks.join_next().await {
-        out.push(
-            joined.map_err(|e| Error::new(ErrorKind::Device, "nethsm.list_keys").with_source(e))?,
-        );
-    }
-    Ok(out)
-}
-
-/// The device's signature bytes as an hsm-core signature: ECDSA comes back DER and goes
-/// through hsm-core's one ECDSA constructor (r and s in `1..n`, secp256k1 held low-S). A
-/// signature it refuses is the device's fault: `Protocol`, for `operation`.
-fn to_signature(
-    spec: KeySpec,
-    algorithm: SignAlgorithm,
-    bytes: &[u8],
-    operation: &'static str,
-) -> Result<Signature> {
-    let parsed = match spec.curve() {
-        Some(curve) => Signature::ecdsa_from_der(algorithm, curve, bytes),
-        None => Signature::from_bytes(algorithm, bytes),
-    };
-    parsed.map_err(|e| {
-        Error::protocol(operation, "the device returned a malformed signature").with_source(e)
-    })
-}
-
-/// The public key of a key's data; `None` for Generic keys.
-pub(crate) fn public_key_of(data: &PublicKeyData) -> Result<Option<PublicKey>> {
-    let bad = || {
-        Error::protocol(
-            "nethsm.get_key",
-            "the key's public part is missing or malformed",
-        )
-    };
-    let Some(public) = &data.public else {
-        return if data.key_type == KeyType::Generic {
-            Ok(None)
-        } else {
-            Err(bad())
-        };
-    };
-    let curve = match data.key_type {
-        KeyType::Generic => return Ok(None),
-        KeyType::RSA => {
-            let (Some(n), Some(e)) = (&public.modulus, &public.public_exponent) else {
-                return Err(bad());
-            };
-            return PublicKey::from_rsa_components(n, e)
-                .map(Some)
-                .map_err(|e| bad().with_source(e));
-        }
-        KeyType::Curve25519 => {
-            let data = public.data.as_deref().ok_or_else(bad)?;
-            return PublicKey::from_ed25519(data)
-                .map(Some)
-                .map_err(|e| bad().with_source(e));
-        }
-        KeyType::EC_P256 => Curve::P256,
-        KeyType::EC_P384 => Curve::P384,
-        KeyType::EC_P521 => Curve::P521,
-        KeyType::EC_P256K1 => Curve::Secp256k1,
-        KeyType::BrainpoolP256 => Curve::BrainpoolP256r1,
-        KeyType::BrainpoolP384 => Curve::BrainpoolP384r1,
-        KeyType::BrainpoolP512 => Curve::BrainpoolP512r1,
-    };
-    let point = public.data.as_deref().ok_or_else(bad)?;
-    PublicKey::from_ec_point(curve, point)
-        .map(Some)
-        .map_err(|e| bad().with_source(e))
-}
-
-impl KeyStore for NetHsm {
-    fn backend(&self) -> &'static str {
-        "nethsm"
-    }
-
     /// Every NetHSM key type: RSA, EC (P-256, P-384, P-521, secp256k1, brainpoolP256r1,
     /// brainpoolP384r1, brainpoolP512r1), Ed25519 and AES (`Generic` keys with AES-CBC
     /// encryption and decryption); all signing modes; import and delete. The device does not
-    /// report an AES key's length: [`KeyStore::key_info`] knows the spec of the AES keys this
+    /// report an AES key's length: [`Self::key_info`] knows the spec of the AES keys this
     /// backend generated, and says `None` for others.
-    fn capabilities(&self) -> Capabilities {
-        let specs = vec![
-            KeySpec::Rsa2048,
-            KeySpec::Rsa3072,
-            KeySpec::Rsa4096,
-            KeySpec::Ec(Curve::P256),
-            KeySpec::Ec(Curve::P384),
-            KeySpec::Ec(Curve::P521),
-            KeySpec::Ec(Curve::Secp256k1),
-            KeySpec::Ec(Curve::BrainpoolP256r1),
-            KeySpec::Ec(Curve::BrainpoolP384r1),
-            KeySpec::Ec(Curve::BrainpoolP512r1),
-            KeySpec::Ed25519,
-            KeySpec::Aes128,
-            KeySpec::Aes256,
-        ];
-        Capabilities::new(specs, SignAlgorithm::ALL.to_vec())
-            .with_delete(true)
-            .with_import(true)
+    #[must_use]
+    pub fn capabilities(&self) -> Capabilities {
+        capabilities()
     }
 
-    /// One `GET /keys`, then `GET /keys/{id}` for each key not in the cache, up to 16 in
-    /// flight on the connection pool; in the device's order. A key deleted between the two
-    /// requests (404) is left out.
-    fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        let items = self.block_on(self.client.list_keys())?;
+    /// Whether the device can serve this handle now, for a readiness probe: `GET
+    /// /health/ready` (the device is operational), then `GET /keys` with the credentials (they
+    /// are accepted). Two cheap requests; no key details are fetched.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidState`] for a locked or unprovisioned device,
+    /// [`ErrorKind::AuthenticationFailed`] for credentials it refuses, transport errors.
+    pub async fn health(&self) -> Result<()> {
+        traced("health", None, None, async {
+            let _slot = self.slot("nethsm.health").await?;
+            self.inner.client.health_ready().await?;
+            self.inner.client.list_keys().await.map(drop)
+        })
+        .await
+    }
+
+    /// One `GET /keys`, then `GET /keys/{id}` for each key not in the cache, up to the
+    /// in-flight limit on the connection pool; in the device's order. A key deleted between
+    /// the two requests (404) is left out.
+    ///
+    /// # Errors
+    /// As [`hsm_core::KeyStore::list_keys`].
+    pub async fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        traced("list_keys", None, None, self.list_keys_untraced()).await
+    }
+
+    async fn list_keys_untraced(&self) -> Result<Vec<KeyInfo>> {
+        let items = {
+            let _slot = self.slot("nethsm.list_keys").await?;
+            self.inner.client.list_keys().await?
+        };
         let mut keys: Vec<Option<Arc<CachedKey>>> =
             items.iter().map(|item| self.cached(&item.id)).collect();
         let missing: Vec<(usize, String)> = items
@@ -377,7 +286,7 @@ impl KeyStore for NetHsm {
             .filter(|(_, (_, cached))| cached.is_none())
             .map(|(index, (item, _))| (index, item.id.clone()))
             .collect();
-        for (index, fetched) in self.block_on(fetch_keys(self.client.clone(), missing))? {
+        for (index, fetched) in self.fetch_keys(missing).await? {
             let (Some(item), Some(slot)) = (items.get(index), keys.get_mut(index)) else {
                 continue;
             };
@@ -394,12 +303,70 @@ impl KeyStore for NetHsm {
             .collect()
     }
 
-    fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-        let id = key_ids::to_device(key, "nethsm.key_info")?;
-        Self::info(&id, self.key(&id)?.as_ref())
+    /// `GET /keys/{id}` for each `(index, id)`, up to the batch limit at once; each answer
+    /// with its index, in the order they arrive.
+    async fn fetch_keys(
+        &self,
+        ids: Vec<(usize, String)>,
+    ) -> Result<Vec<(usize, Result<PublicKeyData>)>> {
+        let count = ids.len();
+        let queue = Arc::new(Mutex::new(ids.into_iter()));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..self.inner.batch_in_flight.min(count) {
+            let this = self.clone();
+            let queue = Arc::clone(&queue);
+            let _ = workers.spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let Some((index, id)) = lock(&queue).next() else {
+                        break;
+                    };
+                    let fetched = match this.slot("nethsm.list_keys").await {
+                        Ok(_slot) => this.inner.client.get_key(&id).await,
+                        Err(e) => Err(e),
+                    };
+                    out.push((index, fetched));
+                }
+                out
+            });
+        }
+        let mut out = Vec::with_capacity(count);
+        while let Some(joined) = workers.join_next().await {
+            out.extend(joined.map_err(|e| {
+                Error::new(ErrorKind::Device, "nethsm.list_keys").with_source(e)
+            })?);
+        }
+        Ok(out)
     }
 
-    fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
+    /// One key's details (from the cache after the first use).
+    ///
+    /// # Errors
+    /// As [`hsm_core::KeyStore::key_info`].
+    pub async fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
+        traced("key_info", Some(key), None, async {
+            let id = key_ids::to_device(key, "nethsm.key_info")?;
+            Self::info(&id, self.key(&id).await?.as_ref())
+        })
+        .await
+    }
+
+    /// Generates a key with the mechanisms of the template's algorithms (AES keys get CBC
+    /// encryption and decryption), as the administrator when one is configured.
+    ///
+    /// # Errors
+    /// As [`hsm_core::KeyStore::generate_key`].
+    pub async fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
+        traced(
+            "generate_key",
+            Some(&template.id),
+            None,
+            self.generate_key_untraced(template),
+        )
+        .await
+    }
+
+    async fn generate_key_untraced(&self, template: &KeyTemplate) -> Result<KeyInfo> {
         const OP: &str = "nethsm.generate_key";
         if !self.capabilities().has_spec(template.spec) {
             return Err(Error::unsupported(OP, format!("{} keys", template.spec)));
@@ -413,11 +380,7 @@ impl KeyStore for NetHsm {
         }
         self.forget(&id);
         if key_type == KeyType::Generic {
-            let _ = self
-                .secret_specs
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(id.clone(), template.spec);
+            let _ = lock(&self.inner.secret_specs).insert(id.clone(), template.spec);
         }
         let request = GenerateKeyRequest {
             mechanisms,
@@ -427,19 +390,34 @@ impl KeyStore for NetHsm {
             restrictions: None,
             label: None,
         };
-        let created = self
-            .block_on(self.manager().generate_key(&request))
-            .inspect_err(|_| {
-                if key_type == KeyType::Generic {
-                    self.forget_secret_spec(&id);
-                }
-            })?;
-        Self::info(&created.id, self.key(&created.id)?.as_ref())
+        let created = {
+            let _slot = self.slot(OP).await?;
+            self.manager().generate_key(&request).await
+        };
+        let created = created.inspect_err(|_| {
+            if key_type == KeyType::Generic {
+                self.forget_secret_spec(&id);
+            }
+        })?;
+        Self::info(&created.id, self.key(&created.id).await?.as_ref())
     }
 
     /// Imports an RSA, EC or Ed25519 key (`PUT /keys/{id}`): the client sends the parts the
     /// device wants (RSA primes and exponent, the EC scalar, the Ed25519 seed).
-    fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
+    ///
+    /// # Errors
+    /// As [`hsm_core::KeyStore::import_key`].
+    pub async fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
+        traced(
+            "import_key",
+            Some(&request.id),
+            None,
+            self.import_key_untraced(request),
+        )
+        .await
+    }
+
+    async fn import_key_untraced(&self, request: &ImportRequest) -> Result<KeyInfo> {
         const OP: &str = "nethsm.import_key";
         let parts = request.key.decode()?;
         let spec = parts.spec();
@@ -494,51 +472,115 @@ impl KeyStore for NetHsm {
             restrictions: None,
             label: request.label.clone(),
         };
-        let id = self.block_on(self.manager().import_key(Some(&id), &body))?;
-        Self::info(&id, self.key(&id)?.as_ref())
+        let id = {
+            let _slot = self.slot(OP).await?;
+            self.manager().import_key(Some(&id), &body).await?
+        };
+        Self::info(&id, self.key(&id).await?.as_ref())
     }
 
-    fn delete_key(&self, key: &KeyId) -> Result<()> {
-        let id = key_ids::to_device(key, "nethsm.delete_key")?;
-        self.forget(&id);
-        self.block_on(self.manager().delete_key(&id))?;
-        self.forget_secret_spec(&id);
-        Ok(())
-    }
-
-    fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
-        let id = key_ids::to_device(key, "nethsm.public_key")?;
-        self.key(&id)?.public_key.clone().ok_or_else(|| {
-            Error::invalid_input("nethsm.public_key", format!("{id} is a secret key"))
+    /// Deletes a key, as the administrator when one is configured.
+    ///
+    /// # Errors
+    /// As [`hsm_core::KeyStore::delete_key`].
+    pub async fn delete_key(&self, key: &KeyId) -> Result<()> {
+        traced("delete_key", Some(key), None, async {
+            let id = key_ids::to_device(key, "nethsm.delete_key")?;
+            self.forget(&id);
+            {
+                let _slot = self.slot("nethsm.delete_key").await?;
+                self.manager().delete_key(&id).await?;
+            }
+            self.forget_secret_spec(&id);
+            Ok(())
         })
+        .await
     }
-}
 
-impl Signer for NetHsm {
-    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
+    /// The key's public key (from the cache after the first use).
+    ///
+    /// # Errors
+    /// As [`hsm_core::KeyStore::public_key`].
+    pub async fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
+        traced("public_key", Some(key), None, async {
+            let id = key_ids::to_device(key, "nethsm.public_key")?;
+            self.key(&id).await?.public_key.clone().ok_or_else(|| {
+                Error::invalid_input("nethsm.public_key", format!("{id} is a secret key"))
+            })
+        })
+        .await
+    }
+
+    /// Signs a message (for [`SignAlgorithm::EcdsaPrehashed`], the digest): hashed on the host,
+    /// then one `POST /keys/{id}/sign` in the mode the algorithm needs.
+    ///
+    /// # Errors
+    /// As [`hsm_core::Signer::sign`]; a signature the device answers malformed is
+    /// [`ErrorKind::Protocol`].
+    pub async fn sign(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        message: &[u8],
+    ) -> Result<Signature> {
         const OP: &str = "nethsm.sign";
-        check_message(message, self.capabilities().max_message_len, OP)?;
-        if algorithm == SignAlgorithm::EcdsaPrehashed {
-            check_digest(algorithm, message, OP)?;
-        }
-        let (id, spec, mode, data) = self.prepare(key, algorithm, message, false, OP)?;
-        self.sign_prepared(&id, spec, algorithm, mode, &data, OP)
+        traced("sign", Some(key), Some(algorithm), async {
+            let request =
+                SignRequest::message(algorithm, message, self.capabilities().max_message_len, OP)?;
+            let prepared = self.prepare(key, request).await?;
+            self.send(prepared).await
+        })
+        .await
     }
 
-    fn sign_digest(
+    /// Signs a digest the caller computed.
+    ///
+    /// # Errors
+    /// As [`hsm_core::Signer::sign_digest`].
+    pub async fn sign_digest(
         &self,
         key: &KeyId,
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
         const OP: &str = "nethsm.sign_digest";
-        check_digest(algorithm, digest, OP)?;
-        let (id, spec, mode, data) = self.prepare(key, algorithm, digest, true, OP)?;
-        self.sign_prepared(&id, spec, algorithm, mode, &data, OP)
+        traced("sign_digest", Some(key), Some(algorithm), async {
+            let request = SignRequest::digest(algorithm, digest, OP)?;
+            let prepared = self.prepare(key, request).await?;
+            self.send(prepared).await
+        })
+        .await
     }
 
-    /// Keeps up to 16 requests in flight on the shared connection pool.
-    fn sign_many(
+    /// Signs a batch with one key: one result per message, in order, with up to the in-flight
+    /// limit ([`DEFAULT_MAX_IN_FLIGHT`] unless set) requests in flight on the connection pool,
+    /// spread over the runtime's worker threads.
+    pub async fn sign_many(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        messages: &[&[u8]],
+    ) -> Vec<Result<Signature>> {
+        let span = tracing::debug_span!(
+            "hsm.call",
+            backend = "nethsm",
+            operation = "sign_many",
+            key = %key,
+            algorithm = %algorithm,
+            messages = messages.len(),
+        );
+        let started = std::time::Instant::now();
+        let results = tracing::Instrument::instrument(
+            self.sign_many_untraced(key, algorithm, messages),
+            span.clone(),
+        )
+        .await;
+        let failed = results.iter().find_map(|r| r.as_ref().err());
+        crate::trace::finish(&span, failed.map(|e| e.kind().as_str()), started);
+        results
+    }
+
+    async fn sign_many_untraced(
         &self,
         key: &KeyId,
         algorithm: SignAlgorithm,
@@ -546,47 +588,279 @@ impl Signer for NetHsm {
     ) -> Vec<Result<Signature>> {
         const OP: &str = "nethsm.sign_many";
         let max = self.capabilities().max_message_len;
-        let mut prepared: Vec<Result<Prepared>> = Vec::new();
+        let mut prepared = Vec::with_capacity(messages.len());
         for message in messages {
-            prepared.push(check_message(message, max, OP).and_then(|()| {
-                if algorithm == SignAlgorithm::EcdsaPrehashed {
-                    check_digest(algorithm, message, OP)?;
+            let item = match SignRequest::message(algorithm, message, max, OP) {
+                Ok(request) => self.prepare(key, request).await,
+                Err(e) => Err(e),
+            };
+            prepared.push(item);
+        }
+        let count = prepared.len();
+        let mut results: Vec<Option<Result<Signature>>> = Vec::with_capacity(count);
+        let mut queue = Vec::with_capacity(count);
+        for (index, item) in prepared.into_iter().enumerate() {
+            match item {
+                Ok(p) => {
+                    results.push(None);
+                    queue.push((index, p));
                 }
-                self.prepare(key, algorithm, message, false, OP)
-            }));
+                Err(e) => results.push(Some(Err(e))),
+            }
         }
-        let client = self.client.clone();
-        let run = async move {
-            let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-            let mut tasks = Vec::with_capacity(prepared.len());
-            for item in prepared {
-                let client = client.clone();
-                let permits = Arc::clone(&permits);
-                tasks.push(tokio::spawn(async move {
-                    let (id, spec, mode, data) = item?;
-                    let _permit = permits
-                        .acquire_owned()
-                        .await
-                        .map_err(|e| Error::new(ErrorKind::Device, OP).with_source(e))?;
-                    let bytes = client.sign(&id, mode, &data).await?;
-                    to_signature(spec, algorithm, &bytes, OP)
-                }));
+        // A fixed set of workers, each taking the next message as soon as its previous answer
+        // is in: the batch keeps exactly `workers` requests in flight until the queue runs
+        // dry, never in waves.
+        let workers = self.inner.batch_in_flight.min(queue.len());
+        let queue = Arc::new(Queue::new(queue));
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..workers {
+            let this = self.clone();
+            let queue = Arc::clone(&queue);
+            let _ = set.spawn(async move {
+                let mut out = Vec::new();
+                while let Some((index, prepared)) = queue.next() {
+                    out.push((index, this.send(prepared).await));
+                }
+                out
+            });
+        }
+        let mut lost = None;
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(done) => {
+                    for (index, result) in done {
+                        if let Some(slot) = results.get_mut(index) {
+                            *slot = Some(result);
+                        }
+                    }
+                }
+                Err(e) => {
+                    lost = Some(
+                        Error::new(ErrorKind::Device, OP)
+                            .with_message("a signing task did not finish")
+                            .with_source(e),
+                    );
+                }
             }
-            let mut out = Vec::with_capacity(tasks.len());
-            for task in tasks {
-                out.push(
-                    task.await
-                        .unwrap_or_else(|e| Err(Error::new(ErrorKind::Device, OP).with_source(e))),
-                );
-            }
-            out
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(lost.as_ref().map_or_else(
+                        || Error::new(ErrorKind::Device, OP).with_message("no result"),
+                        Error::replicate,
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Prepares a signature: the key (cached after its first use), the checks, then the mode
+    /// and message the device wants.
+    async fn prepare(&self, key: &KeyId, request: SignRequest) -> Result<Prepared> {
+        let operation = request.operation();
+        let algorithm = request.algorithm();
+        if !self.capabilities().has_algorithm(algorithm) {
+            return Err(Error::unsupported(operation, format!("{algorithm}")));
+        }
+        let id = key_ids::to_device(key, operation)?;
+        let cached = self.key(&id).await?;
+        let spec = cached
+            .spec
+            .ok_or_else(|| Error::invalid_input(operation, format!("key {id} cannot sign")))?;
+        request.check_key(spec)?;
+        let (mode, payload) = match (request.message_bytes(), request.digest_bytes()) {
+            (Some(message), _) => (SignMode::EdDSA, message.to_vec()),
+            (None, Some(digest)) => mapping::digest_request(spec, algorithm, digest, operation)?,
+            (None, None) => return Err(Error::unsupported(operation, "nothing to sign")),
         };
-        match self.runtime.block_on(run) {
-            Ok(results) => results,
-            Err(e) => messages
-                .iter()
-                .map(|_| Err(Error::new(e.kind(), OP).with_message(e.to_string())))
-                .collect(),
+        Ok(Prepared {
+            id,
+            spec,
+            request,
+            mode,
+            payload,
+        })
+    }
+
+    /// One `POST /keys/{id}/sign`; the answer read through hsm-core's sign pipeline (ECDSA
+    /// answers are DER: r and s in `1..n`, secp256k1 held low-S; a malformed answer is
+    /// `Protocol`).
+    async fn send(&self, prepared: Prepared) -> Result<Signature> {
+        let operation = prepared.request.operation();
+        let answer = {
+            let _slot = self.slot(operation).await?;
+            self.inner
+                .client
+                .sign(&prepared.id, prepared.mode, &prepared.payload)
+                .await
+        };
+        if answer.as_ref().is_err_and(Error::is_not_found) {
+            self.forget(&prepared.id);
         }
+        prepared
+            .request
+            .signature(prepared.spec, EcdsaEncoding::Der, None, &answer?)
+    }
+}
+
+/// The messages of a batch, handed out one at a time to the workers.
+struct Queue(Mutex<std::vec::IntoIter<(usize, Prepared)>>);
+
+impl Queue {
+    fn new(items: Vec<(usize, Prepared)>) -> Self {
+        Self(Mutex::new(items.into_iter()))
+    }
+
+    fn next(&self) -> Option<(usize, Prepared)> {
+        lock(&self.0).next()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn acquire(limit: &Arc<Semaphore>, operation: &'static str) -> Result<OwnedSemaphorePermit> {
+    Arc::clone(limit).acquire_owned().await.map_err(|e| {
+        Error::new(ErrorKind::InvalidState, operation)
+            .with_message("the in-flight limit is closed")
+            .with_source(e)
+    })
+}
+
+/// What every NetHSM backend handle can do.
+pub(crate) fn capabilities() -> Capabilities {
+    let specs = vec![
+        KeySpec::Rsa2048,
+        KeySpec::Rsa3072,
+        KeySpec::Rsa4096,
+        KeySpec::Ec(Curve::P256),
+        KeySpec::Ec(Curve::P384),
+        KeySpec::Ec(Curve::P521),
+        KeySpec::Ec(Curve::Secp256k1),
+        KeySpec::Ec(Curve::BrainpoolP256r1),
+        KeySpec::Ec(Curve::BrainpoolP384r1),
+        KeySpec::Ec(Curve::BrainpoolP512r1),
+        KeySpec::Ed25519,
+        KeySpec::Aes128,
+        KeySpec::Aes256,
+    ];
+    Capabilities::new(specs, SignAlgorithm::ALL.to_vec())
+        .with_delete(true)
+        .with_import(true)
+}
+
+/// The public key of a key's data; `None` for Generic keys.
+pub(crate) fn public_key_of(data: &PublicKeyData) -> Result<Option<PublicKey>> {
+    let bad = || {
+        Error::protocol(
+            "nethsm.get_key",
+            "the key's public part is missing or malformed",
+        )
+    };
+    let Some(public) = &data.public else {
+        return if data.key_type == KeyType::Generic {
+            Ok(None)
+        } else {
+            Err(bad())
+        };
+    };
+    let curve = match data.key_type {
+        KeyType::Generic => return Ok(None),
+        KeyType::RSA => {
+            let (Some(n), Some(e)) = (&public.modulus, &public.public_exponent) else {
+                return Err(bad());
+            };
+            return PublicKey::from_rsa_components(n, e)
+                .map(Some)
+                .map_err(|e| bad().with_source(e));
+        }
+        KeyType::Curve25519 => {
+            let data = public.data.as_deref().ok_or_else(bad)?;
+            return PublicKey::from_ed25519(data)
+                .map(Some)
+                .map_err(|e| bad().with_source(e));
+        }
+        KeyType::EC_P256 => Curve::P256,
+        KeyType::EC_P384 => Curve::P384,
+        KeyType::EC_P521 => Curve::P521,
+        KeyType::EC_P256K1 => Curve::Secp256k1,
+        KeyType::BrainpoolP256 => Curve::BrainpoolP256r1,
+        KeyType::BrainpoolP384 => Curve::BrainpoolP384r1,
+        KeyType::BrainpoolP512 => Curve::BrainpoolP512r1,
+    };
+    let point = public.data.as_deref().ok_or_else(bad)?;
+    PublicKey::from_ec_point(curve, point)
+        .map(Some)
+        .map_err(|e| bad().with_source(e))
+}
+
+impl AsyncKeyStore for AsyncNetHsm {
+    fn backend(&self) -> &'static str {
+        "nethsm"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn list_keys(&self) -> BoxFuture<'_, Result<Vec<KeyInfo>>> {
+        Box::pin(AsyncNetHsm::list_keys(self))
+    }
+
+    fn key_info<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<KeyInfo>> {
+        Box::pin(AsyncNetHsm::key_info(self, key))
+    }
+
+    fn generate_key<'a>(&'a self, template: &'a KeyTemplate) -> BoxFuture<'a, Result<KeyInfo>> {
+        Box::pin(AsyncNetHsm::generate_key(self, template))
+    }
+
+    fn import_key<'a>(&'a self, request: &'a ImportRequest) -> BoxFuture<'a, Result<KeyInfo>> {
+        Box::pin(AsyncNetHsm::import_key(self, request))
+    }
+
+    fn delete_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
+        Box::pin(AsyncNetHsm::delete_key(self, key))
+    }
+
+    fn public_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<PublicKey>> {
+        Box::pin(AsyncNetHsm::public_key(self, key))
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(AsyncNetHsm::health(self))
+    }
+}
+
+impl AsyncSigner for AsyncNetHsm {
+    fn sign<'a>(
+        &'a self,
+        key: &'a KeyId,
+        algorithm: SignAlgorithm,
+        message: &'a [u8],
+    ) -> BoxFuture<'a, Result<Signature>> {
+        Box::pin(AsyncNetHsm::sign(self, key, algorithm, message))
+    }
+
+    fn sign_digest<'a>(
+        &'a self,
+        key: &'a KeyId,
+        algorithm: SignAlgorithm,
+        digest: &'a [u8],
+    ) -> BoxFuture<'a, Result<Signature>> {
+        Box::pin(AsyncNetHsm::sign_digest(self, key, algorithm, digest))
+    }
+
+    fn sign_many<'a>(
+        &'a self,
+        key: &'a KeyId,
+        algorithm: SignAlgorithm,
+        messages: &'a [&'a [u8]],
+    ) -> BoxFuture<'a, Vec<Result<Signature>>> {
+        Box::pin(AsyncNetHsm::sign_many(self, key, algorithm, messages))
     }
 }

@@ -1,11 +1,12 @@
-//! Encryption and decryption through [`NetHsm`], beside the signing traits: AES-CBC with AES
-//! keys, and RSA decryption (raw, PKCS#1 v1.5, OAEP). hsm-core's traits only sign, so these are
-//! methods of the backend, blocking like the traits, over the same client.
+//! Encryption and decryption through [`AsyncNetHsm`] and [`NetHsm`], beside the signing traits:
+//! AES-CBC with AES keys, and RSA decryption (raw, PKCS#1 v1.5, OAEP). hsm-core's traits only
+//! sign, so these are methods of the backend: async, and blocking over the same futures.
 
 use hsm_core::{KeyId, Result};
 use zeroize::Zeroizing;
 
-use crate::NetHsm;
+use crate::{AsyncNetHsm, NetHsm};
+use crate::trace::traced;
 use crate::client::model::{DecryptMode, DecryptRequest, EncryptMode, EncryptRequest};
 use crate::key_ids;
 
@@ -18,14 +19,14 @@ pub struct Sealed {
     pub iv: Vec<u8>,
 }
 
-impl NetHsm {
+impl AsyncNetHsm {
     /// Encrypts with an AES key in CBC mode, without padding (`plaintext` must be a multiple
     /// of 16 bytes); the device picks a random IV unless one is given.
     ///
     /// # Errors
     /// `InvalidInput` for a length that is not a multiple of 16, a key that is not an AES key
     /// with `AES_Encryption_CBC`, or a bad key id; `NotFound`, `PermissionDenied`.
-    pub fn encrypt_aes_cbc(
+    pub async fn encrypt_aes_cbc(
         &self,
         key: &KeyId,
         plaintext: &[u8],
@@ -37,7 +38,7 @@ impl NetHsm {
             message: plaintext.to_vec(),
             iv: iv.map(<[u8]>::to_vec),
         };
-        let answer = self.block_on(self.client().encrypt(&id, &request))?;
+        let answer = traced("encrypt", Some(key), None, self.client().encrypt(&id, &request)).await?;
         Ok(Sealed {
             ciphertext: answer.encrypted,
             iv: answer.iv,
@@ -50,7 +51,7 @@ impl NetHsm {
     /// # Errors
     /// `InvalidInput` for a mode the key does not allow, bad padding or a missing IV;
     /// `NotFound`, `PermissionDenied`.
-    pub fn decrypt(
+    pub async fn decrypt(
         &self,
         key: &KeyId,
         mode: DecryptMode,
@@ -63,7 +64,36 @@ impl NetHsm {
             encrypted: ciphertext.to_vec(),
             iv: iv.map(<[u8]>::to_vec),
         };
-        let answer = self.block_on(self.client().decrypt(&id, &request))?;
+        let answer = traced("decrypt", Some(key), None, self.client().decrypt(&id, &request)).await?;
         Ok(Zeroizing::new(answer.decrypted.clone()))
+    }
+}
+
+impl NetHsm {
+    /// Encrypts with an AES key in CBC mode; see [`AsyncNetHsm::encrypt_aes_cbc`].
+    ///
+    /// # Errors
+    /// As [`AsyncNetHsm::encrypt_aes_cbc`].
+    pub fn encrypt_aes_cbc(
+        &self,
+        key: &KeyId,
+        plaintext: &[u8],
+        iv: Option<&[u8]>,
+    ) -> Result<Sealed> {
+        self.block_on(self.to_async_ref().encrypt_aes_cbc(key, plaintext, iv))
+    }
+
+    /// Decrypts; see [`AsyncNetHsm::decrypt`].
+    ///
+    /// # Errors
+    /// As [`AsyncNetHsm::decrypt`].
+    pub fn decrypt(
+        &self,
+        key: &KeyId,
+        mode: DecryptMode,
+        ciphertext: &[u8],
+        iv: Option<&[u8]>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        self.block_on(self.to_async_ref().decrypt(key, mode, ciphertext, iv))
     }
 }

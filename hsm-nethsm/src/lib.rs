@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod blocking;
 mod cipher;
 pub mod client;
 mod key_ids;
@@ -9,9 +10,12 @@ mod mapping;
 mod open;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod trace;
 
-pub use crate::backend::NetHsm;
+pub use crate::backend::{AsyncNetHsm, DEFAULT_MAX_IN_FLIGHT};
+pub use crate::blocking::NetHsm;
 pub use crate::cipher::Sealed;
 pub use crate::client::{
     Credentials, MAX_RESPONSE_BYTES, NetHsmClient, NetHsmClientBuilder, RetryPolicy,
 };
+pub use crate::open::{open, open_async, open_async_with, open_with};

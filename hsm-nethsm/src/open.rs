@@ -1,123 +1,250 @@
-//! [`NetHsm::open`]: a backend from a `nethsm://` or `nethsm+sim:` URI.
-
-use std::time::Duration;
+//! Opening a NetHSM from a `nethsm://` or `nethsm+sim:` URI and [`OpenOptions`]: the blocking
+//! [`NetHsm`] and the async [`AsyncNetHsm`] take the same URIs and options.
 
 use hsm_core::tls::TlsOptions;
 use hsm_core::uri::BackendUri;
-use hsm_core::{Error, Result};
+use hsm_core::{Error, OpenOptions, Result};
 
-use crate::backend::NetHsm;
-use crate::client::{Credentials, NetHsmClient};
+use crate::backend::AsyncNetHsm;
+use crate::blocking::NetHsm;
+use crate::client::{Credentials, NetHsmClientBuilder, RetryPolicy};
 
 const OP: &str = "nethsm.open";
+
+/// The URI parameters of the password: inline, environment variable, file.
+const PASSWORD_PARAMS: (&str, &str, &str) = ("password", "password-env", "password-file");
+
+/// Opens the NetHSM `uri` names, blocking ([`NetHsm::open`]).
+///
+/// # Errors
+/// As [`NetHsm::open`], and [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for
+/// a URI that does not parse.
+pub fn open(uri: &str) -> Result<NetHsm> {
+    NetHsm::open(BackendUri::parse(uri)?)
+}
+
+/// Opens the NetHSM `uri` names with `options` (credential, timeouts, retries, calls in
+/// flight), blocking ([`NetHsm::open_with`]).
+///
+/// # Errors
+/// As [`NetHsm::open_with`].
+pub fn open_with(uri: &str, options: OpenOptions) -> Result<NetHsm> {
+    NetHsm::open_with(BackendUri::parse(uri)?, options)
+}
+
+/// Opens the NetHSM `uri` names for async code ([`AsyncNetHsm::open`]): no runtime is started.
+///
+/// # Errors
+/// As [`AsyncNetHsm::open`].
+pub fn open_async(uri: &str) -> Result<AsyncNetHsm> {
+    AsyncNetHsm::open(BackendUri::parse(uri)?)
+}
+
+/// Opens the NetHSM `uri` names with `options`, for async code ([`AsyncNetHsm::open_with`]).
+///
+/// # Errors
+/// As [`AsyncNetHsm::open_with`].
+pub fn open_async_with(uri: &str, options: OpenOptions) -> Result<AsyncNetHsm> {
+    AsyncNetHsm::open_with(BackendUri::parse(uri)?, options)
+}
 
 impl NetHsm {
     /// Opens the NetHSM a URI names (see the crate docs for the grammar):
     ///
-    /// - `nethsm://USER@HOST[:PORT]?password-env=VAR&ca=FILE&server-name=NAME&pin-sha256=HEX&timeout-ms=N&connect-timeout-ms=N`,
+    /// - `nethsm://USER@HOST[:PORT]?password-env=VAR&ca=FILE&server-name=NAME&pin-sha256=HEX&timeout-ms=N&connect-timeout-ms=N&retries=N&max-in-flight=N`,
     ///   plus `cluster=HOST2:PORT,HOST3:PORT` for the other instances of a cluster, plus `admin=USER&admin-password-env=VAR` (or `admin-password-file=`) for generate and
     ///   delete, which the NetHSM allows only to Administrators
     /// - `nethsm+sim:[?state=operational|unprovisioned&latency-ms=N]`: starts the built-in
-    ///   simulator on loopback (feature `sim`) and logs in as its operator.
+    ///   simulator on loopback (feature `sim`), on this handle's runtime, and logs in as its
+    ///   operator.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) naming the wrong part of
     /// the URI; [`ErrorKind::Unsupported`](hsm_core::ErrorKind::Unsupported) for `+sim` without
     /// the `sim` feature.
-    pub fn open(mut uri: BackendUri) -> Result<Self> {
-        if uri.simulated {
-            return Self::open_simulator(uri);
-        }
-        let host = uri.require_host()?.to_owned();
-        let port = uri.port.unwrap_or(443);
-        let user = uri.require_user()?.to_owned();
-        let password = uri.take_password()?.ok_or_else(|| {
-            Error::invalid_input(
-                OP,
-                "a nethsm URI needs a password: password-env=VAR, password-file=PATH or USER:PASSWORD@",
-            )
-        })?;
-        let tls = TlsOptions::from_query(&mut uri.query)?;
-        let timeout = uri.query.take_parsed::<u64>("timeout-ms")?;
-        let connect_timeout = uri.query.take_parsed::<u64>("connect-timeout-ms")?;
-        let others = match uri.query.take("cluster")? {
-            Some(list) => parse_hosts(&list)?,
-            None => Vec::new(),
-        };
-        let admin = take_admin(&mut uri)?;
-        uri.query.finish("nethsm")?;
-        let mut builder = NetHsmClient::builder(host, port)
-            .credentials(Credentials::new(user, password))
-            .tls(tls);
-        for (host, port) in others {
-            builder = builder.instance(host, port);
-        }
-        if let Some(ms) = timeout {
-            builder = builder.timeout(Duration::from_millis(ms));
-        }
-        if let Some(ms) = connect_timeout {
-            builder = builder.connect_timeout(Duration::from_millis(ms));
-        }
-        let hsm = Self::new(builder.build()?)?;
-        Ok(match admin {
-            Some(admin) => hsm.with_admin(admin),
-            None => hsm,
-        })
+    pub fn open(uri: BackendUri) -> Result<Self> {
+        Self::open_with(uri, OpenOptions::new())
     }
 
-    #[cfg(not(feature = "sim"))]
-    fn open_simulator(_: BackendUri) -> Result<Self> {
-        Err(Error::unsupported(
-            OP,
-            "nethsm+sim: needs hsm-nethsm built with the `sim` feature",
-        ))
-    }
-
-    #[cfg(feature = "sim")]
-    fn open_simulator(mut uri: BackendUri) -> Result<Self> {
-        use crate::sim::{InitialState, SimConfig, Simulator};
-        let state = match uri.query.take("state")?.as_deref() {
-            None | Some("operational") => InitialState::Operational,
-            Some("unprovisioned") => InitialState::Unprovisioned,
-            Some(other) => {
-                return Err(Error::invalid_input(
-                    OP,
-                    format!("`state` is operational or unprovisioned, not {other:?}"),
-                ));
-            }
-        };
-        let latency = uri.query.take_parsed::<u64>("latency-ms")?.unwrap_or(0);
-        let user = uri
-            .user
-            .clone()
-            .unwrap_or_else(|| crate::sim::OPERATOR_USER.to_owned());
-        let password = uri.take_password()?;
+    /// [`Self::open`] with options given in code ([`OpenOptions`]: user, credential as a
+    /// `SecretString`, timeout, connect timeout, retries, calls in flight); an option given
+    /// both here and in the URI is refused, naming it.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_with(mut uri: BackendUri, options: OpenOptions) -> Result<Self> {
+        let options = options.merge_uri(&mut uri, PASSWORD_PARAMS)?;
         let runtime = hsm_core::runtime::BlockingRuntime::new("hsm-nethsm")?;
-        let config = SimConfig {
-            state,
-            latency: Duration::from_millis(latency),
-            ..SimConfig::default()
+        let hsm = if uri.simulated {
+            open_simulator(uri, &options, &runtime.handle()?)?
+        } else {
+            open_device(uri, &options)?
         };
-        let simulator = Simulator::start(config, &runtime.handle()?)?;
-        let password = match password {
-            Some(p) => p,
-            None => simulator.default_passphrase(&user),
-        };
-        let client = NetHsmClient::builder("127.0.0.1", simulator.addr().port())
-            .credentials(Credentials::new(user, password))
-            .tls(simulator.tls_options())
-            .build()?;
-        let admin = take_admin(&mut uri)?.unwrap_or_else(|| {
-            Credentials::new(
-                crate::sim::ADMIN_USER,
-                simulator.default_passphrase(crate::sim::ADMIN_USER),
-            )
-        });
-        uri.query.finish("nethsm+sim")?;
-        let mut hsm = Self::with_runtime(client, runtime)?.with_admin(admin);
-        hsm.simulator = Some(simulator);
-        Ok(hsm)
+        Ok(Self::over(hsm, runtime))
     }
+}
+
+impl AsyncNetHsm {
+    /// Opens the NetHSM a URI names, for async code: the same URIs as [`NetHsm::open`]. No
+    /// runtime is started; the calls run on the caller's. `nethsm+sim:` starts the simulator
+    /// on the current tokio runtime, so it needs one (call it inside the runtime that will
+    /// use the handle); it stops when the last clone is dropped.
+    ///
+    /// # Errors
+    /// As [`NetHsm::open`]; [`ErrorKind::InvalidState`](hsm_core::ErrorKind::InvalidState) for
+    /// `nethsm+sim:` outside a tokio runtime.
+    pub fn open(uri: BackendUri) -> Result<Self> {
+        Self::open_with(uri, OpenOptions::new())
+    }
+
+    /// [`Self::open`] with options given in code (see [`NetHsm::open_with`]).
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_with(mut uri: BackendUri, options: OpenOptions) -> Result<Self> {
+        let options = options.merge_uri(&mut uri, PASSWORD_PARAMS)?;
+        if uri.simulated {
+            let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
+                Error::new(hsm_core::ErrorKind::InvalidState, OP)
+                    .with_message("nethsm+sim: for async code starts the simulator on the current tokio runtime: open it inside one")
+                    .with_source(e)
+            })?;
+            open_simulator(uri, &options, &runtime)
+        } else {
+            open_device(uri, &options)
+        }
+    }
+}
+
+/// The client settings of `options`: timeouts, retries.
+fn configure(mut builder: NetHsmClientBuilder, options: &OpenOptions) -> NetHsmClientBuilder {
+    if let Some(timeout) = options.timeout {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(timeout) = options.connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    if let Some(retries) = options.retries {
+        builder = builder.retry_policy(RetryPolicy {
+            attempts: retries.saturating_add(1),
+            ..RetryPolicy::default()
+        });
+    }
+    if let Some(calls) = options.max_in_flight {
+        builder = builder.max_idle_connections(calls);
+    }
+    builder
+}
+
+/// The backend settings of `options`: calls in flight.
+fn finish(hsm: AsyncNetHsm, options: &OpenOptions) -> AsyncNetHsm {
+    match options.max_in_flight {
+        Some(calls) => hsm.with_max_in_flight(calls),
+        None => hsm,
+    }
+}
+
+/// A real NetHSM (or cluster): the user and password come from `options`, merged with the URI.
+fn open_device(mut uri: BackendUri, options: &OpenOptions) -> Result<AsyncNetHsm> {
+    let host = uri.require_host()?.to_owned();
+    let port = uri.port.unwrap_or(443);
+    let user = options.user.clone().ok_or_else(|| {
+        Error::invalid_input(
+            OP,
+            "a nethsm:// URI needs a user: USER@HOST, or OpenOptions::user",
+        )
+    })?;
+    let password = options.credential.clone().ok_or_else(|| {
+        Error::invalid_input(
+            OP,
+            "a nethsm URI needs a password: password-env=VAR, password-file=PATH, USER:PASSWORD@ or OpenOptions::credential",
+        )
+    })?;
+    let tls = TlsOptions::from_query(&mut uri.query)?;
+    let others = match uri.query.take("cluster")? {
+        Some(list) => parse_hosts(&list)?,
+        None => Vec::new(),
+    };
+    let admin = take_admin(&mut uri)?;
+    uri.query.finish("nethsm")?;
+    let mut builder = client_builder(host, port)
+        .credentials(Credentials::new(user, password))
+        .tls(tls);
+    for (host, port) in others {
+        builder = builder.instance(host, port);
+    }
+    let hsm = AsyncNetHsm::new(configure(builder, options).build()?);
+    let hsm = match admin {
+        Some(admin) => hsm.with_admin(admin),
+        None => hsm,
+    };
+    Ok(finish(hsm, options))
+}
+
+fn client_builder(host: String, port: u16) -> NetHsmClientBuilder {
+    crate::client::NetHsmClient::builder(host, port)
+}
+
+#[cfg(not(feature = "sim"))]
+fn open_simulator(
+    _: BackendUri,
+    _: &OpenOptions,
+    _: &tokio::runtime::Handle,
+) -> Result<AsyncNetHsm> {
+    Err(Error::unsupported(
+        OP,
+        "nethsm+sim: needs hsm-nethsm built with the `sim` feature",
+    ))
+}
+
+/// Starts the simulator on `runtime` and logs in as its operator (or the user of `options`).
+#[cfg(feature = "sim")]
+fn open_simulator(
+    mut uri: BackendUri,
+    options: &OpenOptions,
+    runtime: &tokio::runtime::Handle,
+) -> Result<AsyncNetHsm> {
+    use crate::sim::{InitialState, SimConfig, Simulator};
+    let state = match uri.query.take("state")?.as_deref() {
+        None | Some("operational") => InitialState::Operational,
+        Some("unprovisioned") => InitialState::Unprovisioned,
+        Some(other) => {
+            return Err(Error::invalid_input(
+                OP,
+                format!("`state` is operational or unprovisioned, not {other:?}"),
+            ));
+        }
+    };
+    let latency = uri.query.take_parsed::<u64>("latency-ms")?.unwrap_or(0);
+    let admin = take_admin(&mut uri)?;
+    uri.query.finish("nethsm+sim")?;
+    let user = options
+        .user
+        .clone()
+        .unwrap_or_else(|| crate::sim::OPERATOR_USER.to_owned());
+    let config = SimConfig {
+        state,
+        latency: std::time::Duration::from_millis(latency),
+        ..SimConfig::default()
+    };
+    let simulator = Simulator::start(config, runtime)?;
+    let password = match &options.credential {
+        Some(p) => p.clone(),
+        None => simulator.default_passphrase(&user),
+    };
+    let builder = client_builder("127.0.0.1".to_owned(), simulator.addr().port())
+        .credentials(Credentials::new(user, password))
+        .tls(simulator.tls_options());
+    let admin = admin.unwrap_or_else(|| {
+        Credentials::new(
+            crate::sim::ADMIN_USER,
+            simulator.default_passphrase(crate::sim::ADMIN_USER),
+        )
+    });
+    let hsm = AsyncNetHsm::new(configure(builder, options).build()?)
+        .with_admin(admin)
+        .with_simulator(simulator);
+    Ok(finish(hsm, options))
 }
 
 /// `HOST:PORT,HOST:PORT` (`[v6addr]:PORT` for IPv6; the port defaults to 443).

@@ -45,6 +45,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default time allowed to open a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The idle connections kept per instance unless
+/// [`NetHsmClientBuilder::max_idle_connections`] says more.
+pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 64;
+
 /// A user name and passphrase for HTTP Basic authentication.
 #[derive(Clone)]
 pub struct Credentials {
@@ -124,6 +128,7 @@ impl NetHsmClient {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
+            max_idle: DEFAULT_MAX_IDLE_CONNECTIONS,
         }
     }
 
@@ -181,6 +186,7 @@ pub struct NetHsmClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
+    max_idle: usize,
 }
 
 impl NetHsmClientBuilder {
@@ -223,6 +229,14 @@ impl NetHsmClientBuilder {
         self
     }
 
+    /// Idle connections kept open per instance for reuse (default
+    /// [`DEFAULT_MAX_IDLE_CONNECTIONS`], never fewer): set it to at least the requests you keep
+    /// in flight, so that each finds a warm connection.
+    pub fn max_idle_connections(mut self, connections: usize) -> Self {
+        self.max_idle = connections.max(DEFAULT_MAX_IDLE_CONNECTIONS);
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -254,7 +268,7 @@ impl NetHsmClientBuilder {
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(self.max_idle)
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none());
         // With a server-name override the URL carries the name the certificate must match and
