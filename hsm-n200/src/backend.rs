@@ -98,8 +98,15 @@ pub(crate) fn capabilities() -> Capabilities {
         SignAlgorithm::RsaPssSha384,
         SignAlgorithm::RsaPssSha512,
     ];
+    // `importecckey` is the only import command the public API has: EC keys on every curve.
+    let importable = SPECS
+        .iter()
+        .copied()
+        .filter(|s| matches!(s, hsm_core::KeySpec::Ec(_)))
+        .collect();
     Capabilities::new(SPECS.to_vec(), algorithms)
         .with_import(true)
+        .with_import_specs(importable)
         .with_delete(true)
 }
 

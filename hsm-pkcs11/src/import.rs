@@ -18,27 +18,27 @@ pub(crate) fn public_of(parts: &PrivateKeyParts) -> Result<PublicKey> {
             ..
         } => PublicKey::from_rsa_components(modulus, public_exponent),
         PrivateKeyParts::Ec { curve, scalar } => {
+            // Uncompressed, as tokens hold CKA_EC_POINT and as SPKI carries it (k256 would
+            // compress by default).
+            fn point<C>(scalar: &[u8]) -> Result<Vec<u8>>
+            where
+                C: elliptic_curve::CurveArithmetic,
+                elliptic_curve::AffinePoint<C>:
+                    elliptic_curve::sec1::FromSec1Point<C> + elliptic_curve::sec1::ToSec1Point<C>,
+                elliptic_curve::FieldBytesSize<C>: elliptic_curve::sec1::ModulusSize,
+            {
+                use elliptic_curve::sec1::ToSec1Point as _;
+                let secret =
+                    elliptic_curve::SecretKey::<C>::from_slice(scalar).map_err(|_| bad_scalar())?;
+                Ok(secret.public_key().to_sec1_point(false).to_bytes().to_vec())
+            }
             let point = match curve {
-                Curve::P256 => p256::SecretKey::from_slice(scalar)
-                    .map_err(|_| bad_scalar())?
-                    .public_key()
-                    .to_sec1_bytes()
-                    .to_vec(),
-                Curve::P384 => p384::SecretKey::from_slice(scalar)
-                    .map_err(|_| bad_scalar())?
-                    .public_key()
-                    .to_sec1_bytes()
-                    .to_vec(),
-                Curve::P521 => p521::SecretKey::from_slice(scalar)
-                    .map_err(|_| bad_scalar())?
-                    .public_key()
-                    .to_sec1_bytes()
-                    .to_vec(),
-                Curve::Secp256k1 => k256::SecretKey::from_slice(scalar)
-                    .map_err(|_| bad_scalar())?
-                    .public_key()
-                    .to_sec1_bytes()
-                    .to_vec(),
+                Curve::P256 => point::<p256::NistP256>(scalar)?,
+                Curve::P384 => point::<p384::NistP384>(scalar)?,
+                Curve::P521 => point::<p521::NistP521>(scalar)?,
+                Curve::Secp256k1 => point::<k256::Secp256k1>(scalar)?,
+                Curve::BrainpoolP256r1 => point::<bp256::r1::BrainpoolP256r1>(scalar)?,
+                Curve::BrainpoolP384r1 => point::<bp384::r1::BrainpoolP384r1>(scalar)?,
                 other => {
                     return Err(Error::unsupported(OP, format!("importing {other} keys")));
                 }

@@ -100,8 +100,16 @@ impl Mechanisms {
         if self.eddsa {
             algorithms.push(SignAlgorithm::Ed25519);
         }
+        // Importing an EC key needs its public point computed on the host: every curve but
+        // brainpoolP512r1, for which no Rust implementation exists.
+        let importable = specs
+            .iter()
+            .copied()
+            .filter(|s| *s != KeySpec::Ec(Curve::BrainpoolP512r1))
+            .collect();
         Capabilities::new(specs, algorithms)
             .with_import(true)
+            .with_import_specs(importable)
             .with_delete(true)
     }
 }
