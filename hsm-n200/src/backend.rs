@@ -102,7 +102,7 @@ pub(crate) fn capabilities() -> Capabilities {
     let importable = SPECS
         .iter()
         .copied()
-        .filter(|s| matches!(s, hsm_core::KeySpec::Ec(_)))
+        .filter(|s| matches!(s, KeySpec::Ec(_)))
         .collect();
     Capabilities::new(SPECS.to_vec(), algorithms)
         .with_import(true)
