@@ -50,7 +50,7 @@ case "$mode" in
         ;;
     regressions)
         echo "==> known crashes: $(find regressions -type f 2>/dev/null | wc -l) inputs"
-        exec cargo test --no-default-features --test corpus -- --ignored known_bugs
+        exec cargo test --no-default-features --test corpus -- --include-ignored known_bugs
         ;;
 esac
 

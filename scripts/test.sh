@@ -17,7 +17,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # System packages: what the backends' real peers need. Fragments may call need_packages too.
 PACKAGES=(pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc opensc-pkcs11
-          softhsm2 openssl python3-venv procps)
+          softhsm2 openssl python3-venv procps curl ldnsutils)
 need_packages() {
     local missing=()
     for p in "$@"; do
