@@ -207,8 +207,9 @@ impl Module {
             .get(handle)
             .filter(|o| o.key.slot == slot.id)
             .ok_or(CKR_OBJECT_HANDLE_INVALID)?;
+        // Private objects are invisible while logged out (as in SoftHSM2).
         if object.class == Class::Private && !slot.logged_in() {
-            return Err(CKR_USER_NOT_LOGGED_IN);
+            return Err(CKR_OBJECT_HANDLE_INVALID);
         }
         Ok(object)
     }
@@ -490,10 +491,7 @@ pub(crate) fn sign_init(
     if locked(&session).sign.is_some() {
         return Err(CKR_OPERATION_ACTIVE);
     }
-    let object = m.object(slot, key).map_err(|rv| match rv {
-        CKR_OBJECT_HANDLE_INVALID => CKR_KEY_HANDLE_INVALID,
-        other => other,
-    })?;
+    let object = m.object(slot, key)?;
     if object.class != Class::Private {
         return Err(CKR_KEY_FUNCTION_NOT_PERMITTED);
     }
@@ -659,7 +657,7 @@ pub(crate) fn destroy_object(handle: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE
     slot.backend()?
         .delete_key(&object.key.id)
         .map_err(|e| from_hsm(Doing::Objects, &e))?;
-    m.objects().remove_key(slot.id, &object.key.id);
+    m.objects().remove_key(&object.key);
     tracing::info!(slot = slot.id, key = %object.key.id, "key pair destroyed");
     Ok(())
 }

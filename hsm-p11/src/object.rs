@@ -99,21 +99,37 @@ pub(crate) struct Object {
 pub(crate) struct ObjectTable {
     next: CK_OBJECT_HANDLE,
     by_handle: HashMap<CK_OBJECT_HANDLE, Object>,
-    by_key: HashMap<(CK_SLOT_ID, KeyId, Class), CK_OBJECT_HANDLE>,
+    by_key: HashMap<(CK_SLOT_ID, Vec<u8>, Class), CK_OBJECT_HANDLE>,
+}
+
+/// What identifies a key pair within a slot: its `CKA_ID` (the PKCS#11 convention: a pair shares
+/// it, distinct keys do not), else the backend's id. Backends may name one key differently in
+/// different answers (id bytes after generation, a label in a listing); `CKA_ID` stays.
+fn identity(record: &KeyRecord) -> Vec<u8> {
+    if record.cka_id.is_empty() {
+        let mut v = vec![0xff];
+        v.extend_from_slice(record.id.to_string().as_bytes());
+        v
+    } else {
+        record.cka_id.clone()
+    }
 }
 
 impl ObjectTable {
     /// The handles of a key's two objects, registering it when new (a key seen again keeps its
-    /// handles; its record is refreshed only if its spec changed, i.e. it was replaced).
+    /// handles; its record is refreshed when the backend describes it differently).
     pub(crate) fn register(&mut self, record: KeyRecord) -> [(CK_OBJECT_HANDLE, Object); 2] {
         let record = Arc::new(record);
         [Class::Private, Class::Public].map(|class| {
-            let key = (record.slot, record.id.clone(), class);
+            let key = (record.slot, identity(&record), class);
             if let Some(&h) = self.by_key.get(&key)
                 && let Some(existing) = self.by_handle.get_mut(&h)
             {
                 {
-                    if existing.key.spec != record.spec || existing.key.cka_id != record.cka_id {
+                    if existing.key.spec != record.spec
+                        || existing.key.id != record.id
+                        || existing.key.label != record.label
+                    {
                         existing.key = Arc::clone(&record);
                     }
                     return (h, existing.clone());
@@ -137,9 +153,9 @@ impl ObjectTable {
     }
 
     /// Forgets a key's two objects.
-    pub(crate) fn remove_key(&mut self, slot: CK_SLOT_ID, id: &KeyId) {
+    pub(crate) fn remove_key(&mut self, record: &KeyRecord) {
         for class in [Class::Private, Class::Public] {
-            if let Some(h) = self.by_key.remove(&(slot, id.clone(), class)) {
+            if let Some(h) = self.by_key.remove(&(record.slot, identity(record), class)) {
                 let _ = self.by_handle.remove(&h);
             }
         }

@@ -154,15 +154,13 @@ impl Slot {
     }
 
     /// `C_Logout` (also when the last session closes): a slot whose PIN is the credential drops
-    /// its backend and with it the credential.
-    ///
-    /// # Errors
-    /// `CKR_USER_NOT_LOGGED_IN`.
+    /// its backend and with it the credential. Logging out when not logged in is not an error,
+    /// as in SoftHSM2.
     pub(crate) fn logout(&self) -> CkResult<()> {
         let dropped = {
             let mut state = self.state();
             if !state.logged_in {
-                return Err(CKR_USER_NOT_LOGGED_IN);
+                return Ok(());
             }
             state.logged_in = false;
             if self.pin_is_credential {
