@@ -30,14 +30,30 @@ pub fn target_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_owned()
 }
 
-/// The built module.
+/// The built module; refuses one older than the crate's sources (`cargo test` does not always
+/// rebuild the cdylib: `cargo build -p hsm-p11` does, and scripts/ci.d/p11.sh runs it).
 pub fn module_path() -> PathBuf {
     let p = target_dir().join("libhsm_p11.so");
-    assert!(
-        p.exists(),
-        "{} is missing: cargo build -p hsm-p11",
-        p.display()
-    );
+    let built = std::fs::metadata(&p)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: cargo build -p hsm-p11", p.display()));
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                let changed = entry.metadata().unwrap().modified().unwrap();
+                assert!(
+                    changed <= built,
+                    "{} is older than {}: cargo build -p hsm-p11",
+                    p.display(),
+                    path.display()
+                );
+            }
+        }
+    }
     p
 }
 
