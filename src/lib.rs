@@ -3,8 +3,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod open;
+#[cfg(feature = "tokio")]
+mod open_async;
 
 pub use crate::open::{open, schemes};
+#[cfg(feature = "tokio")]
+pub use crate::open_async::open_async;
 pub use hsm_core::*;
 
 /// The Nitrokey NetHSM backend ([`hsm_nethsm`]).

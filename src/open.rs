@@ -51,6 +51,12 @@ pub fn open(uri: &str) -> Result<Box<dyn Hsm>> {
             Error::invalid_input(OP, "a backend URI starts with a scheme (e.g. `nethsm://`)")
         })?;
     let base = scheme.strip_suffix("+sim").unwrap_or(&scheme);
+    if base != scheme && !simulator_built(base) {
+        return Err(Error::new(ErrorKind::Unsupported, OP).with_message(format!(
+            "`{scheme}:` starts a built-in simulator, for tests and demos; this build of the hsm \
+             crate has none (its `sim` feature, or `nethsm-sim` for the NetHSM simulator alone)"
+        )));
+    }
     tracing::debug!(scheme = %scheme, "opening backend");
     match base {
         "pkcs11" => open_pkcs11(uri),
@@ -70,6 +76,11 @@ pub fn open(uri: &str) -> Result<Box<dyn Hsm>> {
             ),
         )),
     }
+}
+
+/// Whether this build of the hsm crate includes the simulator behind `BASE+sim:`.
+fn simulator_built(base: &str) -> bool {
+    cfg!(feature = "sim") || (base == "nethsm" && cfg!(feature = "nethsm-sim"))
 }
 
 // Unused when every backend feature is on.
@@ -132,6 +143,23 @@ fn open_sc(_: BackendUri) -> Result<Box<dyn Hsm>> {
 mod tests {
     use super::*;
 
+    // Only without the `sim` feature (the default build): `cargo test -p hsm --lib`.
+    #[cfg(not(feature = "sim"))]
+    #[test]
+    fn the_default_build_refuses_simulator_uris() {
+        for uri in ["n200+sim:", "pkcs11+sim:", "sc-hsm+sim:"] {
+            let e = open(uri).err().unwrap_or_else(|| panic!("{uri} opened"));
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{uri}: {e}");
+            assert!(e.to_string().contains("`sim` feature"), "{uri}: {e}");
+        }
+        if !cfg!(feature = "nethsm-sim") {
+            let e = open("nethsm+sim:")
+                .err()
+                .unwrap_or_else(|| panic!("nethsm+sim: opened"));
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+        }
+    }
+
     #[test]
     fn unknown_scheme_names_the_scheme() {
         let e = open("yubihsm://x").unwrap_err();
@@ -152,7 +180,14 @@ mod tests {
             // Each URI is wrong (a bad host, an unknown parameter), so each must fail, and the
             // error must not carry the password or PIN it was given.
             let e = open(uri).err().unwrap_or_else(|| panic!("{uri} opened"));
-            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{uri}: {e}");
+            // A backend this build leaves out refuses the scheme before reading anything.
+            let scheme = uri.split(':').next().unwrap_or_default();
+            let expected = if schemes().contains(&scheme) {
+                ErrorKind::InvalidInput
+            } else {
+                ErrorKind::Unsupported
+            };
+            assert_eq!(e.kind(), expected, "{uri}: {e}");
             let mut chain: Vec<String> = vec![e.to_string(), format!("{e:?}")];
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
