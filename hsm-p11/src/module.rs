@@ -79,13 +79,18 @@ pub(crate) struct InitArgs {
 
 /// `C_Initialize`.
 pub(crate) fn initialize(args: Option<InitArgs>) -> CkResult<()> {
+    let mut cant_create_threads = false;
     if let Some(args) = args {
         if args.reserved || !matches!(args.mutex_functions, 0 | 4) {
             return Err(CKR_ARGUMENTS_BAD);
         }
         if args.flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS != 0 {
-            // The network backends run their I/O on threads of their own.
-            return Err(CKR_NEED_TO_CREATE_THREADS);
+            // p11-kit passes this flag to every module it manages (GnuTLS, so Knot DNS and
+            // p11tool, load modules through it). The network backends run their I/O on runtime
+            // threads of their own, started once per slot; refusing the flag would make the
+            // module unusable from those hosts, so it is accepted and the fact logged once the
+            // log is set up.
+            cant_create_threads = true;
         }
         if args.mutex_functions == 4 && args.flags & CKF_OS_LOCKING_OK == 0 {
             // Only the operating system's locks are used.
@@ -119,6 +124,12 @@ pub(crate) fn initialize(args: Option<InitArgs>) -> CkResult<()> {
             CKR_GENERAL_ERROR
         })?;
         slots.push(Arc::new(slot));
+    }
+    if cant_create_threads {
+        tracing::info!(
+            "C_Initialize: CKF_LIBRARY_CANT_CREATE_OS_THREADS set (p11-kit sets it); the backends \
+             still run their network I/O on threads of their own"
+        );
     }
     tracing::info!(slots = slots.len(), pid, "hsm-p11 initialised");
     *state = Some(Arc::new(Module {
