@@ -2,7 +2,9 @@
 //! (list, keypair generation, every signing mechanism the token lists, reading public keys) and
 //! OpenSSL through libp11's engine (the seed's `openssl dgst -engine pkcs11 -keyform engine
 //! -sign "pkcs11:..."` and a CSR with `openssl req -engine pkcs11`). Every signature is verified
-//! by the `openssl` CLI with the public key `pkcs11-tool --read-object` exported.
+//! by the `openssl` CLI with the public key `pkcs11-tool --read-object` exported. Tokens: the
+//! NetHSM and N200 simulators, a SoftHSM2 token behind a `pkcs11:` slot, and the SmartCard-HSM
+//! simulator in a vpcd reader of pcscd behind an `sc-hsm:` slot.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -326,4 +328,21 @@ fn softhsm_token_through_the_module_with_pkcs11_tool_and_openssl() {
         dir: dir.path().to_owned(),
     };
     peer_suite(&token, &hex("ec3"), &hex("rsa3"), &hex("ed3"));
+}
+
+#[test]
+fn smartcard_hsm_simulator_over_pcscd_through_pkcs11_tool_and_openssl() {
+    if !pcscd_with_vpcd() {
+        return;
+    }
+    let card = ScCard::insert(1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[(card.uri(), "sc-hsm", "C0001")]);
+    let token = Token {
+        env: module_env(&config, None),
+        label: "sc-hsm".into(),
+        pin: SC_HSM_USER_PIN.into(),
+        dir: dir.path().to_owned(),
+    };
+    peer_suite(&token, &hex("ec4"), &hex("rsa4"), &hex("ed4"));
 }
