@@ -7,6 +7,33 @@
 //!
 //! Errors never contain credentials: backends build them from status codes and response bodies,
 //! never from request headers, URLs with user info or PIN buffers.
+//!
+//! # The error mapping every backend follows
+//!
+//! Operation names are `backend.operation` (`nethsm.sign`, `n200.generate_key`,
+//! `pkcs11.import_key`, `sc-hsm.verify_pin`); the device's own code is kept in
+//! [`Error::status`]. The same situation is the same kind on every backend:
+//!
+//! | situation | kind |
+//! |---|---|
+//! | no such key, user or object | [`NotFound`](ErrorKind::NotFound) |
+//! | the id is taken | [`AlreadyExists`](ErrorKind::AlreadyExists) |
+//! | wrong password or PIN (tries left when the device says) | [`AuthenticationFailed`](ErrorKind::AuthenticationFailed) |
+//! | PIN or user blocked | [`Blocked`](ErrorKind::Blocked) |
+//! | logged in, but the role, tag or key usage forbids it | [`PermissionDenied`](ErrorKind::PermissionDenied) |
+//! | not logged in, device locked, not provisioned or not initialised | [`InvalidState`](ErrorKind::InvalidState) |
+//! | a spec, algorithm or operation the backend or device does not have | [`Unsupported`](ErrorKind::Unsupported) |
+//! | the caller's input: bad id, wrong digest length, algorithm not fitting the key, empty or oversized data | [`InvalidInput`](ErrorKind::InvalidInput) |
+//! | a signature checked in software does not verify | [`VerificationFailed`](ErrorKind::VerificationFailed) |
+//! | cannot connect, connection reset, reader or token gone, device busy | [`Unavailable`](ErrorKind::Unavailable) |
+//! | a time limit ran out | [`Timeout`](ErrorKind::Timeout) |
+//! | the device answered something malformed (a bad signature encoding, r or s out of range, broken JSON, a wrong length) | [`Protocol`](ErrorKind::Protocol) |
+//! | the device reported a failure of its own; a worker thread panicked | [`Device`](ErrorKind::Device) |
+//!
+//! HTTP statuses (NetHSM, N200) map by [`ErrorKind::from_http_status`]. Whether a call is tried
+//! again is the transport's decision, by status and idempotency, not by kind: a `500` is a
+//! [`Device`](ErrorKind::Device) error, yet an idempotent signature may be sent again (to
+//! another cluster instance) after one.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -74,6 +101,40 @@ impl ErrorKind {
             Self::Protocol => "protocol error",
             Self::Device => "device error",
             Self::InvalidState => "invalid state",
+        }
+    }
+}
+
+impl ErrorKind {
+    /// The kind of an HTTP error status, the one table of the REST backends:
+    ///
+    /// | status | kind |
+    /// |---|---|
+    /// | 400, 413, 414, 422 | [`InvalidInput`](Self::InvalidInput) |
+    /// | 401 | [`AuthenticationFailed`](Self::AuthenticationFailed) (no tries count) |
+    /// | 403 | [`PermissionDenied`](Self::PermissionDenied) |
+    /// | 404 | [`NotFound`](Self::NotFound) |
+    /// | 405, 501 | [`Unsupported`](Self::Unsupported) |
+    /// | 406, 415 | [`Protocol`](Self::Protocol) (the client sent what the server cannot take) |
+    /// | 408, 504 | [`Timeout`](Self::Timeout) |
+    /// | 409 | [`AlreadyExists`](Self::AlreadyExists) |
+    /// | 412, 423 | [`InvalidState`](Self::InvalidState) (locked, not provisioned) |
+    /// | 429, 502, 503, other 5xx | [`Unavailable`](Self::Unavailable) |
+    /// | 500, anything else | [`Device`](Self::Device) |
+    #[must_use]
+    pub fn from_http_status(status: u16) -> Self {
+        match status {
+            400 | 413 | 414 | 422 => Self::InvalidInput,
+            401 => Self::AuthenticationFailed { retries_left: None },
+            403 => Self::PermissionDenied,
+            404 => Self::NotFound,
+            405 | 501 => Self::Unsupported,
+            406 | 415 => Self::Protocol,
+            408 | 504 => Self::Timeout,
+            409 => Self::AlreadyExists,
+            412 | 423 => Self::InvalidState,
+            429 | 502 | 503 | 505..=599 => Self::Unavailable,
+            _ => Self::Device,
         }
     }
 }
@@ -479,6 +540,30 @@ mod tests {
             "Pkcs11(CKR_PIN_INCORRECT, 0x000000A0)"
         );
         assert_eq!(format!("{:?}", DeviceStatus::Http(503)), "Http(503)");
+    }
+
+    #[test]
+    fn http_statuses_map_by_one_table() {
+        for (status, kind) in [
+            (400, ErrorKind::InvalidInput),
+            (401, ErrorKind::AuthenticationFailed { retries_left: None }),
+            (403, ErrorKind::PermissionDenied),
+            (404, ErrorKind::NotFound),
+            (405, ErrorKind::Unsupported),
+            (406, ErrorKind::Protocol),
+            (408, ErrorKind::Timeout),
+            (409, ErrorKind::AlreadyExists),
+            (412, ErrorKind::InvalidState),
+            (429, ErrorKind::Unavailable),
+            (500, ErrorKind::Device),
+            (503, ErrorKind::Unavailable),
+            (504, ErrorKind::Timeout),
+            (599, ErrorKind::Unavailable),
+            (418, ErrorKind::Device),
+            (200, ErrorKind::Device),
+        ] {
+            assert_eq!(ErrorKind::from_http_status(status), kind, "{status}");
+        }
     }
 
     #[test]
