@@ -165,7 +165,7 @@ pub(crate) fn open(file: &[u8], key: &[u8; 32]) -> SimResult<Restored> {
         let key = SimKey {
             key_type: k.key_type,
             mechanisms: k.mechanisms,
-            secret: SimSecret::import(k.key_type, &k.private)?,
+            secret: std::sync::Arc::new(SimSecret::import(k.key_type, &k.private)?),
             operations: 0,
             tags: k.tags,
             label: k.label,

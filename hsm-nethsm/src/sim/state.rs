@@ -72,7 +72,8 @@ fn passphrase_digest(passphrase: &str) -> [u8; 32] {
 pub(crate) struct SimKey {
     pub(crate) key_type: KeyType,
     pub(crate) mechanisms: Vec<KeyMechanism>,
-    pub(crate) secret: SimSecret,
+    /// Shared, so that an operation can use it outside the device lock.
+    pub(crate) secret: std::sync::Arc<SimSecret>,
     pub(crate) operations: u64,
     /// Tag restrictions: when not empty, only operators with one of these tags may use it.
     pub(crate) tags: BTreeSet<String>,

@@ -58,7 +58,9 @@ fn operation_request<T: DeserializeOwned>(
 }
 
 /// Runs `operation` with the caller's usable key `id` if the key has `mechanism` (400
-/// otherwise, refusing the `what`), counts it and answers with its JSON.
+/// otherwise, refusing the `what`), counts it and answers with its JSON. The cryptography runs
+/// outside the device lock, as a device's cores work in parallel: the lock is held only to
+/// check the caller and the key, and to count a successful operation.
 fn operate(
     s: &Shared,
     headers: &HeaderMap,
@@ -67,17 +69,28 @@ fn operate(
     what: &str,
     operation: impl FnOnce(&SimSecret) -> Result<serde_json::Value, String>,
 ) -> Answer {
-    with_usable_key(s, headers, id, |key| {
+    let (secret, caller) = {
+        let (mut device, caller) = s.authorized(headers, OPERATOR)?;
+        if !may_use(&device, &caller, key(&device, &caller, id)?) {
+            return Err(error(
+                StatusCode::FORBIDDEN,
+                "Access denied (tag restriction)",
+            ));
+        }
+        let key = key_mut(&mut device, &caller, id)?;
         if !mechanism.is_some_and(|m| key.mechanisms.contains(&m)) {
             return Err(error(
                 StatusCode::BAD_REQUEST,
                 format!("Key mechanisms do not allow requested {what}."),
             ));
         }
-        let answer = operation(&key.secret).map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
+        (Arc::clone(&key.secret), caller)
+    };
+    let answer = operation(&secret).map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
+    if let Ok(key) = key_mut(&mut s.lock(), &caller, id) {
         key.operations += 1;
-        Ok(axum::Json(answer).into_response())
-    })
+    }
+    Ok(axum::Json(answer).into_response())
 }
 
 pub(super) async fn sign(

@@ -196,7 +196,7 @@ impl NewKey {
         SimKey {
             key_type: self.key_type,
             mechanisms: self.mechanisms,
-            secret,
+            secret: Arc::new(secret),
             operations: 0,
             tags: self.tags.into_iter().collect(),
             label: self.label,

@@ -1,0 +1,215 @@
+//! `AsyncNetHsm`, the native async backend, against the simulator: the hsm-core conformance
+//! suite, one handle shared by many tasks, `health()` in every device state, and `OpenOptions`
+//! given in code. (No thread per call: `tests/async_threads.rs`, alone in its process.)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    missing_docs
+)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hsm_core::asynchronous::BlockingOverAsync;
+use hsm_core::conformance::{Config, run};
+use hsm_core::runtime::BlockingRuntime;
+use hsm_core::secret::SecretString;
+use hsm_core::{
+    AsyncHsm, AsyncSigner as _, Curve, ErrorKind, KeyId, KeySpec, KeyStore as _, KeyTemplate,
+    OpenOptions, SignAlgorithm,
+};
+use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
+use hsm_nethsm::{AsyncNetHsm, Credentials, NetHsmClient};
+
+const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
+
+/// A service's runtime: two workers, like `#[tokio::main]` on this machine.
+fn service_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn p256_key(hsm: &AsyncNetHsm, name: &str) -> KeyId {
+    let key: KeyId = name.parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .await
+        .unwrap();
+    key
+}
+
+#[test]
+fn the_async_backend_passes_the_conformance_suite() {
+    let runtime = BlockingRuntime::new("hsm-nethsm-test").unwrap();
+    // open_async starts the simulator on the current runtime: this one.
+    let hsm = {
+        let _entered = runtime.handle().unwrap().enter();
+        hsm_nethsm::open_async("nethsm+sim:").unwrap()
+    };
+    let blocking = BlockingOverAsync::new(Arc::new(hsm), Arc::new(runtime));
+    let report = run(&blocking, &Config::new("aconf")).unwrap_or_else(|f| panic!("{f}"));
+    assert!(report.passed.len() > 100, "{report}");
+}
+
+#[test]
+fn one_clone_able_handle_serves_many_tasks_with_one_key_cache_and_pool() {
+    let runtime = service_runtime();
+    let hsm = {
+        let _entered = runtime.enter();
+        hsm_nethsm::open_async("nethsm+sim:").unwrap()
+    };
+    let shared: Arc<dyn AsyncHsm> = Arc::new(hsm.clone());
+    runtime.block_on(async {
+        let key = p256_key(&hsm, "sharedhandle").await;
+        let public = hsm.public_key(&key).await.unwrap();
+        let sim = hsm.simulator().unwrap();
+        let (requests, connections) = (sim.requests(), sim.connections());
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..32u8 {
+            // Half the tasks hold a clone of the handle, half the same handle as a trait object.
+            let (clone, shared, key) = (hsm.clone(), Arc::clone(&shared), key.clone());
+            let _ = tasks.spawn(async move {
+                let mut out = Vec::new();
+                for i in 0..20u8 {
+                    let message = vec![t, i];
+                    let signature = if t % 2 == 0 {
+                        clone.sign(&key, ALGORITHM, &message).await
+                    } else {
+                        shared.sign(&key, ALGORITHM, &message).await
+                    };
+                    out.push((message, signature.unwrap()));
+                }
+                out
+            });
+        }
+        let mut signed = 0;
+        while let Some(done) = tasks.join_next().await {
+            for (message, signature) in done.unwrap() {
+                public.verify(&message, &signature).unwrap();
+                signed += 1;
+            }
+        }
+        assert_eq!(signed, 640);
+        // Exactly one request per signature: no clone looked the key up again.
+        assert_eq!(sim.requests() - requests, 640);
+        let opened = sim.connections() - connections;
+        eprintln!("32 tasks, 640 signatures: {opened} new connections");
+        assert!(opened <= 64, "{opened} connections for 32 tasks");
+    });
+}
+
+#[test]
+fn health_is_ok_only_for_an_operational_device_and_accepted_credentials() {
+    let runtime = service_runtime();
+    let _entered = runtime.enter();
+    let healthy = hsm_nethsm::open_async("nethsm+sim:").unwrap();
+    runtime.block_on(healthy.health()).unwrap();
+    // The blocking type answers the same.
+    let blocking = hsm_nethsm::open("nethsm+sim:").unwrap();
+    blocking.health().unwrap();
+
+    let fresh = hsm_nethsm::open_async("nethsm+sim:?state=unprovisioned").unwrap();
+    let e = runtime.block_on(fresh.health()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
+
+    // Locked by its administrator.
+    let sim = healthy.simulator().unwrap();
+    let admin = NetHsmClient::builder("127.0.0.1", sim.addr().port())
+        .credentials(Credentials::new(
+            "admin",
+            SecretString::from(ADMIN_PASSPHRASE),
+        ))
+        .tls(sim.tls_options())
+        .build()
+        .unwrap();
+    runtime.block_on(admin.lock()).unwrap();
+    let e = runtime.block_on(healthy.health()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
+
+    // Operational, but the password is wrong: not ready for this handle.
+    let wrong = hsm_nethsm::open_async_with(
+        "nethsm+sim:",
+        OpenOptions::new().credential(SecretString::from("not the passphrase")),
+    )
+    .unwrap();
+    let e = runtime.block_on(wrong.health()).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::AuthenticationFailed { .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn options_in_code_open_a_device_and_an_option_given_twice_is_refused() {
+    let server = tokio::runtime::Runtime::new().unwrap();
+    let sim = Simulator::start(SimConfig::default(), server.handle()).unwrap();
+    let pin = hex::encode(sim.tls_options().pin_sha256[0]);
+    let port = sim.addr().port();
+    let runtime = service_runtime();
+    let from_vault = || SecretString::from(OPERATOR_PASSPHRASE);
+
+    // The credential from code: no environment variable, no password in the URI.
+    let uri = format!("nethsm://operator@127.0.0.1:{port}?pin-sha256={pin}");
+    let hsm = hsm_nethsm::open_async_with(&uri, OpenOptions::new().credential(from_vault()))
+        .unwrap();
+    runtime.block_on(hsm.health()).unwrap();
+    // The user from code too, and the other options.
+    let uri = format!("nethsm://127.0.0.1:{port}?pin-sha256={pin}&max-in-flight=2");
+    let options = OpenOptions::new()
+        .user("operator")
+        .credential(from_vault())
+        .timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(2))
+        .retries(1);
+    let limited = hsm_nethsm::open_async_with(&uri, options.clone()).unwrap();
+    let admin = AsyncNetHsm::new(
+        NetHsmClient::builder("127.0.0.1", port)
+            .credentials(Credentials::new(
+                "admin",
+                SecretString::from(ADMIN_PASSPHRASE),
+            ))
+            .tls(sim.tls_options())
+            .build()
+            .unwrap(),
+    );
+    runtime.block_on(async {
+        let key = p256_key(&admin, "optionsincode").await;
+        sim.reset_max_in_flight();
+        let messages: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i]).collect();
+        let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        for r in limited.sign_many(&key, ALGORITHM, &refs).await {
+            r.unwrap();
+        }
+    });
+    // max-in-flight=2 from the URI: never more than two requests at once.
+    assert!(
+        (1..=2).contains(&sim.max_in_flight()),
+        "{}",
+        sim.max_in_flight()
+    );
+    // The blocking type takes the same options.
+    hsm_nethsm::open_with(&uri, options.clone())
+        .unwrap()
+        .health()
+        .unwrap();
+
+    // Given twice: refused, naming the option, never showing the secret.
+    let twice = format!("nethsm://operator:inline-secret@127.0.0.1:{port}?pin-sha256={pin}");
+    let e = hsm_nethsm::open_async_with(&twice, OpenOptions::new().credential(from_vault()))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("credential"), "{e}");
+    assert!(!e.to_string().contains("inline-secret"), "{e}");
+    let twice = format!("{uri}&timeout-ms=100");
+    let e = hsm_nethsm::open_with(&twice, options).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("timeout"), "{e}");
+    // No password anywhere: named.
+    let e = hsm_nethsm::open_async(&format!("nethsm://operator@127.0.0.1:{port}")).unwrap_err();
+    assert!(e.to_string().contains("password"), "{e}");
+}

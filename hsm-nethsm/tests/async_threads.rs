@@ -1,0 +1,202 @@
+//! No OS thread per call: thread ids of this process (/proc/self/task) watched while a tokio
+//! service signs 10 000 times through `AsyncNetHsm`. In a file of its own, so that no other
+//! test's threads come and go in the same process; its tests run one at a time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    missing_docs
+)]
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use hsm_core::asynchronous::AsyncOverBlocking;
+use hsm_core::secret::SecretString;
+use hsm_core::{
+    AsyncSigner as _, Curve, ErrorKind, KeyId, KeySpec, KeyTemplate, OpenOptions, SignAlgorithm,
+};
+use hsm_nethsm::AsyncNetHsm;
+
+const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
+
+/// One test at a time: each counts the process's threads.
+static ALONE: Mutex<()> = Mutex::new(());
+
+async fn p256_key(hsm: &AsyncNetHsm, name: &str) -> KeyId {
+    let key: KeyId = name.parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .await
+        .unwrap();
+    key
+}
+
+/// The ids of this process's threads now.
+fn thread_ids() -> BTreeSet<u64> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Watches /proc/self/task every 200 µs and keeps every thread id it sees, so that a thread
+/// started and joined between two looks at the total is still caught.
+struct ThreadWatch {
+    seen: Arc<Mutex<BTreeSet<u64>>>,
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ThreadWatch {
+    fn start() -> Self {
+        let seen = Arc::new(Mutex::new(BTreeSet::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = {
+            let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    seen.lock().unwrap().extend(thread_ids());
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            })
+        };
+        // The watcher's own thread is in the first look.
+        while seen.lock().unwrap().is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Self {
+            seen,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// The thread ids seen since the last call.
+    fn take(&self) -> BTreeSet<u64> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+impl Drop for ThreadWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+#[test]
+fn ten_thousand_signatures_from_a_tokio_service_create_no_thread() {
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    let started_threads = Arc::new(AtomicUsize::new(0));
+    let runtime = {
+        let started = Arc::clone(&started_threads);
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .on_thread_start(move || {
+                let _ = started.fetch_add(1, Ordering::Relaxed);
+            })
+            .build()
+            .unwrap()
+    };
+    let hsm = {
+        let _entered = runtime.enter();
+        hsm_nethsm::open_async("nethsm+sim:").unwrap()
+    };
+    // The old path, as a control that the watch sees threads made per call: the blocking
+    // backend under hsm-core's AsyncOverBlocking (blocking pool, then a helper thread).
+    let bridged = AsyncOverBlocking::new(Arc::new(hsm_nethsm::open("nethsm+sim:").unwrap()));
+    let (key, bridged_key) = runtime.block_on(async {
+        let key = p256_key(&hsm, "nothreads").await;
+        let bridged_key: KeyId = "bridged".parse().unwrap();
+        hsm_core::AsyncKeyStore::generate_key(
+            &bridged,
+            &KeyTemplate::new(bridged_key.clone(), KeySpec::Ec(Curve::P256)),
+        )
+        .await
+        .unwrap();
+        // Warm: the pool holds its connections, the key is cached.
+        let warm: Vec<&[u8]> = vec![b"warm"; 16];
+        for r in hsm.sign_many(&key, ALGORITHM, &warm).await {
+            r.unwrap();
+        }
+        (key, bridged_key)
+    });
+
+    let watch = ThreadWatch::start();
+    let before = thread_ids();
+    let threads_started = started_threads.load(Ordering::Relaxed);
+    let signed = runtime.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..16u32 {
+            let (hsm, key) = (hsm.clone(), key.clone());
+            let _ = tasks.spawn(async move {
+                for i in 0..625u32 {
+                    let message = [t.to_be_bytes(), i.to_be_bytes()].concat();
+                    hsm.sign(&key, ALGORITHM, &message).await.unwrap();
+                }
+                625
+            });
+        }
+        let mut signed = 0;
+        while let Some(n) = tasks.join_next().await {
+            signed += n.unwrap();
+        }
+        signed
+    });
+    let seen = watch.take();
+    let after = thread_ids();
+    assert_eq!(signed, 10_000);
+    eprintln!(
+        "threads before {}, after {}, ever seen during 10 000 signatures {}",
+        before.len(),
+        after.len(),
+        seen.len()
+    );
+    assert_eq!(before, after, "the threads changed");
+    let new: Vec<&u64> = seen.difference(&before).collect();
+    assert!(new.is_empty(), "threads created during the run: {new:?}");
+    assert_eq!(
+        started_threads.load(Ordering::Relaxed),
+        threads_started,
+        "the runtime started threads"
+    );
+
+    // The control: the same watch sees the old path make threads.
+    let before = thread_ids();
+    runtime.block_on(async {
+        for i in 0..100u32 {
+            bridged
+                .sign(&bridged_key, ALGORITHM, &i.to_be_bytes())
+                .await
+                .unwrap();
+        }
+    });
+    let seen = watch.take();
+    let new = seen.difference(&before).count();
+    eprintln!("the old path: {new} threads seen created during 100 signatures");
+    assert!(new > 0, "the watch saw no thread from the old path");
+}
+
+#[test]
+fn open_async_starts_no_runtime_and_needs_one_for_the_simulator() {
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    // Outside any runtime, the simulator has nowhere to run: a clear error, not a panic.
+    let e = hsm_nethsm::open_async("nethsm+sim:").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
+    // A real device's handle opens without a runtime and starts no thread.
+    let before = thread_ids();
+    let hsm = hsm_nethsm::open_async_with(
+        "nethsm://operator@127.0.0.1:1",
+        OpenOptions::new().credential(SecretString::from("x")),
+    )
+    .unwrap();
+    assert_eq!(thread_ids(), before);
+    drop(hsm);
+}
