@@ -12,7 +12,7 @@
 //!   `pin-source=` (a file); leave it out when the device stores the PIN;
 //! - TLS: `ca=` (the device's `tlscert`), `server-name=` (connect to HOST, verify this name:
 //!   `seSAM-nserie-101`), `pin-sha256=`, `insecure=true` (explicit only);
-//! - `commands=FILE`: JSON overrides of the command table ([`crate::commands`]).
+//! - `commands=FILE`: JSON overrides of the command table ([`crate::protocol::commands`]).
 
 use std::time::Duration;
 
@@ -23,8 +23,8 @@ use hsm_core::{Error, Result};
 
 use crate::N200;
 use crate::client::N200Client;
-use crate::commands::CommandTable;
-use crate::post_api::DEFAULT_ACL;
+use crate::client::post_api::DEFAULT_ACL;
+use crate::protocol::commands::CommandTable;
 
 const OP: &str = "n200.open";
 
@@ -107,6 +107,37 @@ fn open_simulated(mut uri: BackendUri) -> Result<N200> {
     let simulator = Simulator::start(config)?;
     let client = simulator.client_builder()?.core(core).build()?;
     let mut backend = N200::new(client, simulator.key_pin(), DEFAULT_ACL)?;
-    backend.simulator = Some(simulator);
+    backend.keep_alive = Some(Box::new(simulator));
     Ok(backend)
+}
+
+#[cfg(feature = "sim")]
+impl crate::sim::Simulator {
+    /// A client builder for this simulator: connects to its IP address, verifies the
+    /// certificate by its SHA-256 pin and the server name.
+    ///
+    /// # Errors
+    /// None today; kept fallible for configurations that read files.
+    pub fn client_builder(&self) -> Result<crate::N200ClientBuilder> {
+        let tls = TlsOptions::default()
+            .with_pin_sha256(self.cert_sha256())
+            .with_server_name(self.server_name().to_owned());
+        let addr = self.addr();
+        Ok(N200Client::builder(
+            addr.ip().to_string(),
+            addr.port(),
+            self.user().to_owned(),
+            self.password(),
+        )
+        .tls(tls))
+    }
+}
+
+#[cfg(feature = "sim")]
+impl N200 {
+    /// The simulator this backend started (`n200+sim:`), if any.
+    #[must_use]
+    pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
+        self.keep_alive.as_ref()?.downcast_ref()
+    }
 }

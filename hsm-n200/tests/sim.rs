@@ -221,7 +221,7 @@ fn key_ids_token_labels_and_pkcs11_uris() {
 fn errors_keep_the_raw_body_and_overrides_change_the_wire() {
     let n200 = sim_backend();
     let sim = n200.simulator().unwrap();
-    let mut table = hsm_n200::commands::CommandTable::default();
+    let mut table = hsm_n200::CommandTable::default();
     table
         .apply_json(r#"{"timestamp": {"command": "gettime"}}"#)
         .unwrap();
@@ -414,7 +414,7 @@ fn aes_keys_are_generated_and_encrypt_and_decrypt_with_cbc() {
 fn the_guessed_aes_generation_command_is_overridable() {
     // A device whose manual names the command and its size field differently.
     let dialect = r#"{"gen_sym_key": {"command": "genaeskey", "fields": {"key_size": "bits"}}}"#;
-    let mut table = hsm_n200::commands::CommandTable::default();
+    let mut table = hsm_n200::CommandTable::default();
     table.apply_json(dialect).unwrap();
     let mut config = SimConfig::random_credentials();
     config.commands = table.clone();
@@ -442,7 +442,7 @@ fn the_guessed_aes_generation_command_is_overridable() {
     // With the override (the same JSON a `commands=FILE` URI parameter reads), it works.
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(dialect.as_bytes()).unwrap();
-    let mut from_file = hsm_n200::commands::CommandTable::default();
+    let mut from_file = hsm_n200::CommandTable::default();
     from_file.apply_file(file.path()).unwrap();
     assert_eq!(from_file, table);
     let told = N200::new(

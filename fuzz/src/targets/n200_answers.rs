@@ -5,7 +5,7 @@
 
 use hsm_core::{Curve, Error, SignAlgorithm};
 use hsm_n200::RawResponse;
-use hsm_n200::parse;
+use hsm_n200::protocol::parse;
 
 const STATUSES: [u16; 8] = [200, 201, 400, 401, 404, 409, 500, 503];
 const CONTENT_TYPES: [Option<&str>; 3] = [Some("application/json"), None, Some("text/html")];

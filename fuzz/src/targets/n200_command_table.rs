@@ -1,7 +1,7 @@
 //! The N200 command-name overrides (hsm-n200 `CommandTable::apply_json`), the JSON a user gives
 //! when a device spells a command or field differently.
 
-use hsm_n200::commands::{Command, CommandTable};
+use hsm_n200::protocol::commands::{Command, CommandTable};
 
 /// The input is the overrides file.
 pub fn run(data: &[u8]) {

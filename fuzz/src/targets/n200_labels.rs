@@ -2,7 +2,7 @@
 //! ways, and checked against hsm-pkcs11's RFC 7512 parser: the two parsers agree on every URI
 //! the N200 crate writes.
 
-use hsm_n200::labels::{KeyIdent, Pkcs11KeyUri};
+use hsm_n200::protocol::labels::{KeyIdent, Pkcs11KeyUri};
 use hsm_pkcs11::Pkcs11Uri;
 
 /// The input is text: a key id, token label or URI; after a newline, a key's nice name.

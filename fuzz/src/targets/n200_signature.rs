@@ -4,7 +4,7 @@
 //! the same signature.
 
 use hsm_core::{Curve, SignAlgorithm};
-use hsm_n200::sigformat;
+use hsm_n200::protocol::sigformat;
 
 const OP: &str = "fuzz";
 

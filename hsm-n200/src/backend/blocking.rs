@@ -22,8 +22,10 @@ use crate::client::N200Client;
 pub struct N200 {
     inner: AsyncN200,
     runtime: BlockingRuntime,
+    /// What the backend keeps alive for as long as it lives: the simulator that
+    /// [`open`](crate::open) started for an `n200+sim:` URI.
     #[cfg(feature = "sim")]
-    pub(crate) simulator: Option<crate::sim::Simulator>,
+    pub(crate) keep_alive: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for N200 {
@@ -46,7 +48,7 @@ impl N200 {
             inner: AsyncN200::new(client, pin, acl),
             runtime: BlockingRuntime::new("hsm-n200")?,
             #[cfg(feature = "sim")]
-            simulator: None,
+            keep_alive: None,
         })
     }
 
@@ -93,13 +95,6 @@ impl N200 {
     pub fn decrypt(&self, key: &KeyId, mode: &str, ciphertext: &str) -> Result<String> {
         let _span = tracing::debug_span!("n200.decrypt").entered();
         self.block_on(self.inner.decrypt(key, mode, ciphertext))
-    }
-
-    /// The simulator this backend started (`n200+sim:`), if any.
-    #[cfg(feature = "sim")]
-    #[must_use]
-    pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
-        self.simulator.as_ref()
     }
 }
 

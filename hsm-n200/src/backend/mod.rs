@@ -7,6 +7,8 @@
 //! (31 characters) or `id:HEX` (the PKCS#11 `CKA_ID`, the N200's `id` field). The first use of a
 //! key costs one lookup; after that a signature is one HTTP request on a kept connection.
 
+pub(crate) mod blocking;
+
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -18,10 +20,10 @@ use hsm_core::{
 };
 
 use crate::client::N200Client;
-use crate::keytypes::{LISTED_TYPES, spec_of};
-use crate::labels::KeyIdent;
-use crate::model::KeyEntry;
-use crate::sigformat;
+use crate::protocol::keytypes::{LISTED_TYPES, spec_of};
+use crate::protocol::labels::KeyIdent;
+use crate::protocol::model::KeyEntry;
+use crate::protocol::sigformat;
 
 /// A key resolved to what a signature request needs.
 #[derive(Clone, Debug)]
@@ -402,7 +404,7 @@ impl AsyncN200 {
         let entry = KeyEntry {
             key_id: generated.key_id,
             nice_name: Some(name.to_owned()),
-            key_type: Some(crate::keytypes::key_type_name(template.spec).to_owned()),
+            key_type: Some(crate::protocol::keytypes::key_type_name(template.spec).to_owned()),
             key_len: key_len(template.spec),
             ..KeyEntry::default()
         };
@@ -431,7 +433,7 @@ impl AsyncN200 {
             .import_ecc_key(curve, name, &self.pin, &self.acl, &scalar)
             .await?;
         self.forget();
-        let (family, bits) = crate::keytypes::curve_family(curve);
+        let (family, bits) = crate::protocol::keytypes::curve_family(curve);
         let entry = KeyEntry {
             key_id,
             nice_name: Some(name.to_owned()),
@@ -470,7 +472,7 @@ impl AsyncN200 {
         }
         if entry.public_key.is_none() {
             // getkeyattributes may leave it out; listkeys has it.
-            let key_type = crate::keytypes::key_type_name(spec);
+            let key_type = crate::protocol::keytypes::key_type_name(spec);
             entry = self
                 .client
                 .list_keys(key_type)
@@ -629,7 +631,7 @@ impl AsyncN200 {
 /// The `key_len` the device lists for a key of `spec`.
 fn key_len(spec: KeySpec) -> Option<u32> {
     match (spec.curve(), spec.rsa_bits()) {
-        (Some(curve), _) => Some(crate::keytypes::curve_family(curve).1),
+        (Some(curve), _) => Some(crate::protocol::keytypes::curve_family(curve).1),
         (None, Some(bits)) => u32::try_from(bits).ok(),
         _ => aes_bits(spec),
     }

@@ -10,10 +10,10 @@ use hsm_core::Result;
 use hsm_core::secret::{ExposeSecret as _, SecretString};
 
 use crate::client::N200Client;
-use crate::commands::{Command, Field};
-use crate::http::Fields;
-use crate::model::{self, DeviceTime, KeyEntry, KeyList, RandomBytes};
-use crate::parse;
+use crate::protocol::commands::{Command, Field};
+use crate::protocol::form::Fields;
+use crate::protocol::model::{self, DeviceTime, KeyEntry, KeyList, RandomBytes};
+use crate::protocol::parse;
 
 /// The GET API of a client: `client.get_api().timestamp().await`.
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,9 @@
 //! [`N200Client`]: the async client of one N200, one shared keep-alive HTTPS pool per device,
 //! bound to a crypto core.
 
+pub(crate) mod get_api;
+pub(crate) mod post_api;
+
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +13,8 @@ use hsm_core::tls::TlsOptions;
 use hsm_core::{Error, ErrorKind, Result};
 use url::Url;
 
-use crate::commands::CommandTable;
-use crate::http::Transport;
+use crate::protocol::commands::CommandTable;
+use crate::transport::http::Transport;
 
 const OP: &str = "n200.connect";
 /// Default time budget of one call, retries included (see the crate README's fault table).

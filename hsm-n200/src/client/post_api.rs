@@ -1,5 +1,5 @@
 //! The typed commands of the POST v1 API (`/n200/web/postv1`, form-encoded, HTTP basic auth,
-//! `core` in every request). Names and fields come from [`crate::commands`]; the commands marked
+//! `core` in every request). Names and fields come from [`crate::protocol::commands`]; the commands marked
 //! unconfirmed there are marked here too.
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
@@ -7,11 +7,11 @@ use hsm_core::{Curve, Error, Result, SignAlgorithm, Signature};
 use zeroize::Zeroizing;
 
 use crate::client::N200Client;
-use crate::commands::{Command, Field};
-use crate::http::Fields;
-use crate::keytypes::curve_family;
-use crate::model::{self, DeviceTime, GeneratedKey, KeyEntry, KeyList, RandomBytes};
-use crate::parse;
+use crate::protocol::commands::{Command, Field};
+use crate::protocol::form::Fields;
+use crate::protocol::keytypes::curve_family;
+use crate::protocol::model::{self, DeviceTime, GeneratedKey, KeyEntry, KeyList, RandomBytes};
+use crate::protocol::parse;
 
 /// The ACL the record uses for every key (`FFFF`: the bit meanings are not public).
 pub const DEFAULT_ACL: &str = "FFFF";

@@ -16,7 +16,7 @@
 //! `commands=FILE`) renames a command or any of its fields:
 //!
 //! ```
-//! use hsm_n200::commands::{Command, CommandTable, Field};
+//! use hsm_n200::protocol::commands::{Command, CommandTable, Field};
 //! let mut table = CommandTable::default();
 //! table.apply_json(r#"{ "sign_ecc": { "command": "ecdsasign", "fields": { "hash": "data" } } }"#)?;
 //! assert_eq!(table.name(Command::SignEcc), "ecdsasign");

@@ -8,7 +8,7 @@
 //! zero has no token label and [`KeyIdent::token_label`] says so.
 //!
 //! ```
-//! use hsm_n200::labels::KeyIdent;
+//! use hsm_n200::protocol::labels::KeyIdent;
 //! let id: KeyIdent = "hsm010123F13C56131E1EEE0000000000000025".parse()?;
 //! assert_eq!(id.token_label()?, "hsm010123F13C56131E1EEE00000025");
 //! assert_eq!(KeyIdent::from_token_label("hsm010123F13C56131E1EEE00000025")?, id);

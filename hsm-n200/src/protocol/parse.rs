@@ -7,21 +7,21 @@
 //! the typed value one command is for. None of them panics on any input.
 //!
 //! ```
-//! let key = hsm_n200::parse::generated_key(
+//! let key = hsm_n200::protocol::parse::generated_key(
 //!     br#"{"command":"genecckey","core":1,"clustersync":"n/a","nice_name":"JP.example",
 //!          "publickey":"FACD","result":"hsm010123F13C56131E1EEE0000000000000025"}"#,
 //! )?;
 //! assert_eq!(key.key_id, "hsm010123F13C56131E1EEE0000000000000025");
-//! assert!(hsm_n200::parse::answer(500, None, b"<html>").is_err());
+//! assert!(hsm_n200::protocol::parse::answer(500, None, b"<html>").is_err());
 //! # Ok::<(), hsm_core::Error>(())
 //! ```
 
 use hsm_core::{Curve, Result, SignAlgorithm, Signature};
 use serde_json::{Map, Value};
 
-use crate::http::{interpret_body, missing};
-use crate::model::{self, DeviceTime, GeneratedKey, KeyList, Object, RandomBytes};
-use crate::sigformat;
+use crate::protocol::answer::{interpret_body, missing};
+use crate::protocol::model::{self, DeviceTime, GeneratedKey, KeyList, Object, RandomBytes};
+use crate::protocol::sigformat;
 
 const OP: &str = "n200.parse";
 

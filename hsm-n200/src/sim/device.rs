@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::keys::{Material, SimResult, bad};
 use super::rng::Rng;
-use crate::commands::{Command, CommandTable, Field};
-use crate::keytypes::spec_of;
+use crate::protocol::commands::{Command, CommandTable, Field};
+use crate::protocol::keytypes::spec_of;
 
 struct Key {
     key_id: String,

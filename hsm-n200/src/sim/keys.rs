@@ -104,7 +104,7 @@ impl Material {
     /// `key_type` and `key_len` as the device lists them.
     pub(crate) fn type_and_len(&self) -> (&'static str, u32) {
         match self {
-            Self::Ec { curve, .. } => crate::keytypes::curve_family(*curve),
+            Self::Ec { curve, .. } => crate::protocol::keytypes::curve_family(*curve),
             Self::Rsa { bits, .. } => ("RSA", *bits),
             Self::Sym { key } => ("SYM", u32::try_from(key.len() * 8).unwrap_or(0)),
         }

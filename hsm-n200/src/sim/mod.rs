@@ -39,12 +39,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
-use hsm_core::tls::TlsOptions;
 use hsm_core::{Error, ErrorKind, Result};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use crate::client::{N200Client, N200ClientBuilder};
-use crate::commands::CommandTable;
+use crate::protocol::commands::CommandTable;
 
 const OP: &str = "n200.sim";
 
@@ -74,7 +72,7 @@ pub struct SimConfig {
     pub demo_keys: bool,
     /// The command and field names the simulated device answers to (default: this crate's
     /// table). Set overrides here to play a device whose manual differs from the guesses in
-    /// [`crate::commands`]: a client must then carry the same overrides.
+    /// [`crate::protocol::commands`]: a client must then carry the same overrides.
     pub commands: CommandTable,
 }
 
@@ -297,24 +295,6 @@ impl Simulator {
     #[must_use]
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::Relaxed)
-    }
-
-    /// A client builder for this simulator: connects to its IP address, verifies the
-    /// certificate by its SHA-256 pin and the server name.
-    ///
-    /// # Errors
-    /// None today; kept fallible for configurations that read files.
-    pub fn client_builder(&self) -> Result<N200ClientBuilder> {
-        let tls = TlsOptions::default()
-            .with_pin_sha256(self.cert_sha256)
-            .with_server_name(self.server_name.clone());
-        Ok(N200Client::builder(
-            self.addr.ip().to_string(),
-            self.addr.port(),
-            self.user.clone(),
-            SecretString::from(self.password.expose_secret()),
-        )
-        .tls(tls))
     }
 }
 

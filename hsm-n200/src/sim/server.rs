@@ -19,7 +19,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::device::{Device, Request};
 use super::rng::Rng;
-use crate::commands::{Command, CommandTable};
+use crate::protocol::commands::{Command, CommandTable};
 
 /// A fault the next request meets ([`Simulator::inject`](super::Simulator::inject)).
 #[derive(Clone, Debug, PartialEq, Eq)]

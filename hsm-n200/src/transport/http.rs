@@ -11,15 +11,16 @@ use std::time::Duration;
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
-use serde_json::Value;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::commands::{Command, CommandTable, Field};
-use crate::model::Object;
-use crate::raw::{RawResponse, mask};
+use crate::protocol::answer::interpret_body;
+use crate::protocol::commands::{Command, CommandTable, Field};
+use crate::protocol::form::Fields;
+use crate::protocol::model::Object;
+use crate::protocol::raw::mask;
 
 /// The largest answer read (4 MiB; a `listkeys` entry is about 600 bytes). An answer that
 /// announces more is refused unread; one that sends more is cut off there. Either way the call
@@ -28,9 +29,6 @@ pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
 
 /// The first pause before a repeat; it doubles with each repeat.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(50);
-
-/// A field value for one request. Secret values are zeroized when dropped.
-pub(crate) type Value_ = Zeroizing<String>;
 
 /// The connection to one N200: the keep-alive HTTP client, the credentials and the policy.
 pub(crate) struct Transport {
@@ -55,39 +53,6 @@ impl std::fmt::Debug for Transport {
             .field("retries", &self.retries)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
-    }
-}
-
-/// Values of one request, by field.
-pub(crate) struct Fields(Vec<(Field, Value_)>);
-
-impl Fields {
-    pub(crate) fn new() -> Self {
-        Self(Vec::new())
-    }
-
-    /// Adds a value. An empty PIN is left out (the device may store the key PIN itself).
-    pub(crate) fn with(mut self, field: Field, value: impl Into<String>) -> Self {
-        let value = Zeroizing::new(value.into());
-        if !(field == Field::Pin && value.is_empty()) {
-            self.0.push((field, value));
-        }
-        self
-    }
-
-    fn get(&self, field: Field) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn secrets(&self) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(f, v)| f.is_secret() && v.len() >= 4)
-            .map(|(_, v)| v.as_str())
-            .collect()
     }
 }
 
@@ -456,84 +421,6 @@ fn send_fault(op: &str, e: reqwest::Error) -> Fault {
     }
 }
 
-/// Maps an HTTP status to a kind. The N200's error statuses are not public; these are the usual
-/// meanings.
-fn status_kind(status: u16) -> ErrorKind {
-    match status {
-        400 | 422 => ErrorKind::InvalidInput,
-        401 => ErrorKind::AuthenticationFailed { retries_left: None },
-        403 => ErrorKind::PermissionDenied,
-        404 => ErrorKind::NotFound,
-        409 => ErrorKind::AlreadyExists,
-        408 | 504 => ErrorKind::Timeout,
-        429 | 502 | 503 => ErrorKind::Unavailable,
-        _ => ErrorKind::Device,
-    }
-}
-
-/// Device error texts whose meaning is public, each with its kind. Only whole texts count
-/// (compared without case, surrounding blanks and a final full stop): a text that merely
-/// contains a word such as "exist" or "pin" says nothing reliable ("key does not exist",
-/// "mapping"), so it is left to the HTTP status, or is [`ErrorKind::Device`] with the text kept.
-///
-/// - `access denied`: what the appliance answered a user without an access rule (seed 000,
-///   the jpmens.net review).
-///
-/// The N200's error format is not public (`reference/n200.md`, section 2): add a phrase here
-/// only with its public source.
-const DOCUMENTED_TEXTS: &[(&str, ErrorKind)] = &[("access denied", ErrorKind::PermissionDenied)];
-
-/// The kind a device error text means: a [`DOCUMENTED_TEXTS`] phrase, or
-/// [`ErrorKind::Device`] for any other text.
-fn text_kind(text: &str) -> ErrorKind {
-    let text = text.trim();
-    let text = text.strip_suffix('.').unwrap_or(text).trim_end();
-    DOCUMENTED_TEXTS
-        .iter()
-        .find(|(phrase, _)| text.eq_ignore_ascii_case(phrase))
-        .map_or(ErrorKind::Device, |(_, kind)| *kind)
-}
-
-/// The longest device error text put in an error's message (bytes); the whole body, up to
-/// 4 KiB, stays in the [`RawResponse`] source.
-const MAX_MESSAGE: usize = 256;
-
-/// `text` cut to [`MAX_MESSAGE`] bytes (on a character boundary), with `...` when cut.
-fn bounded(text: &str) -> String {
-    if text.len() <= MAX_MESSAGE {
-        return text.to_owned();
-    }
-    let mut cut = MAX_MESSAGE;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}...", text.get(..cut).unwrap_or_default())
-}
-
-/// The device's error text, if the body says it failed: an `error` field, or a `result` that
-/// starts with `error`/`fail`.
-fn error_text(object: &Object) -> Option<String> {
-    if let Some(e) = object.get("error").filter(|v| !v.is_null()) {
-        return Some(match e {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-    }
-    match object.get("result") {
-        Some(Value::String(s)) => {
-            let lower = s.to_ascii_lowercase();
-            (lower.starts_with("error") || lower.starts_with("fail")).then(|| s.clone())
-        }
-        _ => None,
-    }
-}
-
-/// Parses an N200 answer body: a JSON object (whatever the content type says: the device's
-/// is not public), or `None`.
-fn parse_object(body: &[u8]) -> Option<Object> {
-    serde_json::from_slice(body).ok()
-}
-
 fn interpret(op: &str, answer: &Answer, secrets: &[&str]) -> Result<Object> {
     interpret_body(
         op,
@@ -542,173 +429,4 @@ fn interpret(op: &str, answer: &Answer, secrets: &[&str]) -> Result<Object> {
         &answer.body,
         secrets,
     )
-}
-
-/// An answer to a JSON object or an error (see [`crate::parse::answer`]); `secrets` are masked
-/// in the raw body kept.
-pub(crate) fn interpret_body(
-    op: &str,
-    status: u16,
-    content_type: Option<&str>,
-    body: &[u8],
-    secrets: &[&str],
-) -> Result<Object> {
-    let text = String::from_utf8_lossy(body);
-    let raw = || RawResponse::new(status, &text, secrets);
-    let parsed = parse_object(body);
-    let device_text = parsed
-        .as_ref()
-        .and_then(error_text)
-        .map(|t| bounded(&mask(&t, secrets)));
-    if !(200..300).contains(&status) {
-        let kind = match (status, &device_text) {
-            // A generic status with a documented text: the text is more precise.
-            (400 | 500, Some(t)) if text_kind(t) != ErrorKind::Device => text_kind(t),
-            _ => status_kind(status),
-        };
-        return Err(Error::new(kind, op.to_owned())
-            .with_status(DeviceStatus::Http(status))
-            .with_message(device_text.unwrap_or_else(|| "the N200 refused the request".into()))
-            .with_source(raw()));
-    }
-    let Some(object) = parsed else {
-        let content_type = content_type.unwrap_or("none");
-        return Err(Error::protocol(
-            op.to_owned(),
-            format!("the answer is not a JSON object (content type {content_type})"),
-        )
-        .with_status(DeviceStatus::Http(status))
-        .with_source(raw()));
-    };
-    if let Some(text) = device_text {
-        return Err(Error::new(text_kind(&text), op.to_owned())
-            .with_status(DeviceStatus::Http(status))
-            .with_message(text)
-            .with_source(raw()));
-    }
-    Ok(object)
-}
-
-/// The error for an answer that lacks the field the command is for.
-pub(crate) fn missing(op: &str, what: &str, object: &Object, secrets: &[&str]) -> Error {
-    Error::protocol(op.to_owned(), format!("the answer has no usable `{what}`")).with_source(
-        RawResponse::new(200, &Value::Object(object.clone()).to_string(), secrets),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(status: u16, body: &str) -> Answer {
-        Answer {
-            status,
-            content_type: Some("application/json".into()),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
-    #[test]
-    fn statuses_and_texts() {
-        let e = interpret("n200.x", &answer(404, r#"{"error":"key not found"}"#), &[])
-            .expect_err("404");
-        assert_eq!(e.kind(), ErrorKind::NotFound);
-        // A device text that is not documented says nothing: the status decides.
-        let e = interpret(
-            "n200.x",
-            &answer(400, r#"{"result":"ERROR: key exists"}"#),
-            &[],
-        )
-        .expect_err("400");
-        assert_eq!(e.kind(), ErrorKind::InvalidInput);
-        let e = interpret(
-            "n200.x",
-            &answer(200, r#"{"result":"error: wrong PIN 12345678"}"#),
-            &["12345678"],
-        )
-        .expect_err("error in a 200");
-        assert_eq!(e.kind(), ErrorKind::Device);
-        assert!(e.to_string().contains("wrong PIN ***"), "{e}");
-        assert!(!e.to_string().contains("12345678"), "{e}");
-        let raw = std::error::Error::source(&e)
-            .and_then(|s| s.downcast_ref::<RawResponse>())
-            .expect("raw body kept");
-        assert!(raw.body().contains("wrong PIN ***"));
-        let mut html = answer(200, "<html>");
-        html.content_type = Some("text/html".into());
-        let e = interpret("n200.x", &html, &[]).expect_err("not JSON");
-        assert_eq!(e.kind(), ErrorKind::Protocol);
-        assert!(e.to_string().contains("text/html"), "{e}");
-        assert!(interpret("n200.x", &answer(200, r#"{"result":"1664657599"}"#), &[]).is_ok());
-        assert_eq!(status_kind(503), ErrorKind::Unavailable);
-    }
-
-    /// Device texts: the documented phrase and its spellings, the two counter-examples of the
-    /// old substring guessing ("key does not exist" was AlreadyExists, "mapping" contains
-    /// "pin"), and near-misses that contain a telling word but are not a documented phrase.
-    #[test]
-    fn only_whole_documented_phrases_choose_a_kind() {
-        let denied = ErrorKind::PermissionDenied;
-        let device = ErrorKind::Device;
-        let table: &[(&str, ErrorKind)] = &[
-            ("access denied", denied),
-            ("Access denied", denied),
-            ("  ACCESS DENIED.  ", denied),
-            ("key does not exist", device),
-            ("mapping", device),
-            ("key mapping failed", device),
-            ("access denied for key k01", device),
-            ("no access denied", device),
-            ("accessdenied", device),
-            ("access  denied", device),
-            ("exists", device),
-            ("a key named k01 already exists", device),
-            ("key not found", device),
-            ("wrong pin", device),
-            ("PIN", device),
-            ("pinned", device),
-            ("authentication failed", device),
-            ("password", device),
-            ("permission denied", device),
-            ("denied", device),
-            ("", device),
-        ];
-        for (text, kind) in table {
-            assert_eq!(text_kind(text), *kind, "{text:?}");
-            // In a 200 answer: the text decides (Device unless documented).
-            let body = serde_json::json!({"result": "ERROR", "error": text}).to_string();
-            let e = interpret("n200.x", &answer(200, &body), &[]).expect_err("error text");
-            assert_eq!(e.kind(), *kind, "200 {text:?}");
-            assert_eq!(e.status(), Some(&DeviceStatus::Http(200)));
-            // A generic 400 or 500: a documented text refines it, any other leaves the status.
-            for (status, by_status) in [(400, ErrorKind::InvalidInput), (500, device)] {
-                let e = interpret("n200.x", &answer(status, &body), &[]).expect_err("status");
-                let expected = if *kind == device { by_status } else { *kind };
-                assert_eq!(e.kind(), expected, "{status} {text:?}");
-            }
-            // A specific status is never overridden by a text.
-            let e = interpret("n200.x", &answer(404, &body), &[]).expect_err("404");
-            assert_eq!(e.kind(), ErrorKind::NotFound, "404 {text:?}");
-        }
-    }
-
-    #[test]
-    fn an_unknown_text_is_kept_masked_and_bounded() {
-        let long = format!("mapping of pin 87654321 failed {}", "é".repeat(400));
-        let body = serde_json::json!({"result": "ERROR", "error": long}).to_string();
-        let e = interpret("n200.x", &answer(200, &body), &["87654321"]).expect_err("error");
-        assert_eq!(e.kind(), ErrorKind::Device);
-        let message = e.message().expect("the text is kept");
-        assert!(
-            message.starts_with("mapping of pin *** failed é"),
-            "{message}"
-        );
-        assert!(message.ends_with("..."), "{message}");
-        assert!(message.len() <= MAX_MESSAGE + 3, "{}", message.len());
-        assert!(!e.to_string().contains("87654321"), "{e}");
-        let raw = std::error::Error::source(&e)
-            .and_then(|s| s.downcast_ref::<RawResponse>())
-            .expect("raw body kept");
-        assert!(!raw.body().contains("87654321"));
-    }
 }
