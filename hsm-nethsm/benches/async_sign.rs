@@ -88,7 +88,9 @@ fn async_sign(c: &mut Criterion) {
     let native = AsyncNetHsm::new(client());
     let bridged = AsyncOverBlocking::new(Arc::new(NetHsm::new(client()).unwrap()));
     // Warm: 16 connections in each pool, the key cached.
-    let warm: Vec<Vec<u8>> = (0..CALLERS as u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    let warm: Vec<Vec<u8>> = (0..CALLERS as u32)
+        .map(|i| i.to_be_bytes().to_vec())
+        .collect();
     let warm: Vec<&[u8]> = warm.iter().map(Vec::as_slice).collect();
     for r in blocking.sign_many(&key, ALGORITHM, &warm) {
         r.unwrap();
@@ -127,12 +129,12 @@ fn async_sign(c: &mut Criterion) {
                 let hsm = Arc::clone(&hsm);
                 let key = key.clone();
                 let task = service.spawn(async move {
-                        let started = Instant::now();
-                        for i in 0..iters {
-                            hsm.sign(&key, ALGORITHM, &i.to_be_bytes()).await.unwrap();
-                        }
-                        started.elapsed()
-                    });
+                    let started = Instant::now();
+                    for i in 0..iters {
+                        hsm.sign(&key, ALGORITHM, &i.to_be_bytes()).await.unwrap();
+                    }
+                    started.elapsed()
+                });
                 let took = service.block_on(task).unwrap();
                 record(case, took, iters);
                 took
@@ -145,10 +147,7 @@ fn async_sign(c: &mut Criterion) {
     );
     group.bench_function(
         "async_over_blocking/one_caller",
-        one_task(
-            Arc::new(bridged.clone()),
-            "async_over_blocking/one_caller",
-        ),
+        one_task(Arc::new(bridged.clone()), "async_over_blocking/one_caller"),
     );
 
     group.throughput(Throughput::Elements(CALLERS));
@@ -160,7 +159,9 @@ fn async_sign(c: &mut Criterion) {
                     let (blocking, key) = (&blocking, &key);
                     let _ = scope.spawn(move || {
                         for i in 0..iters {
-                            blocking.sign(key, ALGORITHM, &[t.to_be_bytes(), i.to_be_bytes()].concat()).unwrap();
+                            blocking
+                                .sign(key, ALGORITHM, &[t.to_be_bytes(), i.to_be_bytes()].concat())
+                                .unwrap();
                         }
                     });
                 }
@@ -203,7 +204,10 @@ fn async_sign(c: &mut Criterion) {
     );
     group.bench_function(
         "async_over_blocking/16_in_flight",
-        tasks(Arc::new(bridged.clone()), "async_over_blocking/16_in_flight"),
+        tasks(
+            Arc::new(bridged.clone()),
+            "async_over_blocking/16_in_flight",
+        ),
     );
     group.finish();
 
@@ -214,10 +218,7 @@ fn async_sign(c: &mut Criterion) {
         };
         for path in ["blocking", "async", "async_over_blocking"] {
             if let Some(us) = per_signature(&format!("{path}/{callers}")) {
-                eprintln!(
-                    "{callers:>13} {path:>20}: {us:>8.1} us  {:.2}x",
-                    us / base
-                );
+                eprintln!("{callers:>13} {path:>20}: {us:>8.1} us  {:.2}x", us / base);
             }
         }
     }

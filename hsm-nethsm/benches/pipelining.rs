@@ -141,8 +141,9 @@ fn pipelining(c: &mut Criterion) {
 
         for k in KS {
             let hsm = AsyncNetHsm::new(client(k)).with_max_in_flight(k);
-            let messages: Vec<Vec<u8>> =
-                (0..8 * k as u32).map(|i| i.to_be_bytes().to_vec()).collect();
+            let messages: Vec<Vec<u8>> = (0..8 * k as u32)
+                .map(|i| i.to_be_bytes().to_vec())
+                .collect();
             let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
             // Warm: k connections in the pool.
             service.block_on(async {

@@ -332,9 +332,11 @@ impl AsyncNetHsm {
         }
         let mut out = Vec::with_capacity(count);
         while let Some(joined) = workers.join_next().await {
-            out.extend(joined.map_err(|e| {
-                Error::new(ErrorKind::Device, "nethsm.list_keys").with_source(e)
-            })?);
+            out.extend(
+                joined.map_err(|e| {
+                    Error::new(ErrorKind::Device, "nethsm.list_keys").with_source(e)
+                })?,
+            );
         }
         Ok(out)
     }

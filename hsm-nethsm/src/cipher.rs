@@ -5,10 +5,10 @@
 use hsm_core::{KeyId, Result};
 use zeroize::Zeroizing;
 
-use crate::{AsyncNetHsm, NetHsm};
-use crate::trace::traced;
 use crate::client::model::{DecryptMode, DecryptRequest, EncryptMode, EncryptRequest};
 use crate::key_ids;
+use crate::trace::traced;
+use crate::{AsyncNetHsm, NetHsm};
 
 /// An AES-CBC ciphertext and the IV it was made with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +38,13 @@ impl AsyncNetHsm {
             message: plaintext.to_vec(),
             iv: iv.map(<[u8]>::to_vec),
         };
-        let answer = traced("encrypt", Some(key), None, self.client().encrypt(&id, &request)).await?;
+        let answer = traced(
+            "encrypt",
+            Some(key),
+            None,
+            self.client().encrypt(&id, &request),
+        )
+        .await?;
         Ok(Sealed {
             ciphertext: answer.encrypted,
             iv: answer.iv,
@@ -64,7 +70,13 @@ impl AsyncNetHsm {
             encrypted: ciphertext.to_vec(),
             iv: iv.map(<[u8]>::to_vec),
         };
-        let answer = traced("decrypt", Some(key), None, self.client().decrypt(&id, &request)).await?;
+        let answer = traced(
+            "decrypt",
+            Some(key),
+            None,
+            self.client().decrypt(&id, &request),
+        )
+        .await?;
         Ok(Zeroizing::new(answer.decrypted.clone()))
     }
 }

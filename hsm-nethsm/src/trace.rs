@@ -26,7 +26,11 @@ pub(crate) async fn traced<T>(
     );
     let started = Instant::now();
     let result = call.instrument(span.clone()).await;
-    finish(&span, result.as_ref().err().map(|e| e.kind().as_str()), started);
+    finish(
+        &span,
+        result.as_ref().err().map(|e| e.kind().as_str()),
+        started,
+    );
     result
 }
 

@@ -155,8 +155,8 @@ fn options_in_code_open_a_device_and_an_option_given_twice_is_refused() {
 
     // The credential from code: no environment variable, no password in the URI.
     let uri = format!("nethsm://operator@127.0.0.1:{port}?pin-sha256={pin}");
-    let hsm = hsm_nethsm::open_async_with(&uri, OpenOptions::new().credential(from_vault()))
-        .unwrap();
+    let hsm =
+        hsm_nethsm::open_async_with(&uri, OpenOptions::new().credential(from_vault())).unwrap();
     runtime.block_on(hsm.health()).unwrap();
     // The user from code too, and the other options.
     let uri = format!("nethsm://127.0.0.1:{port}?pin-sha256={pin}&max-in-flight=2");
