@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use hsm_core::secret::SecretString;
-use hsm_core::store::{check_algorithm_fits, check_digest, check_message};
+use hsm_core::store::check_algorithm_fits;
 use hsm_core::{
     Capabilities, Curve, Error, ErrorKind, ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate,
-    PrivateKeyParts, PublicKey, Result, SignAlgorithm, Signature,
+    PrivateKeyParts, PublicKey, Result, SignAlgorithm, SignRequest, Signature,
 };
 
 use crate::client::N200Client;
@@ -279,48 +279,21 @@ impl AsyncN200 {
         Ok(resolved)
     }
 
-    fn digest_of(algorithm: SignAlgorithm, message: &[u8]) -> Vec<u8> {
-        match algorithm.hash() {
-            Some(h) => h.digest(message),
-            None => message.to_vec(),
-        }
-    }
-
-    /// The message checks of `sign`, giving the digest to send.
-    fn digest_checked(
+    /// The message checks of `sign` (empty, too long, a prehashed digest's length) and the
+    /// hashing, by [`SignRequest::message`].
+    fn message_request(
         algorithm: SignAlgorithm,
         message: &[u8],
         op: &'static str,
-    ) -> Result<Vec<u8>> {
-        check_message(message, capabilities().max_message_len, op)?;
-        if algorithm == SignAlgorithm::EcdsaPrehashed {
-            check_digest(algorithm, message, op)?;
-        }
-        Ok(Self::digest_of(algorithm, message))
+    ) -> Result<SignRequest> {
+        SignRequest::message(algorithm, message, capabilities().max_message_len, op)
     }
 
-    async fn sign_resolved(
-        &self,
-        r: &Resolved,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        let result = match (r.spec.curve(), r.spec.rsa_bits()) {
-            (Some(curve), _) => {
-                self.client
-                    .sign_ecc(&r.nice_name, &self.pin, curve, algorithm, digest)
-                    .await
-            }
-            (None, Some(bits)) => {
-                self.client
-                    .sign_rsa(&r.nice_name, &self.pin, bits / 8, algorithm, digest)
-                    .await
-            }
-            _ => Err(Error::unsupported(
-                "n200.sign",
-                format!("a {} key cannot sign", r.spec),
-            )),
-        };
+    async fn sign_resolved(&self, r: &Resolved, request: &SignRequest) -> Result<Signature> {
+        let result = self
+            .client
+            .sign_request(&r.nice_name, &self.pin, r.spec, request)
+            .await;
         if let Err(e) = &result
             && e.kind() == ErrorKind::NotFound
         {
@@ -548,9 +521,9 @@ impl AsyncN200 {
         message: &[u8],
     ) -> Result<Signature> {
         const OP: &str = "n200.sign";
-        let digest = Self::digest_checked(algorithm, message, OP)?;
+        let request = Self::message_request(algorithm, message, OP)?;
         let resolved = self.prepare(key, algorithm, OP).await?;
-        self.sign_resolved(&resolved, algorithm, &digest).await
+        self.sign_resolved(&resolved, &request).await
     }
 
     /// Signs a digest made by the caller.
@@ -564,9 +537,9 @@ impl AsyncN200 {
         digest: &[u8],
     ) -> Result<Signature> {
         const OP: &str = "n200.sign_digest";
-        check_digest(algorithm, digest, OP)?;
+        let request = SignRequest::digest(algorithm, digest, OP)?;
         let resolved = self.prepare(key, algorithm, OP).await?;
-        self.sign_resolved(&resolved, algorithm, digest).await
+        self.sign_resolved(&resolved, &request).await
     }
 
     /// Signs every message with up to `max_in_flight` requests in flight on the shared
@@ -588,7 +561,7 @@ impl AsyncN200 {
                 return messages
                     .iter()
                     .map(|m| {
-                        Self::digest_checked(algorithm, m, OP)?;
+                        Self::message_request(algorithm, m, OP)?;
                         let mut copy = Error::new(e.kind(), OP).with_message(message.clone());
                         if let Some(s) = &status {
                             copy = copy.with_status(s.clone());
@@ -604,16 +577,16 @@ impl AsyncN200 {
         let resolved = Arc::new(resolved);
         let mut handles = Vec::with_capacity(messages.len());
         for message in messages {
-            let digest = Self::digest_checked(algorithm, message, OP);
+            let request = Self::message_request(algorithm, message, OP);
             let (this, resolved, permits) =
                 (self.clone(), Arc::clone(&resolved), Arc::clone(&permits));
             handles.push(tokio::spawn(async move {
-                let digest = digest?;
+                let request = request?;
                 let _permit = permits
                     .acquire()
                     .await
                     .map_err(|e| Error::new(ErrorKind::InvalidState, OP).with_source(e))?;
-                this.sign_resolved(&resolved, algorithm, &digest).await
+                this.sign_resolved(&resolved, &request).await
             }));
         }
         let mut out = Vec::with_capacity(handles.len());

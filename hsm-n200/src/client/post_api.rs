@@ -3,15 +3,15 @@
 //! unconfirmed there are marked here too.
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
-use hsm_core::{Curve, Error, Result, SignAlgorithm, Signature};
+use hsm_core::{Curve, Error, KeySpec, Result, SignAlgorithm, SignRequest, Signature};
 use zeroize::Zeroizing;
 
 use crate::client::N200Client;
 use crate::protocol::commands::{Command, Field};
 use crate::protocol::form::Fields;
 use crate::protocol::keytypes::curve_family;
-use crate::protocol::model::{self, DeviceTime, GeneratedKey, KeyEntry, KeyList, RandomBytes};
-use crate::protocol::parse;
+use crate::protocol::model::{DeviceTime, GeneratedKey, KeyEntry, KeyList, Object, RandomBytes};
+use crate::protocol::{parse, sigformat};
 
 /// The ACL the record uses for every key (`FFFF`: the bit meanings are not public).
 pub const DEFAULT_ACL: &str = "FFFF";
@@ -19,7 +19,7 @@ pub const DEFAULT_ACL: &str = "FFFF";
 /// How a creation ended.
 enum Created {
     /// The device's answer.
-    Answered(model::Object),
+    Answered(Object),
     /// The answer was lost; the key was found afterwards.
     Found(Box<KeyEntry>),
 }
@@ -39,7 +39,7 @@ impl N200Client {
         Fields::new().with(Field::Core, self.core.to_string())
     }
 
-    async fn post(&self, command: Command, fields: &Fields) -> Result<model::Object> {
+    async fn post(&self, command: Command, fields: &Fields) -> Result<Object> {
         self.transport.post(command, fields).await
     }
 
@@ -331,13 +331,9 @@ impl N200Client {
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
-        let fields = self
-            .core_fields()
-            .with(Field::NiceName, nice_name)
-            .with(Field::Pin, pin.expose_secret())
-            .with(Field::HashAlgorithm, hash_name(algorithm))
-            .with(Field::Hash, hex::encode_upper(digest));
-        let answer = self.post(Command::SignEcc, &fields).await?;
+        let answer = self
+            .sign_answer(Command::SignEcc, nice_name, pin, algorithm, digest)
+            .await?;
         parse::ecdsa_signature_of("n200.sign_ecc", &answer, algorithm, curve)
     }
 
@@ -354,20 +350,70 @@ impl N200Client {
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
-        let padding = if algorithm.is_rsa_pss() {
-            "PSS"
-        } else {
-            "PKCS1"
+        let answer = self
+            .sign_answer(Command::SignRsa, nice_name, pin, algorithm, digest)
+            .await?;
+        parse::rsa_signature_of("n200.sign_rsa", &answer, algorithm, modulus_len)
+    }
+
+    /// Signs `request` with the key `nice_name` of `spec` (`signecc` or `signrsa` by the key's
+    /// type); the answer is read by [`sigformat::signature`], through
+    /// [`SignRequest::signature`].
+    pub(crate) async fn sign_request(
+        &self,
+        nice_name: &str,
+        pin: &SecretString,
+        spec: KeySpec,
+        request: &SignRequest,
+    ) -> Result<Signature> {
+        let command = match (spec.curve(), spec.rsa_bits()) {
+            (Some(_), _) => Command::SignEcc,
+            (None, Some(_)) => Command::SignRsa,
+            _ => {
+                return Err(Error::unsupported(
+                    request.operation(),
+                    format!("a {spec} key cannot sign"),
+                ));
+            }
         };
-        let fields = self
+        let digest = request.digest_bytes().ok_or_else(|| {
+            Error::unsupported(
+                request.operation(),
+                format!("the N200 has no {}", request.algorithm()),
+            )
+        })?;
+        let answer = self
+            .sign_answer(command, nice_name, pin, request.algorithm(), digest)
+            .await?;
+        let text = parse::text_result_of(&command.operation(), &answer)?;
+        sigformat::signature(request, spec, &text)
+    }
+
+    /// Sends `signecc` or `signrsa` (the padding field for RSA: PKCS#1 v1.5 or PSS as
+    /// `algorithm` says) and returns the answer.
+    async fn sign_answer(
+        &self,
+        command: Command,
+        nice_name: &str,
+        pin: &SecretString,
+        algorithm: SignAlgorithm,
+        digest: &[u8],
+    ) -> Result<Object> {
+        let mut fields = self
             .core_fields()
             .with(Field::NiceName, nice_name)
             .with(Field::Pin, pin.expose_secret())
-            .with(Field::HashAlgorithm, hash_name(algorithm))
-            .with(Field::Padding, padding)
-            .with(Field::Hash, hex::encode_upper(digest));
-        let answer = self.post(Command::SignRsa, &fields).await?;
-        parse::rsa_signature_of("n200.sign_rsa", &answer, algorithm, modulus_len)
+            .with(Field::HashAlgorithm, hash_name(algorithm));
+        if command == Command::SignRsa {
+            let padding = if algorithm.is_rsa_pss() {
+                "PSS"
+            } else {
+                "PKCS1"
+            };
+            fields = fields.with(Field::Padding, padding);
+        }
+        let fields = fields.with(Field::Hash, hex::encode_upper(digest));
+        self.post(command, &fields).await
     }
 
     /// `verifyecc` (**unconfirmed**): asks the device whether `signature` over `digest` is valid.

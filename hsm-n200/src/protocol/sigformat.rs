@@ -6,7 +6,9 @@
 //! raw `r‖s`.
 
 use base64::Engine as _;
-use hsm_core::{Curve, Error, Result, SignAlgorithm, Signature};
+use hsm_core::{
+    Curve, EcdsaEncoding, Error, KeySpec, Result, SignAlgorithm, SignRequest, Signature,
+};
 
 /// Decodes hex or base64 text into bytes.
 ///
@@ -41,7 +43,90 @@ fn decodings(text: &str) -> Vec<Vec<u8>> {
     out
 }
 
-/// Reads an ECDSA signature on `curve` from the device's text.
+/// The readings of an ECDSA answer on `curve`: every hex/base64 decoding that looks like DER
+/// (starts with a `SEQUENCE`) or has the length of raw `r‖s`, with its encoding.
+fn ecdsa_candidates(text: &str, curve: Curve) -> Vec<(EcdsaEncoding, Vec<u8>)> {
+    let mut out = Vec::new();
+    for bytes in decodings(text.trim()) {
+        if bytes.first() == Some(&0x30) {
+            out.push((EcdsaEncoding::Der, bytes.clone()));
+        }
+        if bytes.len() == 2 * curve.field_len() {
+            out.push((EcdsaEncoding::Raw, bytes));
+        }
+    }
+    out
+}
+
+/// The first candidate `read` accepts; else [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol)
+/// with the first refusal as its source.
+fn first_ecdsa(
+    text: &str,
+    curve: Curve,
+    operation: &'static str,
+    read: impl Fn(EcdsaEncoding, &[u8]) -> Result<Signature>,
+) -> Result<Signature> {
+    let mut refusal = None;
+    for (encoding, bytes) in ecdsa_candidates(text, curve) {
+        match read(encoding, &bytes) {
+            Ok(sig) => return Ok(sig),
+            Err(e) => {
+                let _ = refusal.get_or_insert(e);
+            }
+        }
+    }
+    let error = Error::protocol(
+        operation,
+        format!("the answer is not a valid {curve} ECDSA signature in hex or base64, DER or r||s"),
+    );
+    Err(match refusal {
+        Some(e) => error.with_source(e),
+        None => error,
+    })
+}
+
+/// The decoding of an RSA answer that has the modulus length.
+fn rsa_candidate(text: &str, modulus_len: usize, operation: &'static str) -> Result<Vec<u8>> {
+    decodings(text.trim())
+        .into_iter()
+        .find(|b| b.len() == modulus_len)
+        .ok_or_else(|| {
+            Error::protocol(
+                operation,
+                format!("the answer is not a {modulus_len}-byte RSA signature in hex or base64"),
+            )
+        })
+}
+
+/// Reads the device's answer to `request` with a key of `spec`: the text is decoded here (hex
+/// or base64; DER or raw `r‖s` for ECDSA), the bytes are read by
+/// [`SignRequest::signature`], the one reading of a device's signature (range check and low-S
+/// rule for ECDSA, the modulus length for RSA, malformed → `Protocol`).
+///
+/// # Errors
+/// [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) if no decoding gives a valid
+/// signature; [`ErrorKind::Unsupported`](hsm_core::ErrorKind::Unsupported) for a key that does
+/// not sign.
+pub fn signature(request: &SignRequest, spec: KeySpec, text: &str) -> Result<Signature> {
+    let operation = request.operation();
+    match (spec.curve(), spec.rsa_bits()) {
+        (Some(curve), _) => first_ecdsa(text, curve, operation, |encoding, bytes| {
+            request.signature(spec, encoding, None, bytes)
+        }),
+        (None, Some(bits)) => {
+            let modulus_len = bits / 8;
+            let bytes = rsa_candidate(text, modulus_len, operation)?;
+            request.signature(spec, EcdsaEncoding::Raw, Some(modulus_len), &bytes)
+        }
+        _ => Err(Error::unsupported(
+            operation,
+            format!("a {spec} key cannot sign"),
+        )),
+    }
+}
+
+/// Reads an ECDSA signature on `curve` from the device's text, without a [`SignRequest`] (for
+/// answers recorded from a device and for fuzzing); [`signature`] is the backend's reading.
 ///
 /// The bytes go through [`Signature::ecdsa_from_der`] / [`Signature::ecdsa_from_raw`], the one
 /// ECDSA check of the workspace: `r` and `s` must lie in `1..n`, and a secp256k1 signature is
@@ -57,32 +142,14 @@ pub fn ecdsa_signature(
     curve: Curve,
     operation: &'static str,
 ) -> Result<Signature> {
-    let mut refusal = None;
-    for bytes in decodings(text.trim()) {
-        let der = (bytes.first() == Some(&0x30))
-            .then(|| Signature::ecdsa_from_der(algorithm, curve, &bytes));
-        let raw = (bytes.len() == 2 * curve.field_len())
-            .then(|| Signature::ecdsa_from_raw(algorithm, curve, &bytes));
-        for parsed in [der, raw].into_iter().flatten() {
-            match parsed {
-                Ok(sig) => return Ok(sig),
-                Err(e) => {
-                    let _ = refusal.get_or_insert(e);
-                }
-            }
-        }
-    }
-    let error = Error::protocol(
-        operation,
-        format!("the answer is not a valid {curve} ECDSA signature in hex or base64, DER or r||s"),
-    );
-    Err(match refusal {
-        Some(e) => error.with_source(e),
-        None => error,
+    first_ecdsa(text, curve, operation, |encoding, bytes| match encoding {
+        EcdsaEncoding::Der => Signature::ecdsa_from_der(algorithm, curve, bytes),
+        _ => Signature::ecdsa_from_raw(algorithm, curve, bytes),
     })
 }
 
-/// Reads an RSA signature of `modulus_len` bytes from the device's text.
+/// Reads an RSA signature of `modulus_len` bytes from the device's text, without a
+/// [`SignRequest`].
 ///
 /// # Errors
 /// [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) if no decoding has the modulus length.
@@ -92,20 +159,7 @@ pub fn rsa_signature(
     modulus_len: usize,
     operation: &'static str,
 ) -> Result<Signature> {
-    decodings(text.trim())
-        .into_iter()
-        .find(|b| b.len() == modulus_len)
-        .map_or_else(
-            || {
-                Err(Error::protocol(
-                    operation,
-                    format!(
-                        "the answer is not a {modulus_len}-byte RSA signature in hex or base64"
-                    ),
-                ))
-            },
-            |b| Signature::from_bytes(algorithm, &b),
-        )
+    Signature::from_bytes(algorithm, &rsa_candidate(text, modulus_len, operation)?)
 }
 
 #[cfg(test)]
