@@ -7,7 +7,7 @@
 //! 0 for `listkeys`).
 
 use hsm_core::Result;
-use hsm_core::secret::{ExposeSecret as _, SecretString};
+use hsm_core::secret::SecretString;
 
 use crate::client::N200Client;
 use crate::protocol::commands::{Command, Field};
@@ -78,16 +78,7 @@ impl GetApi<'_> {
                 &Fields::new().with(Field::NiceName, nice_name),
             )
             .await?;
-        parse::key_list_of("n200.get_key_attributes", &answer)?
-            .keys
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                hsm_core::Error::not_found(
-                    "n200.get_key_attributes",
-                    format!("no key named {nice_name:?}"),
-                )
-            })
+        parse::key_attributes_of(&answer, nice_name)
     }
 
     /// `GET /n200/listkeys/<key_type>/`.
@@ -142,11 +133,7 @@ impl GetApi<'_> {
         mode: &str,
         data: &str,
     ) -> Result<String> {
-        let fields = Fields::new()
-            .with(Field::NiceName, nice_name)
-            .with(Field::Pin, pin.expose_secret())
-            .with(Field::Mode, mode)
-            .with(Field::Data, data);
+        let fields = Fields::new().cipher(nice_name, pin, mode, data);
         let answer = self.get(command, &fields).await?;
         parse::text_result_of(&command.operation(), &answer)
     }

@@ -106,16 +106,9 @@ impl N200Client {
             .core_fields()
             .with(Field::Curve, family)
             .with(Field::KeySize, bits.to_string())
-            .with(Field::Acl, acl)
-            .with(Field::Pin, pin.expose_secret())
-            .with(Field::NiceName, nice_name);
-        match self
-            .create(Command::GenEccKey, &fields, nice_name, (family, bits))
-            .await?
-        {
-            Created::Answered(answer) => parse::generated_key_of("n200.gen_ecc_key", &answer),
-            Created::Found(entry) => Ok(GeneratedKey::from_entry(*entry, self.core)),
-        }
+            .new_key(acl, pin, nice_name);
+        self.generate(Command::GenEccKey, &fields, nice_name, (family, bits))
+            .await
     }
 
     /// `genrsakey` (**unconfirmed** command and fields): generates an RSA key. Sent once,
@@ -133,16 +126,9 @@ impl N200Client {
         let fields = self
             .core_fields()
             .with(Field::KeySize, bits.to_string())
-            .with(Field::Acl, acl)
-            .with(Field::Pin, pin.expose_secret())
-            .with(Field::NiceName, nice_name);
-        match self
-            .create(Command::GenRsaKey, &fields, nice_name, ("RSA", bits))
-            .await?
-        {
-            Created::Answered(answer) => parse::generated_key_of("n200.gen_rsa_key", &answer),
-            Created::Found(entry) => Ok(GeneratedKey::from_entry(*entry, self.core)),
-        }
+            .new_key(acl, pin, nice_name);
+        self.generate(Command::GenRsaKey, &fields, nice_name, ("RSA", bits))
+            .await
     }
 
     /// `gensymkey` (**unconfirmed** command and fields): generates an AES key of `bits` (128 or
@@ -161,14 +147,22 @@ impl N200Client {
         let fields = self
             .core_fields()
             .with(Field::KeySize, bits.to_string())
-            .with(Field::Acl, acl)
-            .with(Field::Pin, pin.expose_secret())
-            .with(Field::NiceName, nice_name);
-        match self
-            .create(Command::GenSymKey, &fields, nice_name, ("SYM", bits))
-            .await?
-        {
-            Created::Answered(answer) => parse::generated_key_of("n200.gen_sym_key", &answer),
+            .new_key(acl, pin, nice_name);
+        self.generate(Command::GenSymKey, &fields, nice_name, ("SYM", bits))
+            .await
+    }
+
+    /// Sends a key generation once, settled by a listing as [`gen_ecc_key`](Self::gen_ecc_key)
+    /// says: the new key from the answer, or from the listing.
+    async fn generate(
+        &self,
+        command: Command,
+        fields: &Fields,
+        nice_name: &str,
+        listed_as: (&str, u32),
+    ) -> Result<GeneratedKey> {
+        match self.create(command, fields, nice_name, listed_as).await? {
+            Created::Answered(answer) => parse::generated_key_of(&command.operation(), &answer),
             Created::Found(entry) => Ok(GeneratedKey::from_entry(*entry, self.core)),
         }
     }
@@ -191,9 +185,7 @@ impl N200Client {
         let fields = self
             .core_fields()
             .with(Field::Curve, family)
-            .with(Field::Acl, acl)
-            .with(Field::Pin, pin.expose_secret())
-            .with(Field::NiceName, nice_name)
+            .new_key(acl, pin, nice_name)
             .with(Field::KeyToImport, scalar_hex.as_str());
         match self
             .create(Command::ImportEccKey, &fields, nice_name, (family, bits))
@@ -239,13 +231,7 @@ impl N200Client {
     pub async fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
         let fields = self.core_fields().with(Field::NiceName, nice_name);
         let answer = self.post(Command::GetKeyAttributes, &fields).await?;
-        let list = parse::key_list_of("n200.get_key_attributes", &answer)?;
-        list.keys.into_iter().next().ok_or_else(|| {
-            Error::not_found(
-                "n200.get_key_attributes",
-                format!("no key named {nice_name:?}"),
-            )
-        })
+        parse::key_attributes_of(&answer, nice_name)
     }
 
     /// `encrypt` with the symmetric key `nice_name` (`mode` e.g. `CBC`): hex ciphertext. `data`
@@ -287,12 +273,7 @@ impl N200Client {
         mode: &str,
         data: &str,
     ) -> Result<String> {
-        let fields = self
-            .core_fields()
-            .with(Field::NiceName, nice_name)
-            .with(Field::Pin, pin.expose_secret())
-            .with(Field::Mode, mode)
-            .with(Field::Data, data);
+        let fields = self.core_fields().cipher(nice_name, pin, mode, data);
         let answer = self.post(command, &fields).await?;
         parse::text_result_of(&command.operation(), &answer)
     }

@@ -98,6 +98,27 @@ pub(crate) fn missing(op: &str, what: &str, object: &Object, secrets: &[&str]) -
     )
 }
 
+/// A complete answer as the transport read it (at most
+/// [`MAX_RESPONSE_BYTES`](crate::MAX_RESPONSE_BYTES) long).
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    /// The answer to a JSON object or an error, as [`interpret_body`].
+    pub(crate) fn interpret(&self, op: &str, secrets: &[&str]) -> Result<Object> {
+        interpret_body(
+            op,
+            self.status,
+            self.content_type.as_deref(),
+            &self.body,
+            secrets,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use hsm_core::ErrorKind;
@@ -105,21 +126,8 @@ mod tests {
     use super::*;
     use crate::protocol::errors::{status_kind, text_kind};
 
-    /// A complete answer, as the transport hands it over.
-    struct Answer {
-        status: u16,
-        content_type: Option<String>,
-        body: Vec<u8>,
-    }
-
     fn interpret(op: &str, answer: &Answer, secrets: &[&str]) -> Result<Object> {
-        interpret_body(
-            op,
-            answer.status,
-            answer.content_type.as_deref(),
-            &answer.body,
-            secrets,
-        )
+        answer.interpret(op, secrets)
     }
 
     fn answer(status: u16, body: &str) -> Answer {

@@ -1,6 +1,7 @@
 //! The fields of one request (POST form or GET path), by command-table field. Secret values
 //! are zeroized when dropped.
 
+use hsm_core::secret::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
 use crate::protocol::commands::Field;
@@ -37,5 +38,26 @@ impl Fields {
             .filter(|(f, v)| f.is_secret() && v.len() >= 4)
             .map(|(_, v)| v.as_str())
             .collect()
+    }
+
+    /// The fields of a new key: access rule, key PIN and name.
+    pub(crate) fn new_key(self, acl: &str, pin: &SecretString, nice_name: &str) -> Self {
+        self.with(Field::Acl, acl)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::NiceName, nice_name)
+    }
+
+    /// The fields of `encrypt`/`decrypt`: key name, key PIN, mode and data.
+    pub(crate) fn cipher(
+        self,
+        nice_name: &str,
+        pin: &SecretString,
+        mode: &str,
+        data: &str,
+    ) -> Self {
+        self.with(Field::NiceName, nice_name)
+            .with(Field::Pin, pin.expose_secret())
+            .with(Field::Mode, mode)
+            .with(Field::Data, data)
     }
 }

@@ -2,7 +2,7 @@
 //! its own (fuzz targets, checks of answers recorded from a real device).
 //!
 //! [`answer`] is the first step of every call: status, body and content type to a JSON object or
-//! an [`Error`](hsm_core::Error) (device error texts mapped to kinds, the raw body kept as the error's
+//! an [`Error`] (device error texts mapped to kinds, the raw body kept as the error's
 //! [`RawResponse`](crate::RawResponse) source). The others take a 200 answer's body and give
 //! the typed value one command is for. None of them panics on any input.
 //!
@@ -16,11 +16,13 @@
 //! # Ok::<(), hsm_core::Error>(())
 //! ```
 
-use hsm_core::{Curve, Result, SignAlgorithm, Signature};
+use hsm_core::{Curve, Error, Result, SignAlgorithm, Signature};
 use serde_json::{Map, Value};
 
 use crate::protocol::answer::{interpret_body, missing};
-use crate::protocol::model::{self, DeviceTime, GeneratedKey, KeyList, Object, RandomBytes};
+use crate::protocol::model::{
+    self, DeviceTime, GeneratedKey, KeyEntry, KeyList, Object, RandomBytes,
+};
 use crate::protocol::sigformat;
 
 const OP: &str = "n200.parse";
@@ -130,6 +132,16 @@ pub(crate) fn generated_key_of(op: &str, answer: &Object) -> Result<GeneratedKey
 
 pub(crate) fn key_list_of(op: &str, answer: &Object) -> Result<KeyList> {
     KeyList::from_object(answer).ok_or_else(|| missing(op, "result", answer, &[]))
+}
+
+/// The first key of a `getkeyattributes` answer for `nice_name`.
+pub(crate) fn key_attributes_of(answer: &Object, nice_name: &str) -> Result<KeyEntry> {
+    const OP: &str = "n200.get_key_attributes";
+    key_list_of(OP, answer)?
+        .keys
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::not_found(OP, format!("no key named {nice_name:?}")))
 }
 
 pub(crate) fn text_result_of(op: &str, answer: &Object) -> Result<String> {

@@ -125,6 +125,19 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// What every request meets first: the count, the configured latency, the credential
+    /// check and the next injected fault. `Err` is the answer to send instead.
+    async fn admit(&self, headers: &HeaderMap) -> Result<Option<SimFault>, Response> {
+        let _ = self.requests.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(self.latency).await;
+        if let Some(refusal) = self.refuse(headers) {
+            return Err(refusal);
+        }
+        self.meet_fault().await
+    }
+}
+
 fn answer((status, body): (u16, serde_json::Value)) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(body)).into_response()
@@ -136,12 +149,7 @@ async fn post_v1(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let _ = state.requests.fetch_add(1, Ordering::Relaxed);
-    tokio::time::sleep(state.latency).await;
-    if let Some(refusal) = state.refuse(&headers) {
-        return refusal;
-    }
-    let fault = match state.meet_fault().await {
+    let fault = match state.admit(&headers).await {
         Ok(f) => f,
         Err(response) => return response,
     };
@@ -197,12 +205,7 @@ async fn get_api(
     Path(path): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let _ = state.requests.fetch_add(1, Ordering::Relaxed);
-    tokio::time::sleep(state.latency).await;
-    if let Some(refusal) = state.refuse(&headers) {
-        return refusal;
-    }
-    let fault = match state.meet_fault().await {
+    let fault = match state.admit(&headers).await {
         Ok(f) => f,
         Err(response) => return response,
     };

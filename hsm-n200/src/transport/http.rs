@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::protocol::answer::interpret_body;
+use crate::protocol::answer::Answer;
 use crate::protocol::commands::{Command, CommandTable, Field};
 use crate::protocol::form::Fields;
 use crate::protocol::model::Object;
@@ -54,13 +54,6 @@ impl std::fmt::Debug for Transport {
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
-}
-
-/// A complete answer, at most [`MAX_RESPONSE_BYTES`] long.
-struct Answer {
-    status: u16,
-    content_type: Option<String>,
-    body: Vec<u8>,
 }
 
 /// Why one attempt failed.
@@ -241,7 +234,7 @@ impl Transport {
                         body = %mask(&String::from_utf8_lossy(&answer.body), &secrets),
                         "answer"
                     );
-                    let error = match interpret(&op, &answer, &secrets) {
+                    let error = match answer.interpret(&op, &secrets) {
                         Ok(object) => return Ok(object),
                         Err(e) => e,
                     };
@@ -419,14 +412,4 @@ fn send_fault(op: &str, e: reqwest::Error) -> Fault {
     } else {
         Fault::Unknown(error)
     }
-}
-
-fn interpret(op: &str, answer: &Answer, secrets: &[&str]) -> Result<Object> {
-    interpret_body(
-        op,
-        answer.status,
-        answer.content_type.as_deref(),
-        &answer.body,
-        secrets,
-    )
 }
