@@ -30,6 +30,7 @@ mod object;
 mod open;
 mod session;
 mod sign;
+mod threads;
 mod token;
 
 pub use crate::error::rv_name;

@@ -24,6 +24,8 @@ use crate::token::{Slot, padded};
 #[derive(Debug)]
 pub(crate) struct Module {
     pid: u32,
+    /// Backend-named threads that existed before this module started (see [`crate::threads`]).
+    threads_before: std::collections::BTreeSet<String>,
     slots: Vec<Arc<Slot>>,
     sessions: Sessions,
     objects: Mutex<ObjectTable>,
@@ -134,6 +136,7 @@ pub(crate) fn initialize(args: Option<InitArgs>) -> CkResult<()> {
     tracing::info!(slots = slots.len(), pid, "hsm-p11 initialised");
     *state = Some(Arc::new(Module {
         pid,
+        threads_before: crate::threads::backend_threads(),
         slots,
         sessions: Sessions::default(),
         objects: Mutex::new(ObjectTable::default()),
@@ -141,7 +144,8 @@ pub(crate) fn initialize(args: Option<InitArgs>) -> CkResult<()> {
     Ok(())
 }
 
-/// `C_Finalize`: drops every session and backend (their connections and threads end here).
+/// `C_Finalize`: drops every session and backend; returns once their connections are closed and
+/// their threads have ended.
 pub(crate) fn finalize() -> CkResult<()> {
     let old = {
         let mut state = STATE.write().unwrap_or_else(PoisonError::into_inner);
@@ -161,16 +165,18 @@ pub(crate) fn finalize() -> CkResult<()> {
     // Backends are dropped (connections closed, runtime threads joined) on a fresh thread: the
     // caller may be an exit handler whose thread-locals, which the async runtimes use, are
     // already destroyed. If no thread can be started, the closure (and the module) drops here.
-    let finish = move || {
-        drop(old);
-        tracing::info!("hsm-p11 finalised");
-    };
+    let before = old.threads_before.clone();
+    let finish = move || drop(old);
     if let Ok(thread) = std::thread::Builder::new()
-        .name("hsm-p11-finalize".into())
+        .name("p11-finalize".into())
         .spawn(finish)
     {
         let _ = thread.join();
     }
+    // Dropping a backend stops its runtime's threads without waiting for them: wait here, so
+    // that no thread of the module runs once C_Finalize has returned.
+    let _ = crate::threads::wait_for_end(&before);
+    tracing::info!("hsm-p11 finalised");
     Ok(())
 }
 
