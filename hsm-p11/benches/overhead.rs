@@ -1,0 +1,186 @@
+//! What the PKCS#11 layer costs: P-256 ECDSA-SHA256 signatures on the same NetHSM simulator
+//! (`nethsm-sim` as a separate process on loopback, zero added latency, one key), through the
+//! module (`libhsm_p11.so` loaded by `cryptoki`, `C_Sign` with `CKM_ECDSA_SHA256`) and through the
+//! Rust API directly (`hsm::open` of the same URI, `Signer::sign` with `EcdsaSha256`):
+//!
+//! - `one_thread`: one session (module) / the caller's thread (direct), one signature at a time;
+//! - `eight_threads`: 8 threads, each with its own session (module) / sharing the one backend
+//!   (direct), signing at once; throughput in signatures.
+//!
+//! `cargo bench -p hsm-p11 --bench overhead` (needs `cargo build --release -p hsm-p11` for the
+//! module and the `nethsm-sim` binary: scripts/ci.d/p11.sh builds the debug one, which is used
+//! when no release one exists). The process re-runs itself with the module's configuration in its
+//! environment, as the tests do.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stderr,
+    missing_docs
+)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::*;
+use criterion::{Criterion, Throughput};
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, ObjectClass};
+use cryptoki::session::UserType;
+use cryptoki::types::AuthPin;
+use hsm_core::{KeyId, SignAlgorithm, Signer as _};
+
+const KEY: &str = "benchp256";
+const THREADS: usize = 8;
+const P256_OID: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+
+fn main() {
+    if std::env::var_os("P11_TEST_CHILD").is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = nethsm_sim(dir.path(), 0);
+        let config = write_config(dir.path(), &[(nethsm_uri(&sim), "nethsm", "N0001")]);
+        let mut env = module_env(&config, None);
+        // The direct path opens the same device with the operator's passphrase from here.
+        env.push((
+            "P11_BENCH_URI".to_owned(),
+            format!(
+                "nethsm://operator@127.0.0.1:{}?ca={}&password-env=P11_BENCH_PASS",
+                sim.port,
+                sim.ca.display()
+            ),
+        ));
+        env.push(("P11_BENCH_PASS".to_owned(), NETHSM_OPERATOR_PASS.to_owned()));
+        let _ = in_child(&env);
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    overhead(&mut c);
+    c.final_summary();
+}
+
+fn overhead(c: &mut Criterion) {
+    // The module: one slot, logged in, one key generated through it.
+    let module = Arc::new(Pkcs11::new(module_path()).unwrap());
+    module
+        .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .unwrap();
+    let slot = module.get_slots_with_token().unwrap()[0];
+    let admin = module.open_rw_session(slot).unwrap();
+    admin
+        .login(
+            UserType::User,
+            Some(&AuthPin::new(NETHSM_OPERATOR_PASS.into())),
+        )
+        .unwrap();
+    let id = KEY.as_bytes().to_vec();
+    let existing = admin
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Id(id.clone()),
+        ])
+        .unwrap();
+    let key = match existing.first() {
+        Some(k) => *k,
+        None => {
+            admin
+                .generate_key_pair(
+                    &Mechanism::EccKeyPairGen,
+                    &[
+                        Attribute::Token(true),
+                        Attribute::EcParams(P256_OID.to_vec()),
+                        Attribute::Id(id.clone()),
+                    ],
+                    &[
+                        Attribute::Token(true),
+                        Attribute::Sign(true),
+                        Attribute::Id(id.clone()),
+                    ],
+                )
+                .unwrap()
+                .1
+        }
+    };
+
+    // The same device and key through the Rust API.
+    let direct = hsm::open(&std::env::var("P11_BENCH_URI").unwrap()).unwrap();
+    let key_id = KeyId::name(KEY).unwrap();
+    let alg = SignAlgorithm::EcdsaSha256;
+    let msg = b"example.com. 3600 IN A 192.0.2.1 (an RRset to sign)";
+    // Warm both up (connections made, key looked up).
+    let _ = direct.sign(&key_id, alg, msg).unwrap();
+    let _ = admin.sign(&Mechanism::EcdsaSha256, key, msg).unwrap();
+
+    let mut group = c.benchmark_group("p256_sign/one_thread");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("direct", |b| {
+        b.iter(|| black_box(direct.sign(&key_id, alg, msg).unwrap()));
+    });
+    group.bench_function("module", |b| {
+        b.iter(|| black_box(admin.sign(&Mechanism::EcdsaSha256, key, msg).unwrap()));
+    });
+    group.finish();
+
+    // Shared by the threads below (their work closures capture references).
+    let (direct, key_id, module) = (&direct, &key_id, &module);
+    let mut group = c.benchmark_group("p256_sign/eight_threads");
+    group.throughput(Throughput::Elements(THREADS as u64));
+    group.bench_function("direct", |b| {
+        b.iter_custom(|iters| {
+            all_at_once(|| {
+                move || {
+                    for _ in 0..iters {
+                        black_box(direct.sign(&key_id, alg, msg).unwrap());
+                    }
+                }
+            })
+        });
+    });
+    group.bench_function("module", |b| {
+        b.iter_custom(|iters| {
+            all_at_once(|| {
+                // Each thread its own session (opening one is local, and not timed).
+                let session = module.open_ro_session(slot).unwrap();
+                move || {
+                    for _ in 0..iters {
+                        black_box(session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap());
+                    }
+                }
+            })
+        });
+    });
+    group.finish();
+    drop(admin);
+}
+
+/// Runs [`THREADS`] threads: each prepares (`prepare`, untimed) and then runs its work, all
+/// starting together; the wall-clock time from the start until the last one finishes.
+fn all_at_once<P, W>(prepare: P) -> Duration
+where
+    P: Fn() -> W + Sync,
+    W: FnOnce(),
+{
+    let ready = Barrier::new(THREADS + 1);
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let work = prepare();
+                    ready.wait();
+                    work();
+                })
+            })
+            .collect();
+        ready.wait();
+        let started = Instant::now();
+        for t in threads {
+            t.join().unwrap();
+        }
+        started.elapsed()
+    })
+}
