@@ -11,26 +11,20 @@
 )]
 
 mod backend;
-mod error;
-mod import;
-mod keys;
-mod many;
-pub mod mechanisms;
-pub mod module;
-pub mod objects;
-mod pool;
-mod sign;
+mod client;
+mod open;
+pub mod protocol;
 #[cfg(feature = "sim")]
 pub mod sim;
-mod token;
-pub mod uri;
+mod transport;
 
 pub use crate::backend::{
     DEFAULT_MAX_SESSIONS, DEFAULT_SIGN_MANY_THREADS, Options, Pkcs11Hsm, TokenSummary,
 };
-pub use crate::module::finalize;
-pub use crate::objects::ObjectKind;
-pub use crate::uri::Pkcs11Uri;
+pub use crate::protocol::attributes::ObjectKind;
+pub use crate::protocol::mechanisms::Mechanisms;
+pub use crate::protocol::uri::{ObjectType, PinSource, Pkcs11Uri};
+pub use crate::transport::module::finalize;
 /// The `cryptoki` this crate is built on, for raw PKCS#11 calls next to the backend (tools,
 /// the benchmark that measures this crate's overhead).
 pub use cryptoki;

@@ -52,7 +52,8 @@ impl Subscriber for PanicAtSign {
     fn record(&self, _: &Id, _: &Record<'_>) {}
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, event: &Event<'_>) {
-        if event.metadata().target() != "hsm_pkcs11::sign" || !ARMED.load(Ordering::SeqCst) {
+        if event.metadata().target() != "hsm_pkcs11::client::sign" || !ARMED.load(Ordering::SeqCst)
+        {
             return;
         }
         let mut len = InputLen(None);

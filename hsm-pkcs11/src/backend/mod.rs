@@ -1,28 +1,25 @@
-//! [`Pkcs11Hsm`]: the backend type, its constructor and the `KeyStore`/`Signer` implementation.
+//! [`Pkcs11Hsm`]: the backend type, its options and the token's own calls it offers; the
+//! `KeyStore` ([`key_store`]) and `Signer` ([`signer`], [`sign_many`]) implementations.
+
+mod key_store;
+mod sign_many;
+mod signer;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use cryptoki::context::Pkcs11;
-use cryptoki::mechanism::MechanismType;
 use cryptoki::object::ObjectHandle;
 use cryptoki::slot::Slot;
-use hsm_core::store::{check_algorithm_fits, check_digest, check_message};
-use hsm_core::{
-    Capabilities, Error, ErrorKind, ImportRequest, KeyId, KeyInfo, KeySpec, KeyStore, KeyTemplate,
-    PublicKey, Result, SignAlgorithm, Signature, Signer,
-};
-use secrecy::SecretString;
+use hsm_core::{Capabilities, Error, KeyId, KeySpec, Result};
 
-use crate::error::{CkResultExt, named};
-use crate::keys;
-use crate::mechanisms::{CANDIDATE_CURVES, Mechanisms};
-use crate::objects::{self, ObjectKind};
-use crate::pool::{SessionPool, Sizing};
-use crate::sign;
-use crate::uri::{PinSource, Pkcs11Uri};
+use crate::client::objects;
+use crate::protocol::attributes::ObjectKind;
+use crate::protocol::mechanisms::Mechanisms;
+use crate::protocol::return_codes::{CkResultExt, map};
+use crate::transport::session_pool::SessionPool;
 
 /// A PKCS#11 token as an hsm-rs backend. Cheap to share across threads (`&self` everywhere).
 pub struct Pkcs11Hsm {
@@ -34,8 +31,6 @@ pub struct Pkcs11Hsm {
     mechanisms: Mechanisms,
     capabilities: Capabilities,
     handles: Mutex<HashMap<KeyId, (ObjectHandle, KeySpec)>>,
-    #[cfg(feature = "sim")]
-    _sim: Option<crate::sim::SimToken>,
 }
 
 impl fmt::Debug for Pkcs11Hsm {
@@ -52,7 +47,7 @@ impl fmt::Debug for Pkcs11Hsm {
 /// `max-sessions=` says otherwise (the token's own limit still applies).
 pub const DEFAULT_MAX_SESSIONS: usize = 64;
 
-/// The most threads [`Signer::sign_many`] signs on when [`Options::sign_many_threads`] is unset.
+/// The most threads [`Signer::sign_many`](hsm_core::Signer::sign_many) signs on when [`Options::sign_many_threads`] is unset.
 pub const DEFAULT_SIGN_MANY_THREADS: usize = 16;
 
 /// Options beyond the URI.
@@ -68,7 +63,7 @@ pub struct Options {
     /// Working sessions opened with the backend and kept open; more are opened when callers
     /// need them and kept for reuse. Defaults to 1.
     pub min_idle_sessions: usize,
-    /// How many threads [`Signer::sign_many`] signs on (never more than the pool's sessions or
+    /// How many threads [`Signer::sign_many`](hsm_core::Signer::sign_many) signs on (never more than the pool's sessions or
     /// the messages). `None`: [`DEFAULT_SIGN_MANY_THREADS`].
     pub sign_many_threads: Option<usize>,
 }
@@ -114,103 +109,20 @@ impl Options {
     }
 }
 
-fn read_pin(pin: Option<PinSource>) -> Result<Option<SecretString>> {
-    Ok(match pin {
-        None => None,
-        Some(PinSource::Value(p)) => Some(p),
-        Some(PinSource::Env(var)) => Some(hsm_core::secret::secret_from_env(&var)?),
-        Some(PinSource::File(path)) => Some(hsm_core::secret::secret_from_file(&path)?),
-    })
-}
-
 impl Pkcs11Hsm {
-    /// Opens the token a `pkcs11:` URI names (see the crate docs for the grammar), or, with the
-    /// `sim` feature, `pkcs11+sim:` for a throwaway SoftHSM2 token.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`] for a malformed URI or one without `module-path`/`module-name`,
-    /// [`ErrorKind::Unavailable`] if the module cannot be loaded, [`ErrorKind::NotFound`] if no
-    /// token matches, [`ErrorKind::AuthenticationFailed`] for a wrong PIN.
-    pub fn open(uri: &str) -> Result<Self> {
-        Self::open_with(uri, Options::default())
-    }
-
-    /// [`open`](Self::open) with [`Options`].
-    ///
-    /// # Errors
-    /// As [`open`](Self::open).
-    pub fn open_with(uri: &str, options: Options) -> Result<Self> {
-        if let Some(rest) = uri.strip_prefix("pkcs11+sim:") {
-            return Self::open_sim(rest, options).map_err(named("pkcs11.open"));
-        }
-        let parsed = Pkcs11Uri::parse(uri)?;
-        Self::from_uri(parsed, options)
-    }
-
-    #[cfg(feature = "sim")]
-    fn open_sim(rest: &str, options: Options) -> Result<Self> {
-        if !rest.is_empty() {
-            return Err(Error::invalid_input(
-                "pkcs11.open",
-                "`pkcs11+sim:` takes no attributes",
-            ));
-        }
-        let sim = crate::sim::SimToken::create()?;
-        let mut uri = Pkcs11Uri::parse(&sim.uri())?;
-        uri.pin = Some(PinSource::Value(SecretString::from(crate::sim::USER_PIN)));
-        let mut hsm = Self::from_uri(uri, options)?;
-        hsm._sim = Some(sim);
-        Ok(hsm)
-    }
-
-    #[cfg(not(feature = "sim"))]
-    fn open_sim(_: &str, _: Options) -> Result<Self> {
-        Err(Error::unsupported(
-            "pkcs11.open",
-            "built without the `sim` feature",
-        ))
-    }
-
-    /// Opens the token a parsed URI names.
-    ///
-    /// # Errors
-    /// As [`open`](Self::open).
-    pub fn from_uri(mut uri: Pkcs11Uri, options: Options) -> Result<Self> {
-        let module = match (uri.module_path.take(), uri.module_name.take()) {
-            (Some(p), _) => p,
-            (None, Some(name)) => crate::module::resolve_name(&name)?,
-            (None, None) => {
-                return Err(Error::invalid_input(
-                    "pkcs11.open",
-                    "the URI needs `?module-path=` or `?module-name=`",
-                ));
-            }
-        };
-        let pin = read_pin(uri.pin.take()).map_err(named("pkcs11.open"))?;
-        let pkcs11 = crate::module::load(&module)?;
-        let slot = crate::token::select(&pkcs11, &uri)?;
-        let max = [options.max_sessions, uri.max_sessions]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(DEFAULT_MAX_SESSIONS);
-        let sizing = Sizing {
-            max,
-            min_idle: options.min_idle_sessions,
-        };
-        let pool = SessionPool::new(pkcs11.clone(), slot, pin, sizing)?;
+    /// The backend on a token whose module is loaded, slot chosen and pool open; its
+    /// capabilities follow the token's mechanisms and EC curves.
+    pub(crate) fn new(
+        module: PathBuf,
+        pkcs11: Pkcs11,
+        slot: Slot,
+        pool: SessionPool,
+        options: Options,
+        curves: &[hsm_core::Curve],
+    ) -> Self {
         let mechanisms = Mechanisms::detect(&pkcs11, slot);
-        let curves: Vec<_> = match pkcs11.get_mechanism_info(slot, MechanismType::ECC_KEY_PAIR_GEN)
-        {
-            Ok(info) => CANDIDATE_CURVES
-                .into_iter()
-                .filter(|c| (info.min_key_size()..=info.max_key_size()).contains(&c.order_bits()))
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        let capabilities = mechanisms.capabilities(&curves);
-        tracing::info!(module = %module.display(), slot = slot.id(), "PKCS#11 token open");
-        Ok(Self {
+        let capabilities = mechanisms.capabilities(curves);
+        Self {
             module,
             pkcs11,
             slot,
@@ -221,9 +133,7 @@ impl Pkcs11Hsm {
             mechanisms,
             capabilities,
             handles: Mutex::new(HashMap::new()),
-            #[cfg(feature = "sim")]
-            _sim: None,
-        })
+        }
     }
 
     /// The token's label, manufacturer, model and serial number.
@@ -235,7 +145,7 @@ impl Pkcs11Hsm {
             Ok(t) => t,
             Err(e) => {
                 self.pool.check_token("pkcs11.token_info")?;
-                return Err(crate::error::map("pkcs11.token_info", e));
+                return Err(map("pkcs11.token_info", e));
             }
         };
         Ok(TokenSummary {
@@ -316,7 +226,7 @@ impl Pkcs11Hsm {
     /// Reads a certificate or data object's value.
     ///
     /// # Errors
-    /// [`ErrorKind::NotFound`]; the module's error.
+    /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound); the module's error.
     pub fn read_object(&self, kind: ObjectKind, key: &KeyId) -> Result<Vec<u8>> {
         self.pool
             .run("pkcs11.read_object", |s| objects::read(s, kind, key))
@@ -325,95 +235,11 @@ impl Pkcs11Hsm {
     /// Deletes a certificate or data object.
     ///
     /// # Errors
-    /// [`ErrorKind::NotFound`]; the module's error.
+    /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound); the module's error.
     pub fn delete_object(&self, kind: ObjectKind, key: &KeyId) -> Result<()> {
         self.pool
             .run("pkcs11.delete_object", |s| objects::delete(s, kind, key))
     }
-
-    fn forget(&self, key: &KeyId) {
-        self.handles
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
-    }
-
-    /// The private key handle and spec of `key`, and whether they came from the cache (looked
-    /// up and cached on a miss).
-    fn lookup(
-        &self,
-        key: &KeyId,
-        operation: &'static str,
-    ) -> Result<(ObjectHandle, KeySpec, bool)> {
-        if let Some(&(handle, spec)) = self
-            .handles
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-        {
-            return Ok((handle, spec, true));
-        }
-        let (handle, spec) = self.pool.run(operation, |s| {
-            let h = keys::find_private(s, key, operation)?;
-            let spec = keys::spec_of(s, h)?.ok_or_else(|| {
-                Error::unsupported(
-                    operation,
-                    format!("{key} has a key type this library does not model"),
-                )
-            })?;
-            Ok((h, spec))
-        })?;
-        self.handles
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key.clone(), (handle, spec));
-        Ok((handle, spec, false))
-    }
-
-    fn sign_inner(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        data: &[u8],
-        is_digest: bool,
-        operation: &'static str,
-    ) -> Result<Signature> {
-        if !self.capabilities.has_algorithm(algorithm) {
-            return Err(sign::unsupported(algorithm, operation));
-        }
-        let attempt = |(handle, spec, _): (ObjectHandle, KeySpec, bool)| {
-            check_algorithm_fits(spec, algorithm, operation)?;
-            let prepared = sign::prepare(spec, algorithm, data, is_digest)?;
-            self.pool
-                .run(operation, |s| sign::run(s, handle, &prepared, operation))
-        };
-        let found = self.lookup(key, operation)?;
-        let cached = found.2;
-        match attempt(found) {
-            Err(e) if is_stale(&e) || (cached && e.kind() == ErrorKind::InvalidInput) => {
-                // The cached handle or spec went stale: the key was deleted (and perhaps
-                // re-created, even with another type) by someone else, or a logout dropped the
-                // token's private handles. Log in again if needed and look the key up afresh.
-                tracing::debug!(operation, "stale key handle; looking the key up again");
-                self.forget(key);
-                if self.pool.login_lost() {
-                    self.pool
-                        .recover()
-                        .map_err(|r| r.with_operation(operation))?;
-                }
-                attempt(self.lookup(key, operation)?)
-            }
-            other => other,
-        }
-    }
-}
-
-fn is_stale(e: &Error) -> bool {
-    matches!(
-        e.status(),
-        Some(hsm_core::DeviceStatus::Pkcs11 { name, .. })
-            if name == "CKR_OBJECT_HANDLE_INVALID" || name == "CKR_KEY_HANDLE_INVALID"
-    )
 }
 
 /// What [`Pkcs11Hsm::token_info`] reports.
@@ -434,143 +260,16 @@ pub struct TokenSummary {
     pub sessions_open: Option<u64>,
 }
 
-impl KeyStore for Pkcs11Hsm {
-    fn backend(&self) -> &'static str {
-        "pkcs11"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        self.capabilities.clone()
-    }
-
-    #[tracing::instrument(name = "pkcs11.list_keys", skip_all)]
-    fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        // Without the login the private keys are invisible and the list would be silently short.
-        self.pool.check_token("pkcs11.list_keys")?;
-        if self.pool.login_lost() {
-            self.pool.recover()?;
+/// Gives an error from a shared helper (hsm-core's key decoders, PIN readers, public-key
+/// parsers), which carries the helper's own operation name, the name of this crate's public
+/// `operation`: every error the backend returns is named `pkcs11.<operation>`. Errors already
+/// named by this crate keep their more precise name (`pkcs11.login`, `pkcs11.pool`, ...).
+pub(crate) fn named(operation: &'static str) -> impl FnOnce(Error) -> Error {
+    move |e| {
+        if e.operation().starts_with("pkcs11.") {
+            e
+        } else {
+            e.with_operation(operation)
         }
-        self.pool
-            .run("pkcs11.list_keys", |s| {
-                let handles = s.find_objects(&[cryptoki::object::Attribute::Class(
-                    cryptoki::object::ObjectClass::PRIVATE_KEY,
-                )])?;
-                handles.into_iter().map(|h| keys::info(s, h)).collect()
-            })
-            .map_err(named("pkcs11.list_keys"))
-    }
-
-    #[tracing::instrument(name = "pkcs11.key_info", skip_all)]
-    fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-        self.pool
-            .run("pkcs11.key_info", |s| {
-                let h = keys::find_private(s, key, "pkcs11.key_info")?;
-                let mut info = keys::info(s, h)?;
-                info.id = key.clone();
-                Ok(info)
-            })
-            .map_err(named("pkcs11.key_info"))
-    }
-
-    #[tracing::instrument(name = "pkcs11.generate_key", skip_all)]
-    fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
-        const OP: &str = "pkcs11.generate_key";
-        let spec = template.spec;
-        if !self.capabilities.has_spec(spec) {
-            return Err(Error::unsupported(
-                OP,
-                format!("the token cannot generate {spec} keys"),
-            ));
-        }
-        let (id, label) = keys::id_and_label(&template.id, template.label.as_deref());
-        self.forget(&template.id);
-        self.pool
-            .run(OP, |s| {
-                keys::ensure_free(s, &template.id, &id, &label, OP)?;
-                let h = keys::generate(s, spec, &id, &label)?;
-                let mut info = keys::info(s, h)?;
-                info.id = template.id.clone();
-                Ok(info)
-            })
-            .map_err(named(OP))
-    }
-
-    #[tracing::instrument(name = "pkcs11.import_key", skip_all)]
-    fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
-        const OP: &str = "pkcs11.import_key";
-        let parts = request.key.decode().map_err(named(OP))?;
-        let public = crate::import::public_of(&parts).map_err(named(OP))?;
-        let (id, label) = keys::id_and_label(&request.id, request.label.as_deref());
-        self.forget(&request.id);
-        self.pool
-            .run(OP, |s| {
-                keys::ensure_free(s, &request.id, &id, &label, OP)?;
-                let h = keys::import(s, &parts, &public, &id, &label)?;
-                let mut info = keys::info(s, h)?;
-                info.id = request.id.clone();
-                Ok(info)
-            })
-            .map_err(named(OP))
-    }
-
-    #[tracing::instrument(name = "pkcs11.delete_key", skip_all)]
-    fn delete_key(&self, key: &KeyId) -> Result<()> {
-        self.forget(key);
-        self.pool.run("pkcs11.delete_key", |s| keys::delete(s, key))
-    }
-
-    #[tracing::instrument(name = "pkcs11.public_key", skip_all)]
-    fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
-        self.pool
-            .run("pkcs11.public_key", |s| {
-                keys::public_key(s, key, "pkcs11.public_key")
-            })
-            .map_err(named("pkcs11.public_key"))
-    }
-}
-
-impl Signer for Pkcs11Hsm {
-    #[tracing::instrument(name = "pkcs11.sign", skip_all)]
-    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
-        const OP: &str = "pkcs11.sign";
-        check_message(message, self.capabilities.max_message_len, OP)?;
-        let is_digest = algorithm == SignAlgorithm::EcdsaPrehashed;
-        if is_digest {
-            check_digest(algorithm, message, OP)?;
-        }
-        self.sign_inner(key, algorithm, message, is_digest, OP)
-            .map_err(named(OP))
-    }
-
-    #[tracing::instrument(name = "pkcs11.sign_digest", skip_all)]
-    fn sign_digest(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        const OP: &str = "pkcs11.sign_digest";
-        check_digest(algorithm, digest, OP)?;
-        self.sign_inner(key, algorithm, digest, true, OP)
-            .map_err(named(OP))
-    }
-
-    /// Signs on up to [`Options::sign_many_threads`] threads at once (at most the pool's
-    /// sessions), one session each. Every message gets its result, in order: a message whose
-    /// signing panicked, or that a lost thread never signed, gets an
-    /// [`ErrorKind::InvalidState`] error of `pkcs11.sign_many`, and the other messages are
-    /// still signed.
-    fn sign_many(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        messages: &[&[u8]],
-    ) -> Vec<Result<Signature>> {
-        let threads = self
-            .sign_many_threads
-            .min(self.pool.max_sessions())
-            .min(messages.len())
-            .max(1);
-        crate::many::sign_each(threads, messages, |m| self.sign(key, algorithm, m))
     }
 }

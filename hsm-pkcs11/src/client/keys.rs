@@ -4,20 +4,24 @@
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
-use hsm_core::{Curve, Error, ErrorKind, KeyId, KeyInfo, KeySpec, PrivateKeyParts, PublicKey};
+use hsm_core::{Error, ErrorKind, KeyId, KeyInfo, KeySpec, PrivateKeyParts, PublicKey};
 use zeroize::Zeroizing;
 
-use crate::mechanisms::CANDIDATE_CURVES;
-use crate::pool::OpError;
+use crate::protocol::attributes::{
+    ED25519_PARAMS, KeyAttributes, PUBLIC_ATTRIBUTES, SPEC_ATTRIBUTES, der_octet_string,
+    private_key_template, public_key_template, selector,
+};
+use crate::transport::session_pool::{OpError, OpResult};
 
-type OpResult<T> = Result<T, OpError>;
-
-/// The attributes that select `key`: `CKA_ID` for `id:HEX`, `CKA_LABEL` for a name.
-pub(crate) fn selector(key: &KeyId) -> Attribute {
-    match key.as_bytes() {
-        Some(b) => Attribute::Id(b.to_vec()),
-        None => Attribute::Label(key.to_string().into_bytes()),
-    }
+/// The attributes of `types` of the object `handle`, sorted by name.
+fn key_attributes(
+    session: &Session,
+    handle: ObjectHandle,
+    types: &[AttributeType],
+) -> OpResult<KeyAttributes> {
+    Ok(KeyAttributes::from_attributes(
+        session.get_attributes(handle, types)?,
+    ))
 }
 
 /// The one object of `class` that `key` names.
@@ -47,56 +51,9 @@ pub(crate) fn find_private(
         .ok_or_else(|| OpError::Hsm(Error::not_found(operation, format!("no private key {key}"))))
 }
 
-fn curve_of(params: &[u8]) -> Option<Curve> {
-    CANDIDATE_CURVES.into_iter().find(|c| c.oid_der() == params)
-}
-
 /// The spec of a key object from its `CKA_KEY_TYPE`, modulus and EC parameters.
 pub(crate) fn spec_of(session: &Session, handle: ObjectHandle) -> OpResult<Option<KeySpec>> {
-    let attrs = session.get_attributes(
-        handle,
-        &[
-            AttributeType::KeyType,
-            AttributeType::Modulus,
-            AttributeType::EcParams,
-        ],
-    )?;
-    let mut key_type = None;
-    let mut modulus_bits = None;
-    let mut params = None;
-    for a in attrs {
-        match a {
-            Attribute::KeyType(t) => key_type = Some(t),
-            Attribute::Modulus(m) => {
-                let m: Vec<u8> = m.into_iter().skip_while(|b| *b == 0).collect();
-                modulus_bits = Some(m.len() * 8);
-            }
-            Attribute::EcParams(p) => params = Some(p),
-            _ => {}
-        }
-    }
-    Ok(match key_type {
-        Some(KeyType::RSA) => modulus_bits.and_then(KeySpec::rsa),
-        Some(KeyType::EC) => params.as_deref().and_then(curve_of).map(KeySpec::Ec),
-        Some(KeyType::EC_EDWARDS) => Some(KeySpec::Ed25519),
-        _ => None,
-    })
-}
-
-/// The SEC1 point (or Ed25519 key) inside a `CKA_EC_POINT`: SoftHSM2 and most modules wrap it
-/// in a DER OCTET STRING; a bare value of the expected length is taken as it is.
-pub(crate) fn unwrap_ec_point(value: &[u8], bare_len: usize) -> &[u8] {
-    if value.len() == bare_len {
-        return value;
-    }
-    match value {
-        [0x04, 0x81, len, body @ ..] | [0x04, len, body @ ..]
-            if usize::from(*len) == body.len() =>
-        {
-            body
-        }
-        _ => value,
-    }
+    Ok(key_attributes(session, handle, &SPEC_ATTRIBUTES)?.spec())
 }
 
 /// The public key of the key pair `key` names: from its public object, or from the private
@@ -116,57 +73,8 @@ pub(crate) fn public_key(
             format!("{key} has a key type this library does not model"),
         )
     })?;
-    let attrs = session.get_attributes(
-        handle,
-        &[
-            AttributeType::Modulus,
-            AttributeType::PublicExponent,
-            AttributeType::EcPoint,
-        ],
-    )?;
-    let mut modulus = None;
-    let mut exponent = None;
-    let mut point = None;
-    for a in attrs {
-        match a {
-            Attribute::Modulus(m) => modulus = Some(m),
-            Attribute::PublicExponent(e) => exponent = Some(e),
-            Attribute::EcPoint(p) => point = Some(p),
-            _ => {}
-        }
-    }
     let missing = || Error::protocol(operation, format!("the token gave no public key for {key}"));
-    let public = match spec {
-        KeySpec::Ec(curve) => PublicKey::from_ec_point(
-            curve,
-            unwrap_ec_point(&point.ok_or_else(missing)?, 1 + 2 * curve.field_len()),
-        )?,
-        KeySpec::Ed25519 => {
-            PublicKey::from_ed25519(unwrap_ec_point(&point.ok_or_else(missing)?, 32))?
-        }
-        _ => PublicKey::from_rsa_components(
-            &modulus.ok_or_else(missing)?,
-            &exponent.ok_or_else(missing)?,
-        )?,
-    };
-    Ok(public)
-}
-
-/// The `CKA_ID` and `CKA_LABEL` for a new key: `id:HEX` is the id (label from the template or
-/// the hex); a name is the label, and its UTF-8 bytes are the id.
-pub(crate) fn id_and_label(key: &KeyId, label: Option<&str>) -> (Vec<u8>, Vec<u8>) {
-    match key.as_bytes() {
-        Some(b) => (
-            b.to_vec(),
-            label
-                .map_or_else(|| hex::encode(b), str::to_owned)
-                .into_bytes(),
-        ),
-        None => {
-            let name = key.to_string();
-            (name.clone().into_bytes(), name.into_bytes())
-        }
-    }
+    Ok(key_attributes(session, handle, &PUBLIC_ATTRIBUTES)?.public_key(spec, missing)?)
 }
 
 /// Fails with [`ErrorKind::AlreadyExists`] if any key object already uses the id or label.
@@ -199,31 +107,15 @@ pub(crate) fn generate(
     id: &[u8],
     label: &[u8],
 ) -> OpResult<ObjectHandle> {
-    let common_pub = [
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Verify(true),
-        Attribute::Id(id.to_vec()),
-        Attribute::Label(label.to_vec()),
-    ];
-    let private = vec![
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Sign(true),
-        Attribute::Id(id.to_vec()),
-        Attribute::Label(label.to_vec()),
-    ];
-    let mut public = common_pub.to_vec();
+    let private = private_key_template(id, label);
+    let mut public = public_key_template(id, label);
     let mechanism = match spec {
         KeySpec::Ec(curve) => {
             public.push(Attribute::EcParams(curve.oid_der()));
             Mechanism::EccKeyPairGen
         }
         KeySpec::Ed25519 => {
-            // id-Ed25519 (1.3.101.112), as PKCS#11 3.0 and SoftHSM2 accept.
-            public.push(Attribute::EcParams(vec![0x06, 0x03, 0x2B, 0x65, 0x70]));
+            public.push(Attribute::EcParams(ED25519_PARAMS.to_vec()));
             Mechanism::EccEdwardsKeyPairGen
         }
         _ => {
@@ -247,24 +139,10 @@ pub(crate) fn import(
     id: &[u8],
     label: &[u8],
 ) -> OpResult<ObjectHandle> {
-    let mut private = vec![
-        Attribute::Class(ObjectClass::PRIVATE_KEY),
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Sign(true),
-        Attribute::Id(id.to_vec()),
-        Attribute::Label(label.to_vec()),
-    ];
-    let mut pub_tmpl = vec![
-        Attribute::Class(ObjectClass::PUBLIC_KEY),
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Verify(true),
-        Attribute::Id(id.to_vec()),
-        Attribute::Label(label.to_vec()),
-    ];
+    let mut private = vec![Attribute::Class(ObjectClass::PRIVATE_KEY)];
+    private.extend(private_key_template(id, label));
+    let mut pub_tmpl = vec![Attribute::Class(ObjectClass::PUBLIC_KEY)];
+    pub_tmpl.extend(public_key_template(id, label));
     // Key material goes through the template; these copies are wiped when dropped.
     let mut secrets: Vec<Zeroizing<Vec<u8>>> = Vec::new();
     match parts {
@@ -297,7 +175,7 @@ pub(crate) fn import(
             )));
         }
         PrivateKeyParts::Ed25519 { seed } => {
-            let ed = vec![0x06, 0x03, 0x2B, 0x65, 0x70];
+            let ed = ED25519_PARAMS.to_vec();
             private.push(Attribute::KeyType(KeyType::EC_EDWARDS));
             private.push(Attribute::EcParams(ed.clone()));
             private.push(Attribute::Value(seed.to_vec()));
@@ -326,17 +204,6 @@ pub(crate) fn import(
         return Err(e.into());
     }
     Ok(handle)
-}
-
-fn der_octet_string(body: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x04];
-    match u8::try_from(body.len()) {
-        Ok(l) if l < 0x80 => out.push(l),
-        Ok(l) => out.extend([0x81, l]),
-        Err(_) => out.extend([0x82, (body.len() >> 8) as u8, body.len() as u8]),
-    }
-    out.extend_from_slice(body);
-    out
 }
 
 /// Destroys every key object (private and public) that `key` names; `NotFound` if none.

@@ -1,32 +1,13 @@
 //! Certificate and data objects next to keys (seed 002 writes an S/MIME certificate with its
 //! key's id).
 
-use cryptoki::object::{Attribute, AttributeType, CertificateType, ObjectClass};
+use cryptoki::object::{Attribute, AttributeType, CertificateType};
 use cryptoki::session::Session;
 use hsm_core::{Error, KeyId};
 
-use crate::keys::selector;
-use crate::pool::OpError;
-
-type OpResult<T> = Result<T, OpError>;
-
-/// Which kind of non-key object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ObjectKind {
-    /// An X.509 certificate (`CKO_CERTIFICATE`, `CKC_X_509`), value = DER.
-    Certificate,
-    /// A data object (`CKO_DATA`), value = opaque bytes.
-    Data,
-}
-
-impl ObjectKind {
-    fn class(self) -> ObjectClass {
-        match self {
-            Self::Certificate => ObjectClass::CERTIFICATE,
-            Self::Data => ObjectClass::DATA,
-        }
-    }
-}
+use crate::client::keys::find_one;
+use crate::protocol::attributes::{ObjectKind, id_and_label, selector};
+use crate::transport::session_pool::OpResult;
 
 /// Writes an object with `CKA_ID` and `CKA_LABEL` from `key` (as for keys: `id:HEX` or a name).
 pub(crate) fn write(
@@ -35,7 +16,7 @@ pub(crate) fn write(
     key: &KeyId,
     value: &[u8],
 ) -> OpResult<()> {
-    let (id, label) = crate::keys::id_and_label(key, None);
+    let (id, label) = id_and_label(key, None);
     let mut tmpl = vec![
         Attribute::Class(kind.class()),
         Attribute::Token(true),
@@ -58,10 +39,9 @@ pub(crate) fn write(
 
 /// Reads the value of the object `key` names.
 pub(crate) fn read(session: &Session, kind: ObjectKind, key: &KeyId) -> OpResult<Vec<u8>> {
-    let handle = crate::keys::find_one(session, key, kind.class(), "pkcs11.read_object")?
-        .ok_or_else(|| {
-            Error::not_found("pkcs11.read_object", format!("no {kind:?} object {key}"))
-        })?;
+    let handle = find_one(session, key, kind.class(), "pkcs11.read_object")?.ok_or_else(|| {
+        Error::not_found("pkcs11.read_object", format!("no {kind:?} object {key}"))
+    })?;
     let value = session
         .get_attributes(handle, &[AttributeType::Value])?
         .into_iter()

@@ -1,115 +1,54 @@
-//! Signing: the mechanism and input for each algorithm, and the token's output as a
-//! [`Signature`].
-//!
-//! - ECDSA: hashed on the host, signed with `CKM_ECDSA` (SoftHSM2 has no `CKM_ECDSA_SHA256`);
-//!   the raw `r‖s` output becomes an hsm-core signature through hsm-core's one check (`r`, `s`
-//!   in `1..n`, secp256k1 low-S); a token's signature it refuses is a `Protocol` error.
-//! - RSA PKCS#1 v1.5: the `DigestInfo` is built on the host and signed with `CKM_RSA_PKCS`.
-//! - RSA-PSS: `CKM_RSA_PKCS_PSS` over the host digest, MGF1 with the same hash, salt = hash length.
-//! - Ed25519: `CKM_EDDSA` over the whole message.
+//! Signing on a session: what goes to `C_Sign` for a checked [`SignRequest`], and the token's
+//! answer read back through [`SignRequest::signature`] (`r‖s` for ECDSA, checked and normalised
+//! there; a malformed answer is a `Protocol` error of the operation).
 
-use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
-use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
-use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
-use hsm_core::{Error, HashAlgorithm, KeySpec, Result, SignAlgorithm, Signature};
+use hsm_core::{EcdsaEncoding, Error, KeySpec, Result, SignAlgorithm, SignRequest, Signature};
 use zeroize::Zeroizing;
 
-use crate::pool::OpError;
+use crate::protocol::mechanisms::sign_mechanism;
+use crate::transport::session_pool::OpResult;
 
-/// What goes to the token for one signature.
-pub(crate) struct Prepared {
-    input: Zeroizing<Vec<u8>>,
-    algorithm: SignAlgorithm,
-    spec: KeySpec,
-}
-
-/// Prepares a signature over `data`, a message (`is_digest == false`) or a digest.
-pub(crate) fn prepare(
-    spec: KeySpec,
-    algorithm: SignAlgorithm,
-    data: &[u8],
-    is_digest: bool,
-) -> Result<Prepared> {
-    let input = match (algorithm.hash(), is_digest) {
-        (Some(hash), false) => hash.digest(data),
-        _ => data.to_vec(),
-    };
-    let input = if algorithm.is_rsa_pkcs1() {
-        let hash = algorithm.hash().unwrap_or(HashAlgorithm::Sha256);
-        hash.digest_info(&input)?
+/// The bytes `C_Sign` signs for a request: the `DigestInfo` for RSA PKCS#1 v1.5 (the token
+/// pads), the digest for ECDSA and RSA-PSS, the whole message for Ed25519.
+///
+/// # Errors
+/// None for the requests hsm-core builds; a request without the data its algorithm needs is
+/// `InvalidInput`.
+pub(crate) fn token_input(request: &SignRequest) -> Result<Zeroizing<Vec<u8>>> {
+    let input = if request.algorithm().is_rsa_pkcs1() {
+        request.digest_info()?
     } else {
-        input
+        request
+            .digest_bytes()
+            .or_else(|| request.message_bytes())
+            .ok_or_else(|| {
+                Error::invalid_input(request.operation(), "the request holds nothing to sign")
+            })?
+            .to_vec()
     };
-    Ok(Prepared {
-        input: Zeroizing::new(input),
-        algorithm,
-        spec,
-    })
+    Ok(Zeroizing::new(input))
 }
 
-fn pss(hash: HashAlgorithm) -> PkcsPssParams {
-    let (hash_alg, mgf) = match hash {
-        HashAlgorithm::Sha256 => (MechanismType::SHA256, PkcsMgfType::MGF1_SHA256),
-        HashAlgorithm::Sha384 => (MechanismType::SHA384, PkcsMgfType::MGF1_SHA384),
-        _ => (MechanismType::SHA512, PkcsMgfType::MGF1_SHA512),
-    };
-    PkcsPssParams {
-        hash_alg,
-        mgf,
-        s_len: (hash.output_len() as u64).into(),
-    }
-}
-
-/// Signs a prepared input with `key` on `session`.
+/// Signs `input` (from [`token_input`]) with `key` on `session`; the token's raw output.
 pub(crate) fn run(
     session: &Session,
     key: ObjectHandle,
-    p: &Prepared,
-    operation: &'static str,
-) -> std::result::Result<Signature, OpError> {
-    let params;
-    let mechanism = if p.algorithm.is_ecdsa() {
-        Mechanism::Ecdsa
-    } else if p.algorithm.is_rsa_pkcs1() {
-        Mechanism::RsaPkcs
-    } else if p.algorithm.is_rsa_pss() {
-        params = pss(p.algorithm.hash().unwrap_or(HashAlgorithm::Sha256));
-        Mechanism::RsaPkcsPss(params)
-    } else {
-        Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure))
-    };
-    tracing::trace!(
-        algorithm = %p.algorithm,
-        input_len = p.input.len(),
-        "C_Sign"
-    );
-    let out = session.sign(&mechanism, key, &p.input)?;
-    Ok(from_token(p.algorithm, p.spec, &out, operation)?)
+    algorithm: SignAlgorithm,
+    input: &[u8],
+) -> OpResult<Vec<u8>> {
+    tracing::trace!(%algorithm, input_len = input.len(), "C_Sign");
+    Ok(session.sign(&sign_mechanism(algorithm), key, input)?)
 }
 
-/// The token's signature output as an hsm-core [`Signature`]. ECDSA goes through hsm-core's one
-/// check and normalisation (`r` and `s` in `1..n`, secp256k1 held low-S); what it refuses is
-/// the token answering garbage, so a [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol)
-/// error of `operation` with hsm-core's reason as the source.
-pub(crate) fn from_token(
-    algorithm: SignAlgorithm,
-    spec: KeySpec,
-    out: &[u8],
-    operation: &'static str,
-) -> Result<Signature> {
-    let parsed = match spec {
-        KeySpec::Ec(curve) => Signature::ecdsa_from_raw(algorithm, curve, out),
-        _ => Signature::from_bytes(algorithm, out),
-    };
-    parsed.map_err(|e| {
-        Error::protocol(
-            operation,
-            format!("the token's {algorithm} signature is not a valid one"),
-        )
-        .with_source(e)
-    })
+/// The token's signature output as an hsm-core [`Signature`] for a key of `spec`: ECDSA as
+/// `r‖s` through hsm-core's one check and normalisation (`r` and `s` in `1..n`, secp256k1 held
+/// low-S), RSA exactly the modulus length. What hsm-core refuses is the token answering
+/// garbage: a [`Protocol`](hsm_core::ErrorKind::Protocol) error of the request's operation.
+pub(crate) fn signature(request: &SignRequest, spec: KeySpec, out: &[u8]) -> Result<Signature> {
+    let modulus_len = spec.rsa_bits().map(|bits| bits / 8);
+    request.signature(spec, EcdsaEncoding::Raw, modulus_len, out)
 }
 
 /// Refuses an algorithm the token's mechanisms do not cover.
@@ -124,6 +63,20 @@ pub(crate) fn unsupported(algorithm: SignAlgorithm, operation: &'static str) -> 
 mod tests {
     use super::*;
     use hsm_core::{Curve, ErrorKind};
+
+    fn from_token(
+        algorithm: SignAlgorithm,
+        spec: KeySpec,
+        out: &[u8],
+        operation: &'static str,
+    ) -> Result<Signature> {
+        let request = match algorithm {
+            SignAlgorithm::Ed25519 => SignRequest::message(algorithm, b"m", 1024, operation),
+            _ => SignRequest::digest(algorithm, &[1; 32], operation),
+        }
+        .unwrap();
+        signature(&request, spec, out)
+    }
 
     #[test]
     fn a_token_signature_out_of_range_is_a_protocol_error_of_the_operation() {
@@ -165,5 +118,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Protocol);
+    }
+
+    #[test]
+    fn the_token_input_is_the_digest_info_the_digest_or_the_message() {
+        let digest = [7u8; 32];
+        let pkcs1 = SignRequest::digest(SignAlgorithm::RsaPkcs1Sha256, &digest, "t").unwrap();
+        let input = token_input(&pkcs1).unwrap();
+        assert_eq!(input.len(), 19 + 32, "SHA-256 DigestInfo prefix + digest");
+        assert!(input.ends_with(&digest));
+        let pss = SignRequest::digest(SignAlgorithm::RsaPssSha256, &digest, "t").unwrap();
+        assert_eq!(&token_input(&pss).unwrap()[..], &digest[..]);
+        let ed = SignRequest::message(SignAlgorithm::Ed25519, b"whole", 1024, "t").unwrap();
+        assert_eq!(&token_input(&ed).unwrap()[..], b"whole");
     }
 }

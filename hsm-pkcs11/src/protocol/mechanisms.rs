@@ -1,14 +1,17 @@
-//! What the token can do: the declared capabilities follow the mechanisms it reports.
+//! Mechanisms: which ones the backend uses, the capabilities a token's mechanisms give, and the
+//! mechanism and parameters that sign with each algorithm.
 //!
-//! Each mechanism the backend uses is asked about with `C_GetMechanismInfo` rather than read
-//! from `C_GetMechanismList` through cryptoki: the answer is the same, but cryptoki logs an
-//! ERROR line for every vendor or legacy mechanism in the list it has no name for (dozens on
-//! SoftHSM2, on every open).
+//! | algorithm | mechanism | input |
+//! |---|---|---|
+//! | ECDSA | `CKM_ECDSA` | the digest, hashed on the host (SoftHSM2 has no `CKM_ECDSA_SHA256`) |
+//! | RSA PKCS#1 v1.5 | `CKM_RSA_PKCS` | the `DigestInfo`, built on the host |
+//! | RSA-PSS | `CKM_RSA_PKCS_PSS`, MGF1 with the same hash, salt = hash length | the digest |
+//! | Ed25519 | `CKM_EDDSA` (pure) | the whole message |
 
-use cryptoki::context::Pkcs11;
-use cryptoki::mechanism::MechanismType;
-use cryptoki::slot::Slot;
-use hsm_core::{Capabilities, Curve, KeySpec, SignAlgorithm};
+use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
+use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
+use cryptoki::mechanism::{Mechanism, MechanismType};
+use hsm_core::{Capabilities, Curve, HashAlgorithm, KeySpec, SignAlgorithm};
 
 /// The mechanisms of one token, reduced to what the backend uses.
 #[derive(Clone, Debug, Default)]
@@ -30,11 +33,8 @@ pub struct Mechanisms {
 }
 
 impl Mechanisms {
-    /// Asks the token in `slot` about each mechanism the backend uses; one it does not know
-    /// (`CKR_MECHANISM_INVALID`, or any other refusal) counts as absent.
-    #[must_use]
-    pub fn detect(pkcs11: &Pkcs11, slot: Slot) -> Self {
-        let has = |m: MechanismType| pkcs11.get_mechanism_info(slot, m).is_ok();
+    /// The mechanisms `has` says the token supports, asked once for each the backend uses.
+    pub(crate) fn probe(has: impl Fn(MechanismType) -> bool) -> Self {
         Self {
             rsa_gen: has(MechanismType::RSA_PKCS_KEY_PAIR_GEN),
             rsa_pkcs: has(MechanismType::RSA_PKCS),
@@ -49,16 +49,7 @@ impl Mechanisms {
     /// Reads a list a token reported (`C_GetMechanismList`).
     #[must_use]
     pub fn from_list(list: &[MechanismType]) -> Self {
-        let has = |m: MechanismType| list.contains(&m);
-        Self {
-            rsa_gen: has(MechanismType::RSA_PKCS_KEY_PAIR_GEN),
-            rsa_pkcs: has(MechanismType::RSA_PKCS),
-            rsa_pss: has(MechanismType::RSA_PKCS_PSS),
-            ec_gen: has(MechanismType::ECC_KEY_PAIR_GEN),
-            ecdsa: has(MechanismType::ECDSA),
-            ed_gen: has(MechanismType::ECC_EDWARDS_KEY_PAIR_GEN),
-            eddsa: has(MechanismType::EDDSA),
-        }
+        Self::probe(|m| list.contains(&m))
     }
 
     /// The capabilities these mechanisms give, for the EC curves the token supports.
@@ -124,3 +115,30 @@ pub(crate) const CANDIDATE_CURVES: [Curve; 7] = [
     Curve::BrainpoolP384r1,
     Curve::BrainpoolP512r1,
 ];
+
+/// The `CKM_RSA_PKCS_PSS` parameters for `hash`: MGF1 with the same hash, salt = hash length.
+fn pss(hash: HashAlgorithm) -> PkcsPssParams {
+    let (hash_alg, mgf) = match hash {
+        HashAlgorithm::Sha256 => (MechanismType::SHA256, PkcsMgfType::MGF1_SHA256),
+        HashAlgorithm::Sha384 => (MechanismType::SHA384, PkcsMgfType::MGF1_SHA384),
+        _ => (MechanismType::SHA512, PkcsMgfType::MGF1_SHA512),
+    };
+    PkcsPssParams {
+        hash_alg,
+        mgf,
+        s_len: (hash.output_len() as u64).into(),
+    }
+}
+
+/// The mechanism that signs with `algorithm` (see the [module docs](self)).
+pub(crate) fn sign_mechanism(algorithm: SignAlgorithm) -> Mechanism<'static> {
+    if algorithm.is_ecdsa() {
+        Mechanism::Ecdsa
+    } else if algorithm.is_rsa_pkcs1() {
+        Mechanism::RsaPkcs
+    } else if algorithm.is_rsa_pss() {
+        Mechanism::RsaPkcsPss(pss(algorithm.hash().unwrap_or(HashAlgorithm::Sha256)))
+    } else {
+        Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure))
+    }
+}

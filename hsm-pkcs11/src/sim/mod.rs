@@ -5,14 +5,16 @@
 //! SoftHSM2's free slot with the label `hsm-rs-sim-<pid>-<n>`, SO PIN [`SO_PIN`] and user PIN
 //! [`USER_PIN`], and opens it.
 
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use cryptoki::context::Pkcs11;
 use cryptoki::session::UserType;
 use hsm_core::{Error, ErrorKind, Result};
 use secrecy::SecretString;
 
-use crate::error::CkResultExt;
+use crate::protocol::return_codes::CkResultExt;
 
 /// The SoftHSM2 module used for `pkcs11+sim:`.
 pub const SOFTHSM2_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -26,7 +28,7 @@ pub const SO_PIN: &str = "12345678";
 /// CI script) sets it to a configuration whose token directory is temporary.
 fn check_conf() -> Result<()> {
     match std::env::var_os("SOFTHSM2_CONF") {
-        Some(path) if std::path::Path::new(&path).is_file() => Ok(()),
+        Some(path) if Path::new(&path).is_file() => Ok(()),
         _ => Err(
             Error::new(ErrorKind::Unavailable, "pkcs11.sim").with_message(
                 "`pkcs11+sim:` needs SOFTHSM2_CONF pointing at a softhsm2.conf whose \
@@ -41,7 +43,7 @@ fn check_conf() -> Result<()> {
 ///
 /// # Errors
 /// [`ErrorKind::Unavailable`] if the files cannot be written.
-pub fn write_config(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+pub fn write_config(dir: &Path) -> Result<std::path::PathBuf> {
     let io = |e: std::io::Error| {
         Error::new(ErrorKind::Unavailable, "pkcs11.sim")
             .with_message("cannot write the SoftHSM2 configuration")
@@ -65,11 +67,12 @@ pub(crate) struct SimToken {
 }
 
 impl SimToken {
-    /// Initialises a fresh token on SoftHSM2's free slot.
-    pub(crate) fn create() -> Result<Self> {
+    /// Initialises a fresh token on SoftHSM2's free slot, on the module `load` returns for
+    /// SoftHSM2's path (the process's one initialised instance of it).
+    pub(crate) fn create(load: impl FnOnce(&Path) -> Result<Pkcs11>) -> Result<Self> {
         static LOCK: Mutex<()> = Mutex::new(());
         static N: AtomicUsize = AtomicUsize::new(0);
-        if !std::path::Path::new(SOFTHSM2_MODULE).exists() {
+        if !Path::new(SOFTHSM2_MODULE).exists() {
             return Err(Error::new(ErrorKind::Unavailable, "pkcs11.sim")
                 .with_message(format!("SoftHSM2 is not installed ({SOFTHSM2_MODULE})")));
         }
@@ -82,7 +85,7 @@ impl SimToken {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let pkcs11 = crate::module::load(std::path::Path::new(SOFTHSM2_MODULE))?;
+        let pkcs11 = load(Path::new(SOFTHSM2_MODULE))?;
         let free = pkcs11
             .get_all_slots()
             .ck("pkcs11.sim")?

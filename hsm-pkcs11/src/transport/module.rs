@@ -13,7 +13,7 @@ use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use hsm_core::{Error, ErrorKind, Result};
 
-use crate::error::map;
+use crate::protocol::return_codes::map;
 
 fn registry() -> &'static Mutex<HashMap<PathBuf, Pkcs11>> {
     static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();

@@ -37,7 +37,7 @@ use cryptoki::slot::Slot;
 use hsm_core::{Error, ErrorKind, Result};
 use secrecy::SecretString;
 
-use crate::error::{map, rv_of};
+use crate::protocol::return_codes::{map, rv_of};
 
 /// How long a caller waits for a free session before [`ErrorKind::Timeout`].
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -398,10 +398,7 @@ impl SessionPool {
 
     /// Runs `op` on a lent session and returns the session: to the idle list, or discarded if
     /// `op` found it lost.
-    fn run_once<T>(
-        &self,
-        op: &mut impl FnMut(&Session) -> std::result::Result<T, OpError>,
-    ) -> Result<std::result::Result<T, OpError>> {
+    fn run_once<T>(&self, op: &mut impl FnMut(&Session) -> OpResult<T>) -> Result<OpResult<T>> {
         let mut lease = self.checkout()?;
         let result = match lease.session.as_ref() {
             Some(session) => op(session),
@@ -424,7 +421,7 @@ impl SessionPool {
     pub(crate) fn run<T>(
         &self,
         operation: &'static str,
-        mut op: impl FnMut(&Session) -> std::result::Result<T, OpError>,
+        mut op: impl FnMut(&Session) -> OpResult<T>,
     ) -> Result<T> {
         let first = match self.run_once(&mut op)? {
             Ok(v) => return Ok(v),
@@ -509,6 +506,9 @@ fn open(pkcs11: &Pkcs11, slot: Slot, read_write: bool) -> Result<Session> {
     }
     .map_err(|e| map("pkcs11.open_session", e))
 }
+
+/// What an operation on a session returns.
+pub(crate) type OpResult<T> = std::result::Result<T, OpError>;
 
 /// An operation's error: a raw cryptoki error (so the pool can spot lost sessions) or ours.
 #[derive(Debug)]

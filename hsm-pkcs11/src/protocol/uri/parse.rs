@@ -6,7 +6,7 @@ use hsm_core::{Error, Result};
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use super::{ObjectType, PinSource, Pkcs11Uri};
+use crate::protocol::uri::{ObjectType, PinSource, Pkcs11Uri};
 
 const OP: &str = "pkcs11.uri";
 
