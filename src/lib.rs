@@ -6,9 +6,9 @@ mod open;
 #[cfg(feature = "tokio")]
 mod open_async;
 
-pub use crate::open::{open, schemes};
+pub use crate::open::{open, open_with, schemes};
 #[cfg(feature = "tokio")]
-pub use crate::open_async::open_async;
+pub use crate::open_async::{open_async, open_async_with};
 pub use hsm_core::*;
 
 /// The Nitrokey NetHSM backend ([`hsm_nethsm`]).

@@ -1,7 +1,7 @@
 //! `hsm::open(uri)`: one entry point for every backend.
 
 use hsm_core::uri::BackendUri;
-use hsm_core::{Error, ErrorKind, Hsm, Result};
+use hsm_core::{Error, ErrorKind, Hsm, OpenOptions, Result};
 
 const OP: &str = "hsm::open";
 
@@ -44,6 +44,30 @@ pub fn schemes() -> Vec<&'static str> {
 /// [`ErrorKind::Unsupported`] for a scheme this build does not include; otherwise the backend's
 /// errors while connecting and logging in.
 pub fn open(uri: &str) -> Result<Box<dyn Hsm>> {
+    open_with(uri, OpenOptions::new())
+}
+
+/// [`open`] with options given in code: the credential as a `SecretString` (from your vault: no
+/// environment variable, file or URI text), `timeout`, `connect_timeout`, `retries` and
+/// `max_in_flight` ([`OpenOptions`]). An option given both here and in the URI is refused,
+/// naming it. PKCS#11 and PC/SC calls are local: those backends take the credential (the user
+/// PIN) and `max_in_flight` (PKCS#11 sessions) and ignore the time limits.
+///
+/// ```no_run
+/// use hsm::{OpenOptions, SecretString};
+/// use std::time::Duration;
+///
+/// # fn vault() -> SecretString { SecretString::from("from your secret store") }
+/// let hsm = hsm::open_with(
+///     "nethsm://operator@10.1.2.3:8443?ca=nethsm.pem",
+///     OpenOptions::new().credential(vault()).timeout(Duration::from_secs(5)),
+/// )?;
+/// # Ok::<(), hsm::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`open`]; [`ErrorKind::InvalidInput`] for an option given twice.
+pub fn open_with(uri: &str, options: OpenOptions) -> Result<Box<dyn Hsm>> {
     let scheme = uri
         .split_once(':')
         .map(|(scheme, _)| scheme.to_ascii_lowercase())
@@ -59,13 +83,13 @@ pub fn open(uri: &str) -> Result<Box<dyn Hsm>> {
     }
     tracing::debug!(scheme = %scheme, "opening backend");
     match base {
-        "pkcs11" => open_pkcs11(uri),
+        "pkcs11" => open_pkcs11(uri, options),
         "nethsm" | "n200" | "sc-hsm" => {
             let parsed = BackendUri::parse(uri)?;
             match base {
-                "nethsm" => open_nethsm(parsed),
-                "n200" => open_n200(parsed),
-                _ => open_sc(parsed),
+                "nethsm" => open_nethsm(parsed, options),
+                "n200" => open_n200(parsed, options),
+                _ => open_sc(parsed, options),
             }
         }
         other => Err(Error::invalid_input(
@@ -76,6 +100,16 @@ pub fn open(uri: &str) -> Result<Box<dyn Hsm>> {
             ),
         )),
     }
+}
+
+/// Whether `uri` may be opened by this build as far as simulators go: not a `+sim` URI, or one
+/// whose simulator is built.
+pub(crate) fn simulator_allowed(uri: &str) -> bool {
+    let scheme = uri
+        .split_once(':')
+        .map(|(scheme, _)| scheme.to_ascii_lowercase())
+        .unwrap_or_default();
+    scheme.strip_suffix("+sim").is_none_or(simulator_built)
 }
 
 /// Whether this build of the hsm crate includes the simulator behind `BASE+sim:`.
@@ -100,43 +134,106 @@ fn not_built(scheme: &str, feature: &str) -> Error {
 }
 
 #[cfg(feature = "nethsm")]
-fn open_nethsm(uri: BackendUri) -> Result<Box<dyn Hsm>> {
-    Ok(Box::new(hsm_nethsm::NetHsm::open(uri)?))
+fn open_nethsm(uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
+    Ok(Box::new(hsm_nethsm::NetHsm::open_with(uri, options)?))
 }
 
 #[cfg(not(feature = "nethsm"))]
-fn open_nethsm(_: BackendUri) -> Result<Box<dyn Hsm>> {
+fn open_nethsm(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
     Err(not_built("nethsm", "nethsm"))
 }
 
 #[cfg(feature = "n200")]
-fn open_n200(uri: BackendUri) -> Result<Box<dyn Hsm>> {
+fn open_n200(mut uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
+    options.into_uri(&mut uri, "n200")?;
     Ok(Box::new(hsm_n200::N200::open(uri)?))
 }
 
 #[cfg(not(feature = "n200"))]
-fn open_n200(_: BackendUri) -> Result<Box<dyn Hsm>> {
+fn open_n200(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
     Err(not_built("n200", "n200"))
 }
 
 #[cfg(feature = "pkcs11")]
-fn open_pkcs11(uri: &str) -> Result<Box<dyn Hsm>> {
-    Ok(Box::new(hsm_pkcs11::Pkcs11Hsm::open(uri)?))
+fn open_pkcs11(uri: &str, options: OpenOptions) -> Result<Box<dyn Hsm>> {
+    let mut parsed = hsm_pkcs11::Pkcs11Uri::parse(uri)?;
+    if let Some(pin) = options.credential {
+        if parsed.pin.is_some() {
+            return Err(twice("the credential (PIN)"));
+        }
+        parsed.pin = Some(hsm_pkcs11::PinSource::Value(pin));
+    }
+    let mut pkcs11_options = hsm_pkcs11::Options::default();
+    if let Some(sessions) = options.max_in_flight {
+        pkcs11_options = pkcs11_options.with_max_sessions(sessions);
+    }
+    Ok(Box::new(hsm_pkcs11::Pkcs11Hsm::from_uri(
+        parsed,
+        pkcs11_options,
+    )?))
 }
 
 #[cfg(not(feature = "pkcs11"))]
-fn open_pkcs11(_: &str) -> Result<Box<dyn Hsm>> {
+fn open_pkcs11(_: &str, _: OpenOptions) -> Result<Box<dyn Hsm>> {
     Err(not_built("pkcs11", "pkcs11"))
 }
 
 #[cfg(feature = "sc")]
-fn open_sc(uri: BackendUri) -> Result<Box<dyn Hsm>> {
+fn open_sc(uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
+    if options.credential.is_some() {
+        // The SmartCard-HSM backend reads its PIN from the URI (`pin-env=`, `pin-source=`).
+        return Err(Error::new(ErrorKind::Unsupported, OP).with_message(
+            "the sc-hsm backend takes its PIN from the URI (pin-env=, pin-source=), not from OpenOptions yet",
+        ));
+    }
     Ok(Box::new(hsm_sc::ScHsm::open(uri)?))
 }
 
 #[cfg(not(feature = "sc"))]
-fn open_sc(_: BackendUri) -> Result<Box<dyn Hsm>> {
+fn open_sc(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
     Err(not_built("sc-hsm", "sc"))
+}
+
+#[cfg(feature = "pkcs11")]
+fn twice(what: &str) -> Error {
+    Error::invalid_input(
+        OP,
+        format!("{what} is given both in code and in the URI; give it once"),
+    )
+}
+
+/// Hands the options in code to a backend that reads them from its URI: the credential as the
+/// URI's password (a `SecretString`, never text), the rest as their URI parameters.
+#[cfg(feature = "n200")]
+trait IntoUri {
+    fn into_uri(self, uri: &mut BackendUri, scheme: &str) -> Result<()>;
+}
+
+#[cfg(feature = "n200")]
+impl IntoUri for OpenOptions {
+    fn into_uri(self, uri: &mut BackendUri, scheme: &str) -> Result<()> {
+        let _ = scheme;
+        // merge_uri refuses what is given twice and reads the URI's own credential sources.
+        let merged = self.merge_uri(uri, ("password", "password-env", "password-file"))?;
+        uri.password = merged.credential;
+        uri.user = merged.user;
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let mut pairs = Vec::new();
+        if let Some(t) = merged.timeout {
+            pairs.push(("timeout-ms".to_owned(), ms(t).to_string()));
+        }
+        if let Some(t) = merged.connect_timeout {
+            pairs.push(("connect-timeout-ms".to_owned(), ms(t).to_string()));
+        }
+        if let Some(r) = merged.retries {
+            pairs.push(("retries".to_owned(), r.to_string()));
+        }
+        if let Some(n) = merged.max_in_flight {
+            pairs.push(("max-in-flight".to_owned(), n.to_string()));
+        }
+        uri.query.extend(pairs);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -3,15 +3,16 @@
 use std::sync::Arc;
 
 use hsm_core::asynchronous::AsyncOverBlocking;
-use hsm_core::{AsyncHsm, Error, ErrorKind, Result};
+use hsm_core::{AsyncHsm, Error, ErrorKind, OpenOptions, Result};
 
 /// Opens the backend a URI names (the same URIs as [`open`](crate::open)) as an async backend,
 /// cheap to clone and shared by every task: `Arc<dyn AsyncHsm>`.
 ///
-/// Opening connects and logs in off the executor. PKCS#11 and PC/SC backends then run each call
-/// on tokio's blocking pool, at most 32 at once
-/// ([`AsyncOverBlocking`]); the calls of the REST backends run the same way until their native
-/// async clients are wired in here.
+/// The NetHSM backend is async natively: a signature is one request on the caller's runtime, no
+/// thread hop and no second runtime (`nethsm+sim:` runs its simulator on the caller's runtime).
+/// The other backends open off the executor and then run each call on tokio's blocking pool, at
+/// most 32 at once ([`AsyncOverBlocking`]): PKCS#11 and PC/SC block by nature, and the N200's
+/// async client is not yet wired in here.
 ///
 /// ```no_run
 /// # async fn demo() -> hsm::Result<()> {
@@ -26,8 +27,20 @@ use hsm_core::{AsyncHsm, Error, ErrorKind, Result};
 /// # Errors
 /// As [`open`](crate::open); [`ErrorKind::Device`] if the opening task panicked.
 pub async fn open_async(uri: &str) -> Result<Arc<dyn AsyncHsm>> {
+    open_async_with(uri, OpenOptions::new()).await
+}
+
+/// [`open_async`] with options given in code, as [`open_with`](crate::open_with).
+///
+/// # Errors
+/// As [`open_async`].
+pub async fn open_async_with(uri: &str, options: OpenOptions) -> Result<Arc<dyn AsyncHsm>> {
+    #[cfg(feature = "nethsm")]
+    if is_nethsm(uri) && crate::open::simulator_allowed(uri) {
+        return Ok(Arc::new(hsm_nethsm::open_async_with(uri, options)?));
+    }
     let uri = uri.to_owned();
-    let blocking = tokio::task::spawn_blocking(move || crate::open(&uri))
+    let blocking = tokio::task::spawn_blocking(move || crate::open_with(&uri, options))
         .await
         .map_err(|e| {
             Error::new(ErrorKind::Device, "hsm::open_async")
@@ -35,4 +48,12 @@ pub async fn open_async(uri: &str) -> Result<Arc<dyn AsyncHsm>> {
                 .with_source(e)
         })??;
     Ok(Arc::new(AsyncOverBlocking::new(Arc::from(blocking))))
+}
+
+#[cfg(feature = "nethsm")]
+fn is_nethsm(uri: &str) -> bool {
+    uri.split_once(':').is_some_and(|(scheme, _)| {
+        let scheme = scheme.to_ascii_lowercase();
+        scheme == "nethsm" || scheme == "nethsm+sim"
+    })
 }

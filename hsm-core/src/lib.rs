@@ -48,6 +48,7 @@ pub use crate::key_id::KeyId;
 pub use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
 pub use crate::key_spec::{Curve, KeySpec, KeyType};
 pub use crate::options::OpenOptions;
+pub use crate::secret::{ExposeSecret, SecretString};
 pub use crate::private_key::{PrivateKeyDer, PrivateKeyParts};
 pub use crate::public_key::PublicKey;
 pub use crate::sign_request::{EcdsaEncoding, SignRequest};

@@ -161,6 +161,11 @@ impl QueryParams {
         Self { pairs }
     }
 
+    /// Adds parameters, e.g. options given in code that a backend reads from its URI.
+    pub fn extend(&mut self, pairs: impl IntoIterator<Item = (String, String)>) {
+        self.pairs.extend(pairs);
+    }
+
     /// Removes and returns parameter `name`.
     ///
     /// # Errors
