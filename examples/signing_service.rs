@@ -43,9 +43,8 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::Parser;
-use hsm::asynchronous::AsyncOverBlocking;
 use hsm::observe::{CallRecord, Observed, Observer};
-use hsm::{AsyncHsm, Error, ErrorKind, Hsm, KeyId, KeySpec, KeyTemplate, SignAlgorithm};
+use hsm::{AsyncHsm, Error, ErrorKind, KeyId, KeySpec, KeyTemplate, SignAlgorithm};
 use serde::{Deserialize, Serialize};
 
 /// A signing service on an HSM, or (`--load-test`) a load client for one.
@@ -82,20 +81,14 @@ fn run() -> common::Result {
     }
 
     let metrics = Arc::new(Metrics::default());
-    // The one place the service gets its backend. `hsm::open_async(&uri)` will replace the next
-    // two lines; until then the blocking client runs on a bounded blocking pool.
-    let blocking: Arc<dyn Hsm> = Arc::from(args.backend.open()?);
-    let backend: Arc<dyn AsyncHsm> = Arc::new(Observed::new(
-        AsyncOverBlocking::new(Arc::clone(&blocking)),
-        metrics.clone(),
-    ));
-
-    let served = runtime.block_on(serve(backend, metrics, args.listen, &args.generate_keys));
-    // A blocking client may own a runtime of its own, which must not be dropped inside ours:
-    // `blocking` outlives the service's runtime.
-    drop(runtime);
-    drop(blocking);
-    served
+    // The one place the service gets its backend: native async for NetHSM (one request per
+    // signature on this runtime), a bounded blocking pool for the others.
+    let uri = args.backend.uri();
+    runtime.block_on(async {
+        let backend = hsm::open_async(&uri).await?;
+        let backend: Arc<dyn AsyncHsm> = Arc::new(Observed::new(backend, metrics.clone()));
+        serve(backend, metrics, args.listen, &args.generate_keys).await
+    })
 }
 
 async fn serve(
