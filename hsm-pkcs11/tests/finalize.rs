@@ -37,17 +37,7 @@ fn finalize_then_reopen_sees_the_tokens_again() {
     );
 
     // The token directory goes away: the token is gone for this initialisation of the module.
-    let path = std::fs::read_dir(common::token_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .replace('-', "")
-                .ends_with(&token.serial)
-        })
-        .unwrap();
+    let path = common::token_path(&token.serial);
     let aside = path.with_extension("aside");
     std::fs::rename(&path, &aside).unwrap();
     let e = hsm

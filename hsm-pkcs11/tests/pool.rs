@@ -24,10 +24,6 @@ use hsm_pkcs11::{DEFAULT_MAX_SESSIONS, Options, Pkcs11Hsm};
 
 const CALLERS: usize = 16;
 
-fn sessions(slot: u64) -> usize {
-    common::raw::count_sessions(slot, common::raw::handle_watermark(slot))
-}
-
 /// The latency module next to a fresh SoftHSM2 token with a P-256 key `pool-ec`; `None` (with
 /// SKIPPED printed) where it cannot be built outside CI.
 fn latency_setup() -> Option<(Pkcs11Hsm, String, tempfile::TempDir)> {
@@ -88,7 +84,7 @@ fn signatures_in_flight_grow_with_the_callers_and_sessions_are_reused() {
     // SoftHSM2 states no session limit: the default cap applies.
     assert_eq!(hsm.pool_size(), DEFAULT_MAX_SESSIONS);
     assert_eq!(hsm.pool_sessions(), 1, "the idle minimum");
-    let before = sessions(slot);
+    let before = common::raw::open_sessions(slot);
 
     burst(&hsm, 3);
     eprintln!(
@@ -105,15 +101,15 @@ fn signatures_in_flight_grow_with_the_callers_and_sessions_are_reused() {
     assert_eq!(hsm.pool_in_use(), 0);
     // On the token: the backend's anchor and idle session were there before; the other 15
     // were opened because every open session was signing.
-    assert_eq!(sessions(slot), before + CALLERS - 1);
+    assert_eq!(common::raw::open_sessions(slot), before + CALLERS - 1);
 
     // A second burst reuses them: no session opened or closed.
     burst(&hsm, 2);
     assert_eq!(hsm.pool_sessions(), CALLERS);
-    assert_eq!(sessions(slot), before + CALLERS - 1);
+    assert_eq!(common::raw::open_sessions(slot), before + CALLERS - 1);
     drop(hsm);
     assert_eq!(
-        sessions(slot),
+        common::raw::open_sessions(slot),
         before - 2,
         "the backend's sessions closed with it"
     );
@@ -125,7 +121,7 @@ fn max_sessions_from_the_uri_and_options_cap_the_signatures_in_flight() {
         return;
     };
     let slot = sim.token_info().unwrap().slot_id;
-    let base = sessions(slot);
+    let base = common::raw::open_sessions(slot);
     // The URI's cap, and the smaller of the URI's and the options'.
     for (query, options, cap) in [
         ("&max-sessions=4", Options::default(), 4),
@@ -145,7 +141,11 @@ fn max_sessions_from_the_uri_and_options_cap_the_signatures_in_flight() {
             "{query}: the cap is reached, not passed"
         );
         assert_eq!(hsm.pool_sessions(), cap);
-        assert_eq!(sessions(slot), base + 1 + cap, "{query}: anchor + {cap}");
+        assert_eq!(
+            common::raw::open_sessions(slot),
+            base + 1 + cap,
+            "{query}: anchor + {cap}"
+        );
     }
     let e = Pkcs11Hsm::open(&format!("{uri}&max-sessions=0")).unwrap_err();
     assert_eq!(e.kind(), hsm_core::ErrorKind::InvalidInput);

@@ -14,22 +14,6 @@ use common::{p256, sign_and_verify};
 
 use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 
-/// The directory SoftHSM2 keeps the token with this serial number in: its name is a UUID whose
-/// last 16 hex digits are the serial.
-fn token_path(serial: &str) -> std::path::PathBuf {
-    std::fs::read_dir(common::token_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .replace('-', "")
-                .ends_with(serial)
-        })
-        .unwrap()
-}
-
 #[test]
 fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
     if !common::ready(true) {
@@ -84,7 +68,7 @@ fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
     // the token is gone, instead of a misleading "no such key" or a bare CKR_GENERAL_ERROR.
     let other = common::sim();
     let (other_key, other_public) = p256(&other, "bystander");
-    let path = token_path(&info.serial);
+    let path = common::token_path(&info.serial);
     std::fs::remove_dir_all(&path).unwrap();
     let gone = |e: hsm_core::Error| {
         assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");

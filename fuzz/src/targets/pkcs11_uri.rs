@@ -6,8 +6,7 @@
 
 use std::fmt::Write as _;
 
-use hsm_pkcs11::Pkcs11Uri;
-use hsm_pkcs11::uri::{ObjectType, PinSource};
+use hsm_pkcs11::{ObjectType, PinSource, Pkcs11Uri};
 use secrecy::ExposeSecret as _;
 
 /// The input is the URI text.

@@ -101,6 +101,22 @@ pub(crate) fn pkcs11_tool(label: &str, args: &[&str]) -> String {
     text
 }
 
+/// The directory SoftHSM2 keeps the token with this serial number in: its name is a UUID whose
+/// last 16 hex digits are the serial.
+pub(crate) fn token_path(serial: &str) -> std::path::PathBuf {
+    std::fs::read_dir(token_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace('-', "")
+                .ends_with(serial)
+        })
+        .unwrap()
+}
+
 /// Raw PKCS#11 calls the safe `cryptoki` API does not offer, made on the module this process
 /// already loaded (so they reach the same SoftHSM2 state as the backend).
 pub(crate) mod raw {
@@ -154,6 +170,11 @@ pub(crate) mod raw {
                 })
                 .count()
         }
+    }
+
+    /// How many sessions this process has open on `slot` now.
+    pub(crate) fn open_sessions(slot: u64) -> usize {
+        count_sessions(slot, handle_watermark(slot))
     }
 
     /// A handle above every session handle given out so far: a fresh session's, then closed.
