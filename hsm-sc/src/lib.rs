@@ -10,25 +10,20 @@
     )
 )]
 
-pub mod apdu;
 mod backend;
-pub mod card;
-pub mod commands;
-pub mod curves;
-pub mod cvc;
-pub mod device;
-pub mod dkek;
-pub mod pkcs15;
+pub mod client;
+mod open;
+pub mod protocol;
 #[cfg(feature = "sim")]
 pub mod sim;
-pub mod tlv;
+#[cfg(all(test, feature = "sim"))]
+mod sim_client_tests;
 pub mod transport;
-pub mod wrapfile;
 
 pub use backend::{BACKEND, KeyEntry, ScHsm};
-pub use card::{CardState, Commands, SmartCardHsm};
-pub use commands::dkek::DkekStatus;
-pub use commands::init::InitParams;
-pub use commands::pin::{PinRef, PinStatus, SoPin};
-pub use dkek::ShareFile;
-pub use wrapfile::WrappedKeyFile;
+pub use client::dkek::DkekStatus;
+pub use client::init::InitParams;
+pub use client::pin::{PinRef, PinStatus, SoPin};
+pub use client::{CardState, Commands, SmartCardHsm};
+pub use protocol::dkek::ShareFile;
+pub use protocol::wrapped_key::WrappedKeyFile;

@@ -3,7 +3,7 @@
 use hsm_core::uri::BackendUri;
 use hsm_core::{Error, Result};
 
-use super::ScHsm;
+use crate::backend::ScHsm;
 
 const OP: &str = "sc-hsm.open";
 
@@ -49,7 +49,10 @@ impl ScHsm {
 #[cfg(feature = "pcsc")]
 fn open_pcsc(reader: Option<&str>, pin: Option<secrecy::SecretString>) -> Result<ScHsm> {
     let channel = crate::transport::PcscChannel::connect(reader)?;
-    ScHsm::new(crate::card::SmartCardHsm::new(Box::new(channel)), pin)
+    ScHsm::new(
+        crate::client::card::SmartCardHsm::new(Box::new(channel)),
+        pin,
+    )
 }
 
 #[cfg(not(feature = "pcsc"))]
@@ -69,8 +72,8 @@ fn open_sim(mut uri: BackendUri, pin: Option<secrecy::SecretString>) -> Result<S
         None => crate::sim::SimulatedCard::initialized()?,
     };
     let pin = pin.unwrap_or_else(|| secrecy::SecretString::from(crate::sim::DEFAULT_USER_PIN));
-    let card = crate::card::SmartCardHsm::new(Box::new(sim.channel()));
-    Ok(ScHsm::new(card, Some(pin))?.keep_alive(sim))
+    let card = crate::client::card::SmartCardHsm::new(Box::new(sim.channel()));
+    Ok(ScHsm::new(card, Some(pin))?.keep_alive(Box::new(sim)))
 }
 
 #[cfg(not(feature = "sim"))]

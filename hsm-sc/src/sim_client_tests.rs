@@ -3,10 +3,10 @@
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use super::super::rng::{RNG_FAILURE, failing};
-use crate::apdu::Apdu;
-use crate::card::SmartCardHsm;
-use crate::commands::pin::SoPin;
+use crate::client::card::SmartCardHsm;
+use crate::client::pin::SoPin;
+use crate::protocol::apdu::Apdu;
+use crate::sim::rng::{RNG_FAILURE, failing};
 use crate::sim::{DEFAULT_USER_PIN, SimulatedCard};
 use crate::{DkekStatus, InitParams};
 use hsm_core::DeviceStatus;
@@ -59,7 +59,7 @@ fn initialize_with_a_device_dkek_leaves_the_card_alone_when_the_generator_fails(
     sc.run(|c| c.initialize(&params)).unwrap();
     let status: DkekStatus = sc.run(|c| c.dkek_status()).unwrap().unwrap();
     assert_eq!((status.shares, status.outstanding), (0, 0));
-    assert_ne!(status.kcv, crate::dkek::kcv(&[0; 32]));
+    assert_ne!(status.kcv, crate::protocol::dkek::kcv(&[0; 32]));
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn wrap_key_fails_when_the_generator_fails() {
         .unwrap();
     sc.run(|c| c.import_dkek_share(&Zeroizing::new([7; 32])))
         .unwrap();
-    let request = crate::commands::keys::KeyGenRequest {
+    let request = crate::client::keys::KeyGenRequest {
         key_ref: 1,
         spec: hsm_core::KeySpec::Ec(hsm_core::Curve::P256),
         car: "UTCA00001".into(),

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use hsm_core::{
     Curve, DeviceStatus, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer,
 };
-use hsm_sc::apdu::Apdu;
+use hsm_sc::protocol::apdu::Apdu;
 use hsm_sc::sim::{ATR, DEFAULT_USER_PIN, SimulatedCard};
 use hsm_sc::transport::{CardEmulator, MemoryChannel};
 use hsm_sc::{ScHsm, SmartCardHsm};

@@ -191,7 +191,7 @@ fn backup_and_restore_through_dkek_shares() {
     assert_eq!(st.outstanding, 0);
     let mut one = [0u8; 32];
     one.copy_from_slice(&[0x5A; 32]);
-    assert_eq!(st.kcv, hsm_sc::dkek::kcv(&one));
+    assert_eq!(st.kcv, hsm_sc::protocol::dkek::kcv(&one));
     let id = KeyId::name("backed-up").unwrap();
     hsm.generate_key(&KeyTemplate::new(id.clone(), KeySpec::Ec(Curve::P256)))
         .unwrap();

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, Result, SignAlgorithm, Signer};
 use hsm_fuzz::script;
 use hsm_fuzz::targets::sc_card::{self, ScriptedCard, USER_PIN};
-use hsm_sc::commands::files::{EF_DEVICE_CERTS, prefix};
+use hsm_sc::protocol::files::{EF_DEVICE_CERTS, prefix};
 use hsm_sc::sim::SimulatedCard;
 use hsm_sc::transport::{CardChannel, MemoryChannel, Transmit};
 use hsm_sc::{InitParams, ScHsm, ShareFile, SmartCardHsm, SoPin};

@@ -4,7 +4,8 @@
 
 use hsm_core::DeviceStatus;
 use hsm_sc::PinStatus;
-use hsm_sc::apdu::{Apdu, Response, StatusWord, error_for_status};
+use hsm_sc::protocol::apdu::{Apdu, Response};
+use hsm_sc::protocol::status::{StatusWord, error_for_status};
 
 /// The input is a raw response `data || SW1 SW2`; its first 8 bytes also make a command.
 pub fn run(data: &[u8]) {

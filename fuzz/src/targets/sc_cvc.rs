@@ -1,9 +1,10 @@
-//! Card-verifiable certificates and requests (hsm-sc `cvc`): chains, single certificates,
+//! Card-verifiable certificates and requests (hsm-sc `protocol::cvc`): chains, single certificates,
 //! authenticated requests, the public key inside, and the X.509 SPKI finder used for `CExx` files.
 
 use hsm_core::PublicKey;
-use hsm_sc::cvc::{self, CvCertificate, CvcPublicKey};
-use hsm_sc::{device, tlv};
+use hsm_sc::client::device;
+use hsm_sc::protocol::cvc::{self, CvCertificate, CvcPublicKey};
+use hsm_sc::protocol::tlv;
 
 /// The input is the content of EF 2F02 (a chain) or of a `CExx` file.
 pub fn run(data: &[u8]) {

@@ -1,8 +1,8 @@
 //! The files of `sc-hsm-tool`: wrapped-key backups (`--wrap-key`, hsm-sc `WrappedKeyFile`) with
 //! the description and certificate inside them, and DKEK share files (`ShareFile`).
 
-use hsm_sc::cvc;
-use hsm_sc::pkcs15::PrivateKeyDescription;
+use hsm_sc::protocol::cvc;
+use hsm_sc::protocol::pkcs15::PrivateKeyDescription;
 use hsm_sc::{ShareFile, WrappedKeyFile};
 
 /// The input is a file as a user hands it to `unwrap_key` or `import_dkek_share`.

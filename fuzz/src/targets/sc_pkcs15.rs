@@ -1,8 +1,8 @@
-//! PKCS#15 descriptions as OpenSC writes them (hsm-sc `pkcs15`): private-key descriptions
+//! PKCS#15 descriptions as OpenSC writes them (hsm-sc `protocol::pkcs15`): private-key descriptions
 //! (EF `C4xx`) and data-object descriptions (EF `C9xx`). Whatever decodes re-encodes to a
 //! description that decodes to the same value.
 
-use hsm_sc::pkcs15::{DataObjectDescription, PrivateKeyDescription};
+use hsm_sc::protocol::pkcs15::{DataObjectDescription, PrivateKeyDescription};
 
 /// The input is the content of a `C4xx` or `C9xx` file.
 pub fn run(data: &[u8]) {

@@ -1,7 +1,7 @@
 //! hsm-sc's BER-TLV reader (`tlv::parse_one`, `parse_all`, `find`, `Tlv::children`) against its
 //! writer (`tlv::write`): what parses re-encodes to TLVs that parse to the same tags and values.
 
-use hsm_sc::tlv::{self, Tlv};
+use hsm_sc::protocol::tlv::{self, Tlv};
 
 /// Nesting followed into constructed values.
 const MAX_DEPTH: usize = 8;

@@ -7,13 +7,13 @@ use zeroize::Zeroizing;
 
 use super::ScHsm;
 use super::keys::read_entry;
-use crate::commands::dkek::DkekStatus;
-use crate::commands::files::{fid, prefix};
-use crate::commands::init::InitParams;
-use crate::commands::pin::SoPin;
-use crate::dkek::ShareFile;
-use crate::pkcs15::{DataObjectDescription, PrivateKeyDescription};
-use crate::wrapfile::WrappedKeyFile;
+use crate::client::dkek::DkekStatus;
+use crate::client::init::InitParams;
+use crate::client::pin::SoPin;
+use crate::protocol::dkek::ShareFile;
+use crate::protocol::files::{fid, prefix};
+use crate::protocol::pkcs15::{DataObjectDescription, PrivateKeyDescription};
+use crate::protocol::wrapped_key::WrappedKeyFile;
 
 impl ScHsm {
     /// Initialises the device (wiping all keys and files) and from then on uses the new user

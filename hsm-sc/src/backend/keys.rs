@@ -6,11 +6,11 @@ use hsm_core::{
 };
 
 use super::{BACKEND, Inner, ScHsm};
-use crate::card::Commands;
-use crate::commands::files::{fid, prefix};
-use crate::commands::keys::KeyGenRequest;
-use crate::cvc;
-use crate::pkcs15::{KeyKind, PrivateKeyDescription};
+use crate::client::card::Commands;
+use crate::client::keys::KeyGenRequest;
+use crate::protocol::cvc;
+use crate::protocol::files::{fid, prefix};
+use crate::protocol::pkcs15::{KeyKind, PrivateKeyDescription};
 
 /// One key on the card as this backend sees it.
 #[derive(Clone, Debug)]

@@ -2,7 +2,6 @@
 
 mod admin;
 mod keys;
-mod open;
 mod sign;
 
 use std::fmt;
@@ -11,8 +10,9 @@ use std::sync::{Mutex, MutexGuard};
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use secrecy::SecretString;
 
-use crate::card::{Commands, SmartCardHsm};
-use crate::commands::pin::PinStatus;
+use crate::client::card::{Commands, SmartCardHsm};
+use crate::client::pin::PinStatus;
+use crate::protocol::status::StatusWord;
 
 pub use keys::KeyEntry;
 
@@ -30,8 +30,10 @@ pub const BACKEND: &str = "sc-hsm";
 /// caller calls [`ScHsm::login`], which checks the serial number of the card now present.
 pub struct ScHsm {
     inner: Mutex<Inner>,
+    /// What the card behind the channel lives in, kept as long as the backend (the simulator of
+    /// `sc-hsm+sim:`).
     #[cfg(feature = "sim")]
-    _sim: Option<crate::sim::SimulatedCard>,
+    _keep_alive: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 pub(crate) struct Inner {
@@ -59,10 +61,8 @@ impl fmt::Debug for ScHsm {
 }
 
 fn needs_login(e: &Error) -> bool {
-    matches!(
-        e.status(),
-        Some(DeviceStatus::StatusWord(0x6982 | 0x6D00 | 0x6E00))
-    ) || was_reset(e)
+    matches!(e.status(), Some(DeviceStatus::StatusWord(sw)) if StatusWord(*sw).means_logged_out())
+        || was_reset(e)
 }
 
 impl ScHsm {
@@ -81,17 +81,17 @@ impl ScHsm {
             serial: None,
         };
         inner.card.run(|c| c.select_applet().map(drop))?;
-        inner.serial = inner.card.run(crate::device::read_serial).ok();
+        inner.serial = inner.card.run(crate::client::device::read_serial).ok();
         Ok(Self {
             inner: Mutex::new(inner),
             #[cfg(feature = "sim")]
-            _sim: None,
+            _keep_alive: None,
         })
     }
 
     #[cfg(feature = "sim")]
-    pub(crate) fn keep_alive(mut self, sim: crate::sim::SimulatedCard) -> Self {
-        self._sim = Some(sim);
+    pub(crate) fn keep_alive(mut self, owner: Box<dyn std::any::Any + Send + Sync>) -> Self {
+        self._keep_alive = Some(owner);
         self
     }
 
@@ -157,7 +157,7 @@ impl ScHsm {
     /// Transport failures.
     pub fn pin_status(&self) -> Result<PinStatus> {
         self.lock()?
-            .plain(|c| c.pin_status(crate::commands::pin::PinRef::User))
+            .plain(|c| c.pin_status(crate::client::pin::PinRef::User))
     }
 
     /// Verifies the configured user PIN now (selecting the applet first if needed).
@@ -174,7 +174,7 @@ impl ScHsm {
         const OP: &str = "sc-hsm.login";
         let mut inner = self.lock()?;
         if inner.card_lost {
-            let serial = inner.plain(crate::device::read_serial)?;
+            let serial = inner.plain(crate::client::device::read_serial)?;
             if let Some(known) = inner.serial.as_deref().filter(|k| *k != serial) {
                 return Err(
                     Error::new(ErrorKind::InvalidState, OP).with_message(format!(

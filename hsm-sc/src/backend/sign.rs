@@ -13,7 +13,7 @@ use hsm_core::{
 };
 
 use super::ScHsm;
-use crate::commands::crypto::algo;
+use crate::client::crypto::algo;
 
 impl ScHsm {
     fn sign_request(&self, key: &KeyId, request: &SignRequest) -> Result<Signature> {

@@ -4,7 +4,8 @@ use std::fmt;
 
 use hsm_core::Result;
 
-use crate::apdu::{Apdu, Response};
+use crate::protocol::apdu::{Apdu, Response};
+use crate::protocol::status::StatusWord;
 use crate::transport::{CardChannel, Transmit};
 
 /// What the client knows about the card's state since the applet was last selected.
@@ -116,7 +117,8 @@ impl SmartCardHsm {
     }
 }
 
-/// The SmartCard-HSM command set over one link (see the `commands` modules for each family).
+/// The SmartCard-HSM command set over one link (see the modules of [`crate::client`] for each
+/// group).
 pub struct Commands<'a> {
     link: &'a mut dyn Transmit,
     state: &'a mut CardState,
@@ -157,7 +159,7 @@ impl Commands<'_> {
     /// Transport failures and the error the status word means.
     pub fn send(&mut self, apdu: &Apdu, operation: &'static str) -> Result<Vec<u8>> {
         let r = self.transmit(apdu, operation)?;
-        if r.sw().0 == 0x6982 {
+        if r.sw() == StatusWord::SECURITY_STATUS_NOT_SATISFIED {
             self.state.user_authenticated = false;
         }
         r.success(operation)

@@ -3,8 +3,8 @@
 use hsm_core::{Error, Result};
 use zeroize::Zeroizing;
 
-use crate::apdu::Apdu;
-use crate::card::Commands;
+use crate::client::card::Commands;
+use crate::protocol::apdu::Apdu;
 
 /// Algorithm bytes of SIGN and DECIPHER.
 pub mod algo {

@@ -2,9 +2,9 @@
 
 use hsm_core::{Error, Result};
 
-use crate::card::Commands;
-use crate::commands::files::EF_DEVICE_CERTS;
-use crate::cvc::CvCertificate;
+use crate::client::card::Commands;
+use crate::protocol::cvc::CvCertificate;
+use crate::protocol::files::EF_DEVICE_CERTS;
 
 /// The device serial number: the device certificate's holder reference without its last five
 /// characters (the key sequence number), as OpenSC computes it.

@@ -3,8 +3,8 @@
 use hsm_core::{DeviceStatus, Error, Result};
 use zeroize::Zeroizing;
 
-use crate::apdu::Apdu;
-use crate::card::Commands;
+use crate::client::card::Commands;
+use crate::protocol::apdu::Apdu;
 
 /// The DKEK state of the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl Commands<'_> {
     }
 
     /// Imports one plain 32-byte DKEK share (decrypt share files with
-    /// [`crate::dkek::ShareFile`]).
+    /// [`crate::protocol::dkek::ShareFile`]).
     ///
     /// # Errors
     /// [`hsm_core::ErrorKind::InvalidState`] when all shares are already imported.

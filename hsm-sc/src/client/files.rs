@@ -1,56 +1,12 @@
 //! Elementary files: ENUMERATE OBJECTS, READ BINARY, UPDATE BINARY (which creates), DELETE FILE.
 
-use hsm_core::{DeviceStatus, Result};
+use hsm_core::{DeviceStatus, ErrorKind, Result};
 
-use crate::apdu::Apdu;
-use crate::card::Commands;
-use crate::tlv;
-
-/// File identifier prefixes.
-pub mod prefix {
-    /// Private or secret key (`CCxx`; CC00 is the device key).
-    pub const KEY: u8 = 0xCC;
-    /// PKCS#15 private-key description (`C4xx`).
-    pub const PRKD: u8 = 0xC4;
-    /// Certificate (or CV request) of key xx (`CExx`).
-    pub const CERT: u8 = 0xCE;
-    /// CA certificate (`CAxx`).
-    pub const CA_CERT: u8 = 0xCA;
-    /// PKCS#15 certificate description for `CAxx` (`C8xx`).
-    pub const CD: u8 = 0xC8;
-    /// PKCS#15 data-object description (`C9xx`).
-    pub const DCOD: u8 = 0xC9;
-    /// Public data object (`CFxx`).
-    pub const PUBLIC_DATA: u8 = 0xCF;
-    /// PIN-protected data object (`CDxx`).
-    pub const PRIVATE_DATA: u8 = 0xCD;
-}
-
-/// EF.C_DevAut: the device certificate followed by the device issuer CA certificate.
-pub const EF_DEVICE_CERTS: u16 = 0x2F02;
-/// EF.TokenInfo.
-pub const EF_TOKEN_INFO: u16 = 0x2F03;
-
-/// The file id `prefix || n`.
-#[must_use]
-pub fn fid(prefix: u8, n: u8) -> u16 {
-    u16::from_be_bytes([prefix, n])
-}
-
-/// Parses the answer to ENUMERATE OBJECTS: big-endian file ids, two bytes each (an odd last
-/// byte and id 0000 are ignored).
-#[must_use]
-pub fn parse_file_list(d: &[u8]) -> Vec<u16> {
-    d.chunks_exact(2)
-        .map(|c| {
-            u16::from_be_bytes([
-                c.first().copied().unwrap_or(0),
-                c.get(1).copied().unwrap_or(0),
-            ])
-        })
-        .filter(|f| *f != 0)
-        .collect()
-}
+use crate::client::card::Commands;
+use crate::protocol::apdu::Apdu;
+use crate::protocol::files::parse_file_list;
+use crate::protocol::status::StatusWord;
+use crate::protocol::tlv;
 
 /// Bytes of file data per UPDATE BINARY, keeping each command under 1000 bytes.
 const WRITE_CHUNK: usize = 960;
@@ -157,6 +113,6 @@ impl Commands<'_> {
 
     /// Whether a read failed because the file does not exist.
     pub(crate) fn is_missing(e: &hsm_core::Error) -> bool {
-        matches!(e.status(), Some(DeviceStatus::StatusWord(0x6A82 | 0x6A88)))
+        matches!(e.status(), Some(DeviceStatus::StatusWord(sw)) if StatusWord(*sw).kind() == ErrorKind::NotFound)
     }
 }

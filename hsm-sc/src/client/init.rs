@@ -7,9 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::pin::{SoPin, check_user_pin};
-use crate::apdu::Apdu;
-use crate::card::Commands;
-use crate::tlv;
+use crate::client::card::Commands;
+use crate::protocol::apdu::Apdu;
+use crate::protocol::tlv;
 
 /// Configuration option bit: the user PIN may be reset with the SO-PIN.
 pub const OPTION_RESET_RETRY_COUNTER: u16 = 0x0001;

@@ -3,10 +3,10 @@
 
 use hsm_core::{Error, KeySpec, Result};
 
-use crate::apdu::Apdu;
-use crate::card::Commands;
-use crate::cvc::{CvCertificate, ID_TA_ECDSA_SHA256, ID_TA_RSA_V15_SHA256};
-use crate::{curves, tlv};
+use crate::client::card::Commands;
+use crate::protocol::apdu::Apdu;
+use crate::protocol::cvc::{self, CvCertificate, ID_TA_RSA_V15_SHA256};
+use crate::protocol::{curves, tlv};
 
 /// What to put in the key generation request besides the key type.
 #[derive(Clone, Debug)]
@@ -35,17 +35,7 @@ pub fn encode_request(request: &KeyGenRequest) -> Result<Vec<u8>> {
             let c = curves::params(curve).ok_or_else(|| {
                 Error::unsupported(OP, format!("the SmartCard-HSM has no {curve:?} keys"))
             })?;
-            tlv::write(&mut key, 0x06, &ID_TA_ECDSA_SHA256);
-            for (t, v) in [
-                (0x81, c.p),
-                (0x82, c.a),
-                (0x83, c.b),
-                (0x84, c.g),
-                (0x85, c.n),
-                (0x87, c.h),
-            ] {
-                tlv::write(&mut key, t, v);
-            }
+            cvc::write_ec_public_key(&mut key, c, None);
         }
         spec => {
             let bits = spec.rsa_bits().ok_or_else(|| {

@@ -1,7 +1,10 @@
-//! The SmartCard-HSM command set, one module per family, all as methods of
-//! [`Commands`](crate::card::Commands).
+//! The SmartCard-HSM's typed API: [`SmartCardHsm`] (one card behind a channel) and
+//! [`Commands`], the command set, one module per group of commands, all as methods of
+//! [`Commands`].
 
+pub mod card;
 pub mod crypto;
+pub mod device;
 pub mod dkek;
 pub mod files;
 pub mod init;
@@ -10,3 +13,5 @@ pub mod pin;
 pub mod random;
 pub mod select;
 pub mod wrap;
+
+pub use card::{CardState, Commands, SmartCardHsm};

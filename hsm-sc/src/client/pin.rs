@@ -8,8 +8,9 @@ use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::apdu::{Apdu, StatusWord};
-use crate::card::Commands;
+use crate::client::card::Commands;
+use crate::protocol::apdu::Apdu;
+use crate::protocol::status::StatusWord;
 
 /// A PIN reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

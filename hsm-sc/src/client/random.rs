@@ -3,8 +3,8 @@
 use hsm_core::{Error, Result};
 use zeroize::Zeroizing;
 
-use crate::apdu::Apdu;
-use crate::card::Commands;
+use crate::client::card::Commands;
+use crate::protocol::apdu::Apdu;
 
 impl Commands<'_> {
     /// `n` random bytes from the card (in calls of at most 1024 bytes, as OpenSC does).

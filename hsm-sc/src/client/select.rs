@@ -2,14 +2,10 @@
 
 use hsm_core::{Error, Result};
 
-use crate::apdu::Apdu;
-use crate::card::{CardState, Commands};
-use crate::tlv;
-
-/// The applet identifier `E8 2B 06 01 04 01 81 C3 1F 02 01`.
-pub const AID: [u8; 11] = [
-    0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xC3, 0x1F, 0x02, 0x01,
-];
+use crate::client::card::{CardState, Commands};
+use crate::protocol::apdu::Apdu;
+use crate::protocol::files::AID;
+use crate::protocol::tlv;
 
 /// What the SELECT answer says about the applet (FCP tag 85).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,11 +2,9 @@
 
 use hsm_core::Result;
 
-use crate::apdu::Apdu;
-use crate::card::Commands;
-
-/// EF that OpenSC 0.24+ stages a wrapped key in before UNWRAP KEY.
-pub const EF_UNWRAP_STAGING: u16 = 0x2F10;
+use crate::client::card::Commands;
+use crate::protocol::apdu::Apdu;
+use crate::protocol::files::EF_UNWRAP_STAGING;
 
 /// Blobs larger than this are staged in [`EF_UNWRAP_STAGING`] instead of sent as command data.
 const MAX_INLINE_BLOB: usize = 990;

@@ -4,8 +4,8 @@
 
 use hsm_core::{Curve, Error, ErrorKind, PublicKey, Result};
 
-use crate::curves;
-use crate::tlv::{self, Tlv};
+use crate::protocol::curves;
+use crate::protocol::tlv::{self, Tlv};
 
 const OP: &str = "sc-hsm.cvc";
 
@@ -201,6 +201,27 @@ fn parse_public_key(value: &[u8]) -> Result<CvcPublicKey> {
     }
 }
 
+/// Writes the public-key template of an EC key as a CV request carries it: the algorithm
+/// (`06` id-TA-ECDSA-SHA-256), the curve's domain parameters p, a, b, G, n (`81`–`85`), the
+/// public point (`86`) when there is one, and the cofactor (`87`). GENERATE ASYMMETRIC KEY PAIR
+/// sends it without the point; the card answers with it.
+pub fn write_ec_public_key(out: &mut Vec<u8>, c: &curves::CurveParams, point: Option<&[u8]>) {
+    tlv::write(out, 0x06, &ID_TA_ECDSA_SHA256);
+    for (t, v) in [
+        (0x81, c.p),
+        (0x82, c.a),
+        (0x83, c.b),
+        (0x84, c.g),
+        (0x85, c.n),
+    ] {
+        tlv::write(out, t, v);
+    }
+    if let Some(point) = point {
+        tlv::write(out, 0x86, point);
+    }
+    tlv::write(out, 0x87, c.h);
+}
+
 /// The SubjectPublicKeyInfo (whole DER) of an X.509 certificate.
 ///
 /// # Errors
@@ -248,18 +269,8 @@ mod tests {
 
     fn ec_request(point: &[u8]) -> Vec<u8> {
         let c = &curves::P256;
-        let mut key = tlv::encode(0x06, &ID_TA_ECDSA_SHA256);
-        for (t, v) in [
-            (0x81, c.p),
-            (0x82, c.a),
-            (0x83, c.b),
-            (0x84, c.g),
-            (0x85, c.n),
-            (0x86, point),
-            (0x87, c.h),
-        ] {
-            tlv::write(&mut key, t, v);
-        }
+        let mut key = Vec::new();
+        write_ec_public_key(&mut key, c, Some(point));
         let mut body = tlv::encode(0x5F29, &[0]);
         tlv::write(&mut body, 0x42, b"UTCA00001");
         tlv::write(&mut body, 0x7F49, &key);

@@ -3,7 +3,7 @@
 
 use hsm_core::{Error, Result};
 
-use crate::tlv;
+use crate::protocol::tlv;
 
 const OP: &str = "sc-hsm.wrap_file";
 
@@ -101,7 +101,7 @@ fn is_prkd(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pkcs15::{KeyKind, PrivateKeyDescription};
+    use crate::protocol::pkcs15::{KeyKind, PrivateKeyDescription};
 
     #[test]
     fn round_trip() {

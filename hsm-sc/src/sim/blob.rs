@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::keys::{SimKey, SimResult, StoredKey, nid};
-use crate::cvc::{ID_TA_ECDSA_SHA256, ID_TA_RSA_V15_SHA256};
-use crate::{curves, dkek};
+use crate::protocol::cvc::{ID_TA_ECDSA_SHA256, ID_TA_RSA_V15_SHA256};
+use crate::protocol::{curves, dkek};
 
 const KEY_TYPE_RSA: u8 = 5;
 const KEY_TYPE_RSA_CRT: u8 = 6;
@@ -50,7 +50,7 @@ fn put(out: &mut Vec<u8>, v: &[u8]) {
 }
 
 fn pad_to(v: &[u8], len: usize) -> Vec<u8> {
-    let v = crate::tlv::trim_unsigned(v);
+    let v = crate::protocol::tlv::trim_unsigned(v);
     let mut out = vec![0u8; len.saturating_sub(v.len())];
     out.extend_from_slice(v);
     out
@@ -61,11 +61,11 @@ pub(crate) fn wrap(key: &SimKey, dkek: &[u8; 32], random8: &[u8]) -> SimResult<V
     let mut plain = Zeroizing::new(random8.to_vec());
     let (key_type, oid): (u8, &[u8]) = match &key.stored {
         StoredKey::Rsa { n, e, d, .. } => {
-            let n = crate::tlv::trim_unsigned(n);
+            let n = crate::protocol::tlv::trim_unsigned(n);
             plain.extend(((n.len() * 8) as u16).to_be_bytes());
-            put(&mut plain, crate::tlv::trim_unsigned(d));
+            put(&mut plain, crate::protocol::tlv::trim_unsigned(d));
             put(&mut plain, n);
-            put(&mut plain, crate::tlv::trim_unsigned(e));
+            put(&mut plain, crate::protocol::tlv::trim_unsigned(e));
             (KEY_TYPE_RSA, &ID_TA_RSA_V15_SHA256)
         }
         StoredKey::Ec { d, .. } => {

@@ -63,7 +63,7 @@ impl<'a> Command<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apdu::Apdu;
+    use crate::protocol::apdu::Apdu;
 
     #[test]
     fn parses_what_the_client_builds() {

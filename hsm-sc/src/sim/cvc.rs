@@ -4,8 +4,8 @@
 use openssl::hash::{MessageDigest, hash};
 
 use super::keys::{SimKey, SimResult, StoredKey};
-use crate::cvc::{ID_TA_ECDSA_SHA256, ID_TA_RSA_V15_SHA256};
-use crate::{curves, tlv};
+use crate::protocol::cvc::{self, ID_TA_RSA_V15_SHA256};
+use crate::protocol::{curves, tlv};
 
 fn sha256(data: &[u8]) -> SimResult<Vec<u8>> {
     hash(MessageDigest::sha256(), data)
@@ -19,24 +19,13 @@ pub(crate) fn public_key_template(key: &SimKey) -> SimResult<Vec<u8>> {
     match &key.stored {
         StoredKey::Rsa { n, e, .. } => {
             tlv::write(&mut v, 0x06, &ID_TA_RSA_V15_SHA256);
-            tlv::write(&mut v, 0x81, crate::tlv::trim_unsigned(n));
-            tlv::write(&mut v, 0x82, crate::tlv::trim_unsigned(e));
+            tlv::write(&mut v, 0x81, crate::protocol::tlv::trim_unsigned(n));
+            tlv::write(&mut v, 0x82, crate::protocol::tlv::trim_unsigned(e));
         }
         StoredKey::Ec { .. } => {
             let c = key.curve().and_then(curves::params).ok_or(0x6F00u16)?;
-            tlv::write(&mut v, 0x06, &ID_TA_ECDSA_SHA256);
             let point = key.ec_point()?;
-            for (t, val) in [
-                (0x81, c.p),
-                (0x82, c.a),
-                (0x83, c.b),
-                (0x84, c.g),
-                (0x85, c.n),
-            ] {
-                tlv::write(&mut v, t, val);
-            }
-            tlv::write(&mut v, 0x86, &point);
-            tlv::write(&mut v, 0x87, c.h);
+            cvc::write_ec_public_key(&mut v, c, Some(&point));
         }
     }
     Ok(tlv::encode(0x7F49, &v))

@@ -51,7 +51,7 @@ pub(crate) fn nid(curve: Curve) -> Option<Nid> {
 }
 
 fn curve_by_name(name: &str) -> Option<Curve> {
-    crate::curves::ALL
+    crate::protocol::curves::ALL
         .iter()
         .map(|c| c.curve)
         .find(|c| c.openssl_name() == name)
@@ -64,7 +64,7 @@ fn ossl<T>(r: Result<T, openssl::error::ErrorStack>) -> SimResult<T> {
 }
 
 fn pad(v: &[u8], len: usize) -> Vec<u8> {
-    let v = crate::tlv::trim_unsigned(v);
+    let v = crate::protocol::tlv::trim_unsigned(v);
     let mut out = vec![0u8; len.saturating_sub(v.len())];
     out.extend_from_slice(v);
     out
@@ -151,7 +151,7 @@ impl SimKey {
 
     pub(crate) fn modulus_len(&self) -> usize {
         match &self.stored {
-            StoredKey::Rsa { n, .. } => crate::tlv::trim_unsigned(n).len(),
+            StoredKey::Rsa { n, .. } => crate::protocol::tlv::trim_unsigned(n).len(),
             StoredKey::Ec { .. } => 0,
         }
     }
@@ -257,11 +257,11 @@ pub(crate) fn md_for_len(len: usize) -> Option<MessageDigest> {
 
 /// Splits a DigestInfo into (digest, hash); `None` if `input` is not one.
 pub(crate) fn parse_digest_info(input: &[u8]) -> Option<(MessageDigest, &[u8])> {
-    let (outer, _, rest) = crate::tlv::parse_one(input).ok()?;
+    let (outer, _, rest) = crate::protocol::tlv::parse_one(input).ok()?;
     if outer.tag != 0x30 || !rest.is_empty() {
         return None;
     }
-    let hash = crate::tlv::find(outer.value, 0x04).ok()??;
+    let hash = crate::protocol::tlv::find(outer.value, 0x04).ok()??;
     let md = md_for_len(hash.len())?;
     Some((md, hash))
 }

@@ -1,5 +1,5 @@
 //! A software SmartCard-HSM with real cryptography (OpenSSL), for tests and demos. It implements
-//! the command set of the `commands` module: SELECT, PIN status/VERIFY/CHANGE/RESET RETRY
+//! the command set of the `client` module: SELECT, PIN status/VERIFY/CHANGE/RESET RETRY
 //! COUNTER, INITIALIZE (factory SO-PIN `3537363231383830`), DKEK shares, GENERATE ASYMMETRIC KEY
 //! PAIR with CV-request output, SIGN/DECIPHER/ECDH with the algorithm bytes, files
 //! (read/write/delete/enumerate), WRAP/UNWRAP, GET CHALLENGE. It answers in process
@@ -13,7 +13,7 @@ mod card;
 mod command;
 mod cvc;
 mod keys;
-mod rng;
+pub(crate) mod rng;
 mod state;
 pub mod vpcd;
 
@@ -37,8 +37,8 @@ const SERIAL: &str = "DESIM00001";
 const OP: &str = "sc-hsm.sim";
 
 fn sim_error(sw: u16) -> Error {
-    let sw = crate::apdu::StatusWord(sw);
-    Error::new(ErrorKind::Device, OP).with_message(format!("the simulated card failed: {sw}"))
+    let sw = crate::protocol::status::StatusWord(sw);
+    Error::new(sw.kind(), OP).with_message(format!("the simulated card failed: {sw}"))
 }
 
 /// A simulated card. Cloning gives another handle to the same card.

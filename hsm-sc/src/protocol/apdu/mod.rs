@@ -1,9 +1,8 @@
-//! Command and response APDUs (ISO/IEC 7816-4) and what the SmartCard-HSM's status words mean.
+//! Command and response APDUs (ISO/IEC 7816-4); what their status words mean is in
+//! [`crate::protocol::status`].
 
 mod command;
 mod response;
-mod status;
 
 pub use command::{Apdu, MAX_SHORT_NE};
 pub use response::Response;
-pub use status::{StatusWord, error_for_status};

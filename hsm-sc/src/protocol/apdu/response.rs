@@ -4,7 +4,7 @@ use std::fmt;
 
 use hsm_core::{Error, Result};
 
-use super::status::{StatusWord, error_for_status};
+use crate::protocol::status::{StatusWord, error_for_status};
 
 /// A response APDU split into its data and status word.
 #[derive(Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use hsm_core::{Error, Result};
 
-use crate::tlv;
+use crate::protocol::tlv;
 
 const OP: &str = "sc-hsm.dcod";
 

@@ -1,12 +1,12 @@
 //! PINs and INITIALIZE in the simulated card.
 
-use super::super::command::Command;
-use super::super::keys::SimResult;
-use super::super::rng;
-use super::super::state::SO_MAX_TRIES;
 use super::{Reply, SimCard, ok};
-use crate::commands::files::EF_DEVICE_CERTS;
-use crate::tlv;
+use crate::protocol::files::EF_DEVICE_CERTS;
+use crate::protocol::tlv;
+use crate::sim::command::Command;
+use crate::sim::keys::SimResult;
+use crate::sim::rng;
+use crate::sim::state::SO_MAX_TRIES;
 
 fn tries_sw(left: u8) -> u16 {
     if left == 0 {
@@ -194,7 +194,7 @@ impl SimCard {
             self.persist();
         }
         let mut out = vec![total, total.saturating_sub(self.state.dkek_imported)];
-        out.extend(crate::dkek::kcv(&self.state.dkek));
+        out.extend(crate::protocol::dkek::kcv(&self.state.dkek));
         ok(out)
     }
 }

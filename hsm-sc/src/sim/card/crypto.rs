@@ -2,12 +2,12 @@
 
 use openssl::hash::{MessageDigest, hash};
 
-use super::super::command::Command;
-use super::super::keys::{SimKey, SimResult, md_for_len, parse_digest_info};
-use super::super::{blob, cvc, rng};
 use super::{Reply, SimCard};
-use crate::commands::wrap::EF_UNWRAP_STAGING;
-use crate::{curves, tlv};
+use crate::protocol::files::EF_UNWRAP_STAGING;
+use crate::protocol::{curves, tlv};
+use crate::sim::command::Command;
+use crate::sim::keys::{SimKey, SimResult, md_for_len, parse_digest_info};
+use crate::sim::{blob, cvc, rng};
 
 fn md_by_index(i: u8) -> Option<MessageDigest> {
     Some(match i {

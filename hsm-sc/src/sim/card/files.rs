@@ -1,9 +1,9 @@
 //! Files in the simulated card: ENUMERATE, READ/UPDATE BINARY, DELETE.
 
-use super::super::command::Command;
-use super::super::keys::SimResult;
 use super::{Reply, SimCard, ok};
-use crate::tlv;
+use crate::protocol::tlv;
+use crate::sim::command::Command;
+use crate::sim::keys::SimResult;
 
 fn offset(data: &[u8]) -> SimResult<(usize, &[u8])> {
     let (t, _, rest) = tlv::parse_one(data).map_err(|_| 0x6A80u16)?;

@@ -14,8 +14,8 @@ use super::cvc;
 use super::keys::{SimKey, SimResult};
 use super::rng;
 use super::state::{self, SO_MAX_TRIES, State};
-use crate::commands::files::EF_DEVICE_CERTS;
-use crate::commands::select::AID;
+use crate::protocol::files::AID;
+use crate::protocol::files::EF_DEVICE_CERTS;
 use crate::transport::CardEmulator;
 
 /// The standard SmartCard-HSM ATR (OpenSC matches it without sending an APDU).
@@ -176,11 +176,15 @@ impl SimCard {
                 self.user_verified = false;
                 self.current_ef = None;
                 // 62: 82 file descriptor, 84 AID, 85 proprietary (options, type, version)
-                let mut fcp = crate::tlv::encode(0x82, &[0x38]);
-                crate::tlv::write(&mut fcp, 0x84, &AID);
+                let mut fcp = crate::protocol::tlv::encode(0x82, &[0x38]);
+                crate::protocol::tlv::write(&mut fcp, 0x84, &AID);
                 let [_, opt_lo] = self.state.options.to_be_bytes();
-                crate::tlv::write(&mut fcp, 0x85, &[0x00, opt_lo, 0xFF, VERSION.0, VERSION.1]);
-                ok(crate::tlv::encode(0x62, &fcp))
+                crate::protocol::tlv::write(
+                    &mut fcp,
+                    0x85,
+                    &[0x00, opt_lo, 0xFF, VERSION.0, VERSION.1],
+                );
+                ok(crate::protocol::tlv::encode(0x62, &fcp))
             }
             0x00..=0x02 | 0x08 | 0x09 if self.selected => {
                 let fid = match c.data {
@@ -200,10 +204,14 @@ impl SimCard {
                 if fid != 0x3F00 {
                     self.current_ef = Some(fid);
                 }
-                let mut fcp = crate::tlv::encode(0x80, &(size as u16).to_be_bytes());
-                crate::tlv::write(&mut fcp, 0x82, &[if fid == 0x3F00 { 0x38 } else { 0x01 }]);
-                crate::tlv::write(&mut fcp, 0x83, &fid.to_be_bytes());
-                ok(crate::tlv::encode(0x62, &fcp))
+                let mut fcp = crate::protocol::tlv::encode(0x80, &(size as u16).to_be_bytes());
+                crate::protocol::tlv::write(
+                    &mut fcp,
+                    0x82,
+                    &[if fid == 0x3F00 { 0x38 } else { 0x01 }],
+                );
+                crate::protocol::tlv::write(&mut fcp, 0x83, &fid.to_be_bytes());
+                ok(crate::protocol::tlv::encode(0x62, &fcp))
             }
             _ => Err(0x6A82),
         }
@@ -242,6 +250,3 @@ impl CardEmulator for SimCard {
         ATR.to_vec()
     }
 }
-
-#[cfg(test)]
-mod tests;
