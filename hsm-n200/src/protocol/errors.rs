@@ -79,3 +79,37 @@ pub fn text_kind(text: &str) -> ErrorKind {
         .find(|(phrase, _)| text.eq_ignore_ascii_case(phrase))
         .map_or(ErrorKind::Device, |(_, kind)| *kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row of the module's table.
+    #[test]
+    fn the_documented_table_holds() {
+        let auth = ErrorKind::AuthenticationFailed { retries_left: None };
+        let rows: &[(u16, Option<&str>, ErrorKind)] = &[
+            (400, None, ErrorKind::InvalidInput),
+            (422, Some("bad"), ErrorKind::InvalidInput),
+            (401, Some("access denied"), auth),
+            (403, None, ErrorKind::PermissionDenied),
+            (404, Some("access denied"), ErrorKind::NotFound),
+            (409, None, ErrorKind::AlreadyExists),
+            (408, None, ErrorKind::Timeout),
+            (504, None, ErrorKind::Timeout),
+            (429, None, ErrorKind::Unavailable),
+            (502, None, ErrorKind::Unavailable),
+            (503, Some("access denied"), ErrorKind::Unavailable),
+            (400, Some("Access denied."), ErrorKind::PermissionDenied),
+            (500, Some("access denied"), ErrorKind::PermissionDenied),
+            (500, Some("key not found"), ErrorKind::Device),
+            (200, Some("access denied"), ErrorKind::PermissionDenied),
+            (200, Some("error: something"), ErrorKind::Device),
+            (418, None, ErrorKind::Device),
+            (301, None, ErrorKind::Device),
+        ];
+        for (status, text, kind) in rows {
+            assert_eq!(answer_kind(*status, *text), *kind, "{status} {text:?}");
+        }
+    }
+}

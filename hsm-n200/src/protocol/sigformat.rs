@@ -263,4 +263,36 @@ mod tests {
         assert!(rsa_signature(&hex::encode(&sig), alg, 300, "t").is_err());
         assert!(decode_text("!!", "t").is_err());
     }
+
+    /// The backend's reading through `SignRequest::signature`: every encoding the device may
+    /// use is accepted and gives the same signature; garbage, an out-of-range `s` and an RSA
+    /// answer of the wrong length are the device's fault (Protocol, the request's operation).
+    #[test]
+    fn the_request_reads_every_encoding_and_refuses_garbage_as_protocol() {
+        let alg = SignAlgorithm::EcdsaSha256;
+        let request = SignRequest::message(alg, b"zone data", 1 << 20, "n200.sign").expect("ok");
+        let spec = KeySpec::Ec(Curve::P256);
+        let expected = Signature::ecdsa_from_raw(alg, Curve::P256, &[7u8; 64]).expect("valid");
+        let der = expected.to_der();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(expected.to_raw());
+        for text in [hex::encode(expected.to_raw()), hex::encode_upper(&der), b64] {
+            let sig = signature(&request, spec, &text).expect(&text);
+            assert_eq!(sig.to_raw(), expected.to_raw(), "{text}");
+        }
+        let p256_n = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+        for text in [
+            "not a signature".to_owned(),
+            format!("{}{p256_n}", "01".repeat(32)),
+        ] {
+            let e = signature(&request, spec, &text).expect_err(&text);
+            assert_eq!(e.kind(), hsm_core::ErrorKind::Protocol, "{text}");
+            assert_eq!(e.operation(), "n200.sign");
+        }
+        let rsa = SignRequest::message(SignAlgorithm::RsaPkcs1Sha256, b"x", 1 << 20, "n200.sign")
+            .expect("ok");
+        let e = signature(&rsa, KeySpec::Rsa2048, &"ab".repeat(255)).expect_err("255 bytes");
+        assert_eq!(e.kind(), hsm_core::ErrorKind::Protocol);
+        let sig = signature(&rsa, KeySpec::Rsa2048, &"ab".repeat(256)).expect("256 bytes");
+        assert_eq!(sig.as_raw().len(), 256);
+    }
 }
