@@ -34,6 +34,17 @@ fn login_args() -> Vec<&'static str> {
     vec!["--login", "--pin", USER_PIN]
 }
 
+/// `pkcs11-tool --login --pin USER_PIN OP --id ID -m MECH -i INPUT -o OUTPUT` with `OP` one of
+/// `--sign`, `--decrypt`, `--derive`; ECDSA signatures in the openssl (DER) format.
+fn pkcs11_key_op(card: &Card, op: &str, id: &str, mech: &str, input: &str, output: &str) {
+    let mut a = login_args();
+    a.extend([op, "--id", id, "-m", mech, "-i", input, "-o", output]);
+    if op == "--sign" && mech.starts_with("ECDSA") {
+        a.extend(["--signature-format", "openssl"]);
+    }
+    card.pkcs11_tool(&a);
+}
+
 #[test]
 fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     if !common::pcscd_available() {
@@ -104,22 +115,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
         ("02", "SHA256-RSA-PKCS", "sig2", "rsa.pem", &[][..]),
         ("02", "SHA256-RSA-PKCS-PSS", "sig3", "rsa.pem", PSS_SIGOPTS),
     ] {
-        let mut a = login_args();
-        a.extend([
-            "--sign",
-            "--id",
-            id,
-            "-m",
-            mech,
-            "-i",
-            ps("msg"),
-            "-o",
-            ps(sig),
-        ]);
-        if mech.starts_with("ECDSA") {
-            a.extend(["--signature-format", "openssl"]);
-        }
-        card.pkcs11_tool(&a);
+        pkcs11_key_op(&card, "--sign", id, mech, ps("msg"), ps(sig));
         openssl_verify(&p(pubkey), &p("msg"), &p(sig), extra);
     }
     // raw ECDSA over a hash computed by openssl
@@ -127,21 +123,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
         "openssl",
         &["dgst", "-sha256", "-binary", "-out", ps("hash"), ps("msg")],
     );
-    let mut a = login_args();
-    a.extend([
-        "--sign",
-        "--id",
-        "01",
-        "-m",
-        "ECDSA",
-        "--signature-format",
-        "openssl",
-        "-i",
-        ps("hash"),
-        "-o",
-        ps("sig4"),
-    ]);
-    card.pkcs11_tool(&a);
+    pkcs11_key_op(&card, "--sign", "01", "ECDSA", ps("hash"), ps("sig4"));
     openssl_verify(&p("ec.pem"), &p("msg"), &p("sig4"), &[]);
 
     // RSA decryption round trip, ECDH against openssl
@@ -160,19 +142,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
             ps("ct"),
         ],
     );
-    let mut a = login_args();
-    a.extend([
-        "--decrypt",
-        "--id",
-        "02",
-        "-m",
-        "RSA-PKCS",
-        "-i",
-        ps("ct"),
-        "-o",
-        ps("pt"),
-    ]);
-    card.pkcs11_tool(&a);
+    pkcs11_key_op(&card, "--decrypt", "02", "RSA-PKCS", ps("ct"), ps("pt"));
     assert_eq!(fs::read(p("pt")).unwrap(), b"key transport");
     run(
         "openssl",
@@ -199,19 +169,14 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
             ps("peer.der"),
         ],
     );
-    let mut a = login_args();
-    a.extend([
+    pkcs11_key_op(
+        &card,
         "--derive",
-        "--id",
         "01",
-        "-m",
         "ECDH1-DERIVE",
-        "-i",
         ps("peer.der"),
-        "-o",
         ps("z1"),
-    ]);
-    card.pkcs11_tool(&a);
+    );
     run(
         "openssl",
         &[
@@ -283,21 +248,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
         } else {
             "SHA256-RSA-PKCS"
         };
-        let mut a = login_args();
-        a.extend([
-            "--sign",
-            "--id",
-            id,
-            "-m",
-            mech,
-            "--signature-format",
-            "openssl",
-            "-i",
-            ps("msg"),
-            "-o",
-            ps("more.sig"),
-        ]);
-        card.pkcs11_tool(&a);
+        pkcs11_key_op(&card, "--sign", id, mech, ps("msg"), ps("more.sig"));
         openssl_verify(&p(&format!("{label}.pem")), &p("msg"), &p("more.sig"), &[]);
     }
 
@@ -482,35 +433,23 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
         objects.contains(&format!("label:      hsmkey\n  ID:         {hsmkey_id}")),
         "{objects}"
     );
-    let mut a = login_args();
-    a.extend([
+    pkcs11_key_op(
+        &card,
         "--sign",
-        "--id",
         hsmkey_id,
-        "-m",
         "ECDSA-SHA256",
-        "--signature-format",
-        "openssl",
-        "-i",
         ps("msg"),
-        "-o",
         ps("s5"),
-    ]);
-    card.pkcs11_tool(&a);
+    );
     openssl_verify(&p("hsmkey.pem"), &p("msg"), &p("s5"), &[]);
-    let mut a = login_args();
-    a.extend([
+    pkcs11_key_op(
+        &card,
         "--sign",
-        "--id",
         "a1b2",
-        "-m",
         "SHA256-RSA-PKCS",
-        "-i",
         ps("msg"),
-        "-o",
         ps("s6"),
-    ]);
-    card.pkcs11_tool(&a);
+    );
     openssl_verify(&p("hsmrsa.pem"), &p("msg"), &p("s6"), &[]);
     let pem = card.pkcs15_tool(&["--read-public-key", "a1b2"]);
     assert!(
@@ -801,20 +740,6 @@ fn dkek_shares_and_wrapped_keys_cross_both_ways() {
         dump.contains("hsmwrapped") && dump.contains("ID             : 20"),
         "{dump}"
     );
-    let mut a = login_args();
-    a.extend([
-        "--sign",
-        "--id",
-        "20",
-        "-m",
-        "ECDSA-SHA256",
-        "--signature-format",
-        "openssl",
-        "-i",
-        ps("m1"),
-        "-o",
-        ps("s2"),
-    ]);
-    card.pkcs11_tool(&a);
+    pkcs11_key_op(&card, "--sign", "20", "ECDSA-SHA256", ps("m1"), ps("s2"));
     openssl_verify(&p("hsm.pem"), &p("m1"), &p("s2"), &[]);
 }
