@@ -10,7 +10,7 @@ use hsm_core::{
     SignAlgorithm, Signature, Signer,
 };
 
-use crate::backend::{AsyncN200, capabilities};
+use crate::backend::{AsyncN200, capabilities, copy_for_each};
 use crate::client::N200Client;
 
 /// The N200 backend for blocking code: [`KeyStore`] and [`Signer`] over [`AsyncN200`].
@@ -169,13 +169,10 @@ impl Signer for N200 {
             .block_on(self.inner.sign_many(key, algorithm, messages))
         {
             Ok(results) => results,
-            Err(e) => {
-                let message = e.to_string();
-                messages
-                    .iter()
-                    .map(|_| Err(hsm_core::Error::new(e.kind(), OP).with_message(message.clone())))
-                    .collect()
-            }
+            Err(e) => messages
+                .iter()
+                .map(|_| Err(copy_for_each(&e, OP)))
+                .collect(),
         }
     }
 }

@@ -556,17 +556,11 @@ impl AsyncN200 {
             Ok(r) => r,
             Err(e) => {
                 // A message's own fault first (as `sign` checks it), else the shared one.
-                let status = e.status().cloned();
-                let message = e.to_string();
                 return messages
                     .iter()
                     .map(|m| {
                         Self::message_request(algorithm, m, OP)?;
-                        let mut copy = Error::new(e.kind(), OP).with_message(message.clone());
-                        if let Some(s) = &status {
-                            copy = copy.with_status(s.clone());
-                        }
-                        Err(copy)
+                        Err(copy_for_each(&e, OP))
                     })
                     .collect();
             }
@@ -598,6 +592,16 @@ impl AsyncN200 {
             }));
         }
         out
+    }
+}
+
+/// One message's copy of a failure all of a batch's messages share: its kind, text and
+/// device status under `op`.
+pub(crate) fn copy_for_each(e: &Error, op: &'static str) -> Error {
+    let copy = Error::new(e.kind(), op).with_message(e.to_string());
+    match e.status() {
+        Some(s) => copy.with_status(s.clone()),
+        None => copy,
     }
 }
 
