@@ -38,7 +38,7 @@ pub(crate) fn open(scheme: Scheme, uri: &str, pin: Option<&SecretString>) -> Res
         Scheme::Pkcs11 => {
             let mut parsed = hsm::pkcs11::Pkcs11Uri::parse(uri)?;
             if let Some(pin) = pin {
-                parsed.pin = Some(hsm::pkcs11::uri::PinSource::Value(pin.clone()));
+                parsed.pin = Some(hsm::pkcs11::PinSource::Value(pin.clone()));
             }
             Arc::new(hsm::pkcs11::Pkcs11Hsm::from_uri(
                 parsed,
