@@ -240,9 +240,15 @@ impl AsyncNetHsm {
     /// brainpoolP384r1, brainpoolP512r1), Ed25519 and AES (`Generic` keys with AES-CBC
     /// encryption and decryption); all signing modes; import and delete. The device does not
     /// report an AES key's length: [`Self::key_info`] knows the spec of the AES keys this
-    /// backend generated, and says `None` for others.
+    /// backend generated, and says `None` for others. Over the built-in simulator
+    /// (`nethsm+sim:`), the key types that simulator offers ([`crate::sim::offers`]:
+    /// brainpoolP512r1 only with the `sim-openssl` feature).
     #[must_use]
     pub fn capabilities(&self) -> Capabilities {
+        #[cfg(feature = "sim")]
+        if self.inner.simulator.is_some() {
+            return simulator_capabilities();
+        }
         capabilities()
     }
 
@@ -755,6 +761,17 @@ pub(crate) fn capabilities() -> Capabilities {
         .with_import(true)
 }
 
+/// What a backend over the built-in simulator can do: [`capabilities`] without the key
+/// types this build of the simulator does not offer.
+#[cfg(feature = "sim")]
+fn simulator_capabilities() -> Capabilities {
+    let mut capabilities = capabilities();
+    capabilities
+        .key_specs
+        .retain(|spec| mapping::key_type(*spec).is_none_or(|(t, _)| crate::sim::offers(t)));
+    capabilities
+}
+
 /// The public key of a key's data; `None` for Generic keys.
 pub(crate) fn public_key_of(data: &PublicKeyData) -> Result<Option<PublicKey>> {
     let bad = || {
@@ -806,7 +823,7 @@ impl AsyncKeyStore for AsyncNetHsm {
     }
 
     fn capabilities(&self) -> Capabilities {
-        capabilities()
+        AsyncNetHsm::capabilities(self)
     }
 
     fn list_keys(&self) -> BoxFuture<'_, Result<Vec<KeyInfo>>> {

@@ -197,6 +197,9 @@ fn open_async_starts_no_runtime_and_needs_one_for_the_simulator() {
         OpenOptions::new().credential(SecretString::from("x")),
     )
     .unwrap();
-    assert_eq!(thread_ids(), before);
+    // No thread was started (a thread of the previous test may have exited meanwhile: the
+    // set can shrink, never grow).
+    let after = thread_ids();
+    assert!(after.is_subset(&before), "new threads: {:?}", after.difference(&before));
     drop(hsm);
 }

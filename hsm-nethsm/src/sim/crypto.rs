@@ -5,13 +5,15 @@ use ed25519_dalek::Signer as _;
 use rand_core::UnwrapErr;
 use zeroize::Zeroizing;
 
+#[cfg(feature = "sim-openssl")]
 use super::openssl_keys;
+use super::rsa_keys;
 use crate::client::model::{DecryptMode, KeyPrivateData, KeyPublicData, KeyType, SignMode};
 
 /// A failure the simulator answers with 400 and this message.
 pub(crate) type SimResult<T> = Result<T, String>;
 
-fn rng() -> UnwrapErr<getrandom::SysRng> {
+pub(crate) fn rng() -> UnwrapErr<getrandom::SysRng> {
     UnwrapErr(getrandom::SysRng)
 }
 
@@ -19,6 +21,19 @@ fn random_bytes(n: usize) -> SimResult<Zeroizing<Vec<u8>>> {
     let mut b = Zeroizing::new(vec![0u8; n]);
     getrandom::fill(&mut b).map_err(|e| format!("no randomness: {e}"))?;
     Ok(b)
+}
+
+/// The answer for a key type this build does not offer (brainpoolP512r1 without the
+/// `sim-openssl` feature): what the device answers for a type it does not know.
+#[cfg(not(feature = "sim-openssl"))]
+fn unoffered() -> String {
+    "Invalid key type: brainpoolP512r1 is not offered (simulator built without sim-openssl)".into()
+}
+
+/// Whether this build of the simulator offers `key_type` (brainpoolP512r1 needs the
+/// `sim-openssl` feature).
+pub(crate) fn offers(key_type: KeyType) -> bool {
+    cfg!(feature = "sim-openssl") || key_type != KeyType::BrainpoolP512
 }
 
 /// A private key held by the simulator.
@@ -30,7 +45,8 @@ pub(crate) enum SimSecret {
     Bp256(ecdsa::SigningKey<bp256::BrainpoolP256r1>),
     Bp384(ecdsa::SigningKey<bp384::BrainpoolP384r1>),
     Ed25519(ed25519_dalek::SigningKey),
-    /// brainpoolP512r1 has no RustCrypto crate: OpenSSL.
+    /// brainpoolP512r1 has no RustCrypto crate: OpenSSL (feature `sim-openssl`).
+    #[cfg(feature = "sim-openssl")]
     Bp512(openssl::ec::EcKey<openssl::pkey::Private>),
     Rsa(Box<rsa::RsaPrivateKey>),
     /// Key bytes; AES-CBC when 16, 24 or 32 bytes long.
@@ -79,15 +95,11 @@ impl SimSecret {
                 Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
             }
             KeyType::RSA => {
-                use rsa::pkcs8::DecodePrivateKey as _;
                 let bits = length.ok_or("RSA keys need a length")?;
-                if !(1024..=openssl_keys::MAX_RSA_BITS).contains(&u64::from(bits)) {
+                if !(1024..=rsa_keys::MAX_RSA_BITS).contains(&u64::from(bits)) {
                     return Err("Length must be between 1024 and 8192.".into());
                 }
-                let der = openssl_keys::generate_rsa_pkcs8(bits)?;
-                let key = rsa::RsaPrivateKey::from_pkcs8_der(&der)
-                    .map_err(|e| format!("RSA key generation failed: {e}"))?;
-                Self::Rsa(Box::new(key))
+                Self::Rsa(Box::new(rsa_keys::generate(bits)?))
             }
             KeyType::Generic => {
                 let bits = length.ok_or("Generic keys need a length")?;
@@ -96,7 +108,10 @@ impl SimSecret {
                 }
                 Self::Generic(random_bytes(bits.div_ceil(8) as usize)?)
             }
+            #[cfg(feature = "sim-openssl")]
             KeyType::BrainpoolP512 => Self::Bp512(openssl_keys::generate_bp512()?),
+            #[cfg(not(feature = "sim-openssl"))]
+            KeyType::BrainpoolP512 => return Err(unoffered()),
         })
     }
 
@@ -141,7 +156,7 @@ impl SimSecret {
                 else {
                     return Err("RSA keys need primeP, primeQ and publicExponent".into());
                 };
-                openssl_keys::check_rsa_parts(p, q, e)?;
+                rsa_keys::check_rsa_parts(p, q, e)?;
                 let uint = |b: &[u8]| rsa::BoxedUint::from_be_slice_vartime(b);
                 let key =
                     rsa::RsaPrivateKey::from_p_q(uint(p), uint(q), uint(e)).map_err(|e| bad(&e))?;
@@ -149,10 +164,10 @@ impl SimSecret {
                 Self::Rsa(Box::new(key))
             }
             KeyType::Generic => Self::Generic(Zeroizing::new(data()?.to_vec())),
-            KeyType::BrainpoolP512 => Self::Bp512(openssl_keys::ec_from_scalar(
-                hsm_core::Curve::BrainpoolP512r1,
-                data()?,
-            )?),
+            #[cfg(feature = "sim-openssl")]
+            KeyType::BrainpoolP512 => Self::Bp512(openssl_keys::bp512_from_scalar(data()?)?),
+            #[cfg(not(feature = "sim-openssl"))]
+            KeyType::BrainpoolP512 => return Err(unoffered()),
         })
     }
 
@@ -170,7 +185,8 @@ impl SimSecret {
             Self::K256(k) => data(&k.to_bytes()),
             Self::Bp256(k) => data(&k.to_bytes()),
             Self::Bp384(k) => data(&k.to_bytes()),
-            Self::Bp512(k) => data(&openssl_keys::ec_scalar(k, 64)?),
+            #[cfg(feature = "sim-openssl")]
+            Self::Bp512(k) => data(&openssl_keys::ec_scalar(k)?),
             Self::Ed25519(k) => data(&k.to_bytes()),
             Self::Generic(bytes) => data(bytes),
             Self::Rsa(k) => {
@@ -196,6 +212,7 @@ impl SimSecret {
             Self::K256(_) => KeyType::EC_P256K1,
             Self::Bp256(_) => KeyType::BrainpoolP256,
             Self::Bp384(_) => KeyType::BrainpoolP384,
+            #[cfg(feature = "sim-openssl")]
             Self::Bp512(_) => KeyType::BrainpoolP512,
             Self::Ed25519(_) => KeyType::Curve25519,
             Self::Rsa(_) => KeyType::RSA,
@@ -217,6 +234,7 @@ impl SimSecret {
             Self::K256(k) => point(k.verifying_key().to_sec1_point(false).as_bytes().to_vec()),
             Self::Bp256(k) => point(k.verifying_key().to_sec1_point(false).as_bytes().to_vec()),
             Self::Bp384(k) => point(k.verifying_key().to_sec1_point(false).as_bytes().to_vec()),
+            #[cfg(feature = "sim-openssl")]
             Self::Bp512(k) => point(openssl_keys::ec_point(k).ok()?),
             Self::Ed25519(k) => point(k.verifying_key().as_bytes().to_vec()),
             Self::Rsa(k) => KeyPublicData {
@@ -246,7 +264,7 @@ impl SimSecret {
             return Err("the key cannot decrypt in this mode".into());
         };
         let result = match mode {
-            DecryptMode::RAW => return rsa_raw(key, encrypted),
+            DecryptMode::RAW => return rsa_keys::raw(key, encrypted),
             DecryptMode::PKCS1 => key.decrypt(rsa::Pkcs1v15Encrypt, encrypted),
             DecryptMode::OAEP_MD5 => key.decrypt(rsa::Oaep::<md5::Md5>::new(), encrypted),
             DecryptMode::OAEP_SHA1 => key.decrypt(rsa::Oaep::<sha1::Sha1>::new(), encrypted),
@@ -330,6 +348,7 @@ impl SimSecret {
                     .map(|s| s.to_bytes().to_vec())
                     .map_err(|e| format!("signing failed: {e}"))
             }
+            #[cfg(feature = "sim-openssl")]
             (Self::Bp512(k), SignMode::ECDSA) => {
                 digest_size(64)?;
                 openssl_keys::ecdsa_sign(k, message)
@@ -373,27 +392,6 @@ impl SimSecret {
     }
 }
 
-/// Textbook RSA: `c^d mod n`, the modulus length long (OpenSSL with no padding).
-fn rsa_raw(key: &rsa::RsaPrivateKey, encrypted: &[u8]) -> SimResult<Vec<u8>> {
-    use rsa::pkcs8::EncodePrivateKey as _;
-    use rsa::traits::PublicKeyParts as _;
-    let size = key.size();
-    if encrypted.len() > size {
-        return Err("Decryption failed".into());
-    }
-    let mut input = vec![0u8; size - encrypted.len()];
-    input.extend_from_slice(encrypted);
-    let der = key.to_pkcs8_der().map_err(|e| format!("PKCS#8: {e}"))?;
-    let rsa = openssl::pkey::PKey::private_key_from_pkcs8(der.as_bytes())
-        .and_then(|k| k.rsa())
-        .map_err(|e| format!("OpenSSL: {e}"))?;
-    let mut out = Zeroizing::new(vec![0u8; size]);
-    let n = rsa
-        .private_decrypt(&input, &mut out, openssl::rsa::Padding::NONE)
-        .map_err(|_| "Decryption failed".to_owned())?;
-    Ok(out.get(..n).unwrap_or_default().to_vec())
-}
-
 /// AES-CBC without padding, with a 128, 192 or 256-bit key.
 fn aes_cbc(key: &[u8], iv: &[u8], data: &[u8], encrypt: bool) -> SimResult<Vec<u8>> {
     use aes::cipher::block_padding::NoPadding;
@@ -424,5 +422,36 @@ fn aes_cbc(key: &[u8], iv: &[u8], data: &[u8], encrypt: bool) -> SimResult<Vec<u
         24 => run!(aes::Aes192),
         32 => run!(aes::Aes256),
         _ => Err("the key is not an AES key (128, 192 or 256 bits)".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// brainpoolP512r1 is offered exactly when OpenSSL is built in; without it generation and
+    /// import are refused (400) and every other type still works.
+    #[test]
+    fn brainpool_p512_needs_openssl() {
+        let with_openssl = cfg!(feature = "sim-openssl");
+        assert_eq!(offers(KeyType::BrainpoolP512), with_openssl);
+        let generated = SimSecret::generate(KeyType::BrainpoolP512, None);
+        assert_eq!(generated.is_ok(), with_openssl);
+        let imported = SimSecret::import(
+            KeyType::BrainpoolP512,
+            &KeyPrivateData {
+                data: Some(Zeroizing::new(vec![7u8; 64])),
+                ..KeyPrivateData::default()
+            },
+        );
+        assert_eq!(imported.is_ok(), with_openssl);
+        for key_type in [
+            KeyType::EC_P521,
+            KeyType::BrainpoolP384,
+            KeyType::Curve25519,
+        ] {
+            assert!(offers(key_type));
+            assert!(SimSecret::generate(key_type, None).is_ok(), "{key_type:?}");
+        }
     }
 }

@@ -1,18 +1,16 @@
 //! Real certificate signing requests (`POST /keys/{id}/csr.pem`, `/config/tls/csr.pem`),
-//! signed by the key: with the x509-cert builder for P-256, P-384, Ed25519 and RSA, with
-//! OpenSSL for the other curves.
+//! signed by the key through the x509-cert builder (see [`super::x509`]), for every key type
+//! that signs.
 
 use std::str::FromStr as _;
 
-use der::EncodePem as _;
 use der::asn1::{Ia5String, OctetString};
-use x509_cert::builder::{Builder as _, RequestBuilder};
+use x509_cert::builder::RequestBuilder;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 
 use super::crypto::{SimResult, SimSecret};
-use super::openssl_keys;
 use crate::client::model::DistinguishedName;
 
 /// Escapes an RFC 4514 attribute value.
@@ -85,34 +83,8 @@ pub(crate) fn csr_pem(secret: &SimSecret, dn: &DistinguishedName) -> SimResult<S
     if let Some(san) = alt_names(dn)? {
         builder.add_extension(&san).map_err(|e| e.to_string())?;
     }
-    let fail = |e: x509_cert::builder::Error| format!("CSR signing failed: {e}");
-    let request = match secret {
-        SimSecret::P256(k) => builder
-            .build::<_, p256::ecdsa::DerSignature>(k)
-            .map_err(fail)?,
-        SimSecret::P384(k) => builder
-            .build::<_, p384::ecdsa::DerSignature>(k)
-            .map_err(fail)?,
-        SimSecret::Rsa(k) => {
-            let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.as_ref().clone());
-            builder
-                .build::<_, rsa::pkcs1v15::Signature>(&signer)
-                .map_err(fail)?
-        }
-        SimSecret::Ed25519(k) => builder
-            .build::<_, ed25519_dalek::Signature>(k)
-            .map_err(fail)?,
-        SimSecret::Generic(_) => return Err("A Generic key cannot sign a CSR".into()),
-        // The curves without an x509 signer here: OpenSSL.
-        _ => {
-            let sans = match &dn.subject_alt_names {
-                Some(list) => list.clone(),
-                None => vec![dn.common_name.clone()],
-            };
-            return openssl_keys::csr_pem(&openssl_keys::pkey(secret)?, dn, &sans);
-        }
-    };
-    request
-        .to_pem(der::pem::LineEnding::LF)
-        .map_err(|e| e.to_string())
+    if matches!(secret, SimSecret::Generic(_)) {
+        return Err("A Generic key cannot sign a CSR".into());
+    }
+    super::x509::csr_pem(builder, secret)
 }

@@ -18,10 +18,14 @@ mod clock;
 mod crypto;
 mod csr;
 mod form;
+#[cfg(feature = "sim-openssl")]
 mod openssl_keys;
+mod pem_keys;
 mod routes;
+mod rsa_keys;
 mod state;
 mod tls;
+mod x509;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -111,10 +115,9 @@ impl Shared {
     /// Serves `certificate` (PEM) with `key` to new connections, if the TLS stack can (rustls
     /// signs with P-256, P-384, Ed25519 and RSA keys); `false` when it keeps the old identity.
     pub(crate) fn serve_identity(&self, key: &crypto::SimSecret, certificate: &str) -> bool {
-        let served = openssl_keys::pkey(key)
-            .and_then(|k| k.private_key_to_pkcs8().map_err(|e| format!("PKCS#8: {e}")))
+        let served = x509::tls_pkcs8(key)
             .map_err(|m| Error::new(ErrorKind::Unavailable, "nethsm-sim.tls").with_message(m))
-            .and_then(|der| tls::Certificate::from_parts(certificate, zeroize::Zeroizing::new(der)))
+            .and_then(|der| tls::Certificate::from_parts(certificate, der))
             .and_then(tls::Served::new);
         match served {
             Ok(served) => {
@@ -127,6 +130,15 @@ impl Shared {
             }
         }
     }
+}
+
+/// Whether this build of the simulator offers keys of `key_type`: every type the device has,
+/// except brainpoolP512r1 without the `sim-openssl` feature (no Rust implementation of that
+/// curve exists). A type it does not offer is refused as the device refuses a type it does not
+/// know: 400 Bad Request on generation and import.
+#[must_use]
+pub fn offers(key_type: crate::client::model::KeyType) -> bool {
+    crypto::offers(key_type)
 }
 
 /// A running simulator; it stops when dropped.

@@ -52,9 +52,8 @@ impl Certificate {
 
     /// A certificate (PEM) and its key (PKCS#8 DER).
     pub(super) fn from_parts(pem: &str, key_der: zeroize::Zeroizing<Vec<u8>>) -> Result<Self> {
-        let der = openssl::x509::X509::from_pem(pem.as_bytes())
-            .and_then(|c| c.to_der())
-            .map_err(tls_error)?;
+        let der = super::x509::certificate_der(pem)
+            .map_err(|m| Error::new(ErrorKind::Unavailable, "nethsm-sim.tls").with_message(m))?;
         Ok(Self {
             pem: pem.to_owned(),
             sha256: sha2::Sha256::digest(&der).into(),

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::super::Shared;
 use super::super::clock::{clock_offset_for, format_rfc3339, now_unix};
 use super::super::crypto::SimSecret;
-use super::super::openssl_keys;
 use super::super::state::{DeviceState, PassphraseDigest, backup_key};
+use super::super::x509;
 use super::{ADMIN, Answer, authorize_root, error, json_body, no_content, passphrase_ok, pem};
 use crate::client::model::{
     DistinguishedName, LoggingConfig, NetworkConfig, NtpConfig, Switch, TimeConfig,
@@ -261,7 +261,7 @@ pub(super) async fn set_tls_cert(
         let not_pem = || bad_request("Certificate is not PEM");
         let text = std::str::from_utf8(&body).map_err(|_| not_pem())?;
         let public = tls_public(device.config.tls_key.as_ref()).ok_or_else(no_tls_key)?;
-        let matches = openssl_keys::certificate_has_key(text, &public).ok_or_else(not_pem)?;
+        let matches = x509::certificate_has_key(text, &public).ok_or_else(not_pem)?;
         if !matches {
             return Err(bad_request("Certificate does not match the TLS key"));
         }
@@ -302,7 +302,7 @@ pub(super) async fn tls_generate(
     let (key_type, length) = (request.key_type, request.length);
     let made = tokio::task::spawn_blocking(move || {
         let key = SimSecret::generate(key_type, length)?;
-        let cert = openssl_keys::self_signed_pem(&openssl_keys::pkey(&key)?, "NetHSM simulator")?;
+        let cert = x509::self_signed_pem(&key, "NetHSM simulator")?;
         Ok::<_, String>((key, cert))
     })
     .await;
@@ -342,7 +342,7 @@ pub(super) async fn set_cluster_ca(
     admin(&s, &headers, |device| {
         let malformed = || bad_request("Certificate malformed");
         let text = std::str::from_utf8(&body).map_err(|_| malformed())?;
-        match openssl_keys::signed_by(&device.config.tls_certificate, text) {
+        match x509::signed_by(&device.config.tls_certificate, text) {
             None => Err(malformed()),
             Some(false) => Err(error(
                 StatusCode::PRECONDITION_FAILED,

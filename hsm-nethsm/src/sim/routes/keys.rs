@@ -279,7 +279,7 @@ pub(super) async fn import_new(
 /// The type and private parts of a PEM key (RSA, EC or Ed25519, any PEM form).
 fn from_pem(pem: &[u8]) -> Result<(KeyType, KeyPrivateData), String> {
     use hsm_core::{Curve, PrivateKeyParts};
-    let der = super::super::openssl_keys::pem_to_pkcs8(pem)?;
+    let der = super::super::pem_keys::pem_to_pkcs8(pem)?;
     let parts = hsm_core::PrivateKeyDer::new(der)
         .decode()
         .map_err(|e| format!("Invalid private key: {e}"))?;
