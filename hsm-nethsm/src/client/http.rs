@@ -475,20 +475,12 @@ fn transport_error(operation: &'static str, e: reqwest::Error) -> Error {
     Error::new(kind, operation).with_source(e.without_url())
 }
 
-/// Maps an HTTP error status and the device's `{"message": ...}` body.
+/// Maps an HTTP error status and the device's `{"message": ...}` body: the kind from hsm-core's
+/// one table ([`ErrorKind::from_http_status`]: e.g. 500 is `Device`, 502/503 `Unavailable`,
+/// 504 `Timeout`). Whether a status is retried or failed over is decided by the transport from
+/// the status and the request's idempotency, not from the kind.
 pub(crate) fn status_error(operation: &'static str, status: StatusCode, body: &[u8]) -> Error {
-    let kind = match status.as_u16() {
-        400 | 413 | 414 => ErrorKind::InvalidInput,
-        401 => ErrorKind::AuthenticationFailed { retries_left: None },
-        403 => ErrorKind::PermissionDenied,
-        404 => ErrorKind::NotFound,
-        405 | 501 => ErrorKind::Unsupported,
-        409 => ErrorKind::AlreadyExists,
-        412 => ErrorKind::InvalidState,
-        406 | 415 => ErrorKind::Protocol,
-        429 | 500..=599 => ErrorKind::Unavailable,
-        _ => ErrorKind::Device,
-    };
+    let kind = ErrorKind::from_http_status(status.as_u16());
     let message = serde_json::from_slice::<ErrorBody>(body)
         .map(|b| b.message)
         .unwrap_or_else(|_| {
@@ -526,6 +518,20 @@ mod tests {
             status_error("x", StatusCode::CONFLICT, b"").kind(),
             ErrorKind::AlreadyExists
         );
+        // hsm-core's one table: an internal error is the device's, a gateway's answers are
+        // unavailability and timeout.
+        for (status, kind) in [
+            (500, ErrorKind::Device),
+            (502, ErrorKind::Unavailable),
+            (503, ErrorKind::Unavailable),
+            (504, ErrorKind::Timeout),
+            (422, ErrorKind::InvalidInput),
+            (423, ErrorKind::InvalidState),
+            (429, ErrorKind::Unavailable),
+        ] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(status_error("x", status, b"").kind(), kind, "{status}");
+        }
         let long = vec![b'a'; 10_000];
         let e = status_error("x", StatusCode::IM_A_TEAPOT, &long);
         assert!(e.message().is_some_and(|m| m.len() == 200));
