@@ -135,7 +135,7 @@ fn overhead(c: &mut Criterion) {
             all_at_once(|| {
                 move || {
                     for _ in 0..iters {
-                        black_box(direct.sign(&key_id, alg, msg).unwrap());
+                        black_box(direct.sign(key_id, alg, msg).unwrap());
                     }
                 }
             })

@@ -57,9 +57,12 @@ pub fn module_path() -> PathBuf {
     p
 }
 
-/// A simulator binary of another crate, built by `scripts/ci.d/p11.sh` (or by hand).
+/// A simulator binary of another crate, built by `scripts/ci.d/p11.sh` (or by hand); the debug
+/// one when the running profile (a release bench) has none.
 pub fn binary(name: &str, package: &str) -> PathBuf {
-    let p = target_dir().join(name);
+    let own = target_dir().join(name);
+    let debug = target_dir().with_file_name("debug").join(name);
+    let p = if own.exists() { own } else { debug };
     assert!(
         p.exists(),
         "{} is missing: build it first with `cargo build -p {package} --features sim --bin {name}` \
