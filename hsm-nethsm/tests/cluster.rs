@@ -217,13 +217,76 @@ fn a_stalled_instance_costs_at_most_one_timeout_per_call() {
     let (signed, failed, slowest) = load.finish();
     eprintln!("{signed} signatures, {failed} failed, slowest call {slowest:?}");
     assert_eq!(failed, 0);
-    // One timeout, then one request on the healthy instance (loopback: milliseconds; the
-    // margin is for a loaded 2-core machine).
+    // One attempt's share of the budget on the stalled instance (a third: three attempts
+    // allowed), then one request on the healthy one (loopback: milliseconds; the margin is
+    // for a loaded 2-core machine).
     assert!(
         slowest < TIMEOUT + Duration::from_millis(700),
         "{slowest:?}"
     );
-    assert!(slowest >= TIMEOUT, "some call met the stall: {slowest:?}");
+    assert!(
+        slowest >= TIMEOUT / 3,
+        "some call met the stall: {slowest:?}"
+    );
+}
+
+/// The timeout is the whole call's: with one instance stalled, a call on a fresh handle (whose
+/// first attempt may well go to the stalled one) fails over within its budget and succeeds;
+/// no call takes much longer than the timeout, never an attempt's full timeout per instance.
+#[test]
+fn the_timeout_bounds_a_whole_call_that_fails_over() {
+    let (_runtime, a, b) = cluster();
+    let pins = [pin(&a), pin(&b)];
+    let ports = [a.addr().port(), b.addr().port()];
+    let id = key(&backend(&ports, &pins), "budget");
+    a.set_stalled(true);
+    let stalled_before = a.requests();
+    for round in 0..3 {
+        // A fresh handle each time: no instance is known to be down yet.
+        let hsm = backend(&ports, &pins);
+        let started = Instant::now();
+        let signature = hsm.sign(&id, SignAlgorithm::EcdsaSha256, b"budget");
+        let took = started.elapsed();
+        assert!(signature.is_ok(), "round {round}: {signature:?}");
+        assert!(took < TIMEOUT * 3, "round {round}: {took:?}");
+        // An attempt on the stalled instance gets a third of the budget (three attempts
+        // allowed), so even a call that met the stall ends well before one full timeout.
+        assert!(took < TIMEOUT, "round {round}: {took:?}");
+    }
+    assert!(
+        a.requests() > stalled_before,
+        "some attempt went to the stalled instance and failed over"
+    );
+    a.set_stalled(false);
+}
+
+/// With every instance stalled, the call fails with `Timeout` once its budget is spent: about
+/// the timeout, not one timeout per attempt.
+#[test]
+fn a_call_to_a_stalled_cluster_times_out_within_its_budget() {
+    let (_runtime, a, b) = cluster();
+    let pins = [pin(&a), pin(&b)];
+    let ports = [a.addr().port(), b.addr().port()];
+    let id = key(&backend(&ports, &pins), "allstalled");
+    let hsm = backend(&ports, &pins);
+    // Known to the handle, so the call below is the signature alone.
+    let _ = hsm.public_key(&id).unwrap();
+    a.set_stalled(true);
+    b.set_stalled(true);
+    let started = Instant::now();
+    let e = hsm
+        .sign(&id, SignAlgorithm::EcdsaSha256, b"nobody answers")
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(e.kind(), hsm_core::ErrorKind::Timeout, "{e}");
+    // Three attempts of 1 s each took over 3 s before the timeout was the call's.
+    assert!(took < TIMEOUT * 2, "{took:?}");
+    assert!(
+        took >= TIMEOUT / 2,
+        "the budget was used, not given up at once: {took:?}"
+    );
+    a.set_stalled(false);
+    b.set_stalled(false);
 }
 
 #[test]

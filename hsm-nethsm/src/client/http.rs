@@ -1,8 +1,10 @@
 //! One request: URL from path segments, Basic auth, status codes mapped to error kinds.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
+
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
@@ -247,6 +249,9 @@ impl NetHsmClient {
             .attempts
             .max(u32::try_from(n).unwrap_or(u32::MAX))
             .max(1);
+        // The timeout is the whole call's budget: connection, answer, every retry, wait and
+        // failover. See `attempt_limit` for each attempt's share.
+        let deadline = tokio::time::Instant::now() + self.inner.timeout;
         let mut tried: Vec<usize> = Vec::new();
         let mut attempts = 0u32;
         let mut throttled = 0u32;
@@ -265,11 +270,15 @@ impl NetHsmClient {
                 // Back to an instance this call already tried: wait a little first.
                 let delay = policy.retry_delay.saturating_mul(1u32 << repeats.min(10));
                 repeats = repeats.saturating_add(1);
-                tokio::time::sleep(delay).await;
+                sleep_within(delay, deadline).await;
+            }
+            let limit = attempt_limit(deadline, max_attempts.saturating_sub(attempts), idempotent);
+            if limit.is_zero() {
+                return Err(Failure::known(self.spent(operation, attempts)));
             }
             attempts += 1;
-            let last = attempts >= max_attempts;
-            let outcome = self.attempt(instance, request).await;
+            let outcome = self.attempt(instance, request, limit).await;
+            let last = attempts >= max_attempts || tokio::time::Instant::now() >= deadline;
             match outcome {
                 // 304: a value set to what it already was (labels, tags).
                 Ok(answer)
@@ -287,7 +296,9 @@ impl NetHsmClient {
                             throttled += 1;
                             attempts -= 1;
                             tracing::debug!(operation, "throttled (429): waiting");
-                            tokio::time::sleep(policy.throttle_delay).await;
+                            if sleep_within(policy.throttle_delay, deadline).await {
+                                return Err(Failure::known(error));
+                            }
                         }
                         // Locked or unprovisioned: not carried out; another instance may be
                         // operational, this one is not retried.
@@ -343,11 +354,20 @@ impl NetHsmClient {
         }
     }
 
-    /// One request to one instance, bounded by the request timeout.
+    /// The error of a call whose time budget ran out between attempts.
+    fn spent(&self, operation: &'static str, attempts: u32) -> Error {
+        Error::new(ErrorKind::Timeout, operation).with_message(format!(
+            "the call's timeout of {} ms is spent ({attempts} attempts)",
+            self.inner.timeout.as_millis()
+        ))
+    }
+
+    /// One request to one instance, bounded by `limit` (its share of the call's budget).
     async fn attempt(
         &self,
         instance: &Instance,
         call: &Request<'_>,
+        limit: Duration,
     ) -> std::result::Result<Answer, Fault> {
         let operation = call.operation;
         let mut url = Self::url(&instance.base, call.segments).map_err(Fault::Fatal)?;
@@ -393,16 +413,38 @@ impl NetHsmClient {
                 body,
             })
         };
-        match tokio::time::timeout(self.inner.timeout, exchange).await {
+        match tokio::time::timeout(limit, exchange).await {
             Ok(result) => result,
             Err(_) => Err(Fault::Unknown(
                 Error::new(ErrorKind::Timeout, operation).with_message(format!(
-                    "no complete answer within {} ms",
+                    "no complete answer within {} ms (this attempt's share of the call's {} ms)",
+                    limit.as_millis(),
                     self.inner.timeout.as_millis()
                 )),
             )),
         }
     }
+}
+
+/// The time one attempt may take: an equal share of what is left of the call's budget for each
+/// attempt still allowed (`remaining / attempts_left`), so a stalled instance costs only its
+/// share and the call still fails over within its timeout. A request that is not idempotent is
+/// never sent again after a timeout (its outcome is unknown), so its attempt gets all that is
+/// left. Zero when the budget is spent.
+fn attempt_limit(deadline: tokio::time::Instant, attempts_left: u32, idempotent: bool) -> Duration {
+    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if idempotent {
+        remaining / attempts_left.max(1)
+    } else {
+        remaining
+    }
+}
+
+/// Sleeps `delay`, but not past `deadline`; `true` when the deadline is reached.
+async fn sleep_within(delay: Duration, deadline: tokio::time::Instant) -> bool {
+    let wake = (tokio::time::Instant::now() + delay).min(deadline);
+    tokio::time::sleep_until(wake).await;
+    wake >= deadline
 }
 
 /// Decodes a 2xx JSON answer: the content type must be JSON and the body must parse.

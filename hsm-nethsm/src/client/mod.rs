@@ -40,7 +40,7 @@ pub use self::key_admin::KeyFilter;
 
 const OP: &str = "nethsm.client";
 
-/// The default time allowed for one request, connection included.
+/// The default time allowed for one call, connection and retries included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default time allowed to open a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -209,8 +209,11 @@ impl NetHsmClientBuilder {
         self
     }
 
-    /// Time allowed for one attempt of a request, connection and whole answer included
-    /// (default [`DEFAULT_TIMEOUT`]).
+    /// Time allowed for one call, connection, answer, retries, waits and failover included
+    /// (default [`DEFAULT_TIMEOUT`]). Each attempt of an idempotent request gets an equal share
+    /// of what is left (`remaining / attempts left`), so a stalled instance still fails over
+    /// within the timeout; a non-idempotent request, never sent again after a timeout, gets all
+    /// that is left.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
