@@ -104,6 +104,7 @@ pub fn open_with(uri: &str, options: OpenOptions) -> Result<Box<dyn Hsm>> {
 
 /// Whether `uri` may be opened by this build as far as simulators go: not a `+sim` URI, or one
 /// whose simulator is built.
+#[cfg(all(feature = "tokio", feature = "nethsm"))]
 pub(crate) fn simulator_allowed(uri: &str) -> bool {
     let scheme = uri
         .split_once(':')

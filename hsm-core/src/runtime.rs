@@ -98,9 +98,16 @@ impl BlockingRuntime {
 }
 
 impl Drop for BlockingRuntime {
+    /// Outside any async context the worker threads are joined (up to 5 s), so that dropping a
+    /// client leaves no thread behind (a PKCS#11 module's `C_Finalize` relies on it); inside one,
+    /// where blocking would panic, they are told to stop without waiting.
     fn drop(&mut self) {
         if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
+            if tokio::runtime::Handle::try_current().is_ok() {
+                rt.shutdown_background();
+            } else {
+                rt.shutdown_timeout(std::time::Duration::from_secs(5));
+            }
         }
     }
 }
@@ -119,6 +126,30 @@ mod tests {
         let inner = outer.block_on(async { rt.block_on(async { 8 }) }).unwrap();
         assert_eq!(inner, 8);
         assert!(format!("{rt:?}").contains("hsm-test"));
+    }
+
+    #[test]
+    fn dropping_outside_an_async_context_joins_the_worker_threads() {
+        fn threads_named(prefix: &str) -> usize {
+            std::fs::read_dir("/proc/self/task")
+                .map(|tasks| {
+                    tasks
+                        .filter_map(|t| t.ok())
+                        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                        .filter(|name| name.starts_with(prefix))
+                        .count()
+                })
+                .unwrap_or(0)
+        }
+        let rt = BlockingRuntime::new("hsm-join-test").unwrap();
+        assert_eq!(rt.block_on(async { 1 }).unwrap(), 1);
+        assert!(threads_named("hsm-join-test") > 0, "workers are running");
+        drop(rt);
+        assert_eq!(
+            threads_named("hsm-join-test"),
+            0,
+            "no worker left after drop"
+        );
     }
 
     #[test]
