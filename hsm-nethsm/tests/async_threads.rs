@@ -200,6 +200,10 @@ fn open_async_starts_no_runtime_and_needs_one_for_the_simulator() {
     // No thread was started (a thread of the previous test may have exited meanwhile: the
     // set can shrink, never grow).
     let after = thread_ids();
-    assert!(after.is_subset(&before), "new threads: {:?}", after.difference(&before));
+    assert!(
+        after.is_subset(&before),
+        "new threads: {:?}",
+        after.difference(&before)
+    );
     drop(hsm);
 }
