@@ -530,3 +530,22 @@ fn rsa_4096_keys_sign_pkcs1_and_pss_verified_by_openssl() {
         pk.verify(message, &sig).unwrap();
     }
 }
+
+#[test]
+fn the_async_traits_on_async_n200_pass_the_conformance_suite() {
+    // AsyncN200 as an `Arc<dyn AsyncHsm>`, driven from blocking code through hsm-core's bridge:
+    // the same suite as the blocking backend, through the async trait methods.
+    let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
+    let client = sim.client_builder().unwrap().build().unwrap();
+    let n200: std::sync::Arc<dyn hsm_core::AsyncHsm> =
+        std::sync::Arc::new(hsm_n200::AsyncN200::new(client, sim.key_pin(), "FFFF"));
+    assert_eq!(n200.backend(), "n200");
+    let runtime =
+        std::sync::Arc::new(hsm_core::runtime::BlockingRuntime::new("hsm-n200-test").unwrap());
+    let blocking = hsm_core::asynchronous::BlockingOverAsync::new(n200, runtime);
+    let config = hsm_core::conformance::Config::new("async")
+        .skip_spec(KeySpec::Rsa3072)
+        .skip_spec(KeySpec::Rsa4096);
+    let report = hsm_core::conformance::run(&blocking, &config).unwrap_or_else(|f| panic!("{f}"));
+    assert!(report.passed.len() > 100, "{report}");
+}

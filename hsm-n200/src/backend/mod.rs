@@ -7,6 +7,7 @@
 //! (31 characters) or `id:HEX` (the PKCS#11 `CKA_ID`, the N200's `id` field). The first use of a
 //! key costs one lookup; after that a signature is one HTTP request on a kept connection.
 
+mod async_traits;
 pub(crate) mod blocking;
 
 use std::collections::HashMap;
