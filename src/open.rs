@@ -157,16 +157,30 @@ fn open_n200(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
 
 #[cfg(feature = "pkcs11")]
 fn open_pkcs11(uri: &str, options: OpenOptions) -> Result<Box<dyn Hsm>> {
+    let mut pkcs11_options = hsm_pkcs11::Options::default();
+    if let Some(sessions) = options.max_in_flight {
+        pkcs11_options = pkcs11_options.with_max_sessions(sessions);
+    }
+    if uri
+        .get(..11)
+        .is_some_and(|s| s.eq_ignore_ascii_case("pkcs11+sim:"))
+    {
+        // The throwaway token has its own PIN.
+        if options.credential.is_some() {
+            return Err(twice("the credential (PIN) of pkcs11+sim:"));
+        }
+        let sim = format!("pkcs11+sim:{}", uri.get(11..).unwrap_or_default());
+        return Ok(Box::new(hsm_pkcs11::Pkcs11Hsm::open_with(
+            &sim,
+            pkcs11_options,
+        )?));
+    }
     let mut parsed = hsm_pkcs11::Pkcs11Uri::parse(uri)?;
     if let Some(pin) = options.credential {
         if parsed.pin.is_some() {
             return Err(twice("the credential (PIN)"));
         }
         parsed.pin = Some(hsm_pkcs11::PinSource::Value(pin));
-    }
-    let mut pkcs11_options = hsm_pkcs11::Options::default();
-    if let Some(sessions) = options.max_in_flight {
-        pkcs11_options = pkcs11_options.with_max_sessions(sessions);
     }
     Ok(Box::new(hsm_pkcs11::Pkcs11Hsm::from_uri(
         parsed,

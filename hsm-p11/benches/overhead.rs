@@ -7,6 +7,10 @@
 //! - `eight_threads`: 8 threads, each with its own session (module) / sharing the one backend
 //!   (direct), signing at once; throughput in signatures.
 //!
+//! With `NETHSM_PKCS11_MODULE=/path/to/libnethsm_pkcs11.so` set, Nitrokey's own module for the
+//! NetHSM (built from its public source; not part of this project) runs the same two groups
+//! against the same simulator and key, as `nitrokey`: the side-by-side comparison in one run.
+//!
 //! `cargo bench -p hsm-p11 --bench overhead` (needs `cargo build --release -p hsm-p11` for the
 //! module and the `nethsm-sim` binary: scripts/ci.d/p11.sh builds the debug one, which is used
 //! when no release one exists). The process re-runs itself with the module's configuration in its
@@ -56,6 +60,14 @@ fn main() {
             ),
         ));
         env.push(("P11_BENCH_PASS".to_owned(), NETHSM_OPERATOR_PASS.to_owned()));
+        if std::env::var_os("NETHSM_PKCS11_MODULE").is_some() {
+            let conf = dir.path().join("p11nethsm.conf");
+            std::fs::write(&conf, nitrokey_config(sim.port, &sim.ca)).unwrap();
+            env.push((
+                "P11NETHSM_CONFIG_FILE".to_owned(),
+                conf.display().to_string(),
+            ));
+        }
         let _ = in_child(&env);
         return;
     }
@@ -155,7 +167,75 @@ fn overhead(c: &mut Criterion) {
         });
     });
     group.finish();
+    if let Some(path) = std::env::var_os("NETHSM_PKCS11_MODULE") {
+        nitrokey(c, &path, msg);
+    }
     drop(admin);
+}
+
+/// Nitrokey's module's configuration (YAML) for the simulator: one slot, the operator, the
+/// simulator's certificate pinned by its SHA-256 fingerprint, connections kept for 8 threads.
+fn nitrokey_config(port: u16, ca: &std::path::Path) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(ca)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let fingerprint = text.trim().rsplit('=').next().unwrap().to_owned();
+    format!(
+        "log_level: Error\nslots:\n  - label: NetHSM\n    operator:\n      username: operator\n      \
+         password: \"{NETHSM_OPERATOR_PASS}\"\n    instances:\n      - url: \
+         \"https://127.0.0.1:{port}/api/v1\"\n        max_idle_connections: {THREADS}\n        \
+         sha256_fingerprints:\n          - \"{fingerprint}\"\n"
+    )
+}
+
+/// The same two groups through Nitrokey's module, on the key the first module generated (its
+/// NetHSM id is a valid id, so both modules give it the same CKA_ID).
+fn nitrokey(c: &mut Criterion, path: &std::ffi::OsStr, msg: &[u8]) {
+    let module = Pkcs11::new(path).unwrap();
+    module
+        .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .unwrap();
+    let slot = module.get_slots_with_token().unwrap()[0];
+    let session = module.open_ro_session(slot).unwrap();
+    session
+        .login(
+            UserType::User,
+            Some(&AuthPin::new(NETHSM_OPERATOR_PASS.into())),
+        )
+        .unwrap();
+    let key = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Id(KEY.as_bytes().to_vec()),
+        ])
+        .unwrap()[0];
+    let _ = session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap();
+    let mut group = c.benchmark_group("p256_sign/one_thread");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("nitrokey", |b| {
+        b.iter(|| black_box(session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap()));
+    });
+    group.finish();
+    let module = &module;
+    let mut group = c.benchmark_group("p256_sign/eight_threads");
+    group.throughput(Throughput::Elements(THREADS as u64));
+    group.bench_function("nitrokey", |b| {
+        b.iter_custom(|iters| {
+            all_at_once(|| {
+                let session = module.open_ro_session(slot).unwrap();
+                move || {
+                    for _ in 0..iters {
+                        black_box(session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap());
+                    }
+                }
+            })
+        });
+    });
+    group.finish();
+    drop(session);
 }
 
 /// Runs [`THREADS`] threads: each prepares (`prepare`, untimed) and then runs its work, all
