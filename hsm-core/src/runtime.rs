@@ -143,6 +143,11 @@ mod tests {
         }
         let rt = BlockingRuntime::new("hsm-join-test").unwrap();
         assert_eq!(rt.block_on(async { 1 }).unwrap(), 1);
+        // A new thread takes its name once it first runs: wait until the workers show.
+        let started = std::time::Instant::now();
+        while threads_named("hsm-join-test") == 0 && started.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert!(threads_named("hsm-join-test") > 0, "workers are running");
         drop(rt);
         assert_eq!(
