@@ -32,11 +32,13 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use common::*;
-use criterion::{Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, ObjectClass};
-use cryptoki::session::UserType;
+use cryptoki::object::{Attribute, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use hsm_core::{KeyId, SignAlgorithm, Signer as _};
 
@@ -133,9 +135,7 @@ fn overhead(c: &mut Criterion) {
     group.bench_function("direct", |b| {
         b.iter(|| black_box(direct.sign(&key_id, alg, msg).unwrap()));
     });
-    group.bench_function("module", |b| {
-        b.iter(|| black_box(admin.sign(&Mechanism::EcdsaSha256, key, msg).unwrap()));
-    });
+    one_session(&mut group, "module", &admin, key, msg);
     group.finish();
 
     // Shared by the threads below (their work closures capture references).
@@ -153,19 +153,7 @@ fn overhead(c: &mut Criterion) {
             })
         });
     });
-    group.bench_function("module", |b| {
-        b.iter_custom(|iters| {
-            all_at_once(|| {
-                // Each thread its own session (opening one is local, and not timed).
-                let session = module.open_ro_session(slot).unwrap();
-                move || {
-                    for _ in 0..iters {
-                        black_box(session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap());
-                    }
-                }
-            })
-        });
-    });
+    session_per_thread(&mut group, "module", module, slot, key, msg);
     group.finish();
     if let Some(path) = std::env::var_os("NETHSM_PKCS11_MODULE") {
         nitrokey(c, &path, msg);
@@ -215,14 +203,39 @@ fn nitrokey(c: &mut Criterion, path: &std::ffi::OsStr, msg: &[u8]) {
     let _ = session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap();
     let mut group = c.benchmark_group("p256_sign/one_thread");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("nitrokey", |b| {
-        b.iter(|| black_box(session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap()));
-    });
+    one_session(&mut group, "nitrokey", &session, key, msg);
     group.finish();
-    let module = &module;
     let mut group = c.benchmark_group("p256_sign/eight_threads");
     group.throughput(Throughput::Elements(THREADS as u64));
-    group.bench_function("nitrokey", |b| {
+    session_per_thread(&mut group, "nitrokey", &module, slot, key, msg);
+    group.finish();
+    drop(session);
+}
+
+/// `C_Sign` with `CKM_ECDSA_SHA256` on one session, one signature at a time.
+fn one_session(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    session: &Session,
+    key: ObjectHandle,
+    msg: &[u8],
+) {
+    group.bench_function(name, |b| {
+        b.iter(|| black_box(session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap()));
+    });
+}
+
+/// [`THREADS`] threads signing at once, each on a session of its own (opening one is local, and
+/// not timed).
+fn session_per_thread(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    module: &Pkcs11,
+    slot: Slot,
+    key: ObjectHandle,
+    msg: &[u8],
+) {
+    group.bench_function(name, |b| {
         b.iter_custom(|iters| {
             all_at_once(|| {
                 let session = module.open_ro_session(slot).unwrap();
@@ -234,8 +247,6 @@ fn nitrokey(c: &mut Criterion, path: &std::ffi::OsStr, msg: &[u8]) {
             })
         });
     });
-    group.finish();
-    drop(session);
 }
 
 /// Runs [`THREADS`] threads: each prepares (`prepare`, untimed) and then runs its work, all
