@@ -129,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn dropping_outside_an_async_context_joins_the_worker_threads() {
+    fn dropping_outside_an_async_context_leaves_no_worker_thread() {
         fn threads_named(prefix: &str) -> usize {
             std::fs::read_dir("/proc/self/task")
                 .map(|tasks| {
@@ -150,6 +150,12 @@ mod tests {
         }
         assert!(threads_named("hsm-join-test") > 0, "workers are running");
         drop(rt);
+        // A worker reports that it has stopped just before its OS thread ends: allow it a moment
+        // to be gone, bounded.
+        let dropped = std::time::Instant::now();
+        while threads_named("hsm-join-test") > 0 && dropped.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert_eq!(
             threads_named("hsm-join-test"),
             0,
