@@ -146,7 +146,7 @@ fn open_nethsm(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
 
 #[cfg(feature = "n200")]
 fn open_n200(mut uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
-    options.into_uri(&mut uri, "n200")?;
+    options_into_uri(options, &mut uri)?;
     Ok(Box::new(hsm_n200::N200::open(uri)?))
 }
 
@@ -220,35 +220,27 @@ fn twice(what: &str) -> Error {
 /// Hands the options in code to a backend that reads them from its URI: the credential as the
 /// URI's password (a `SecretString`, never text), the rest as their URI parameters.
 #[cfg(feature = "n200")]
-trait IntoUri {
-    fn into_uri(self, uri: &mut BackendUri, scheme: &str) -> Result<()>;
-}
-
-#[cfg(feature = "n200")]
-impl IntoUri for OpenOptions {
-    fn into_uri(self, uri: &mut BackendUri, scheme: &str) -> Result<()> {
-        let _ = scheme;
-        // merge_uri refuses what is given twice and reads the URI's own credential sources.
-        let merged = self.merge_uri(uri, ("password", "password-env", "password-file"))?;
-        uri.password = merged.credential;
-        uri.user = merged.user;
-        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let mut pairs = Vec::new();
-        if let Some(t) = merged.timeout {
-            pairs.push(("timeout-ms".to_owned(), ms(t).to_string()));
-        }
-        if let Some(t) = merged.connect_timeout {
-            pairs.push(("connect-timeout-ms".to_owned(), ms(t).to_string()));
-        }
-        if let Some(r) = merged.retries {
-            pairs.push(("retries".to_owned(), r.to_string()));
-        }
-        if let Some(n) = merged.max_in_flight {
-            pairs.push(("max-in-flight".to_owned(), n.to_string()));
-        }
-        uri.query.extend(pairs);
-        Ok(())
+fn options_into_uri(options: OpenOptions, uri: &mut BackendUri) -> Result<()> {
+    // merge_uri refuses what is given twice and reads the URI's own credential sources.
+    let merged = options.merge_uri(uri, ("password", "password-env", "password-file"))?;
+    uri.password = merged.credential;
+    uri.user = merged.user;
+    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let mut pairs = Vec::new();
+    if let Some(t) = merged.timeout {
+        pairs.push(("timeout-ms".to_owned(), ms(t).to_string()));
     }
+    if let Some(t) = merged.connect_timeout {
+        pairs.push(("connect-timeout-ms".to_owned(), ms(t).to_string()));
+    }
+    if let Some(r) = merged.retries {
+        pairs.push(("retries".to_owned(), r.to_string()));
+    }
+    if let Some(n) = merged.max_in_flight {
+        pairs.push(("max-in-flight".to_owned(), n.to_string()));
+    }
+    uri.query.extend(pairs);
+    Ok(())
 }
 
 #[cfg(test)]
