@@ -17,11 +17,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{PRIVATE_READER, PrivatePcscd, SlotLock, USER_PIN, vpcd_addr, wait_card};
+use common::{
+    PRIVATE_READER, PrivatePcscd, SlotLock, USER_PIN, insert_card, vpcd_addr, wait_card,
+};
 use hsm_core::uri::BackendUri;
 use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 use hsm_sc::sim::SimulatedCard;
-use hsm_sc::sim::vpcd::InsertedCard;
 use hsm_sc::{PinRef, PinStatus, ScHsm};
 
 /// What any failure here must take at most (pcscd's own presence poll is 400 ms).
@@ -54,8 +55,7 @@ fn card_pulled_out_during_a_signature_then_back() {
     let _lock = SlotLock::acquire(1);
     let reader = "Virtual PCD 00 01";
     let sim = SimulatedCard::initialized().unwrap();
-    let inserted = InsertedCard::insert(&sim, vpcd_addr(1)).unwrap();
-    wait_card(reader, true);
+    let inserted = insert_card(&sim, vpcd_addr(1), reader);
 
     let hsm = open(reader);
     let key = KeyId::name("faulty").unwrap();
@@ -90,8 +90,7 @@ fn card_pulled_out_during_a_signature_then_back() {
     }
 
     // the same card comes back: keys are readable, but the PIN is not sent before login()
-    let inserted = InsertedCard::insert(&sim, vpcd_addr(1)).unwrap();
-    wait_card(reader, true);
+    let inserted = insert_card(&sim, vpcd_addr(1), reader);
     assert!(hsm.public_key(&key).is_ok());
     let e = hsm
         .sign(&key, SignAlgorithm::EcdsaSha256, b"before login")
@@ -119,8 +118,7 @@ fn card_pulled_out_during_a_signature_then_back() {
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     drop(inserted);
     wait_card(reader, false);
-    let inserted = InsertedCard::insert(&sim, vpcd_addr(1)).unwrap();
-    wait_card(reader, true);
+    let inserted = insert_card(&sim, vpcd_addr(1), reader);
     assert!(hsm.public_key(&gen_key).unwrap_err().is_not_found());
 
     // pulled out during VERIFY, inside the login transaction: an error, no hang; after the
@@ -133,8 +131,7 @@ fn card_pulled_out_during_a_signature_then_back() {
         assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
         drop(inserted);
         wait_card(reader, false);
-        let again = InsertedCard::insert(&sim, vpcd_addr(1)).unwrap();
-        wait_card(reader, true);
+        let again = insert_card(&sim, vpcd_addr(1), reader);
         again
     };
     assert_eq!(hsm.pin_status().unwrap(), PinStatus::TriesLeft(3));
@@ -146,8 +143,7 @@ fn card_pulled_out_during_a_signature_then_back() {
     wait_card(reader, false);
     let _ = hsm.list_keys().unwrap_err();
     let other = SimulatedCard::initialized_with_serial("DEOTHER").unwrap();
-    let inserted = InsertedCard::insert(&other, vpcd_addr(1)).unwrap();
-    wait_card(reader, true);
+    let inserted = insert_card(&other, vpcd_addr(1), reader);
     let e = hsm.login().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
     assert!(e.to_string().contains("DEOTHER"), "{e}");
@@ -178,8 +174,7 @@ fn reader_disappears_with_pcscd() {
     pcscd = PrivatePcscd::reuse(dir);
     pcscd.start();
     let sim = SimulatedCard::initialized().unwrap();
-    let inserted = InsertedCard::insert(&sim, ("127.0.0.1", pcscd.port)).unwrap();
-    wait_card(PRIVATE_READER, true);
+    let inserted = insert_card(&sim, ("127.0.0.1", pcscd.port), PRIVATE_READER);
     let hsm = open(PRIVATE_READER);
     let key = KeyId::name("k").unwrap();
     hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
@@ -206,8 +201,7 @@ fn reader_disappears_with_pcscd() {
 
     // pcscd and the reader come back, the card is inserted again: login, then sign
     pcscd.start();
-    let _inserted = InsertedCard::insert(&sim, ("127.0.0.1", pcscd.port)).unwrap();
-    wait_card(PRIVATE_READER, true);
+    let _inserted = insert_card(&sim, ("127.0.0.1", pcscd.port), PRIVATE_READER);
     hsm.login().unwrap();
     sign_and_verify(&hsm, &key);
 }

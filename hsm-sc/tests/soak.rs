@@ -73,8 +73,7 @@ fn soak_in_process_and_over_pcscd() {
         let guard = common::slot_guard(1);
         let lock = common::SlotLock::acquire(1);
         let sim = hsm_sc::sim::SimulatedCard::initialized().unwrap();
-        let card = hsm_sc::sim::vpcd::InsertedCard::insert(&sim, common::vpcd_addr(1)).unwrap();
-        common::wait_card("Virtual PCD 00 01", true);
+        let card = common::insert_card(&sim, common::vpcd_addr(1), "Virtual PCD 00 01");
         let uri = format!(
             "sc-hsm:?reader=Virtual%20PCD%2000%2001&pin-value={}",
             common::USER_PIN

@@ -21,6 +21,8 @@ const OP: &str = "sc-hsm.vpcd";
 
 /// No removal armed (a value no INS byte takes).
 const DISARMED: u16 = u16::MAX;
+/// Stored once the card has been pulled out during a command (no INS byte equals it).
+const PULLED_OUT: u16 = u16::MAX - 1;
 
 fn io(e: std::io::Error) -> Error {
     Error::new(ErrorKind::Unavailable, OP)
@@ -138,6 +140,8 @@ fn serve_stream(card: &SimulatedCard, mut s: TcpStream, remove_on: &AtomicU16) -
                     .is_ok()
                 {
                     tracing::debug!(ins = %format_args!("{ins:02X}"), "card pulled out during a command");
+                    // marked out before the host can learn of it through pcscd
+                    remove_on.store(PULLED_OUT, Ordering::Release);
                     let _ = s.shutdown(Shutdown::Both);
                     return Ok(());
                 }
@@ -200,7 +204,8 @@ impl InsertedCard {
     /// Whether the card is still in the reader (the connection is being served).
     #[must_use]
     pub fn is_inserted(&self) -> bool {
-        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+        self.remove_on.load(Ordering::Acquire) != PULLED_OUT
+            && self.thread.as_ref().is_some_and(|t| !t.is_finished())
     }
 
     /// Pulls the card out and waits for the serving thread.
