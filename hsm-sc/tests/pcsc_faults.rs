@@ -17,9 +17,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{
-    PRIVATE_READER, PrivatePcscd, SlotLock, USER_PIN, insert_card, vpcd_addr, wait_card,
-};
+use common::{PRIVATE_READER, PrivatePcscd, SlotLock, USER_PIN, insert_card, vpcd_addr, wait_card};
 use hsm_core::uri::BackendUri;
 use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 use hsm_sc::sim::SimulatedCard;
@@ -131,8 +129,7 @@ fn card_pulled_out_during_a_signature_then_back() {
         assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
         drop(inserted);
         wait_card(reader, false);
-        let again = insert_card(&sim, vpcd_addr(1), reader);
-        again
+        insert_card(&sim, vpcd_addr(1), reader)
     };
     assert_eq!(hsm.pin_status().unwrap(), PinStatus::TriesLeft(3));
     hsm.login().unwrap();
