@@ -5,8 +5,8 @@
 use hsm_core::{KeyId, Result};
 use zeroize::Zeroizing;
 
-use crate::client::model::{DecryptMode, DecryptRequest, EncryptMode, EncryptRequest};
 use crate::key_ids;
+use crate::protocol::model::{DecryptMode, DecryptRequest, EncryptMode, EncryptRequest};
 use crate::trace::traced;
 use crate::{AsyncNetHsm, NetHsm};
 

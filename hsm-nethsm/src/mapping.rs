@@ -3,7 +3,7 @@
 
 use hsm_core::{Curve, Error, KeySpec, Result, SignAlgorithm};
 
-use crate::client::model::{KeyMechanism, KeyType, SignMode};
+use crate::protocol::model::{KeyMechanism, KeyType, SignMode};
 
 /// The NetHSM key type and length for a spec; `None` for specs the device has no type for.
 pub(crate) fn key_type(spec: KeySpec) -> Option<(KeyType, Option<u32>)> {

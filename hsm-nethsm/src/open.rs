@@ -6,7 +6,7 @@ use hsm_core::uri::BackendUri;
 use hsm_core::{Error, OpenOptions, Result};
 
 use crate::backend::AsyncNetHsm;
-use crate::blocking::NetHsm;
+use crate::backend::blocking::NetHsm;
 use crate::client::{Credentials, NetHsmClientBuilder, RetryPolicy};
 
 const OP: &str = "nethsm.open";

@@ -5,11 +5,11 @@ use hsm_core::Result;
 use reqwest::Method;
 
 use super::NetHsmClient;
-use super::http::Request;
-use super::model::{
+use crate::protocol::model::{
     ChangePassphraseRequest, DistinguishedName, LoggingConfig, NetworkConfig, NtpConfig,
     TimeConfig, TlsKeyGenerateRequest, UnattendedBootConfig,
 };
+use crate::transport::http::Request;
 
 impl NetHsmClient {
     /// `PUT /config/unlock-passphrase`.
@@ -20,7 +20,7 @@ impl NetHsmClient {
         let segments = ["config", "unlock-passphrase"];
         let request =
             Request::new("nethsm.change_unlock_passphrase", Method::PUT, &segments).json(change)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `PUT /config/backup-passphrase`.
@@ -31,7 +31,7 @@ impl NetHsmClient {
         let segments = ["config", "backup-passphrase"];
         let request =
             Request::new("nethsm.change_backup_passphrase", Method::PUT, &segments).json(change)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `GET /config/unattended-boot`.
@@ -40,12 +40,13 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn unattended_boot(&self) -> Result<UnattendedBootConfig> {
         let segments = ["config", "unattended-boot"];
-        self.json_request(&Request::new(
-            "nethsm.unattended_boot",
-            Method::GET,
-            &segments,
-        ))
-        .await
+        self.transport
+            .json_request(&Request::new(
+                "nethsm.unattended_boot",
+                Method::GET,
+                &segments,
+            ))
+            .await
     }
 
     /// `PUT /config/unattended-boot`.
@@ -56,7 +57,7 @@ impl NetHsmClient {
         let segments = ["config", "unattended-boot"];
         let request =
             Request::new("nethsm.set_unattended_boot", Method::PUT, &segments).json(&config)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `GET /config/time`.
@@ -65,7 +66,8 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn time(&self) -> Result<TimeConfig> {
         let segments = ["config", "time"];
-        self.json_request(&Request::new("nethsm.time", Method::GET, &segments))
+        self.transport
+            .json_request(&Request::new("nethsm.time", Method::GET, &segments))
             .await
     }
 
@@ -76,7 +78,7 @@ impl NetHsmClient {
     pub async fn set_time(&self, time: &TimeConfig) -> Result<()> {
         let segments = ["config", "time"];
         let request = Request::new("nethsm.set_time", Method::PUT, &segments).json(time)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `GET /config/logging`.
@@ -85,7 +87,8 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn logging(&self) -> Result<LoggingConfig> {
         let segments = ["config", "logging"];
-        self.json_request(&Request::new("nethsm.logging", Method::GET, &segments))
+        self.transport
+            .json_request(&Request::new("nethsm.logging", Method::GET, &segments))
             .await
     }
 
@@ -96,7 +99,7 @@ impl NetHsmClient {
     pub async fn set_logging(&self, config: &LoggingConfig) -> Result<()> {
         let segments = ["config", "logging"];
         let request = Request::new("nethsm.set_logging", Method::PUT, &segments).json(config)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `GET /config/tls/public.pem`: the TLS key's public key.
@@ -105,12 +108,13 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn tls_public_key_pem(&self) -> Result<String> {
         let segments = ["config", "tls", "public.pem"];
-        self.text(Request::new(
-            "nethsm.tls_public_key",
-            Method::GET,
-            &segments,
-        ))
-        .await
+        self.transport
+            .text(Request::new(
+                "nethsm.tls_public_key",
+                Method::GET,
+                &segments,
+            ))
+            .await
     }
 
     /// `GET /config/tls/cert.pem`: the TLS certificate.
@@ -119,12 +123,13 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn tls_certificate_pem(&self) -> Result<String> {
         let segments = ["config", "tls", "cert.pem"];
-        self.text(Request::new(
-            "nethsm.tls_certificate",
-            Method::GET,
-            &segments,
-        ))
-        .await
+        self.transport
+            .text(Request::new(
+                "nethsm.tls_certificate",
+                Method::GET,
+                &segments,
+            ))
+            .await
     }
 
     /// `PUT /config/tls/cert.pem`: installs a TLS certificate for the current TLS key.
@@ -135,7 +140,7 @@ impl NetHsmClient {
         let segments = ["config", "tls", "cert.pem"];
         let request = Request::new("nethsm.set_tls_certificate", Method::PUT, &segments)
             .body("application/x-pem-file", pem.as_bytes().to_vec());
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `POST /config/tls/csr.pem`: a CSR for the TLS key.
@@ -145,7 +150,7 @@ impl NetHsmClient {
     pub async fn tls_csr_pem(&self, subject: &DistinguishedName) -> Result<String> {
         let segments = ["config", "tls", "csr.pem"];
         let request = Request::new("nethsm.tls_csr", Method::POST, &segments).json(subject)?;
-        self.text(request).await
+        self.transport.text(request).await
     }
 
     /// `POST /config/tls/generate`: a new TLS key (and self-signed certificate).
@@ -156,7 +161,7 @@ impl NetHsmClient {
         let segments = ["config", "tls", "generate"];
         let request =
             Request::new("nethsm.generate_tls_key", Method::POST, &segments).json(request)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `GET /config/tls/cluster-ca.pem` (v4): the CA of cluster peer traffic.
@@ -165,7 +170,8 @@ impl NetHsmClient {
     /// `NotFound` when none was ever set.
     pub async fn cluster_ca_pem(&self) -> Result<String> {
         let segments = ["config", "tls", "cluster-ca.pem"];
-        self.text(Request::new("nethsm.cluster_ca", Method::GET, &segments))
+        self.transport
+            .text(Request::new("nethsm.cluster_ca", Method::GET, &segments))
             .await
     }
 
@@ -179,7 +185,7 @@ impl NetHsmClient {
         let segments = ["config", "tls", "cluster-ca.pem"];
         let request = Request::new("nethsm.set_cluster_ca", Method::PUT, &segments)
             .body("application/x-pem-file", pem.as_bytes().to_vec());
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `GET /config/network`.
@@ -188,7 +194,8 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn network(&self) -> Result<NetworkConfig> {
         let segments = ["config", "network"];
-        self.json_request(&Request::new("nethsm.network", Method::GET, &segments))
+        self.transport
+            .json_request(&Request::new("nethsm.network", Method::GET, &segments))
             .await
     }
 
@@ -199,7 +206,7 @@ impl NetHsmClient {
     pub async fn set_network(&self, config: &NetworkConfig) -> Result<()> {
         let segments = ["config", "network"];
         let request = Request::new("nethsm.set_network", Method::PUT, &segments).json(config)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `GET /config/ntp` (v5).
@@ -208,7 +215,8 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn ntp(&self) -> Result<NtpConfig> {
         let segments = ["config", "ntp"];
-        self.json_request(&Request::new("nethsm.ntp", Method::GET, &segments))
+        self.transport
+            .json_request(&Request::new("nethsm.ntp", Method::GET, &segments))
             .await
     }
 
@@ -219,6 +227,6 @@ impl NetHsmClient {
     pub async fn set_ntp(&self, config: &NtpConfig) -> Result<()> {
         let segments = ["config", "ntp"];
         let request = Request::new("nethsm.set_ntp", Method::PUT, &segments).json(config)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 }

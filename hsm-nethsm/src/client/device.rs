@@ -5,12 +5,12 @@ use hsm_core::Result;
 use reqwest::Method;
 use secrecy::SecretString;
 
-use super::http::Request;
-use super::model::{
-    NamespaceItem, PassphraseRequest, RestoreArguments, SystemInfo, SystemUpdateData, UserPostData,
-};
 use super::multipart::{Part, with_arguments};
 use super::{NetHsmClient, ids};
+use crate::protocol::model::{
+    NamespaceItem, PassphraseRequest, RestoreArguments, SystemInfo, SystemUpdateData, UserPostData,
+};
+use crate::transport::http::Request;
 
 impl NetHsmClient {
     /// `GET /health/alive`: `Ok` when the device is started but Locked or Unprovisioned.
@@ -19,7 +19,7 @@ impl NetHsmClient {
     /// `InvalidState` (412) otherwise.
     pub async fn health_alive(&self) -> Result<()> {
         let request = Request::new("nethsm.health_alive", Method::GET, &["health", "alive"]);
-        self.no_answer(request.unauthenticated()).await
+        self.transport.no_answer(request.unauthenticated()).await
     }
 
     /// `POST /unlock` (no authentication): Locked to Operational.
@@ -29,7 +29,7 @@ impl NetHsmClient {
     pub async fn unlock(&self, passphrase: SecretString) -> Result<()> {
         let request = Request::new("nethsm.unlock", Method::POST, &["unlock"])
             .json(&PassphraseRequest { passphrase })?;
-        self.no_answer(request.unauthenticated()).await
+        self.transport.no_answer(request.unauthenticated()).await
     }
 
     /// `POST /lock` (Administrator): Operational to Locked.
@@ -37,7 +37,8 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`, `InvalidState`.
     pub async fn lock(&self) -> Result<()> {
-        self.no_answer(Request::new("nethsm.lock", Method::POST, &["lock"]))
+        self.transport
+            .no_answer(Request::new("nethsm.lock", Method::POST, &["lock"]))
             .await
     }
 
@@ -60,7 +61,8 @@ impl NetHsmClient {
             None => vec!["users"],
         };
         let request = Request::new("nethsm.create_user", Method::POST, &segments).json(user)?;
-        let created: super::model::KeyItem = self.json_request(&request).await?;
+        let created: crate::protocol::model::KeyItem =
+            self.transport.json_request(&request).await?;
         Ok(created.id)
     }
 
@@ -73,7 +75,7 @@ impl NetHsmClient {
         let segments = ["users", id, "passphrase"];
         let request = Request::new("nethsm.set_user_passphrase", Method::POST, &segments)
             .json(&PassphraseRequest { passphrase })?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `GET /users/{UserID}/tags`: an operator's tags.
@@ -83,7 +85,8 @@ impl NetHsmClient {
     pub async fn user_tags(&self, id: &str) -> Result<Vec<String>> {
         ids::check_user("nethsm.user_tags", id)?;
         let segments = ["users", id, "tags"];
-        self.json_request(&Request::new("nethsm.user_tags", Method::GET, &segments))
+        self.transport
+            .json_request(&Request::new("nethsm.user_tags", Method::GET, &segments))
             .await
     }
 
@@ -95,7 +98,8 @@ impl NetHsmClient {
         ids::check_user("nethsm.add_user_tag", id)?;
         ids::check("nethsm.add_user_tag", "tag", tag)?;
         let segments = ["users", id, "tags", tag];
-        self.no_answer(Request::new("nethsm.add_user_tag", Method::PUT, &segments))
+        self.transport
+            .no_answer(Request::new("nethsm.add_user_tag", Method::PUT, &segments))
             .await
     }
 
@@ -107,12 +111,13 @@ impl NetHsmClient {
         ids::check_user("nethsm.remove_user_tag", id)?;
         ids::check("nethsm.remove_user_tag", "tag", tag)?;
         let segments = ["users", id, "tags", tag];
-        self.no_answer(Request::new(
-            "nethsm.remove_user_tag",
-            Method::DELETE,
-            &segments,
-        ))
-        .await
+        self.transport
+            .no_answer(Request::new(
+                "nethsm.remove_user_tag",
+                Method::DELETE,
+                &segments,
+            ))
+            .await
     }
 
     /// `GET /namespaces` (v2).
@@ -121,6 +126,7 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn list_namespaces(&self) -> Result<Vec<String>> {
         let items: Vec<NamespaceItem> = self
+            .transport
             .json_request(&Request::new(
                 "nethsm.list_namespaces",
                 Method::GET,
@@ -137,7 +143,8 @@ impl NetHsmClient {
     pub async fn add_namespace(&self, id: &str) -> Result<()> {
         ids::check("nethsm.add_namespace", "namespace", id)?;
         let segments = ["namespaces", id];
-        self.no_answer(Request::new("nethsm.add_namespace", Method::PUT, &segments))
+        self.transport
+            .no_answer(Request::new("nethsm.add_namespace", Method::PUT, &segments))
             .await
     }
 
@@ -148,12 +155,13 @@ impl NetHsmClient {
     pub async fn delete_namespace(&self, id: &str) -> Result<()> {
         ids::check("nethsm.delete_namespace", "namespace", id)?;
         let segments = ["namespaces", id];
-        self.no_answer(Request::new(
-            "nethsm.delete_namespace",
-            Method::DELETE,
-            &segments,
-        ))
-        .await
+        self.transport
+            .no_answer(Request::new(
+                "nethsm.delete_namespace",
+                Method::DELETE,
+                &segments,
+            ))
+            .await
     }
 
     /// `GET /metrics` (Metrics role): the device's counters, as the device names them.
@@ -161,7 +169,8 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn metrics(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
-        self.json_request(&Request::new("nethsm.metrics", Method::GET, &["metrics"]))
+        self.transport
+            .json_request(&Request::new("nethsm.metrics", Method::GET, &["metrics"]))
             .await
     }
 
@@ -171,7 +180,8 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn system_info(&self) -> Result<SystemInfo> {
         let segments = ["system", "info"];
-        self.json_request(&Request::new("nethsm.system_info", Method::GET, &segments))
+        self.transport
+            .json_request(&Request::new("nethsm.system_info", Method::GET, &segments))
             .await
     }
 
@@ -181,7 +191,8 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn reboot(&self) -> Result<()> {
         let segments = ["system", "reboot"];
-        self.no_answer(Request::new("nethsm.reboot", Method::POST, &segments))
+        self.transport
+            .no_answer(Request::new("nethsm.reboot", Method::POST, &segments))
             .await
     }
 
@@ -191,7 +202,8 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn shutdown(&self) -> Result<()> {
         let segments = ["system", "shutdown"];
-        self.no_answer(Request::new("nethsm.shutdown", Method::POST, &segments))
+        self.transport
+            .no_answer(Request::new("nethsm.shutdown", Method::POST, &segments))
             .await
     }
 
@@ -201,12 +213,13 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn factory_reset(&self) -> Result<()> {
         let segments = ["system", "factory-reset"];
-        self.no_answer(Request::new(
-            "nethsm.factory_reset",
-            Method::POST,
-            &segments,
-        ))
-        .await
+        self.transport
+            .no_answer(Request::new(
+                "nethsm.factory_reset",
+                Method::POST,
+                &segments,
+            ))
+            .await
     }
 
     /// `POST /system/update`: uploads a signed update image; commit or cancel it next.
@@ -217,7 +230,7 @@ impl NetHsmClient {
         let segments = ["system", "update"];
         let request = Request::new("nethsm.upload_update", Method::POST, &segments)
             .body("application/octet-stream", image);
-        self.json_request(&request).await
+        self.transport.json_request(&request).await
     }
 
     /// `POST /system/commit-update`.
@@ -226,12 +239,13 @@ impl NetHsmClient {
     /// `InvalidState` without an uploaded update.
     pub async fn commit_update(&self) -> Result<()> {
         let segments = ["system", "commit-update"];
-        self.no_answer(Request::new(
-            "nethsm.commit_update",
-            Method::POST,
-            &segments,
-        ))
-        .await
+        self.transport
+            .no_answer(Request::new(
+                "nethsm.commit_update",
+                Method::POST,
+                &segments,
+            ))
+            .await
     }
 
     /// `POST /system/cancel-update`.
@@ -240,12 +254,13 @@ impl NetHsmClient {
     /// `InvalidState` without an uploaded update.
     pub async fn cancel_update(&self) -> Result<()> {
         let segments = ["system", "cancel-update"];
-        self.no_answer(Request::new(
-            "nethsm.cancel_update",
-            Method::POST,
-            &segments,
-        ))
-        .await
+        self.transport
+            .no_answer(Request::new(
+                "nethsm.cancel_update",
+                Method::POST,
+                &segments,
+            ))
+            .await
     }
 
     /// `POST /system/backup` (Backup role): the encrypted backup file.
@@ -254,7 +269,8 @@ impl NetHsmClient {
     /// `PermissionDenied`, `InvalidState` (no backup passphrase set).
     pub async fn backup(&self) -> Result<Vec<u8>> {
         let segments = ["system", "backup"];
-        self.send_request(&Request::new("nethsm.backup", Method::POST, &segments))
+        self.transport
+            .send_request(&Request::new("nethsm.backup", Method::POST, &segments))
             .await
     }
 
@@ -277,6 +293,6 @@ impl NetHsmClient {
         let (content_type, body) = with_arguments(OP, arguments, backup_file)?;
         let segments = ["system", "restore"];
         let request = Request::new(OP, Method::POST, &segments).body(content_type, body);
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 }

@@ -4,12 +4,12 @@
 use hsm_core::Result;
 use reqwest::Method;
 
-use super::http::Request;
-use super::model::{
+use super::{NetHsmClient, ids};
+use crate::protocol::model::{
     DecryptRequest, DecryptResponse, DistinguishedName, EncryptRequest, EncryptResponse, KeyItem,
     KeySetLabel, MoveKeyRequest, RandomRequest, RandomResponse,
 };
-use super::{NetHsmClient, ids};
+use crate::transport::http::Request;
 
 /// The `filter` and `label` of a key listing.
 #[derive(Clone, Debug, Default)]
@@ -49,7 +49,7 @@ impl NetHsmClient {
             None => vec!["keys"],
         };
         let request = Request::new("nethsm.list_keys", Method::GET, &segments).query(&query);
-        self.json_request(&request).await
+        self.transport.json_request(&request).await
     }
 
     /// `POST /keys/{KeyID}/move`: renames a key; returns the new id.
@@ -64,7 +64,7 @@ impl NetHsmClient {
         };
         let segments = ["keys", id, "move"];
         let request = Request::new("nethsm.move_key", Method::POST, &segments).json(&body)?;
-        self.json_request(&request).await
+        self.transport.json_request(&request).await
     }
 
     /// `PUT /keys/{KeyID}/label` (v5).
@@ -78,7 +78,7 @@ impl NetHsmClient {
         };
         let segments = ["keys", id, "label"];
         let request = Request::new("nethsm.set_key_label", Method::PUT, &segments).json(&body)?;
-        self.send_request(&request).await.map(drop)
+        self.transport.send_request(&request).await.map(drop)
     }
 
     /// `DELETE /keys/{KeyID}/label` (v5).
@@ -89,7 +89,7 @@ impl NetHsmClient {
         ids::check("nethsm.delete_key_label", "key id", id)?;
         let segments = ["keys", id, "label"];
         let request = Request::new("nethsm.delete_key_label", Method::DELETE, &segments);
-        self.send_request(&request).await.map(drop)
+        self.transport.send_request(&request).await.map(drop)
     }
 
     /// `POST /keys/{KeyID}/csr.pem`: a CSR signed by the key, PEM.
@@ -101,7 +101,7 @@ impl NetHsmClient {
         const OP: &str = "nethsm.key_csr";
         let segments = ["keys", id, "csr.pem"];
         let request = Request::new(OP, Method::POST, &segments).json(subject)?;
-        self.text(request).await
+        self.transport.text(request).await
     }
 
     /// `GET /keys/{KeyID}/cert`: the stored certificate, exactly as stored.
@@ -112,7 +112,7 @@ impl NetHsmClient {
         ids::check("nethsm.key_certificate", "key id", id)?;
         let segments = ["keys", id, "cert"];
         let request = Request::new("nethsm.key_certificate", Method::GET, &segments);
-        self.send_request(&request).await
+        self.transport.send_request(&request).await
     }
 
     /// `PUT /keys/{KeyID}/cert`: stores a certificate (at most 1 MiB) with the key.
@@ -124,7 +124,7 @@ impl NetHsmClient {
         let segments = ["keys", id, "cert"];
         let request = Request::new("nethsm.put_key_certificate", Method::PUT, &segments)
             .body("application/octet-stream", certificate.to_vec());
-        self.send_request(&request).await.map(drop)
+        self.transport.send_request(&request).await.map(drop)
     }
 
     /// `DELETE /keys/{KeyID}/cert`.
@@ -135,7 +135,7 @@ impl NetHsmClient {
         ids::check("nethsm.delete_key_certificate", "key id", id)?;
         let segments = ["keys", id, "cert"];
         let request = Request::new("nethsm.delete_key_certificate", Method::DELETE, &segments);
-        self.send_request(&request).await.map(drop)
+        self.transport.send_request(&request).await.map(drop)
     }
 
     /// `PUT /keys/{KeyID}/restrictions/tags/{Tag}`: only operators with the tag may use the key.
@@ -147,7 +147,7 @@ impl NetHsmClient {
         ids::check("nethsm.add_key_tag", "tag", tag)?;
         let segments = ["keys", id, "restrictions", "tags", tag];
         let request = Request::new("nethsm.add_key_tag", Method::PUT, &segments);
-        self.send_request(&request).await.map(drop)
+        self.transport.send_request(&request).await.map(drop)
     }
 
     /// `DELETE /keys/{KeyID}/restrictions/tags/{Tag}`.
@@ -159,7 +159,7 @@ impl NetHsmClient {
         ids::check("nethsm.remove_key_tag", "tag", tag)?;
         let segments = ["keys", id, "restrictions", "tags", tag];
         let request = Request::new("nethsm.remove_key_tag", Method::DELETE, &segments);
-        self.send_request(&request).await.map(drop)
+        self.transport.send_request(&request).await.map(drop)
     }
 
     /// `POST /keys/{KeyID}/decrypt`. The plaintext is zeroized when the answer is dropped.
@@ -170,7 +170,7 @@ impl NetHsmClient {
         ids::check("nethsm.decrypt", "key id", id)?;
         let segments = ["keys", id, "decrypt"];
         let request = Request::new("nethsm.decrypt", Method::POST, &segments).json(request)?;
-        self.json_request(&request).await
+        self.transport.json_request(&request).await
     }
 
     /// `POST /keys/{KeyID}/encrypt` (AES-CBC with a Generic key).
@@ -181,7 +181,7 @@ impl NetHsmClient {
         ids::check("nethsm.encrypt", "key id", id)?;
         let segments = ["keys", id, "encrypt"];
         let request = Request::new("nethsm.encrypt", Method::POST, &segments).json(request)?;
-        self.json_request(&request).await
+        self.transport.json_request(&request).await
     }
 
     /// `POST /random`: `length` (1 to 1024) random bytes from the device.
@@ -191,7 +191,7 @@ impl NetHsmClient {
     pub async fn random(&self, length: u32) -> Result<Vec<u8>> {
         let request = Request::new("nethsm.random", Method::POST, &["random"])
             .json(&RandomRequest { length })?;
-        let answer: RandomResponse = self.json_request(&request).await?;
+        let answer: RandomResponse = self.transport.json_request(&request).await?;
         Ok(answer.random)
     }
 }

@@ -5,13 +5,13 @@ use reqwest::Method;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::http::{Failure, Request};
-use super::model::{
+use super::multipart::{self, Part};
+use super::{NetHsmClient, ids};
+use crate::protocol::model::{
     GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyType, PemKeyArguments, PublicKeyData,
     SignMode, SignRequest, SignResponse,
 };
-use super::multipart::{self, Part};
-use super::{NetHsmClient, ids};
+use crate::transport::http::{Failure, Request};
 
 impl NetHsmClient {
     /// `GET /keys`: the ids of the keys the user can see.
@@ -19,7 +19,8 @@ impl NetHsmClient {
     /// # Errors
     /// Transport, authentication and device errors.
     pub async fn list_keys(&self) -> Result<Vec<KeyItem>> {
-        self.json_request(&Request::new("nethsm.list_keys", Method::GET, &["keys"]))
+        self.transport
+            .json_request(&Request::new("nethsm.list_keys", Method::GET, &["keys"]))
             .await
     }
 
@@ -40,7 +41,7 @@ impl NetHsmClient {
         const OP: &str = "nethsm.generate_key";
         let segments = ["keys", "generate"];
         let call = Request::new(OP, Method::POST, &segments).json(request)?;
-        let failure = match self.json_call(&call).await {
+        let failure = match self.transport.json_call(&call).await {
             Ok(item) => return Ok(item),
             Err(failure) => failure,
         };
@@ -65,12 +66,12 @@ impl NetHsmClient {
         const OP: &str = "nethsm.import_key";
         let Some(id) = id else {
             let call = Request::new(OP, Method::POST, &["keys"]).json(request)?;
-            let created: KeyItem = self.json_request(&call).await?;
+            let created: KeyItem = self.transport.json_request(&call).await?;
             return Ok(created.id);
         };
         let segments = ["keys", id];
         let call = Request::new(OP, Method::PUT, &segments).json(request)?;
-        match self.call_request(&call).await {
+        match self.transport.call_request(&call).await {
             Ok(_) => Ok(id.to_owned()),
             Err(failure) => self
                 .settle_creation(OP, failure, id, Some(request.key_type))
@@ -104,12 +105,12 @@ impl NetHsmClient {
         let (content_type, body) = multipart::with_arguments(OP, arguments, key_file)?;
         let Some(id) = id else {
             let request = Request::new(OP, Method::POST, &["keys"]).body(content_type, body);
-            let created: KeyItem = self.json_request(&request).await?;
+            let created: KeyItem = self.transport.json_request(&request).await?;
             return Ok(created.id);
         };
         let segments = ["keys", id];
         let request = Request::new(OP, Method::PUT, &segments).body(content_type, body);
-        match self.call_request(&request).await {
+        match self.transport.call_request(&request).await {
             Ok(_) => Ok(id.to_owned()),
             Err(failure) => self
                 .settle_creation(OP, failure, id, None)
@@ -164,7 +165,8 @@ impl NetHsmClient {
     pub async fn get_key(&self, id: &str) -> Result<PublicKeyData> {
         ids::check("nethsm.get_key", "key id", id)?;
         let segments = ["keys", id];
-        self.json_request(&Request::new("nethsm.get_key", Method::GET, &segments))
+        self.transport
+            .json_request(&Request::new("nethsm.get_key", Method::GET, &segments))
             .await
     }
 
@@ -175,7 +177,8 @@ impl NetHsmClient {
     pub async fn delete_key(&self, id: &str) -> Result<()> {
         ids::check("nethsm.delete_key", "key id", id)?;
         let segments = ["keys", id];
-        self.no_answer(Request::new("nethsm.delete_key", Method::DELETE, &segments))
+        self.transport
+            .no_answer(Request::new("nethsm.delete_key", Method::DELETE, &segments))
             .await
     }
 
@@ -186,12 +189,13 @@ impl NetHsmClient {
     pub async fn public_key_pem(&self, id: &str) -> Result<String> {
         ids::check("nethsm.public_key_pem", "key id", id)?;
         let segments = ["keys", id, "public.pem"];
-        self.text(Request::new(
-            "nethsm.public_key_pem",
-            Method::GET,
-            &segments,
-        ))
-        .await
+        self.transport
+            .text(Request::new(
+                "nethsm.public_key_pem",
+                Method::GET,
+                &segments,
+            ))
+            .await
     }
 
     /// `POST /keys/{KeyID}/sign`: signs `message` exactly as the mode defines it (see the
@@ -209,7 +213,7 @@ impl NetHsmClient {
         };
         let segments = ["keys", id, "sign"];
         let call = Request::new("nethsm.sign", Method::POST, &segments).json(&request)?;
-        let response: SignResponse = self.json_request(&call).await?;
+        let response: SignResponse = self.transport.json_request(&call).await?;
         Ok(response.signature)
     }
 }

@@ -4,12 +4,12 @@ use hsm_core::Result;
 use reqwest::Method;
 use secrecy::SecretString;
 
-use super::http::Request;
-use super::model::{
+use super::{Credentials, NetHsmClient, ids};
+use crate::protocol::model::{
     ClusterAddRequest, ClusterJoinRequest, ClusterMember, ClusterMemberAddResponse,
     HealthDiagnoseData,
 };
-use super::{Credentials, NetHsmClient, ids};
+use crate::transport::http::Request;
 
 impl NetHsmClient {
     /// `GET /health/diagnose` (v5): the cluster process's state and recent logs. Needs an
@@ -19,12 +19,13 @@ impl NetHsmClient {
     /// `PermissionDenied`, transport errors.
     pub async fn health_diagnose(&self) -> Result<HealthDiagnoseData> {
         let segments = ["health", "diagnose"];
-        self.json_request(&Request::new(
-            "nethsm.health_diagnose",
-            Method::GET,
-            &segments,
-        ))
-        .await
+        self.transport
+            .json_request(&Request::new(
+                "nethsm.health_diagnose",
+                Method::GET,
+                &segments,
+            ))
+            .await
     }
 
     /// `GET /cluster/members` (v4).
@@ -33,12 +34,13 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn cluster_members(&self) -> Result<Vec<ClusterMember>> {
         let segments = ["cluster", "members"];
-        self.json_request(&Request::new(
-            "nethsm.cluster_members",
-            Method::GET,
-            &segments,
-        ))
-        .await
+        self.transport
+            .json_request(&Request::new(
+                "nethsm.cluster_members",
+                Method::GET,
+                &segments,
+            ))
+            .await
     }
 
     /// `POST /cluster/members` (v4): announces a new member; the answer's joiner kit goes to
@@ -53,7 +55,7 @@ impl NetHsmClient {
         let segments = ["cluster", "members"];
         let request =
             Request::new("nethsm.add_cluster_member", Method::POST, &segments).json(request)?;
-        self.json_request(&request).await
+        self.transport.json_request(&request).await
     }
 
     /// `PUT /cluster/members/{MemberID}` (v4): changes a member's peer URLs.
@@ -65,7 +67,7 @@ impl NetHsmClient {
         let segments = ["cluster", "members", id];
         let request =
             Request::new("nethsm.update_cluster_member", Method::PUT, &segments).json(request)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `DELETE /cluster/members/{MemberID}` (v4).
@@ -75,12 +77,13 @@ impl NetHsmClient {
     pub async fn remove_cluster_member(&self, id: &str) -> Result<()> {
         ids::check("nethsm.remove_cluster_member", "member id", id)?;
         let segments = ["cluster", "members", id];
-        self.no_answer(Request::new(
-            "nethsm.remove_cluster_member",
-            Method::DELETE,
-            &segments,
-        ))
-        .await
+        self.transport
+            .no_answer(Request::new(
+                "nethsm.remove_cluster_member",
+                Method::DELETE,
+                &segments,
+            ))
+            .await
     }
 
     /// `POST /cluster/members/{MemberID}/promote` (v5): a learner becomes a voting member.
@@ -90,12 +93,13 @@ impl NetHsmClient {
     pub async fn promote_cluster_member(&self, id: &str) -> Result<()> {
         ids::check("nethsm.promote_cluster_member", "member id", id)?;
         let segments = ["cluster", "members", id, "promote"];
-        self.no_answer(Request::new(
-            "nethsm.promote_cluster_member",
-            Method::POST,
-            &segments,
-        ))
-        .await
+        self.transport
+            .no_answer(Request::new(
+                "nethsm.promote_cluster_member",
+                Method::POST,
+                &segments,
+            ))
+            .await
     }
 
     /// `POST /cluster/join` (v4): this device joins the cluster described by `request`.
@@ -105,7 +109,7 @@ impl NetHsmClient {
     pub async fn join_cluster(&self, request: &ClusterJoinRequest) -> Result<()> {
         let segments = ["cluster", "join"];
         let request = Request::new("nethsm.join_cluster", Method::POST, &segments).json(request)?;
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 
     /// `POST /cluster/force-new` (v5, state Failed only): rebuilds a single-node cluster from
@@ -119,6 +123,6 @@ impl NetHsmClient {
         let segments = ["cluster", "force-new"];
         let request = Request::new("nethsm.force_new_cluster", Method::POST, &segments)
             .credentials(&credentials);
-        self.no_answer(request).await
+        self.transport.no_answer(request).await
     }
 }

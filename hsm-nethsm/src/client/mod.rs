@@ -10,15 +10,12 @@
 //! unattended boot), `membership` (cluster members, join, diagnosis); all are methods of
 //! [`NetHsmClient`].
 
-mod cluster;
 mod config;
 mod device;
-mod http;
 pub(crate) mod ids;
 mod key_admin;
 mod keys;
 mod membership;
-pub mod model;
 mod multipart;
 pub mod operations;
 mod system;
@@ -30,13 +27,14 @@ use std::time::Duration;
 
 use hsm_core::tls::{TlsOptions, client_config};
 use hsm_core::{Error, ErrorKind, Result};
-use secrecy::SecretString;
 use url::Url;
 
-pub use self::cluster::RetryPolicy;
-use self::cluster::{Cluster, Instance};
-pub use self::http::MAX_RESPONSE_BYTES;
 pub use self::key_admin::KeyFilter;
+/// The request and response types (moved to [`crate::protocol::model`]; this path stays).
+pub use crate::protocol::model;
+use crate::transport::Transport;
+use crate::transport::cluster::{Cluster, Instance};
+pub use crate::transport::{Credentials, MAX_RESPONSE_BYTES, RetryPolicy};
 
 const OP: &str = "nethsm.client";
 
@@ -49,39 +47,6 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`NetHsmClientBuilder::max_idle_connections`] says more.
 pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 64;
 
-/// A user name and passphrase for HTTP Basic authentication.
-#[derive(Clone)]
-pub struct Credentials {
-    user: String,
-    passphrase: SecretString,
-}
-
-impl Credentials {
-    /// Credentials of `user` (e.g. `operator`, or `ns~operator` in a namespace).
-    #[must_use]
-    pub fn new(user: impl Into<String>, passphrase: SecretString) -> Self {
-        Self {
-            user: user.into(),
-            passphrase,
-        }
-    }
-
-    /// The user name.
-    #[must_use]
-    pub fn user(&self) -> &str {
-        &self.user
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .field("passphrase", &"[REDACTED]")
-            .finish()
-    }
-}
-
 /// An async client of one NetHSM or of several instances of one cluster. Cheap to clone:
 /// clones share the connection pools, so after warm-up a signature costs one HTTP request on a
 /// kept-alive TLS connection.
@@ -90,21 +55,13 @@ impl fmt::Debug for Credentials {
 /// [`RetryPolicy`] and the crate README's policy table say.
 #[derive(Clone)]
 pub struct NetHsmClient {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    /// The first instance's base URL.
-    base: Url,
-    cluster: Arc<Cluster>,
-    credentials: Option<Credentials>,
-    timeout: Duration,
+    transport: Arc<Transport>,
 }
 
 impl fmt::Debug for NetHsmClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let urls: Vec<&str> = self
-            .inner
+            .transport
             .cluster
             .instances
             .iter()
@@ -112,7 +69,7 @@ impl fmt::Debug for NetHsmClient {
             .collect();
         f.debug_struct("NetHsmClient")
             .field("instances", &urls)
-            .field("credentials", &self.inner.credentials)
+            .field("credentials", &self.transport.credentials)
             .finish_non_exhaustive()
     }
 }
@@ -135,19 +92,19 @@ impl NetHsmClient {
     /// The API base URL of the first instance.
     #[must_use]
     pub fn base_url(&self) -> &Url {
-        &self.inner.base
+        &self.transport.base
     }
 
     /// The API base URLs of all instances, in configuration order.
     pub fn instance_urls(&self) -> impl Iterator<Item = &Url> {
-        self.inner.cluster.instances.iter().map(|i| &i.base)
+        self.transport.cluster.instances.iter().map(|i| &i.base)
     }
 
     /// Which instances are in rotation now (same order as [`Self::instance_urls`]); an
     /// instance that failed stays out until a background probe finds it ready again.
     #[must_use]
     pub fn instances_up(&self) -> Vec<bool> {
-        self.inner
+        self.transport
             .cluster
             .instances
             .iter()
@@ -158,7 +115,7 @@ impl NetHsmClient {
     /// The user this client authenticates as, if any.
     #[must_use]
     pub fn user(&self) -> Option<&str> {
-        self.inner.credentials.as_ref().map(Credentials::user)
+        self.transport.credentials.as_ref().map(Credentials::user)
     }
 
     /// A client sharing this one's instances and connection pools, authenticating as
@@ -166,11 +123,11 @@ impl NetHsmClient {
     #[must_use]
     pub fn with_credentials(&self, credentials: Credentials) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                base: self.inner.base.clone(),
-                cluster: Arc::clone(&self.inner.cluster),
+            transport: Arc::new(Transport {
+                base: self.transport.base.clone(),
+                cluster: Arc::clone(&self.transport.cluster),
                 credentials: Some(credentials),
-                timeout: self.inner.timeout,
+                timeout: self.transport.timeout,
             }),
         }
     }
@@ -256,7 +213,7 @@ impl NetHsmClientBuilder {
             .ok_or_else(|| Error::invalid_input(OP, "no instance"))?;
         let cluster = Cluster::new(instances, self.retry, self.connect_timeout);
         Ok(NetHsmClient {
-            inner: Arc::new(Inner {
+            transport: Arc::new(Transport {
                 base,
                 cluster: Arc::new(cluster),
                 credentials: self.credentials,

@@ -3,11 +3,11 @@
 use hsm_core::Result;
 use reqwest::Method;
 
-use super::http::Request;
-use super::model::{
+use super::{NetHsmClient, ids};
+use crate::protocol::model::{
     HealthState, InfoData, ProvisionRequest, SystemState, UserData, UserItem, UserPostData,
 };
-use super::{NetHsmClient, ids};
+use crate::transport::http::Request;
 
 impl NetHsmClient {
     /// `GET /health/state` (no authentication).
@@ -17,7 +17,10 @@ impl NetHsmClient {
     pub async fn health_state(&self) -> Result<SystemState> {
         let segments = ["health", "state"];
         let request = Request::new("nethsm.health_state", Method::GET, &segments);
-        let state: HealthState = self.json_request(&request.unauthenticated()).await?;
+        let state: HealthState = self
+            .transport
+            .json_request(&request.unauthenticated())
+            .await?;
         Ok(state.state)
     }
 
@@ -28,7 +31,7 @@ impl NetHsmClient {
     pub async fn health_ready(&self) -> Result<()> {
         let segments = ["health", "ready"];
         let request = Request::new("nethsm.health_ready", Method::GET, &segments);
-        self.no_answer(request.unauthenticated()).await
+        self.transport.no_answer(request.unauthenticated()).await
     }
 
     /// `GET /info` (no authentication).
@@ -37,7 +40,9 @@ impl NetHsmClient {
     /// Transport errors.
     pub async fn info(&self) -> Result<InfoData> {
         let request = Request::new("nethsm.info", Method::GET, &["info"]);
-        self.json_request(&request.unauthenticated()).await
+        self.transport
+            .json_request(&request.unauthenticated())
+            .await
     }
 
     /// `POST /provision`: turns an unprovisioned device operational and creates `admin`.
@@ -48,7 +53,7 @@ impl NetHsmClient {
     pub async fn provision(&self, request: &ProvisionRequest) -> Result<()> {
         let request =
             Request::new("nethsm.provision", Method::POST, &["provision"]).json(request)?;
-        self.no_answer(request.unauthenticated()).await
+        self.transport.no_answer(request.unauthenticated()).await
     }
 
     /// `PUT /users/{UserID}` (Administrator).
@@ -58,7 +63,8 @@ impl NetHsmClient {
     pub async fn add_user(&self, id: &str, user: &UserPostData) -> Result<()> {
         ids::check_user("nethsm.add_user", id)?;
         let segments = ["users", id];
-        self.no_answer(Request::new("nethsm.add_user", Method::PUT, &segments).json(user)?)
+        self.transport
+            .no_answer(Request::new("nethsm.add_user", Method::PUT, &segments).json(user)?)
             .await
     }
 
@@ -68,7 +74,7 @@ impl NetHsmClient {
     /// `PermissionDenied` (403).
     pub async fn list_users(&self) -> Result<Vec<String>> {
         let request = Request::new("nethsm.list_users", Method::GET, &["users"]);
-        let items: Vec<UserItem> = self.json_request(&request).await?;
+        let items: Vec<UserItem> = self.transport.json_request(&request).await?;
         Ok(items.into_iter().map(|i| i.user).collect())
     }
 
@@ -79,12 +85,13 @@ impl NetHsmClient {
     pub async fn delete_user(&self, id: &str) -> Result<()> {
         ids::check_user("nethsm.delete_user", id)?;
         let segments = ["users", id];
-        self.no_answer(Request::new(
-            "nethsm.delete_user",
-            Method::DELETE,
-            &segments,
-        ))
-        .await
+        self.transport
+            .no_answer(Request::new(
+                "nethsm.delete_user",
+                Method::DELETE,
+                &segments,
+            ))
+            .await
     }
 
     /// `GET /users/{UserID}` (Administrator; an Operator may read itself).
@@ -94,7 +101,8 @@ impl NetHsmClient {
     pub async fn get_user(&self, id: &str) -> Result<UserData> {
         ids::check_user("nethsm.get_user", id)?;
         let segments = ["users", id];
-        self.json_request(&Request::new("nethsm.get_user", Method::GET, &segments))
+        self.transport
+            .json_request(&Request::new("nethsm.get_user", Method::GET, &segments))
             .await
     }
 }

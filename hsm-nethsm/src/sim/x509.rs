@@ -15,7 +15,7 @@ use x509_cert::spki::{
 };
 
 use super::crypto::{SimResult, SimSecret};
-use crate::client::model::SignMode;
+use crate::protocol::model::SignMode;
 
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
@@ -332,7 +332,7 @@ pub(crate) fn tls_pkcs8(secret: &SimSecret) -> SimResult<zeroize::Zeroizing<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::model::KeyType;
+    use crate::protocol::model::KeyType;
 
     /// Every key type the TLS stack serves: a self-signed certificate for a new key is
     /// accepted by rustls together with the key's PKCS#8, and holds that key.

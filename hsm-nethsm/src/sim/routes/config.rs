@@ -18,7 +18,7 @@ use super::super::crypto::SimSecret;
 use super::super::state::{DeviceState, PassphraseDigest, backup_key};
 use super::super::x509;
 use super::{ADMIN, Answer, authorize_root, error, json_body, no_content, passphrase_ok, pem};
-use crate::client::model::{
+use crate::protocol::model::{
     DistinguishedName, LoggingConfig, NetworkConfig, NtpConfig, Switch, TimeConfig,
     TlsKeyGenerateRequest, UnattendedBootConfig,
 };
@@ -219,10 +219,10 @@ pub(super) async fn set_network(
 
 /// The TLS key's public key, PEM.
 fn tls_public(secret: Option<&SimSecret>) -> Option<String> {
-    let data = crate::client::model::PublicKeyData {
+    let data = crate::protocol::model::PublicKeyData {
         mechanisms: Vec::new(),
         key_type: secret?.key_type(),
-        restrictions: crate::client::model::KeyRestrictions::default(),
+        restrictions: crate::protocol::model::KeyRestrictions::default(),
         public: secret?.public(),
         operations: 0,
         label: None,
@@ -293,7 +293,7 @@ pub(super) async fn tls_generate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    use crate::client::model::KeyType;
+    use crate::protocol::model::KeyType;
     authorize_root(&mut s.lock(), &headers, ADMIN)?;
     let request: TlsKeyGenerateRequest = json_body(&body)?;
     if matches!(request.key_type, KeyType::Generic | KeyType::EC_P256K1) {

@@ -19,7 +19,7 @@ use super::{
     ADMIN, Answer, OPERATOR, authenticate, authorize, authorize_root, error, json_body, no_content,
     passphrase_ok, unavailable,
 };
-use crate::client::model::{ClusterAddRequest, SystemState, UserRole};
+use crate::protocol::model::{ClusterAddRequest, SystemState, UserRole};
 
 pub(super) async fn health_state(State(s): State<Arc<Shared>>) -> Response {
     axum::Json(json!({ "state": s.lock().state })).into_response()

@@ -19,7 +19,7 @@ use super::{
     ADMIN, Answer, KEY_READERS, OPERATOR, check_tag, content_type, error, json_body, no_content,
     octets, pem, tag_added, tag_removed,
 };
-use crate::client::model::{
+use crate::protocol::model::{
     DecryptMode, DecryptRequest, DistinguishedName, EncryptRequest, KeyMechanism, SignRequest,
 };
 

@@ -17,7 +17,7 @@ use super::{
     json_body, no_content, pem, random_id,
 };
 use crate::client::ids::valid_id;
-use crate::client::model::{
+use crate::protocol::model::{
     GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyMechanism, KeyPrivateData, KeyRestrictions,
     KeySetLabel, KeyType, MoveKeyRequest, PemKeyArguments, PublicKeyData,
 };
@@ -70,7 +70,7 @@ fn check_id(id: &str) -> Result<(), Response> {
 
 /// Whether `caller` may use `key` under its tag restrictions (administrators always may).
 pub(super) fn may_use(device: &DeviceState, caller: &Caller, key: &SimKey) -> bool {
-    if key.tags.is_empty() || caller.role == crate::client::model::UserRole::Administrator {
+    if key.tags.is_empty() || caller.role == crate::protocol::model::UserRole::Administrator {
         return true;
     }
     device

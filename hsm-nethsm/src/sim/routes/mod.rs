@@ -27,7 +27,7 @@ use serde_json::json;
 
 use super::Shared;
 use super::state::{DeviceState, namespace_of};
-use crate::client::model::{SystemState, UserRole};
+use crate::protocol::model::{SystemState, UserRole};
 
 /// What a handler answers: `Err` is an error answer, so a handler's checks read as `?`
 /// (axum sends either side as it is).

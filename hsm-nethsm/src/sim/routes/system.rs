@@ -16,7 +16,7 @@ use super::{
     ADMIN, Answer, authenticate, authorize_root, content_type, error, form_part, json_body,
     no_content, octets, unavailable,
 };
-use crate::client::model::{SystemState, UserRole};
+use crate::protocol::model::{SystemState, UserRole};
 
 /// What the device comes up as after a boot: Operational with unattended boot, else Locked.
 pub(crate) fn boot(device: &mut DeviceState) {

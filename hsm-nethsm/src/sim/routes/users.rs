@@ -19,7 +19,7 @@ use super::{
     json_body, no_content, passphrase_ok, random_id, tag_added, tag_removed,
 };
 use crate::client::ids::{valid_id, valid_user_id};
-use crate::client::model::UserRole;
+use crate::protocol::model::UserRole;
 
 fn no_user() -> Response {
     error(StatusCode::NOT_FOUND, "User not found")

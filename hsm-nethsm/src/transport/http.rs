@@ -10,9 +10,10 @@ use secrecy::ExposeSecret as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::protocol::model::ErrorBody;
+
 use super::cluster::Instance;
-use super::model::ErrorBody;
-use super::{Credentials, NetHsmClient};
+use super::{Credentials, Transport};
 
 /// The largest response body read (8 MiB): an answer announcing or sending more is a
 /// protocol error, read no further.
@@ -69,7 +70,7 @@ mod idempotency_tests {
     }
 }
 
-/// One request: what [`NetHsmClient::send_request`] sends.
+/// One request: what [`Transport::send_request`] sends.
 pub(crate) struct Request<'a> {
     /// The operation name, for errors and logs.
     pub(crate) operation: &'static str,
@@ -179,7 +180,7 @@ impl Failure {
     }
 }
 
-impl NetHsmClient {
+impl Transport {
     /// The URL of `segments` under an instance's base; each segment is percent-encoded.
     fn url(base: &url::Url, segments: &[&str]) -> Result<url::Url> {
         let mut url = base.clone();
@@ -241,7 +242,7 @@ impl NetHsmClient {
             segments,
             ..
         } = *request;
-        let cluster = &self.inner.cluster;
+        let cluster = &self.cluster;
         let policy = &cluster.policy;
         let idempotent = is_idempotent(method, segments);
         let n = cluster.instances.len();
@@ -251,7 +252,7 @@ impl NetHsmClient {
             .max(1);
         // The timeout is the whole call's budget: connection, answer, every retry, wait and
         // failover. See `attempt_limit` for each attempt's share.
-        let deadline = tokio::time::Instant::now() + self.inner.timeout;
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let mut tried: Vec<usize> = Vec::new();
         let mut attempts = 0u32;
         let mut throttled = 0u32;
@@ -358,7 +359,7 @@ impl NetHsmClient {
     fn spent(&self, operation: &'static str, attempts: u32) -> Error {
         Error::new(ErrorKind::Timeout, operation).with_message(format!(
             "the call's timeout of {} ms is spent ({attempts} attempts)",
-            self.inner.timeout.as_millis()
+            self.timeout.as_millis()
         ))
     }
 
@@ -375,7 +376,7 @@ impl NetHsmClient {
             let _ = url.query_pairs_mut().extend_pairs(call.query);
         }
         let mut request = instance.http.request(call.method.clone(), url);
-        let credentials = call.credentials.or(self.inner.credentials.as_ref());
+        let credentials = call.credentials.or(self.credentials.as_ref());
         if let (true, Some(c)) = (call.authenticate, credentials) {
             request = request.basic_auth(&c.user, Some(c.passphrase.expose_secret()));
         }
@@ -419,7 +420,7 @@ impl NetHsmClient {
                 Error::new(ErrorKind::Timeout, operation).with_message(format!(
                     "no complete answer within {} ms (this attempt's share of the call's {} ms)",
                     limit.as_millis(),
-                    self.inner.timeout.as_millis()
+                    self.timeout.as_millis()
                 )),
             )),
         }

@@ -2,6 +2,8 @@
 //! (key cache, checks, sign modes, batches). The blocking [`NetHsm`](crate::NetHsm) runs these
 //! same futures on its private runtime.
 
+pub(crate) mod blocking;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,12 +16,12 @@ use hsm_core::{
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::client::model::{
-    GenerateKeyRequest, ImportKeyRequest, KeyPrivateData, KeyType, PublicKeyData, SignMode,
-};
 use crate::client::{Credentials, NetHsmClient};
 use crate::key_ids;
 use crate::mapping;
+use crate::protocol::model::{
+    GenerateKeyRequest, ImportKeyRequest, KeyPrivateData, KeyType, PublicKeyData, SignMode,
+};
 use crate::trace::traced;
 
 /// Requests of one `sign_many` batch or `list_keys` listing in flight at once, unless
