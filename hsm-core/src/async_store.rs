@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::algorithm::SignAlgorithm;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::key_id::KeyId;
 use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
 use crate::public_key::PublicKey;
@@ -61,13 +61,7 @@ pub trait AsyncKeyStore: Send + Sync + fmt::Debug {
     /// As [`KeyStore::import_key`](crate::KeyStore::import_key).
     fn import_key<'a>(&'a self, request: &'a ImportRequest) -> BoxFuture<'a, Result<KeyInfo>> {
         let _ = request;
-        let backend = self.backend();
-        Box::pin(async move {
-            Err(Error::unsupported(
-                "import_key",
-                format!("the {backend} backend cannot import keys"),
-            ))
-        })
+        refuse(self.backend(), "import_key", "import keys")
     }
 
     /// Deletes a key. The default refuses.
@@ -76,13 +70,7 @@ pub trait AsyncKeyStore: Send + Sync + fmt::Debug {
     /// As [`KeyStore::delete_key`](crate::KeyStore::delete_key).
     fn delete_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
         let _ = key;
-        let backend = self.backend();
-        Box::pin(async move {
-            Err(Error::unsupported(
-                "delete_key",
-                format!("the {backend} backend cannot delete keys"),
-            ))
-        })
+        refuse(self.backend(), "delete_key", "delete keys")
     }
 
     /// The key's public key.
@@ -99,6 +87,57 @@ pub trait AsyncKeyStore: Send + Sync + fmt::Debug {
         let keys = self.list_keys();
         Box::pin(async move { keys.await.map(drop) })
     }
+
+    /// The X.509 certificate stored with the key (DER), `None` when it has none. The default
+    /// refuses.
+    ///
+    /// # Errors
+    /// As [`KeyStore::certificate`](crate::KeyStore::certificate).
+    fn certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+        let _ = key;
+        refuse(self.backend(), "certificate", "store certificates")
+    }
+
+    /// Stores a certificate (DER) with the key, replacing any. The default refuses.
+    ///
+    /// # Errors
+    /// As [`KeyStore::store_certificate`](crate::KeyStore::store_certificate).
+    fn store_certificate<'a>(&'a self, key: &'a KeyId, der: &'a [u8]) -> BoxFuture<'a, Result<()>> {
+        let _ = (key, der);
+        refuse(self.backend(), "store_certificate", "store certificates")
+    }
+
+    /// Deletes the certificate stored with the key. The default refuses.
+    ///
+    /// # Errors
+    /// As [`KeyStore::delete_certificate`](crate::KeyStore::delete_certificate).
+    fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
+        let _ = key;
+        refuse(self.backend(), "delete_certificate", "store certificates")
+    }
+
+    /// `len` bytes from the device's random number generator. The default refuses.
+    ///
+    /// # Errors
+    /// As [`KeyStore::random`](crate::KeyStore::random).
+    fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
+        let _ = len;
+        refuse(
+            self.backend(),
+            "random",
+            "read the device's random number generator",
+        )
+    }
+}
+
+/// The future a default method returns: this backend cannot `what`.
+fn refuse<'a, T: Send + 'a>(
+    backend: &str,
+    operation: &'static str,
+    what: &str,
+) -> BoxFuture<'a, Result<T>> {
+    let e = crate::store::unsupported(backend, operation, what);
+    Box::pin(async move { Err(e) })
 }
 
 /// Signing, async: the twin of [`Signer`](crate::Signer).
@@ -184,6 +223,25 @@ macro_rules! forward_async {
             }
             fn health(&self) -> BoxFuture<'_, Result<()>> {
                 (**self).health()
+            }
+            fn certificate<'a>(
+                &'a self,
+                key: &'a KeyId,
+            ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+                (**self).certificate(key)
+            }
+            fn store_certificate<'a>(
+                &'a self,
+                key: &'a KeyId,
+                der: &'a [u8],
+            ) -> BoxFuture<'a, Result<()>> {
+                (**self).store_certificate(key, der)
+            }
+            fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
+                (**self).delete_certificate(key)
+            }
+            fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
+                (**self).random(len)
             }
         }
 

@@ -148,6 +148,27 @@ impl AsyncKeyStore for AsyncOverBlocking {
     fn health(&self) -> BoxFuture<'_, Result<()>> {
         self.run("health", |h| h.health())
     }
+
+    fn certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+        let key = key.clone();
+        self.run("certificate", move |h| h.certificate(&key))
+    }
+
+    fn store_certificate<'a>(&'a self, key: &'a KeyId, der: &'a [u8]) -> BoxFuture<'a, Result<()>> {
+        let (key, der) = (key.clone(), der.to_vec());
+        self.run("store_certificate", move |h| {
+            h.store_certificate(&key, &der)
+        })
+    }
+
+    fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
+        let key = key.clone();
+        self.run("delete_certificate", move |h| h.delete_certificate(&key))
+    }
+
+    fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
+        self.run("random", move |h| h.random(len))
+    }
 }
 
 impl AsyncSigner for AsyncOverBlocking {
@@ -279,6 +300,22 @@ impl KeyStore for BlockingOverAsync {
 
     fn health(&self) -> Result<()> {
         self.block(self.inner.health())
+    }
+
+    fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
+        self.block(self.inner.certificate(key))
+    }
+
+    fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
+        self.block(self.inner.store_certificate(key, der))
+    }
+
+    fn delete_certificate(&self, key: &KeyId) -> Result<()> {
+        self.block(self.inner.delete_certificate(key))
+    }
+
+    fn random(&self, len: usize) -> Result<Vec<u8>> {
+        self.block(self.inner.random(len))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod algorithm;
 pub mod async_store;
 #[cfg(feature = "tokio")]
 pub mod asynchronous;
+pub mod certificate;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
@@ -53,4 +54,4 @@ pub use crate::public_key::PublicKey;
 pub use crate::secret::{ExposeSecret, SecretString};
 pub use crate::sign_request::{EcdsaEncoding, SignRequest};
 pub use crate::signature::Signature;
-pub use crate::store::{Capabilities, Hsm, KeyStore, Signer};
+pub use crate::store::{Capabilities, Hsm, KeyStore, MAX_RANDOM_LEN, Signer};

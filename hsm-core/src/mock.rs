@@ -42,7 +42,7 @@ use crate::private_key::PrivateKeyParts;
 use crate::public_key::PublicKey;
 use crate::sign_request::{EcdsaEncoding, SignRequest};
 use crate::signature::Signature;
-use crate::store::{Capabilities, KeyStore, MAX_MESSAGE_LEN, Signer};
+use crate::store::{Capabilities, KeyStore, MAX_MESSAGE_LEN, Signer, check_random_len};
 
 const BACKEND: &str = "mock";
 
@@ -70,6 +70,7 @@ struct Entry {
     label: Option<String>,
     algorithms: Vec<SignAlgorithm>,
     secret: Secret,
+    certificate: Option<Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -331,6 +332,7 @@ impl MockHsm {
             label,
             algorithms,
             secret,
+            certificate: None,
         };
         let mut state = self.lock()?;
         if state.keys.contains_key(id) {
@@ -372,6 +374,8 @@ impl KeyStore for MockHsm {
         Capabilities::new(SPECS.to_vec(), algorithms)
             .with_import(true)
             .with_delete(true)
+            .with_certificates(true)
+            .with_random(true)
     }
 
     fn list_keys(&self) -> Result<Vec<KeyInfo>> {
@@ -444,6 +448,55 @@ impl KeyStore for MockHsm {
             .secret
             .public_key()
     }
+
+    fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
+        const OP: &str = "mock.certificate";
+        let state = self.call(OP)?;
+        let entry = state
+            .keys
+            .get(key)
+            .ok_or_else(|| Self::not_found(OP, key))?;
+        Ok(entry.certificate.clone())
+    }
+
+    fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
+        const OP: &str = "mock.store_certificate";
+        crate::certificate::check_certificate_der(der, OP)?;
+        let mut state = self.call(OP)?;
+        let entry = state
+            .keys
+            .get_mut(key)
+            .ok_or_else(|| Self::not_found(OP, key))?;
+        entry.certificate = Some(der.to_vec());
+        Ok(())
+    }
+
+    fn delete_certificate(&self, key: &KeyId) -> Result<()> {
+        const OP: &str = "mock.delete_certificate";
+        let mut state = self.call(OP)?;
+        let entry = state
+            .keys
+            .get_mut(key)
+            .ok_or_else(|| Self::not_found(OP, key))?;
+        entry
+            .certificate
+            .take()
+            .map(drop)
+            .ok_or_else(|| Error::not_found(OP, format!("key {key} has no certificate")))
+    }
+
+    fn random(&self, len: usize) -> Result<Vec<u8>> {
+        const OP: &str = "mock.random";
+        check_random_len(len, OP)?;
+        drop(self.call(OP)?);
+        let mut bytes = vec![0u8; len];
+        getrandom::fill(&mut bytes).map_err(|e| {
+            Error::new(ErrorKind::Device, OP)
+                .with_message("the operating system's random generator failed")
+                .with_source(e)
+        })?;
+        Ok(bytes)
+    }
 }
 
 impl Signer for MockHsm {
@@ -500,6 +553,22 @@ impl AsyncKeyStore for AsyncMockHsm {
 
     fn public_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<PublicKey>> {
         Box::pin(async move { KeyStore::public_key(&self.0, key) })
+    }
+
+    fn certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+        Box::pin(async move { KeyStore::certificate(&self.0, key) })
+    }
+
+    fn store_certificate<'a>(&'a self, key: &'a KeyId, der: &'a [u8]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { KeyStore::store_certificate(&self.0, key, der) })
+    }
+
+    fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { KeyStore::delete_certificate(&self.0, key) })
+    }
+
+    fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
+        Box::pin(async move { KeyStore::random(&self.0, len) })
     }
 }
 

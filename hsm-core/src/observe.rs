@@ -269,6 +269,33 @@ impl<H: KeyStore> KeyStore for Observed<H> {
             self.inner.health()
         })
     }
+
+    fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
+        self.blocking(
+            call!(self, self.inner.backend(), "certificate", key),
+            || self.inner.certificate(key),
+        )
+    }
+
+    fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
+        self.blocking(
+            call!(self, self.inner.backend(), "store_certificate", key),
+            || self.inner.store_certificate(key, der),
+        )
+    }
+
+    fn delete_certificate(&self, key: &KeyId) -> Result<()> {
+        self.blocking(
+            call!(self, self.inner.backend(), "delete_certificate", key),
+            || self.inner.delete_certificate(key),
+        )
+    }
+
+    fn random(&self, len: usize) -> Result<Vec<u8>> {
+        self.blocking(call!(self, self.inner.backend(), "random"), || {
+            self.inner.random(len)
+        })
+    }
 }
 
 impl<H: KeyStore + Signer> Signer for Observed<H> {
@@ -369,6 +396,34 @@ impl<H: AsyncKeyStore> AsyncKeyStore for Observed<H> {
         self.asynchronous(
             call!(self, self.inner.backend(), "health"),
             self.inner.health(),
+        )
+    }
+
+    fn certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+        self.asynchronous(
+            call!(self, self.inner.backend(), "certificate", key),
+            self.inner.certificate(key),
+        )
+    }
+
+    fn store_certificate<'a>(&'a self, key: &'a KeyId, der: &'a [u8]) -> BoxFuture<'a, Result<()>> {
+        self.asynchronous(
+            call!(self, self.inner.backend(), "store_certificate", key),
+            self.inner.store_certificate(key, der),
+        )
+    }
+
+    fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
+        self.asynchronous(
+            call!(self, self.inner.backend(), "delete_certificate", key),
+            self.inner.delete_certificate(key),
+        )
+    }
+
+    fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
+        self.asynchronous(
+            call!(self, self.inner.backend(), "random"),
+            self.inner.random(len),
         )
     }
 }

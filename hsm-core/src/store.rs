@@ -15,6 +15,10 @@ use crate::key_spec::KeySpec;
 use crate::public_key::PublicKey;
 use crate::signature::Signature;
 
+/// The most bytes one [`KeyStore::random`] call returns. Backends split a request into the
+/// device's own chunk size; callers needing more call again.
+pub const MAX_RANDOM_LEN: usize = 1 << 16;
+
 /// The largest message [`Signer::sign`] accepts by default (bytes). Backends may accept less
 /// (devices have request limits) and say so with [`ErrorKind::InvalidInput`].
 pub const MAX_MESSAGE_LEN: usize = 1 << 20;
@@ -37,6 +41,11 @@ pub struct Capabilities {
     pub delete: bool,
     /// The largest message [`Signer::sign`] takes, in bytes.
     pub max_message_len: usize,
+    /// Whether [`KeyStore::certificate`], [`KeyStore::store_certificate`] and
+    /// [`KeyStore::delete_certificate`] work (the device keeps a certificate with a key).
+    pub certificates: bool,
+    /// Whether [`KeyStore::random`] works (the device has a random number generator it exposes).
+    pub random: bool,
 }
 
 impl Capabilities {
@@ -50,7 +59,23 @@ impl Capabilities {
             import_only: None,
             delete: false,
             max_message_len: MAX_MESSAGE_LEN,
+            certificates: false,
+            random: false,
         }
+    }
+
+    /// Declares certificate storage ([`KeyStore::certificate`] and its siblings).
+    #[must_use]
+    pub fn with_certificates(mut self, certificates: bool) -> Self {
+        self.certificates = certificates;
+        self
+    }
+
+    /// Declares the device's random number generator ([`KeyStore::random`]).
+    #[must_use]
+    pub fn with_random(mut self, random: bool) -> Self {
+        self.random = random;
+        self
     }
 
     /// Declares import support.
@@ -138,10 +163,7 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
     /// [`generate_key`](Self::generate_key).
     fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
         let _ = request;
-        Err(Error::unsupported(
-            "import_key",
-            format!("the {} backend cannot import keys", self.backend()),
-        ))
+        Err(unsupported(self.backend(), "import_key", "import keys"))
     }
 
     /// Deletes a key. The default refuses.
@@ -151,10 +173,7 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
     /// backend overrides it.
     fn delete_key(&self, key: &KeyId) -> Result<()> {
         let _ = key;
-        Err(Error::unsupported(
-            "delete_key",
-            format!("the {} backend cannot delete keys", self.backend()),
-        ))
+        Err(unsupported(self.backend(), "delete_key", "delete keys"))
     }
 
     /// The key's public key.
@@ -172,6 +191,85 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
     fn health(&self) -> Result<()> {
         self.list_keys().map(drop)
     }
+
+    /// The X.509 certificate stored with the key (DER), `None` when the key has none. The
+    /// default refuses.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] if there is no such key; [`ErrorKind::Unsupported`] unless the
+    /// backend declares [`Capabilities::certificates`].
+    fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
+        let _ = key;
+        Err(unsupported(
+            self.backend(),
+            "certificate",
+            "store certificates",
+        ))
+    }
+
+    /// Stores `der` (one X.509 certificate, DER) with the key, replacing any certificate it has.
+    /// The default refuses.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] if there is no such key, [`ErrorKind::InvalidInput`] if `der` is
+    /// not one DER-encoded certificate; [`ErrorKind::Unsupported`] unless the backend declares
+    /// [`Capabilities::certificates`].
+    fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
+        let _ = (key, der);
+        Err(unsupported(
+            self.backend(),
+            "store_certificate",
+            "store certificates",
+        ))
+    }
+
+    /// Deletes the certificate stored with the key. The default refuses.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] if there is no such key or it has no certificate;
+    /// [`ErrorKind::Unsupported`] unless the backend declares [`Capabilities::certificates`].
+    fn delete_certificate(&self, key: &KeyId) -> Result<()> {
+        let _ = key;
+        Err(unsupported(
+            self.backend(),
+            "delete_certificate",
+            "store certificates",
+        ))
+    }
+
+    /// `len` bytes from the device's random number generator (`len` ≤ [`MAX_RANDOM_LEN`]).
+    /// The default refuses.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for `len` over [`MAX_RANDOM_LEN`]; [`ErrorKind::Unsupported`]
+    /// unless the backend declares [`Capabilities::random`].
+    fn random(&self, len: usize) -> Result<Vec<u8>> {
+        let _ = len;
+        Err(unsupported(
+            self.backend(),
+            "random",
+            "read the device's random number generator",
+        ))
+    }
+}
+
+/// The answer of a default method: this backend cannot `what`.
+pub(crate) fn unsupported(backend: &str, operation: &'static str, what: &str) -> Error {
+    Error::unsupported(operation, format!("the {backend} backend cannot {what}"))
+}
+
+/// Checks a [`KeyStore::random`] length: at most [`MAX_RANDOM_LEN`].
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] for a longer request.
+pub fn check_random_len(len: usize, operation: &'static str) -> Result<()> {
+    if len > MAX_RANDOM_LEN {
+        return Err(Error::invalid_input(
+            operation,
+            format!("{len} random bytes asked for; at most {MAX_RANDOM_LEN} per call"),
+        ));
+    }
+    Ok(())
 }
 
 /// Signing with keys held by the device.
@@ -248,6 +346,18 @@ macro_rules! forward_blocking {
             }
             fn health(&self) -> Result<()> {
                 (**self).health()
+            }
+            fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
+                (**self).certificate(key)
+            }
+            fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
+                (**self).store_certificate(key, der)
+            }
+            fn delete_certificate(&self, key: &KeyId) -> Result<()> {
+                (**self).delete_certificate(key)
+            }
+            fn random(&self, len: usize) -> Result<Vec<u8>> {
+                (**self).random(len)
             }
         }
 

@@ -53,6 +53,8 @@ pub fn run(store: &dyn Hsm, config: &Config) -> std::result::Result<Report, Fail
     error_kinds(store, &caps, config, &keys, &mut out);
     undeclared_specs(store, &caps, config, &mut out);
     import_checks(store, &caps, config, &mut out);
+    certificate_checks(store, &caps, &keys, &mut out);
+    random_checks(store, &caps, &mut out);
     delete_checks(store, &caps, &keys, &mut out);
     out.finish()
 }
@@ -588,6 +590,115 @@ fn import_one(
             store.delete_key(&id).map_err(|e| e.to_string()),
         );
     }
+}
+
+fn certificate_checks(store: &dyn Hsm, caps: &Capabilities, keys: &[TestKey], out: &mut Outcome) {
+    let Some(key) = keys.iter().find(|k| k.spec.is_asymmetric()) else {
+        out.not_applicable("certificates: no key to try");
+        return;
+    };
+    if !caps.certificates {
+        out.check(
+            "undeclared certificate storage is unsupported",
+            expect_kind(store.certificate(&key.id), ErrorKind::Unsupported),
+        );
+        return;
+    }
+    let cert = match openssl::self_signed_certificate() {
+        Ok(cert) => cert,
+        Err(e) => {
+            out.check("certificates: openssl makes a certificate", Err(e));
+            return;
+        }
+    };
+    let id = &key.id;
+    let read = |what: &str, expected: Option<&[u8]>| match store.certificate(id) {
+        Ok(got) if got.as_deref() == expected => Ok(()),
+        Ok(got) => Err(format!(
+            "{what}: {} bytes read back, {} expected",
+            got.map_or(0, |g| g.len()),
+            expected.map_or(0, <[u8]>::len)
+        )),
+        Err(e) => Err(e.to_string()),
+    };
+    out.check("a new key has no certificate", read("fresh key", None));
+    out.check(
+        "store_certificate",
+        store
+            .store_certificate(id, &cert)
+            .map_err(|e| e.to_string()),
+    );
+    out.check(
+        "certificate reads back what was stored",
+        read("stored", Some(&cert)),
+    );
+    out.check(
+        "a stored certificate is replaced",
+        store
+            .store_certificate(id, &cert)
+            .map_err(|e| e.to_string())
+            .and_then(|()| read("replaced", Some(&cert))),
+    );
+    out.check(
+        "store_certificate refuses bytes that are not a certificate",
+        expect_kind(
+            store.store_certificate(id, b"not a certificate"),
+            ErrorKind::InvalidInput,
+        ),
+    );
+    let missing = KeyId::name("conformance-no-such-key").ok();
+    if let Some(missing) = missing {
+        out.check(
+            "certificate of an unknown key is not found",
+            expect_kind(store.certificate(&missing), ErrorKind::NotFound),
+        );
+    }
+    out.check(
+        "delete_certificate",
+        store
+            .delete_certificate(id)
+            .map_err(|e| e.to_string())
+            .and_then(|()| read("deleted", None)),
+    );
+    out.check(
+        "deleting a missing certificate is not found",
+        expect_kind(store.delete_certificate(id), ErrorKind::NotFound),
+    );
+}
+
+fn random_checks(store: &dyn Hsm, caps: &Capabilities, out: &mut Outcome) {
+    if !caps.random {
+        out.check(
+            "undeclared random is unsupported",
+            expect_kind(store.random(16), ErrorKind::Unsupported),
+        );
+        return;
+    }
+    for len in [0, 1, 32, 1000, crate::store::MAX_RANDOM_LEN] {
+        out.check(
+            format!("random({len}) gives {len} bytes"),
+            match store.random(len) {
+                Ok(bytes) if bytes.len() == len => Ok(()),
+                Ok(bytes) => Err(format!("{} bytes", bytes.len())),
+                Err(e) => Err(e.to_string()),
+            },
+        );
+    }
+    out.check(
+        "two random(32) calls differ",
+        match (store.random(32), store.random(32)) {
+            (Ok(a), Ok(b)) if a != b => Ok(()),
+            (Ok(_), Ok(_)) => Err("the same 32 bytes twice".into()),
+            (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+        },
+    );
+    out.check(
+        "random over MAX_RANDOM_LEN is invalid input",
+        expect_kind(
+            store.random(crate::store::MAX_RANDOM_LEN + 1),
+            ErrorKind::InvalidInput,
+        ),
+    );
 }
 
 fn delete_checks(store: &dyn Hsm, caps: &Capabilities, keys: &[TestKey], out: &mut Outcome) {

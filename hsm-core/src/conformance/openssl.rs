@@ -124,3 +124,42 @@ pub(super) fn generate_pkcs8(spec: KeySpec) -> Result<(Vec<u8>, Vec<u8>), String
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
+
+/// A self-signed X.509 certificate (DER) made by `openssl req -x509`, for the certificate
+/// checks: what the suite stores comes from an implementation it did not write.
+pub(super) fn self_signed_certificate() -> Result<Vec<u8>, String> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "hsm-conformance-cert-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
+    let cert = dir.join("cert.der");
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-subj", "/CN=hsm-rs conformance", "-days", "1"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .args(["-outform", "DER", "-out"])
+        .arg(&cert)
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}"))?;
+    let der = if out.status.success() {
+        std::fs::read(&cert).map_err(|e| format!("openssl req wrote no certificate: {e}"))
+    } else {
+        Err(format!(
+            "openssl req -x509: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    der
+}
