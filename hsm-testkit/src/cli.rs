@@ -1,0 +1,136 @@
+//! Running command-line tools from tests (openssl, pkcs11-tool, softhsm2-util, opensc-tool, ...):
+//! a tool that cannot start or fails fails the test, with the command line, its exit status and
+//! what it printed. And `openssl` checks of what the code under test made: signatures
+//! (`openssl dgst -verify`) and certificate requests (`openssl req -verify`).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use hsm_core::SignAlgorithm;
+
+/// Runs `command` and returns its output, whatever its exit status; panics, naming the command,
+/// when it cannot start (most often: the tool is not installed).
+pub fn output(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+}
+
+/// Runs `command`; panics with the command line, its exit status, its standard output and its
+/// standard error unless it succeeds; returns its standard output.
+pub fn run(command: &mut Command) -> String {
+    let out = succeeded(command);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Like [`run`], but returns the standard output followed by the standard error (for tools that
+/// report on standard error, as OpenSC's do).
+pub fn run_with_stderr(command: &mut Command) -> String {
+    let out = succeeded(command);
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn succeeded(command: &mut Command) -> Output {
+    let out = output(command);
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({})\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `openssl dgst` options for RSA-PSS with a salt as long as the digest (what the backends
+/// sign with).
+pub const PSS_SIGOPTS: &[&str] = &[
+    "-sigopt",
+    "rsa_padding_mode:pss",
+    "-sigopt",
+    "rsa_pss_saltlen:-1",
+];
+
+/// The extra `openssl dgst` options that verifying a signature of `algorithm` needs: the PSS
+/// padding for RSA-PSS, none otherwise.
+#[must_use]
+pub fn sigopts(algorithm: SignAlgorithm) -> &'static [&'static str] {
+    if algorithm.is_rsa_pss() {
+        PSS_SIGOPTS
+    } else {
+        &[]
+    }
+}
+
+/// `openssl dgst DIGEST -verify PUBLIC_KEY_PEM -signature SIGNATURE EXTRA... MESSAGE` (files);
+/// `digest` is openssl's option (`-sha256`). Panics with openssl's output unless it says
+/// `Verified OK`.
+pub fn openssl_dgst_verify(
+    public_key_pem: &Path,
+    digest: &str,
+    message: &Path,
+    signature: &Path,
+    extra: &[&str],
+) {
+    let text = run_with_stderr(
+        Command::new("openssl")
+            .args(["dgst", digest, "-verify"])
+            .arg(public_key_pem)
+            .arg("-signature")
+            .arg(signature)
+            .args(extra)
+            .arg(message),
+    );
+    assert!(
+        text.contains("Verified OK"),
+        "openssl dgst {digest} -verify of {}: {text}",
+        signature.display()
+    );
+}
+
+/// [`openssl_dgst_verify`] of `signature` over `message` with the PEM public key
+/// `public_key_pem`, through files in a temporary directory.
+pub fn openssl_verify(
+    public_key_pem: &str,
+    digest: &str,
+    message: &[u8],
+    signature: &[u8],
+    extra: &[&str],
+) {
+    let dir = temp_dir();
+    let (key, msg, sig) = (
+        dir.path().join("pub.pem"),
+        dir.path().join("msg"),
+        dir.path().join("sig"),
+    );
+    write(&key, public_key_pem.as_bytes());
+    write(&msg, message);
+    write(&sig, signature);
+    openssl_dgst_verify(&key, digest, &msg, &sig, extra);
+}
+
+/// `openssl req -verify` of a PEM certificate request; panics with openssl's output when it
+/// refuses the request's signature.
+pub fn openssl_req_verify(csr_pem: &str) {
+    let dir = temp_dir();
+    let path = dir.path().join("req.pem");
+    write(&path, csr_pem.as_bytes());
+    run_with_stderr(
+        Command::new("openssl")
+            .args(["req", "-verify", "-noout", "-in"])
+            .arg(&path),
+    );
+}
+
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("cannot make a temporary directory: {e}"))
+}
+
+fn write(path: &Path, contents: &[u8]) {
+    std::fs::write(path, contents)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}

@@ -1,0 +1,16 @@
+//! Test support shared by the hsm-rs crates' tests (never published).
+//!
+//! - [`scripted`]: a hostile HTTPS server that answers each request with the next step of a
+//!   script (statuses, resets, truncated, slow, oversized and mistyped bodies, silence), for the
+//!   fault tests of the REST backends.
+//! - [`cli`]: runs a command-line tool (openssl, pkcs11-tool, softhsm2-util, ...), fails the test
+//!   with the command and its output when it fails, and `openssl dgst -verify` helpers.
+//! - [`tls`]: self-signed TLS test certificates and the rustls server configuration for them.
+//!
+//! It is test code: a helper that cannot do its job panics, with a message that says what
+//! failed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod cli;
+pub mod scripted;
+pub mod tls;
