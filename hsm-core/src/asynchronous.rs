@@ -4,7 +4,8 @@
 //!   runs on tokio's blocking pool, at most `max_in_flight` at once, so a tokio service never
 //!   blocks a worker thread on a device and never queues more calls than the device can take.
 //! - [`BlockingOverAsync`]: an async backend (NetHSM, N200) as a blocking [`Hsm`], for programs
-//!   without a runtime: calls run on one private runtime owned by the adapter.
+//!   without a runtime: calls run on the backend's private runtime, or, with thread lanes, on
+//!   the calling thread itself (a current-thread runtime and connections per thread).
 //!
 //! ```no_run
 //! # async fn demo(backend: std::sync::Arc<dyn hsm_core::Hsm>) -> hsm_core::Result<()> {
@@ -31,7 +32,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::key_id::KeyId;
 use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
 use crate::public_key::PublicKey;
-use crate::runtime::BlockingRuntime;
+use crate::runtime::{BlockingRuntime, ThreadLane, ThreadLanes};
 use crate::signature::Signature;
 use crate::store::{Capabilities, Hsm, KeyStore, Signer};
 
@@ -231,41 +232,163 @@ fn vec_of_errors(error: &Error, count: usize) -> Vec<Result<Signature>> {
     (0..count).map(|_| Err(error.replicate())).collect()
 }
 
-/// An async backend as a blocking [`Hsm`]: each call runs to completion on the adapter's own
-/// runtime. For programs without an async runtime; inside one, use the async backend directly.
-pub struct BlockingOverAsync {
-    inner: Arc<dyn AsyncHsm>,
+/// Makes a thread's own instance of an async backend from the shared one (see
+/// [`BlockingOverAsync::with_thread_lanes`]).
+pub type MakeLane<A> = dyn Fn(&A) -> Result<Arc<A>> + Send + Sync;
+
+/// An async backend as a blocking [`Hsm`], for programs without an async runtime (inside one,
+/// use the async backend directly; a blocking call from there still works, on a helper thread).
+///
+/// Every call runs to completion on the backend's [`BlockingRuntime`], the runtime its shared
+/// connections live on: a request crosses from the caller's thread to a runtime worker and
+/// back. With thread lanes ([`Self::with_thread_lanes`]) the single-request calls of a plain
+/// thread (`key_info`, `public_key`, `health`, `certificate`, `random`, `sign`, `sign_digest`)
+/// run instead on that thread's own lane: a current-thread runtime and an instance of the backend
+/// with connections of its own, driven by `block_on` on the caller's thread, with no thread hop.
+/// Key management (`list_keys`, `generate_key`, `import_key`, `delete_key`,
+/// `store_certificate`, `delete_certificate`) and `sign_many` (many requests in flight on the
+/// shared pool) always use the shared runtime, as do threads beyond the lanes' bound and calls
+/// from inside a tokio runtime.
+///
+/// `BlockingOverAsync` (the default parameter) wraps an `Arc<dyn AsyncHsm>`; a backend crate
+/// wraps its own type (`BlockingOverAsync<AsyncNetHsm>`) and gets the blocking traits with
+/// [`forward_to_blocking_adapter!`](crate::forward_to_blocking_adapter).
+pub struct BlockingOverAsync<A: ?Sized = dyn AsyncHsm> {
+    // Dropped first: the lanes' instances and connections, before the shared backend (which
+    // may hold a simulator running on the runtime) and the runtime.
+    lanes: Option<Lanes<A>>,
+    inner: Arc<A>,
     runtime: Arc<BlockingRuntime>,
 }
 
-impl fmt::Debug for BlockingOverAsync {
+struct Lanes<A: ?Sized> {
+    lanes: ThreadLanes<Arc<A>>,
+    make: Arc<MakeLane<A>>,
+}
+
+impl<A: AsyncHsm + ?Sized + 'static> fmt::Debug for BlockingOverAsync<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlockingOverAsync")
             .field("inner", &self.inner)
+            .field("lanes", &self.lanes.as_ref().map(|l| &l.lanes))
             .finish_non_exhaustive()
     }
 }
 
-impl BlockingOverAsync {
-    /// Wraps `inner`, driving it on `runtime` (the backend's own, so the connections the async
-    /// client opened on it stay usable).
-    #[must_use]
-    pub fn new(inner: Arc<dyn AsyncHsm>, runtime: Arc<BlockingRuntime>) -> Self {
-        Self { inner, runtime }
+/// Where one call runs: on the calling thread's lane, or on the shared runtime.
+enum Target<'s, A: ?Sized> {
+    Lane(ThreadLane<Arc<A>>),
+    Shared(&'s A, &'s BlockingRuntime),
+}
+
+impl<A: ?Sized> Target<'_, A> {
+    /// The backend instance the call's future must come from.
+    fn hsm(&self) -> &A {
+        match self {
+            Self::Lane(lane) => lane.value(),
+            Self::Shared(hsm, _) => hsm,
+        }
     }
 
-    /// The async backend inside.
-    #[must_use]
-    pub fn async_backend(&self) -> &Arc<dyn AsyncHsm> {
-        &self.inner
-    }
-
-    fn block<T: Send>(&self, future: impl Future<Output = Result<T>> + Send) -> Result<T> {
-        self.runtime.block_on(future)?
+    fn run<T: Send>(&self, future: impl Future<Output = Result<T>> + Send) -> Result<T> {
+        match self {
+            Self::Lane(lane) => lane.block_on(future),
+            Self::Shared(_, runtime) => runtime.block_on(future)?,
+        }
     }
 }
 
-impl KeyStore for BlockingOverAsync {
+impl<A: AsyncHsm + ?Sized + 'static> BlockingOverAsync<A> {
+    /// Wraps `inner`, driving it on `runtime` (the backend's own, so the connections the async
+    /// client opened on it stay usable). No thread lanes.
+    #[must_use]
+    pub fn new(inner: Arc<A>, runtime: Arc<BlockingRuntime>) -> Self {
+        Self {
+            lanes: None,
+            inner,
+            runtime,
+        }
+    }
+
+    /// Gives each plain thread that calls (at most `max` threads at once) a lane of its own: a
+    /// current-thread runtime and the instance `make` builds from the shared backend, made on
+    /// the thread's first call and released when the thread exits, when it has been idle for
+    /// [`IDLE_LANE`](crate::runtime::IDLE_LANE) and another thread needs a lane, or when this
+    /// adapter is dropped. `max == 0` turns lanes off.
+    ///
+    /// `make` must return an instance that behaves as the shared one for the single-request
+    /// calls (same device, credentials and limits; sharing caches is best) but has connections
+    /// of its own: a connection belongs to the runtime that opened it, and the lane's runtime
+    /// only runs while its thread is in a call.
+    #[must_use]
+    pub fn with_thread_lanes(
+        self,
+        max: usize,
+        make: impl Fn(&A) -> Result<Arc<A>> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            lanes: Some(self.lanes_of(max, Arc::new(make))),
+            ..self
+        }
+    }
+
+    fn lanes_of(&self, max: usize, make: Arc<MakeLane<A>>) -> Lanes<A> {
+        let (shared, maker) = (Arc::clone(&self.inner), Arc::clone(&make));
+        Lanes {
+            lanes: ThreadLanes::new(self.runtime.name(), max, move || maker(&shared)),
+            make,
+        }
+    }
+
+    /// The same adapter over the backend `change` returns (e.g. with other credentials), on
+    /// the same runtime; the lanes, if any, are made anew from the new backend.
+    #[must_use]
+    pub fn map_backend(self, change: impl FnOnce(Arc<A>) -> Arc<A>) -> Self {
+        let lanes = self.lanes.map(|l| (l.lanes.max(), l.make));
+        let mut mapped = Self::new(change(self.inner), self.runtime);
+        if let Some((max, make)) = lanes {
+            mapped.lanes = Some(mapped.lanes_of(max, make));
+        }
+        mapped
+    }
+
+    /// The async backend inside (the shared instance).
+    #[must_use]
+    pub fn async_backend(&self) -> &Arc<A> {
+        &self.inner
+    }
+
+    /// The shared runtime.
+    #[must_use]
+    pub fn runtime(&self) -> &Arc<BlockingRuntime> {
+        &self.runtime
+    }
+
+    /// The thread lanes, if they are on.
+    #[must_use]
+    pub fn thread_lanes(&self) -> Option<&ThreadLanes<Arc<A>>> {
+        self.lanes.as_ref().map(|l| &l.lanes)
+    }
+
+    /// Runs `future` to completion on the shared runtime: for futures of the shared backend's
+    /// client (its connections live on that runtime).
+    ///
+    /// # Errors
+    /// The future's own error; [`ErrorKind::InvalidState`] once the runtime is shutting down.
+    pub fn block_on<T: Send>(&self, future: impl Future<Output = Result<T>> + Send) -> Result<T> {
+        self.runtime.block_on(future)?
+    }
+
+    /// Where a single-request call of the calling thread runs.
+    fn target(&self) -> Target<'_, A> {
+        match self.lanes.as_ref().and_then(|l| l.lanes.current()) {
+            Some(lane) => Target::Lane(lane),
+            None => Target::Shared(&self.inner, &self.runtime),
+        }
+    }
+}
+
+impl<A: AsyncHsm + ?Sized + 'static> KeyStore for BlockingOverAsync<A> {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -275,53 +398,59 @@ impl KeyStore for BlockingOverAsync {
     }
 
     fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        self.block(self.inner.list_keys())
+        self.block_on(self.inner.list_keys())
     }
 
     fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-        self.block(self.inner.key_info(key))
+        let on = self.target();
+        on.run(on.hsm().key_info(key))
     }
 
     fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
-        self.block(self.inner.generate_key(template))
+        self.block_on(self.inner.generate_key(template))
     }
 
     fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
-        self.block(self.inner.import_key(request))
+        self.block_on(self.inner.import_key(request))
     }
 
     fn delete_key(&self, key: &KeyId) -> Result<()> {
-        self.block(self.inner.delete_key(key))
+        self.block_on(self.inner.delete_key(key))
     }
 
     fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
-        self.block(self.inner.public_key(key))
+        let on = self.target();
+        on.run(on.hsm().public_key(key))
     }
 
     fn health(&self) -> Result<()> {
-        self.block(self.inner.health())
+        let on = self.target();
+        on.run(on.hsm().health())
     }
 
     fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
-        self.block(self.inner.certificate(key))
+        let on = self.target();
+        on.run(on.hsm().certificate(key))
     }
 
     fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
-        self.block(self.inner.store_certificate(key, der))
+        self.block_on(self.inner.store_certificate(key, der))
     }
 
     fn delete_certificate(&self, key: &KeyId) -> Result<()> {
-        self.block(self.inner.delete_certificate(key))
+        self.block_on(self.inner.delete_certificate(key))
     }
 
     fn random(&self, len: usize) -> Result<Vec<u8>> {
-        self.block(self.inner.random(len))
+        let on = self.target();
+        on.run(on.hsm().random(len))
     }
 }
 
-impl Signer for BlockingOverAsync {
+impl<A: AsyncHsm + ?Sized + 'static> Signer for BlockingOverAsync<A> {
     fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
-        self.block(self.inner.sign(key, algorithm, message))
+        let on = self.target();
+        on.run(on.hsm().sign(key, algorithm, message))
     }
 
     fn sign_digest(
@@ -330,9 +459,11 @@ impl Signer for BlockingOverAsync {
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
-        self.block(self.inner.sign_digest(key, algorithm, digest))
+        let on = self.target();
+        on.run(on.hsm().sign_digest(key, algorithm, digest))
     }
 
+    /// On the shared runtime, whose pool keeps the batch's requests in flight at once.
     fn sign_many(
         &self,
         key: &KeyId,
@@ -348,4 +479,97 @@ impl Signer for BlockingOverAsync {
             Err(error) => vec_of_errors(&error, count),
         }
     }
+}
+
+/// Implements [`KeyStore`] and [`Signer`] for a blocking backend type that holds a
+/// [`BlockingOverAsync`] in a field, by forwarding every method to it: the forwarding is written
+/// once, here, for every backend built on an async one.
+///
+/// ```ignore
+/// pub struct NetHsm {
+///     blocking: BlockingOverAsync<AsyncNetHsm>,
+/// }
+/// hsm_core::forward_to_blocking_adapter!(NetHsm => blocking);
+/// ```
+#[macro_export]
+macro_rules! forward_to_blocking_adapter {
+    ($backend:ty => $field:ident) => {
+        impl $crate::KeyStore for $backend {
+            fn backend(&self) -> &'static str {
+                $crate::KeyStore::backend(&self.$field)
+            }
+            fn capabilities(&self) -> $crate::Capabilities {
+                $crate::KeyStore::capabilities(&self.$field)
+            }
+            fn list_keys(&self) -> $crate::Result<::std::vec::Vec<$crate::KeyInfo>> {
+                $crate::KeyStore::list_keys(&self.$field)
+            }
+            fn key_info(&self, key: &$crate::KeyId) -> $crate::Result<$crate::KeyInfo> {
+                $crate::KeyStore::key_info(&self.$field, key)
+            }
+            fn generate_key(
+                &self,
+                template: &$crate::KeyTemplate,
+            ) -> $crate::Result<$crate::KeyInfo> {
+                $crate::KeyStore::generate_key(&self.$field, template)
+            }
+            fn import_key(
+                &self,
+                request: &$crate::ImportRequest,
+            ) -> $crate::Result<$crate::KeyInfo> {
+                $crate::KeyStore::import_key(&self.$field, request)
+            }
+            fn delete_key(&self, key: &$crate::KeyId) -> $crate::Result<()> {
+                $crate::KeyStore::delete_key(&self.$field, key)
+            }
+            fn public_key(&self, key: &$crate::KeyId) -> $crate::Result<$crate::PublicKey> {
+                $crate::KeyStore::public_key(&self.$field, key)
+            }
+            fn health(&self) -> $crate::Result<()> {
+                $crate::KeyStore::health(&self.$field)
+            }
+            fn certificate(
+                &self,
+                key: &$crate::KeyId,
+            ) -> $crate::Result<::std::option::Option<::std::vec::Vec<u8>>> {
+                $crate::KeyStore::certificate(&self.$field, key)
+            }
+            fn store_certificate(&self, key: &$crate::KeyId, der: &[u8]) -> $crate::Result<()> {
+                $crate::KeyStore::store_certificate(&self.$field, key, der)
+            }
+            fn delete_certificate(&self, key: &$crate::KeyId) -> $crate::Result<()> {
+                $crate::KeyStore::delete_certificate(&self.$field, key)
+            }
+            fn random(&self, len: usize) -> $crate::Result<::std::vec::Vec<u8>> {
+                $crate::KeyStore::random(&self.$field, len)
+            }
+        }
+
+        impl $crate::Signer for $backend {
+            fn sign(
+                &self,
+                key: &$crate::KeyId,
+                algorithm: $crate::SignAlgorithm,
+                message: &[u8],
+            ) -> $crate::Result<$crate::Signature> {
+                $crate::Signer::sign(&self.$field, key, algorithm, message)
+            }
+            fn sign_digest(
+                &self,
+                key: &$crate::KeyId,
+                algorithm: $crate::SignAlgorithm,
+                digest: &[u8],
+            ) -> $crate::Result<$crate::Signature> {
+                $crate::Signer::sign_digest(&self.$field, key, algorithm, digest)
+            }
+            fn sign_many(
+                &self,
+                key: &$crate::KeyId,
+                algorithm: $crate::SignAlgorithm,
+                messages: &[&[u8]],
+            ) -> ::std::vec::Vec<$crate::Result<$crate::Signature>> {
+                $crate::Signer::sign_many(&self.$field, key, algorithm, messages)
+            }
+        }
+    };
 }

@@ -1,12 +1,19 @@
-//! A private tokio runtime for blocking APIs built on async clients (feature `tokio`).
+//! Runtimes for blocking APIs built on async clients (feature `tokio`).
 //!
 //! The REST backends talk HTTP asynchronously but implement the blocking [`KeyStore`] and
-//! [`Signer`] traits. Each backend owns one [`BlockingRuntime`], shared by every thread that
-//! calls it, so a signature from a plain thread costs no runtime start-up, and calling from inside
-//! a caller's own tokio runtime does not panic.
+//! [`Signer`] traits. Each backend owns one [`BlockingRuntime`], a small multi-thread runtime
+//! shared by every thread that calls it, so a call from a plain thread costs no runtime start-up,
+//! and calling from inside a caller's own tokio runtime does not panic. On that runtime a request
+//! crosses threads twice (the caller hands it to a worker that owns the connection, the worker
+//! hands the answer back); [`ThreadLanes`] avoid both hops for plain threads by giving each one
+//! a current-thread runtime and a client of its own, driven on the caller's thread.
 //!
 //! [`KeyStore`]: crate::KeyStore
 //! [`Signer`]: crate::Signer
+
+mod lanes;
+
+pub use self::lanes::{DEFAULT_MAX_THREAD_LANES, IDLE_LANE, ThreadLane, ThreadLanes};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -50,6 +57,12 @@ impl BlockingRuntime {
                     .with_message("cannot start the client runtime")
                     .with_source(e)
             })
+    }
+
+    /// The name given to [`Self::new`] (its worker threads' name).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     fn operation(name: &'static str) -> Cow<'static, str> {
