@@ -79,26 +79,19 @@ pub(crate) fn token_dir() -> std::path::PathBuf {
 /// Runs `pkcs11-tool` logged in to the token `label` with the sim's user PIN; panics with its
 /// output if it fails.
 pub(crate) fn pkcs11_tool(label: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new("pkcs11-tool")
-        .args([
-            "--module",
-            MODULE,
-            "--token-label",
-            label,
-            "--login",
-            "--pin",
-            hsm_pkcs11::sim::USER_PIN,
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "pkcs11-tool {args:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    run_ok(
+        std::process::Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                MODULE,
+                "--token-label",
+                label,
+                "--login",
+                "--pin",
+                hsm_pkcs11::sim::USER_PIN,
+            ])
+            .args(args),
+    )
 }
 
 /// The directory SoftHSM2 keeps the token with this serial number in: its name is a UUID whose
@@ -216,28 +209,20 @@ pub(crate) fn sign_and_verify(
 }
 
 /// Runs a command; panics with its output if it fails; returns its standard output.
-pub(crate) fn run_ok(command: &mut std::process::Command) -> String {
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{command:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+pub(crate) use hsm_testkit::cli::run as run_ok;
 
 /// `openssl dgst DIGEST -verify pub.pem` of `sig` over `msg` in `dir` (which holds `pub.pem`),
 /// with `extra` options (PSS padding); panics with openssl's output unless it verifies.
 pub(crate) fn openssl_verify(dir: &Path, digest: &str, msg: &[u8], sig: &[u8], extra: &[&str]) {
-    std::fs::write(dir.join("msg"), msg).unwrap();
-    std::fs::write(dir.join("sig"), sig).unwrap();
-    run_ok(
-        std::process::Command::new("openssl")
-            .args(["dgst", digest, "-verify", "pub.pem", "-signature", "sig"])
-            .args(extra)
-            .arg("msg")
-            .current_dir(dir),
+    let (msg_path, sig_path) = (dir.join("msg"), dir.join("sig"));
+    std::fs::write(&msg_path, msg).unwrap();
+    std::fs::write(&sig_path, sig).unwrap();
+    hsm_testkit::cli::openssl_dgst_verify(
+        &dir.join("pub.pem"),
+        digest,
+        &msg_path,
+        &sig_path,
+        extra,
     );
 }
 
