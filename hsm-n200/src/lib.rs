@@ -26,6 +26,7 @@ pub use crate::client::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, N200Client,
     N200ClientBuilder,
 };
+pub use crate::open::{open, open_async, open_async_with, open_with};
 pub use crate::protocol::commands::{Command, CommandTable};
 pub use crate::protocol::labels::{KeyIdent, Pkcs11KeyUri};
 pub use crate::protocol::raw::RawResponse;

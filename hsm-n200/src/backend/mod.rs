@@ -51,6 +51,10 @@ pub struct AsyncN200 {
     pin: Arc<SecretString>,
     acl: Arc<str>,
     cache: Arc<RwLock<HashMap<KeyId, Resolved>>>,
+    /// What the backend keeps alive while any clone lives: the simulator that
+    /// [`open`](crate::open) started for an `n200+sim:` URI.
+    #[cfg(feature = "sim")]
+    pub(crate) keep_alive: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for AsyncN200 {
@@ -123,6 +127,8 @@ impl AsyncN200 {
             pin: Arc::new(pin),
             acl: Arc::from(acl.into()),
             cache: Arc::new(RwLock::new(HashMap::new())),
+            #[cfg(feature = "sim")]
+            keep_alive: None,
         }
     }
 
