@@ -21,6 +21,7 @@ mod transport;
 pub use crate::backend::{
     DEFAULT_MAX_SESSIONS, DEFAULT_SIGN_MANY_THREADS, Options, Pkcs11Hsm, TokenSummary,
 };
+pub use crate::open::open_with;
 pub use crate::protocol::attributes::ObjectKind;
 pub use crate::protocol::mechanisms::Mechanisms;
 pub use crate::protocol::uri::{ObjectType, PinSource, Pkcs11Uri};

@@ -59,6 +59,10 @@ fn sessions_closed_behind_the_pool_are_replaced_and_the_login_restored() {
     );
     common::raw::close_all_sessions(slot);
     assert_eq!(hsm.random(16).unwrap().len(), 16);
+    // The readiness probe finds the login gone and takes it again with the PIN that worked.
+    common::raw::close_all_sessions(slot);
+    hsm.health().unwrap();
+    assert!(hsm.list_keys().unwrap().iter().any(|k| k.id == key));
     sign_and_verify(&hsm, &key, &public, b"again");
 
     // Only the anchor and the pool's working sessions are open: nothing leaked.

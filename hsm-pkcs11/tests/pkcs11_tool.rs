@@ -139,3 +139,119 @@ fn keys_from_pkcs11_tool_are_found_and_used() {
         &[],
     );
 }
+
+/// A certificate (DER) for `public` (PEM), issued by a throwaway CA key: what a CA would hand
+/// back for the token's key.
+fn certificate_for(dir: &std::path::Path, public_pem: &str, subject: &str, out: &str) -> Vec<u8> {
+    std::fs::write(dir.join("key.pub.pem"), public_pem).unwrap();
+    let openssl = |args: &[&str]| {
+        common::run_ok(
+            std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir),
+        )
+    };
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "x509",
+        "-new",
+        "-subj",
+        subject,
+        "-key",
+        "ca.pem",
+        "-force_pubkey",
+        "key.pub.pem",
+        "-days",
+        "1",
+        "-outform",
+        "DER",
+        "-out",
+        out,
+    ]);
+    std::fs::read(dir.join(out)).unwrap()
+}
+
+#[test]
+fn certificates_cross_between_pkcs11_tool_and_the_backend() {
+    let _serial = common::one_at_a_time();
+    if !common::ready(true) {
+        return;
+    }
+    let hsm = common::sim();
+    let label = hsm.token_info().unwrap().label;
+    let key = KeyId::from_bytes(vec![0xCE, 0x01]).unwrap();
+    hsm.generate_key(
+        &KeyTemplate::new(key.clone(), KeySpec::Ec(hsm_core::Curve::P256)).with_label("cert-key"),
+    )
+    .unwrap();
+    let dir = common::scratch();
+    let d = dir.path();
+    let pem = hsm.public_key(&key).unwrap().to_pem();
+    let by_tool = certificate_for(d, &pem, "/CN=written by pkcs11-tool", "tool.der");
+    let by_us = certificate_for(d, &pem, "/CN=stored by hsm-pkcs11", "ours.der");
+    assert_eq!(hsm.certificate(&key).unwrap(), None);
+
+    // pkcs11-tool writes one with the key's id: the backend reads it, by id and by label.
+    let tool_der = d.join("tool.der");
+    tool(
+        &label,
+        &[
+            "--write-object",
+            tool_der.to_str().unwrap(),
+            "--type",
+            "cert",
+            "--id",
+            "ce01",
+        ],
+    );
+    assert_eq!(
+        hsm.certificate(&key).unwrap().as_deref(),
+        Some(&by_tool[..])
+    );
+    let by_label = KeyId::name("cert-key").unwrap();
+    assert_eq!(
+        hsm.certificate(&by_label).unwrap().as_deref(),
+        Some(&by_tool[..])
+    );
+
+    // The backend replaces it: pkcs11-tool lists exactly one certificate with the key's id and
+    // label, whose subject is ours, and reads our bytes back.
+    hsm.store_certificate(&key, &by_us).unwrap();
+    let listing = tool(&label, &["--list-objects", "--type", "cert"]);
+    assert_eq!(
+        listing.matches("Certificate Object").count(),
+        1,
+        "{listing}"
+    );
+    assert!(listing.contains("label:      cert-key"), "{listing}");
+    assert!(listing.contains("ID:         ce01"), "{listing}");
+    assert!(listing.contains("stored by hsm-pkcs11"), "{listing}");
+    let read = d.join("read.der");
+    tool(
+        &label,
+        &[
+            "--read-object",
+            "--type",
+            "cert",
+            "--id",
+            "ce01",
+            "--output-file",
+            read.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read(&read).unwrap(), by_us);
+
+    // Deleted by the backend: pkcs11-tool no longer lists it.
+    hsm.delete_certificate(&key).unwrap();
+    let listing = tool(&label, &["--list-objects", "--type", "cert"]);
+    assert!(!listing.contains("Certificate Object"), "{listing}");
+    assert_eq!(hsm.certificate(&key).unwrap(), None);
+}

@@ -148,9 +148,25 @@ fn no_pin_or_key_material_reaches_logs_errors_or_debug_output() {
 
     // Objects, random, faults and recovery with their re-login.
     let cert = KeyId::from_bytes(vec![0x33]).unwrap();
-    hsm.write_object(ObjectKind::Certificate, &cert, b"\x30\x03\x02\x01\x01")
+    let der = {
+        let dir = common::scratch();
+        common::run_ok(
+            std::process::Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+                .args(["ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=secrets"])
+                .args([
+                    "-days", "1", "-outform", "DER", "-keyout", "k.pem", "-out", "c.der",
+                ])
+                .current_dir(dir.path()),
+        );
+        std::fs::read(dir.path().join("c.der")).unwrap()
+    };
+    hsm.write_object(ObjectKind::Certificate, &cert, &der)
         .unwrap();
     hsm.read_object(ObjectKind::Certificate, &cert).unwrap();
+    hsm.store_certificate(&imported, &der).unwrap();
+    assert_eq!(hsm.certificate(&imported).unwrap(), Some(der));
+    hsm.health().unwrap();
     let _ = hsm.random(32).unwrap();
     common::raw::close_all_sessions(slot);
     let sig = hsm

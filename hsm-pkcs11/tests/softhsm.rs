@@ -25,6 +25,8 @@ fn conformance_suite_passes_on_softhsm2() {
     let caps = hsm.capabilities();
     assert!(caps.has_spec(KeySpec::Ed25519) && caps.has_spec(KeySpec::Ec(hsm_core::Curve::P384)));
     assert!(caps.has_algorithm(SignAlgorithm::RsaPssSha256));
+    // SoftHSM2's token is writable and has CKF_RNG: the suite runs both groups of checks.
+    assert!(caps.certificates && caps.random, "{caps:?}");
     let config = Config::new("conf")
         .skip_spec(KeySpec::Rsa4096)
         .skip_spec(KeySpec::Rsa3072);
@@ -148,9 +150,14 @@ fn certificate_and_data_objects_round_trip() {
     }
     let hsm = common::sim();
     let id = KeyId::from_bytes(vec![0x40]).unwrap();
-    let cert = b"\x30\x03\x02\x01\x01".to_vec();
+    let cert = openssl_certificate("/CN=object");
     hsm.write_object(ObjectKind::Certificate, &id, &cert)
         .unwrap();
+    // A certificate object repeats the certificate's subject: bytes that are none are refused.
+    let e = hsm
+        .write_object(ObjectKind::Certificate, &id, b"\x30\x03\x02\x01\x01")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     assert_eq!(hsm.read_object(ObjectKind::Certificate, &id).unwrap(), cert);
     let data = KeyId::name("HSMdata").unwrap();
     hsm.write_object(ObjectKind::Data, &data, b"hello").unwrap();
@@ -303,4 +310,75 @@ fn every_error_is_named_by_its_pkcs11_operation() {
     assert_eq!(e.operation(), "pkcs11.sign_digest", "{e}");
     let e = hsm.sign(&key, SignAlgorithm::Ed25519, b"m").unwrap_err();
     assert!(e.operation().starts_with("pkcs11."), "{e}");
+}
+
+/// A self-signed certificate (DER) made by `openssl req -x509` with a throwaway P-256 key.
+fn openssl_certificate(subject: &str) -> Vec<u8> {
+    let dir = common::scratch();
+    common::run_ok(
+        std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:P-256", "-nodes", "-subj", subject])
+            .args(["-days", "1", "-outform", "DER", "-keyout", "k.pem"])
+            .args(["-out", "c.der"])
+            .current_dir(dir.path()),
+    );
+    std::fs::read(dir.path().join("c.der")).unwrap()
+}
+
+#[test]
+fn health_is_ok_logged_in_and_permission_denied_without_a_pin() {
+    if !common::ready(false) {
+        return;
+    }
+    let hsm = common::sim();
+    hsm.health().unwrap();
+    // The same token opened without a PIN: it answers, but nothing private can be used.
+    let public = Pkcs11Hsm::open(&uri_for(&hsm, "x-none=1")).unwrap();
+    let e = public.health().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+    assert_eq!(e.operation(), "pkcs11.health");
+    assert!(e.to_string().contains("without a PIN"), "{e}");
+}
+
+#[test]
+fn open_options_give_the_pin_from_code_cap_the_sessions_and_refuse_what_is_given_twice() {
+    use hsm_core::{OpenOptions, SecretString};
+    if !common::ready(false) {
+        return;
+    }
+    let sim = common::sim();
+    let with_pin = || OpenOptions::new().credential(SecretString::from(hsm_pkcs11::sim::USER_PIN));
+    // The PIN from code: logged in, so a key can be generated and used.
+    let hsm =
+        hsm_pkcs11::open_with(&uri_for(&sim, "x-none=1"), &with_pin().max_in_flight(3)).unwrap();
+    hsm.health().unwrap();
+    assert_eq!(hsm.pool_size(), 3);
+    let (key, public) = common::p256(&hsm, "from-code");
+    common::sign_and_verify(&hsm, &key, &public, b"pin from code");
+    // The smaller of max-in-flight and the URI's max-sessions applies.
+    let hsm = hsm_pkcs11::open_with(
+        &uri_for(&sim, "max-sessions=2"),
+        &with_pin().max_in_flight(5),
+    )
+    .unwrap();
+    assert_eq!(hsm.pool_size(), 2);
+    // Given twice: in code and in the URI; and for pkcs11+sim:, whose token has its own PIN.
+    for uri in [uri_for(&sim, "pin-value=123456"), "pkcs11+sim:".to_owned()] {
+        let e = hsm_pkcs11::open_with(&uri, &with_pin()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(
+            e.to_string().contains("given both in code and in the URI"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("123456"), "{e}");
+    }
+    // Options a module has no use for are refused, not ignored.
+    for options in [
+        with_pin().retries(2),
+        with_pin().connect_timeout(std::time::Duration::from_secs(1)),
+    ] {
+        let e = hsm_pkcs11::open_with(&uri_for(&sim, "x-none=1"), &options).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    }
 }

@@ -23,6 +23,7 @@ fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
     let info = hsm.token_info().unwrap();
     let (key, public) = p256(&hsm, "doomed");
     sign_and_verify(&hsm, &key, &public, b"before");
+    hsm.health().unwrap();
 
     // Another program (softhsm2-util) re-initialises the token, under `label`.
     let relabel = |label: &str| {
@@ -62,6 +63,9 @@ fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
         e.to_string().contains("now holds the token `someone-else`"),
         "{e}"
     );
+    let e = hsm.health().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert_eq!(e.operation(), "pkcs11.health");
     relabel(&info.label);
 
     // The token is deleted (its directory removed): every call fails with Unavailable saying
@@ -82,6 +86,7 @@ fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
     gone(hsm.public_key(&key).unwrap_err());
     gone(hsm.list_keys().unwrap_err());
     gone(hsm.token_info().unwrap_err());
+    gone(hsm.health().unwrap_err());
     gone(
         hsm.generate_key(&KeyTemplate::new(
             KeyId::name("never").unwrap(),

@@ -7,7 +7,7 @@ use hsm_core::{
 };
 
 use crate::backend::{Pkcs11Hsm, named};
-use crate::client::{import, keys};
+use crate::client::{import, keys, objects};
 use crate::protocol::attributes::id_and_label;
 
 impl KeyStore for Pkcs11Hsm {
@@ -91,6 +91,60 @@ impl KeyStore for Pkcs11Hsm {
     fn delete_key(&self, key: &KeyId) -> Result<()> {
         self.forget(key);
         self.pool.run("pkcs11.delete_key", |s| keys::delete(s, key))
+    }
+
+    /// The token answers (`C_GetTokenInfo` for the token this backend opened) and the
+    /// application is logged in: a login lost behind the backend's back is taken again with the
+    /// PIN that worked (as any operation would); opened without a PIN on a token that needs a
+    /// login, it is [`PermissionDenied`](hsm_core::ErrorKind::PermissionDenied).
+    #[tracing::instrument(name = "pkcs11.health", skip_all)]
+    fn health(&self) -> Result<()> {
+        self.pool.health("pkcs11.health")
+    }
+
+    #[tracing::instrument(name = "pkcs11.certificate", skip_all)]
+    fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
+        const OP: &str = "pkcs11.certificate";
+        self.pool
+            .run(OP, |s| objects::key_certificate(s, key, OP))
+            .map_err(named(OP))
+    }
+
+    #[tracing::instrument(name = "pkcs11.store_certificate", skip_all)]
+    fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
+        const OP: &str = "pkcs11.store_certificate";
+        hsm_core::certificate::check_certificate_der(der, OP)?;
+        self.pool
+            .run(OP, |s| objects::store_key_certificate(s, key, der, OP))
+            .map_err(named(OP))
+    }
+
+    #[tracing::instrument(name = "pkcs11.delete_certificate", skip_all)]
+    fn delete_certificate(&self, key: &KeyId) -> Result<()> {
+        const OP: &str = "pkcs11.delete_certificate";
+        self.pool
+            .run(OP, |s| objects::delete_key_certificate(s, key, OP))
+            .map_err(named(OP))
+    }
+
+    /// `C_GenerateRandom`, declared only when the token has an RNG (`CKF_RNG`).
+    #[tracing::instrument(name = "pkcs11.random", skip_all)]
+    fn random(&self, len: usize) -> Result<Vec<u8>> {
+        const OP: &str = "pkcs11.random";
+        hsm_core::store::check_random_len(len, OP)?;
+        if !self.capabilities.random {
+            return Err(Error::unsupported(
+                OP,
+                "the token has no random number generator (no CKF_RNG)",
+            ));
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let len = u32::try_from(len).map_err(|_| Error::invalid_input(OP, "too many bytes"))?;
+        self.pool
+            .run(OP, |s| Ok(s.generate_random_vec(len)?))
+            .map_err(named(OP))
     }
 
     #[tracing::instrument(name = "pkcs11.public_key", skip_all)]

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use cryptoki::context::Pkcs11;
 use cryptoki::object::ObjectHandle;
@@ -66,6 +67,10 @@ pub struct Options {
     /// How many threads [`Signer::sign_many`](hsm_core::Signer::sign_many) signs on (never more than the pool's sessions or
     /// the messages). `None`: [`DEFAULT_SIGN_MANY_THREADS`].
     pub sign_many_threads: Option<usize>,
+    /// How long a call waits for a free session when every session is lent, before
+    /// [`ErrorKind::Timeout`](hsm_core::ErrorKind::Timeout). `None`: 30 s. A call into the
+    /// module, once made, runs to its end: PKCS#11 has no way to cancel it.
+    pub session_wait: Option<Duration>,
 }
 
 impl Default for Options {
@@ -74,6 +79,7 @@ impl Default for Options {
             max_sessions: None,
             min_idle_sessions: 1,
             sign_many_threads: None,
+            session_wait: None,
         }
     }
 }
@@ -100,6 +106,13 @@ impl Options {
         self
     }
 
+    /// These options with [`session_wait`](Self::session_wait) set to `wait`.
+    #[must_use]
+    pub fn with_session_wait(mut self, wait: Duration) -> Self {
+        self.session_wait = Some(wait);
+        self
+    }
+
     /// Both the most sessions and the `sign_many` threads set to `threads`: at most `threads`
     /// operations in flight.
     #[must_use]
@@ -121,7 +134,15 @@ impl Pkcs11Hsm {
         curves: &[hsm_core::Curve],
     ) -> Self {
         let mechanisms = Mechanisms::detect(&pkcs11, slot);
-        let capabilities = mechanisms.capabilities(curves);
+        // Certificates are token objects: a write-protected token cannot store them. The RNG is
+        // the token's own flag.
+        let (writable, rng) = pkcs11
+            .get_token_info(slot)
+            .map_or((false, false), |t| (!t.write_protected(), t.rng()));
+        let capabilities = mechanisms
+            .capabilities(curves)
+            .with_certificates(writable)
+            .with_random(rng);
         Self {
             module,
             pkcs11,
@@ -175,15 +196,6 @@ impl Pkcs11Hsm {
     #[must_use]
     pub fn mechanisms(&self) -> &Mechanisms {
         &self.mechanisms
-    }
-
-    /// `len` random bytes from the token's generator.
-    ///
-    /// # Errors
-    /// The module's error.
-    pub fn random(&self, len: u32) -> Result<Vec<u8>> {
-        self.pool
-            .run("pkcs11.random", |s| Ok(s.generate_random_vec(len)?))
     }
 
     /// Working sessions the pool holds now (not counting the one that keeps the login).

@@ -39,8 +39,9 @@ use secrecy::SecretString;
 
 use crate::protocol::return_codes::{map, rv_of};
 
-/// How long a caller waits for a free session before [`ErrorKind::Timeout`].
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a caller waits for a free session before [`ErrorKind::Timeout`], unless the
+/// backend's options say otherwise.
+pub(crate) const DEFAULT_SESSION_WAIT: Duration = Duration::from_secs(30);
 
 struct State {
     idle: Vec<Session>,
@@ -58,6 +59,8 @@ pub(crate) struct Sizing {
     pub(crate) max: usize,
     /// Working sessions opened with the pool and kept open.
     pub(crate) min_idle: usize,
+    /// How long a caller waits for a free session.
+    pub(crate) wait: Duration,
 }
 
 pub(crate) struct SessionPool {
@@ -69,6 +72,7 @@ pub(crate) struct SessionPool {
     serial: String,
     read_write: bool,
     max: usize,
+    wait: Duration,
     state: Mutex<State>,
     freed: Condvar,
     /// Holds the login for the pool's life (reopened by [`SessionPool::recover`]).
@@ -176,6 +180,7 @@ impl SessionPool {
             serial,
             read_write,
             max,
+            wait: sizing.wait,
             state: Mutex::new(State {
                 open: idle.len(),
                 idle,
@@ -274,6 +279,7 @@ impl SessionPool {
     }
 
     fn checkout(&self) -> Result<Lease<'_>> {
+        let deadline = std::time::Instant::now() + self.wait;
         let mut state = self.lock();
         loop {
             if let Some(s) = state.idle.pop() {
@@ -294,13 +300,16 @@ impl SessionPool {
             }
             let (next, timeout) = self
                 .freed
-                .wait_timeout(state, CHECKOUT_TIMEOUT)
+                .wait_timeout(
+                    state,
+                    deadline.saturating_duration_since(std::time::Instant::now()),
+                )
                 .unwrap_or_else(PoisonError::into_inner);
             if timeout.timed_out() && next.idle.is_empty() && next.open >= self.max {
                 return Err(
                     Error::new(ErrorKind::Timeout, "pkcs11.pool").with_message(format!(
-                        "no PKCS#11 session became free in 30 s (all {} in use)",
-                        self.max
+                        "no PKCS#11 session became free in {:?} (all {} in use)",
+                        self.wait, self.max
                     )),
                 );
             }
@@ -388,6 +397,45 @@ impl SessionPool {
         self.anchor
             .lock()
             .is_ok_and(|a| !alive(&a) || is_public(&a))
+    }
+
+    /// Whether the pool can serve calls: the slot still holds its token (`C_GetTokenInfo`) and
+    /// the application is logged in. A login lost behind the pool's back is taken again with
+    /// the PIN that already worked (what the next operation would do); a token that needs a
+    /// login is [`ErrorKind::PermissionDenied`] when no PIN was given, and
+    /// [`ErrorKind::AuthenticationFailed`] when it refused the PIN on a re-login. Nothing else
+    /// is sent, and never a PIN that failed.
+    pub(crate) fn health(&self, operation: &'static str) -> Result<()> {
+        let info = match self.pkcs11.get_token_info(self.slot) {
+            Ok(info) => info,
+            Err(_) => return self.check_token(operation),
+        };
+        if info.label() != self.label || info.serial_number() != self.serial {
+            return self.check_token(operation);
+        }
+        if !info.login_required() {
+            return Ok(());
+        }
+        if self.pin_refused.load(Ordering::Relaxed) {
+            return Err(Error::new(
+                ErrorKind::AuthenticationFailed { retries_left: None },
+                operation,
+            )
+            .with_message(
+                "not logged in: the token refused the PIN when logging in again; open the \
+                 backend with the current PIN",
+            ));
+        }
+        if !self.pin.lock().is_ok_and(|p| p.is_some()) {
+            return Err(Error::new(ErrorKind::PermissionDenied, operation).with_message(
+                "not logged in: the token needs a login and the backend was opened without a PIN",
+            ));
+        }
+        if self.anchor_public() {
+            tracing::debug!(operation, "the login is gone; logging in again");
+            self.recover().map_err(|e| e.with_operation(operation))?;
+        }
+        Ok(())
     }
 
     /// Whether the login this pool holds is gone (a PIN is known but the anchor is closed or
