@@ -2,20 +2,16 @@
 #![forbid(unsafe_code)]
 
 mod backend;
-mod cipher;
 pub mod client;
-mod key_ids;
-mod mapping;
 mod open;
 pub mod protocol;
 #[cfg(feature = "sim")]
 pub mod sim;
-mod trace;
 mod transport;
 
 pub use crate::backend::blocking::NetHsm;
+pub use crate::backend::cipher::Sealed;
 pub use crate::backend::{AsyncNetHsm, DEFAULT_MAX_IN_FLIGHT};
-pub use crate::cipher::Sealed;
 pub use crate::client::{
     Credentials, MAX_RESPONSE_BYTES, NetHsmClient, NetHsmClientBuilder, RetryPolicy,
 };

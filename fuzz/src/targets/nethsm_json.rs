@@ -1,12 +1,13 @@
-//! The NetHSM REST answers (hsm-nethsm `client::model`): every response type the client reads
+//! The NetHSM REST answers (hsm-nethsm `protocol`): every response type the client reads
 //! is deserialized from the input; what deserializes serializes to JSON that deserializes to
-//! the same JSON again. Public keys go on to the hsm-core constructors the backend uses.
+//! the same JSON again. Public keys go through the backend's own `protocol::key_types::public_key_of`.
 
-use hsm_core::{Curve, PublicKey};
-use hsm_nethsm::client::model::{
-    DecryptResponse, EncryptResponse, ErrorBody, HealthState, InfoData, KeyItem, KeyType,
-    LoggingConfig, NamespaceItem, PublicKeyData, RandomResponse, SignResponse, SystemInfo,
-    TimeConfig, UnattendedBootConfig, UserData, UserItem,
+use hsm_core::PublicKey;
+use hsm_nethsm::protocol::key_types::public_key_of;
+use hsm_nethsm::protocol::{
+    DecryptResponse, EncryptResponse, ErrorBody, HealthState, InfoData, KeyItem, LoggingConfig,
+    NamespaceItem, PublicKeyData, RandomResponse, SignResponse, SystemInfo, TimeConfig,
+    UnattendedBootConfig, UserData, UserItem,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -57,40 +58,14 @@ fn round_trip<T: DeserializeOwned + Serialize>(data: &[u8]) -> Option<T> {
     Some(value)
 }
 
-/// The hsm-core constructors the backend feeds the public part of a key to.
+/// The public key the backend makes of a key's data: what it builds must survive a DER round
+/// trip.
 fn public_key(key: &PublicKeyData) {
-    let Some(public) = &key.public else {
-        return;
-    };
-    let curve = match key.key_type {
-        KeyType::RSA => {
-            if let (Some(n), Some(e)) = (&public.modulus, &public.public_exponent) {
-                check(PublicKey::from_rsa_components(n, e));
-            }
-            return;
-        }
-        KeyType::Curve25519 => {
-            if let Some(d) = &public.data {
-                check(PublicKey::from_ed25519(d));
-            }
-            return;
-        }
-        KeyType::EC_P256 => Curve::P256,
-        KeyType::EC_P384 => Curve::P384,
-        KeyType::EC_P521 => Curve::P521,
-        KeyType::EC_P256K1 => Curve::Secp256k1,
-        KeyType::BrainpoolP256 => Curve::BrainpoolP256r1,
-        KeyType::BrainpoolP384 => Curve::BrainpoolP384r1,
-        KeyType::BrainpoolP512 => Curve::BrainpoolP512r1,
-        _ => return,
-    };
-    if let Some(d) = &public.data {
-        check(PublicKey::from_ec_point(curve, d));
-    }
+    check(public_key_of(key));
 }
 
-fn check(built: hsm_core::Result<PublicKey>) {
-    if let Ok(pk) = built {
+fn check(built: hsm_core::Result<Option<PublicKey>>) {
+    if let Ok(Some(pk)) = built {
         assert_eq!(PublicKey::from_der(pk.as_der()).ok().as_ref(), Some(&pk));
     }
 }

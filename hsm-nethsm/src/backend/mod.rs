@@ -3,6 +3,8 @@
 //! same futures on its private runtime.
 
 pub(crate) mod blocking;
+pub(crate) mod cipher;
+mod trace;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,13 +18,13 @@ use hsm_core::{
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use self::trace::traced;
 use crate::client::{Credentials, NetHsmClient};
-use crate::key_ids;
-use crate::mapping;
-use crate::protocol::model::{
+use crate::protocol::key_ids;
+use crate::protocol::{
     GenerateKeyRequest, ImportKeyRequest, KeyPrivateData, KeyType, PublicKeyData, SignMode,
 };
-use crate::trace::traced;
+use crate::protocol::{key_types, signing};
 
 /// Requests of one `sign_many` batch or `list_keys` listing in flight at once, unless
 /// [`AsyncNetHsm::with_max_in_flight`] says otherwise.
@@ -208,11 +210,11 @@ impl AsyncNetHsm {
 
     /// Caches what the device said of key `id`.
     fn remember(&self, id: &str, data: PublicKeyData) -> Result<Arc<CachedKey>> {
-        let public_key = public_key_of(&data)?;
+        let public_key = key_types::public_key_of(&data)?;
         let rsa_bits = public_key.as_ref().and_then(PublicKey::rsa_bits);
         let spec = match data.key_type {
             KeyType::Generic => lock(&self.inner.secret_specs).get(id).copied(),
-            other => mapping::spec_of(other, rsa_bits),
+            other => key_types::spec_of(other, rsa_bits),
         };
         let cached = Arc::new(CachedKey {
             spec,
@@ -226,7 +228,7 @@ impl AsyncNetHsm {
     fn info(id: &str, key: &CachedKey) -> Result<KeyInfo> {
         let mut info = KeyInfo::new(key_ids::from_device(id)?, key.spec).with_algorithms(
             key.spec
-                .map(|s| mapping::algorithms(s, &key.data.mechanisms))
+                .map(|s| signing::algorithms(s, &key.data.mechanisms))
                 .unwrap_or_default(),
         );
         info = info
@@ -381,10 +383,10 @@ impl AsyncNetHsm {
         if !self.capabilities().has_spec(template.spec) {
             return Err(Error::unsupported(OP, format!("{} keys", template.spec)));
         }
-        let (key_type, length) = mapping::key_type(template.spec)
+        let (key_type, length) = key_types::key_type(template.spec)
             .ok_or_else(|| Error::unsupported(OP, format!("{} keys", template.spec)))?;
         let id = key_ids::to_device(&template.id, OP)?;
-        let mechanisms = mapping::mechanisms(template.spec, &template.effective_algorithms());
+        let mechanisms = signing::mechanisms(template.spec, &template.effective_algorithms());
         if mechanisms.is_empty() {
             return Err(Error::invalid_input(OP, "no algorithm fits the key spec"));
         }
@@ -434,7 +436,7 @@ impl AsyncNetHsm {
         if !self.capabilities().has_spec(spec) {
             return Err(Error::unsupported(OP, format!("{spec} keys")));
         }
-        let (key_type, _) = mapping::key_type(spec)
+        let (key_type, _) = key_types::key_type(spec)
             .ok_or_else(|| Error::unsupported(OP, format!("{spec} keys")))?;
         let algorithms = request.algorithms.clone().unwrap_or_else(|| {
             SignAlgorithm::ALL
@@ -443,7 +445,7 @@ impl AsyncNetHsm {
                 .filter(|a| check_algorithm_fits(spec, *a, OP).is_ok())
                 .collect()
         });
-        let mechanisms = mapping::mechanisms(spec, &algorithms);
+        let mechanisms = signing::mechanisms(spec, &algorithms);
         if mechanisms.is_empty() {
             return Err(Error::invalid_input(OP, "no algorithm fits the key"));
         }
@@ -586,7 +588,7 @@ impl AsyncNetHsm {
         )
         .await;
         let failed = results.iter().find_map(|r| r.as_ref().err());
-        crate::trace::finish(&span, failed.map(|e| e.kind().as_str()), started);
+        trace::finish(&span, failed.map(|e| e.kind().as_str()), started);
         results
     }
 
@@ -683,7 +685,7 @@ impl AsyncNetHsm {
         request.check_key(spec)?;
         let (mode, payload) = match (request.message_bytes(), request.digest_bytes()) {
             (Some(message), _) => (SignMode::EdDSA, message.to_vec()),
-            (None, Some(digest)) => mapping::digest_request(spec, algorithm, digest, operation)?,
+            (None, Some(digest)) => signing::digest_request(spec, algorithm, digest, operation)?,
             (None, None) => return Err(Error::unsupported(operation, "nothing to sign")),
         };
         Ok(Prepared {
@@ -770,53 +772,8 @@ fn simulator_capabilities() -> Capabilities {
     let mut capabilities = capabilities();
     capabilities
         .key_specs
-        .retain(|spec| mapping::key_type(*spec).is_none_or(|(t, _)| crate::sim::offers(t)));
+        .retain(|spec| key_types::key_type(*spec).is_none_or(|(t, _)| crate::sim::offers(t)));
     capabilities
-}
-
-/// The public key of a key's data; `None` for Generic keys.
-pub(crate) fn public_key_of(data: &PublicKeyData) -> Result<Option<PublicKey>> {
-    let bad = || {
-        Error::protocol(
-            "nethsm.get_key",
-            "the key's public part is missing or malformed",
-        )
-    };
-    let Some(public) = &data.public else {
-        return if data.key_type == KeyType::Generic {
-            Ok(None)
-        } else {
-            Err(bad())
-        };
-    };
-    let curve = match data.key_type {
-        KeyType::Generic => return Ok(None),
-        KeyType::RSA => {
-            let (Some(n), Some(e)) = (&public.modulus, &public.public_exponent) else {
-                return Err(bad());
-            };
-            return PublicKey::from_rsa_components(n, e)
-                .map(Some)
-                .map_err(|e| bad().with_source(e));
-        }
-        KeyType::Curve25519 => {
-            let data = public.data.as_deref().ok_or_else(bad)?;
-            return PublicKey::from_ed25519(data)
-                .map(Some)
-                .map_err(|e| bad().with_source(e));
-        }
-        KeyType::EC_P256 => Curve::P256,
-        KeyType::EC_P384 => Curve::P384,
-        KeyType::EC_P521 => Curve::P521,
-        KeyType::EC_P256K1 => Curve::Secp256k1,
-        KeyType::BrainpoolP256 => Curve::BrainpoolP256r1,
-        KeyType::BrainpoolP384 => Curve::BrainpoolP384r1,
-        KeyType::BrainpoolP512 => Curve::BrainpoolP512r1,
-    };
-    let point = public.data.as_deref().ok_or_else(bad)?;
-    PublicKey::from_ec_point(curve, point)
-        .map(Some)
-        .map_err(|e| bad().with_source(e))
 }
 
 impl AsyncKeyStore for AsyncNetHsm {

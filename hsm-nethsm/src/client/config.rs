@@ -5,7 +5,7 @@ use hsm_core::Result;
 use reqwest::Method;
 
 use super::NetHsmClient;
-use crate::protocol::model::{
+use crate::protocol::{
     ChangePassphraseRequest, DistinguishedName, LoggingConfig, NetworkConfig, NtpConfig,
     TimeConfig, TlsKeyGenerateRequest, UnattendedBootConfig,
 };

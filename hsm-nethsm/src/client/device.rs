@@ -5,9 +5,10 @@ use hsm_core::Result;
 use reqwest::Method;
 use secrecy::SecretString;
 
-use super::multipart::{Part, with_arguments};
-use super::{NetHsmClient, ids};
-use crate::protocol::model::{
+use super::NetHsmClient;
+use crate::protocol::ids;
+use crate::protocol::multipart::{Part, with_arguments};
+use crate::protocol::{
     NamespaceItem, PassphraseRequest, RestoreArguments, SystemInfo, SystemUpdateData, UserPostData,
 };
 use crate::transport::http::Request;
@@ -61,8 +62,7 @@ impl NetHsmClient {
             None => vec!["users"],
         };
         let request = Request::new("nethsm.create_user", Method::POST, &segments).json(user)?;
-        let created: crate::protocol::model::KeyItem =
-            self.transport.json_request(&request).await?;
+        let created: crate::protocol::KeyItem = self.transport.json_request(&request).await?;
         Ok(created.id)
     }
 

@@ -4,8 +4,9 @@
 use hsm_core::Result;
 use reqwest::Method;
 
-use super::{NetHsmClient, ids};
-use crate::protocol::model::{
+use super::NetHsmClient;
+use crate::protocol::ids;
+use crate::protocol::{
     DecryptRequest, DecryptResponse, DistinguishedName, EncryptRequest, EncryptResponse, KeyItem,
     KeySetLabel, MoveKeyRequest, RandomRequest, RandomResponse,
 };

@@ -5,9 +5,10 @@ use reqwest::Method;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::multipart::{self, Part};
-use super::{NetHsmClient, ids};
-use crate::protocol::model::{
+use super::NetHsmClient;
+use crate::protocol::ids;
+use crate::protocol::multipart::{self, Part};
+use crate::protocol::{
     GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyType, PemKeyArguments, PublicKeyData,
     SignMode, SignRequest, SignResponse,
 };

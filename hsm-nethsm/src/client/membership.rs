@@ -4,8 +4,9 @@ use hsm_core::Result;
 use reqwest::Method;
 use secrecy::SecretString;
 
-use super::{Credentials, NetHsmClient, ids};
-use crate::protocol::model::{
+use super::{Credentials, NetHsmClient};
+use crate::protocol::ids;
+use crate::protocol::{
     ClusterAddRequest, ClusterJoinRequest, ClusterMember, ClusterMemberAddResponse,
     HealthDiagnoseData,
 };

@@ -1,5 +1,5 @@
 //! The async NetHSM REST client: one shared connection pool per instance, typed requests and
-//! responses ([`model`]), and the retry and failover policy of the crate README.
+//! responses ([`crate::protocol`]), and the retry and failover policy of the crate README.
 //!
 //! Every operation of the official OpenAPI spec has a typed method ([`operations::OPERATIONS`]
 //! maps each to its method). The methods are grouped by area: `keys` (list, generate, import
@@ -12,11 +12,9 @@
 
 mod config;
 mod device;
-pub(crate) mod ids;
 mod key_admin;
 mod keys;
 mod membership;
-mod multipart;
 pub mod operations;
 mod system;
 
@@ -30,7 +28,8 @@ use hsm_core::{Error, ErrorKind, Result};
 use url::Url;
 
 pub use self::key_admin::KeyFilter;
-/// The request and response types (moved to [`crate::protocol::model`]; this path stays).
+/// The request and response bodies, all in one module ([`crate::protocol::model`]; the types
+/// live in [`crate::protocol`], one module per API group).
 pub use crate::protocol::model;
 use crate::transport::Transport;
 use crate::transport::cluster::{Cluster, Instance};

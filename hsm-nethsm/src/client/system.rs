@@ -3,8 +3,9 @@
 use hsm_core::Result;
 use reqwest::Method;
 
-use super::{NetHsmClient, ids};
-use crate::protocol::model::{
+use super::NetHsmClient;
+use crate::protocol::ids;
+use crate::protocol::{
     HealthState, InfoData, ProvisionRequest, SystemState, UserData, UserItem, UserPostData,
 };
 use crate::transport::http::Request;

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use super::crypto::{SimResult, SimSecret};
 use super::state::{DeviceState, PassphraseDigest, SimKey, SimUser};
-use crate::protocol::model::{
+use crate::protocol::{
     KeyMechanism, KeyPrivateData, KeyType, LoggingConfig, NetworkConfig, NtpConfig, UserRole,
 };
 

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 #[cfg(feature = "sim-openssl")]
 use super::openssl_keys;
 use super::rsa_keys;
-use crate::protocol::model::{DecryptMode, KeyPrivateData, KeyPublicData, KeyType, SignMode};
+use crate::protocol::{DecryptMode, KeyPrivateData, KeyPublicData, KeyType, SignMode};
 
 /// A failure the simulator answers with 400 and this message.
 pub(crate) type SimResult<T> = Result<T, String>;

@@ -11,7 +11,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 
 use super::crypto::{SimResult, SimSecret};
-use crate::protocol::model::DistinguishedName;
+use crate::protocol::DistinguishedName;
 
 /// Escapes an RFC 4514 attribute value.
 fn escape(value: &str) -> String {

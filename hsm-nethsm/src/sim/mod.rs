@@ -37,7 +37,7 @@ use hsm_core::{Error, ErrorKind, Result};
 use secrecy::SecretString;
 
 use self::state::{DeviceState, SimUser};
-use crate::protocol::model::{SystemState, UserRole};
+use crate::protocol::{SystemState, UserRole};
 
 /// The administrator of an `operational` simulator.
 pub const ADMIN_USER: &str = "admin";
@@ -137,7 +137,7 @@ impl Shared {
 /// curve exists). A type it does not offer is refused as the device refuses a type it does not
 /// know: 400 Bad Request on generation and import.
 #[must_use]
-pub fn offers(key_type: crate::protocol::model::KeyType) -> bool {
+pub fn offers(key_type: crate::protocol::KeyType) -> bool {
     crypto::offers(key_type)
 }
 

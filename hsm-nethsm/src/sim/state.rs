@@ -8,7 +8,7 @@ use sha2::Digest as _;
 use zeroize::Zeroizing;
 
 use super::crypto::SimSecret;
-use crate::protocol::model::{
+use crate::protocol::{
     KeyMechanism, KeyType, LogLevel, LoggingConfig, NetworkConfig, NtpConfig, SystemState, UserRole,
 };
 

@@ -15,7 +15,7 @@ use x509_cert::spki::{
 };
 
 use super::crypto::{SimResult, SimSecret};
-use crate::protocol::model::SignMode;
+use crate::protocol::SignMode;
 
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
@@ -332,7 +332,7 @@ pub(crate) fn tls_pkcs8(secret: &SimSecret) -> SimResult<zeroize::Zeroizing<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::model::KeyType;
+    use crate::protocol::KeyType;
 
     /// Every key type the TLS stack serves: a self-signed certificate for a new key is
     /// accepted by rustls together with the key's PKCS#8, and holds that key.
@@ -348,9 +348,9 @@ mod tests {
             let pem = self_signed_pem(&key, "NetHSM simulator").unwrap();
             assert!(signed_by(&pem, &pem).unwrap(), "{key_type:?}");
             let der = tls_pkcs8(&key).unwrap();
-            let certificate = super::super::tls::Certificate::from_parts(&pem, der)
+            let certificate = crate::sim::tls::Certificate::from_parts(&pem, der)
                 .unwrap_or_else(|e| panic!("{key_type:?}: {e}"));
-            super::super::tls::Served::new(certificate)
+            crate::sim::tls::Served::new(certificate)
                 .unwrap_or_else(|e| panic!("{key_type:?}: {e:?}"));
         }
     }

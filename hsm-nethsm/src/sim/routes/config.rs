@@ -12,16 +12,16 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::super::Shared;
-use super::super::clock::{clock_offset_for, format_rfc3339, now_unix};
-use super::super::crypto::SimSecret;
-use super::super::state::{DeviceState, PassphraseDigest, backup_key};
-use super::super::x509;
 use super::{ADMIN, Answer, authorize_root, error, json_body, no_content, passphrase_ok, pem};
-use crate::protocol::model::{
+use crate::protocol::{
     DistinguishedName, LoggingConfig, NetworkConfig, NtpConfig, Switch, TimeConfig,
     TlsKeyGenerateRequest, UnattendedBootConfig,
 };
+use crate::sim::Shared;
+use crate::sim::clock::{clock_offset_for, format_rfc3339, now_unix};
+use crate::sim::crypto::SimSecret;
+use crate::sim::state::{DeviceState, PassphraseDigest, backup_key};
+use crate::sim::x509;
 
 /// Runs `f` on the device for a root Administrator.
 fn admin(s: &Shared, headers: &HeaderMap, f: impl FnOnce(&mut DeviceState) -> Answer) -> Answer {
@@ -219,15 +219,15 @@ pub(super) async fn set_network(
 
 /// The TLS key's public key, PEM.
 fn tls_public(secret: Option<&SimSecret>) -> Option<String> {
-    let data = crate::protocol::model::PublicKeyData {
+    let data = crate::protocol::PublicKeyData {
         mechanisms: Vec::new(),
         key_type: secret?.key_type(),
-        restrictions: crate::protocol::model::KeyRestrictions::default(),
+        restrictions: crate::protocol::KeyRestrictions::default(),
         public: secret?.public(),
         operations: 0,
         label: None,
     };
-    crate::backend::public_key_of(&data)
+    crate::protocol::key_types::public_key_of(&data)
         .ok()
         .flatten()
         .map(|pk| pk.to_pem())
@@ -281,7 +281,7 @@ pub(super) async fn tls_csr(
     admin(&s, &headers, |device| {
         let request: DistinguishedName = json_body(&body)?;
         let key = device.config.tls_key.as_ref().ok_or_else(no_tls_key)?;
-        super::super::csr::csr_pem(key, &request)
+        crate::sim::csr::csr_pem(key, &request)
             .map(pem)
             .map_err(|m| error(StatusCode::BAD_REQUEST, m))
     })
@@ -293,7 +293,7 @@ pub(super) async fn tls_generate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    use crate::protocol::model::KeyType;
+    use crate::protocol::KeyType;
     authorize_root(&mut s.lock(), &headers, ADMIN)?;
     let request: TlsKeyGenerateRequest = json_body(&body)?;
     if matches!(request.key_type, KeyType::Generic | KeyType::EC_P256K1) {

@@ -13,13 +13,13 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::Shared;
-use super::super::state::{PassphraseDigest, SimUser};
 use super::{
     ADMIN, Answer, OPERATOR, authenticate, authorize, authorize_root, error, json_body, no_content,
     passphrase_ok, unavailable,
 };
-use crate::protocol::model::{ClusterAddRequest, SystemState, UserRole};
+use crate::protocol::{ClusterAddRequest, SystemState, UserRole};
+use crate::sim::Shared;
+use crate::sim::state::{PassphraseDigest, SimUser};
 
 pub(super) async fn health_state(State(s): State<Arc<Shared>>) -> Response {
     axum::Json(json!({ "state": s.lock().state })).into_response()
@@ -74,7 +74,7 @@ pub(super) async fn provision(State(s): State<Arc<Shared>>, body: Bytes) -> Answ
             "Passphrases must be 10 to 200 characters",
         ));
     }
-    let Some(offset) = super::super::clock::clock_offset_for(&request.system_time) else {
+    let Some(offset) = crate::sim::clock::clock_offset_for(&request.system_time) else {
         return Err(error(StatusCode::BAD_REQUEST, "Invalid systemTime"));
     };
     device.config.clock_offset = offset;

@@ -11,17 +11,17 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::super::Shared;
-use super::super::crypto::SimSecret;
-use super::super::state::SimKey;
 use super::keys::{key, key_mut, may_use};
 use super::{
     ADMIN, Answer, KEY_READERS, OPERATOR, check_tag, content_type, error, json_body, no_content,
     octets, pem, tag_added, tag_removed,
 };
-use crate::protocol::model::{
+use crate::protocol::{
     DecryptMode, DecryptRequest, DistinguishedName, EncryptRequest, KeyMechanism, SignRequest,
 };
+use crate::sim::Shared;
+use crate::sim::crypto::SimSecret;
+use crate::sim::state::SimKey;
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -100,7 +100,7 @@ pub(super) async fn sign(
     body: Bytes,
 ) -> Answer {
     let request: SignRequest = operation_request(&s, &headers, &id, &body)?;
-    let mechanism = crate::mapping::mode_mechanism(request.mode);
+    let mechanism = crate::protocol::signing::mode_mechanism(request.mode);
     operate(&s, &headers, &id, mechanism, "signing", |secret| {
         let signature = secret.sign(request.mode, &request.message)?;
         Ok(json!({ "signature": b64(&signature) }))
@@ -172,7 +172,7 @@ pub(super) async fn csr(
     let (device, caller) = s.authorized(&headers, KEY_READERS)?;
     let request: DistinguishedName = json_body(&body)?;
     let key = key(&device, &caller, &id)?;
-    super::super::csr::csr_pem(&key.secret, &request)
+    crate::sim::csr::csr_pem(&key.secret, &request)
         .map(pem)
         .map_err(|message| error(StatusCode::BAD_REQUEST, message))
 }

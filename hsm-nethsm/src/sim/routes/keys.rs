@@ -9,18 +9,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::super::Shared;
-use super::super::crypto::SimSecret;
-use super::super::state::{DeviceState, SimKey};
 use super::{
     ADMIN, Answer, Caller, KEY_READERS, authorize, content_type, created, error, form_part,
     json_body, no_content, pem, random_id,
 };
-use crate::client::ids::valid_id;
-use crate::protocol::model::{
+use crate::protocol::ids::valid_id;
+use crate::protocol::key_types::ec_key_type;
+use crate::protocol::{
     GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyMechanism, KeyPrivateData, KeyRestrictions,
     KeySetLabel, KeyType, MoveKeyRequest, PemKeyArguments, PublicKeyData,
 };
+use crate::sim::Shared;
+use crate::sim::crypto::SimSecret;
+use crate::sim::state::{DeviceState, SimKey};
 
 const BAD_ID: &str = "ID may only contain alphanumeric characters, underscores, dashes, and dots.";
 
@@ -70,7 +71,7 @@ fn check_id(id: &str) -> Result<(), Response> {
 
 /// Whether `caller` may use `key` under its tag restrictions (administrators always may).
 pub(super) fn may_use(device: &DeviceState, caller: &Caller, key: &SimKey) -> bool {
-    if key.tags.is_empty() || caller.role == crate::protocol::model::UserRole::Administrator {
+    if key.tags.is_empty() || caller.role == crate::protocol::UserRole::Administrator {
         return true;
     }
     device
@@ -278,8 +279,8 @@ pub(super) async fn import_new(
 
 /// The type and private parts of a PEM key (RSA, EC or Ed25519, any PEM form).
 fn from_pem(pem: &[u8]) -> Result<(KeyType, KeyPrivateData), String> {
-    use hsm_core::{Curve, PrivateKeyParts};
-    let der = super::super::pem_keys::pem_to_pkcs8(pem)?;
+    use hsm_core::PrivateKeyParts;
+    let der = crate::sim::pem_keys::pem_to_pkcs8(pem)?;
     let parts = hsm_core::PrivateKeyDer::new(der)
         .decode()
         .map_err(|e| format!("Invalid private key: {e}"))?;
@@ -303,16 +304,7 @@ fn from_pem(pem: &[u8]) -> Result<(KeyType, KeyPrivateData), String> {
             },
         ),
         PrivateKeyParts::Ec { curve, scalar } => {
-            let key_type = match curve {
-                Curve::P256 => KeyType::EC_P256,
-                Curve::P384 => KeyType::EC_P384,
-                Curve::P521 => KeyType::EC_P521,
-                Curve::Secp256k1 => KeyType::EC_P256K1,
-                Curve::BrainpoolP256r1 => KeyType::BrainpoolP256,
-                Curve::BrainpoolP384r1 => KeyType::BrainpoolP384,
-                Curve::BrainpoolP512r1 => KeyType::BrainpoolP512,
-                _ => return Err("Unsupported curve".into()),
-            };
+            let key_type = ec_key_type(*curve).ok_or("Unsupported curve")?;
             (key_type, data(scalar))
         }
         PrivateKeyParts::Ed25519 { seed } => (KeyType::Curve25519, data(seed)),
@@ -327,7 +319,7 @@ fn import_request(headers: &HeaderMap, body: &[u8]) -> Result<ImportKeyRequest, 
         return json_body(body);
     }
     let bad = |m: &str| error(StatusCode::BAD_REQUEST, m.to_owned());
-    let parts = super::super::form::parse(content_type, body)
+    let parts = crate::sim::form::parse(content_type, body)
         .ok_or_else(|| bad("Invalid multipart/form-data body"))?;
     let part =
         |name: &str| form_part(&parts, name).ok_or_else(|| bad(&format!("Missing part {name}")));
@@ -404,7 +396,7 @@ pub(super) async fn public_pem(
     Path(id): Path<String>,
 ) -> Answer {
     let (device, caller) = s.authorized(&headers, KEY_READERS)?;
-    match crate::backend::public_key_of(&key_data(key(&device, &caller, &id)?)) {
+    match crate::protocol::key_types::public_key_of(&key_data(key(&device, &caller, &id)?)) {
         Ok(Some(pk)) => Ok(pem(pk.to_pem())),
         _ => Err(error(StatusCode::BAD_REQUEST, "Key has no public part")),
     }

@@ -27,7 +27,7 @@ use serde_json::json;
 
 use super::Shared;
 use super::state::{DeviceState, namespace_of};
-use crate::protocol::model::{SystemState, UserRole};
+use crate::protocol::{SystemState, UserRole};
 
 /// What a handler answers: `Err` is an error answer, so a handler's checks read as `?`
 /// (axum sends either side as it is).
@@ -83,7 +83,7 @@ pub(super) fn form_part<'a>(parts: &[(String, &'a [u8])], name: &str) -> Option<
 
 /// A tag must be a valid id (400 otherwise).
 pub(super) fn check_tag(tag: &str) -> Result<(), Response> {
-    if crate::client::ids::valid_id(tag) {
+    if crate::protocol::ids::valid_id(tag) {
         Ok(())
     } else {
         Err(error(StatusCode::BAD_REQUEST, "Invalid tag"))

@@ -10,13 +10,13 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::state::{DeviceState, backup_key};
-use super::super::{Shared, backup};
 use super::{
     ADMIN, Answer, authenticate, authorize_root, content_type, error, form_part, json_body,
     no_content, octets, unavailable,
 };
-use crate::protocol::model::{SystemState, UserRole};
+use crate::protocol::{SystemState, UserRole};
+use crate::sim::state::{DeviceState, backup_key};
+use crate::sim::{Shared, backup};
 
 /// What the device comes up as after a boot: Operational with unattended boot, else Locked.
 pub(crate) fn boot(device: &mut DeviceState) {
@@ -55,7 +55,7 @@ pub(super) async fn reboot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> 
 }
 
 /// `POST /system/shutdown`: an Administrator when Operational, anyone otherwise. The
-/// simulator answers, then stops serving until [`super::super::Simulator::resume`] powers it
+/// simulator answers, then stops serving until [`crate::sim::Simulator::resume`] powers it
 /// on again.
 pub(super) async fn shutdown(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
     {
@@ -89,7 +89,7 @@ pub(super) async fn update(
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     let Some(notes) = body
-        .strip_prefix(super::super::UPDATE_MAGIC)
+        .strip_prefix(crate::sim::UPDATE_MAGIC)
         .and_then(|n| std::str::from_utf8(n).ok())
     else {
         return Err(error(StatusCode::BAD_REQUEST, "Invalid update image"));
@@ -164,7 +164,7 @@ pub(super) async fn restore(
         _ => return Err(unavailable()),
     };
     let bad = |m: &str| error(StatusCode::BAD_REQUEST, m.to_owned());
-    let parts = super::super::form::parse(content_type(&headers), &body)
+    let parts = crate::sim::form::parse(content_type(&headers), &body)
         .ok_or_else(|| bad("Invalid multipart/form-data body"))?;
     let (Some(arguments), Some(file)) = (
         form_part(&parts, "arguments"),
@@ -177,7 +177,7 @@ pub(super) async fn restore(
     let restored = backup::open(file, &key).map_err(|m| bad(&m))?;
     if let Some(time) = &arguments.system_time {
         device.config.clock_offset =
-            super::super::clock::clock_offset_for(time).ok_or_else(|| bad("Invalid systemTime"))?;
+            crate::sim::clock::clock_offset_for(time).ok_or_else(|| bad("Invalid systemTime"))?;
     }
     device.users = restored.users.into_iter().collect();
     device.keys = restored.keys.into_iter().collect();

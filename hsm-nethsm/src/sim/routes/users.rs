@@ -12,14 +12,14 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::Shared;
-use super::super::state::{DeviceState, SimUser, namespace_of};
 use super::{
     ADMIN, Answer, Caller, KEY_READERS, authorize, authorize_root, check_tag, created, error,
     json_body, no_content, passphrase_ok, random_id, tag_added, tag_removed,
 };
-use crate::client::ids::{valid_id, valid_user_id};
-use crate::protocol::model::UserRole;
+use crate::protocol::UserRole;
+use crate::protocol::ids::{valid_id, valid_user_id};
+use crate::sim::Shared;
+use crate::sim::state::{DeviceState, SimUser, namespace_of};
 
 fn no_user() -> Response {
     error(StatusCode::NOT_FOUND, "User not found")

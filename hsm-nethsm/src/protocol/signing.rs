@@ -1,45 +1,9 @@
-//! hsm-core's key specs and algorithms in NetHSM terms: key types, mechanisms, sign modes, and
-//! what the `message` of each mode must hold.
+//! hsm-core's algorithms in NetHSM terms: the mechanisms a key needs for them, the sign modes,
+//! and what the `message` of each mode must hold.
 
-use hsm_core::{Curve, Error, KeySpec, Result, SignAlgorithm};
+use hsm_core::{Error, KeySpec, Result, SignAlgorithm};
 
-use crate::protocol::model::{KeyMechanism, KeyType, SignMode};
-
-/// The NetHSM key type and length for a spec; `None` for specs the device has no type for.
-pub(crate) fn key_type(spec: KeySpec) -> Option<(KeyType, Option<u32>)> {
-    Some(match spec {
-        KeySpec::Rsa2048 => (KeyType::RSA, Some(2048)),
-        KeySpec::Rsa3072 => (KeyType::RSA, Some(3072)),
-        KeySpec::Rsa4096 => (KeyType::RSA, Some(4096)),
-        KeySpec::Ec(Curve::P256) => (KeyType::EC_P256, None),
-        KeySpec::Ec(Curve::P384) => (KeyType::EC_P384, None),
-        KeySpec::Ec(Curve::P521) => (KeyType::EC_P521, None),
-        KeySpec::Ec(Curve::Secp256k1) => (KeyType::EC_P256K1, None),
-        KeySpec::Ec(Curve::BrainpoolP256r1) => (KeyType::BrainpoolP256, None),
-        KeySpec::Ec(Curve::BrainpoolP384r1) => (KeyType::BrainpoolP384, None),
-        KeySpec::Ec(Curve::BrainpoolP512r1) => (KeyType::BrainpoolP512, None),
-        KeySpec::Ed25519 => (KeyType::Curve25519, None),
-        KeySpec::Aes128 => (KeyType::Generic, Some(128)),
-        KeySpec::Aes256 => (KeyType::Generic, Some(256)),
-        _ => return None,
-    })
-}
-
-/// The spec of a NetHSM key (RSA needs the modulus length, which only the public key tells).
-pub(crate) fn spec_of(key_type: KeyType, rsa_bits: Option<usize>) -> Option<KeySpec> {
-    Some(match key_type {
-        KeyType::RSA => KeySpec::rsa(rsa_bits?)?,
-        KeyType::Curve25519 => KeySpec::Ed25519,
-        KeyType::EC_P256 => KeySpec::Ec(Curve::P256),
-        KeyType::EC_P384 => KeySpec::Ec(Curve::P384),
-        KeyType::EC_P521 => KeySpec::Ec(Curve::P521),
-        KeyType::EC_P256K1 => KeySpec::Ec(Curve::Secp256k1),
-        KeyType::BrainpoolP256 => KeySpec::Ec(Curve::BrainpoolP256r1),
-        KeyType::BrainpoolP384 => KeySpec::Ec(Curve::BrainpoolP384r1),
-        KeyType::BrainpoolP512 => KeySpec::Ec(Curve::BrainpoolP512r1),
-        KeyType::Generic => return None,
-    })
-}
+use crate::protocol::{KeyMechanism, SignMode};
 
 /// The mechanism that allows `algorithm`.
 pub(crate) fn mechanism(algorithm: SignAlgorithm) -> Option<KeyMechanism> {
@@ -147,6 +111,8 @@ pub(crate) fn digest_request(
 
 #[cfg(test)]
 mod tests {
+    use hsm_core::Curve;
+
     use super::*;
 
     #[test]

@@ -5,9 +5,9 @@
 use hsm_core::{KeyId, Result};
 use zeroize::Zeroizing;
 
-use crate::key_ids;
-use crate::protocol::model::{DecryptMode, DecryptRequest, EncryptMode, EncryptRequest};
-use crate::trace::traced;
+use crate::backend::trace::traced;
+use crate::protocol::key_ids;
+use crate::protocol::{DecryptMode, DecryptRequest, EncryptMode, EncryptRequest};
 use crate::{AsyncNetHsm, NetHsm};
 
 /// An AES-CBC ciphertext and the IV it was made with.

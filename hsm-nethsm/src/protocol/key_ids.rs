@@ -18,7 +18,7 @@
 
 use hsm_core::{Error, KeyId, Result};
 
-use crate::client::ids::valid_id;
+use crate::protocol::ids::valid_id;
 
 /// What nethsm-pkcs11 puts before the hex of a binary id that is not a NetHSM id.
 pub(crate) const ENCODED_PREFIX: &str = "0---";

@@ -1,0 +1,239 @@
+//! The bodies of `/keys`: key types and mechanisms, generation, import, the public part, labels, moves, CSRs.
+
+use serde::{Deserialize, Serialize};
+use serde_with::base64::Base64;
+use serde_with::serde_as;
+use zeroize::Zeroizing;
+
+/// A key type (`KeyType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(non_camel_case_types, missing_docs)]
+pub enum KeyType {
+    RSA,
+    Curve25519,
+    EC_P256,
+    EC_P384,
+    EC_P521,
+    EC_P256K1,
+    BrainpoolP256,
+    BrainpoolP384,
+    BrainpoolP512,
+    Generic,
+}
+
+/// What a key may be used for (`KeyMechanism`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(non_camel_case_types, missing_docs)]
+pub enum KeyMechanism {
+    RSA_Decryption_RAW,
+    RSA_Decryption_PKCS1,
+    RSA_Decryption_OAEP_MD5,
+    RSA_Decryption_OAEP_SHA1,
+    RSA_Decryption_OAEP_SHA224,
+    RSA_Decryption_OAEP_SHA256,
+    RSA_Decryption_OAEP_SHA384,
+    RSA_Decryption_OAEP_SHA512,
+    RSA_Signature_PKCS1,
+    RSA_Signature_PSS_MD5,
+    RSA_Signature_PSS_SHA1,
+    RSA_Signature_PSS_SHA224,
+    RSA_Signature_PSS_SHA256,
+    RSA_Signature_PSS_SHA384,
+    RSA_Signature_PSS_SHA512,
+    EdDSA_Signature,
+    ECDSA_Signature,
+    BIP340_Signature,
+    AES_Encryption_CBC,
+    AES_Decryption_CBC,
+}
+
+/// `POST /keys/generate`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateKeyRequest {
+    /// Allowed mechanisms (non-empty, matching the type).
+    pub mechanisms: Vec<KeyMechanism>,
+    /// The key type.
+    #[serde(rename = "type")]
+    pub key_type: KeyType,
+    /// Modulus bits (RSA) or key bits (Generic).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub length: Option<u32>,
+    /// The key id; the device picks one when absent.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<String>,
+    /// Tag restrictions.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restrictions: Option<KeyRestrictions>,
+    /// A label (v5).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub label: Option<String>,
+}
+
+/// `{"id": ...}`: created resources and list items.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyItem {
+    /// The id.
+    pub id: String,
+}
+
+/// Tag restrictions of a key.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct KeyRestrictions {
+    /// Operators must share one of these tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// The public part of a key.
+#[serde_as]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyPublicData {
+    /// RSA modulus, big-endian.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modulus: Option<Vec<u8>>,
+    /// RSA public exponent, big-endian.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_exponent: Option<Vec<u8>>,
+    /// EC point `04||X||Y`, or the 32 Ed25519 bytes.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Vec<u8>>,
+}
+
+/// `GET /keys/{KeyID}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PublicKeyData {
+    /// Allowed mechanisms.
+    pub mechanisms: Vec<KeyMechanism>,
+    /// The key type.
+    #[serde(rename = "type")]
+    pub key_type: KeyType,
+    /// Tag restrictions.
+    #[serde(default)]
+    pub restrictions: KeyRestrictions,
+    /// The public part (absent for Generic keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<KeyPublicData>,
+    /// Number of operations done with the key.
+    #[serde(default)]
+    pub operations: u64,
+    /// The label (v5; absent when empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// Subject of a certificate signing request (`DistinguishedName`). Empty fields are left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DistinguishedName {
+    /// `C`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub country_name: Option<String>,
+    /// `ST`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state_or_province_name: Option<String>,
+    /// `L`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub locality_name: Option<String>,
+    /// `O`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub organization_name: Option<String>,
+    /// `OU`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub organizational_unit_name: Option<String>,
+    /// `CN` (required).
+    pub common_name: String,
+    /// `emailAddress`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub email_address: Option<String>,
+    /// Subject alternative names: DNS names, or `IP:addr`. `None` means "the common name";
+    /// an empty list means no SAN extension.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub subject_alt_names: Option<Vec<String>>,
+}
+
+/// `POST /keys/{KeyID}/move`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MoveKeyRequest {
+    /// The new id.
+    pub new_id: String,
+}
+
+/// `PUT /keys/{KeyID}/label`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySetLabel {
+    /// The label (UTF-8, at most 32 bytes for PKCS#11).
+    pub label: String,
+}
+
+/// The private part of an imported key (`KeyPrivateData`): `primeP`, `primeQ` and
+/// `publicExponent` for RSA, `data` (the scalar or Ed25519 seed) otherwise. Zeroized on drop;
+/// `Debug` shows no key material.
+#[serde_as]
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyPrivateData {
+    /// RSA prime p.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prime_p: Option<Zeroizing<Vec<u8>>>,
+    /// RSA prime q.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prime_q: Option<Zeroizing<Vec<u8>>>,
+    /// RSA public exponent.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub public_exponent: Option<Vec<u8>>,
+    /// EC scalar, Ed25519 seed or Generic key bytes.
+    #[serde_as(as = "Option<Base64>")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub data: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for KeyPrivateData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPrivateData([REDACTED])")
+    }
+}
+
+/// `PUT /keys/{KeyID}` and `POST /keys` (`PrivateKey`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportKeyRequest {
+    /// Allowed mechanisms.
+    pub mechanisms: Vec<KeyMechanism>,
+    /// The key type.
+    #[serde(rename = "type")]
+    pub key_type: KeyType,
+    /// The private key.
+    pub private: KeyPrivateData,
+    /// Tag restrictions.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restrictions: Option<KeyRestrictions>,
+    /// A label (v5).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub label: Option<String>,
+}
+
+/// The `arguments` part of a PEM key import (`PrivateKeyPem`, multipart).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PemKeyArguments {
+    /// Allowed mechanisms.
+    pub mechanisms: Vec<KeyMechanism>,
+    /// Tag restrictions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restrictions: Option<KeyRestrictions>,
+    /// A label (v5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
