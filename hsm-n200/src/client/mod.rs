@@ -4,19 +4,16 @@
 pub(crate) mod get_api;
 pub(crate) mod post_api;
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hsm_core::Result;
 use hsm_core::secret::SecretString;
 use hsm_core::tls::TlsOptions;
-use hsm_core::{Error, ErrorKind, Result};
-use url::Url;
 
 use crate::protocol::commands::CommandTable;
-use crate::transport::http::Transport;
+use crate::transport::http::{Settings, Transport};
 
-const OP: &str = "n200.connect";
 /// Default time budget of one call, retries included (see the crate README's fault table).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default connect timeout (TCP and TLS handshake), within the call's budget.
@@ -152,7 +149,7 @@ impl N200ClientBuilder {
     }
 
     /// The time budget of one call (default 30 s): connecting, sending, the whole answer and
-    /// every retry. A call returns [`ErrorKind::Timeout`] when it is spent. Only the existence
+    /// every retry. A call returns [`ErrorKind::Timeout`](hsm_core::ErrorKind::Timeout) when it is spent. Only the existence
     /// check after a creation or deletion with an unknown outcome gets a budget of its own.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -193,69 +190,24 @@ impl N200ClientBuilder {
     /// Builds the client. No request is sent yet, and no runtime is needed.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] for a bad host, CA file or server name;
-    /// [`ErrorKind::Unavailable`] if the host name does not resolve.
+    /// [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for a bad host, CA file or server name;
+    /// [`ErrorKind::Unavailable`](hsm_core::ErrorKind::Unavailable) if the host name does not resolve.
     pub fn build(self) -> Result<N200Client> {
-        let tls = hsm_core::tls::client_config(&self.tls)?;
-        let mut http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .https_only(true)
-            .http1_only()
-            .connect_timeout(self.connect_timeout.min(self.timeout))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(self.max_in_flight.max(8))
-            .tcp_nodelay(true)
-            .redirect(reqwest::redirect::Policy::none());
-        // With a server-name override the URL names the certificate's host and the connection
-        // goes to the given address: no /etc/hosts edit.
-        let url_host = match &self.tls.server_name {
-            Some(name) => {
-                let addr = resolve(&self.host, self.port)?;
-                http = http.resolve(name, addr);
-                name.clone()
-            }
-            None => match self.host.parse::<IpAddr>() {
-                Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
-                _ => self.host.clone(),
-            },
-        };
-        let base = Url::parse(&format!("https://{url_host}:{}/n200/", self.port))
-            .map_err(|e| Error::invalid_input(OP, format!("bad host: {e}")))?;
-        let http = http.build().map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, OP)
-                .with_message("cannot build the HTTP client")
-                .with_source(e.without_url())
-        })?;
-        let transport = Transport {
-            http,
-            base,
+        let transport = Transport::connect(Settings {
+            host: self.host,
+            port: self.port,
             user: self.user,
             password: self.password,
-            table: self.table,
-            retries: self.retries,
+            tls: self.tls,
             timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            retries: self.retries,
+            table: self.table,
             max_in_flight: self.max_in_flight,
-        };
+        })?;
         Ok(N200Client {
             transport: Arc::new(transport),
             core: self.core,
         })
     }
-}
-
-fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
-    }
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::new(ErrorKind::Unavailable, OP)
-                .with_message(format!("cannot resolve {host}"))
-                .with_source(e)
-        })?
-        .next()
-        .ok_or_else(|| {
-            Error::new(ErrorKind::Unavailable, OP).with_message(format!("{host} has no address"))
-        })
 }

@@ -1,4 +1,5 @@
-//! How requests reach the N200: the keep-alive HTTPS client, the call's time budget, the
-//! repeats of idempotent commands and the cap on an answer's size ([`http`]).
+//! How requests reach the N200: a thin layer over `hsm-http`, the one HTTPS transport of the
+//! REST backends (keep-alive pool, the call's time budget, repeats of idempotent commands, the
+//! answer size cap), with the N200's POST form and GET path ([`http`]).
 
 pub(crate) mod http;
