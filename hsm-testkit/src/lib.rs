@@ -6,6 +6,8 @@
 //! - [`cli`]: runs a command-line tool (openssl, pkcs11-tool, softhsm2-util, ...), fails the test
 //!   with the command and its output when it fails, and `openssl dgst -verify` helpers.
 //! - [`tls`]: self-signed TLS test certificates and the rustls server configuration for them.
+//! - [`vpcd`]: the PC/SC test bed: pcscd with vpcd's virtual readers, a simulated card in one of
+//!   them, the cross-process lock on a reader, OpenSC's PKCS#11 module.
 //!
 //! It is test code: a helper that cannot do its job panics, with a message that says what
 //! failed.
@@ -14,3 +16,4 @@
 pub mod cli;
 pub mod scripted;
 pub mod tls;
+pub mod vpcd;
