@@ -16,8 +16,12 @@ pub(crate) enum Doing {
     Sign,
     /// `C_GenerateKeyPair`.
     Generate,
-    /// Listing keys, reading public keys, deleting.
+    /// Listing keys, reading public keys and certificates, deleting.
     Objects,
+    /// `C_CreateObject` (storing a certificate).
+    Create,
+    /// `C_GenerateRandom`.
+    Random,
 }
 
 /// Maps a backend error to a `CKR_*` code, logging it (errors never hold secrets).
@@ -29,13 +33,17 @@ pub(crate) fn from_hsm(doing: Doing, e: &Error) -> CK_RV {
         (ErrorKind::PermissionDenied, Doing::Sign) => CKR_KEY_FUNCTION_NOT_PERMITTED,
         (ErrorKind::PermissionDenied, _) => CKR_USER_NOT_LOGGED_IN,
         (ErrorKind::NotFound, Doing::Sign) => CKR_KEY_HANDLE_INVALID,
+        // The key named by the template's CKA_ID went away meanwhile.
+        (ErrorKind::NotFound, Doing::Create) => CKR_TEMPLATE_INCONSISTENT,
         (ErrorKind::NotFound, _) => CKR_OBJECT_HANDLE_INVALID,
         (ErrorKind::AlreadyExists, _) => CKR_TEMPLATE_INCONSISTENT,
         (ErrorKind::Unsupported, Doing::Generate) => CKR_TEMPLATE_INCONSISTENT,
         (ErrorKind::Unsupported, Doing::Sign) => CKR_MECHANISM_INVALID,
+        (ErrorKind::Unsupported, Doing::Random) => CKR_RANDOM_NO_RNG,
         (ErrorKind::Unsupported, _) => CKR_FUNCTION_NOT_SUPPORTED,
         (ErrorKind::InvalidInput, Doing::Sign) => CKR_DATA_LEN_RANGE,
         (ErrorKind::InvalidInput, Doing::Generate) => CKR_TEMPLATE_INCONSISTENT,
+        (ErrorKind::InvalidInput, Doing::Create) => CKR_ATTRIBUTE_VALUE_INVALID,
         (ErrorKind::InvalidInput, _) => CKR_ARGUMENTS_BAD,
         (ErrorKind::InvalidState, _) => CKR_DEVICE_ERROR,
         (ErrorKind::Unavailable | ErrorKind::Timeout, _) => CKR_DEVICE_ERROR,
@@ -88,6 +96,7 @@ pub fn rv_name(rv: CK_RV) -> &'static str {
         CKR_USER_TYPE_INVALID => "CKR_USER_TYPE_INVALID",
         CKR_BUFFER_TOO_SMALL => "CKR_BUFFER_TOO_SMALL",
         CKR_RANDOM_NO_RNG => "CKR_RANDOM_NO_RNG",
+        CKR_RANDOM_SEED_NOT_SUPPORTED => "CKR_RANDOM_SEED_NOT_SUPPORTED",
         CKR_CRYPTOKI_NOT_INITIALIZED => "CKR_CRYPTOKI_NOT_INITIALIZED",
         CKR_CRYPTOKI_ALREADY_INITIALIZED => "CKR_CRYPTOKI_ALREADY_INITIALIZED",
         _ => "CKR_(other)",

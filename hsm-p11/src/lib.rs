@@ -20,7 +20,9 @@
     )
 )]
 
+mod certificate;
 pub mod config;
+mod create;
 mod error;
 pub mod ffi;
 mod log;
@@ -28,6 +30,7 @@ mod mechanism;
 mod module;
 mod object;
 mod open;
+mod random;
 mod session;
 mod sign;
 mod threads;

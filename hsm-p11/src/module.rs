@@ -12,6 +12,7 @@ use cryptoki_sys::*;
 use hsm_core::{KeyId, KeySpec, KeyTemplate};
 use secrecy::SecretString;
 
+use crate::certificate::CertRecord;
 use crate::config::{Config, Scheme};
 use crate::error::{CkResult, Doing, from_hsm};
 use crate::mechanism::{self, MechParams, SignMech};
@@ -196,19 +197,19 @@ pub(crate) fn info() -> CkResult<CK_INFO> {
 }
 
 impl Module {
-    fn slot(&self, id: CK_SLOT_ID) -> CkResult<&Arc<Slot>> {
+    pub(crate) fn slot(&self, id: CK_SLOT_ID) -> CkResult<&Arc<Slot>> {
         usize::try_from(id)
             .ok()
             .and_then(|i| self.slots.get(i))
             .ok_or(CKR_SLOT_ID_INVALID)
     }
 
-    fn objects(&self) -> std::sync::MutexGuard<'_, ObjectTable> {
+    pub(crate) fn objects(&self) -> std::sync::MutexGuard<'_, ObjectTable> {
         self.objects.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A session and its slot.
-    fn session(
+    pub(crate) fn session(
         &self,
         handle: CK_SESSION_HANDLE,
     ) -> CkResult<(Arc<Mutex<crate::session::Session>>, &Arc<Slot>)> {
@@ -218,7 +219,7 @@ impl Module {
     }
 
     /// An object visible in a session's slot.
-    fn object(&self, slot: &Slot, handle: CK_OBJECT_HANDLE) -> CkResult<object::Object> {
+    pub(crate) fn object(&self, slot: &Slot, handle: CK_OBJECT_HANDLE) -> CkResult<object::Object> {
         let object = self
             .objects()
             .get(handle)
@@ -246,7 +247,20 @@ pub(crate) fn slot_info(slot: CK_SLOT_ID) -> CkResult<CK_SLOT_INFO> {
 pub(crate) fn token_info(slot: CK_SLOT_ID) -> CkResult<CK_TOKEN_INFO> {
     let m = module()?;
     let (all, rw) = m.sessions.count(slot);
-    Ok(m.slot(slot)?.token_info(all, rw))
+    let slot = m.slot(slot)?;
+    Ok(slot.token_info(all, rw, has_rng(slot)))
+}
+
+/// Whether a slot's token has a random number generator (`CKF_RNG`): its backend declares one.
+/// Known once the backend is open; a slot whose PIN is the credential opens at `C_Login`, and
+/// a slot whose backend cannot be reached now is shown without one.
+fn has_rng(slot: &Slot) -> bool {
+    let backend = if slot.pin_is_credential {
+        slot.open_backend()
+    } else {
+        slot.backend().ok()
+    };
+    backend.is_some_and(|b| b.capabilities().random)
 }
 
 /// The capabilities of a slot's backend: the live ones once it is open, otherwise those of its
@@ -372,7 +386,11 @@ pub(crate) fn logout(handle: CK_SESSION_HANDLE) -> CkResult<()> {
 /// An attribute template read from C: (type, value bytes).
 pub(crate) type Template = Vec<(CK_ATTRIBUTE_TYPE, Vec<u8>)>;
 
-fn template_ulong(template: &Template, attr: CK_ATTRIBUTE_TYPE) -> CkResult<Option<CK_ULONG>> {
+/// A `CK_ULONG` attribute of a template; `CKR_ATTRIBUTE_VALUE_INVALID` when it has another size.
+pub(crate) fn template_ulong(
+    template: &Template,
+    attr: CK_ATTRIBUTE_TYPE,
+) -> CkResult<Option<CK_ULONG>> {
     match template.iter().find(|(t, _)| *t == attr) {
         None => Ok(None),
         Some((_, v)) => <[u8; 8]>::try_from(v.as_slice())
@@ -381,7 +399,8 @@ fn template_ulong(template: &Template, attr: CK_ATTRIBUTE_TYPE) -> CkResult<Opti
     }
 }
 
-fn template_bytes(template: &Template, attr: CK_ATTRIBUTE_TYPE) -> Option<&[u8]> {
+/// An attribute's value in a template.
+pub(crate) fn template_bytes(template: &Template, attr: CK_ATTRIBUTE_TYPE) -> Option<&[u8]> {
     template
         .iter()
         .find(|(t, _)| *t == attr)
@@ -390,7 +409,7 @@ fn template_bytes(template: &Template, attr: CK_ATTRIBUTE_TYPE) -> Option<&[u8]>
 
 /// The keys a search may match: one lookup when the template names a NetHSM/N200 key by
 /// `CKA_ID`, else the whole listing.
-fn candidate_keys(slot: &Slot, template: &Template) -> CkResult<Vec<hsm_core::KeyInfo>> {
+pub(crate) fn candidate_keys(slot: &Slot, template: &Template) -> CkResult<Vec<hsm_core::KeyInfo>> {
     let hsm = slot.backend()?;
     let by_id = template_bytes(template, CKA_ID)
         .filter(|id| !id.is_empty() && matches!(slot.scheme, Scheme::NetHsm | Scheme::N200));
@@ -432,28 +451,83 @@ pub(crate) fn find_init(handle: CK_SESSION_HANDLE, template: Template) -> CkResu
     }
     let class = template_ulong(&template, CKA_CLASS).unwrap_or(None);
     let keys_wanted = class.is_none_or(|c| c == CKO_PRIVATE_KEY || c == CKO_PUBLIC_KEY);
+    let certs_wanted = class.is_none_or(|c| c == CKO_CERTIFICATE);
     let mut found = Vec::new();
     // Without the backend's credential nothing can be listed: a slot whose PIN is the
     // credential shows its objects after C_Login.
-    if keys_wanted && slot.logged_in() {
-        let needs_public = template.iter().any(|(t, _)| object::needs_public_key(*t));
+    if (keys_wanted || certs_wanted) && slot.logged_in() {
+        let certs_wanted = certs_wanted && slot.backend()?.capabilities().certificates;
         for info in candidate_keys(slot, &template)? {
             let Some(record) = KeyRecord::from_info(slot.id, slot.scheme, &info) else {
                 continue;
             };
-            let pair = m.objects().register(record);
-            for (h, object) in pair {
-                if needs_public {
-                    ensure_public(slot, &object.key)?;
+            let [private, public] = m.objects().register(record);
+            let key = Arc::clone(&private.1.key);
+            if keys_wanted {
+                for (h, object) in [private, public] {
+                    if matching(slot, &object, &template)? {
+                        found.push(h);
+                    }
                 }
-                if object::matches(&object, &template) {
-                    found.push(h);
+            }
+            // A certificate shares its key's CKA_ID and CKA_LABEL: a template that names
+            // another key costs no certificate read.
+            if certs_wanted && key_may_match(&key, &template) {
+                match read_certificate(slot, &key)? {
+                    Some(cert) => {
+                        let (h, object) = m.objects().register_certificate(key, cert);
+                        if object::matches(&object, &template) {
+                            found.push(h);
+                        }
+                    }
+                    None => m.objects().remove_certificate(&key),
                 }
             }
         }
     }
     locked(&session).find = Some((found, 0));
     Ok(())
+}
+
+/// Whether a key object matches a search template (reading its public key first when the
+/// template names an attribute of it).
+fn matching(slot: &Slot, object: &object::Object, template: &Template) -> CkResult<bool> {
+    if template
+        .iter()
+        .any(|(t, _)| object::needs_public_key(object.class, *t))
+    {
+        ensure_public(slot, &object.key)?;
+    }
+    Ok(object::matches(object, template))
+}
+
+/// Whether the template's `CKA_ID` and `CKA_LABEL`, if any, are this key's.
+fn key_may_match(key: &KeyRecord, template: &Template) -> bool {
+    template_bytes(template, CKA_ID).is_none_or(|id| id == key.cka_id.as_slice())
+        && template_bytes(template, CKA_LABEL).is_none_or(|l| l == key.label.as_bytes())
+}
+
+/// The certificate the backend keeps with a key, if any. A stored value that is not one X.509
+/// certificate (DER or PEM) is left out, with a warning.
+pub(crate) fn read_certificate(slot: &Slot, key: &KeyRecord) -> CkResult<Option<CertRecord>> {
+    match slot.backend()?.certificate(&key.id) {
+        Ok(Some(bytes)) => {
+            let cert = CertRecord::parse(&bytes);
+            if cert.is_none() {
+                tracing::warn!(
+                    slot = slot.id,
+                    key = %key.id,
+                    len = bytes.len(),
+                    "the certificate stored with the key is not one X.509 certificate; not shown"
+                );
+            }
+            Ok(cert)
+        }
+        Ok(None) => Ok(None),
+        // The key went away since the listing.
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(from_hsm(Doing::Objects, &e)),
+    }
 }
 
 /// `C_FindObjects`: up to `max` more handles.
@@ -487,7 +561,10 @@ pub(crate) fn attributes(
     let m = module()?;
     let (_, slot) = m.session(handle)?;
     let object = m.object(slot, object)?;
-    if types.iter().any(|t| object::needs_public_key(*t)) {
+    if types
+        .iter()
+        .any(|t| object::needs_public_key(object.class, *t))
+    {
         ensure_public(slot, &object.key)?;
     }
     Ok(types
@@ -660,7 +737,8 @@ fn key_template(
     })
 }
 
-/// `C_DestroyObject`: deletes the key pair on the device (either handle names it).
+/// `C_DestroyObject`: a key handle deletes the key pair on the device (either handle names it),
+/// a certificate handle the certificate stored with the key.
 pub(crate) fn destroy_object(handle: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE) -> CkResult<()> {
     let m = module()?;
     let (session, slot) = m.session(handle)?;
@@ -671,11 +749,19 @@ pub(crate) fn destroy_object(handle: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE
     if !slot.logged_in() {
         return Err(CKR_USER_NOT_LOGGED_IN);
     }
-    slot.backend()?
-        .delete_key(&object.key.id)
-        .map_err(|e| from_hsm(Doing::Objects, &e))?;
-    m.objects().remove_key(&object.key);
-    tracing::info!(slot = slot.id, key = %object.key.id, "key pair destroyed");
+    let hsm = slot.backend()?;
+    let key = &object.key;
+    if object.class == Class::Certificate {
+        hsm.delete_certificate(&key.id)
+            .map_err(|e| from_hsm(Doing::Objects, &e))?;
+        m.objects().remove_certificate(key);
+        tracing::info!(slot = slot.id, key = %key.id, "certificate destroyed");
+    } else {
+        hsm.delete_key(&key.id)
+            .map_err(|e| from_hsm(Doing::Objects, &e))?;
+        m.objects().remove_key(key);
+        tracing::info!(slot = slot.id, key = %key.id, "key pair destroyed");
+    }
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! Objects: every backend key is a private-key object and a public-key object, with stable
+//! Objects: every backend key is a private-key object and a public-key object, and, when the
+//! backend keeps a certificate with it, a certificate object (see [`crate::certificate`]); stable
 //! handles for the module's life; their attributes; template matching; `CKA_ID` mapping.
 
 use std::collections::HashMap;
@@ -7,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use cryptoki_sys::*;
 use hsm_core::{Curve, KeyId, KeyInfo, KeySpec, KeyType, PublicKey};
 
+use crate::certificate::{self, CertRecord};
 use crate::config::Scheme;
 
 /// The DER OID of Ed25519 (1.3.101.112), as `CKA_EC_PARAMS` holds it.
@@ -66,13 +68,15 @@ impl KeyRecord {
     }
 }
 
-/// Private-key or public-key object.
+/// What an object of a key is: one of its two sides, or its certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Class {
     /// `CKO_PRIVATE_KEY`
     Private,
     /// `CKO_PUBLIC_KEY`
     Public,
+    /// `CKO_CERTIFICATE`
+    Certificate,
 }
 
 impl Class {
@@ -80,17 +84,20 @@ impl Class {
         match self {
             Self::Private => CKO_PRIVATE_KEY,
             Self::Public => CKO_PUBLIC_KEY,
+            Self::Certificate => CKO_CERTIFICATE,
         }
     }
 }
 
-/// An object: one side of a key.
+/// An object: one side of a key, or the certificate stored with it.
 #[derive(Clone, Debug)]
 pub(crate) struct Object {
-    /// Which side.
+    /// Which side, or the certificate.
     pub class: Class,
     /// The key.
     pub key: Arc<KeyRecord>,
+    /// The certificate, for [`Class::Certificate`] (as last read from the backend).
+    pub cert: Option<Arc<CertRecord>>,
 }
 
 /// Handles for every key seen, across slots: a key keeps its handles until it is destroyed or
@@ -140,6 +147,7 @@ impl ObjectTable {
             let object = Object {
                 class,
                 key: Arc::clone(&record),
+                cert: None,
             };
             let _ = self.by_handle.insert(h, object.clone());
             let _ = self.by_key.insert(key, h);
@@ -147,14 +155,50 @@ impl ObjectTable {
         })
     }
 
+    /// The handle of a key's certificate object, registering it when new; a certificate seen
+    /// again keeps its handle and takes the latest contents (a stored certificate may have been
+    /// replaced).
+    pub(crate) fn register_certificate(
+        &mut self,
+        key: Arc<KeyRecord>,
+        cert: CertRecord,
+    ) -> (CK_OBJECT_HANDLE, Object) {
+        let object = Object {
+            class: Class::Certificate,
+            cert: Some(Arc::new(cert)),
+            key,
+        };
+        let id = (object.key.slot, identity(&object.key), Class::Certificate);
+        let h = match self.by_key.get(&id) {
+            Some(&h) => h,
+            None => {
+                self.next += 1;
+                let _ = self.by_key.insert(id, self.next);
+                self.next
+            }
+        };
+        let _ = self.by_handle.insert(h, object.clone());
+        (h, object)
+    }
+
+    /// Forgets a key's certificate object (the key has none any more).
+    pub(crate) fn remove_certificate(&mut self, record: &KeyRecord) {
+        if let Some(h) = self
+            .by_key
+            .remove(&(record.slot, identity(record), Class::Certificate))
+        {
+            let _ = self.by_handle.remove(&h);
+        }
+    }
+
     /// The object behind a handle.
     pub(crate) fn get(&self, handle: CK_OBJECT_HANDLE) -> Option<Object> {
         self.by_handle.get(&handle).cloned()
     }
 
-    /// Forgets a key's two objects.
+    /// Forgets a key's objects (its two sides and its certificate).
     pub(crate) fn remove_key(&mut self, record: &KeyRecord) {
-        for class in [Class::Private, Class::Public] {
+        for class in [Class::Private, Class::Public, Class::Certificate] {
             if let Some(h) = self.by_key.remove(&(record.slot, identity(record), class)) {
                 let _ = self.by_handle.remove(&h);
             }
@@ -270,12 +314,14 @@ fn octet_string(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Whether an attribute needs the public key (a backend call the first time).
-pub(crate) fn needs_public_key(attr: CK_ATTRIBUTE_TYPE) -> bool {
-    matches!(
-        attr,
-        CKA_MODULUS | CKA_PUBLIC_EXPONENT | CKA_EC_POINT | CKA_PUBLIC_KEY_INFO | CKA_VALUE
-    )
+/// Whether an attribute of an object of `class` needs the key's public key (a backend call the
+/// first time); a certificate object holds everything it shows.
+pub(crate) fn needs_public_key(class: Class, attr: CK_ATTRIBUTE_TYPE) -> bool {
+    class != Class::Certificate
+        && matches!(
+            attr,
+            CKA_MODULUS | CKA_PUBLIC_EXPONENT | CKA_EC_POINT | CKA_PUBLIC_KEY_INFO | CKA_VALUE
+        )
 }
 
 /// The value of `attr` on `object`; `public` is the key's public key when the caller fetched it
@@ -283,6 +329,12 @@ pub(crate) fn needs_public_key(attr: CK_ATTRIBUTE_TYPE) -> bool {
 pub(crate) fn attribute(object: &Object, attr: CK_ATTRIBUTE_TYPE) -> AttrValue {
     use AttrValue::{Invalid, Sensitive, Value};
     let key = &object.key;
+    if object.class == Class::Certificate {
+        return object
+            .cert
+            .as_ref()
+            .map_or(Invalid, |cert| certificate::attribute(key, cert, attr));
+    }
     let private = object.class == Class::Private;
     let spec = key.spec;
     let public = key.public.get();

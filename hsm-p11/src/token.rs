@@ -189,11 +189,19 @@ impl Slot {
         }
     }
 
-    /// `C_GetTokenInfo`, with the module's session counts.
-    pub(crate) fn token_info(&self, sessions: usize, rw_sessions: usize) -> CK_TOKEN_INFO {
+    /// `C_GetTokenInfo`, with the module's session counts; `rng` sets `CKF_RNG`.
+    pub(crate) fn token_info(
+        &self,
+        sessions: usize,
+        rw_sessions: usize,
+        rng: bool,
+    ) -> CK_TOKEN_INFO {
         let mut flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED;
         if self.pin_is_credential {
             flags |= CKF_LOGIN_REQUIRED;
+        }
+        if rng {
+            flags |= CKF_RNG;
         }
         let model = match self.scheme {
             Scheme::NetHsm => "NetHSM",

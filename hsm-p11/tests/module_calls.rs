@@ -4,8 +4,12 @@
 //! - NetHSM and N200 simulator slots: login rules, searching, attributes, every signing mechanism
 //!   (single and multi-part) verified in software, key generation and deletion, many sessions
 //!   signing from many threads, `CKR_CRYPTOKI_ALREADY_INITIALIZED`;
+//! - certificates and random bytes on every slot, exactly as its backend declares them
+//!   (`CKF_RNG`; `C_CreateObject` of a certificate answers `CKR_FUNCTION_NOT_SUPPORTED` where
+//!   the backend stores none);
 //! - SoftHSM2 parity: the same calls on SoftHSM2's own module and on this module over a
-//!   `pkcs11:` slot of another SoftHSM2 token give the same return codes and attribute shapes.
+//!   `pkcs11:` slot of another SoftHSM2 token give the same return codes and attribute shapes
+//!   (keys, signing, certificate objects, random bytes).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,7 +27,9 @@ use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{
+    Attribute, AttributeType, CertificateType, KeyType, ObjectClass, ObjectHandle,
+};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
@@ -63,7 +69,11 @@ fn main() {
                 (softhsm_uri("viamodule"), "viamodule", "S0001"),
             ],
         );
-        let _ = in_child(&module_env(&config, Some(&softhsm)));
+        let cert = dir.path().join("cert.der");
+        std::fs::write(&cert, openssl_certificate(dir.path())).unwrap();
+        let mut env = module_env(&config, Some(&softhsm));
+        env.push(("P11_TEST_CERT".into(), cert.display().to_string()));
+        let _ = in_child(&env);
         return;
     }
     let module = Pkcs11::new(module_path()).unwrap();
@@ -102,6 +112,24 @@ fn main() {
         }),
         ("nethsm_many_sessions_many_threads", &|| {
             many_threads(m, slot(m, "nethsm"), NETHSM_OPERATOR_PASS)
+        }),
+        ("random_as_declared", &|| {
+            for (label, good) in [
+                ("nethsm", NETHSM_OPERATOR_PASS),
+                ("n200", N200_PASS),
+                ("viamodule", SOFTHSM_PIN),
+            ] {
+                random_as_declared(m, slot(m, label), good);
+            }
+        }),
+        ("certificates_as_declared", &|| {
+            for (label, good) in [
+                ("nethsm", NETHSM_OPERATOR_PASS),
+                ("n200", N200_PASS),
+                ("viamodule", SOFTHSM_PIN),
+            ] {
+                certificates_as_declared(m, slot(m, label), good);
+            }
         }),
         ("softhsm_parity", &|| {
             let soft = Pkcs11::new(SOFTHSM_MODULE).unwrap();
@@ -570,6 +598,12 @@ fn parity_transcript(p: &Pkcs11, slot: Slot) -> Vec<String> {
         "sign_update without init: {}",
         rv(&s.sign_update(b"x"))
     ));
+    parity_certificates(p, slot, &s, &mut t);
+    t.push(format!(
+        "token RNG: {}, 64 random bytes: {:?}",
+        p.get_token_info(slot).unwrap().rng(),
+        s.generate_random_vec(64).map(|v| v.len())
+    ));
     s.logout().unwrap();
     t.push(format!(
         "sign after logout: {}",
@@ -580,4 +614,346 @@ fn parity_transcript(p: &Pkcs11, slot: Slot) -> Vec<String> {
         rv(&s.get_attributes(ec_priv, &[AttributeType::Id]))
     ));
     t
+}
+
+/// A self-signed X.509 certificate (DER) made by the `openssl` CLI.
+fn openssl_certificate(dir: &std::path::Path) -> Vec<u8> {
+    let der = dir.join("made.der");
+    run(std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args([
+            "-subj",
+            "/CN=hsm-p11 module_calls/O=hsm-rs",
+            "-days",
+            "2",
+            "-outform",
+            "DER",
+        ])
+        .arg("-keyout")
+        .arg(dir.join("made.key"))
+        .arg("-out")
+        .arg(&der));
+    std::fs::read(der).unwrap()
+}
+
+/// The certificate the parent made.
+fn certificate() -> Vec<u8> {
+    std::fs::read(std::env::var("P11_TEST_CERT").unwrap()).unwrap()
+}
+
+/// The certificate's serial number, issuer and subject (DER), as `openssl asn1parse` finds them
+/// (the elements of depth 2 after the optional `[0]` version: serial, signature algorithm,
+/// issuer, validity, subject).
+fn certificate_fields() -> [Vec<u8>; 3] {
+    let der = certificate();
+    let listing = run(std::process::Command::new("openssl")
+        .args(["asn1parse", "-inform", "DER", "-in"])
+        .arg(std::env::var("P11_TEST_CERT").unwrap()));
+    let elements: Vec<&[u8]> = listing
+        .lines()
+        .filter(|l| l.contains(":d=2 ") && !l.contains("cont [ 0 ]"))
+        .map(|l| {
+            let number = |key: &str| -> usize {
+                let rest = l.split(key).nth(1).unwrap().trim_start();
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            };
+            let offset: usize = l.split(':').next().unwrap().trim().parse().unwrap();
+            &der[offset..offset + number("hl=") + number(" l=")]
+        })
+        .collect();
+    [
+        elements[0].to_vec(),
+        elements[2].to_vec(),
+        elements[4].to_vec(),
+    ]
+}
+
+/// A certificate template for the key with `id`, with the fields `pkcs11-tool --write-object`
+/// also sends (SoftHSM2 requires `CKA_SUBJECT`).
+fn cert_template(id: &[u8], label: &[u8], der: &[u8]) -> Vec<Attribute> {
+    let [serial, issuer, subject] = certificate_fields();
+    vec![
+        Attribute::Class(ObjectClass::CERTIFICATE),
+        Attribute::CertificateType(CertificateType::X_509),
+        Attribute::Token(true),
+        Attribute::Id(id.to_vec()),
+        Attribute::Label(label.to_vec()),
+        Attribute::Subject(subject),
+        Attribute::Issuer(issuer),
+        Attribute::SerialNumber(serial),
+        Attribute::Value(der.to_vec()),
+    ]
+}
+
+/// `CKF_RNG` is set exactly when random bytes come out; C_SeedRandom is refused either way.
+fn random_as_declared(m: &Pkcs11, slot: Slot, good: &str) {
+    let s = m.open_ro_session(slot).unwrap();
+    s.login(UserType::User, Some(&pin(good))).unwrap();
+    let label = m.get_token_info(slot).unwrap().label().to_owned();
+    if m.get_token_info(slot).unwrap().rng() {
+        let a = s.generate_random_vec(64).unwrap();
+        let b = s.generate_random_vec(64).unwrap();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b, "{label}: two draws of 64 bytes are equal");
+        // More than one backend call's worth (hsm_core::MAX_RANDOM_LEN) comes back whole.
+        let mut big = vec![0u8; hsm_core::MAX_RANDOM_LEN + 1000];
+        s.generate_random_slice(&mut big).unwrap();
+        let tail = &big[hsm_core::MAX_RANDOM_LEN..];
+        assert!(
+            tail.iter().any(|b| *b != 0),
+            "{label}: the second chunk is empty"
+        );
+        eprintln!("  {label}: CKF_RNG, random bytes from the device");
+    } else {
+        assert_eq!(rv(&s.generate_random_vec(64)), "RandomNoRng", "{label}");
+        eprintln!("  {label}: no CKF_RNG (its backend declares no generator)");
+    }
+    assert_eq!(
+        rv(&s.seed_random(b"seed")),
+        "RandomSeedNotSupported",
+        "{label}"
+    );
+    s.logout().unwrap();
+}
+
+/// Where the backend stores certificates, one stored with `C_CreateObject` is found, read and
+/// destroyed; elsewhere `C_CreateObject` answers `CKR_FUNCTION_NOT_SUPPORTED` and no certificate
+/// object exists.
+fn certificates_as_declared(m: &Pkcs11, slot: Slot, good: &str) {
+    let label = m.get_token_info(slot).unwrap().label().to_owned();
+    let s = m.open_rw_session(slot).unwrap();
+    s.login(UserType::User, Some(&pin(good))).unwrap();
+    let der = certificate();
+    let (ep, mut es) = ec_templates(b"ck-cert");
+    es.retain(|a| !matches!(a, Attribute::Label(_)));
+    let (_, key) = s
+        .generate_key_pair(&Mechanism::EccKeyPairGen, &ep, &es)
+        .unwrap();
+    let certs = || {
+        s.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])
+            .unwrap()
+    };
+    let stored = s.create_object(&cert_template(b"ck-cert", b"", &der));
+    if rv(&stored) == "FunctionNotSupported" {
+        assert!(certs().is_empty(), "{label}");
+        eprintln!("  {label}: no certificates (its backend stores none)");
+        s.destroy_object(key).unwrap();
+        return;
+    }
+    let cert = stored.unwrap();
+    assert_eq!(certs(), vec![cert], "{label}");
+    let by_id = s
+        .find_objects(&[
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::Id(b"ck-cert".to_vec()),
+        ])
+        .unwrap();
+    assert_eq!(by_id, vec![cert], "{label}");
+    let attrs = s
+        .get_attributes(
+            cert,
+            &[
+                AttributeType::Value,
+                AttributeType::Id,
+                AttributeType::CertificateType,
+                AttributeType::Private,
+                AttributeType::Token,
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        attrs,
+        vec![
+            Attribute::Value(der.clone()),
+            Attribute::Id(b"ck-cert".to_vec()),
+            Attribute::CertificateType(CertificateType::X_509),
+            Attribute::Private(false),
+            Attribute::Token(true),
+        ],
+        "{label}"
+    );
+    // The fields openssl reads from the certificate.
+    let [serial, issuer, subject] = certificate_fields();
+    assert_eq!(
+        s.get_attributes(
+            cert,
+            &[
+                AttributeType::SerialNumber,
+                AttributeType::Issuer,
+                AttributeType::Subject
+            ]
+        )
+        .unwrap(),
+        vec![
+            Attribute::SerialNumber(serial),
+            Attribute::Issuer(issuer),
+            Attribute::Subject(subject),
+        ],
+        "{label}"
+    );
+    // Sizes only.
+    let sizes = s.get_attribute_info(cert, &[AttributeType::Value]).unwrap();
+    assert_eq!(
+        format!("{sizes:?}"),
+        format!(
+            "{:?}",
+            [cryptoki::object::AttributeInfo::Available(der.len())]
+        ),
+        "{label}"
+    );
+    // No key with that CKA_ID; not a certificate.
+    assert_eq!(
+        rv(&s.create_object(&cert_template(b"ck-nokey", b"x", &der))),
+        "TemplateInconsistent",
+        "{label}"
+    );
+    let mut cut = cert_template(b"ck-cert", b"x", &der);
+    cut.retain(|a| !matches!(a, Attribute::Value(_)));
+    cut.push(Attribute::Value(der[..der.len() - 1].to_vec()));
+    assert_eq!(
+        rv(&s.create_object(&cut)),
+        "AttributeValueInvalid",
+        "{label}"
+    );
+    // A subject that is not the certificate's.
+    let mut other = cert_template(b"ck-cert", b"x", &der);
+    for a in &mut other {
+        if let Attribute::Subject(subject) = a {
+            subject.push(0);
+        }
+    }
+    assert_eq!(
+        rv(&s.create_object(&other)),
+        "TemplateInconsistent",
+        "{label}"
+    );
+    s.destroy_object(cert).unwrap();
+    assert!(certs().is_empty(), "{label}");
+    // The key stays.
+    assert_eq!(
+        s.find_objects(&[Attribute::Id(b"ck-cert".to_vec())])
+            .unwrap()
+            .len(),
+        2,
+        "{label}"
+    );
+    s.destroy_object(key).unwrap();
+    eprintln!("  {label}: certificates stored, found, read and destroyed");
+}
+
+/// The certificate part of the parity transcript: store one for a key, find it, read it, destroy
+/// it.
+fn parity_certificates(p: &Pkcs11, slot: Slot, s: &Session, t: &mut Vec<String>) {
+    let der = certificate();
+    let (ep, mut es) = ec_templates(b"par-cert");
+    // Labels name keys on the backends: one of its own.
+    for a in &mut es {
+        if let Attribute::Label(l) = a {
+            *l = b"parity-cert".to_vec();
+        }
+    }
+    let (_, key) = s
+        .generate_key_pair(&Mechanism::EccKeyPairGen, &ep, &es)
+        .unwrap();
+    let ro = p.open_ro_session(slot).unwrap();
+    t.push(format!(
+        "certificate in a read-only session: {}",
+        rv(&ro.create_object(&cert_template(b"par-cert", b"parity-cert", &der)))
+    ));
+    let cert = s
+        .create_object(&cert_template(b"par-cert", b"parity-cert", &der))
+        .unwrap();
+    let found = s
+        .find_objects(&[
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::Id(b"par-cert".to_vec()),
+        ])
+        .unwrap();
+    t.push(format!("find certificate by id: {}", found == vec![cert]));
+    let found = s
+        .find_objects(&[Attribute::Id(b"par-cert".to_vec())])
+        .unwrap();
+    t.push(format!("objects with the id: {}", found.len()));
+    let attrs = s
+        .get_attributes(
+            cert,
+            &[
+                AttributeType::Class,
+                AttributeType::CertificateType,
+                AttributeType::Id,
+                AttributeType::Label,
+                AttributeType::Subject,
+                AttributeType::Issuer,
+                AttributeType::SerialNumber,
+                AttributeType::Token,
+                AttributeType::Private,
+                AttributeType::Trusted,
+            ],
+        )
+        .unwrap();
+    t.push(format!("certificate attributes: {attrs:?}"));
+    let value = s.get_attributes(cert, &[AttributeType::Value]).unwrap();
+    t.push(format!(
+        "certificate value is the DER: {}",
+        value == vec![Attribute::Value(der.clone())]
+    ));
+    t.push(format!(
+        "certificate sizes: {:?}",
+        s.get_attribute_info(
+            cert,
+            &[
+                AttributeType::Value,
+                AttributeType::Subject,
+                AttributeType::Modulus
+            ]
+        )
+        .unwrap()
+    ));
+    t.push(format!(
+        "sign with the certificate: {}",
+        rv(&s.sign_init(&Mechanism::Ecdsa, cert))
+    ));
+    t.push(format!(
+        "destroy certificate: {}",
+        rv(&s.destroy_object(cert))
+    ));
+    t.push(format!(
+        "certificates left: {}",
+        s.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])
+            .unwrap()
+            .len()
+    ));
+    t.push(format!(
+        "key left: {}",
+        s.find_objects(&[Attribute::Id(b"par-cert".to_vec())])
+            .unwrap()
+            .len()
+    ));
+    // Last: SoftHSM2 2.6.1 keeps an object whose creation it refused with
+    // CKR_TEMPLATE_INCOMPLETE, which would change the counts above.
+    let mut no_value = cert_template(b"par-cert", b"parity-cert", &der);
+    no_value.retain(|a| !matches!(a, Attribute::Value(_)));
+    t.push(format!(
+        "certificate without a value: {}",
+        rv(&s.create_object(&no_value))
+    ));
+    let mut no_class = cert_template(b"par-cert", b"parity-cert", &der);
+    no_class.retain(|a| !matches!(a, Attribute::Class(_)));
+    t.push(format!(
+        "object without a class: {}",
+        rv(&s.create_object(&no_class))
+    ));
+    s.destroy_object(key).unwrap();
 }

@@ -133,6 +133,22 @@ entry! {
         module::logout(session)
     }
 
+    fn C_CreateObject(
+        session: CK_SESSION_HANDLE,
+        template: *mut CK_ATTRIBUTE,
+        count: CK_ULONG,
+        object: *mut CK_OBJECT_HANDLE,
+    ) {
+        if object.is_null() {
+            return Err(CKR_ARGUMENTS_BAD);
+        }
+        // SAFETY: template is null or holds count CK_ATTRIBUTEs with readable values.
+        let template = unsafe { read_template(template.cast_const(), count) }?;
+        let handle = crate::create::create_object(session, &template)?;
+        // SAFETY: object is non-null and, per PKCS#11, a writable CK_OBJECT_HANDLE.
+        unsafe { write(object, handle) }
+    }
+
     fn C_DestroyObject(session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE) {
         module::destroy_object(session, object)
     }
@@ -232,10 +248,17 @@ entry! {
         unsafe { write(private_key, priv_h) }
     }
 
-    fn C_GenerateRandom(session: CK_SESSION_HANDLE, _random: *mut CK_BYTE, _len: CK_ULONG) {
+    fn C_GenerateRandom(session: CK_SESSION_HANDLE, random: *mut CK_BYTE, len: CK_ULONG) {
         module::check_session(session)?;
-        // The Hsm traits have no random source; a device's RNG is not reachable through them.
-        Err(CKR_RANDOM_NO_RNG)
+        if random.is_null() && len != 0 {
+            return Err(CKR_ARGUMENTS_BAD);
+        }
+        let len = usize::try_from(len).map_err(|_| CKR_ARGUMENTS_BAD)?;
+        let bytes = crate::random::generate_random(session, len)?;
+        // SAFETY: random holds len = bytes.len() writable bytes (PKCS#11 C_GenerateRandom); a
+        // raw copy, since the caller's buffer may be uninitialised.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), random, bytes.len()) };
+        Ok(())
     }
 
     fn C_SeedRandom(session: CK_SESSION_HANDLE, _seed: *mut CK_BYTE, _len: CK_ULONG) {
@@ -299,7 +322,6 @@ unsupported! {
     C_SetPIN(CK_SESSION_HANDLE, *mut CK_UTF8CHAR, CK_ULONG, *mut CK_UTF8CHAR, CK_ULONG);
     C_GetOperationState(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
     C_SetOperationState(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE);
-    C_CreateObject(CK_SESSION_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
     C_CopyObject(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
     C_GetObjectSize(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ULONG);
     C_SetAttributeValue(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG);

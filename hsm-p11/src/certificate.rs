@@ -1,0 +1,210 @@
+//! Certificate objects: the X.509 certificate a backend keeps with a key
+//! (`KeyStore::certificate`), shown as a `CKO_CERTIFICATE` / `CKC_X_509` object that shares the
+//! key's `CKA_ID` and `CKA_LABEL`, with `CKA_SUBJECT`, `CKA_ISSUER` and `CKA_SERIAL_NUMBER` read
+//! from the certificate itself.
+
+use cryptoki_sys::*;
+use hsm_core::certificate::check_certificate_der;
+
+use crate::object::{AttrValue, KeyRecord, bool_, ulong};
+
+/// A certificate as the token shows it: its DER and the DER of the fields PKCS#11 exposes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CertRecord {
+    /// `CKA_VALUE`: the whole certificate, DER.
+    pub der: Vec<u8>,
+    /// `CKA_SUBJECT`: the subject `Name`, DER.
+    pub subject: Vec<u8>,
+    /// `CKA_ISSUER`: the issuer `Name`, DER.
+    pub issuer: Vec<u8>,
+    /// `CKA_SERIAL_NUMBER`: the serial number, a DER `INTEGER`.
+    pub serial: Vec<u8>,
+    /// `CKA_PUBLIC_KEY_INFO`: the subject's `SubjectPublicKeyInfo`, DER.
+    pub public_key_info: Vec<u8>,
+}
+
+impl CertRecord {
+    /// Reads one DER-encoded X.509 certificate (`KeyStore::certificate` returns DER); `None` for
+    /// anything else.
+    pub(crate) fn parse(der: &[u8]) -> Option<Self> {
+        check_certificate_der(der, "hsm-p11.certificate").ok()?;
+        // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }
+        let (_, cert) = tlv(der)?;
+        let (_, tbs) = tlv(cert)?;
+        // TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer,
+        //                               validity, subject, subjectPublicKeyInfo, ... }
+        let mut fields = Fields(tbs);
+        let mut serial = fields.next()?;
+        if serial.first() == Some(&0xa0) {
+            serial = fields.next()?;
+        }
+        let _signature = fields.next()?;
+        let issuer = fields.next()?;
+        let _validity = fields.next()?;
+        let subject = fields.next()?;
+        let public_key_info = fields.next()?;
+        Some(Self {
+            der: der.to_vec(),
+            subject: subject.to_vec(),
+            issuer: issuer.to_vec(),
+            serial: serial.to_vec(),
+            public_key_info: public_key_info.to_vec(),
+        })
+    }
+}
+
+/// The first DER element of `bytes` (single-byte tag, definite length): the whole element and
+/// its contents.
+fn tlv(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let first = *bytes.get(1)?;
+    let (header, len) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let len = bytes
+            .get(2..2 + n)?
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (2 + n, len)
+    };
+    let end = header.checked_add(len)?;
+    Some((bytes.get(..end)?, bytes.get(header..end)?))
+}
+
+/// The elements of a DER sequence's contents, one after another.
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Fields<'a> {
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (element, _) = tlv(self.0)?;
+        self.0 = self.0.get(element.len()..)?;
+        Some(element)
+    }
+}
+
+/// The value of `attr` on the certificate object of `key`.
+pub(crate) fn attribute(key: &KeyRecord, cert: &CertRecord, attr: CK_ATTRIBUTE_TYPE) -> AttrValue {
+    use AttrValue::{Invalid, Value};
+    match attr {
+        CKA_CLASS => Value(ulong(CKO_CERTIFICATE)),
+        CKA_TOKEN | CKA_DESTROYABLE => Value(bool_(true)),
+        CKA_PRIVATE | CKA_MODIFIABLE | CKA_COPYABLE | CKA_TRUSTED => Value(bool_(false)),
+        CKA_LABEL => Value(key.label.as_bytes().to_vec()),
+        CKA_ID => Value(key.cka_id.clone()),
+        CKA_CERTIFICATE_TYPE => Value(ulong(CKC_X_509)),
+        // The key the certificate belongs to is on this token.
+        CKA_CERTIFICATE_CATEGORY => Value(ulong(CK_CERTIFICATE_CATEGORY_TOKEN_USER)),
+        CKA_JAVA_MIDP_SECURITY_DOMAIN => Value(ulong(CK_SECURITY_DOMAIN_UNSPECIFIED)),
+        CKA_START_DATE
+        | CKA_END_DATE
+        | CKA_URL
+        | CKA_HASH_OF_SUBJECT_PUBLIC_KEY
+        | CKA_HASH_OF_ISSUER_PUBLIC_KEY => Value(Vec::new()),
+        CKA_VALUE => Value(cert.der.clone()),
+        CKA_SUBJECT => Value(cert.subject.clone()),
+        CKA_ISSUER => Value(cert.issuer.clone()),
+        CKA_SERIAL_NUMBER => Value(cert.serial.clone()),
+        CKA_PUBLIC_KEY_INFO => Value(cert.public_key_info.clone()),
+        _ => Invalid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate made by the `openssl` CLI (CN=hsm-p11 unit, serial 0x1234).
+    fn openssl_certificate() -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k.pem");
+        let der = dir.path().join("c.der");
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args([
+                "-nodes",
+                "-subj",
+                "/CN=hsm-p11 unit",
+                "-set_serial",
+                "0x1234",
+            ])
+            .args(["-days", "1", "-outform", "DER", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&der)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{status:?}");
+        let bytes = std::fs::read(&der).unwrap();
+        (dir, der, bytes)
+    }
+
+    #[test]
+    fn fields_come_from_the_certificate() {
+        let (_dir, path, der) = openssl_certificate();
+        let record = CertRecord::parse(&der).unwrap();
+        assert_eq!(record.der, der);
+        // INTEGER 0x1234
+        assert_eq!(record.serial, [0x02, 0x02, 0x12, 0x34]);
+        // Self-signed: issuer = subject, and the subject holds the common name.
+        assert_eq!(record.subject, record.issuer);
+        assert!(
+            record
+                .subject
+                .windows(b"hsm-p11 unit".len())
+                .any(|w| w == b"hsm-p11 unit")
+        );
+        assert_eq!(record.public_key_info.first(), Some(&0x30));
+        // The subject public key is the one openssl reads from the certificate.
+        let from_cert = run_openssl(
+            &["x509", "-inform", "DER", "-noout", "-pubkey", "-in"],
+            &path,
+        );
+        let spki = path.with_extension("spki");
+        std::fs::write(&spki, &record.public_key_info).unwrap();
+        let ours = run_openssl(&["pkey", "-pubin", "-inform", "DER", "-in"], &spki);
+        assert_eq!(ours, from_cert);
+    }
+
+    fn run_openssl(args: &[&str], file: &std::path::Path) -> String {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn anything_else_is_not_a_certificate() {
+        let (_dir, _, der) = openssl_certificate();
+        let mut trailing = der.clone();
+        trailing.push(0);
+        for bad in [
+            &b""[..],
+            b"\x30\x00",
+            &der[..der.len() - 1],
+            &trailing,
+            b"-----BEGIN x",
+        ] {
+            assert_eq!(CertRecord::parse(bad), None);
+        }
+        // The element reader never reads past its input.
+        assert_eq!(tlv(&[0x30, 0x82, 0x01]), None);
+        assert_eq!(tlv(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
+        assert_eq!(
+            tlv(&[0x02, 0x01, 0x05, 0xff]),
+            Some((&[0x02, 0x01, 0x05][..], &[0x05][..]))
+        );
+    }
+}
