@@ -19,6 +19,7 @@ use der::Encode as _;
 use der::EncodePem as _;
 use hsm_core::rustcrypto::{EcdsaP256Key, EcdsaP384Key, Ed25519Key};
 use hsm_core::{Curve, Hsm, KeyId, KeySpec, KeyTemplate};
+use hsm_testkit::cli::openssl_req_verify;
 use signature::hazmat::{PrehashSigner as _, PrehashVerifier as _};
 use signature::{Keypair as _, Signer as _, Verifier as _};
 use support::memory::{Defect, MemoryStore};
@@ -33,22 +34,6 @@ fn store_with(spec: KeySpec, name: &str) -> (Arc<dyn Hsm>, KeyId) {
         .generate_key(&KeyTemplate::new(id.clone(), spec))
         .unwrap();
     (store, id)
-}
-
-fn openssl_req_verify(pem: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("req.pem");
-    std::fs::write(&path, pem).unwrap();
-    let out = std::process::Command::new("openssl")
-        .args(["req", "-verify", "-noout", "-in"])
-        .arg(&path)
-        .output()
-        .expect("the openssl CLI is installed");
-    assert!(
-        out.status.success(),
-        "openssl req -verify refused the CSR: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -12,8 +12,9 @@ use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use hsm_core::tls::{TlsOptions, client_config, crypto_provider};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use hsm_core::tls::{TlsOptions, client_config};
+use hsm_testkit::tls::TestCertificate;
+use rustls_pki_types::ServerName;
 use sha2::Digest as _;
 
 struct Server {
@@ -24,20 +25,8 @@ struct Server {
 
 /// A TLS server with a fresh certificate for `name`, answering one byte per connection.
 fn server(name: &str) -> Server {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    let cert_der = cert.der().to_vec();
-    let config = rustls::ServerConfig::builder_with_provider(crypto_provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(cert_der.clone())],
-            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-        )
-        .unwrap();
-    let config = Arc::new(config);
+    let cert = TestCertificate::self_signed(&[name]);
+    let config = cert.server_config();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -57,8 +46,8 @@ fn server(name: &str) -> Server {
     });
     Server {
         addr,
-        cert_pem: cert.pem(),
-        cert_der,
+        cert_pem: cert.pem().to_owned(),
+        cert_der: cert.der().to_vec(),
     }
 }
 
