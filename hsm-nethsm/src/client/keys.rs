@@ -1,18 +1,30 @@
-//! `/keys`: list, generate, inspect, delete, public key, sign.
+//! `/keys`: list (filtered), generate, import (parts or PEM), get, delete, public key, move, labels, tag restrictions.
 
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use reqwest::Method;
-
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::NetHsmClient;
+use crate::client::NetHsmClient;
 use crate::protocol::ids;
 use crate::protocol::multipart::{self, Part};
 use crate::protocol::{
-    GenerateKeyRequest, ImportKeyRequest, KeyItem, KeyType, PemKeyArguments, PublicKeyData,
-    SignMode, SignRequest, SignResponse,
+    GenerateKeyRequest, ImportKeyRequest, KeyItem, KeySetLabel, KeyType, MoveKeyRequest,
+    PemKeyArguments, PublicKeyData,
 };
 use crate::transport::http::{Failure, Request};
+
+/// The `filter` and `label` of a key listing.
+#[derive(Clone, Debug, Default)]
+pub struct KeyFilter<'a> {
+    /// Sent as `filter`: when present, only the keys the caller may use under their tag
+    /// restrictions (keys without tags always match). The device looks only at the
+    /// parameter's presence; by convention the value is a tag.
+    pub tag: Option<&'a str>,
+    /// Only keys with this label (v5).
+    pub label: Option<&'a str>,
+    /// Only ids starting with this prefix (`GET /keys/{prefix}*`, v3).
+    pub prefix: Option<&'a str>,
+}
 
 impl NetHsmClient {
     /// `GET /keys`: the ids of the keys the user can see.
@@ -23,6 +35,33 @@ impl NetHsmClient {
         self.transport
             .json_request(&Request::new("nethsm.list_keys", Method::GET, &["keys"]))
             .await
+    }
+
+    /// `GET /keys?filter=&label=` or `GET /keys/{prefix}*`: the ids of matching keys.
+    ///
+    /// # Errors
+    /// Transport, authentication and device errors.
+    pub async fn list_keys_filtered(&self, filter: &KeyFilter<'_>) -> Result<Vec<KeyItem>> {
+        if let Some(prefix) = filter.prefix.filter(|p| !p.is_empty()) {
+            ids::check("nethsm.list_keys", "key id prefix", prefix)?;
+        }
+        let mut query = Vec::new();
+        if let Some(tag) = filter.tag {
+            query.push(("filter", tag));
+        }
+        if let Some(label) = filter.label {
+            query.push(("label", label));
+        }
+        let prefixed;
+        let segments: Vec<&str> = match filter.prefix {
+            Some(prefix) => {
+                prefixed = format!("{prefix}*");
+                vec!["keys", prefixed.as_str()]
+            }
+            None => vec!["keys"],
+        };
+        let request = Request::new("nethsm.list_keys", Method::GET, &segments).query(&query);
+        self.transport.json_request(&request).await
     }
 
     /// `POST /keys/generate`: returns the new key's id.
@@ -199,22 +238,67 @@ impl NetHsmClient {
             .await
     }
 
-    /// `POST /keys/{KeyID}/sign`: signs `message` exactly as the mode defines it (see the
-    /// crate docs: `PKCS1` needs the DigestInfo, `PSS_*` and `ECDSA` take a digest, `EdDSA` the
-    /// message). Returns the device's bytes: DER for ECDSA.
+    /// `POST /keys/{KeyID}/move`: renames a key; returns the new id.
     ///
     /// # Errors
-    /// `NotFound`, `InvalidInput` (400: mode not allowed, wrong digest length), `PermissionDenied`
-    /// (403: tag restriction), transport errors.
-    pub async fn sign(&self, id: &str, mode: SignMode, message: &[u8]) -> Result<Vec<u8>> {
-        ids::check("nethsm.sign", "key id", id)?;
-        let request = SignRequest {
-            mode,
-            message: message.to_vec(),
+    /// `NotFound`, `AlreadyExists` (409) for a taken id.
+    pub async fn move_key(&self, id: &str, new_id: &str) -> Result<KeyItem> {
+        ids::check("nethsm.move_key", "key id", id)?;
+        ids::check("nethsm.move_key", "key id", new_id)?;
+        let body = MoveKeyRequest {
+            new_id: new_id.to_owned(),
         };
-        let segments = ["keys", id, "sign"];
-        let call = Request::new("nethsm.sign", Method::POST, &segments).json(&request)?;
-        let response: SignResponse = self.transport.json_request(&call).await?;
-        Ok(response.signature)
+        let segments = ["keys", id, "move"];
+        let request = Request::new("nethsm.move_key", Method::POST, &segments).json(&body)?;
+        self.transport.json_request(&request).await
+    }
+
+    /// `PUT /keys/{KeyID}/label` (v5).
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput`.
+    pub async fn set_key_label(&self, id: &str, label: &str) -> Result<()> {
+        ids::check("nethsm.set_key_label", "key id", id)?;
+        let body = KeySetLabel {
+            label: label.to_owned(),
+        };
+        let segments = ["keys", id, "label"];
+        let request = Request::new("nethsm.set_key_label", Method::PUT, &segments).json(&body)?;
+        self.transport.send_request(&request).await.map(drop)
+    }
+
+    /// `DELETE /keys/{KeyID}/label` (v5).
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn delete_key_label(&self, id: &str) -> Result<()> {
+        ids::check("nethsm.delete_key_label", "key id", id)?;
+        let segments = ["keys", id, "label"];
+        let request = Request::new("nethsm.delete_key_label", Method::DELETE, &segments);
+        self.transport.send_request(&request).await.map(drop)
+    }
+
+    /// `PUT /keys/{KeyID}/restrictions/tags/{Tag}`: only operators with the tag may use the key.
+    ///
+    /// # Errors
+    /// `NotFound`, `InvalidInput` for a bad tag.
+    pub async fn add_key_tag(&self, id: &str, tag: &str) -> Result<()> {
+        ids::check("nethsm.add_key_tag", "key id", id)?;
+        ids::check("nethsm.add_key_tag", "tag", tag)?;
+        let segments = ["keys", id, "restrictions", "tags", tag];
+        let request = Request::new("nethsm.add_key_tag", Method::PUT, &segments);
+        self.transport.send_request(&request).await.map(drop)
+    }
+
+    /// `DELETE /keys/{KeyID}/restrictions/tags/{Tag}`.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn remove_key_tag(&self, id: &str, tag: &str) -> Result<()> {
+        ids::check("nethsm.remove_key_tag", "key id", id)?;
+        ids::check("nethsm.remove_key_tag", "tag", tag)?;
+        let segments = ["keys", id, "restrictions", "tags", tag];
+        let request = Request::new("nethsm.remove_key_tag", Method::DELETE, &segments);
+        self.transport.send_request(&request).await.map(drop)
     }
 }

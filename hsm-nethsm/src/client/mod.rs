@@ -2,21 +2,24 @@
 //! responses ([`crate::protocol`]), and the retry and failover policy of the crate README.
 //!
 //! Every operation of the official OpenAPI spec has a typed method ([`operations::OPERATIONS`]
-//! maps each to its method). The methods are grouped by area: `keys` (list, generate, import
-//! from parts or PEM, get, delete, public key, sign), `key_admin` (filters, move, labels,
-//! CSRs, certificates, tags, decrypt, encrypt, random), `system` (health, info, provision,
-//! users), `device` (lock and unlock, passphrases, user tags, namespaces, system operations,
-//! backup and restore, metrics), `config` (TLS, network, time, NTP, logging, passphrases,
-//! unattended boot), `membership` (cluster members, join, diagnosis); all are methods of
-//! [`NetHsmClient`].
+//! maps each to its method), all methods of [`NetHsmClient`], in one module per API group of
+//! the spec: `health` (`/info`, `/health/*`, `/metrics`), `provision` (`/provision`,
+//! `/unlock`, `/lock`), `users`, `namespaces`, `keys` (list, generate, import, get, delete,
+//! public key, move, labels, tags), `key_certificates` (CSRs, stored certificates),
+//! `key_operations` (sign, decrypt, encrypt), `random`, `config`, `system` and `cluster`.
 
+mod cluster;
 mod config;
-mod device;
-mod key_admin;
+mod health;
+mod key_certificates;
+mod key_operations;
 mod keys;
-mod membership;
+mod namespaces;
 pub mod operations;
+mod provision;
+mod random;
 mod system;
+mod users;
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs as _};
@@ -27,7 +30,7 @@ use hsm_core::tls::{TlsOptions, client_config};
 use hsm_core::{Error, ErrorKind, Result};
 use url::Url;
 
-pub use self::key_admin::KeyFilter;
+pub use self::keys::KeyFilter;
 /// The request and response bodies, all in one module ([`crate::protocol::model`]; the types
 /// live in [`crate::protocol`], one module per API group).
 pub use crate::protocol::model;

@@ -1,109 +1,133 @@
-//! Health, info, provisioning and users.
+//! `/system/*`: system information, reboot, shutdown, factory reset, updates, backup and restore.
 
 use hsm_core::Result;
 use reqwest::Method;
 
-use super::NetHsmClient;
-use crate::protocol::ids;
-use crate::protocol::{
-    HealthState, InfoData, ProvisionRequest, SystemState, UserData, UserItem, UserPostData,
-};
+use crate::client::NetHsmClient;
+use crate::protocol::multipart::{Part, with_arguments};
+use crate::protocol::{RestoreArguments, SystemInfo, SystemUpdateData};
 use crate::transport::http::Request;
 
 impl NetHsmClient {
-    /// `GET /health/state` (no authentication).
+    /// `GET /system/info`.
     ///
     /// # Errors
-    /// Transport errors.
-    pub async fn health_state(&self) -> Result<SystemState> {
-        let segments = ["health", "state"];
-        let request = Request::new("nethsm.health_state", Method::GET, &segments);
-        let state: HealthState = self
-            .transport
-            .json_request(&request.unauthenticated())
-            .await?;
-        Ok(state.state)
-    }
-
-    /// `GET /health/ready`: `Ok` when the device is operational.
-    ///
-    /// # Errors
-    /// `InvalidState` (412) when it is not.
-    pub async fn health_ready(&self) -> Result<()> {
-        let segments = ["health", "ready"];
-        let request = Request::new("nethsm.health_ready", Method::GET, &segments);
-        self.transport.no_answer(request.unauthenticated()).await
-    }
-
-    /// `GET /info` (no authentication).
-    ///
-    /// # Errors
-    /// Transport errors.
-    pub async fn info(&self) -> Result<InfoData> {
-        let request = Request::new("nethsm.info", Method::GET, &["info"]);
+    /// `PermissionDenied`.
+    pub async fn system_info(&self) -> Result<SystemInfo> {
+        let segments = ["system", "info"];
         self.transport
-            .json_request(&request.unauthenticated())
+            .json_request(&Request::new("nethsm.system_info", Method::GET, &segments))
             .await
     }
 
-    /// `POST /provision`: turns an unprovisioned device operational and creates `admin`.
+    /// `POST /system/reboot`.
     ///
     /// # Errors
-    /// `InvalidState` (412) unless the device is unprovisioned; `InvalidInput` for weak
-    /// passphrases.
-    pub async fn provision(&self, request: &ProvisionRequest) -> Result<()> {
-        let request =
-            Request::new("nethsm.provision", Method::POST, &["provision"]).json(request)?;
-        self.transport.no_answer(request.unauthenticated()).await
-    }
-
-    /// `PUT /users/{UserID}` (Administrator).
-    ///
-    /// # Errors
-    /// `AlreadyExists` (409), `PermissionDenied` (403), `InvalidInput` (400).
-    pub async fn add_user(&self, id: &str, user: &UserPostData) -> Result<()> {
-        ids::check_user("nethsm.add_user", id)?;
-        let segments = ["users", id];
+    /// `PermissionDenied`.
+    pub async fn reboot(&self) -> Result<()> {
+        let segments = ["system", "reboot"];
         self.transport
-            .no_answer(Request::new("nethsm.add_user", Method::PUT, &segments).json(user)?)
+            .no_answer(Request::new("nethsm.reboot", Method::POST, &segments))
             .await
     }
 
-    /// `GET /users` (Administrator): the user ids.
+    /// `POST /system/shutdown`.
     ///
     /// # Errors
-    /// `PermissionDenied` (403).
-    pub async fn list_users(&self) -> Result<Vec<String>> {
-        let request = Request::new("nethsm.list_users", Method::GET, &["users"]);
-        let items: Vec<UserItem> = self.transport.json_request(&request).await?;
-        Ok(items.into_iter().map(|i| i.user).collect())
+    /// `PermissionDenied`.
+    pub async fn shutdown(&self) -> Result<()> {
+        let segments = ["system", "shutdown"];
+        self.transport
+            .no_answer(Request::new("nethsm.shutdown", Method::POST, &segments))
+            .await
     }
 
-    /// `DELETE /users/{UserID}` (Administrator).
+    /// `POST /system/factory-reset`: erases everything.
     ///
     /// # Errors
-    /// `NotFound` (404), `PermissionDenied` (403).
-    pub async fn delete_user(&self, id: &str) -> Result<()> {
-        ids::check_user("nethsm.delete_user", id)?;
-        let segments = ["users", id];
+    /// `PermissionDenied`.
+    pub async fn factory_reset(&self) -> Result<()> {
+        let segments = ["system", "factory-reset"];
         self.transport
             .no_answer(Request::new(
-                "nethsm.delete_user",
-                Method::DELETE,
+                "nethsm.factory_reset",
+                Method::POST,
                 &segments,
             ))
             .await
     }
 
-    /// `GET /users/{UserID}` (Administrator; an Operator may read itself).
+    /// `POST /system/update`: uploads a signed update image; commit or cancel it next.
     ///
     /// # Errors
-    /// `NotFound` (404), `PermissionDenied` (403).
-    pub async fn get_user(&self, id: &str) -> Result<UserData> {
-        ids::check_user("nethsm.get_user", id)?;
-        let segments = ["users", id];
+    /// `InvalidInput` (bad image), `AlreadyExists` (409: a downgrade).
+    pub async fn upload_update(&self, image: Vec<u8>) -> Result<SystemUpdateData> {
+        let segments = ["system", "update"];
+        let request = Request::new("nethsm.upload_update", Method::POST, &segments)
+            .body("application/octet-stream", image);
+        self.transport.json_request(&request).await
+    }
+
+    /// `POST /system/commit-update`.
+    ///
+    /// # Errors
+    /// `InvalidState` without an uploaded update.
+    pub async fn commit_update(&self) -> Result<()> {
+        let segments = ["system", "commit-update"];
         self.transport
-            .json_request(&Request::new("nethsm.get_user", Method::GET, &segments))
+            .no_answer(Request::new(
+                "nethsm.commit_update",
+                Method::POST,
+                &segments,
+            ))
             .await
+    }
+
+    /// `POST /system/cancel-update`.
+    ///
+    /// # Errors
+    /// `InvalidState` without an uploaded update.
+    pub async fn cancel_update(&self) -> Result<()> {
+        let segments = ["system", "cancel-update"];
+        self.transport
+            .no_answer(Request::new(
+                "nethsm.cancel_update",
+                Method::POST,
+                &segments,
+            ))
+            .await
+    }
+
+    /// `POST /system/backup` (Backup role): the encrypted backup file.
+    ///
+    /// # Errors
+    /// `PermissionDenied`, `InvalidState` (no backup passphrase set).
+    pub async fn backup(&self) -> Result<Vec<u8>> {
+        let segments = ["system", "backup"];
+        self.transport
+            .send_request(&Request::new("nethsm.backup", Method::POST, &segments))
+            .await
+    }
+
+    /// `POST /system/restore`: restores users, keys and namespaces (and, on an unprovisioned
+    /// device, its configuration: it is then Locked) from a backup made with
+    /// [`Self::backup`]. Unprovisioned devices take it without authentication; operational
+    /// ones from an Administrator.
+    ///
+    /// # Errors
+    /// `InvalidInput` (400) for a wrong backup passphrase or a damaged file, `InvalidState`
+    /// (412) when the device is Locked.
+    pub async fn restore(&self, arguments: &RestoreArguments, backup: &[u8]) -> Result<()> {
+        const OP: &str = "nethsm.restore";
+        let backup_file = Part {
+            name: "backup_file",
+            file_name: Some("backup.bin"),
+            content_type: "application/octet-stream",
+            body: backup,
+        };
+        let (content_type, body) = with_arguments(OP, arguments, backup_file)?;
+        let segments = ["system", "restore"];
+        let request = Request::new(OP, Method::POST, &segments).body(content_type, body);
+        self.transport.no_answer(request).await
     }
 }

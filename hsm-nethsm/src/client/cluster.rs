@@ -1,34 +1,17 @@
-//! `/cluster` (v4+: members, join, promote, force-new) and `/health/diagnose` (v5).
+//! `/cluster/*` (v4+): members, join, promote, a new single-node cluster.
 
 use hsm_core::Result;
 use reqwest::Method;
 use secrecy::SecretString;
 
-use super::{Credentials, NetHsmClient};
+use crate::client::{Credentials, NetHsmClient};
 use crate::protocol::ids;
 use crate::protocol::{
     ClusterAddRequest, ClusterJoinRequest, ClusterMember, ClusterMemberAddResponse,
-    HealthDiagnoseData,
 };
 use crate::transport::http::Request;
 
 impl NetHsmClient {
-    /// `GET /health/diagnose` (v5): the cluster process's state and recent logs. Needs an
-    /// Administrator when the device is Operational, nothing otherwise.
-    ///
-    /// # Errors
-    /// `PermissionDenied`, transport errors.
-    pub async fn health_diagnose(&self) -> Result<HealthDiagnoseData> {
-        let segments = ["health", "diagnose"];
-        self.transport
-            .json_request(&Request::new(
-                "nethsm.health_diagnose",
-                Method::GET,
-                &segments,
-            ))
-            .await
-    }
-
     /// `GET /cluster/members` (v4).
     ///
     /// # Errors
