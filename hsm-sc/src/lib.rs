@@ -24,6 +24,9 @@ pub use backend::{BACKEND, KeyEntry, ScHsm};
 pub use client::dkek::DkekStatus;
 pub use client::init::InitParams;
 pub use client::pin::{PinRef, PinStatus, SoPin};
-pub use client::{CardState, Commands, SmartCardHsm};
+pub use client::{CardState, Commands, ScClient};
+/// The old name of [`ScClient`], kept while hsm-p11 still names it; new code says `ScClient`.
+#[doc(hidden)]
+pub type SmartCardHsm = ScClient;
 pub use protocol::dkek::ShareFile;
 pub use protocol::wrapped_key::WrappedKeyFile;

@@ -49,10 +49,7 @@ impl ScHsm {
 #[cfg(feature = "pcsc")]
 fn open_pcsc(reader: Option<&str>, pin: Option<secrecy::SecretString>) -> Result<ScHsm> {
     let channel = crate::transport::PcscChannel::connect(reader)?;
-    ScHsm::new(
-        crate::client::card::SmartCardHsm::new(Box::new(channel)),
-        pin,
-    )
+    ScHsm::new(crate::client::card::ScClient::new(Box::new(channel)), pin)
 }
 
 #[cfg(not(feature = "pcsc"))]
@@ -72,7 +69,9 @@ fn open_sim(mut uri: BackendUri, pin: Option<secrecy::SecretString>) -> Result<S
         None => crate::sim::SimulatedCard::initialized()?,
     };
     let pin = pin.unwrap_or_else(|| secrecy::SecretString::from(crate::sim::DEFAULT_USER_PIN));
-    let card = crate::client::card::SmartCardHsm::new(Box::new(sim.channel()));
+    let card = crate::client::card::ScClient::new(Box::new(crate::transport::MemoryChannel::new(
+        sim.emulator(),
+    )));
     Ok(ScHsm::new(card, Some(pin))?.keep_alive(Box::new(sim)))
 }
 

@@ -3,7 +3,7 @@
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use crate::client::card::SmartCardHsm;
+use crate::client::card::ScClient;
 use crate::client::pin::SoPin;
 use crate::protocol::apdu::Apdu;
 use crate::sim::rng::{RNG_FAILURE, failing};
@@ -11,8 +11,10 @@ use crate::sim::{DEFAULT_USER_PIN, SimulatedCard};
 use crate::{DkekStatus, InitParams};
 use hsm_core::DeviceStatus;
 
-fn client(sim: &SimulatedCard) -> SmartCardHsm {
-    let mut sc = SmartCardHsm::new(Box::new(sim.channel()));
+fn client(sim: &SimulatedCard) -> ScClient {
+    let mut sc = ScClient::new(Box::new(crate::transport::MemoryChannel::new(
+        sim.emulator(),
+    )));
     sc.run(|c| c.select_applet().map(drop)).unwrap();
     sc.run(|c| c.verify_pin(&SecretString::from(DEFAULT_USER_PIN)))
         .unwrap();

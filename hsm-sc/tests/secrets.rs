@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use hsm_core::testkit::{Secrets, TraceCapture, error_text};
 use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 use hsm_sc::sim::SimulatedCard;
-use hsm_sc::{InitParams, PinRef, ScHsm, SmartCardHsm, SoPin};
+use hsm_sc::{InitParams, PinRef, ScClient, ScHsm, SoPin};
 use secrecy::SecretString;
 
 /// Records an error's Display and Debug, and those of its sources.
@@ -53,7 +53,9 @@ fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
     capture.in_scope(|| {
         let card = SimulatedCard::factory_new().unwrap();
         let hsm = ScHsm::new(
-            SmartCardHsm::new(Box::new(card.channel())),
+            ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
+                card.emulator(),
+            ))),
             Some(SecretString::from(user_pin)),
         )
         .unwrap();
@@ -69,7 +71,9 @@ fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
             .unwrap();
         hsm.login().unwrap();
         let bad = ScHsm::new(
-            SmartCardHsm::new(Box::new(card.channel())),
+            ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
+                card.emulator(),
+            ))),
             Some(SecretString::from(wrong_pin)),
         )
         .unwrap();

@@ -20,7 +20,7 @@ use hsm_core::{
 use hsm_sc::protocol::apdu::Apdu;
 use hsm_sc::sim::{ATR, DEFAULT_USER_PIN, SimulatedCard};
 use hsm_sc::transport::{CardEmulator, MemoryChannel};
-use hsm_sc::{ScHsm, SmartCardHsm};
+use hsm_sc::{ScClient, ScHsm};
 use openssl::bn::BigNum;
 use secrecy::SecretString;
 use sha2::Digest;
@@ -70,7 +70,7 @@ impl Harness {
             sign_answer: sign_answer.clone(),
         }));
         let hsm = ScHsm::new(
-            SmartCardHsm::new(Box::new(MemoryChannel::new(card))),
+            ScClient::new(Box::new(MemoryChannel::new(card))),
             Some(SecretString::from(DEFAULT_USER_PIN)),
         )
         .unwrap();

@@ -12,7 +12,7 @@
 use hsm_core::uri::BackendUri;
 use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
 use hsm_sc::sim::SimulatedCard;
-use hsm_sc::{InitParams, PinRef, PinStatus, ScHsm, SmartCardHsm, SoPin};
+use hsm_sc::{InitParams, PinRef, PinStatus, ScClient, ScHsm, SoPin};
 use secrecy::SecretString;
 
 fn sim() -> ScHsm {
@@ -58,7 +58,9 @@ fn a_signature_after_login_is_one_apdu() {
 fn a_logout_by_another_connection_costs_one_login_not_a_retry() {
     let card = SimulatedCard::initialized().unwrap();
     let hsm = ScHsm::new(
-        SmartCardHsm::new(Box::new(card.channel())),
+        ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
+            card.emulator(),
+        ))),
         Some(SecretString::from(hsm_sc::sim::DEFAULT_USER_PIN)),
     )
     .unwrap();
@@ -66,7 +68,9 @@ fn a_logout_by_another_connection_costs_one_login_not_a_retry() {
     hsm.generate_key(&KeyTemplate::new(id.clone(), KeySpec::Ec(Curve::P256)))
         .unwrap();
     // another "process" re-selects the applet: the card logs out
-    let mut other = SmartCardHsm::new(Box::new(card.channel()));
+    let mut other = ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
+        card.emulator(),
+    )));
     other.run(|c| c.select_applet()).unwrap();
     let sig = hsm.sign(&id, SignAlgorithm::EcdsaSha256, b"m").unwrap();
     hsm.public_key(&id).unwrap().verify(b"m", &sig).unwrap();
@@ -76,7 +80,9 @@ fn a_logout_by_another_connection_costs_one_login_not_a_retry() {
 fn a_wrong_pin_is_reported_with_tries_left_and_never_resent() {
     let card = SimulatedCard::initialized().unwrap();
     let hsm = ScHsm::new(
-        SmartCardHsm::new(Box::new(card.channel())),
+        ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
+            card.emulator(),
+        ))),
         Some(SecretString::from("000000")),
     )
     .unwrap();
@@ -115,7 +121,9 @@ fn a_wrong_pin_is_reported_with_tries_left_and_never_resent() {
 #[test]
 fn so_pin_is_guarded_by_its_retry_counter() {
     let card = SimulatedCard::initialized().unwrap();
-    let mut sc = SmartCardHsm::new(Box::new(card.channel()));
+    let mut sc = ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
+        card.emulator(),
+    )));
     sc.run(|c| c.select_applet()).unwrap();
     let wrong = SoPin::from_hex(&SecretString::from("0000000000000000")).unwrap();
     let new_pin = SecretString::from("123456");

@@ -16,7 +16,7 @@ use hsm_fuzz::targets::sc_card::{self, ScriptedCard, USER_PIN};
 use hsm_sc::protocol::files::{EF_DEVICE_CERTS, prefix};
 use hsm_sc::sim::SimulatedCard;
 use hsm_sc::transport::{CardChannel, MemoryChannel, Transmit};
-use hsm_sc::{InitParams, ScHsm, ShareFile, SmartCardHsm, SoPin};
+use hsm_sc::{InitParams, ScClient, ScHsm, ShareFile, SoPin};
 use secrecy::SecretString;
 
 /// smartcard-hsm.md §17 vector 2: a share file written by OpenSC 0.23 `sc-hsm-tool`.
@@ -61,10 +61,10 @@ fn pin() -> SecretString {
 fn record(sim: &SimulatedCard, name: &str) -> Vec<Vec<u8>> {
     let answers = Arc::new(Mutex::new(Vec::new()));
     let channel = Recorder {
-        inner: sim.channel(),
+        inner: MemoryChannel::new(sim.emulator()),
         answers: Arc::clone(&answers),
     };
-    let hsm = ScHsm::new(SmartCardHsm::new(Box::new(channel)), Some(pin()))
+    let hsm = ScHsm::new(ScClient::new(Box::new(channel)), Some(pin()))
         .expect("the simulator answers SELECT");
     sc_card::session(&hsm);
     drop(hsm);
@@ -73,7 +73,7 @@ fn record(sim: &SimulatedCard, name: &str) -> Vec<Vec<u8>> {
     // The recorded conversation replays through the target, answer for answer.
     sc_card::run(&seed);
     let replay = ScHsm::new(
-        SmartCardHsm::new(Box::new(ScriptedCard::new(answers.clone()))),
+        ScClient::new(Box::new(ScriptedCard::new(answers.clone()))),
         Some(pin()),
     )
     .expect("the replay answers SELECT");
@@ -131,7 +131,11 @@ fn cards() {
 
     // A card with a DKEK, an EC and an RSA key, and a data object.
     let sim = SimulatedCard::initialized().expect("simulator");
-    let hsm = ScHsm::new(SmartCardHsm::new(Box::new(sim.channel())), Some(pin())).expect("open");
+    let hsm = ScHsm::new(
+        ScClient::new(Box::new(MemoryChannel::new(sim.emulator()))),
+        Some(pin()),
+    )
+    .expect("open");
     hsm.initialize(&InitParams::new(SoPin::factory_default(), pin()).with_dkek_shares(1))
         .expect("initialise with one DKEK share");
     let share = ShareFile::from_bytes(hex::decode(OPENSC_SHARE).expect("hex")).expect("share");
@@ -172,7 +176,11 @@ fn cards() {
 
     // A card whose user PIN was entered wrongly twice: the session meets 63C1.
     let locked = SimulatedCard::initialized().expect("simulator");
-    let hsm = ScHsm::new(SmartCardHsm::new(Box::new(locked.channel())), Some(pin())).expect("open");
+    let hsm = ScHsm::new(
+        ScClient::new(Box::new(MemoryChannel::new(locked.emulator()))),
+        Some(pin()),
+    )
+    .expect("open");
     hsm.generate_key(&KeyTemplate::new(
         KeyId::name("k").expect("name"),
         KeySpec::Ec(Curve::P256),
@@ -181,7 +189,7 @@ fn cards() {
     drop(hsm);
     for _ in 0..2 {
         let wrong = ScHsm::new(
-            SmartCardHsm::new(Box::new(locked.channel())),
+            ScClient::new(Box::new(MemoryChannel::new(locked.emulator()))),
             Some(SecretString::from("000000")),
         )
         .expect("open");

@@ -1,4 +1,4 @@
-//! A hostile SmartCard-HSM: the whole backend (`hsm_sc::ScHsm` over `SmartCardHsm`) runs a
+//! A hostile SmartCard-HSM: the whole backend (`hsm_sc::ScHsm` over `ScClient`) runs a
 //! session against a card whose answers come from the fuzz input. This reaches every response
 //! parser of the command layer (SELECT, PIN status, ENUMERATE OBJECTS, READ BINARY chaining,
 //! the key table from `C4xx`/`CExx`, GENERATE ASYMMETRIC KEY PAIR, SIGN, DKEK status, WRAP KEY,
@@ -11,7 +11,7 @@ use hsm_core::{
     Curve, Error, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, Result, SignAlgorithm, Signer,
 };
 use hsm_sc::transport::{CardChannel, Transmit};
-use hsm_sc::{ScHsm, SmartCardHsm};
+use hsm_sc::{ScClient, ScHsm};
 use secrecy::SecretString;
 
 use crate::script;
@@ -67,7 +67,7 @@ impl CardChannel for ScriptedCard {
 pub fn run(data: &[u8]) {
     let card = ScriptedCard::new(script::split(data).into_iter().map(<[u8]>::to_vec));
     let Ok(hsm) = ScHsm::new(
-        SmartCardHsm::new(Box::new(card)),
+        ScClient::new(Box::new(card)),
         Some(SecretString::from(USER_PIN)),
     ) else {
         return;

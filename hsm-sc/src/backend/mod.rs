@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use secrecy::SecretString;
 
-use crate::client::card::{Commands, SmartCardHsm};
+use crate::client::card::{Commands, ScClient};
 use crate::client::pin::PinStatus;
 use crate::protocol::status::StatusWord;
 
@@ -37,7 +37,7 @@ pub struct ScHsm {
 }
 
 pub(crate) struct Inner {
-    pub(crate) card: SmartCardHsm,
+    pub(crate) card: ScClient,
     pin: Option<SecretString>,
     pin_rejected: bool,
     /// The card, reader or pcscd went away since the last login: the PIN is not sent again
@@ -71,7 +71,7 @@ impl ScHsm {
     ///
     /// # Errors
     /// The card has no SmartCard-HSM applet or does not answer.
-    pub fn new(card: SmartCardHsm, pin: Option<SecretString>) -> Result<Self> {
+    pub fn new(card: ScClient, pin: Option<SecretString>) -> Result<Self> {
         let mut inner = Inner {
             card,
             pin,
@@ -123,7 +123,7 @@ impl ScHsm {
     ///
     /// # Errors
     /// Whatever `f` returns.
-    pub fn with_card<T>(&self, f: impl FnOnce(&mut SmartCardHsm) -> Result<T>) -> Result<T> {
+    pub fn with_card<T>(&self, f: impl FnOnce(&mut ScClient) -> Result<T>) -> Result<T> {
         let mut inner = self.lock()?;
         inner.keys = None;
         f(&mut inner.card)
@@ -256,7 +256,7 @@ impl Inner {
         &mut self,
         mut f: impl FnMut(&mut Commands<'_>) -> Result<T>,
     ) -> Result<T> {
-        let mut run = |card: &mut SmartCardHsm| {
+        let mut run = |card: &mut ScClient| {
             card.run(|c| {
                 if !c.state().selected {
                     let _ = c.select_applet()?;

@@ -1,4 +1,4 @@
-//! [`SmartCardHsm`]: one card behind a [`CardChannel`], and [`Commands`], the command set.
+//! [`ScClient`]: one card behind a [`CardChannel`], and [`Commands`], the command set.
 
 use std::fmt;
 
@@ -18,15 +18,15 @@ pub struct CardState {
 }
 
 /// A SmartCard-HSM behind a channel. Counts the APDUs it sends.
-pub struct SmartCardHsm {
+pub struct ScClient {
     channel: Box<dyn CardChannel>,
     state: CardState,
     apdus: u64,
 }
 
-impl fmt::Debug for SmartCardHsm {
+impl fmt::Debug for ScClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmartCardHsm")
+        f.debug_struct("ScClient")
             .field("channel", &self.channel)
             .field("state", &self.state)
             .field("apdus", &self.apdus)
@@ -34,7 +34,7 @@ impl fmt::Debug for SmartCardHsm {
     }
 }
 
-impl SmartCardHsm {
+impl ScClient {
     /// A client for the card behind `channel`. Sends nothing yet.
     #[must_use]
     pub fn new(channel: Box<dyn CardChannel>) -> Self {

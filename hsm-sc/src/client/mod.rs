@@ -1,4 +1,4 @@
-//! The SmartCard-HSM's typed API: [`SmartCardHsm`] (one card behind a channel) and
+//! The SmartCard-HSM's typed API: [`ScClient`] (one card behind a channel) and
 //! [`Commands`], the command set, one module per group of commands, all as methods of
 //! [`Commands`].
 
@@ -14,4 +14,4 @@ pub mod random;
 pub mod select;
 pub mod wrap;
 
-pub use card::{CardState, Commands, SmartCardHsm};
+pub use card::{CardState, Commands, ScClient};

@@ -3,7 +3,7 @@
 //! COUNTER, INITIALIZE (factory SO-PIN `3537363231383830`), DKEK shares, GENERATE ASYMMETRIC KEY
 //! PAIR with CV-request output, SIGN/DECIPHER/ECDH with the algorithm bytes, files
 //! (read/write/delete/enumerate), WRAP/UNWRAP, GET CHALLENGE. It answers in process
-//! ([`SimulatedCard::channel`]) or on pcscd through vpcd ([`vpcd::serve`]), where OpenSC
+//! ([`SimulatedCard::emulator`] behind an in-process channel) or on pcscd through vpcd ([`vpcd::serve`]), where OpenSC
 //! accepts it as a SmartCard-HSM.
 //!
 //! Not a security device: keys live in process memory and, with a state file, on disk in clear.
@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use hsm_core::{Error, ErrorKind, Result};
 
-use crate::transport::{CardEmulator, MemoryChannel};
+use crate::protocol::emulator::CardEmulator;
 
 pub use card::ATR;
 
@@ -155,11 +155,11 @@ impl SimulatedCard {
             .map_err(|_| Error::new(ErrorKind::Device, OP).with_message("the simulator panicked"))
     }
 
-    /// An in-process channel to this card.
+    /// This card as an emulator for a channel: `MemoryChannel::new(card.emulator())` talks to
+    /// it in process (each such channel is one connection; all share the card).
     #[must_use]
-    pub fn channel(&self) -> MemoryChannel {
-        let card: Arc<Mutex<dyn CardEmulator>> = self.card.clone();
-        MemoryChannel::new(card)
+    pub fn emulator(&self) -> Arc<Mutex<dyn CardEmulator>> {
+        self.card.clone()
     }
 
     /// Processes one command APDU (as the card would).

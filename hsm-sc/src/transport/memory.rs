@@ -6,18 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use hsm_core::{Error, ErrorKind, Result};
 
 use super::{CardChannel, Transmit};
-
-/// A card implemented in software that answers command APDUs.
-pub trait CardEmulator: Send {
-    /// The card's answer (`data || SW1 SW2`) to one encoded command APDU.
-    fn process(&mut self, command: &[u8]) -> Vec<u8>;
-
-    /// A power cycle or reset: the card drops its security state.
-    fn reset(&mut self);
-
-    /// The answer-to-reset.
-    fn atr(&self) -> Vec<u8>;
-}
+pub use crate::protocol::emulator::CardEmulator;
 
 /// A [`CardChannel`] to a [`CardEmulator`] in the same process. Cloning it gives a second
 /// connection to the same card (as a second process would have over PC/SC).
@@ -27,7 +16,7 @@ pub struct MemoryChannel {
 }
 
 impl MemoryChannel {
-    /// A channel to `card`.
+    /// A channel to `card` (a simulated card: `SimulatedCard::emulator`).
     #[must_use]
     pub fn new(card: Arc<Mutex<dyn CardEmulator>>) -> Self {
         Self { card }

@@ -14,9 +14,9 @@ use super::cvc;
 use super::keys::{SimKey, SimResult};
 use super::rng;
 use super::state::{self, SO_MAX_TRIES, State};
+use crate::protocol::emulator::CardEmulator;
 use crate::protocol::files::AID;
 use crate::protocol::files::EF_DEVICE_CERTS;
-use crate::transport::CardEmulator;
 
 /// The standard SmartCard-HSM ATR (OpenSC matches it without sending an APDU).
 pub const ATR: [u8; 24] = [
