@@ -1,16 +1,15 @@
-//! [`NetHsm`]: the blocking `KeyStore` + `Signer` of hsm-core. Each call runs the matching
-//! [`AsyncNetHsm`] future on a private runtime; there is no second copy of the logic.
+//! [`NetHsm`]: the blocking `KeyStore` + `Signer` of hsm-core, hsm-core's generic
+//! [`BlockingOverAsync`] over [`AsyncNetHsm`]: each call runs the matching `AsyncNetHsm` future,
+//! there is no second copy of the logic and no second copy of the forwarding.
 
 use std::future::Future;
 use std::sync::Arc;
 
+use hsm_core::Result;
+use hsm_core::asynchronous::BlockingOverAsync;
 use hsm_core::runtime::BlockingRuntime;
-use hsm_core::{
-    Capabilities, ImportRequest, KeyId, KeyInfo, KeyStore, KeyTemplate, PublicKey, Result,
-    SignAlgorithm, Signature, Signer,
-};
 
-use crate::backend::AsyncNetHsm;
+use crate::backend::{AsyncNetHsm, Inner};
 use crate::client::{Credentials, NetHsmClient};
 
 /// A NetHSM as a blocking hsm-core backend, for programs without an async runtime. Opened with
@@ -18,19 +17,27 @@ use crate::client::{Credentials, NetHsmClient};
 /// from a [`NetHsmClient`] with [`NetHsm::new`]; shared by any number of threads.
 ///
 /// It owns a small tokio runtime that drives the shared connection pool, so a call from a
-/// plain thread costs no runtime start-up. A tokio service should use [`AsyncNetHsm`]
-/// ([`crate::open_async`], or [`NetHsm::to_async`] for the same connections and key cache)
-/// and await instead: from inside a runtime, a blocking call has to run on a helper thread.
+/// plain thread costs no runtime start-up; on it, each request crosses from the caller's thread
+/// to a runtime worker and back. With [`NetHsm::with_thread_clients`], each plain thread that
+/// signs gets a lane of its own instead (a current-thread runtime and a client with its own
+/// kept-alive connection, driven on the caller's thread: no thread hop), sharing the key cache
+/// and the in-flight limit. A tokio service should use [`AsyncNetHsm`] ([`crate::open_async`],
+/// or [`NetHsm::to_async`] for the same connections and key cache) and await instead: from
+/// inside a runtime, a blocking call has to run on a helper thread.
 pub struct NetHsm {
-    // Declared before the runtime: a simulator inside, which runs on it, stops first.
-    inner: AsyncNetHsm,
-    runtime: Arc<BlockingRuntime>,
+    blocking: BlockingOverAsync<AsyncNetHsm>,
 }
+
+hsm_core::forward_to_blocking_adapter!(NetHsm => blocking);
 
 impl std::fmt::Debug for NetHsm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NetHsm")
-            .field("client", self.inner.client())
+            .field("client", self.client())
+            .field(
+                "thread_lanes",
+                &self.blocking.thread_lanes().map(|l| l.max()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -51,8 +58,15 @@ impl NetHsm {
     /// `inner` driven by `runtime` (the one its simulator, if any, runs on).
     pub(crate) fn over(inner: AsyncNetHsm, runtime: BlockingRuntime) -> Self {
         Self {
-            inner,
-            runtime: Arc::new(runtime),
+            blocking: BlockingOverAsync::new(Arc::new(inner), Arc::new(runtime)),
+        }
+    }
+
+    fn map_async(self, change: impl FnOnce(AsyncNetHsm) -> AsyncNetHsm) -> Self {
+        Self {
+            blocking: self
+                .blocking
+                .map_backend(|shared| Arc::new(change(Arc::unwrap_or_clone(shared)))),
         }
     }
 
@@ -60,19 +74,49 @@ impl NetHsm {
     /// only to administrators, while signing stays with the main user (an Operator).
     #[must_use]
     pub fn with_admin(self, credentials: Credentials) -> Self {
+        self.map_async(|hsm| hsm.with_admin(credentials))
+    }
+
+    /// At most `calls` requests in flight at once (see [`AsyncNetHsm::with_max_in_flight`]),
+    /// over the shared runtime and every thread lane together.
+    #[must_use]
+    pub fn with_max_in_flight(self, calls: usize) -> Self {
+        self.map_async(|hsm| hsm.with_max_in_flight(calls))
+    }
+
+    /// Gives each plain thread that calls (at most `max_threads` at once, e.g.
+    /// [`DEFAULT_MAX_THREAD_LANES`](hsm_core::runtime::DEFAULT_MAX_THREAD_LANES); 0 turns it off) a lane of its own: a current-thread runtime
+    /// and a client from `clients`, which must build a client of the same device with the same
+    /// credentials and settings as this backend's (each call builds a new connection pool). On
+    /// its lane a thread's `sign`, `sign_digest`, `public_key`, `key_info` and `health` run on
+    /// the thread itself, without a thread hop: usually one kept-alive connection per thread.
+    ///
+    /// The lanes share this backend's key cache and in-flight limit
+    /// ([`Self::with_max_in_flight`] holds over all of them); key management, listings and
+    /// `sign_many` (which pipelines on the shared pool) stay on the shared runtime, as do calls
+    /// from inside a tokio runtime and threads beyond `max_threads`. A lane, with its connection,
+    /// is released when its thread exits, when it has been idle for a minute and another thread
+    /// needs one, and when this backend is dropped. Connections: the shared pool's plus at most
+    /// one per instance for each lane.
+    #[must_use]
+    pub fn with_thread_clients(
+        self,
+        max_threads: usize,
+        clients: impl Fn() -> Result<NetHsmClient> + Send + Sync + 'static,
+    ) -> Self {
         Self {
-            inner: self.inner.with_admin(credentials),
-            runtime: self.runtime,
+            blocking: self
+                .blocking
+                .with_thread_lanes(max_threads, move |shared: &AsyncNetHsm| {
+                    Ok(Arc::new(lane_of(shared, clients()?)))
+                }),
         }
     }
 
-    /// At most `calls` requests in flight at once (see [`AsyncNetHsm::with_max_in_flight`]).
+    /// How many threads hold a lane now (0 without [`Self::with_thread_clients`]).
     #[must_use]
-    pub fn with_max_in_flight(self, calls: usize) -> Self {
-        Self {
-            inner: self.inner.with_max_in_flight(calls),
-            runtime: self.runtime,
-        }
+    pub fn thread_lanes(&self) -> usize {
+        self.blocking.thread_lanes().map_or(0, |l| l.len())
     }
 
     /// The same backend for async code: shares the client, the connections and the key cache.
@@ -80,112 +124,54 @@ impl NetHsm {
     /// if it opened a simulator (`nethsm+sim:` runs on this handle's runtime).
     #[must_use]
     pub fn to_async(&self) -> AsyncNetHsm {
-        self.inner.clone()
+        AsyncNetHsm::clone(self.blocking.async_backend())
     }
 
     /// The async backend inside, borrowed.
     pub(crate) fn to_async_ref(&self) -> &AsyncNetHsm {
-        &self.inner
+        self.blocking.async_backend()
     }
 
-    /// The async client, for the parts of the API the traits do not cover.
+    /// The async client, for the parts of the API the traits do not cover; run its futures
+    /// with [`Self::block_on`].
     #[must_use]
     pub fn client(&self) -> &NetHsmClient {
-        self.inner.client()
+        self.to_async_ref().client()
     }
 
-    /// Runs an async client call from blocking code, on this backend's runtime.
+    /// Runs an async client call from blocking code, on this backend's shared runtime.
     ///
     /// # Errors
     /// The call's errors; [`ErrorKind::InvalidState`](hsm_core::ErrorKind::InvalidState) once
     /// the runtime is shutting down.
     pub fn block_on<T: Send>(&self, future: impl Future<Output = Result<T>> + Send) -> Result<T> {
-        self.runtime.block_on(future)?
+        self.blocking.block_on(future)
     }
 
     /// The simulator this backend started (`nethsm+sim:`), if any.
     #[cfg(feature = "sim")]
     #[must_use]
     pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
-        self.inner.simulator()
+        self.to_async_ref().simulator()
     }
 
     /// Forgets what this backend cached of every key (type, mechanisms, public key), so the
     /// next use asks the device again: for keys another client may have deleted or replaced.
+    /// The thread lanes share the cache.
     pub fn clear_key_cache(&self) {
-        self.inner.clear_key_cache();
+        self.to_async_ref().clear_key_cache();
     }
 }
 
-impl KeyStore for NetHsm {
-    fn backend(&self) -> &'static str {
-        "nethsm"
-    }
-
-    /// See [`AsyncNetHsm::capabilities`].
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    /// See [`AsyncNetHsm::list_keys`].
-    fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        self.block_on(self.inner.list_keys())
-    }
-
-    fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-        self.block_on(self.inner.key_info(key))
-    }
-
-    fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
-        self.block_on(self.inner.generate_key(template))
-    }
-
-    /// See [`AsyncNetHsm::import_key`].
-    fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
-        self.block_on(self.inner.import_key(request))
-    }
-
-    fn delete_key(&self, key: &KeyId) -> Result<()> {
-        self.block_on(self.inner.delete_key(key))
-    }
-
-    fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
-        self.block_on(self.inner.public_key(key))
-    }
-
-    /// See [`AsyncNetHsm::health`].
-    fn health(&self) -> Result<()> {
-        self.block_on(self.inner.health())
-    }
-}
-
-impl Signer for NetHsm {
-    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
-        self.block_on(self.inner.sign(key, algorithm, message))
-    }
-
-    fn sign_digest(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        self.block_on(self.inner.sign_digest(key, algorithm, digest))
-    }
-
-    /// See [`AsyncNetHsm::sign_many`].
-    fn sign_many(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        messages: &[&[u8]],
-    ) -> Vec<Result<Signature>> {
-        match self
-            .runtime
-            .block_on(self.inner.sign_many(key, algorithm, messages))
-        {
-            Ok(results) => results,
-            Err(e) => messages.iter().map(|_| Err(e.replicate())).collect(),
-        }
+/// A thread lane's backend: `shared` with its requests sent through `client` (connections of
+/// its own, tied to the lane's runtime), sharing the key cache, the AES key specs, the
+/// in-flight limit and the simulator. Without an administrator: a lane serves only the calls
+/// the main user makes (key management stays on the shared runtime).
+fn lane_of(shared: &AsyncNetHsm, client: NetHsmClient) -> AsyncNetHsm {
+    let mut inner = Inner::clone(&shared.inner);
+    inner.client = client;
+    inner.admin = None;
+    AsyncNetHsm {
+        inner: Arc::new(inner),
     }
 }

@@ -1,0 +1,365 @@
+//! The blocking `NetHsm` with thread lanes (`with_thread_clients`): calls from inside a tokio
+//! runtime, no OS thread per call, lanes and their connections released when threads exit and
+//! when the handle is dropped, timeouts and the in-flight limit on the lanes. In a file of its
+//! own, so that no other test's threads and sockets come and go in the same process; its tests
+//! run one at a time.
+#![cfg(feature = "sim")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::{Duration, Instant};
+
+use hsm_core::secret::SecretString;
+use hsm_core::{
+    Curve, ErrorKind, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _,
+};
+use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
+use hsm_nethsm::{Credentials, NetHsm, NetHsmClient};
+
+const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
+
+/// One test at a time: each counts the process's threads and sockets.
+static ALONE: Mutex<()> = Mutex::new(());
+
+/// A simulator on a runtime of its own.
+struct Sim {
+    sim: Simulator,
+    _server: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    fn start(latency: Duration) -> Self {
+        let server = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sim")
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = SimConfig {
+            latency,
+            ..SimConfig::default()
+        };
+        let sim = Simulator::start(config, server.handle()).unwrap();
+        Self {
+            sim,
+            _server: server,
+        }
+    }
+
+    /// A factory of operator clients of this simulator, each with its own pool.
+    fn clients(&self, timeout: Duration) -> impl Fn() -> hsm_core::Result<NetHsmClient> + 'static {
+        let (port, tls) = (self.sim.addr().port(), self.sim.tls_options());
+        move || {
+            NetHsmClient::builder("127.0.0.1", port)
+                .credentials(Credentials::new(
+                    "operator",
+                    SecretString::from(OPERATOR_PASSPHRASE),
+                ))
+                .tls(tls.clone())
+                .timeout(timeout)
+                .build()
+        }
+    }
+
+    /// A blocking backend with up to `lanes` thread lanes.
+    fn backend(&self, lanes: usize, timeout: Duration) -> NetHsm {
+        let clients = self.clients(timeout);
+        NetHsm::new(clients().unwrap())
+            .unwrap()
+            .with_admin(Credentials::new(
+                "admin",
+                SecretString::from(ADMIN_PASSPHRASE),
+            ))
+            .with_thread_clients(lanes, clients)
+    }
+}
+
+fn p256_key(hsm: &NetHsm, name: &str) -> KeyId {
+    let key: KeyId = name.parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    key
+}
+
+/// The ids of this process's threads now.
+fn thread_ids() -> BTreeSet<u64> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// The open sockets of this process (client and simulator sides).
+fn sockets() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().starts_with("socket:"))
+        .count()
+}
+
+/// Waits (up to 5 s) until `done` holds; whether it did.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while !done() {
+        if started.elapsed() > Duration::from_secs(5) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// Watches /proc/self/task every millisecond and keeps every thread id it sees, so that a
+/// thread started and joined between two looks at the total is still caught.
+struct ThreadWatch {
+    seen: Arc<Mutex<BTreeSet<u64>>>,
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl ThreadWatch {
+    fn start() -> Self {
+        let seen = Arc::new(Mutex::new(BTreeSet::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = {
+            let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut looks = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    seen.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .extend(thread_ids());
+                    looks += 1;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                looks
+            })
+        };
+        Self {
+            seen,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// Every thread id seen, and how many looks were taken.
+    fn finish(mut self) -> (BTreeSet<u64>, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let looks = self.handle.take().unwrap().join().unwrap();
+        let seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        (seen, looks)
+    }
+}
+
+#[test]
+fn blocking_calls_from_inside_a_runtime_neither_panic_nor_deadlock() {
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    let sim = Sim::start(Duration::ZERO);
+    let hsm = Arc::new(sim.backend(8, Duration::from_secs(10)));
+    let key = p256_key(&hsm, "inruntime");
+    let public = hsm.public_key(&key).unwrap();
+    let lanes_before = hsm.thread_lanes();
+    let runtimes = [
+        (
+            "current_thread",
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        ),
+        (
+            "multi_thread",
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        ),
+    ];
+    for (name, runtime) in runtimes {
+        let (hsm, key, answer) = (Arc::clone(&hsm), key.clone(), mpsc::channel());
+        let caller = std::thread::spawn(move || {
+            let message = format!("inside {name}");
+            // In the runtime's own block_on, and in a task spawned on it.
+            let direct = runtime.block_on(async { hsm.sign(&key, ALGORITHM, message.as_bytes()) });
+            let hsm2 = Arc::clone(&hsm);
+            let key2 = key.clone();
+            let spawned = runtime
+                .block_on(runtime.spawn(async move { hsm2.sign(&key2, ALGORITHM, b"in a task") }))
+                .unwrap();
+            let _ = answer.0.send((message, direct, spawned));
+            drop(runtime);
+        });
+        let (message, direct, spawned) = answer
+            .1
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("a blocking call inside a {name} runtime deadlocked"));
+        caller.join().unwrap();
+        public.verify(message.as_bytes(), &direct.unwrap()).unwrap();
+        public.verify(b"in a task", &spawned.unwrap()).unwrap();
+    }
+    assert_eq!(
+        hsm.thread_lanes(),
+        lanes_before,
+        "a call inside a runtime takes no lane"
+    );
+}
+
+#[test]
+fn ten_thousand_signatures_from_plain_threads_start_no_thread_per_call_and_release_lanes() {
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 2_500;
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    let sim = Sim::start(Duration::ZERO);
+    let hsm = sim.backend(8, Duration::from_secs(10));
+    let key = p256_key(&hsm, "tenthousand");
+    let public = hsm.public_key(&key).unwrap();
+    // The main thread's lane and the shared pool exist now; the signing threads add theirs.
+    let sockets_before = sockets();
+    let connections_before = sim.sim.connections();
+    let threads_before = thread_ids();
+    let watch = ThreadWatch::start();
+    let lanes_seen = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (hsm, key, public, lanes_seen) = (&hsm, &key, &public, &lanes_seen);
+            let _ = scope.spawn(move || {
+                for i in 0..PER_THREAD {
+                    let message = format!("{t}/{i}");
+                    let signature = hsm.sign(key, ALGORITHM, message.as_bytes()).unwrap();
+                    if i % 500 == 0 {
+                        public.verify(message.as_bytes(), &signature).unwrap();
+                    }
+                }
+                lanes_seen.lock().unwrap().push(hsm.thread_lanes());
+            });
+        }
+    });
+    let (seen, looks) = watch.finish();
+    assert!(looks > 10, "the watch looked {looks} times");
+    // Besides the threads there before: the signing threads and the watch itself.
+    let new: Vec<u64> = seen.difference(&threads_before).copied().collect();
+    assert!(
+        new.len() <= THREADS + 1,
+        "{} new threads for {} signatures: {new:?}",
+        new.len(),
+        THREADS * PER_THREAD
+    );
+    let lanes_seen = lanes_seen.into_inner().unwrap();
+    assert!(
+        lanes_seen.iter().all(|&n| n >= 2),
+        "every signing thread had a lane besides the main thread's: {lanes_seen:?}"
+    );
+    // One kept-alive connection per signing thread for all its signatures.
+    let connections = sim.sim.connections() - connections_before;
+    assert_eq!(connections, THREADS as u64, "one connection per lane");
+    // The threads have exited: their lanes and connections are gone, and no thread stays.
+    assert_eq!(hsm.thread_lanes(), 1, "only the main thread's lane is left");
+    assert!(
+        eventually(|| sockets() <= sockets_before),
+        "sockets: {} after, {sockets_before} before",
+        sockets()
+    );
+    assert!(
+        eventually(|| thread_ids() == threads_before),
+        "threads left behind"
+    );
+}
+
+#[test]
+fn dropping_the_handle_releases_the_lanes_of_live_threads() {
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    let sim = Sim::start(Duration::ZERO);
+    let sockets_before = sockets();
+    let hsm = Arc::new(sim.backend(8, Duration::from_secs(10)));
+    let key = p256_key(&hsm, "dropped");
+    let (release, released) = (Arc::new(std::sync::Barrier::new(3)), mpsc::channel::<()>());
+    let mut threads = Vec::new();
+    for t in 0..2 {
+        let (hsm, key, release, signed) = (
+            Arc::clone(&hsm),
+            key.clone(),
+            Arc::clone(&release),
+            released.0.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            hsm.sign(&key, ALGORITHM, format!("{t}").as_bytes())
+                .unwrap();
+            drop(hsm);
+            signed.send(()).unwrap();
+            // Alive, holding no handle, until the main thread has dropped its own.
+            let _ = release.wait();
+        }));
+    }
+    released.1.recv().unwrap();
+    released.1.recv().unwrap();
+    assert_eq!(hsm.thread_lanes(), 2, "each live thread holds a lane");
+    assert!(sockets() > sockets_before + 2);
+    drop(Arc::into_inner(hsm).expect("the threads dropped their handles"));
+    assert!(
+        eventually(|| sockets() <= sockets_before),
+        "sockets: {} after the drop, {sockets_before} before",
+        sockets()
+    );
+    let _ = release.wait();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn a_timeout_fires_on_the_lane() {
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    let sim = Sim::start(Duration::from_millis(1_500));
+    let hsm = sim.backend(8, Duration::from_millis(300));
+    let key: KeyId = "slowkey".parse().unwrap();
+    let started = Instant::now();
+    let error = hsm.sign(&key, ALGORITHM, b"late").unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(took < Duration::from_millis(1_200), "took {took:?}");
+    assert_eq!(hsm.thread_lanes(), 1, "the call ran on this thread's lane");
+}
+
+#[test]
+fn the_in_flight_limit_holds_over_all_lanes() {
+    const THREADS: usize = 6;
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    let sim = Sim::start(Duration::from_millis(30));
+    let hsm = sim
+        .backend(8, Duration::from_secs(10))
+        .with_max_in_flight(2);
+    let key = p256_key(&hsm, "limited");
+    let _ = hsm.public_key(&key).unwrap();
+    sim.sim.reset_max_in_flight();
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (hsm, key) = (&hsm, &key);
+            let _ = scope.spawn(move || {
+                for i in 0..5 {
+                    hsm.sign(key, ALGORITHM, format!("{t}/{i}").as_bytes())
+                        .unwrap();
+                }
+            });
+        }
+    });
+    assert!(
+        sim.sim.max_in_flight() <= 2,
+        "{} requests in flight at once",
+        sim.sim.max_in_flight()
+    );
+    assert!(sim.sim.max_in_flight() >= 1);
+}
