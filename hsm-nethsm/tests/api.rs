@@ -22,8 +22,9 @@ use hsm_nethsm::client::model::{
     SystemState, UserPostData, UserRole,
 };
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, UNLOCK_PASSPHRASE};
+use hsm_testkit::scripted::{ScriptedServer, Step};
 use secrecy::SecretString;
-use support::scripted::{ScriptedServer, Step};
+use support::ScriptedClient as _;
 use support::{admin_and_operator, default_sim, key_request, sim_client, sim_client_builder};
 
 fn generate(id: &str, tags: Option<Vec<String>>) -> GenerateKeyRequest {

@@ -21,9 +21,10 @@ use hsm_core::{
 use hsm_nethsm::client::model::{KeyMechanism, KeyType};
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
 use hsm_nethsm::{Credentials, NetHsm, RetryPolicy};
+use hsm_testkit::scripted::{ScriptedServer, Step};
 use openssl::pkey::{PKey, Private};
 use secrecy::SecretString;
-use support::scripted::{ScriptedServer, Step};
+use support::ScriptedClient as _;
 use support::{admin_and_operator, default_sim, key_request, sim_client};
 use zeroize::Zeroizing;
 

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use hsm_core::{DeviceStatus, ErrorKind};
 use hsm_nethsm::client::model::{GenerateKeyRequest, KeyMechanism, KeyType, SignMode};
 use hsm_nethsm::{MAX_RESPONSE_BYTES, NetHsmClient, RetryPolicy};
+use hsm_testkit::scripted::{ScriptedServer, Step};
 use secrecy::SecretString;
-use support::scripted::{ScriptedServer, Step};
+use support::ScriptedClient as _;
 
 const STATE_OK: &str = r#"{"state":"Operational"}"#;
 const TIMEOUT: Duration = Duration::from_millis(800);

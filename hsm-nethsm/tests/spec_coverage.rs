@@ -24,9 +24,10 @@ use hsm_nethsm::client::model::{
     TlsKeyGenerateRequest, UnattendedBootConfig, UserPostData, UserRole,
 };
 use hsm_nethsm::client::operations::OPERATIONS;
+use hsm_testkit::scripted::{ScriptedServer, Step};
 use secrecy::SecretString;
 use serde_json::Value;
-use support::scripted::{ScriptedServer, Step};
+use support::ScriptedClient as _;
 
 /// (METHOD, path template) of every operation in the spec.
 fn spec_operations() -> BTreeSet<(String, String)> {

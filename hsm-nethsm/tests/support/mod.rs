@@ -1,11 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
-pub mod scripted;
-
 use hsm_nethsm::client::model::{GenerateKeyRequest, KeyMechanism, KeyType};
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, InitialState, OPERATOR_PASSPHRASE, SimConfig, Simulator};
 use hsm_nethsm::{Credentials, NetHsmClient, NetHsmClientBuilder};
+use hsm_testkit::scripted::ScriptedServer;
 use secrecy::SecretString;
 
 /// The default simulator (Operational, with `admin` and `operator`) on a runtime of its own.
@@ -55,4 +54,18 @@ pub fn admin_and_operator(sim: &Simulator) -> (NetHsmClient, NetHsmClient) {
         sim_client(sim, "admin", ADMIN_PASSPHRASE),
         sim_client(sim, "operator", OPERATOR_PASSPHRASE),
     )
+}
+
+/// NetHSM clients of a scripted server (`hsm_testkit::scripted`).
+pub trait ScriptedClient {
+    /// A client builder for `user` of this server, pinning its TLS certificate.
+    fn client_builder(&self, user: &str, pass: &str) -> NetHsmClientBuilder;
+}
+
+impl ScriptedClient for ScriptedServer {
+    fn client_builder(&self, user: &str, pass: &str) -> NetHsmClientBuilder {
+        NetHsmClient::builder("127.0.0.1", self.port)
+            .credentials(Credentials::new(user, SecretString::from(pass)))
+            .tls(self.tls())
+    }
 }
