@@ -80,7 +80,7 @@ pub fn open_async_with(uri: &str, options: OpenOptions) -> Result<AsyncN200> {
 
 impl N200 {
     /// Opens the backend a `n200://` or `n200+sim:` URI names (grammar in the [module
-    /// docs](crate::open)).
+    /// docs](mod@crate::open)).
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for a malformed URI or an

@@ -40,6 +40,14 @@ impl AsyncKeyStore for AsyncN200 {
     fn public_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<PublicKey>> {
         Box::pin(AsyncN200::public_key(self, key))
     }
+
+    fn health(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(AsyncN200::health(self))
+    }
+
+    fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
+        Box::pin(AsyncN200::random(self, len))
+    }
 }
 
 impl AsyncSigner for AsyncN200 {

@@ -23,7 +23,7 @@ use hsm_core::{
 use crate::client::N200Client;
 use crate::protocol::keytypes::{LISTED_TYPES, spec_of};
 use crate::protocol::labels::KeyIdent;
-use crate::protocol::model::KeyEntry;
+use crate::protocol::model::{KeyEntry, MAX_RANDOM_PER_REQUEST};
 use crate::protocol::sigformat;
 
 /// A key resolved to what a signature request needs.
@@ -52,7 +52,7 @@ pub struct AsyncN200 {
     acl: Arc<str>,
     cache: Arc<RwLock<HashMap<KeyId, Resolved>>>,
     /// What the backend keeps alive while any clone lives: the simulator that
-    /// [`open`](crate::open) started for an `n200+sim:` URI.
+    /// [`open`](mod@crate::open) started for an `n200+sim:` URI.
     #[cfg(feature = "sim")]
     pub(crate) keep_alive: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
@@ -138,10 +138,11 @@ impl AsyncN200 {
         &self.client
     }
 
-    /// What this backend can do (as [`KeyStore::capabilities`](hsm_core::KeyStore::capabilities)).
+    /// What this backend can do (as [`KeyStore::capabilities`](hsm_core::KeyStore::capabilities)):
+    /// the keys and algorithms the N200 has, and the device's random-number generator.
     #[must_use]
     pub fn capabilities(&self) -> Capabilities {
-        capabilities()
+        capabilities().with_random(true)
     }
 
     /// Every key of the bound core, as the device lists it.
@@ -307,6 +308,54 @@ impl AsyncN200 {
             self.forget();
         }
         result
+    }
+
+    /// Whether the N200 serves calls now, for a readiness probe: one `getrandom` of one byte on
+    /// the bound core. That one small request reaches the crypto core this backend uses (a
+    /// `timestamp` may be answered by the appliance without it) and carries the credentials
+    /// as every request does; `list_keys` would be one `listkeys` per key type.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AuthenticationFailed`] for a refused password, [`ErrorKind::Unavailable`]
+    /// when the device cannot be reached or refuses the TLS connection,
+    /// [`ErrorKind::Timeout`] when it does not answer within the call's budget, device errors.
+    pub async fn health(&self) -> Result<()> {
+        self.client
+            .get_random(1)
+            .await
+            .map(drop)
+            .map_err(|e| e.with_operation("n200.health"))
+    }
+
+    /// `len` bytes (at most [`hsm_core::MAX_RANDOM_LEN`]) from the random-number generator of
+    /// the bound core (`getrandom`), in requests of at most
+    /// [`MAX_RANDOM_PER_REQUEST`](crate::protocol::model::MAX_RANDOM_PER_REQUEST) bytes.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for `len` over `MAX_RANDOM_LEN`; transport, authentication
+    /// and device errors; [`ErrorKind::Protocol`] for an answer of another length.
+    pub async fn random(&self, len: usize) -> Result<Vec<u8>> {
+        const OP: &str = "n200.random";
+        if len > hsm_core::MAX_RANDOM_LEN {
+            return Err(Error::invalid_input(
+                OP,
+                format!(
+                    "{len} random bytes asked for; at most {} per call",
+                    hsm_core::MAX_RANDOM_LEN
+                ),
+            ));
+        }
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let n = (len - out.len()).min(MAX_RANDOM_PER_REQUEST);
+            let chunk = self
+                .client
+                .get_random(n)
+                .await
+                .map_err(|e| e.with_operation(OP))?;
+            out.extend_from_slice(&chunk.bytes);
+        }
+        Ok(out)
     }
 
     /// Every key of the bound core.

@@ -177,6 +177,11 @@ impl KeyList {
     }
 }
 
+/// The most bytes one `getrandom` request asks for. The device's own limit is not public (the
+/// record asks for 5); the client splits larger requests into requests of this size and the
+/// simulator refuses more.
+pub const MAX_RANDOM_PER_REQUEST: usize = 1024;
+
 /// The answer to `getrandom`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

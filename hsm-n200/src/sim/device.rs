@@ -14,6 +14,7 @@ use super::keys::{Material, SimResult, bad};
 use super::rng::Rng;
 use crate::protocol::commands::{Command, CommandTable, Field};
 use crate::protocol::keytypes::spec_of;
+use crate::protocol::model::MAX_RANDOM_PER_REQUEST;
 
 struct Key {
     key_id: String,
@@ -129,8 +130,10 @@ impl Device {
             Command::GetRandom => {
                 let n_text = self.required(r, command, Field::Numbers)?;
                 let n: usize = n_text.parse().map_err(|_| bad("numbers is not a number"))?;
-                if n == 0 || n > 1024 {
-                    return Err(bad("numbers must be 1 to 1024"));
+                if n == 0 || n > MAX_RANDOM_PER_REQUEST {
+                    return Err(bad(format!(
+                        "numbers must be 1 to {MAX_RANDOM_PER_REQUEST}"
+                    )));
                 }
                 let mut bytes = vec![0u8; n];
                 r.rng.fill(&mut bytes)?;
