@@ -50,8 +50,11 @@ pub fn open(uri: &str) -> Result<Box<dyn Hsm>> {
 /// [`open`] with options given in code: the credential as a `SecretString` (from your vault: no
 /// environment variable, file or URI text), `timeout`, `connect_timeout`, `retries` and
 /// `max_in_flight` ([`OpenOptions`]). An option given both here and in the URI is refused,
-/// naming it. PKCS#11 and PC/SC calls are local: those backends take the credential (the user
-/// PIN) and `max_in_flight` (PKCS#11 sessions) and ignore the time limits.
+/// naming it. Each backend takes the options as its crate's `open_with` documents them: the
+/// REST backends (NetHSM, N200) take them all; PKCS#11 takes the credential (the user PIN),
+/// `max_in_flight` (its sessions) and `timeout` (the wait for a free session) and refuses
+/// `connect_timeout` and `retries`, which mean nothing to a module loaded into the process; the
+/// SmartCard-HSM backend takes its PIN from the URI only (`pin-env=`, `pin-source=`) for now.
 ///
 /// ```no_run
 /// use hsm::{OpenOptions, SecretString};
@@ -104,7 +107,7 @@ pub fn open_with(uri: &str, options: OpenOptions) -> Result<Box<dyn Hsm>> {
 
 /// Whether `uri` may be opened by this build as far as simulators go: not a `+sim` URI, or one
 /// whose simulator is built.
-#[cfg(all(feature = "tokio", feature = "nethsm"))]
+#[cfg(all(feature = "tokio", any(feature = "nethsm", feature = "n200")))]
 pub(crate) fn simulator_allowed(uri: &str) -> bool {
     let scheme = uri
         .split_once(':')
@@ -145,9 +148,8 @@ fn open_nethsm(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
 }
 
 #[cfg(feature = "n200")]
-fn open_n200(mut uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
-    options_into_uri(options, &mut uri)?;
-    Ok(Box::new(hsm_n200::N200::open(uri)?))
+fn open_n200(uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
+    Ok(Box::new(hsm_n200::N200::open_with(uri, options)?))
 }
 
 #[cfg(not(feature = "n200"))]
@@ -157,35 +159,7 @@ fn open_n200(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
 
 #[cfg(feature = "pkcs11")]
 fn open_pkcs11(uri: &str, options: OpenOptions) -> Result<Box<dyn Hsm>> {
-    let mut pkcs11_options = hsm_pkcs11::Options::default();
-    if let Some(sessions) = options.max_in_flight {
-        pkcs11_options = pkcs11_options.with_max_sessions(sessions);
-    }
-    if uri
-        .get(..11)
-        .is_some_and(|s| s.eq_ignore_ascii_case("pkcs11+sim:"))
-    {
-        // The throwaway token has its own PIN.
-        if options.credential.is_some() {
-            return Err(twice("the credential (PIN) of pkcs11+sim:"));
-        }
-        let sim = format!("pkcs11+sim:{}", uri.get(11..).unwrap_or_default());
-        return Ok(Box::new(hsm_pkcs11::Pkcs11Hsm::open_with(
-            &sim,
-            pkcs11_options,
-        )?));
-    }
-    let mut parsed = hsm_pkcs11::Pkcs11Uri::parse(uri)?;
-    if let Some(pin) = options.credential {
-        if parsed.pin.is_some() {
-            return Err(twice("the credential (PIN)"));
-        }
-        parsed.pin = Some(hsm_pkcs11::PinSource::Value(pin));
-    }
-    Ok(Box::new(hsm_pkcs11::Pkcs11Hsm::from_uri(
-        parsed,
-        pkcs11_options,
-    )?))
+    Ok(Box::new(hsm_pkcs11::open_with(uri, &options)?))
 }
 
 #[cfg(not(feature = "pkcs11"))]
@@ -207,40 +181,6 @@ fn open_sc(uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
 #[cfg(not(feature = "sc"))]
 fn open_sc(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
     Err(not_built("sc-hsm", "sc"))
-}
-
-#[cfg(feature = "pkcs11")]
-fn twice(what: &str) -> Error {
-    Error::invalid_input(
-        OP,
-        format!("{what} is given both in code and in the URI; give it once"),
-    )
-}
-
-/// Hands the options in code to a backend that reads them from its URI: the credential as the
-/// URI's password (a `SecretString`, never text), the rest as their URI parameters.
-#[cfg(feature = "n200")]
-fn options_into_uri(options: OpenOptions, uri: &mut BackendUri) -> Result<()> {
-    // merge_uri refuses what is given twice and reads the URI's own credential sources.
-    let merged = options.merge_uri(uri, ("password", "password-env", "password-file"))?;
-    uri.password = merged.credential;
-    uri.user = merged.user;
-    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    let mut pairs = Vec::new();
-    if let Some(t) = merged.timeout {
-        pairs.push(("timeout-ms".to_owned(), ms(t).to_string()));
-    }
-    if let Some(t) = merged.connect_timeout {
-        pairs.push(("connect-timeout-ms".to_owned(), ms(t).to_string()));
-    }
-    if let Some(r) = merged.retries {
-        pairs.push(("retries".to_owned(), r.to_string()));
-    }
-    if let Some(n) = merged.max_in_flight {
-        pairs.push(("max-in-flight".to_owned(), n.to_string()));
-    }
-    uri.query.extend(pairs);
-    Ok(())
 }
 
 #[cfg(test)]

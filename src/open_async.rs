@@ -8,11 +8,11 @@ use hsm_core::{AsyncHsm, Error, ErrorKind, OpenOptions, Result};
 /// Opens the backend a URI names (the same URIs as [`open`](crate::open)) as an async backend,
 /// cheap to clone and shared by every task: `Arc<dyn AsyncHsm>`.
 ///
-/// The NetHSM backend is async natively: a signature is one request on the caller's runtime, no
-/// thread hop and no second runtime (`nethsm+sim:` runs its simulator on the caller's runtime).
-/// The other backends open off the executor and then run each call on tokio's blocking pool, at
-/// most 32 at once ([`AsyncOverBlocking`]): PKCS#11 and PC/SC block by nature, and the N200's
-/// async client is not yet wired in here.
+/// The NetHSM and N200 backends are async natively: a signature is one request on the caller's
+/// runtime, no thread hop and no second runtime (`nethsm+sim:` runs its simulator on the
+/// caller's runtime, `n200+sim:` on threads of its own). PKCS#11 and PC/SC block by nature:
+/// those backends open off the executor and then run each call on tokio's blocking pool, at most
+/// 32 at once ([`AsyncOverBlocking`]).
 ///
 /// ```no_run
 /// # async fn demo() -> hsm::Result<()> {
@@ -36,8 +36,12 @@ pub async fn open_async(uri: &str) -> Result<Arc<dyn AsyncHsm>> {
 /// As [`open_async`].
 pub async fn open_async_with(uri: &str, options: OpenOptions) -> Result<Arc<dyn AsyncHsm>> {
     #[cfg(feature = "nethsm")]
-    if is_nethsm(uri) && crate::open::simulator_allowed(uri) {
+    if has_scheme(uri, "nethsm") && crate::open::simulator_allowed(uri) {
         return Ok(Arc::new(hsm_nethsm::open_async_with(uri, options)?));
+    }
+    #[cfg(feature = "n200")]
+    if has_scheme(uri, "n200") && crate::open::simulator_allowed(uri) {
+        return Ok(Arc::new(hsm_n200::open_async_with(uri, options)?));
     }
     let uri = uri.to_owned();
     let blocking = tokio::task::spawn_blocking(move || crate::open_with(&uri, options))
@@ -50,10 +54,11 @@ pub async fn open_async_with(uri: &str, options: OpenOptions) -> Result<Arc<dyn 
     Ok(Arc::new(AsyncOverBlocking::new(Arc::from(blocking))))
 }
 
-#[cfg(feature = "nethsm")]
-fn is_nethsm(uri: &str) -> bool {
+/// Whether `uri`'s scheme is `base` or `base+sim` (any case).
+#[cfg(any(feature = "nethsm", feature = "n200"))]
+fn has_scheme(uri: &str, base: &str) -> bool {
     uri.split_once(':').is_some_and(|(scheme, _)| {
         let scheme = scheme.to_ascii_lowercase();
-        scheme == "nethsm" || scheme == "nethsm+sim"
+        scheme.strip_suffix("+sim").unwrap_or(&scheme) == base
     })
 }

@@ -1,5 +1,6 @@
-//! `hsm::open_with` and `hsm::open_async`: options and credentials in code, and the native async
-//! NetHSM backend behind the facade.
+//! `hsm::open_with` and `hsm::open_async`: options and credentials in code handed to each
+//! backend's own `open_with` (NetHSM, N200, PKCS#11), and the native async NetHSM and N200
+//! backends behind the facade.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::time::Duration;
@@ -69,4 +70,111 @@ fn open_async_gives_the_native_nethsm_backend_shared_by_tasks() {
         }
         hsm.health().await.unwrap();
     });
+}
+
+#[cfg(all(feature = "n200", feature = "sim"))]
+#[test]
+fn open_async_gives_the_native_n200_backend_with_options_from_code() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Options reach the backend itself, not URI parameters: one given twice is refused by
+        // name, as the N200 crate's open_with does.
+        let e = hsm::open_async_with(
+            "n200+sim:?timeout-ms=2000",
+            OpenOptions::new().timeout(Duration::from_secs(3)),
+        )
+        .await
+        .expect_err("given twice");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.to_string().contains("timeout"), "{e}");
+
+        let hsm = hsm::open_async_with(
+            "n200+sim:",
+            OpenOptions::new()
+                .timeout(Duration::from_secs(10))
+                .retries(1),
+        )
+        .await
+        .unwrap();
+        assert_eq!(hsm.backend(), "n200");
+        // Native, not the blocking pool's bridge.
+        assert!(!format!("{hsm:?}").contains("AsyncOverBlocking"), "{hsm:?}");
+        let key: KeyId = "async-facade".parse().unwrap();
+        hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+            .await
+            .unwrap();
+        let public = hsm.public_key(&key).await.unwrap();
+        let signature = hsm
+            .sign(&key, SignAlgorithm::EcdsaSha256, b"n200 async")
+            .await
+            .unwrap();
+        public.verify(b"n200 async", &signature).unwrap();
+    });
+}
+
+/// A SoftHSM2 token made with `softhsm2-util` in the directory `SOFTHSM2_CONF` names (CI's
+/// scripts/ci.d/pkcs11.sh sets one), opened by label with the PIN given in code.
+#[cfg(feature = "pkcs11")]
+#[test]
+fn a_pkcs11_pin_from_code_opens_the_token_and_is_refused_twice() {
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    assert!(
+        std::env::var_os("SOFTHSM2_CONF").is_some(),
+        "SOFTHSM2_CONF must name a SoftHSM2 configuration with a temporary token directory \
+         (scripts/ci.d/pkcs11.sh sets one)"
+    );
+    let label = format!("facade-pin-{}", std::process::id());
+    let out = std::process::Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", &label])
+        .args(["--so-pin", "87654321", "--pin", "246813"])
+        .output()
+        .expect("softhsm2-util is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let uri = format!("pkcs11:token={label}?module-path={MODULE}");
+
+    let pin = |p: &str| OpenOptions::new().credential(SecretString::from(p.to_owned()));
+    let hsm = hsm::open_with(&uri, pin("246813")).unwrap();
+    let key: KeyId = "pin-from-code".parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    let signature = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"pkcs11 pin")
+        .unwrap();
+    hsm.public_key(&key)
+        .unwrap()
+        .verify(b"pkcs11 pin", &signature)
+        .unwrap();
+    drop(hsm);
+
+    let e = hsm::open_with(&uri, pin("135792"))
+        .and_then(|h| h.list_keys().map(drop))
+        .expect_err("a wrong PIN");
+    assert!(e.is_auth(), "{e}");
+    assert!(!format!("{e} {e:?}").contains("135792"), "{e:?}");
+
+    let e = hsm::open_with(&format!("{uri}&pin-value=246813"), pin("246813"))
+        .expect_err("a PIN given twice");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("PIN"), "{e}");
+
+    // An option that means nothing to a module is refused, not silently dropped.
+    let e = hsm::open_with(&uri, pin("246813").retries(2)).expect_err("retries");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+
+    let out = std::process::Command::new("softhsm2-util")
+        .args(["--delete-token", "--token", &label])
+        .output()
+        .expect("softhsm2-util is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
