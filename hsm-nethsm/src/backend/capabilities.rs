@@ -1,0 +1,58 @@
+//! What a NetHSM backend handle declares: every key type and algorithm of the device, or
+//! over the built-in simulator, what that simulator offers.
+
+use hsm_core::{Capabilities, Curve, KeySpec, SignAlgorithm};
+
+use super::AsyncNetHsm;
+use crate::protocol::key_types;
+
+/// What every NetHSM backend handle can do.
+pub(crate) fn capabilities() -> Capabilities {
+    let specs = vec![
+        KeySpec::Rsa2048,
+        KeySpec::Rsa3072,
+        KeySpec::Rsa4096,
+        KeySpec::Ec(Curve::P256),
+        KeySpec::Ec(Curve::P384),
+        KeySpec::Ec(Curve::P521),
+        KeySpec::Ec(Curve::Secp256k1),
+        KeySpec::Ec(Curve::BrainpoolP256r1),
+        KeySpec::Ec(Curve::BrainpoolP384r1),
+        KeySpec::Ec(Curve::BrainpoolP512r1),
+        KeySpec::Ed25519,
+        KeySpec::Aes128,
+        KeySpec::Aes256,
+    ];
+    Capabilities::new(specs, SignAlgorithm::ALL.to_vec())
+        .with_delete(true)
+        .with_import(true)
+}
+
+/// What a backend over the built-in simulator can do: [`capabilities`] without the key
+/// types this build of the simulator does not offer.
+#[cfg(feature = "sim")]
+fn simulator_capabilities() -> Capabilities {
+    let mut capabilities = capabilities();
+    capabilities
+        .key_specs
+        .retain(|spec| key_types::key_type(*spec).is_none_or(|(t, _)| crate::sim::offers(t)));
+    capabilities
+}
+
+impl AsyncNetHsm {
+    /// Every NetHSM key type: RSA, EC (P-256, P-384, P-521, secp256k1, brainpoolP256r1,
+    /// brainpoolP384r1, brainpoolP512r1), Ed25519 and AES (`Generic` keys with AES-CBC
+    /// encryption and decryption); all signing modes; import and delete. The device does not
+    /// report an AES key's length: [`Self::key_info`] knows the spec of the AES keys this
+    /// backend generated, and says `None` for others. Over the built-in simulator
+    /// (`nethsm+sim:`), the key types that simulator offers ([`crate::sim::offers`]:
+    /// brainpoolP512r1 only with the `sim-openssl` feature).
+    #[must_use]
+    pub fn capabilities(&self) -> Capabilities {
+        #[cfg(feature = "sim")]
+        if self.inner.simulator.is_some() {
+            return simulator_capabilities();
+        }
+        capabilities()
+    }
+}

@@ -1,0 +1,197 @@
+//! Signing: the checks and the sign mode through hsm-core's `SignRequest`, one request per
+//! signature, and batches that keep a fixed number of requests in flight.
+
+use hsm_core::{
+    EcdsaEncoding, Error, ErrorKind, KeyId, KeySpec, Result, SignAlgorithm, SignRequest, Signature,
+};
+
+use super::AsyncNetHsm;
+use super::trace;
+use super::trace::traced;
+use crate::protocol::{SignMode, key_ids, signing};
+
+/// A signature ready to send: the device's key id, the key's spec, the checked request, the
+/// sign mode and the `message` the mode wants.
+struct Prepared {
+    id: String,
+    spec: KeySpec,
+    request: SignRequest,
+    mode: SignMode,
+    payload: Vec<u8>,
+}
+
+impl AsyncNetHsm {
+    /// Signs a message (for [`SignAlgorithm::EcdsaPrehashed`], the digest): hashed on the host,
+    /// then one `POST /keys/{id}/sign` in the mode the algorithm needs.
+    ///
+    /// # Errors
+    /// As [`hsm_core::Signer::sign`]; a signature the device answers malformed is
+    /// [`ErrorKind::Protocol`].
+    pub async fn sign(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        message: &[u8],
+    ) -> Result<Signature> {
+        const OP: &str = "nethsm.sign";
+        traced("sign", Some(key), Some(algorithm), async {
+            let request =
+                SignRequest::message(algorithm, message, self.capabilities().max_message_len, OP)?;
+            let prepared = self.prepare(key, request).await?;
+            self.send(prepared).await
+        })
+        .await
+    }
+
+    /// Signs a digest the caller computed.
+    ///
+    /// # Errors
+    /// As [`hsm_core::Signer::sign_digest`].
+    pub async fn sign_digest(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        digest: &[u8],
+    ) -> Result<Signature> {
+        const OP: &str = "nethsm.sign_digest";
+        traced("sign_digest", Some(key), Some(algorithm), async {
+            let request = SignRequest::digest(algorithm, digest, OP)?;
+            let prepared = self.prepare(key, request).await?;
+            self.send(prepared).await
+        })
+        .await
+    }
+
+    /// Signs a batch with one key: one result per message, in order, with up to the in-flight
+    /// limit ([`DEFAULT_MAX_IN_FLIGHT`](crate::DEFAULT_MAX_IN_FLIGHT) unless set) requests in flight on the connection pool,
+    /// spread over the runtime's worker threads.
+    pub async fn sign_many(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        messages: &[&[u8]],
+    ) -> Vec<Result<Signature>> {
+        let span = tracing::debug_span!(
+            "hsm.call",
+            backend = "nethsm",
+            operation = "sign_many",
+            key = %key,
+            algorithm = %algorithm,
+            messages = messages.len(),
+        );
+        let started = std::time::Instant::now();
+        let results = tracing::Instrument::instrument(
+            self.sign_many_untraced(key, algorithm, messages),
+            span.clone(),
+        )
+        .await;
+        let failed = results.iter().find_map(|r| r.as_ref().err());
+        trace::finish(&span, failed.map(|e| e.kind().as_str()), started);
+        results
+    }
+
+    async fn sign_many_untraced(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        messages: &[&[u8]],
+    ) -> Vec<Result<Signature>> {
+        const OP: &str = "nethsm.sign_many";
+        let max = self.capabilities().max_message_len;
+        let mut prepared = Vec::with_capacity(messages.len());
+        for message in messages {
+            let item = match SignRequest::message(algorithm, message, max, OP) {
+                Ok(request) => self.prepare(key, request).await,
+                Err(e) => Err(e),
+            };
+            prepared.push(item);
+        }
+        let count = prepared.len();
+        let mut results: Vec<Option<Result<Signature>>> = Vec::with_capacity(count);
+        let mut queue = Vec::with_capacity(count);
+        for (index, item) in prepared.into_iter().enumerate() {
+            match item {
+                Ok(p) => {
+                    results.push(None);
+                    queue.push((index, p));
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        let (done, lost) = self
+            .run_batch(
+                queue,
+                |this, prepared| async move { this.send(prepared).await },
+            )
+            .await;
+        for (index, result) in done {
+            if let Some(slot) = results.get_mut(index) {
+                *slot = Some(result);
+            }
+        }
+        let lost = lost.map(|e| {
+            Error::new(ErrorKind::Device, OP)
+                .with_message("a signing task did not finish")
+                .with_source(e)
+        });
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(lost.as_ref().map_or_else(
+                        || Error::new(ErrorKind::Device, OP).with_message("no result"),
+                        Error::replicate,
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Prepares a signature: the key (cached after its first use), the checks, then the mode
+    /// and message the device wants.
+    async fn prepare(&self, key: &KeyId, request: SignRequest) -> Result<Prepared> {
+        let operation = request.operation();
+        let algorithm = request.algorithm();
+        if !self.capabilities().has_algorithm(algorithm) {
+            return Err(Error::unsupported(operation, format!("{algorithm}")));
+        }
+        let id = key_ids::to_device(key, operation)?;
+        let cached = self.key(&id).await?;
+        let spec = cached
+            .spec
+            .ok_or_else(|| Error::invalid_input(operation, format!("key {id} cannot sign")))?;
+        request.check_key(spec)?;
+        let (mode, payload) = match (request.message_bytes(), request.digest_bytes()) {
+            (Some(message), _) => (SignMode::EdDSA, message.to_vec()),
+            (None, Some(digest)) => signing::digest_request(spec, algorithm, digest, operation)?,
+            (None, None) => return Err(Error::unsupported(operation, "nothing to sign")),
+        };
+        Ok(Prepared {
+            id,
+            spec,
+            request,
+            mode,
+            payload,
+        })
+    }
+
+    /// One `POST /keys/{id}/sign`; the answer read through hsm-core's sign pipeline (ECDSA
+    /// answers are DER: r and s in `1..n`, secp256k1 held low-S; a malformed answer is
+    /// `Protocol`).
+    async fn send(&self, prepared: Prepared) -> Result<Signature> {
+        let operation = prepared.request.operation();
+        let answer = {
+            let _slot = self.slot(operation).await?;
+            self.inner
+                .client
+                .sign(&prepared.id, prepared.mode, &prepared.payload)
+                .await
+        };
+        if answer.as_ref().is_err_and(Error::is_not_found) {
+            self.forget(&prepared.id);
+        }
+        prepared
+            .request
+            .signature(prepared.spec, EcdsaEncoding::Der, None, &answer?)
+    }
+}
