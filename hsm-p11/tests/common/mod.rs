@@ -3,6 +3,7 @@
 //! re-exec helper for suites that need the module's environment set before it loads.
 #![allow(
     dead_code,
+    unused_imports,
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,6 +15,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use hsm_testkit::vpcd::SimulatorCard;
 
 /// The operator passphrase of `nethsm-sim --state operational`.
 pub const NETHSM_OPERATOR_PASS: &str = "operatorpassphrase";
@@ -291,129 +294,33 @@ pub fn run_checks(checks: &[(&str, &dyn Fn())]) {
 }
 
 /// Runs a command, asserting success; its stdout.
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+pub use hsm_testkit::cli::run;
 
 /// The SmartCard-HSM simulator's user PIN (`sc-hsm-sim --initialized`).
 pub const SC_HSM_USER_PIN: &str = "648219";
 
 /// Whether pcscd with the vpcd readers is up. Outside CI a missing pcscd skips the caller, loudly;
 /// in CI (or after scripts/ci.d/sc.sh said it is up) it fails.
-pub fn pcscd_with_vpcd() -> bool {
-    let up = Command::new("opensc-tool")
-        .arg("--list-readers")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("Virtual PCD 00 00"))
-        .unwrap_or(false);
-    if !up {
-        assert!(
-            std::env::var_os("CI").is_none() && std::env::var_os("HSM_SC_PCSCD").is_none(),
-            "pcscd with the vpcd reader is not running (scripts/ci.d/sc.sh starts it)"
-        );
-        eprintln!("SKIPPED: pcscd with the vpcd reader is not running (source scripts/ci.d/sc.sh)");
-    }
-    up
-}
+pub use hsm_testkit::vpcd::pcscd_up as pcscd_with_vpcd;
 
 /// A simulated SmartCard-HSM (`sc-hsm-sim --initialized`) in vpcd reader "Virtual PCD 00 0{slot}"
-/// of the shared pcscd. The reader is held against every other process that uses it (hsm-sc's
-/// tests, benches and examples, the workspace's `pkcs11_over_opensc` test) by binding the same
-/// abstract UNIX socket they bind, `hsm-sc-vpcd-slot-{slot}`, released when the card is dropped.
+/// of the shared pcscd, held against every other process that uses the reader
+/// (`hsm_testkit::vpcd::SlotLock`) until the card is dropped.
 #[derive(Debug)]
 pub struct ScCard {
-    child: Child,
-    /// The reader's name.
-    pub reader: String,
-    _lock: std::os::unix::net::UnixListener,
+    card: SimulatorCard,
 }
 
 impl ScCard {
     /// Takes the reader (waiting up to 10 minutes for another holder), inserts the card and waits
     /// until pcscd shows it.
     pub fn insert(slot: usize) -> Self {
-        use std::os::linux::net::SocketAddrExt;
-        let name = format!("hsm-sc-vpcd-slot-{slot}");
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(600);
-        let lock = loop {
-            match std::os::unix::net::UnixListener::bind_addr(&addr) {
-                Ok(l) => break l,
-                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "vpcd slot {slot} busy for 10 min"
-                    );
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Err(e) => panic!("cannot lock vpcd slot {slot}: {e}"),
-            }
-        };
-        let mut child = Command::new(binary("sc-hsm-sim", "hsm-sc"))
-            .arg("--vpcd")
-            .arg(format!("127.0.0.1:{}", 35963 + slot))
-            .arg("--initialized")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start sc-hsm-sim");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "card inserted");
-        let reader = format!("Virtual PCD 00 0{slot}");
-        let card = Self {
-            child,
-            reader,
-            _lock: lock,
-        };
-        card.wait_present(true);
-        card
-    }
-
-    fn wait_present(&self, present: bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let text = Command::new("opensc-tool")
-                .arg("--list-readers")
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default();
-            let shown = text
-                .lines()
-                .any(|l| l.contains("Yes") && l.contains(&self.reader));
-            if shown == present {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "pcscd never showed the card in {} as present={present}: {text}",
-                self.reader
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let card = SimulatorCard::insert(&binary("sc-hsm-sim", "hsm-sc"), slot, &["--initialized"]);
+        Self { card }
     }
 
     /// The module's slot URI for this card (the user PIN is the C_Login PIN).
     pub fn uri(&self) -> String {
-        format!("sc-hsm:?reader={}", self.reader.replace(' ', "%20"))
-    }
-}
-
-impl Drop for ScCard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // The next holder of the reader gets a fresh insertion.
-        self.wait_present(false);
+        format!("sc-hsm:?reader={}", self.card.reader.replace(' ', "%20"))
     }
 }
