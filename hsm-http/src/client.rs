@@ -112,6 +112,20 @@ impl HttpClient {
         }
     }
 
+    /// A builder for a client over connection pools the backend makes itself
+    /// ([`HttpClientBuilder::build_over`]).
+    pub fn pool_builder(device: impl Into<Cow<'static, str>>) -> HttpClientBuilder {
+        let mut builder = Self::builder(device, String::new(), 0, "/");
+        builder.hosts.clear();
+        builder
+    }
+
+    /// Whether the endpoint at `index` (configuration order) is in rotation now.
+    #[must_use]
+    pub fn endpoint_up(&self, index: usize) -> bool {
+        self.inner.endpoints.get(index).is_some_and(|e| e.is_up())
+    }
+
     /// The base URLs of the endpoints, in configuration order.
     pub fn base_urls(&self) -> impl Iterator<Item = &Url> {
         self.inner.endpoints.list.iter().map(|e| &e.base)
@@ -174,7 +188,8 @@ impl HttpClient {
             .attempts
             .max(u32::try_from(n).unwrap_or(u32::MAX))
             .max(1);
-        let deadline = Instant::now() + inner.timeout;
+        let budget = request.budget.unwrap_or(inner.timeout);
+        let deadline = Instant::now() + budget;
         let mut tried: Vec<usize> = Vec::new();
         let mut refused: Vec<usize> = Vec::new();
         let mut attempts = 0u32;
@@ -199,7 +214,7 @@ impl HttpClient {
                 repeats = repeats.saturating_add(1);
                 if sleep_within(delay, deadline).await {
                     return Err(
-                        last.unwrap_or_else(|| Failure::known(self.spent(operation, attempts)))
+                        last.unwrap_or_else(|| Failure::known(self.spent(operation, attempts, budget)))
                     );
                 }
             }
@@ -209,11 +224,15 @@ impl HttpClient {
                 idempotent && policy.split == BudgetSplit::Shared,
             );
             if limit.is_zero() {
-                return Err(last.unwrap_or_else(|| Failure::known(self.spent(operation, attempts))));
+                return Err(
+                    last.unwrap_or_else(|| Failure::known(self.spent(operation, attempts, budget)))
+                );
             }
             attempts += 1;
             tracing::debug!(attempt = attempts, endpoint = %endpoint.origin(), "sending");
-            let outcome = self.attempt(endpoint, request, limit, deadline).await;
+            let outcome = self
+                .attempt(endpoint, request, limit, deadline, budget)
+                .await;
             let out_of_attempts = attempts >= max_attempts || Instant::now() >= deadline;
             let failure = match outcome {
                 Ok(answer) => {
@@ -313,11 +332,11 @@ impl HttpClient {
     }
 
     /// The error of a call whose budget ran out before an attempt could start.
-    fn spent(&self, operation: &str, attempts: u32) -> Error {
+    fn spent(&self, operation: &str, attempts: u32, budget: Duration) -> Error {
         Error::new(ErrorKind::Timeout, operation.to_owned()).with_message(format!(
             "no complete answer from the {} within the call's timeout of {} ms ({attempts} attempts)",
             self.inner.device,
-            self.inner.timeout.as_millis()
+            budget.as_millis()
         ))
     }
 
@@ -328,6 +347,7 @@ impl HttpClient {
         call: &Request,
         limit: Duration,
         deadline: Instant,
+        budget: Duration,
     ) -> Result<Answer, Fault> {
         let inner = &*self.inner;
         let operation = &*call.operation;
@@ -341,9 +361,11 @@ impl HttpClient {
                     Ok(Ok(permit)) => Some(permit),
                     Ok(Err(_closed)) => None,
                     Err(_elapsed) => {
-                        return Err(Fault::NotSent(
-                            self.no_answer_within(operation, limit_of(started, attempt_deadline)),
-                        ));
+                        return Err(Fault::NotSent(self.no_answer_within(
+                            operation,
+                            limit_of(started, attempt_deadline),
+                            budget,
+                        )));
                     }
                 }
             }
@@ -381,18 +403,20 @@ impl HttpClient {
         };
         match tokio::time::timeout_at(attempt_deadline, exchange).await {
             Ok(result) => result,
-            Err(_) => Err(Fault::Unknown(
-                self.no_answer_within(operation, limit_of(started, attempt_deadline)),
-            )),
+            Err(_) => Err(Fault::Unknown(self.no_answer_within(
+                operation,
+                limit_of(started, attempt_deadline),
+                budget,
+            ))),
         }
     }
 
-    fn no_answer_within(&self, operation: &str, limit: Duration) -> Error {
+    fn no_answer_within(&self, operation: &str, limit: Duration, budget: Duration) -> Error {
         let inner = &*self.inner;
-        let share = if limit + Duration::from_millis(1) < inner.timeout {
+        let share = if limit + Duration::from_millis(1) < budget {
             format!(
                 " (this attempt's share of the call's {} ms)",
-                inner.timeout.as_millis()
+                budget.as_millis()
             )
         } else {
             String::new()
@@ -549,6 +573,33 @@ impl HttpClientBuilder {
                 in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
             }),
         })
+    }
+
+    /// Builds the client over connection pools made elsewhere (`base URL`, reqwest client), one
+    /// per endpoint, in rotation order: for a backend that configures its own pools. The
+    /// builder's hosts, TLS options and pool settings are not used; its timeout, policy, body
+    /// cap, in-flight limit and probe path are. With no pool, every call fails ("no endpoint").
+    pub fn build_over(self, pools: Vec<(Url, reqwest::Client)>) -> HttpClient {
+        let list = pools
+            .into_iter()
+            .map(|(base, http)| Arc::new(Endpoint::new(base, http)))
+            .collect();
+        let endpoints = Endpoints::new(
+            list,
+            self.policy.clone(),
+            self.probe_path,
+            self.connect_timeout,
+        );
+        HttpClient {
+            inner: Arc::new(Inner {
+                device: self.device,
+                endpoints,
+                policy: self.policy,
+                timeout: self.timeout,
+                max_body: self.max_body,
+                in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
+            }),
+        }
     }
 
     fn endpoint_of(

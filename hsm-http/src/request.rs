@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 use reqwest::Method;
 use secrecy::SecretString;
@@ -53,6 +54,7 @@ pub struct Request {
     pub(crate) body: Option<(Cow<'static, str>, Zeroizing<Vec<u8>>)>,
     pub(crate) auth: Option<BasicAuth>,
     pub(crate) idempotent: bool,
+    pub(crate) budget: Option<Duration>,
 }
 
 impl Request {
@@ -75,6 +77,7 @@ impl Request {
             body: None,
             auth: None,
             idempotent,
+            budget: None,
         }
     }
 
@@ -113,6 +116,14 @@ impl Request {
         self
     }
 
+    /// With this budget for the whole call instead of the client's timeout (a client whose
+    /// clones carry their own timeout).
+    #[must_use]
+    pub fn budget(mut self, budget: Duration) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
     /// The operation name.
     #[must_use]
     pub fn operation(&self) -> &str {
@@ -142,6 +153,7 @@ impl fmt::Debug for Request {
             .field("body", &self.body.as_ref().map(|(t, b)| (t, b.len())))
             .field("auth", &self.auth)
             .field("idempotent", &self.idempotent)
+            .field("budget", &self.budget)
             .finish()
     }
 }

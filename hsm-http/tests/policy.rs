@@ -547,3 +547,46 @@ fn no_secret_in_logs_errors_or_debug() {
     secrets.assert_absent("the log", &log);
     secrets.assert_absent("errors and Debug", &seen);
 }
+
+#[tokio::test]
+async fn a_request_may_carry_its_own_budget_and_pools_may_come_from_the_backend() {
+    let server = MockServer::start().await;
+    let base = url::Url::parse(&format!("{}/api/", server.uri())).unwrap();
+    let tls = hsm_core::tls::client_config(&hsm_core::tls::TlsOptions::default()).unwrap();
+    let pool = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap();
+    let client = HttpClient::pool_builder("test device")
+        .timeout(Duration::from_secs(30))
+        .policy(fast().with_split(BudgetSplit::Whole))
+        .build_over(vec![(base, pool)]);
+    script(
+        &server,
+        ResponseTemplate::new(200).set_delay(Duration::from_secs(30)),
+        ResponseTemplate::new(200),
+    )
+    .await;
+    let started = Instant::now();
+    let failure = client
+        .call(&get().budget(Duration::from_millis(400)))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.error.kind(), ErrorKind::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_millis(400) + SLACK,
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        failure.error.to_string().contains("within 39")
+            || failure.error.to_string().contains("within 400 ms"),
+        "{}",
+        failure.error
+    );
+    assert!(
+        !client.endpoint_up(0),
+        "a timed-out endpoint leaves the rotation"
+    );
+    assert_eq!(client.endpoints_up().len(), 1);
+}

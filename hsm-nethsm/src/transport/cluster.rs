@@ -1,17 +1,20 @@
-//! The instances of one NetHSM cluster: round-robin choice, health marks, background re-probes.
+//! The instances of one NetHSM cluster, over `hsm-http`: the pools the client builder made,
+//! handed to one [`hsm_http::HttpClient`], which owns the rotation, the health marks and the
+//! background probes (`GET /health/ready`).
 //!
-//! An instance that fails (transport error, timeout, 412, 5xx) is marked down for a backoff
-//! that doubles with each consecutive failure ([`RetryPolicy::backoff`] up to
-//! [`RetryPolicy::max_backoff`]). Live traffic skips it meanwhile; once the backoff has passed,
-//! the next request that comes by starts one background probe (`GET /health/ready`), and only a
-//! successful probe puts the instance back into rotation. When every instance is down, requests
-//! still go to the one whose backoff ends first, so a single-host client never refuses to try.
+//! An instance that fails (transport fault, timeout, `412`, `5xx`) leaves the rotation for a
+//! backoff that doubles with each consecutive failure ([`RetryPolicy::backoff`] up to
+//! [`RetryPolicy::max_backoff`]); once it has passed, the next request starts one background
+//! probe, and only a successful probe puts the instance back. When every instance is down,
+//! requests still go to the one whose backoff ends first.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
+use hsm_http::{BudgetSplit, HttpClient};
 use url::Url;
+
+use super::http::MAX_RESPONSE_BYTES;
 
 /// When to retry, fail over and re-probe. The defaults suit a NetHSM cluster on a LAN.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,9 +60,17 @@ impl RetryPolicy {
         }
     }
 
-    fn backoff_after(&self, failures: u32) -> Duration {
-        let factor = 1u32 << failures.saturating_sub(1).min(16);
-        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    /// `hsm-http`'s policy with these numbers and the NetHSM's own facts: a `503` means the
+    /// request was not carried out, and each attempt of an idempotent request gets a share of
+    /// the budget, so a stalled instance still leaves time to fail over.
+    fn to_http(&self) -> hsm_http::RetryPolicy {
+        hsm_http::RetryPolicy::default()
+            .with_attempts(self.attempts)
+            .with_retry_delay(self.retry_delay)
+            .with_backoff(self.backoff, self.max_backoff)
+            .with_throttle(self.throttle_retries, self.throttle_delay)
+            .with_unavailable_means_not_done(true)
+            .with_split(BudgetSplit::Shared)
     }
 }
 
@@ -67,18 +78,9 @@ impl RetryPolicy {
 #[derive(Debug)]
 pub(crate) struct Instance {
     pub(crate) base: Url,
-    pub(crate) http: reqwest::Client,
-    health: Mutex<Health>,
-}
-
-#[derive(Debug, Default)]
-struct Health {
-    /// Consecutive failures.
-    failures: u32,
-    /// Left alone until then; `None` when healthy.
-    down_until: Option<Instant>,
-    /// A probe is running.
-    probing: bool,
+    http: reqwest::Client,
+    /// The cluster's client and this instance's place in it, once the cluster is made.
+    place: OnceLock<(HttpClient, usize)>,
 }
 
 impl Instance {
@@ -86,211 +88,62 @@ impl Instance {
         Self {
             base,
             http,
-            health: Mutex::new(Health::default()),
+            place: OnceLock::new(),
         }
-    }
-
-    fn health(&self) -> std::sync::MutexGuard<'_, Health> {
-        self.health.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether the instance is in rotation.
     pub(crate) fn is_up(&self) -> bool {
-        self.health().down_until.is_none()
+        self.place
+            .get()
+            .is_none_or(|(client, index)| client.endpoint_up(*index))
     }
 }
 
-/// The instances and the rotation.
+/// The instances and the client that sends over them.
 #[derive(Debug)]
 pub(crate) struct Cluster {
     pub(crate) instances: Vec<Arc<Instance>>,
-    pub(crate) policy: RetryPolicy,
-    /// Time allowed for a probe.
-    pub(crate) probe_timeout: Duration,
-    next: AtomicUsize,
+    pub(crate) http: HttpClient,
 }
 
 impl Cluster {
+    /// The cluster of `instances`, with `policy`; `probe_timeout` bounds a probe and each
+    /// connection.
     pub(crate) fn new(
         instances: Vec<Arc<Instance>>,
         policy: RetryPolicy,
         probe_timeout: Duration,
     ) -> Self {
-        Self {
-            instances,
-            policy,
-            probe_timeout,
-            next: AtomicUsize::new(0),
+        let pools = instances
+            .iter()
+            .map(|i| (i.base.clone(), i.http.clone()))
+            .collect();
+        let http = HttpClient::pool_builder("NetHSM")
+            .policy(policy.to_http())
+            .connect_timeout(probe_timeout)
+            .max_body(MAX_RESPONSE_BYTES)
+            .probe_path("health/ready")
+            .build_over(pools);
+        for (index, instance) in instances.iter().enumerate() {
+            let _ = instance.place.set((http.clone(), index));
         }
+        Self { instances, http }
     }
-
-    /// The instance for the next attempt of a call that already tried `tried`: the next healthy
-    /// one in rotation not yet tried; else any healthy one; else the one whose backoff ends
-    /// first. Starts probes of instances whose backoff has passed.
-    pub(crate) fn pick(&self, tried: &[usize]) -> Option<usize> {
-        let n = self.instances.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        let mut fallback: Option<(Instant, bool, usize)> = None;
-        let mut healthy_tried = None;
-        for step in 0..n {
-            let index = start.wrapping_add(step) % n;
-            let Some(instance) = self.instances.get(index) else {
-                continue;
-            };
-            let mut health = instance.health();
-            match health.down_until {
-                None if !tried.contains(&index) => return Some(index),
-                None => healthy_tried = healthy_tried.or(Some(index)),
-                Some(until) => {
-                    if until <= now && !health.probing {
-                        health.probing = true;
-                        drop(health);
-                        self.probe(Arc::clone(instance));
-                    }
-                    let key = (until, tried.contains(&index), index);
-                    // Prefer untried instances, then the earliest end of backoff.
-                    if fallback.is_none_or(|(u, t, _)| (key.1, key.0) < (t, u)) {
-                        fallback = Some(key);
-                    }
-                }
-            }
-        }
-        healthy_tried.or(fallback.map(|(_, _, index)| index))
-    }
-
-    pub(crate) fn instance(&self, index: usize) -> Option<&Arc<Instance>> {
-        self.instances.get(index)
-    }
-
-    /// Marks an instance healthy after a good answer.
-    pub(crate) fn mark_up(&self, index: usize) {
-        if let Some(instance) = self.instances.get(index) {
-            let mut health = instance.health();
-            if health.down_until.is_some() {
-                tracing::info!(instance = %instance.base, "NetHSM instance back in rotation");
-            }
-            health.failures = 0;
-            health.down_until = None;
-        }
-    }
-
-    /// Takes an instance out of rotation for its backoff.
-    pub(crate) fn mark_down(&self, index: usize) {
-        if let Some(instance) = self.instances.get(index) {
-            mark_down(&self.policy, instance);
-        }
-    }
-
-    /// Probes `instance` in the background (`GET /health/ready`); only a 2xx brings it back.
-    fn probe(&self, instance: Arc<Instance>) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            // No runtime to probe on: let the next live request be the probe.
-            let mut health = instance.health();
-            health.probing = false;
-            health.down_until = None;
-            return;
-        };
-        let policy = self.policy.clone();
-        let timeout = self.probe_timeout;
-        let _task = runtime.spawn(async move {
-            let ok = match instance.base.join("health/ready") {
-                Ok(url) => {
-                    let request = instance.http.get(url).timeout(timeout).send();
-                    matches!(
-                        tokio::time::timeout(timeout, request).await,
-                        Ok(Ok(answer)) if answer.status().is_success()
-                    )
-                }
-                Err(_) => false,
-            };
-            tracing::debug!(instance = %instance.base, ok, "NetHSM instance probed");
-            if ok {
-                let mut health = instance.health();
-                health.failures = 0;
-                health.down_until = None;
-                health.probing = false;
-                tracing::info!(instance = %instance.base, "NetHSM instance back in rotation");
-            } else {
-                mark_down(&policy, &instance);
-                instance.health().probing = false;
-            }
-        });
-    }
-}
-
-fn mark_down(policy: &RetryPolicy, instance: &Instance) {
-    let mut health = instance.health();
-    health.failures = health.failures.saturating_add(1);
-    let backoff = policy.backoff_after(health.failures);
-    health.down_until = Some(Instant::now() + backoff);
-    tracing::warn!(
-        instance = %instance.base,
-        failures = health.failures,
-        backoff_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
-        "NetHSM instance out of rotation"
-    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn cluster(n: usize) -> Cluster {
-        let instances = (0..n)
-            .map(|i| {
-                let url = Url::parse(&format!("https://h{i}:8443/api/v1/")).unwrap_or_else(|_| {
-                    Url::parse("https://localhost/").unwrap_or_else(|_| unreachable!())
-                });
-                let tls = hsm_core::tls::client_config(&hsm_core::tls::TlsOptions::default())
-                    .unwrap_or_else(|_| unreachable!());
-                let http = reqwest::Client::builder()
-                    .tls_backend_preconfigured(tls)
-                    .build()
-                    .unwrap_or_else(|_| unreachable!());
-                Arc::new(Instance::new(url, http))
-            })
-            .collect();
-        Cluster::new(instances, RetryPolicy::default(), Duration::from_secs(1))
-    }
-
     #[test]
-    fn round_robin_over_healthy_instances_and_failover_skips_the_tried() {
-        let c = cluster(3);
-        let picks: Vec<_> = (0..6).map(|_| c.pick(&[])).collect();
-        assert_eq!(
-            picks,
-            [Some(0), Some(1), Some(2), Some(0), Some(1), Some(2)]
-        );
-        assert_eq!(c.pick(&[0, 1]), Some(2));
-        // All tried: any healthy one again.
-        assert!(c.pick(&[0, 1, 2]).is_some());
-    }
-
-    #[test]
-    fn a_down_instance_is_skipped_until_it_is_the_last_resort() {
-        let c = cluster(2);
-        c.mark_down(1);
-        for _ in 0..4 {
-            assert_eq!(c.pick(&[]), Some(0));
-        }
-        // A healthy instance, even one tried already, comes before a down one.
-        assert_eq!(c.pick(&[0]), Some(0));
-        // Both down: the untried one, rather than nothing.
-        c.mark_down(0);
-        assert_eq!(c.pick(&[0]), Some(1));
-        assert_eq!(c.pick(&[1]), Some(0));
-        c.mark_up(0);
-        c.mark_up(1);
-        assert!(c.instances.iter().all(|i| i.is_up()));
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_maximum() {
-        let p = RetryPolicy::default();
-        assert_eq!(p.backoff_after(1), Duration::from_millis(500));
-        assert_eq!(p.backoff_after(2), Duration::from_secs(1));
-        assert_eq!(p.backoff_after(4), Duration::from_secs(4));
-        assert_eq!(p.backoff_after(40), Duration::from_secs(30));
+    fn the_policy_carries_over_with_the_nethsms_facts() {
+        let p = RetryPolicy::default().to_http();
+        assert_eq!(p.attempts, 3);
+        assert_eq!(p.retry_delay, Duration::from_millis(100));
+        assert_eq!(p.throttle_delay, Duration::from_millis(1100));
+        assert!(p.unavailable_means_not_done);
+        assert_eq!(p.split, BudgetSplit::Shared);
+        assert_eq!(RetryPolicy::none().to_http().attempts, 1);
     }
 }

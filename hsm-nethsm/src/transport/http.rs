@@ -1,18 +1,17 @@
-//! One request: URL from path segments, Basic auth, status codes mapped to error kinds.
+//! One request of the NetHSM client, sent through `hsm-http`: path segments, query, body,
+//! Basic auth, the NetHSM's idempotency rule, the JSON and `{"message"}` decoding; the
+//! retry, failover, time-budget and body-cap policy is `hsm-http`'s.
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
-
+use hsm_http::BasicAuth;
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::protocol::model::ErrorBody;
+use crate::protocol::ErrorBody;
 
-use super::cluster::Instance;
 use super::{Credentials, Transport};
 
 /// The largest response body read (8 MiB): an answer announcing or sending more is a
@@ -142,20 +141,8 @@ impl<'a> Request<'a> {
 
 /// A complete answer.
 pub(crate) struct Answer {
-    status: StatusCode,
     content_type: Option<String>,
     body: Vec<u8>,
-}
-
-/// Why one attempt failed.
-enum Fault {
-    /// The request never reached the device (no connection): always safe to send elsewhere.
-    NotSent(Error),
-    /// Sent, but no complete answer came (timeout, reset, truncated body): the outcome is
-    /// unknown.
-    Unknown(Error),
-    /// Not worth another attempt (an oversized answer, a local error).
-    Fatal(Error),
 }
 
 /// The failure of a whole call; `outcome_unknown` when a non-idempotent request may or may
@@ -181,19 +168,6 @@ impl Failure {
 }
 
 impl Transport {
-    /// The URL of `segments` under an instance's base; each segment is percent-encoded.
-    fn url(base: &url::Url, segments: &[&str]) -> Result<url::Url> {
-        let mut url = base.clone();
-        {
-            let mut path = url.path_segments_mut().map_err(|()| {
-                Error::invalid_input("nethsm.url", "the base URL cannot have a path")
-            })?;
-            let _ = path.pop_if_empty();
-            let _ = path.extend(segments);
-        }
-        Ok(url)
-    }
-
     /// Sends a request whose answer has no body of interest.
     pub(crate) async fn no_answer(&self, request: Request<'_>) -> Result<()> {
         self.send_request(&request).await.map(drop)
@@ -232,220 +206,60 @@ impl Transport {
         decode_json(request.operation, &answer).map_err(Failure::known)
     }
 
+    /// Sends `request` through `hsm-http` (its retry, failover and time-budget policy, the
+    /// crate README's fault table), with the device's `{"message"}` in the error of a refused
+    /// request.
     pub(crate) async fn call_request(
         &self,
         request: &Request<'_>,
     ) -> std::result::Result<Answer, Failure> {
-        let Request {
+        let operation = request.operation;
+        let credentials = request.credentials.or(self.credentials.as_ref());
+        let auth = match (request.authenticate, credentials) {
+            (true, Some(c)) => Some(BasicAuth::new(c.user.clone(), c.passphrase.clone())),
+            _ => None,
+        };
+        let mut call = hsm_http::Request::new(
             operation,
-            ref method,
-            segments,
-            ..
-        } = *request;
-        let cluster = &self.cluster;
-        let policy = &cluster.policy;
-        let idempotent = is_idempotent(method, segments);
-        let n = cluster.instances.len();
-        let max_attempts = policy
-            .attempts
-            .max(u32::try_from(n).unwrap_or(u32::MAX))
-            .max(1);
-        // The timeout is the whole call's budget: connection, answer, every retry, wait and
-        // failover. See `attempt_limit` for each attempt's share.
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut tried: Vec<usize> = Vec::new();
-        let mut attempts = 0u32;
-        let mut throttled = 0u32;
-        let mut repeats = 0u32;
-        loop {
-            let index = cluster
-                .pick(&tried)
-                .ok_or_else(|| Failure::known(Error::invalid_input(operation, "no instance")))?;
-            let Some(instance) = cluster.instance(index) else {
-                return Err(Failure::known(Error::invalid_input(
-                    operation,
-                    "no instance",
-                )));
-            };
-            if tried.contains(&index) {
-                // Back to an instance this call already tried: wait a little first.
-                let delay = policy.retry_delay.saturating_mul(1u32 << repeats.min(10));
-                repeats = repeats.saturating_add(1);
-                sleep_within(delay, deadline).await;
-            }
-            let limit = attempt_limit(deadline, max_attempts.saturating_sub(attempts), idempotent);
-            if limit.is_zero() {
-                return Err(Failure::known(self.spent(operation, attempts)));
-            }
-            attempts += 1;
-            let outcome = self.attempt(instance, request, limit).await;
-            let last = attempts >= max_attempts || tokio::time::Instant::now() >= deadline;
-            match outcome {
-                // 304: a value set to what it already was (labels, tags).
-                Ok(answer)
-                    if answer.status.is_success() || answer.status == StatusCode::NOT_MODIFIED =>
-                {
-                    cluster.mark_up(index);
-                    return Ok(answer);
-                }
-                Ok(answer) => {
-                    let status = answer.status;
-                    let error = status_error(operation, status, &answer.body);
-                    match status.as_u16() {
-                        // The failed-login throttle: the request was not carried out.
-                        429 if throttled < policy.throttle_retries => {
-                            throttled += 1;
-                            attempts -= 1;
-                            tracing::debug!(operation, "throttled (429): waiting");
-                            if sleep_within(policy.throttle_delay, deadline).await {
-                                return Err(Failure::known(error));
-                            }
-                        }
-                        // Locked or unprovisioned: not carried out; another instance may be
-                        // operational, this one is not retried.
-                        412 => {
-                            cluster.mark_down(index);
-                            tried.push(index);
-                            if last || tried.len() >= n {
-                                return Err(Failure::known(error));
-                            }
-                        }
-                        500..=599 => {
-                            cluster.mark_down(index);
-                            tried.push(index);
-                            if !idempotent {
-                                return Err(Failure {
-                                    error,
-                                    outcome_unknown: status != StatusCode::SERVICE_UNAVAILABLE,
-                                });
-                            }
-                            if last {
-                                return Err(Failure::known(error));
-                            }
-                        }
-                        _ => {
-                            cluster.mark_up(index);
-                            return Err(Failure::known(error));
-                        }
-                    }
-                }
-                Err(Fault::NotSent(error)) => {
-                    cluster.mark_down(index);
-                    tried.push(index);
-                    if last {
-                        return Err(Failure::known(error));
-                    }
-                }
-                Err(Fault::Unknown(error)) => {
-                    cluster.mark_down(index);
-                    tried.push(index);
-                    if !idempotent {
-                        return Err(Failure {
-                            error,
-                            outcome_unknown: true,
-                        });
-                    }
-                    if last {
-                        return Err(Failure::known(error));
-                    }
-                }
-                Err(Fault::Fatal(error)) => return Err(Failure::known(error)),
-            }
-            tracing::debug!(operation, attempts, "retrying");
+            request.method.clone(),
+            request.segments.iter().copied(),
+        )
+        .query(request.query.iter().copied())
+        .basic_auth(auth)
+        .idempotent(is_idempotent(&request.method, request.segments))
+        .budget(self.timeout);
+        if let Some((content_type, body)) = &request.payload {
+            call = call.body(content_type.clone(), body.clone());
         }
-    }
-
-    /// The error of a call whose time budget ran out between attempts.
-    fn spent(&self, operation: &'static str, attempts: u32) -> Error {
-        Error::new(ErrorKind::Timeout, operation).with_message(format!(
-            "the call's timeout of {} ms is spent ({attempts} attempts)",
-            self.timeout.as_millis()
-        ))
-    }
-
-    /// One request to one instance, bounded by `limit` (its share of the call's budget).
-    async fn attempt(
-        &self,
-        instance: &Instance,
-        call: &Request<'_>,
-        limit: Duration,
-    ) -> std::result::Result<Answer, Fault> {
-        let operation = call.operation;
-        let mut url = Self::url(&instance.base, call.segments).map_err(Fault::Fatal)?;
-        if !call.query.is_empty() {
-            let _ = url.query_pairs_mut().extend_pairs(call.query);
-        }
-        let mut request = instance.http.request(call.method.clone(), url);
-        let credentials = call.credentials.or(self.credentials.as_ref());
-        if let (true, Some(c)) = (call.authenticate, credentials) {
-            request = request.basic_auth(&c.user, Some(c.passphrase.expose_secret()));
-        }
-        if let Some((content_type, body)) = &call.payload {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, content_type.as_ref())
-                .body(body.clone());
-        }
-        let exchange = async {
-            let response = request.send().await.map_err(|e| {
-                let not_sent = e.is_connect();
-                let error = transport_error(operation, e);
-                if not_sent {
-                    Fault::NotSent(error)
-                } else {
-                    Fault::Unknown(error)
-                }
-            })?;
-            let status = response.status();
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = read_limited(operation, response).await?;
+        let outcome = self.cluster.http.call(&call).await;
+        if let Some(answer) = outcome.as_ref().map_or_else(|f| f.answer.as_ref(), Some) {
             tracing::trace!(
                 operation,
-                status = status.as_u16(),
-                bytes = body.len(),
+                status = answer.status(),
+                bytes = answer.body().len(),
                 "nethsm answer"
             );
-            Ok(Answer {
-                status,
-                content_type,
-                body,
-            })
-        };
-        match tokio::time::timeout(limit, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(Fault::Unknown(
-                Error::new(ErrorKind::Timeout, operation).with_message(format!(
-                    "no complete answer within {} ms (this attempt's share of the call's {} ms)",
-                    limit.as_millis(),
-                    self.timeout.as_millis()
-                )),
-            )),
+        }
+        match outcome {
+            Ok(answer) => Ok(Answer {
+                content_type: answer.content_type().map(str::to_owned),
+                body: answer.into_body(),
+            }),
+            Err(failure) => {
+                let error = match &failure.answer {
+                    Some(answer) => match StatusCode::from_u16(answer.status()) {
+                        Ok(status) => status_error(operation, status, answer.body()),
+                        Err(_) => failure.error,
+                    },
+                    None => failure.error,
+                };
+                Err(Failure {
+                    error,
+                    outcome_unknown: failure.outcome_unknown,
+                })
+            }
         }
     }
-}
-
-/// The time one attempt may take: an equal share of what is left of the call's budget for each
-/// attempt still allowed (`remaining / attempts_left`), so a stalled instance costs only its
-/// share and the call still fails over within its timeout. A request that is not idempotent is
-/// never sent again after a timeout (its outcome is unknown), so its attempt gets all that is
-/// left. Zero when the budget is spent.
-fn attempt_limit(deadline: tokio::time::Instant, attempts_left: u32, idempotent: bool) -> Duration {
-    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-    if idempotent {
-        remaining / attempts_left.max(1)
-    } else {
-        remaining
-    }
-}
-
-/// Sleeps `delay`, but not past `deadline`; `true` when the deadline is reached.
-async fn sleep_within(delay: Duration, deadline: tokio::time::Instant) -> bool {
-    let wake = (tokio::time::Instant::now() + delay).min(deadline);
-    tokio::time::sleep_until(wake).await;
-    wake >= deadline
 }
 
 /// Decodes a 2xx JSON answer: the content type must be JSON and the body must parse.
@@ -473,49 +287,6 @@ fn decode_json<T: DeserializeOwned>(operation: &'static str, answer: &Answer) ->
 fn to_json(operation: &'static str, body: &impl Serialize) -> Result<Vec<u8>> {
     serde_json::to_vec(body)
         .map_err(|e| Error::invalid_input(operation, "cannot encode the request").with_source(e))
-}
-
-async fn read_limited(
-    operation: &'static str,
-    mut response: reqwest::Response,
-) -> std::result::Result<Vec<u8>, Fault> {
-    let too_long = || {
-        Fault::Fatal(Error::protocol(
-            operation,
-            format!("the answer is longer than {MAX_RESPONSE_BYTES} bytes"),
-        ))
-    };
-    let announced = response.content_length().unwrap_or(0);
-    if announced > MAX_RESPONSE_BYTES as u64 {
-        return Err(too_long());
-    }
-    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| Fault::Unknown(transport_error(operation, e)))?
-    {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(too_long());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// Maps a transport failure. The error never carries the URL's credentials: reqwest errors
-/// name the URL, and ours has none (Basic auth travels in a sensitive header).
-fn transport_error(operation: &'static str, e: reqwest::Error) -> Error {
-    let kind = if e.is_timeout() {
-        ErrorKind::Timeout
-    } else if e.is_connect() || e.is_request() || e.is_body() {
-        ErrorKind::Unavailable
-    } else if e.is_decode() {
-        ErrorKind::Protocol
-    } else {
-        ErrorKind::Unavailable
-    };
-    Error::new(kind, operation).with_source(e.without_url())
 }
 
 /// Maps an HTTP error status and the device's `{"message": ...}` body: the kind from hsm-core's
