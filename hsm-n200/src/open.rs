@@ -147,7 +147,19 @@ struct Parts {
 }
 
 impl Parts {
-    fn of(mut uri: BackendUri, options: OpenOptions) -> Result<Self> {
+    /// The parts, every error named `n200.<operation>` (hsm-core's URI and option parsers
+    /// name their own: those become `n200.open`).
+    fn of(uri: BackendUri, options: OpenOptions) -> Result<Self> {
+        Self::open(uri, options).map_err(|e| {
+            if e.operation().starts_with("n200.") {
+                e
+            } else {
+                e.with_operation(OP)
+            }
+        })
+    }
+
+    fn open(mut uri: BackendUri, options: OpenOptions) -> Result<Self> {
         if uri.scheme != "n200" {
             return Err(Error::invalid_input(
                 OP,

@@ -134,6 +134,7 @@ fn options_given_in_code_and_in_the_uri_are_refused_naming_them() {
         let options = options.credential(sim.password());
         let e = hsm_n200::open_with(&uri, options.clone()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{name}: {e}");
+        assert_eq!(e.operation(), "n200.open", "{name}: {e}");
         assert!(e.to_string().contains(name), "{name}: {e}");
         assert!(!format!("{e:?}").contains(secret), "{e:?}");
         let e = hsm_n200::open_async_with(&uri, options).unwrap_err();

@@ -450,7 +450,9 @@ impl AsyncN200 {
         let name = request.id.as_name().ok_or_else(|| {
             Error::invalid_input(OP, "N200 keys are named by text (the nice_name)")
         })?;
-        let PrivateKeyParts::Ec { curve, scalar } = request.key.decode()? else {
+        let PrivateKeyParts::Ec { curve, scalar } =
+            request.key.decode().map_err(|e| e.with_operation(OP))?
+        else {
             return Err(Error::unsupported(
                 OP,
                 "the N200 imports EC keys only (importecckey)",
@@ -515,7 +517,7 @@ impl AsyncN200 {
             .public_key
             .ok_or_else(|| Error::protocol(OP, "the device sent no public key"))?;
         let bytes = sigformat::decode_text(&text, OP)?;
-        match spec.curve() {
+        let parsed = match spec.curve() {
             Some(curve) => {
                 let point = if bytes.len() == 2 * curve.field_len() {
                     [&[0x04][..], &bytes].concat()
@@ -525,7 +527,11 @@ impl AsyncN200 {
                 PublicKey::from_ec_point(curve, &point)
             }
             None => PublicKey::from_der(&bytes),
-        }
+        };
+        parsed.map_err(|e| {
+            Error::protocol(OP, format!("the device's {spec} public key does not parse"))
+                .with_source(e)
+        })
     }
 
     /// Encrypts the text `plaintext` with the AES key `key` in `mode` (`CBC`, as in the record)

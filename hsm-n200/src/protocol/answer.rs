@@ -124,7 +124,7 @@ mod tests {
     use hsm_core::ErrorKind;
 
     use super::*;
-    use crate::protocol::errors::{status_kind, text_kind};
+    use crate::protocol::errors::text_kind;
 
     fn interpret(op: &str, answer: &Answer, secrets: &[&str]) -> Result<Object> {
         answer.interpret(op, secrets)
@@ -170,7 +170,6 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Protocol);
         assert!(e.to_string().contains("text/html"), "{e}");
         assert!(interpret("n200.x", &answer(200, r#"{"result":"1664657599"}"#), &[]).is_ok());
-        assert_eq!(status_kind(503), ErrorKind::Unavailable);
     }
 
     /// Device texts: the documented phrase and its spellings, the two counter-examples of the

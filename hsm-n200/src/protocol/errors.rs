@@ -1,21 +1,24 @@
-//! The one table from what the N200 answers to [`hsm_core::ErrorKind`].
+//! From what the N200 answers to [`hsm_core::ErrorKind`].
 //!
 //! Every failed answer gets its kind here, from the HTTP status and the device's error text (an
 //! `error` field, or a `result` starting with `error`/`fail`):
 //!
+//! - the HTTP status goes through hsm-core's one table of the REST backends,
+//!   [`ErrorKind::from_http_status`] (401 `AuthenticationFailed`, 403 `PermissionDenied`, 404
+//!   `NotFound`, 409 `AlreadyExists`, 400/413/414/422 `InvalidInput`, 408/504 `Timeout`,
+//!   429/502/503 `Unavailable`, 500 `Device`, ...): the N200's statuses are not public, so it
+//!   gets the meanings every REST backend uses;
+//! - the device's texts have their own table here, [`DOCUMENTED_TEXTS`]: whole phrases the
+//!   public record shows. Such a text refines a generic status (400, 500) and decides in a 2xx
+//!   answer; any other text in a 2xx answer is `Device`, and a specific status is never
+//!   overridden by a text.
+//!
 //! | status | device text | kind |
 //! |---|---|---|
-//! | 400, 422 | none or undocumented | `InvalidInput` |
-//! | 401 | any | `AuthenticationFailed` |
-//! | 403 | any | `PermissionDenied` |
-//! | 404 | any | `NotFound` |
-//! | 409 | any | `AlreadyExists` |
-//! | 408, 504 | any | `Timeout` |
-//! | 429, 502, 503 | any | `Unavailable` |
 //! | 400, 500 | a documented text | the text's kind |
-//! | 200 | a documented text | the text's kind |
-//! | 200 | any other text | `Device` |
-//! | any other | none or undocumented | `Device` |
+//! | 2xx | a documented text | the text's kind |
+//! | 2xx | any other text | `Device` |
+//! | any other error status, or 400/500 without a documented text | any | [`ErrorKind::from_http_status`] |
 //!
 //! Documented texts ([`DOCUMENTED_TEXTS`]): `access denied` → `PermissionDenied`.
 //!
@@ -28,8 +31,8 @@
 use hsm_core::ErrorKind;
 
 /// The kind of a failed answer: a generic status (400, 500) or a 2xx with a documented device
-/// text takes the text's kind; any other error status keeps its own ([`status_kind`]); a 2xx
-/// with an undocumented text is [`ErrorKind::Device`].
+/// text takes the text's kind; any other error status keeps its own
+/// ([`ErrorKind::from_http_status`]); a 2xx with an undocumented text is [`ErrorKind::Device`].
 pub fn answer_kind(status: u16, device_text: Option<&str>) -> ErrorKind {
     let documented = device_text
         .map(text_kind)
@@ -37,22 +40,7 @@ pub fn answer_kind(status: u16, device_text: Option<&str>) -> ErrorKind {
     match (status, documented) {
         (400 | 500, Some(kind)) => kind,
         (200..=299, text) => text.unwrap_or(ErrorKind::Device),
-        _ => status_kind(status),
-    }
-}
-
-/// Maps an HTTP status to a kind. The N200's error statuses are not public; these are the usual
-/// meanings.
-pub fn status_kind(status: u16) -> ErrorKind {
-    match status {
-        400 | 422 => ErrorKind::InvalidInput,
-        401 => ErrorKind::AuthenticationFailed { retries_left: None },
-        403 => ErrorKind::PermissionDenied,
-        404 => ErrorKind::NotFound,
-        409 => ErrorKind::AlreadyExists,
-        408 | 504 => ErrorKind::Timeout,
-        429 | 502 | 503 => ErrorKind::Unavailable,
-        _ => ErrorKind::Device,
+        _ => ErrorKind::from_http_status(status),
     }
 }
 
@@ -88,8 +76,15 @@ mod tests {
     #[test]
     fn the_documented_table_holds() {
         let auth = ErrorKind::AuthenticationFailed { retries_left: None };
+        // The status rows follow hsm-core's table; a few spot checks of it here, the texts'
+        // rows in full.
         let rows: &[(u16, Option<&str>, ErrorKind)] = &[
             (400, None, ErrorKind::InvalidInput),
+            (413, None, ErrorKind::InvalidInput),
+            (405, Some("access denied"), ErrorKind::Unsupported),
+            (423, None, ErrorKind::InvalidState),
+            (500, None, ErrorKind::Device),
+            (507, None, ErrorKind::Unavailable),
             (422, Some("bad"), ErrorKind::InvalidInput),
             (401, Some("access denied"), auth),
             (403, None, ErrorKind::PermissionDenied),
@@ -110,6 +105,21 @@ mod tests {
         ];
         for (status, text, kind) in rows {
             assert_eq!(answer_kind(*status, *text), *kind, "{status} {text:?}");
+        }
+        // Without a documented text every error status is hsm-core's kind.
+        for status in 300..=599 {
+            if status != 400 && status != 500 {
+                assert_eq!(
+                    answer_kind(status, Some("access denied")),
+                    ErrorKind::from_http_status(status),
+                    "{status}"
+                );
+            }
+            assert_eq!(
+                answer_kind(status, Some("key mapping failed")),
+                ErrorKind::from_http_status(status),
+                "{status}"
+            );
         }
     }
 }
