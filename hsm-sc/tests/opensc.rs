@@ -354,18 +354,57 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
         );
     }
     let ec_key = KeyId::name("ectest").unwrap();
-    hsm.write_certificate(&ec_key, &fs::read(p("ec.crt")).unwrap())
+    assert_eq!(hsm.certificate(&ec_key).unwrap(), None);
+    hsm.store_certificate(&ec_key, &fs::read(p("ec.crt")).unwrap())
         .unwrap();
     let dump = card.pkcs15_tool(&["--dump"]);
     assert!(dump.contains("X.509 Certificate [ectest]"), "{dump}");
+    let listed = card.pkcs15_tool(&["--list-certificates"]);
+    assert!(
+        listed.contains("X.509 Certificate [ectest]") && listed.contains(": ce01"),
+        "{listed}"
+    );
     let from_opensc = card.pkcs15_tool(&["--read-certificate", "01"]);
     let expected = run("openssl", &["x509", "-inform", "DER", "-in", ps("ec.crt")]);
     assert!(from_opensc.contains(expected.trim()), "{from_opensc}");
+    // ... and through OpenSC's PKCS#11 module, byte for byte.
+    card.pkcs11_tool(&[
+        "--read-object",
+        "--type",
+        "cert",
+        "--id",
+        "01",
+        "--output-file",
+        ps("ec.read.der"),
+    ]);
+    assert_eq!(
+        fs::read(p("ec.read.der")).unwrap(),
+        fs::read(p("ec.crt")).unwrap()
+    );
     assert_eq!(
         hsm.public_key(&ec_key).unwrap().to_pem().trim(),
         fs::read_to_string(p("ec.pem")).unwrap().trim(),
         "the key's public key is unchanged by its certificate"
     );
+    // Deleted by hsm-sc: OpenSC lists no certificate for the key and still has its public key
+    // (from the CV request hsm-sc wrote back), and signs with it.
+    hsm.delete_certificate(&ec_key).unwrap();
+    let listed = card.pkcs15_tool(&["--list-certificates"]);
+    assert!(!listed.contains("X.509 Certificate [ectest]"), "{listed}");
+    let pem = card.pkcs15_tool(&["--read-public-key", "01"]);
+    assert!(
+        pem.contains(fs::read_to_string(p("ec.pem")).unwrap().trim()),
+        "{pem}"
+    );
+    pkcs11_key_op(
+        &card,
+        "--sign",
+        "01",
+        "ECDSA-SHA256",
+        ps("msg"),
+        ps("sig-nocert"),
+    );
+    openssl_verify(&p("ec.pem"), &p("msg"), &p("sig-nocert"), &[]);
     let mut a = login_args();
     a.extend([
         "--write-object",
@@ -379,9 +418,8 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     ]);
     card.pkcs11_tool(&a);
     assert_eq!(
-        hsm.read_certificate(&KeyId::name("rsatest").unwrap())
-            .unwrap(),
-        fs::read(p("rsa.crt")).unwrap()
+        hsm.certificate(&KeyId::name("rsatest").unwrap()).unwrap(),
+        Some(fs::read(p("rsa.crt")).unwrap())
     );
 
     // keys made by hsm-sc show in OpenSC with label and id, and sign there

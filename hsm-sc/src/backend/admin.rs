@@ -1,5 +1,5 @@
 //! Device administration on [`ScHsm`]: initialisation, DKEK shares, key backup (wrap/unwrap),
-//! certificates and data objects, RSA decryption, ECDH, random.
+//! data objects, RSA decryption, ECDH.
 
 use hsm_core::{Error, ErrorKind, KeyId, KeyInfo, Result};
 use secrecy::SecretString;
@@ -173,29 +173,6 @@ impl ScHsm {
             .ok_or_else(|| Error::protocol(OP, "the unwrapped key has an unusable label"))
     }
 
-    /// Stores a certificate (DER X.509) for a key in `CExx`, replacing the CV request.
-    ///
-    /// # Errors
-    /// [`ErrorKind::NotFound`] for an unknown key.
-    pub fn write_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
-        const OP: &str = "sc-hsm.write_certificate";
-        let mut inner = self.lock()?;
-        let e = inner.find(key, OP)?;
-        inner.keys = None;
-        inner.logged_in(OP, |c| c.write_file(fid(prefix::CERT, e.key_ref), der))
-    }
-
-    /// The content of a key's `CExx` file (an X.509 certificate or the CV request).
-    ///
-    /// # Errors
-    /// [`ErrorKind::NotFound`] for an unknown key or a missing file.
-    pub fn read_certificate(&self, key: &KeyId) -> Result<Vec<u8>> {
-        const OP: &str = "sc-hsm.read_certificate";
-        let mut inner = self.lock()?;
-        let e = inner.find(key, OP)?;
-        inner.plain(|c| c.read_file(fid(prefix::CERT, e.key_ref)))
-    }
-
     fn data_objects(&self) -> Result<Vec<(u8, DataObjectDescription)>> {
         self.lock()?.plain(|c| {
             let mut out = Vec::new();
@@ -311,13 +288,5 @@ impl ScHsm {
         let mut inner = self.lock()?;
         let e = inner.find(key, OP)?;
         inner.logged_in(OP, |c| c.ecdh(e.key_ref, peer_point))
-    }
-
-    /// Random bytes from the card.
-    ///
-    /// # Errors
-    /// Card errors.
-    pub fn random(&self, n: usize) -> Result<Zeroizing<Vec<u8>>> {
-        self.lock()?.plain(|c| c.random(n))
     }
 }

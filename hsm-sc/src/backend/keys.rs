@@ -68,7 +68,7 @@ pub(crate) const CURVES: [Curve; 7] = [
     Curve::BrainpoolP512r1,
 ];
 
-fn read_optional(c: &mut Commands<'_>, f: u16) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_optional(c: &mut Commands<'_>, f: u16) -> Result<Option<Vec<u8>>> {
     match c.read_file(f) {
         Ok(d) => Ok(Some(d)),
         Err(e) if Commands::is_missing(&e) => Ok(None),
@@ -168,6 +168,8 @@ pub(crate) fn capabilities() -> Capabilities {
         ],
     )
     .with_delete(true)
+    .with_certificates(true)
+    .with_random(true)
 }
 
 impl KeyStore for ScHsm {
@@ -284,6 +286,30 @@ impl KeyStore for ScHsm {
             }
             Ok(())
         })
+    }
+
+    fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
+        let _span = tracing::debug_span!("sc-hsm.certificate").entered();
+        self.key_certificate(key)
+    }
+
+    /// Stores the certificate in the key's `CExx` (as OpenSC does); a certificate for another
+    /// public key is refused ([`ErrorKind::InvalidInput`]): see `backend/certificates.rs`.
+    fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
+        let _span = tracing::debug_span!("sc-hsm.store_certificate").entered();
+        self.store_key_certificate(key, der)
+    }
+
+    /// Puts a CV request for the key's public key, signed by the key, back in `CExx`.
+    fn delete_certificate(&self, key: &KeyId) -> Result<()> {
+        let _span = tracing::debug_span!("sc-hsm.delete_certificate").entered();
+        self.delete_key_certificate(key)
+    }
+
+    /// GET CHALLENGE, at most 1024 bytes per APDU.
+    fn random(&self, len: usize) -> Result<Vec<u8>> {
+        let _span = tracing::debug_span!("sc-hsm.random").entered();
+        self.card_random(len)
     }
 
     fn public_key(&self, key: &KeyId) -> Result<PublicKey> {

@@ -1,6 +1,7 @@
 //! [`ScHsm`]: the `KeyStore + Signer` backend over one SmartCard-HSM.
 
 mod admin;
+mod certificates;
 mod keys;
 mod sign;
 

@@ -48,10 +48,7 @@ pub fn encode_request(request: &KeyGenRequest) -> Result<Vec<u8>> {
             tlv::write(&mut key, 0x02, &bits.to_be_bytes());
         }
     }
-    let mut d = tlv::encode(0x5F29, &[0x00]);
-    tlv::write(&mut d, 0x42, request.car.as_bytes());
-    tlv::write(&mut d, 0x7F49, &key);
-    tlv::write(&mut d, 0x5F20, request.chr.as_bytes());
+    let mut d = cvc::request_body(&key, &request.car, &request.chr);
     if let Some(algs) = &request.algorithms {
         tlv::write(&mut d, 0x91, algs);
     }

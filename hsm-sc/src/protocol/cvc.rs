@@ -222,6 +222,88 @@ pub fn write_ec_public_key(out: &mut Vec<u8>, c: &curves::CurveParams, point: Op
     tlv::write(out, 0x87, c.h);
 }
 
+/// The content of a CV request body (without its `7F4E` tag): profile 0 (`5F29`), the
+/// certification authority reference (`42`), the public-key template `public_key` (`7F49`,
+/// made by [`write_ec_public_key`] or [`rsa_public_key`]) and the holder reference (`5F20`).
+/// GENERATE ASYMMETRIC KEY PAIR takes it as its command data (the template without the point).
+#[must_use]
+pub fn request_body(public_key: &[u8], car: &str, chr: &str) -> Vec<u8> {
+    let mut body = tlv::encode(0x5F29, &[0x00]);
+    tlv::write(&mut body, 0x42, car.as_bytes());
+    tlv::write(&mut body, 0x7F49, public_key);
+    tlv::write(&mut body, 0x5F20, chr.as_bytes());
+    body
+}
+
+/// The public-key template of an RSA key: `06` id-TA-RSA-v1-5-SHA-256, `81` modulus, `82`
+/// public exponent.
+#[must_use]
+pub fn rsa_public_key(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
+    let mut key = tlv::encode(0x06, &ID_TA_RSA_V15_SHA256);
+    tlv::write(&mut key, 0x81, modulus);
+    tlv::write(&mut key, 0x82, exponent);
+    key
+}
+
+/// The public-key template of `public` as a CV request carries it (EC: with the curve's domain
+/// parameters and the point).
+///
+/// # Errors
+/// [`hsm_core::ErrorKind::Unsupported`] for a key type or curve the card does not have.
+pub fn public_key_template(public: &PublicKey) -> Result<Vec<u8>> {
+    if let (Some(curve), Some(point)) = (public.curve(), public.ec_point()) {
+        let params = curves::params(curve).ok_or_else(|| {
+            Error::unsupported(OP, format!("the SmartCard-HSM has no {curve:?} keys"))
+        })?;
+        let mut key = Vec::new();
+        write_ec_public_key(&mut key, params, Some(point));
+        return Ok(key);
+    }
+    match public.rsa_components() {
+        Some((modulus, exponent)) => Ok(rsa_public_key(&modulus, &exponent)),
+        None => Err(Error::unsupported(
+            OP,
+            "the SmartCard-HSM holds RSA and EC keys only",
+        )),
+    }
+}
+
+/// A CV request `7F21 { 7F4E body, 5F37 signature }` from the body's content and the inner
+/// signature over the whole `7F4E` element (plain `r || s` for ECDSA).
+#[must_use]
+pub fn request(body: &[u8], signature: &[u8]) -> Vec<u8> {
+    let mut cert = tlv::encode(0x7F4E, body);
+    tlv::write(&mut cert, 0x5F37, signature);
+    tlv::encode(0x7F21, &cert)
+}
+
+/// What the outer signature of an authenticated request covers: the CV request (`7F21`, as
+/// [`request`] makes it) followed by the outer certification authority reference (`42`).
+#[must_use]
+pub fn outer_signed_data(request: &[u8], outer_car: &str) -> Vec<u8> {
+    let mut signed = request.to_vec();
+    tlv::write(&mut signed, 0x42, outer_car.as_bytes());
+    signed
+}
+
+/// An authenticated request `67 { 7F21 ..., 42 outer CAR, 5F37 outer signature }` from
+/// [`outer_signed_data`] and the signature over it: the form the card answers GENERATE
+/// ASYMMETRIC KEY PAIR with (outer signature by the device key), and the form OpenSC takes a
+/// key's public key from.
+#[must_use]
+pub fn authenticated_request(outer_signed_data: &[u8], outer_signature: &[u8]) -> Vec<u8> {
+    let mut auth = outer_signed_data.to_vec();
+    tlv::write(&mut auth, 0x5F37, outer_signature);
+    tlv::encode(0x67, &auth)
+}
+
+/// Whether a `CExx` file holds an X.509 certificate (a DER SEQUENCE), not the CV request the
+/// card wrote when it generated the key.
+#[must_use]
+pub fn is_x509(file: &[u8]) -> bool {
+    file.first() == Some(&0x30)
+}
+
 /// The SubjectPublicKeyInfo (whole DER) of an X.509 certificate.
 ///
 /// # Errors
@@ -257,9 +339,10 @@ pub fn x509_spki(cert: &[u8]) -> Result<&[u8]> {
 /// # Errors
 /// [`hsm_core::ErrorKind::Protocol`] if it is neither.
 pub fn public_key_of_cert_file(data: &[u8]) -> Result<PublicKey> {
-    match data.first() {
-        Some(0x30) => PublicKey::from_der(x509_spki(data)?).map_err(invalid_key),
-        _ => CvCertificate::parse(data)?.public_key(),
+    if is_x509(data) {
+        PublicKey::from_der(x509_spki(data)?).map_err(invalid_key)
+    } else {
+        CvCertificate::parse(data)?.public_key()
     }
 }
 
@@ -271,16 +354,9 @@ mod tests {
         let c = &curves::P256;
         let mut key = Vec::new();
         write_ec_public_key(&mut key, c, Some(point));
-        let mut body = tlv::encode(0x5F29, &[0]);
-        tlv::write(&mut body, 0x42, b"UTCA00001");
-        tlv::write(&mut body, 0x7F49, &key);
-        tlv::write(&mut body, 0x5F20, b"DESIM0000100001");
-        let mut cert = tlv::encode(0x7F4E, &body);
-        tlv::write(&mut cert, 0x5F37, &[1; 64]);
-        let mut auth = tlv::encode(0x7F21, &cert);
-        tlv::write(&mut auth, 0x42, b"DESIM0000100001");
-        tlv::write(&mut auth, 0x5F37, &[2; 64]);
-        tlv::encode(0x67, &auth)
+        let body = request_body(&key, "UTCA00001", "DESIM0000100001");
+        let signed = outer_signed_data(&request(&body, &[1; 64]), "DESIM0000100001");
+        authenticated_request(&signed, &[2; 64])
     }
 
     #[test]
@@ -321,5 +397,33 @@ mod tests {
         assert!(std::error::Error::source(&e).is_some());
         let e = public_key_of_cert_file(&[0x30, 0x03, 0x30, 0x01, 0x00]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    }
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+
+    /// A request rebuilt from a public key parses back to the same key, for EC and RSA.
+    #[test]
+    fn a_request_for_a_public_key_carries_that_key() {
+        let ec = PublicKey::from_ec_point(Curve::P256, curves::P256.g).unwrap();
+        let rsa = PublicKey::from_rsa_components(&[0xC5; 256], &[1, 0, 1]).unwrap();
+        for public in [ec, rsa] {
+            let body = request_body(
+                &public_key_template(&public).unwrap(),
+                "UTCA00001",
+                "DESIM0000100001",
+            );
+            let file = request(&body, &[7; 64]);
+            assert!(!is_x509(&file));
+            let parsed = CvCertificate::parse(&file).unwrap();
+            assert_eq!(parsed.chr, "DESIM0000100001");
+            assert_eq!(parsed.signature, vec![7; 64]);
+            assert_eq!(parsed.body, tlv::encode(0x7F4E, &body));
+            assert_eq!(public_key_of_cert_file(&file).unwrap(), public);
+        }
+        let ed = PublicKey::from_ed25519(&[9; 32]).unwrap();
+        assert!(public_key_template(&ed).is_err());
     }
 }

@@ -4,7 +4,7 @@
 use openssl::hash::{MessageDigest, hash};
 
 use super::keys::{SimKey, SimResult, StoredKey};
-use crate::protocol::cvc::{self, ID_TA_RSA_V15_SHA256};
+use crate::protocol::cvc;
 use crate::protocol::{curves, tlv};
 
 fn sha256(data: &[u8]) -> SimResult<Vec<u8>> {
@@ -18,9 +18,7 @@ pub(crate) fn public_key_template(key: &SimKey) -> SimResult<Vec<u8>> {
     let mut v = Vec::new();
     match &key.stored {
         StoredKey::Rsa { n, e, .. } => {
-            tlv::write(&mut v, 0x06, &ID_TA_RSA_V15_SHA256);
-            tlv::write(&mut v, 0x81, crate::protocol::tlv::trim_unsigned(n));
-            tlv::write(&mut v, 0x82, crate::protocol::tlv::trim_unsigned(e));
+            v = cvc::rsa_public_key(tlv::trim_unsigned(n), tlv::trim_unsigned(e));
         }
         StoredKey::Ec { .. } => {
             let c = key.curve().and_then(curves::params).ok_or(0x6F00u16)?;
@@ -99,12 +97,7 @@ pub(crate) fn authenticated_request(
     let inner_sig = cv_sign(new_key, &b)?;
     let mut cert = b;
     tlv::write(&mut cert, 0x5F37, &inner_sig);
-    let cert = tlv::encode(0x7F21, &cert);
-    let outer_car = tlv::encode(0x42, device_chr.as_bytes());
-    let mut signed = cert.clone();
-    signed.extend_from_slice(&outer_car);
+    let signed = cvc::outer_signed_data(&tlv::encode(0x7F21, &cert), device_chr);
     let outer_sig = cv_sign(device_key, &signed)?;
-    let mut auth = signed;
-    tlv::write(&mut auth, 0x5F37, &outer_sig);
-    Ok(tlv::encode(0x67, &auth))
+    Ok(cvc::authenticated_request(&signed, &outer_sig))
 }

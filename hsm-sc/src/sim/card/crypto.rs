@@ -3,7 +3,7 @@
 use openssl::hash::{MessageDigest, hash};
 
 use super::{Reply, SimCard};
-use crate::protocol::files::EF_UNWRAP_STAGING;
+use crate::protocol::files::{EF_UNWRAP_STAGING, fid, prefix};
 use crate::protocol::{curves, tlv};
 use crate::sim::command::Command;
 use crate::sim::keys::{SimKey, SimResult, md_for_len, parse_digest_info};
@@ -89,7 +89,7 @@ impl SimCard {
         let _ = self
             .state
             .files
-            .insert(0xCE00 | u16::from(c.p1), answer.clone());
+            .insert(fid(prefix::CERT, c.p1), answer.clone());
         self.persist();
         Ok((answer, 0x9000))
     }
