@@ -16,9 +16,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 use der::EncodePem as _;
-use hsm::rustcrypto::{EcdsaP256Key, EcdsaP384Key, Ed25519Key, RsaPkcs1Sha256Key};
-use hsm::{Curve, Hsm, KeyId, KeyType};
-use x509_cert::builder::{Builder as _, RequestBuilder};
+use hsm::{Hsm, KeyId};
+use x509_cert::builder::RequestBuilder;
 use x509_cert::name::Name;
 use x509_cert::request::CertReq;
 
@@ -27,7 +26,8 @@ use x509_cert::request::CertReq;
 struct Args {
     #[command(flatten)]
     backend: common::BackendArg,
-    /// The key (`NAME` or `id:HEX`): P-256, P-384, RSA (signs with SHA-256) or Ed25519.
+    /// The key (`NAME` or `id:HEX`): ECDSA on P-256/384/521, secp256k1 or brainpoolP256r1/P384r1
+    /// (signs with the curve's hash), RSA (signs with SHA-256) or Ed25519.
     #[arg(long)]
     key: KeyId,
     /// The subject, e.g. `CN=signer.example,O=Example,C=DE`.
@@ -38,37 +38,15 @@ struct Args {
     out: PathBuf,
 }
 
-fn build(hsm: Arc<dyn Hsm>, key: KeyId, subject: Name) -> common::Result<CertReq> {
-    let public_key = hsm.public_key(&key)?;
-    let builder = RequestBuilder::new(subject)?;
-    let request = match (public_key.key_type(), public_key.curve()) {
-        (KeyType::Ec, Some(Curve::P256)) => {
-            builder.build::<_, p256::ecdsa::DerSignature>(&EcdsaP256Key::new(hsm, key)?)?
-        }
-        (KeyType::Ec, Some(Curve::P384)) => {
-            builder.build::<_, p384::ecdsa::DerSignature>(&EcdsaP384Key::new(hsm, key)?)?
-        }
-        (KeyType::Rsa, _) => {
-            builder.build::<_, rsa::pkcs1v15::Signature>(&RsaPkcs1Sha256Key::new(hsm, key)?)?
-        }
-        (KeyType::Ed25519, _) => {
-            builder.build::<_, ed25519_dalek::Signature>(&Ed25519Key::new(hsm, key)?)?
-        }
-        _ => return Err(format!("no CSR support for a {:?} key", public_key.spec()).into()),
-    };
-    Ok(request)
-}
-
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let hsm: Arc<dyn Hsm> = Arc::from(args.backend.open()?);
     let subject = Name::from_str(&args.subject)?;
-    let request = build(hsm, args.key, subject)?;
+    let request: CertReq =
+        common::x509::build_signed(RequestBuilder::new(subject)?, &hsm, &args.key)?;
     std::fs::write(&args.out, request.to_pem(der::pem::LineEnding::LF)?)?;
     println!("wrote {}", args.out.display());
     Ok(())

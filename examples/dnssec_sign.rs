@@ -110,12 +110,10 @@ struct Row {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let mut uri = common::backend_uri(args.uri, "n200+sim:");
     let n200_sim = uri.to_ascii_lowercase().starts_with("n200+sim:");
     let mut latency_ms = None;

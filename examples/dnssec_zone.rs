@@ -261,12 +261,10 @@ impl SignRaw for HsmZoneKey {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let hsm: Arc<dyn Hsm> = Arc::from(args.backend.open()?);
     if args.create {
         hsm.generate_key(&KeyTemplate::new(

@@ -25,15 +25,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use der::asn1::Ia5String;
 use der::{Decode as _, DecodePem as _, Encode as _, EncodePem as _};
-use hsm::rustcrypto::{EcdsaP256Key, EcdsaP384Key, Ed25519Key, RsaPkcs1Sha256Key};
-use hsm::{Curve, Hsm, KeyId, KeySpec, KeyTemplate, KeyType, PublicKey, SignAlgorithm, Signature};
+use hsm::{Hsm, KeyId, KeySpec, KeyTemplate, PublicKey, SignAlgorithm, Signature};
 use sha2::{Digest as _, Sha256};
 use spki::SubjectPublicKeyInfoOwned;
-use x509_cert::Certificate;
-use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::CertificateBuilder;
 use x509_cert::builder::profile::cabf::Root;
 use x509_cert::builder::profile::cabf::tls::{CertificateType, Subscriber};
-use x509_cert::builder::{Builder as _, CertificateBuilder};
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
@@ -86,12 +83,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let hsm: Arc<dyn Hsm> = Arc::from(args.backend.open()?);
     if args.create {
         hsm.generate_key(&KeyTemplate::new(args.ca_key.clone(), args.ca_spec))?;
@@ -110,7 +105,7 @@ fn run() -> common::Result {
         validity,
         SubjectPublicKeyInfoOwned::from_der(ca_public.as_der())?,
     )?;
-    let ca_cert = sign(ca_builder, &hsm, &args.ca_key, &ca_public)?;
+    let ca_cert = common::x509::build_signed(ca_builder, &hsm, &args.ca_key)?;
 
     // The leaf: its public key from the CSR (after checking the CSR's signature) or the HSM.
     let names = args
@@ -147,7 +142,7 @@ fn run() -> common::Result {
     )?;
     // The CA/B profile leaves the subjectAltName to the issuer.
     leaf_builder.add_extension(&SubjectAltName(names))?;
-    let leaf_cert = sign(leaf_builder, &hsm, &args.ca_key, &ca_public)?;
+    let leaf_cert = common::x509::build_signed(leaf_builder, &hsm, &args.ca_key)?;
 
     std::fs::write(&args.ca_out, ca_cert.to_pem(der::pem::LineEnding::LF)?)?;
     std::fs::write(&args.out, leaf_cert.to_pem(der::pem::LineEnding::LF)?)?;
@@ -162,37 +157,6 @@ fn run() -> common::Result {
         args.dns_names.join(", ")
     );
     Ok(())
-}
-
-/// Signs the certificate with the CA key on the HSM, through the handle for its key type.
-fn sign<P: BuilderProfile>(
-    builder: CertificateBuilder<P>,
-    hsm: &Arc<dyn Hsm>,
-    key: &KeyId,
-    public: &PublicKey,
-) -> common::Result<Certificate> {
-    let hsm = Arc::clone(hsm);
-    let key = key.clone();
-    let cert = match (public.key_type(), public.curve()) {
-        (KeyType::Ec, Some(Curve::P256)) => {
-            builder.build::<_, p256::ecdsa::DerSignature>(&EcdsaP256Key::new(hsm, key)?)?
-        }
-        (KeyType::Ec, Some(Curve::P384)) => {
-            builder.build::<_, p384::ecdsa::DerSignature>(&EcdsaP384Key::new(hsm, key)?)?
-        }
-        (KeyType::Rsa, _) => {
-            builder.build::<_, rsa::pkcs1v15::Signature>(&RsaPkcs1Sha256Key::new(hsm, key)?)?
-        }
-        (KeyType::Ed25519, _) => {
-            builder.build::<_, ed25519_dalek::Signature>(&Ed25519Key::new(hsm, key)?)?
-        }
-        _ => {
-            return Err(
-                format!("a {} key cannot sign certificates here", spec_name(public)).into(),
-            );
-        }
-    };
-    Ok(cert)
 }
 
 /// Checks a request's self-signature (proof of possession of the private key).

@@ -30,12 +30,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let hsm = args.backend.open()?;
     let mut template = KeyTemplate::new(args.id, args.spec);
     if let Some(label) = args.label {

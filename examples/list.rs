@@ -19,12 +19,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let hsm = args.backend.open()?;
     let keys = hsm.list_keys()?;
     println!("{} keys on {}", keys.len(), hsm.backend());

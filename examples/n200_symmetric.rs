@@ -41,8 +41,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::init_tracing();
-    common::exit(run(Args::parse()).map_err(Into::into))
+    common::main(|args| run(args).map_err(Into::into))
 }
 
 fn is_aes(spec: Option<KeySpec>) -> bool {

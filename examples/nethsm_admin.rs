@@ -37,12 +37,10 @@ fn secret(var: &str, default: &str) -> SecretString {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let uri = common::backend_uri(args.uri, "nethsm+sim:?state=unprovisioned");
     let uri = BackendUri::parse(&uri)?;
     if uri.scheme != "nethsm" {

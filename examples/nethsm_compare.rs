@@ -106,12 +106,10 @@ impl Peer {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let mut uri = common::backend_uri(args.uri, common::DEFAULT_URI);
     let parsed = BackendUri::parse(&uri)?;
     if parsed.scheme != "nethsm" {

@@ -28,12 +28,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let hsm = args.backend.open()?;
     println!("backend: {}", hsm.backend());
 

@@ -47,12 +47,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let hsm = args.backend.open()?;
     let message = std::fs::read(&args.input)?;
     let signature = hsm.sign(&args.key, args.alg, &message)?;

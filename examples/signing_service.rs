@@ -67,12 +67,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::exit(run())
+    common::main(run)
 }
 
-fn run() -> common::Result {
-    common::init_tracing();
-    let args = Args::parse();
+fn run(args: Args) -> common::Result {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

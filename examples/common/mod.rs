@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+pub(crate) mod x509;
+
 /// The URI used when neither `--uri` nor `HSM_URI` is given: the built-in NetHSM simulator.
 pub(crate) const DEFAULT_URI: &str = "nethsm+sim:";
 
@@ -45,7 +47,15 @@ pub(crate) fn init_tracing() {
         .try_init();
 }
 
-/// An example's `main`: `fn main() -> ExitCode { common::exit(run()) }`.
+/// An example's `main`: `fn main() -> ExitCode { common::main(run) }` with
+/// `fn run(args: Args) -> common::Result`: logging set up, the arguments parsed, `run` called
+/// and its error printed by [`exit`].
+pub(crate) fn main<A: clap::Parser>(run: impl FnOnce(A) -> Result) -> ExitCode {
+    init_tracing();
+    exit(run(A::parse()))
+}
+
+/// Ends an example: exit code 0, or the error printed as [`main`] describes it.
 ///
 /// On error it prints the error with `Display`, never `Debug` (which is what returning the error
 /// from `main` would print): for an [`hsm::Error`] that is the failing operation, the kind, the
