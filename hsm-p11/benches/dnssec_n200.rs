@@ -25,20 +25,21 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
 
 use std::time::Instant;
 
 use common::*;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, ObjectClass, ObjectHandle};
+use cryptoki::object::ObjectHandle;
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
 const LATENCY_MS: u64 = 20;
 const ZSK: &[u8] = b"zsk-bench";
-const P256_OID: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 fn main() {
     if std::env::var_os("P11_TEST_CHILD").is_none() {
@@ -136,29 +137,5 @@ fn login(m: &Pkcs11, slot: Slot) -> Session {
 
 /// The ZSK's private key, generated when missing.
 fn key(s: &Session) -> ObjectHandle {
-    let find = || {
-        s.find_objects(&[
-            Attribute::Class(ObjectClass::PRIVATE_KEY),
-            Attribute::Id(ZSK.to_vec()),
-        ])
-        .unwrap()
-    };
-    if let Some(k) = find().first() {
-        return *k;
-    }
-    s.generate_key_pair(
-        &Mechanism::EccKeyPairGen,
-        &[
-            Attribute::Token(true),
-            Attribute::EcParams(P256_OID.to_vec()),
-            Attribute::Id(ZSK.to_vec()),
-        ],
-        &[
-            Attribute::Token(true),
-            Attribute::Sign(true),
-            Attribute::Id(ZSK.to_vec()),
-        ],
-    )
-    .unwrap()
-    .1
+    fixtures::p256_key(s, ZSK)
 }

@@ -26,6 +26,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -44,7 +46,6 @@ use hsm_core::{KeyId, SignAlgorithm, Signer as _};
 
 const KEY: &str = "benchp256";
 const THREADS: usize = 8;
-const P256_OID: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 fn main() {
     if std::env::var_os("P11_TEST_CHILD").is_none() {
@@ -92,34 +93,7 @@ fn overhead(c: &mut Criterion) {
             Some(&AuthPin::new(NETHSM_OPERATOR_PASS.into())),
         )
         .unwrap();
-    let id = KEY.as_bytes().to_vec();
-    let existing = admin
-        .find_objects(&[
-            Attribute::Class(ObjectClass::PRIVATE_KEY),
-            Attribute::Id(id.clone()),
-        ])
-        .unwrap();
-    let key = match existing.first() {
-        Some(k) => *k,
-        None => {
-            admin
-                .generate_key_pair(
-                    &Mechanism::EccKeyPairGen,
-                    &[
-                        Attribute::Token(true),
-                        Attribute::EcParams(P256_OID.to_vec()),
-                        Attribute::Id(id.clone()),
-                    ],
-                    &[
-                        Attribute::Token(true),
-                        Attribute::Sign(true),
-                        Attribute::Id(id.clone()),
-                    ],
-                )
-                .unwrap()
-                .1
-        }
-    };
+    let key = fixtures::p256_key(&admin, KEY.as_bytes());
 
     // The same device and key through the Rust API.
     let direct = hsm::open(&std::env::var("P11_BENCH_URI").unwrap()).unwrap();

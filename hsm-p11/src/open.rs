@@ -1,12 +1,14 @@
 //! Opening a slot's backend from its URI, with the `C_Login` PIN as the credential when the URI
-//! has none. The PIN goes into the backends' own secret fields (`BackendUri::password`,
-//! `Pkcs11Uri::pin`, `ScHsm::new`'s PIN): never into a URI string.
+//! has none. The PIN goes to the backends as a `SecretString`: `OpenOptions::credential` of
+//! each backend's `open_with` (NetHSM, N200, PKCS#11), the PIN argument of `ScHsm::new` for a
+//! SmartCard-HSM (hsm-sc has no `open_with`); never into a URI string. A credential the URI
+//! names (`password-env=`, `pin-env=`, `pin-source=`, ...) is read by the backend itself.
 
 use std::sync::Arc;
 
 use hsm::Hsm;
 use hsm_core::uri::BackendUri;
-use hsm_core::{Error, Result};
+use hsm_core::{Error, OpenOptions, Result};
 use secrecy::SecretString;
 
 use crate::config::Scheme;
@@ -18,33 +20,16 @@ const OP: &str = "hsm-p11.open";
 ///
 /// # Errors
 /// The backend's errors: `AuthenticationFailed` for a wrong PIN, `Unavailable` for a device that
-/// cannot be reached.
+/// cannot be reached, `InvalidInput` for a credential given both in the URI and at login.
 pub(crate) fn open(scheme: Scheme, uri: &str, pin: Option<&SecretString>) -> Result<Arc<dyn Hsm>> {
+    let options = || match pin {
+        Some(pin) => OpenOptions::new().credential(pin.clone()),
+        None => OpenOptions::new(),
+    };
     let hsm: Arc<dyn Hsm> = match scheme {
-        Scheme::NetHsm => {
-            let mut parsed = BackendUri::parse(uri)?;
-            if let Some(pin) = pin {
-                parsed.password = Some(pin.clone());
-            }
-            Arc::new(hsm::nethsm::NetHsm::open(parsed)?)
-        }
-        Scheme::N200 => {
-            let mut parsed = BackendUri::parse(uri)?;
-            if let Some(pin) = pin {
-                parsed.password = Some(pin.clone());
-            }
-            Arc::new(hsm::n200::N200::open(parsed)?)
-        }
-        Scheme::Pkcs11 => {
-            let mut parsed = hsm::pkcs11::Pkcs11Uri::parse(uri)?;
-            if let Some(pin) = pin {
-                parsed.pin = Some(hsm::pkcs11::PinSource::Value(pin.clone()));
-            }
-            Arc::new(hsm::pkcs11::Pkcs11Hsm::from_uri(
-                parsed,
-                hsm::pkcs11::Options::default(),
-            )?)
-        }
+        Scheme::NetHsm => Arc::new(hsm::nethsm::open_with(uri, options())?),
+        Scheme::N200 => Arc::new(hsm::n200::open_with(uri, options())?),
+        Scheme::Pkcs11 => Arc::new(hsm::pkcs11::open_with(uri, &options())?),
         Scheme::ScHsm => Arc::new(open_sc(uri, pin)?),
     };
     // One authenticated call: a wrong credential fails here, at login, and only once.
@@ -52,24 +37,37 @@ pub(crate) fn open(scheme: Scheme, uri: &str, pin: Option<&SecretString>) -> Res
     Ok(hsm)
 }
 
-/// `sc-hsm:?reader=NAME[&pin-env=VAR|pin-source=FILE]`: the card in that PC/SC reader.
+/// `sc-hsm:?reader=NAME[&pin-env=VAR|pin-source=FILE]`: the card in that PC/SC reader. Without
+/// a PIN from `C_Login` the backend opens the URI itself; with one, the URI is read here only to
+/// find the reader, since hsm-sc takes a PIN from code only through `ScHsm::new`.
 fn open_sc(uri: &str, pin: Option<&SecretString>) -> Result<hsm::sc::ScHsm> {
     let mut parsed = BackendUri::parse(uri)?;
+    let Some(pin) = pin else {
+        let sc = hsm::sc::ScHsm::open(parsed)?;
+        sc.login()?;
+        return Ok(sc);
+    };
     if parsed.host.as_deref().is_some_and(|h| !h.is_empty()) || !parsed.path.is_empty() {
         return Err(Error::invalid_input(
             OP,
             "an sc-hsm: URI has no host or path; use sc-hsm:?reader=NAME",
         ));
     }
-    let configured = parsed
+    if parsed
         .query
-        .take_secret("pin-value", "pin-env", "pin-source")?;
+        .take_secret("pin-value", "pin-env", "pin-source")?
+        .is_some()
+    {
+        return Err(Error::invalid_input(
+            OP,
+            "the PIN is given both in the sc-hsm: URI and at C_Login; give it once",
+        ));
+    }
     let reader = parsed.query.take("reader")?;
     parsed.query.finish("sc-hsm")?;
-    let pin = configured.or_else(|| pin.cloned());
     let channel = hsm::sc::transport::PcscChannel::connect(reader.as_deref())?;
     let card = hsm::sc::SmartCardHsm::new(Box::new(channel));
-    let sc = hsm::sc::ScHsm::new(card, pin)?;
+    let sc = hsm::sc::ScHsm::new(card, Some(pin.clone()))?;
     sc.login()?;
     Ok(sc)
 }

@@ -20,6 +20,7 @@
 )]
 
 mod common;
+mod fixtures;
 
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,6 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use hsm_core::{Curve, PublicKey, SignAlgorithm, Signature};
 
-const P256_OID: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const SCENARIO: &str = "P11_TEST_SCENARIO";
 
 fn main() {
@@ -90,28 +90,8 @@ fn session(m: &Pkcs11) -> Session {
 
 /// The P-256 key pair with `id`, generated when missing: (private handle, public key).
 fn key(s: &Session, id: &[u8]) -> (ObjectHandle, PublicKey) {
-    let find = |class| {
-        s.find_objects(&[Attribute::Class(class), Attribute::Id(id.to_vec())])
-            .unwrap()
-    };
-    if find(ObjectClass::PRIVATE_KEY).is_empty() {
-        s.generate_key_pair(
-            &Mechanism::EccKeyPairGen,
-            &[
-                Attribute::Token(true),
-                Attribute::EcParams(P256_OID.to_vec()),
-                Attribute::Id(id.to_vec()),
-            ],
-            &[
-                Attribute::Token(true),
-                Attribute::Sign(true),
-                Attribute::Id(id.to_vec()),
-            ],
-        )
-        .unwrap();
-    }
-    let private = find(ObjectClass::PRIVATE_KEY)[0];
-    let public = find(ObjectClass::PUBLIC_KEY)[0];
+    let private = fixtures::p256_key(s, id);
+    let public = fixtures::find(s, ObjectClass::PUBLIC_KEY, id)[0];
     let point = match &s.get_attributes(public, &[AttributeType::EcPoint]).unwrap()[..] {
         [Attribute::EcPoint(p)] => p.clone(),
         other => panic!("{other:?}"),

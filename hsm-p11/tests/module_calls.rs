@@ -19,6 +19,7 @@
 )]
 
 mod common;
+mod fixtures;
 
 use std::sync::Arc;
 
@@ -35,7 +36,14 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use hsm_core::{Curve, HashAlgorithm, PublicKey, SignAlgorithm, Signature};
 
-const P256_OID: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+use fixtures::P256_OID;
+
+/// Every configured slot's token label and the PIN that logs into it.
+const SLOTS_AND_PINS: [(&str, &str); 3] = [
+    ("nethsm", NETHSM_OPERATOR_PASS),
+    ("n200", N200_PASS),
+    ("viamodule", SOFTHSM_PIN),
+];
 
 fn main() {
     // The parent starts the simulators and SoftHSM2 tokens, then runs the checks in a child whose
@@ -69,8 +77,12 @@ fn main() {
                 (softhsm_uri("viamodule"), "viamodule", "S0001"),
             ],
         );
+        let _ = fixtures::self_signed_certificate(
+            dir.path(),
+            "cert",
+            "/CN=hsm-p11 module_calls/O=hsm-rs",
+        );
         let cert = dir.path().join("cert.der");
-        std::fs::write(&cert, openssl_certificate(dir.path())).unwrap();
         let mut env = module_env(&config, Some(&softhsm));
         env.push(("P11_TEST_CERT".into(), cert.display().to_string()));
         let _ = in_child(&env);
@@ -114,20 +126,12 @@ fn main() {
             many_threads(m, slot(m, "nethsm"), NETHSM_OPERATOR_PASS)
         }),
         ("random_as_declared", &|| {
-            for (label, good) in [
-                ("nethsm", NETHSM_OPERATOR_PASS),
-                ("n200", N200_PASS),
-                ("viamodule", SOFTHSM_PIN),
-            ] {
+            for (label, good) in SLOTS_AND_PINS {
                 random_as_declared(m, slot(m, label), good);
             }
         }),
         ("certificates_as_declared", &|| {
-            for (label, good) in [
-                ("nethsm", NETHSM_OPERATOR_PASS),
-                ("n200", N200_PASS),
-                ("viamodule", SOFTHSM_PIN),
-            ] {
+            for (label, good) in SLOTS_AND_PINS {
                 certificates_as_declared(m, slot(m, label), good);
             }
         }),
@@ -273,6 +277,24 @@ fn verify(key: &PublicKey, alg: SignAlgorithm, msg: &[u8], raw: &[u8]) {
         .unwrap_or_else(|e| panic!("{alg}: {e}"));
 }
 
+/// Signs `msg` with each mechanism (the token hashes), in one part and in two, verifying each
+/// signature in software with `public`.
+fn sign_each(
+    s: &Session,
+    key: ObjectHandle,
+    public: &PublicKey,
+    msg: &[u8],
+    mechanisms: &[(Mechanism<'_>, SignAlgorithm)],
+) {
+    for (mech, alg) in mechanisms {
+        verify(public, *alg, msg, &s.sign(mech, key, msg).unwrap());
+        s.sign_init(mech, key).unwrap();
+        s.sign_update(&msg[..5]).unwrap();
+        s.sign_update(&msg[5..]).unwrap();
+        verify(public, *alg, msg, &s.sign_final().unwrap());
+    }
+}
+
 fn sign_every_mechanism(m: &Pkcs11, slot: Slot, good: &str, eddsa: bool) {
     let s = m.open_rw_session(slot).unwrap();
     s.login(UserType::User, Some(&pin(good))).unwrap();
@@ -305,18 +327,17 @@ fn sign_every_mechanism(m: &Pkcs11, slot: Slot, good: &str, eddsa: bool) {
         msg,
         &s.sign(&Mechanism::Ecdsa, ec_priv, &digest).unwrap(),
     );
-    for (mech, alg) in [
-        (Mechanism::EcdsaSha256, SignAlgorithm::EcdsaSha256),
-        (Mechanism::EcdsaSha384, SignAlgorithm::EcdsaSha384),
-        (Mechanism::EcdsaSha512, SignAlgorithm::EcdsaSha512),
-    ] {
-        verify(&ec, alg, msg, &s.sign(&mech, ec_priv, msg).unwrap());
-        // multi-part
-        s.sign_init(&mech, ec_priv).unwrap();
-        s.sign_update(&msg[..5]).unwrap();
-        s.sign_update(&msg[5..]).unwrap();
-        verify(&ec, alg, msg, &s.sign_final().unwrap());
-    }
+    sign_each(
+        &s,
+        ec_priv,
+        &ec,
+        msg,
+        &[
+            (Mechanism::EcdsaSha256, SignAlgorithm::EcdsaSha256),
+            (Mechanism::EcdsaSha384, SignAlgorithm::EcdsaSha384),
+            (Mechanism::EcdsaSha512, SignAlgorithm::EcdsaSha512),
+        ],
+    );
     let always = s
         .get_attributes(ec_priv, &[AttributeType::AlwaysAuthenticate])
         .unwrap();
@@ -334,13 +355,17 @@ fn sign_every_mechanism(m: &Pkcs11, slot: Slot, good: &str, eddsa: bool) {
         msg,
         &s.sign(&Mechanism::RsaPkcs, rsa_priv, &info).unwrap(),
     );
-    for (mech, alg) in [
-        (Mechanism::Sha256RsaPkcs, SignAlgorithm::RsaPkcs1Sha256),
-        (Mechanism::Sha384RsaPkcs, SignAlgorithm::RsaPkcs1Sha384),
-        (Mechanism::Sha512RsaPkcs, SignAlgorithm::RsaPkcs1Sha512),
-    ] {
-        verify(&rsa, alg, msg, &s.sign(&mech, rsa_priv, msg).unwrap());
-    }
+    sign_each(
+        &s,
+        rsa_priv,
+        &rsa,
+        msg,
+        &[
+            (Mechanism::Sha256RsaPkcs, SignAlgorithm::RsaPkcs1Sha256),
+            (Mechanism::Sha384RsaPkcs, SignAlgorithm::RsaPkcs1Sha384),
+            (Mechanism::Sha512RsaPkcs, SignAlgorithm::RsaPkcs1Sha512),
+        ],
+    );
     let pss = |h: MechanismType, mgf: PkcsMgfType, len: u64| PkcsPssParams {
         hash_alg: h,
         mgf,
@@ -354,22 +379,34 @@ fn sign_every_mechanism(m: &Pkcs11, slot: Slot, good: &str, eddsa: bool) {
         &s.sign(&Mechanism::RsaPkcsPss(p256), rsa_priv, &digest)
             .unwrap(),
     );
-    for (mech, alg) in [
-        (
-            Mechanism::Sha256RsaPkcsPss(p256),
-            SignAlgorithm::RsaPssSha256,
-        ),
-        (
-            Mechanism::Sha384RsaPkcsPss(pss(MechanismType::SHA384, PkcsMgfType::MGF1_SHA384, 48)),
-            SignAlgorithm::RsaPssSha384,
-        ),
-        (
-            Mechanism::Sha512RsaPkcsPss(pss(MechanismType::SHA512, PkcsMgfType::MGF1_SHA512, 64)),
-            SignAlgorithm::RsaPssSha512,
-        ),
-    ] {
-        verify(&rsa, alg, msg, &s.sign(&mech, rsa_priv, msg).unwrap());
-    }
+    sign_each(
+        &s,
+        rsa_priv,
+        &rsa,
+        msg,
+        &[
+            (
+                Mechanism::Sha256RsaPkcsPss(p256),
+                SignAlgorithm::RsaPssSha256,
+            ),
+            (
+                Mechanism::Sha384RsaPkcsPss(pss(
+                    MechanismType::SHA384,
+                    PkcsMgfType::MGF1_SHA384,
+                    48,
+                )),
+                SignAlgorithm::RsaPssSha384,
+            ),
+            (
+                Mechanism::Sha512RsaPkcsPss(pss(
+                    MechanismType::SHA512,
+                    PkcsMgfType::MGF1_SHA512,
+                    64,
+                )),
+                SignAlgorithm::RsaPssSha512,
+            ),
+        ],
+    );
     // A salt this module cannot honour, and a mechanism that does not fit the key.
     let short = Mechanism::RsaPkcsPss(pss(MechanismType::SHA256, PkcsMgfType::MGF1_SHA256, 20));
     assert_eq!(
@@ -614,34 +651,6 @@ fn parity_transcript(p: &Pkcs11, slot: Slot) -> Vec<String> {
         rv(&s.get_attributes(ec_priv, &[AttributeType::Id]))
     ));
     t
-}
-
-/// A self-signed X.509 certificate (DER) made by the `openssl` CLI.
-fn openssl_certificate(dir: &std::path::Path) -> Vec<u8> {
-    let der = dir.join("made.der");
-    run(std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ])
-        .args([
-            "-subj",
-            "/CN=hsm-p11 module_calls/O=hsm-rs",
-            "-days",
-            "2",
-            "-outform",
-            "DER",
-        ])
-        .arg("-keyout")
-        .arg(dir.join("made.key"))
-        .arg("-out")
-        .arg(&der));
-    std::fs::read(der).unwrap()
 }
 
 /// The certificate the parent made.

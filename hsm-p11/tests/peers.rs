@@ -2,17 +2,24 @@
 //! (list, keypair generation, every signing mechanism the token lists, reading public keys) and
 //! OpenSSL through libp11's engine (the seed's `openssl dgst -engine pkcs11 -keyform engine
 //! -sign "pkcs11:..."` and a CSR with `openssl req -engine pkcs11`). Every signature is verified
-//! by the `openssl` CLI with the public key `pkcs11-tool --read-object` exported. Tokens: the
+//! by the `openssl` CLI with the public key `pkcs11-tool --read-object` exported. Certificates:
+//! a self-signed one made by `openssl req -x509 -engine pkcs11` with a token key, stored with
+//! `pkcs11-tool --write-object --type cert`, listed by `-O`, read back by `pkcs11-tool
+//! --read-object` and GnuTLS's `p11tool --export`, deleted with `--delete-object`; random bytes
+//! with `pkcs11-tool --generate-random`; each where the slot's backend declares it, with
+//! SoftHSM2's answers as the reference for the `pkcs11:` slot. Tokens: the
 //! NetHSM and N200 simulators, a SoftHSM2 token behind a `pkcs11:` slot, and the SmartCard-HSM
 //! simulator in a vpcd reader of pcscd behind an `sc-hsm:` slot.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::print_stderr
 )]
 
 mod common;
+mod fixtures;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,9 +33,31 @@ struct Token {
     label: String,
     pin: String,
     dir: PathBuf,
+    /// What the backend must do (`None`: as the module declares it).
+    expect: Expect,
+}
+
+/// Certificates and random bytes: required (`Some(true)`), required absent (`Some(false)`), or
+/// checked either way as the module declares them (`None`).
+#[derive(Clone, Copy, Default)]
+struct Expect {
+    certificates: Option<bool>,
+    random: Option<bool>,
 }
 
 impl Token {
+    /// The token `label` of the module configured with one slot `uri`.
+    fn new(dir: &Path, uri: String, label: &str, pin: &str, softhsm: Option<&Path>) -> Self {
+        let config = write_config(dir, &[(uri, label, "T0001")]);
+        Self {
+            env: module_env(&config, softhsm),
+            label: label.into(),
+            pin: pin.into(),
+            dir: dir.to_owned(),
+            expect: Expect::default(),
+        }
+    }
+
     fn tool(&self) -> Command {
         let mut c = Command::new("pkcs11-tool");
         c.arg("--module")
@@ -43,6 +72,16 @@ impl Token {
         c.env("PKCS11_MODULE_PATH", module_path())
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         c
+    }
+
+    /// Runs a command that may fail; (success, stdout bytes, stderr).
+    fn attempt(&self, cmd: &mut Command) -> (bool, Vec<u8>, String) {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        (
+            out.status.success(),
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     fn file(&self, name: &str) -> PathBuf {
@@ -262,6 +301,9 @@ fn peer_suite(token: &Token, ec_id: &str, rsa_id: &str, ed_id: &str) {
             .arg(&csr));
         assert_eq!(csr_key.trim(), std::fs::read_to_string(pem).unwrap().trim());
     }
+    certificates(token, ec_id, &ec);
+    random(token);
+
     // Ed25519 where the backend has it, last: libp11 0.4.12 cannot enumerate a token holding an
     // Ed25519 key ("Unable to enumerate private keys", the same with SoftHSM2's own module).
     if has("EDDSA") {
@@ -292,13 +334,13 @@ fn hex(s: &str) -> String {
 fn nethsm_simulator_through_pkcs11_tool_and_openssl() {
     let dir = tempfile::tempdir().unwrap();
     let sim = nethsm_sim(dir.path(), 0);
-    let config = write_config(dir.path(), &[(nethsm_uri(&sim), "nethsm", "N0001")]);
-    let token = Token {
-        env: module_env(&config, None),
-        label: "nethsm".into(),
-        pin: NETHSM_OPERATOR_PASS.into(),
-        dir: dir.path().to_owned(),
-    };
+    let token = Token::new(
+        dir.path(),
+        nethsm_uri(&sim),
+        "nethsm",
+        NETHSM_OPERATOR_PASS,
+        None,
+    );
     peer_suite(&token, &hex("ec1"), &hex("rsa1"), &hex("ed1"));
 }
 
@@ -306,13 +348,7 @@ fn nethsm_simulator_through_pkcs11_tool_and_openssl() {
 fn n200_simulator_through_pkcs11_tool_and_openssl() {
     let dir = tempfile::tempdir().unwrap();
     let sim = n200_sim(dir.path(), 0);
-    let config = write_config(dir.path(), &[(n200_uri(&sim), "n200", "N2001")]);
-    let token = Token {
-        env: module_env(&config, None),
-        label: "n200".into(),
-        pin: N200_PASS.into(),
-        dir: dir.path().to_owned(),
-    };
+    let token = Token::new(dir.path(), n200_uri(&sim), "n200", N200_PASS, None);
     peer_suite(&token, &hex("ec2"), &hex("rsa2"), &hex("ed2"));
 }
 
@@ -320,13 +356,15 @@ fn n200_simulator_through_pkcs11_tool_and_openssl() {
 fn softhsm_token_through_the_module_with_pkcs11_tool_and_openssl() {
     let dir = tempfile::tempdir().unwrap();
     let softhsm = softhsm_token(dir.path(), "softtok");
-    let config = write_config(dir.path(), &[(softhsm_uri("softtok"), "viap11", "S0001")]);
-    let token = Token {
-        env: module_env(&config, Some(&softhsm)),
-        label: "viap11".into(),
-        pin: SOFTHSM_PIN.into(),
-        dir: dir.path().to_owned(),
-    };
+    let mut token = Token::new(
+        dir.path(),
+        softhsm_uri("softtok"),
+        "viap11",
+        SOFTHSM_PIN,
+        Some(&softhsm),
+    );
+    // SoftHSM2's own module is the reference for what this token does.
+    token.expect = softhsm_reference(dir.path(), &softhsm);
     peer_suite(&token, &hex("ec3"), &hex("rsa3"), &hex("ed3"));
 }
 
@@ -337,12 +375,210 @@ fn smartcard_hsm_simulator_over_pcscd_through_pkcs11_tool_and_openssl() {
     }
     let card = ScCard::insert(1);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[(card.uri(), "sc-hsm", "C0001")]);
-    let token = Token {
-        env: module_env(&config, None),
-        label: "sc-hsm".into(),
-        pin: SC_HSM_USER_PIN.into(),
-        dir: dir.path().to_owned(),
-    };
+    let token = Token::new(dir.path(), card.uri(), "sc-hsm", SC_HSM_USER_PIN, None);
     peer_suite(&token, &hex("ec4"), &hex("rsa4"), &hex("ed4"));
+}
+
+/// A certificate for the token's EC key: made by OpenSSL through libp11 (signed on the token),
+/// stored, listed, read back by pkcs11-tool and GnuTLS's p11tool, deleted.
+fn certificates(token: &Token, id_hex: &str, key_pem: &Path) {
+    let label = String::from_utf8(hex_decode(id_hex)).unwrap();
+    let uri = format!(
+        "pkcs11:token={};object={label};type=private;pin-value={}",
+        token.label, token.pin
+    );
+    let pem = token.file(&format!("{id_hex}.crt.pem"));
+    run(token
+        .openssl()
+        .args([
+            "req", "-x509", "-new", "-engine", "pkcs11", "-keyform", "engine", "-key", &uri,
+        ])
+        .args([
+            "-subj",
+            "/CN=hsm-p11 peer certificate/O=hsm-rs",
+            "-days",
+            "2",
+            "-out",
+        ])
+        .arg(&pem));
+    let der = token.file(&format!("{id_hex}.crt.der"));
+    run(Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(&pem)
+        .arg("-out")
+        .arg(&der));
+    let (stored, _, err) = token.attempt(
+        token
+            .tool()
+            .arg("--write-object")
+            .arg(&der)
+            .args(["--type", "cert", "--id", id_hex, "--label", &label]),
+    );
+    if let Some(expected) = token.expect.certificates {
+        assert_eq!(stored, expected, "{}: --write-object: {err}", token.label);
+    }
+    let listing = || run(token.tool().arg("-O"));
+    if !stored {
+        assert!(err.contains("CKR_FUNCTION_NOT_SUPPORTED"), "{err}");
+        assert!(!listing().contains("Certificate Object"), "{}", listing());
+        eprintln!("{}: no certificates (its backend stores none)", token.label);
+        return;
+    }
+    let objects = listing();
+    let cert_part = objects
+        .split("Certificate Object")
+        .nth(1)
+        .unwrap_or_else(|| panic!("-O lists no certificate: {objects}"));
+    assert!(
+        cert_part.contains(&format!("ID:         {id_hex}")),
+        "{objects}"
+    );
+    assert!(
+        cert_part.contains("CN=hsm-p11 peer certificate"),
+        "{objects}"
+    );
+    let read = token.file(&format!("{id_hex}.crt.read"));
+    run(token
+        .tool()
+        .args(["--read-object", "--type", "cert", "--id", id_hex, "-o"])
+        .arg(&read));
+    assert_eq!(std::fs::read(&read).unwrap(), std::fs::read(&der).unwrap());
+    // GnuTLS (p11-kit) reads it by its PKCS#11 URI.
+    let id_pct: String = hex_decode(id_hex)
+        .iter()
+        .map(|b| format!("%{b:02x}"))
+        .collect();
+    let exported = run(Command::new("p11tool")
+        .arg("--provider")
+        .arg(module_path())
+        .args(["--login", "--set-pin", &token.pin, "--export"])
+        .arg(format!(
+            "pkcs11:token={};id={id_pct};type=cert",
+            token.label
+        ))
+        .envs(token.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+    assert_eq!(
+        exported.trim(),
+        std::fs::read_to_string(&pem).unwrap().trim(),
+        "p11tool --export"
+    );
+    // The certificate holds the token key's public key.
+    let cert_key = run(Command::new("openssl")
+        .args(["x509", "-noout", "-pubkey", "-in"])
+        .arg(&pem));
+    assert_eq!(
+        cert_key.trim(),
+        std::fs::read_to_string(key_pem).unwrap().trim()
+    );
+    run(token
+        .tool()
+        .args(["--delete-object", "--type", "cert", "--id", id_hex]));
+    let objects = listing();
+    assert!(!objects.contains("Certificate Object"), "{objects}");
+    assert!(
+        objects.contains(&format!("ID:         {id_hex}")),
+        "the key went: {objects}"
+    );
+    eprintln!(
+        "{}: certificate stored, listed, read, exported, deleted",
+        token.label
+    );
+}
+
+/// `pkcs11-tool --generate-random 64`: 64 bytes, different each time, where the backend has a
+/// generator; `CKR_RANDOM_NO_RNG` where it has none.
+fn random(token: &Token) {
+    let draw = |name: &str| {
+        let out = token.file(name);
+        let (ok, _, err) = token.attempt(
+            token
+                .tool()
+                .args(["--generate-random", "64", "-o"])
+                .arg(&out),
+        );
+        (ok, std::fs::read(&out).unwrap_or_default(), err)
+    };
+    let (ok, a, err) = draw("random.a");
+    if let Some(expected) = token.expect.random {
+        assert_eq!(ok, expected, "{}: --generate-random: {err}", token.label);
+    }
+    if !ok {
+        // pkcs11-tool prints no CKR_ name here; module_calls checks CKR_RANDOM_NO_RNG.
+        assert!(err.contains("Could not generate random bytes"), "{err}");
+        eprintln!(
+            "{}: no random generator (its backend declares none)",
+            token.label
+        );
+        return;
+    }
+    let (_, b, _) = draw("random.b");
+    assert_eq!(a.len(), 64);
+    assert_eq!(b.len(), 64);
+    assert_ne!(a, b);
+    eprintln!("{}: 64 random bytes from the device", token.label);
+}
+
+/// The peers' answers on SoftHSM2's own module, the reference for the `pkcs11:` slot: a
+/// certificate is stored and read back, and 64 random bytes come out.
+fn softhsm_reference(dir: &Path, conf: &Path) -> Expect {
+    let tool = || {
+        let mut c = Command::new("pkcs11-tool");
+        c.args([
+            "--module",
+            SOFTHSM_MODULE,
+            "--token-label",
+            "reference",
+            "--login",
+        ])
+        .args(["--pin", SOFTHSM_PIN])
+        .env("SOFTHSM2_CONF", conf);
+        c
+    };
+    let out = Command::new("softhsm2-util")
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "reference",
+            "--so-pin",
+            "12345678",
+        ])
+        .args(["--pin", SOFTHSM_PIN])
+        .env("SOFTHSM2_CONF", conf)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    run(tool().args(["--keypairgen", "--key-type", "EC:prime256v1", "--id", "0f"]));
+    let der = dir.join("reference.der");
+    let _ = fixtures::self_signed_certificate(dir, "reference", "/CN=reference");
+    let stored = tool()
+        .arg("--write-object")
+        .arg(&der)
+        .args(["--type", "cert", "--id", "0f"])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    let read = dir.join("reference.read");
+    let read_back = stored
+        && tool()
+            .args(["--read-object", "--type", "cert", "--id", "0f", "-o"])
+            .arg(&read)
+            .output()
+            .unwrap()
+            .status
+            .success()
+        && std::fs::read(&read).unwrap() == std::fs::read(&der).unwrap();
+    let random = tool()
+        .args(["--generate-random", "64", "-o"])
+        .arg(dir.join("reference.rnd"))
+        .output()
+        .unwrap()
+        .status
+        .success()
+        && std::fs::read(dir.join("reference.rnd")).unwrap().len() == 64;
+    Expect {
+        certificates: Some(read_back),
+        random: Some(random),
+    }
 }
