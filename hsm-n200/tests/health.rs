@@ -1,12 +1,7 @@
 //! `health()`: one small request that proves the device answers and the password works, and
 //! clear kinds when it does not (wrong password, nothing listening, no answer).
 #![cfg(feature = "sim")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 

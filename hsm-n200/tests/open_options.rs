@@ -1,12 +1,7 @@
 //! Opening the N200 with `hsm_core::OpenOptions`: the password from code, the uniform time
 //! limits, retries and calls in flight, blocking and async, and options given twice refused.
 #![cfg(feature = "sim")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 

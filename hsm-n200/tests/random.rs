@@ -1,12 +1,7 @@
 //! `random()`: bytes from the device's generator (`getrandom`), split into requests of at most
 //! `MAX_RANDOM_PER_REQUEST` bytes, with hsm-core's limit and the device's failures.
 #![cfg(feature = "sim")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used)]
 
 use hsm_core::{AsyncKeyStore, ErrorKind, MAX_RANDOM_LEN};
 use hsm_n200::AsyncN200;

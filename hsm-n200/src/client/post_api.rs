@@ -123,11 +123,7 @@ impl N200Client {
         pin: &SecretString,
         acl: &str,
     ) -> Result<GeneratedKey> {
-        let fields = self
-            .core_fields()
-            .with(Field::KeySize, bits.to_string())
-            .new_key(acl, pin, nice_name);
-        self.generate(Command::GenRsaKey, &fields, nice_name, ("RSA", bits))
+        self.gen_sized_key(Command::GenRsaKey, ("RSA", bits), nice_name, pin, acl)
             .await
     }
 
@@ -144,11 +140,25 @@ impl N200Client {
         pin: &SecretString,
         acl: &str,
     ) -> Result<GeneratedKey> {
+        self.gen_sized_key(Command::GenSymKey, ("SYM", bits), nice_name, pin, acl)
+            .await
+    }
+
+    /// A generation whose only parameter is the key size (`genrsakey`, `gensymkey`): the key
+    /// is then listed as `key_type` with `bits`.
+    async fn gen_sized_key(
+        &self,
+        command: Command,
+        (key_type, bits): (&str, u32),
+        nice_name: &str,
+        pin: &SecretString,
+        acl: &str,
+    ) -> Result<GeneratedKey> {
         let fields = self
             .core_fields()
             .with(Field::KeySize, bits.to_string())
             .new_key(acl, pin, nice_name);
-        self.generate(Command::GenSymKey, &fields, nice_name, ("SYM", bits))
+        self.generate(command, &fields, nice_name, (key_type, bits))
             .await
     }
 

@@ -172,6 +172,29 @@ pub enum Field {
 }
 
 impl Field {
+    /// The built-in wire name of this field (`core`, `nice_name`, `keysize`...), the same in
+    /// every command that has it.
+    #[must_use]
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Self::Core => "core",
+            Self::Curve => "curve",
+            Self::KeySize => "keysize",
+            Self::Acl => "acl",
+            Self::Pin => "pin",
+            Self::NiceName => "nice_name",
+            Self::KeyToImport => "key_to_import",
+            Self::KeyType => "key_type",
+            Self::Mode => "mode",
+            Self::Data => "data",
+            Self::Numbers => "numbers",
+            Self::Hash => "hash",
+            Self::HashAlgorithm => "hash_algorithm",
+            Self::Padding => "padding",
+            Self::Signature => "signature",
+        }
+    }
+
     /// Whether values of this field are masked in logs.
     #[must_use]
     pub fn is_secret(self) -> bool {
@@ -193,179 +216,107 @@ pub enum Source {
     Override,
 }
 
-struct Entry {
-    command: Command,
-    name: &'static str,
-    source: Source,
-    /// POST fields (besides `command`), in the order they are sent.
-    fields: &'static [(Field, &'static str)],
+/// The built-in spellings: THE table. Change them here (or override them at run time),
+/// nowhere else. Fields are sent in the order listed, each under its wire name
+/// ([`Field::wire_name`]).
+impl Command {
+    /// The built-in wire name and where it comes from.
+    fn builtin_name(self) -> (&'static str, Source) {
+        match self {
+            Self::GenEccKey => ("genecckey", Source::Seed),
+            Self::ImportEccKey => ("importecckey", Source::Seed),
+            Self::ListKeys => ("listkeys", Source::Inferred),
+            Self::GetKeyAttributes => ("getkeyattributes", Source::Inferred),
+            Self::Encrypt => ("encrypt", Source::Inferred),
+            Self::Decrypt => ("decrypt", Source::Inferred),
+            Self::GetRandom => ("getrandom", Source::Inferred),
+            Self::Timestamp => ("timestamp", Source::Inferred),
+            Self::SignEcc => ("signecc", Source::Unconfirmed),
+            Self::SignRsa => ("signrsa", Source::Unconfirmed),
+            Self::VerifyEcc => ("verifyecc", Source::Unconfirmed),
+            Self::GenRsaKey => ("genrsakey", Source::Unconfirmed),
+            Self::DeleteKey => ("deletekey", Source::Unconfirmed),
+            Self::GenSymKey => ("gensymkey", Source::Unconfirmed),
+        }
+    }
+
+    /// The built-in POST fields (besides `command`), in the order they are sent.
+    fn builtin_fields(self) -> &'static [Field] {
+        use Field as F;
+        match self {
+            Self::GenEccKey => &[F::Core, F::Curve, F::KeySize, F::Acl, F::Pin, F::NiceName],
+            Self::ImportEccKey => &[
+                F::Core,
+                F::Curve,
+                F::Acl,
+                F::Pin,
+                F::NiceName,
+                F::KeyToImport,
+            ],
+            Self::ListKeys => &[F::Core, F::KeyType],
+            Self::GetKeyAttributes => &[F::Core, F::NiceName],
+            Self::Encrypt | Self::Decrypt => &[F::Core, F::NiceName, F::Pin, F::Mode, F::Data],
+            Self::GetRandom => &[F::Core, F::Numbers],
+            Self::Timestamp => &[],
+            Self::SignEcc => &[F::Core, F::NiceName, F::Pin, F::HashAlgorithm, F::Hash],
+            Self::SignRsa => &[
+                F::Core,
+                F::NiceName,
+                F::Pin,
+                F::HashAlgorithm,
+                F::Padding,
+                F::Hash,
+            ],
+            Self::VerifyEcc => &[
+                F::Core,
+                F::NiceName,
+                F::HashAlgorithm,
+                F::Hash,
+                F::Signature,
+            ],
+            Self::GenRsaKey | Self::GenSymKey => {
+                &[F::Core, F::KeySize, F::Acl, F::Pin, F::NiceName]
+            }
+            Self::DeleteKey => &[F::Core, F::NiceName, F::Pin],
+        }
+    }
+
     /// The arguments of the GET form `/n200/<name>/<arg>/.../`, in path order; `None` when the
     /// command has no GET form here.
-    get_args: Option<&'static [Field]>,
-}
+    fn builtin_get_args(self) -> Option<&'static [Field]> {
+        use Field as F;
+        match self {
+            Self::ListKeys => Some(&[F::KeyType]),
+            Self::GetKeyAttributes => Some(&[F::NiceName]),
+            Self::Encrypt | Self::Decrypt => Some(&[F::NiceName, F::Pin, F::Mode, F::Data]),
+            Self::GetRandom => Some(&[F::Numbers]),
+            Self::Timestamp => Some(&[]),
+            Self::GenEccKey
+            | Self::ImportEccKey
+            | Self::SignEcc
+            | Self::SignRsa
+            | Self::VerifyEcc
+            | Self::GenRsaKey
+            | Self::DeleteKey
+            | Self::GenSymKey => None,
+        }
+    }
 
-/// THE table. Change spellings here (or override them at run time), nowhere else.
-const TABLE: &[Entry] = &[
-    Entry {
-        command: Command::GenEccKey,
-        name: "genecckey",
-        source: Source::Seed,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::Curve, "curve"),
-            (Field::KeySize, "keysize"),
-            (Field::Acl, "acl"),
-            (Field::Pin, "pin"),
-            (Field::NiceName, "nice_name"),
-        ],
-        get_args: None,
-    },
-    Entry {
-        command: Command::ImportEccKey,
-        name: "importecckey",
-        source: Source::Seed,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::Curve, "curve"),
-            (Field::Acl, "acl"),
-            (Field::Pin, "pin"),
-            (Field::NiceName, "nice_name"),
-            (Field::KeyToImport, "key_to_import"),
-        ],
-        get_args: None,
-    },
-    Entry {
-        command: Command::ListKeys,
-        name: "listkeys",
-        source: Source::Inferred,
-        fields: &[(Field::Core, "core"), (Field::KeyType, "key_type")],
-        get_args: Some(&[Field::KeyType]),
-    },
-    Entry {
-        command: Command::GetKeyAttributes,
-        name: "getkeyattributes",
-        source: Source::Inferred,
-        fields: &[(Field::Core, "core"), (Field::NiceName, "nice_name")],
-        get_args: Some(&[Field::NiceName]),
-    },
-    Entry {
-        command: Command::Encrypt,
-        name: "encrypt",
-        source: Source::Inferred,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::NiceName, "nice_name"),
-            (Field::Pin, "pin"),
-            (Field::Mode, "mode"),
-            (Field::Data, "data"),
-        ],
-        get_args: Some(&[Field::NiceName, Field::Pin, Field::Mode, Field::Data]),
-    },
-    Entry {
-        command: Command::Decrypt,
-        name: "decrypt",
-        source: Source::Inferred,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::NiceName, "nice_name"),
-            (Field::Pin, "pin"),
-            (Field::Mode, "mode"),
-            (Field::Data, "data"),
-        ],
-        get_args: Some(&[Field::NiceName, Field::Pin, Field::Mode, Field::Data]),
-    },
-    Entry {
-        command: Command::GetRandom,
-        name: "getrandom",
-        source: Source::Inferred,
-        fields: &[(Field::Core, "core"), (Field::Numbers, "numbers")],
-        get_args: Some(&[Field::Numbers]),
-    },
-    Entry {
-        command: Command::Timestamp,
-        name: "timestamp",
-        source: Source::Inferred,
-        fields: &[],
-        get_args: Some(&[]),
-    },
-    Entry {
-        command: Command::SignEcc,
-        name: "signecc",
-        source: Source::Unconfirmed,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::NiceName, "nice_name"),
-            (Field::Pin, "pin"),
-            (Field::HashAlgorithm, "hash_algorithm"),
-            (Field::Hash, "hash"),
-        ],
-        get_args: None,
-    },
-    Entry {
-        command: Command::SignRsa,
-        name: "signrsa",
-        source: Source::Unconfirmed,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::NiceName, "nice_name"),
-            (Field::Pin, "pin"),
-            (Field::HashAlgorithm, "hash_algorithm"),
-            (Field::Padding, "padding"),
-            (Field::Hash, "hash"),
-        ],
-        get_args: None,
-    },
-    Entry {
-        command: Command::VerifyEcc,
-        name: "verifyecc",
-        source: Source::Unconfirmed,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::NiceName, "nice_name"),
-            (Field::HashAlgorithm, "hash_algorithm"),
-            (Field::Hash, "hash"),
-            (Field::Signature, "signature"),
-        ],
-        get_args: None,
-    },
-    Entry {
-        command: Command::GenRsaKey,
-        name: "genrsakey",
-        source: Source::Unconfirmed,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::KeySize, "keysize"),
-            (Field::Acl, "acl"),
-            (Field::Pin, "pin"),
-            (Field::NiceName, "nice_name"),
-        ],
-        get_args: None,
-    },
-    Entry {
-        command: Command::GenSymKey,
-        name: "gensymkey",
-        source: Source::Unconfirmed,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::KeySize, "keysize"),
-            (Field::Acl, "acl"),
-            (Field::Pin, "pin"),
-            (Field::NiceName, "nice_name"),
-        ],
-        get_args: None,
-    },
-    Entry {
-        command: Command::DeleteKey,
-        name: "deletekey",
-        source: Source::Unconfirmed,
-        fields: &[
-            (Field::Core, "core"),
-            (Field::NiceName, "nice_name"),
-            (Field::Pin, "pin"),
-        ],
-        get_args: None,
-    },
-];
+    /// The built-in spelling of this command.
+    fn builtin(self) -> CommandSpec {
+        let (name, source) = self.builtin_name();
+        CommandSpec {
+            name: name.to_owned(),
+            source,
+            fields: self
+                .builtin_fields()
+                .iter()
+                .map(|f| (*f, f.wire_name().to_owned()))
+                .collect(),
+            get_args: self.builtin_get_args().map(<[Field]>::to_vec),
+        }
+    }
+}
 
 /// One command's spelling: its name, its fields and where they come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -419,24 +370,7 @@ pub struct CommandTable {
 
 impl Default for CommandTable {
     fn default() -> Self {
-        let specs = TABLE
-            .iter()
-            .map(|e| {
-                (
-                    e.command,
-                    CommandSpec {
-                        name: e.name.to_owned(),
-                        source: e.source,
-                        fields: e
-                            .fields
-                            .iter()
-                            .map(|(f, n)| (*f, (*n).to_owned()))
-                            .collect(),
-                        get_args: e.get_args.map(<[Field]>::to_vec),
-                    },
-                )
-            })
-            .collect();
+        let specs = Command::ALL.iter().map(|c| (*c, c.builtin())).collect();
         Self { specs }
     }
 }
@@ -453,7 +387,8 @@ impl CommandTable {
     /// The spelling of `command`.
     #[must_use]
     pub fn spec(&self, command: Command) -> &CommandSpec {
-        // Every command is in TABLE (checked by a test); fall back to a fixed empty spec anyway.
+        // Every command is in the default table (checked by a test); overrides never remove
+        // one. Fall back to a fixed empty spec anyway.
         static EMPTY: std::sync::OnceLock<CommandSpec> = std::sync::OnceLock::new();
         self.specs.get(&command).unwrap_or_else(|| {
             EMPTY.get_or_init(|| CommandSpec {
@@ -564,11 +499,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_command_is_in_the_table_once() {
-        for c in Command::ALL {
-            assert_eq!(TABLE.iter().filter(|e| e.command == c).count(), 1, "{c}");
-        }
-        assert_eq!(TABLE.len(), Command::ALL.len());
+    fn every_command_is_in_the_table_once_with_its_fields() {
+        let t = CommandTable::default();
+        assert_eq!(t.specs.len(), Command::ALL.len());
+        let mut names: Vec<&str> = Command::ALL.iter().map(|c| t.name(*c)).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Command::ALL.len(), "wire names are distinct");
+        // Spot checks of the fields and their order (the record's genecckey and importecckey).
+        let wire = |c: Command| -> Vec<&str> {
+            t.spec(c).fields().iter().map(|(_, n)| n.as_str()).collect()
+        };
+        assert_eq!(
+            wire(Command::GenEccKey),
+            ["core", "curve", "keysize", "acl", "pin", "nice_name"]
+        );
+        assert_eq!(
+            wire(Command::ImportEccKey),
+            ["core", "curve", "acl", "pin", "nice_name", "key_to_import"]
+        );
+        assert_eq!(
+            wire(Command::SignRsa),
+            [
+                "core",
+                "nice_name",
+                "pin",
+                "hash_algorithm",
+                "padding",
+                "hash"
+            ]
+        );
+        assert!(wire(Command::Timestamp).is_empty());
+        assert_eq!(
+            t.spec(Command::Encrypt).get_args(),
+            Some(&[Field::NiceName, Field::Pin, Field::Mode, Field::Data][..])
+        );
+        assert_eq!(t.spec(Command::SignEcc).get_args(), None);
     }
 
     #[test]
