@@ -35,8 +35,8 @@ fn list_keys(c: &mut Criterion) {
         for i in 0..KEYS {
             admin
                 .generate_key(&GenerateKeyRequest {
-                    mechanisms: vec![KeyMechanism::ECDSA_Signature],
-                    key_type: KeyType::EC_P256,
+                    mechanisms: vec![KeyMechanism::EcdsaSignature],
+                    key_type: KeyType::EcP256,
                     length: None,
                     id: Some(format!("bench{i:04}")),
                     restrictions: None,

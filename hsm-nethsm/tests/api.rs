@@ -30,7 +30,7 @@ use support::{admin_and_operator, default_sim, key_request, sim_client, sim_clie
 fn generate(id: &str, tags: Option<Vec<String>>) -> GenerateKeyRequest {
     GenerateKeyRequest {
         restrictions: tags.map(|t| KeyRestrictions { tags: Some(t) }),
-        ..key_request(id, KeyType::Curve25519, &[KeyMechanism::EdDSA_Signature])
+        ..key_request(id, KeyType::Curve25519, &[KeyMechanism::EdDsaSignature])
     }
 }
 
@@ -61,15 +61,15 @@ fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
             .unwrap();
         admin.generate_key(&generate("free", None)).await.unwrap();
         let e = operator
-            .sign("tagged", SignMode::EdDSA, b"m")
+            .sign("tagged", SignMode::EdDsa, b"m")
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
-        operator.sign("free", SignMode::EdDSA, b"m").await.unwrap();
+        operator.sign("free", SignMode::EdDsa, b"m").await.unwrap();
         admin.add_user_tag("operator", "berlin").await.unwrap();
         assert_eq!(operator.user_tags("operator").await.unwrap(), ["berlin"]);
         operator
-            .sign("tagged", SignMode::EdDSA, b"m")
+            .sign("tagged", SignMode::EdDsa, b"m")
             .await
             .unwrap();
         // Filtered listing: a tag filter keeps tagged keys with that tag and untagged ones.
@@ -97,7 +97,7 @@ fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
         assert_eq!(admin.health_state().await.unwrap(), SystemState::Locked);
         admin.health_alive().await.unwrap();
         let e = operator
-            .sign("free", SignMode::EdDSA, b"m")
+            .sign("free", SignMode::EdDsa, b"m")
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
@@ -114,7 +114,7 @@ fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
             admin.health_state().await.unwrap(),
             SystemState::Operational
         );
-        operator.sign("free", SignMode::EdDSA, b"m").await.unwrap();
+        operator.sign("free", SignMode::EdDsa, b"m").await.unwrap();
 
         // Passphrases: an operator changes its own; the old one stops working.
         let user = UserPostData {
@@ -237,10 +237,10 @@ fn rsa_decryption_in_pkcs1_and_oaep_modes_with_real_cryptography() {
                 length: Some(2048),
                 ..key_request(
                     "dec",
-                    KeyType::RSA,
+                    KeyType::Rsa,
                     &[
-                        KeyMechanism::RSA_Decryption_PKCS1,
-                        KeyMechanism::RSA_Decryption_OAEP_SHA256,
+                        KeyMechanism::RsaDecryptionPkcs1,
+                        KeyMechanism::RsaDecryptionOaepSha256,
                     ],
                 )
             })
@@ -252,13 +252,13 @@ fn rsa_decryption_in_pkcs1_and_oaep_modes_with_real_cryptography() {
         let secret = b"a session key, 32 bytes long....";
         for (mode, encrypted) in [
             (
-                DecryptMode::PKCS1,
+                DecryptMode::Pkcs1,
                 public
                     .encrypt(&mut rng, rsa::Pkcs1v15Encrypt, secret)
                     .unwrap(),
             ),
             (
-                DecryptMode::OAEP_SHA256,
+                DecryptMode::OaepSha256,
                 public
                     .encrypt(&mut rng, rsa::Oaep::<sha2::Sha256>::new(), secret)
                     .unwrap(),
@@ -275,7 +275,7 @@ fn rsa_decryption_in_pkcs1_and_oaep_modes_with_real_cryptography() {
         }
         // A mode the key does not allow: 400.
         let request = DecryptRequest {
-            mode: DecryptMode::OAEP_SHA512,
+            mode: DecryptMode::OaepSha512,
             encrypted: vec![0; 256],
             iv: None,
         };
@@ -327,14 +327,14 @@ fn key_csrs_are_real_and_openssl_verifies_them() {
     for (id, key_type, mechanism, length) in [
         (
             "csrp256",
-            KeyType::EC_P256,
-            KeyMechanism::ECDSA_Signature,
+            KeyType::EcP256,
+            KeyMechanism::EcdsaSignature,
             None,
         ),
         (
             "csrrsa",
-            KeyType::RSA,
-            KeyMechanism::RSA_Signature_PKCS1,
+            KeyType::Rsa,
+            KeyMechanism::RsaSignaturePkcs1,
             Some(2048),
         ),
     ] {

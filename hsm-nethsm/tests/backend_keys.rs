@@ -51,8 +51,8 @@ fn a_key_made_through_nitrokeys_pkcs11_module_is_found_by_its_cka_id() {
     runtime
         .block_on(admin.generate_key(&key_request(
             "0---746573747E6B6579",
-            KeyType::EC_P256,
-            &[KeyMechanism::ECDSA_Signature],
+            KeyType::EcP256,
+            &[KeyMechanism::EcdsaSignature],
         )))
         .unwrap();
     let hsm = backend(&sim);
@@ -135,8 +135,8 @@ fn list_keys_fetches_key_details_concurrently_in_the_devices_order() {
             admin
                 .generate_key(&key_request(
                     &format!("lk{i:03}"),
-                    KeyType::EC_P256,
-                    &[KeyMechanism::ECDSA_Signature],
+                    KeyType::EcP256,
+                    &[KeyMechanism::EcdsaSignature],
                 ))
                 .await
                 .unwrap();
@@ -247,7 +247,7 @@ fn secp256k1_signatures_are_low_s_and_verify_with_k256() {
     let high = (0..64)
         .filter(|_| {
             let der = runtime
-                .block_on(operator.sign("k1", hsm_nethsm::client::model::SignMode::ECDSA, &digest))
+                .block_on(operator.sign("k1", hsm_nethsm::client::model::SignMode::Ecdsa, &digest))
                 .unwrap();
             let s = k256::ecdsa::Signature::from_der(&der).unwrap();
             s.normalize_s() != s

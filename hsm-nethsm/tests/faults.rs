@@ -56,7 +56,7 @@ fn fast_policy() -> RetryPolicy {
 }
 
 fn generate_request() -> GenerateKeyRequest {
-    support::key_request("k1", KeyType::EC_P256, &[KeyMechanism::ECDSA_Signature])
+    support::key_request("k1", KeyType::EcP256, &[KeyMechanism::EcdsaSignature])
 }
 
 const GET_STATE: &str = "GET /api/v1/health/state";
@@ -136,7 +136,7 @@ fn signing_is_idempotent_and_retried() {
     ]);
     let sig = f
         .runtime
-        .block_on(f.client.sign("k1", SignMode::EdDSA, b"m"))
+        .block_on(f.client.sign("k1", SignMode::EdDsa, b"m"))
         .unwrap();
     assert_eq!(sig, [1, 2, 3]);
     assert_eq!(f.server.seen().len(), 3);
@@ -273,7 +273,7 @@ fn an_import_with_an_unknown_outcome_is_settled_by_asking_for_the_key() {
     use hsm_nethsm::client::model::{ImportKeyRequest, KeyPrivateData};
     let f = fixture(fast_policy());
     let request = ImportKeyRequest {
-        mechanisms: vec![KeyMechanism::EdDSA_Signature],
+        mechanisms: vec![KeyMechanism::EdDsaSignature],
         key_type: KeyType::Curve25519,
         private: KeyPrivateData {
             data: Some(zeroize::Zeroizing::new(vec![7; 32])),

@@ -136,7 +136,7 @@ fn no_secret_reaches_logs_errors_or_debug_output() {
             .unwrap();
         let _ = secrets.text(pem.lines().nth(1).unwrap());
         let arguments = PemKeyArguments {
-            mechanisms: vec![KeyMechanism::ECDSA_Signature],
+            mechanisms: vec![KeyMechanism::EcdsaSignature],
             restrictions: None,
             label: None,
         };
@@ -146,7 +146,7 @@ fn no_secret_reaches_logs_errors_or_debug_output() {
             .await
             .unwrap();
         let mut bad = arguments.clone();
-        bad.mechanisms = vec![KeyMechanism::EdDSA_Signature];
+        bad.mechanisms = vec![KeyMechanism::EdDsaSignature];
         errors.push(
             admin
                 .import_key_pem(Some("pemkey2"), &bad, &secret_pem)

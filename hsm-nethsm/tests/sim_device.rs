@@ -182,7 +182,7 @@ fn configuration_reads_back_what_was_written() {
         let old_tls = sim.tls_options();
         admin
             .generate_tls_key(&TlsKeyGenerateRequest {
-                key_type: KeyType::EC_P384,
+                key_type: KeyType::EcP384,
                 length: None,
             })
             .await
@@ -243,7 +243,7 @@ fn configuration_reads_back_what_was_written() {
 }
 
 fn p256(id: &str) -> GenerateKeyRequest {
-    key_request(id, KeyType::EC_P256, &[KeyMechanism::ECDSA_Signature])
+    key_request(id, KeyType::EcP256, &[KeyMechanism::EcdsaSignature])
 }
 
 #[test]
@@ -336,7 +336,7 @@ fn a_backup_restores_into_a_fresh_device_and_over_a_running_one() {
         assert_eq!(old.public.unwrap().data, restored.public.unwrap().data);
         let digest = [9u8; 32];
         let signature = fresh_operator
-            .sign("kept", SignMode::ECDSA, &digest)
+            .sign("kept", SignMode::Ecdsa, &digest)
             .await
             .unwrap();
         let pem = operator.public_key_pem("kept").await.unwrap();

@@ -24,7 +24,7 @@ use secrecy::SecretString;
 use support::{admin_and_operator, default_sim, key_request, sim_client};
 
 fn ed25519(id: &str) -> GenerateKeyRequest {
-    key_request(id, KeyType::Curve25519, &[KeyMechanism::EdDSA_Signature])
+    key_request(id, KeyType::Curve25519, &[KeyMechanism::EdDsaSignature])
 }
 
 fn new_user(role: UserRole) -> UserPostData {
@@ -117,7 +117,7 @@ fn namespaces_isolate_keys_and_limit_their_administrators() {
         assert_eq!(ns_op.list_keys().await.unwrap().len(), 2);
         assert_eq!(kind(root.get_key("only-ns").await), ErrorKind::NotFound);
         // The namespaced operator signs with its namespace's key.
-        let signature = ns_op.sign("k", SignMode::EdDSA, b"message").await.unwrap();
+        let signature = ns_op.sign("k", SignMode::EdDsa, b"message").await.unwrap();
         let key = ed25519_dalek::VerifyingKey::from_bytes(
             &ns_pub.unwrap().as_slice().try_into().unwrap(),
         )
@@ -172,8 +172,8 @@ fn aes_cbc_keys_encrypt_and_decrypt_like_openssl() {
     let (runtime, sim) = default_sim();
     let (admin, operator) = admin_and_operator(&sim);
     let aes = vec![
-        KeyMechanism::AES_Encryption_CBC,
-        KeyMechanism::AES_Decryption_CBC,
+        KeyMechanism::AesEncryptionCbc,
+        KeyMechanism::AesDecryptionCbc,
     ];
     runtime.block_on(async {
         for bits in [128usize, 192, 256] {
@@ -196,7 +196,7 @@ fn aes_cbc_keys_encrypt_and_decrypt_like_openssl() {
                 .encrypt(
                     &id,
                     &EncryptRequest {
-                        mode: EncryptMode::AES_CBC,
+                        mode: EncryptMode::AesCbc,
                         message: message.clone(),
                         iv: Some(iv.to_vec()),
                     },
@@ -213,7 +213,7 @@ fn aes_cbc_keys_encrypt_and_decrypt_like_openssl() {
                 .decrypt(
                     &id,
                     &DecryptRequest {
-                        mode: DecryptMode::AES_CBC,
+                        mode: DecryptMode::AesCbc,
                         encrypted: from_openssl,
                         iv: Some(iv.to_vec()),
                     },
@@ -233,7 +233,7 @@ fn aes_cbc_keys_encrypt_and_decrypt_like_openssl() {
             .encrypt(
                 "aesgen",
                 &EncryptRequest {
-                    mode: EncryptMode::AES_CBC,
+                    mode: EncryptMode::AesCbc,
                     message: vec![1; 48],
                     iv: None,
                 },
@@ -245,7 +245,7 @@ fn aes_cbc_keys_encrypt_and_decrypt_like_openssl() {
             .decrypt(
                 "aesgen",
                 &DecryptRequest {
-                    mode: DecryptMode::AES_CBC,
+                    mode: DecryptMode::AesCbc,
                     encrypted: encrypted.encrypted.clone(),
                     iv: Some(encrypted.iv.clone()),
                 },
@@ -254,7 +254,7 @@ fn aes_cbc_keys_encrypt_and_decrypt_like_openssl() {
             .unwrap();
         assert_eq!(back.decrypted, vec![1; 48]);
         let uneven = EncryptRequest {
-            mode: EncryptMode::AES_CBC,
+            mode: EncryptMode::AesCbc,
             message: vec![1; 15],
             iv: None,
         };
@@ -263,7 +263,7 @@ fn aes_cbc_keys_encrypt_and_decrypt_like_openssl() {
             ErrorKind::InvalidInput
         );
         let wrong_mode = DecryptRequest {
-            mode: DecryptMode::PKCS1,
+            mode: DecryptMode::Pkcs1,
             encrypted: vec![0; 16],
             iv: None,
         };
@@ -344,9 +344,9 @@ fn certificates_pem_import_moves_labels_and_prefixes() {
             };
             let pem = std::fs::read_to_string(path).unwrap();
             let mechanism = match id {
-                "pem-rsa" => KeyMechanism::RSA_Signature_PKCS1,
-                "pem-ed" => KeyMechanism::EdDSA_Signature,
-                _ => KeyMechanism::ECDSA_Signature,
+                "pem-rsa" => KeyMechanism::RsaSignaturePkcs1,
+                "pem-ed" => KeyMechanism::EdDsaSignature,
+                _ => KeyMechanism::EcdsaSignature,
             };
             let arguments = PemKeyArguments {
                 mechanisms: vec![mechanism],
@@ -374,7 +374,7 @@ fn certificates_pem_import_moves_labels_and_prefixes() {
             .import_key_pem(
                 None,
                 &PemKeyArguments {
-                    mechanisms: vec![KeyMechanism::ECDSA_Signature],
+                    mechanisms: vec![KeyMechanism::EcdsaSignature],
                     restrictions: None,
                     label: None,
                 },
@@ -420,7 +420,7 @@ fn certificates_pem_import_moves_labels_and_prefixes() {
             ErrorKind::AlreadyExists
         );
         operator
-            .sign("renamed", SignMode::EdDSA, b"still works")
+            .sign("renamed", SignMode::EdDsa, b"still works")
             .await
             .unwrap();
     });
@@ -446,14 +446,14 @@ fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
                 length: Some(2048),
                 ..key_request(
                     "rsa-old",
-                    KeyType::RSA,
+                    KeyType::Rsa,
                     &[
-                        KeyMechanism::RSA_Decryption_RAW,
-                        KeyMechanism::RSA_Decryption_OAEP_MD5,
-                        KeyMechanism::RSA_Decryption_OAEP_SHA1,
-                        KeyMechanism::RSA_Signature_PSS_MD5,
-                        KeyMechanism::RSA_Signature_PSS_SHA1,
-                        KeyMechanism::RSA_Signature_PSS_SHA224,
+                        KeyMechanism::RsaDecryptionRaw,
+                        KeyMechanism::RsaDecryptionOaepMd5,
+                        KeyMechanism::RsaDecryptionOaepSha1,
+                        KeyMechanism::RsaSignaturePssMd5,
+                        KeyMechanism::RsaSignaturePssSha1,
+                        KeyMechanism::RsaSignaturePssSha224,
                     ],
                 )
             })
@@ -487,7 +487,7 @@ fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
             .decrypt(
                 "rsa-old",
                 &DecryptRequest {
-                    mode: DecryptMode::RAW,
+                    mode: DecryptMode::Raw,
                     encrypted: std::fs::read(&block_out).unwrap(),
                     iv: None,
                 },
@@ -500,13 +500,13 @@ fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
         let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
         for (mode, encrypted) in [
             (
-                DecryptMode::OAEP_MD5,
+                DecryptMode::OaepMd5,
                 public
                     .encrypt(&mut rng, rsa::Oaep::<md5::Md5>::new(), b"md5 secret")
                     .unwrap(),
             ),
             (
-                DecryptMode::OAEP_SHA1,
+                DecryptMode::OaepSha1,
                 public
                     .encrypt(&mut rng, rsa::Oaep::<sha1::Sha1>::new(), b"sha1 secret")
                     .unwrap(),
@@ -522,9 +522,9 @@ fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
         }
         // PSS over MD5, SHA-1 and SHA-224 digests, verified by openssl.
         for (mode, digest, data) in [
-            (SignMode::PSS_MD5, "md5", vec![1u8; 16]),
-            (SignMode::PSS_SHA1, "sha1", vec![2u8; 20]),
-            (SignMode::PSS_SHA224, "sha224", vec![3u8; 28]),
+            (SignMode::PssMd5, "md5", vec![1u8; 16]),
+            (SignMode::PssSha1, "sha1", vec![2u8; 20]),
+            (SignMode::PssSha224, "sha224", vec![3u8; 28]),
         ] {
             let signature = operator.sign("rsa-old", mode, &data).await.unwrap();
             std::fs::write(file("digest"), &data).unwrap();
@@ -566,8 +566,8 @@ fn bip340_signatures_verify_with_the_x_only_key() {
         admin
             .generate_key(&key_request(
                 "taproot",
-                KeyType::EC_P256K1,
-                &[KeyMechanism::BIP340_Signature],
+                KeyType::EcP256k1,
+                &[KeyMechanism::Bip340Signature],
             ))
             .await
             .unwrap();
@@ -583,7 +583,7 @@ fn bip340_signatures_verify_with_the_x_only_key() {
         let key = k256::schnorr::VerifyingKey::from_bytes(&x.into()).unwrap();
         for message in [&b"short"[..], &[7u8; 32][..], &[1u8; 100][..]] {
             let signature = operator
-                .sign("taproot", SignMode::BIP340, message)
+                .sign("taproot", SignMode::Bip340, message)
                 .await
                 .unwrap();
             let signature = k256::schnorr::Signature::try_from(signature.as_slice()).unwrap();
@@ -591,7 +591,7 @@ fn bip340_signatures_verify_with_the_x_only_key() {
         }
         // ECDSA is not among the key's mechanisms: 400.
         let e = operator
-            .sign("taproot", SignMode::ECDSA, &[0u8; 32])
+            .sign("taproot", SignMode::Ecdsa, &[0u8; 32])
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
@@ -615,7 +615,7 @@ fn the_backend_encrypts_and_decrypts_beside_signing() {
     let opened = hsm
         .decrypt(
             &aes,
-            DecryptMode::AES_CBC,
+            DecryptMode::AesCbc,
             &sealed.ciphertext,
             Some(&sealed.iv),
         )
@@ -628,7 +628,7 @@ fn the_backend_encrypts_and_decrypts_beside_signing() {
     hsm.generate_key(&KeyTemplate::new(rsa.clone(), KeySpec::Rsa2048))
         .unwrap();
     let e = hsm
-        .decrypt(&rsa, DecryptMode::PKCS1, &[0; 256], None)
+        .decrypt(&rsa, DecryptMode::Pkcs1, &[0; 256], None)
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert!(

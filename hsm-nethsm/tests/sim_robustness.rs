@@ -176,8 +176,8 @@ fn device(runtime: &tokio::runtime::Runtime, state: SystemState) -> Simulator {
             admin
                 .generate_key(&key_request(
                     "k",
-                    KeyType::EC_P256,
-                    &[KeyMechanism::ECDSA_Signature],
+                    KeyType::EcP256,
+                    &[KeyMechanism::EcdsaSignature],
                 ))
                 .await
                 .unwrap();
@@ -407,8 +407,8 @@ fn allow_names_exactly_the_methods_of_each_path() {
         admin
             .generate_key(&key_request(
                 "k1",
-                KeyType::EC_P256,
-                &[KeyMechanism::ECDSA_Signature],
+                KeyType::EcP256,
+                &[KeyMechanism::EcdsaSignature],
             ))
             .await
             .unwrap();

@@ -118,19 +118,19 @@ fn every_client_method_sends_its_spec_operation() {
         current_passphrase: secret("old-passphrase"),
     };
     let import = ImportKeyRequest {
-        mechanisms: vec![KeyMechanism::ECDSA_Signature],
-        key_type: KeyType::EC_P256,
+        mechanisms: vec![KeyMechanism::EcdsaSignature],
+        key_type: KeyType::EcP256,
         private: KeyPrivateData::default(),
         restrictions: None,
         label: None,
     };
     let pem_args = PemKeyArguments {
-        mechanisms: vec![KeyMechanism::ECDSA_Signature],
+        mechanisms: vec![KeyMechanism::EcdsaSignature],
         restrictions: None,
         label: None,
     };
     let pem = secret("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n");
-    let generate = support::key_request("k", KeyType::EC_P256, &[KeyMechanism::ECDSA_Signature]);
+    let generate = support::key_request("k", KeyType::EcP256, &[KeyMechanism::EcdsaSignature]);
     let urls = ClusterAddRequest {
         urls: vec!["https://10.0.0.2:2380".into()],
     };
@@ -178,7 +178,7 @@ fn every_client_method_sends_its_spec_operation() {
         call!(c.decrypt(
             "k",
             &DecryptRequest {
-                mode: DecryptMode::PKCS1,
+                mode: DecryptMode::Pkcs1,
                 encrypted: vec![1],
                 iv: None,
             }
@@ -186,12 +186,12 @@ fn every_client_method_sends_its_spec_operation() {
         call!(c.encrypt(
             "k",
             &EncryptRequest {
-                mode: EncryptMode::AES_CBC,
+                mode: EncryptMode::AesCbc,
                 message: vec![0; 16],
                 iv: None,
             }
         ));
-        call!(c.sign("k", SignMode::EdDSA, b"m"));
+        call!(c.sign("k", SignMode::EdDsa, b"m"));
         call!(c.key_certificate("k"));
         call!(c.put_key_certificate("k", b"cert"));
         call!(c.delete_key_certificate("k"));
@@ -233,7 +233,7 @@ fn every_client_method_sends_its_spec_operation() {
         call!(c.set_tls_certificate_pem("PEM"));
         call!(c.tls_csr_pem(&dn));
         call!(c.generate_tls_key(&TlsKeyGenerateRequest {
-            key_type: KeyType::EC_P256,
+            key_type: KeyType::EcP256,
             length: None,
         }));
         call!(c.cluster_ca_pem());
@@ -307,7 +307,7 @@ fn ids_that_break_the_spec_rules_are_refused_before_sending() {
     runtime.block_on(async {
         let errors = [
             c.get_key("../users").await.unwrap_err(),
-            c.sign("has space", SignMode::EdDSA, b"m")
+            c.sign("has space", SignMode::EdDsa, b"m")
                 .await
                 .unwrap_err(),
             c.delete_key("").await.unwrap_err(),

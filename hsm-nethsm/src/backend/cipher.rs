@@ -34,7 +34,7 @@ impl AsyncNetHsm {
     ) -> Result<Sealed> {
         let id = key_ids::to_device(key, "nethsm.encrypt")?;
         let request = EncryptRequest {
-            mode: EncryptMode::AES_CBC,
+            mode: EncryptMode::AesCbc,
             message: plaintext.to_vec(),
             iv: iv.map(<[u8]>::to_vec),
         };

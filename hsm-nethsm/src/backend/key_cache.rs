@@ -73,7 +73,7 @@ impl AsyncNetHsm {
                 .unwrap_or_default(),
         );
         info = info
-            .with_extra("type", format!("{:?}", key.data.key_type))
+            .with_extra("type", crate::protocol::wire_name(&key.data.key_type))
             .with_extra("operations", key.data.operations.to_string());
         if let Some(tags) = &key.data.restrictions.tags {
             info = info.with_extra("tags", tags.join(","));

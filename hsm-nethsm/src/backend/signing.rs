@@ -162,7 +162,7 @@ impl AsyncNetHsm {
             .ok_or_else(|| Error::invalid_input(operation, format!("key {id} cannot sign")))?;
         request.check_key(spec)?;
         let (mode, payload) = match (request.message_bytes(), request.digest_bytes()) {
-            (Some(message), _) => (SignMode::EdDSA, message.to_vec()),
+            (Some(message), _) => (SignMode::EdDsa, message.to_vec()),
             (None, Some(digest)) => signing::digest_request(spec, algorithm, digest, operation)?,
             (None, None) => return Err(Error::unsupported(operation, "nothing to sign")),
         };

@@ -7,18 +7,37 @@ use serde_with::serde_as;
 /// A signing mode (`SignMode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(non_camel_case_types, missing_docs)]
 pub enum SignMode {
-    PKCS1,
-    PSS_MD5,
-    PSS_SHA1,
-    PSS_SHA224,
-    PSS_SHA256,
-    PSS_SHA384,
-    PSS_SHA512,
-    EdDSA,
-    ECDSA,
-    BIP340,
+    /// `PKCS1` on the wire.
+    #[serde(rename = "PKCS1")]
+    Pkcs1,
+    /// `PSS_MD5` on the wire.
+    #[serde(rename = "PSS_MD5")]
+    PssMd5,
+    /// `PSS_SHA1` on the wire.
+    #[serde(rename = "PSS_SHA1")]
+    PssSha1,
+    /// `PSS_SHA224` on the wire.
+    #[serde(rename = "PSS_SHA224")]
+    PssSha224,
+    /// `PSS_SHA256` on the wire.
+    #[serde(rename = "PSS_SHA256")]
+    PssSha256,
+    /// `PSS_SHA384` on the wire.
+    #[serde(rename = "PSS_SHA384")]
+    PssSha384,
+    /// `PSS_SHA512` on the wire.
+    #[serde(rename = "PSS_SHA512")]
+    PssSha512,
+    /// `EdDSA` on the wire.
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+    /// `ECDSA` on the wire.
+    #[serde(rename = "ECDSA")]
+    Ecdsa,
+    /// `BIP340` on the wire.
+    #[serde(rename = "BIP340")]
+    Bip340,
 }
 
 /// `POST /keys/{KeyID}/sign`.
@@ -45,25 +64,43 @@ pub struct SignResponse {
 /// A decryption mode (`DecryptMode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(non_camel_case_types, missing_docs)]
 pub enum DecryptMode {
-    RAW,
-    PKCS1,
-    OAEP_MD5,
-    OAEP_SHA1,
-    OAEP_SHA224,
-    OAEP_SHA256,
-    OAEP_SHA384,
-    OAEP_SHA512,
-    AES_CBC,
+    /// `RAW` on the wire.
+    #[serde(rename = "RAW")]
+    Raw,
+    /// `PKCS1` on the wire.
+    #[serde(rename = "PKCS1")]
+    Pkcs1,
+    /// `OAEP_MD5` on the wire.
+    #[serde(rename = "OAEP_MD5")]
+    OaepMd5,
+    /// `OAEP_SHA1` on the wire.
+    #[serde(rename = "OAEP_SHA1")]
+    OaepSha1,
+    /// `OAEP_SHA224` on the wire.
+    #[serde(rename = "OAEP_SHA224")]
+    OaepSha224,
+    /// `OAEP_SHA256` on the wire.
+    #[serde(rename = "OAEP_SHA256")]
+    OaepSha256,
+    /// `OAEP_SHA384` on the wire.
+    #[serde(rename = "OAEP_SHA384")]
+    OaepSha384,
+    /// `OAEP_SHA512` on the wire.
+    #[serde(rename = "OAEP_SHA512")]
+    OaepSha512,
+    /// `AES_CBC` on the wire.
+    #[serde(rename = "AES_CBC")]
+    AesCbc,
 }
 
 /// An encryption mode (`EncryptMode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(non_camel_case_types, missing_docs)]
 pub enum EncryptMode {
-    AES_CBC,
+    /// `AES_CBC` on the wire.
+    #[serde(rename = "AES_CBC")]
+    AesCbc,
 }
 
 /// `POST /keys/{KeyID}/decrypt`.

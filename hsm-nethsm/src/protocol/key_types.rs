@@ -10,14 +10,14 @@ use crate::protocol::{KeyType, PublicKeyData};
 #[must_use]
 pub fn curve_of(key_type: KeyType) -> Option<Curve> {
     Some(match key_type {
-        KeyType::EC_P256 => Curve::P256,
-        KeyType::EC_P384 => Curve::P384,
-        KeyType::EC_P521 => Curve::P521,
-        KeyType::EC_P256K1 => Curve::Secp256k1,
+        KeyType::EcP256 => Curve::P256,
+        KeyType::EcP384 => Curve::P384,
+        KeyType::EcP521 => Curve::P521,
+        KeyType::EcP256k1 => Curve::Secp256k1,
         KeyType::BrainpoolP256 => Curve::BrainpoolP256r1,
         KeyType::BrainpoolP384 => Curve::BrainpoolP384r1,
         KeyType::BrainpoolP512 => Curve::BrainpoolP512r1,
-        KeyType::RSA | KeyType::Curve25519 | KeyType::Generic => return None,
+        KeyType::Rsa | KeyType::Curve25519 | KeyType::Generic => return None,
     })
 }
 
@@ -25,10 +25,10 @@ pub fn curve_of(key_type: KeyType) -> Option<Curve> {
 #[must_use]
 pub fn ec_key_type(curve: Curve) -> Option<KeyType> {
     Some(match curve {
-        Curve::P256 => KeyType::EC_P256,
-        Curve::P384 => KeyType::EC_P384,
-        Curve::P521 => KeyType::EC_P521,
-        Curve::Secp256k1 => KeyType::EC_P256K1,
+        Curve::P256 => KeyType::EcP256,
+        Curve::P384 => KeyType::EcP384,
+        Curve::P521 => KeyType::EcP521,
+        Curve::Secp256k1 => KeyType::EcP256k1,
         Curve::BrainpoolP256r1 => KeyType::BrainpoolP256,
         Curve::BrainpoolP384r1 => KeyType::BrainpoolP384,
         Curve::BrainpoolP512r1 => KeyType::BrainpoolP512,
@@ -39,9 +39,9 @@ pub fn ec_key_type(curve: Curve) -> Option<KeyType> {
 /// The NetHSM key type and length for a spec; `None` for specs the device has no type for.
 pub(crate) fn key_type(spec: KeySpec) -> Option<(KeyType, Option<u32>)> {
     Some(match spec {
-        KeySpec::Rsa2048 => (KeyType::RSA, Some(2048)),
-        KeySpec::Rsa3072 => (KeyType::RSA, Some(3072)),
-        KeySpec::Rsa4096 => (KeyType::RSA, Some(4096)),
+        KeySpec::Rsa2048 => (KeyType::Rsa, Some(2048)),
+        KeySpec::Rsa3072 => (KeyType::Rsa, Some(3072)),
+        KeySpec::Rsa4096 => (KeyType::Rsa, Some(4096)),
         KeySpec::Ec(curve) => (ec_key_type(curve)?, None),
         KeySpec::Ed25519 => (KeyType::Curve25519, None),
         KeySpec::Aes128 => (KeyType::Generic, Some(128)),
@@ -53,7 +53,7 @@ pub(crate) fn key_type(spec: KeySpec) -> Option<(KeyType, Option<u32>)> {
 /// The spec of a NetHSM key (RSA needs the modulus length, which only the public key tells).
 pub(crate) fn spec_of(key_type: KeyType, rsa_bits: Option<usize>) -> Option<KeySpec> {
     match key_type {
-        KeyType::RSA => KeySpec::rsa(rsa_bits?),
+        KeyType::Rsa => KeySpec::rsa(rsa_bits?),
         KeyType::Curve25519 => Some(KeySpec::Ed25519),
         KeyType::Generic => None,
         ec => curve_of(ec).map(KeySpec::Ec),
@@ -80,7 +80,7 @@ pub fn public_key_of(data: &PublicKeyData) -> Result<Option<PublicKey>> {
     };
     let built = match data.key_type {
         KeyType::Generic => return Ok(None),
-        KeyType::RSA => {
+        KeyType::Rsa => {
             let (Some(n), Some(e)) = (&public.modulus, &public.public_exponent) else {
                 return Err(bad());
             };
@@ -114,11 +114,11 @@ mod tests {
             assert_eq!(curve_of(key_type), Some(curve));
             assert_eq!(key_type_spec(KeySpec::Ec(curve)), Some(KeySpec::Ec(curve)));
         }
-        for key_type in [KeyType::RSA, KeyType::Curve25519, KeyType::Generic] {
+        for key_type in [KeyType::Rsa, KeyType::Curve25519, KeyType::Generic] {
             assert_eq!(curve_of(key_type), None);
         }
         assert_eq!(key_type_spec(KeySpec::Ed25519), Some(KeySpec::Ed25519));
-        assert_eq!(spec_of(KeyType::RSA, Some(3072)), Some(KeySpec::Rsa3072));
+        assert_eq!(spec_of(KeyType::Rsa, Some(3072)), Some(KeySpec::Rsa3072));
         assert_eq!(
             key_type(KeySpec::Aes256),
             Some((KeyType::Generic, Some(256)))

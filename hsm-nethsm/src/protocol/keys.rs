@@ -8,45 +8,98 @@ use zeroize::Zeroizing;
 /// A key type (`KeyType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(non_camel_case_types, missing_docs)]
 pub enum KeyType {
-    RSA,
+    /// `RSA` on the wire.
+    #[serde(rename = "RSA")]
+    Rsa,
+    /// `Curve25519` on the wire.
     Curve25519,
-    EC_P256,
-    EC_P384,
-    EC_P521,
-    EC_P256K1,
+    /// `EC_P256` on the wire.
+    #[serde(rename = "EC_P256")]
+    EcP256,
+    /// `EC_P384` on the wire.
+    #[serde(rename = "EC_P384")]
+    EcP384,
+    /// `EC_P521` on the wire.
+    #[serde(rename = "EC_P521")]
+    EcP521,
+    /// `EC_P256K1` on the wire.
+    #[serde(rename = "EC_P256K1")]
+    EcP256k1,
+    /// `BrainpoolP256` on the wire.
     BrainpoolP256,
+    /// `BrainpoolP384` on the wire.
     BrainpoolP384,
+    /// `BrainpoolP512` on the wire.
     BrainpoolP512,
+    /// `Generic` on the wire.
     Generic,
 }
 
 /// What a key may be used for (`KeyMechanism`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(non_camel_case_types, missing_docs)]
 pub enum KeyMechanism {
-    RSA_Decryption_RAW,
-    RSA_Decryption_PKCS1,
-    RSA_Decryption_OAEP_MD5,
-    RSA_Decryption_OAEP_SHA1,
-    RSA_Decryption_OAEP_SHA224,
-    RSA_Decryption_OAEP_SHA256,
-    RSA_Decryption_OAEP_SHA384,
-    RSA_Decryption_OAEP_SHA512,
-    RSA_Signature_PKCS1,
-    RSA_Signature_PSS_MD5,
-    RSA_Signature_PSS_SHA1,
-    RSA_Signature_PSS_SHA224,
-    RSA_Signature_PSS_SHA256,
-    RSA_Signature_PSS_SHA384,
-    RSA_Signature_PSS_SHA512,
-    EdDSA_Signature,
-    ECDSA_Signature,
-    BIP340_Signature,
-    AES_Encryption_CBC,
-    AES_Decryption_CBC,
+    /// `RSA_Decryption_RAW` on the wire.
+    #[serde(rename = "RSA_Decryption_RAW")]
+    RsaDecryptionRaw,
+    /// `RSA_Decryption_PKCS1` on the wire.
+    #[serde(rename = "RSA_Decryption_PKCS1")]
+    RsaDecryptionPkcs1,
+    /// `RSA_Decryption_OAEP_MD5` on the wire.
+    #[serde(rename = "RSA_Decryption_OAEP_MD5")]
+    RsaDecryptionOaepMd5,
+    /// `RSA_Decryption_OAEP_SHA1` on the wire.
+    #[serde(rename = "RSA_Decryption_OAEP_SHA1")]
+    RsaDecryptionOaepSha1,
+    /// `RSA_Decryption_OAEP_SHA224` on the wire.
+    #[serde(rename = "RSA_Decryption_OAEP_SHA224")]
+    RsaDecryptionOaepSha224,
+    /// `RSA_Decryption_OAEP_SHA256` on the wire.
+    #[serde(rename = "RSA_Decryption_OAEP_SHA256")]
+    RsaDecryptionOaepSha256,
+    /// `RSA_Decryption_OAEP_SHA384` on the wire.
+    #[serde(rename = "RSA_Decryption_OAEP_SHA384")]
+    RsaDecryptionOaepSha384,
+    /// `RSA_Decryption_OAEP_SHA512` on the wire.
+    #[serde(rename = "RSA_Decryption_OAEP_SHA512")]
+    RsaDecryptionOaepSha512,
+    /// `RSA_Signature_PKCS1` on the wire.
+    #[serde(rename = "RSA_Signature_PKCS1")]
+    RsaSignaturePkcs1,
+    /// `RSA_Signature_PSS_MD5` on the wire.
+    #[serde(rename = "RSA_Signature_PSS_MD5")]
+    RsaSignaturePssMd5,
+    /// `RSA_Signature_PSS_SHA1` on the wire.
+    #[serde(rename = "RSA_Signature_PSS_SHA1")]
+    RsaSignaturePssSha1,
+    /// `RSA_Signature_PSS_SHA224` on the wire.
+    #[serde(rename = "RSA_Signature_PSS_SHA224")]
+    RsaSignaturePssSha224,
+    /// `RSA_Signature_PSS_SHA256` on the wire.
+    #[serde(rename = "RSA_Signature_PSS_SHA256")]
+    RsaSignaturePssSha256,
+    /// `RSA_Signature_PSS_SHA384` on the wire.
+    #[serde(rename = "RSA_Signature_PSS_SHA384")]
+    RsaSignaturePssSha384,
+    /// `RSA_Signature_PSS_SHA512` on the wire.
+    #[serde(rename = "RSA_Signature_PSS_SHA512")]
+    RsaSignaturePssSha512,
+    /// `EdDSA_Signature` on the wire.
+    #[serde(rename = "EdDSA_Signature")]
+    EdDsaSignature,
+    /// `ECDSA_Signature` on the wire.
+    #[serde(rename = "ECDSA_Signature")]
+    EcdsaSignature,
+    /// `BIP340_Signature` on the wire.
+    #[serde(rename = "BIP340_Signature")]
+    Bip340Signature,
+    /// `AES_Encryption_CBC` on the wire.
+    #[serde(rename = "AES_Encryption_CBC")]
+    AesEncryptionCbc,
+    /// `AES_Decryption_CBC` on the wire.
+    #[serde(rename = "AES_Decryption_CBC")]
+    AesDecryptionCbc,
 }
 
 /// `POST /keys/generate`.

@@ -58,6 +58,16 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The name a value has on the wire: its JSON string (`EC_P256` for [`KeyType::EcP256`]).
+#[must_use]
+pub fn wire_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 /// Serializes a secret for a request body; the value never reaches a log or `Debug`.
 fn expose<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secret.expose_secret())

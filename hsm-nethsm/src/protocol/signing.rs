@@ -11,14 +11,14 @@ pub(crate) fn mechanism(algorithm: SignAlgorithm) -> Option<KeyMechanism> {
         SignAlgorithm::EcdsaSha256
         | SignAlgorithm::EcdsaSha384
         | SignAlgorithm::EcdsaSha512
-        | SignAlgorithm::EcdsaPrehashed => KeyMechanism::ECDSA_Signature,
+        | SignAlgorithm::EcdsaPrehashed => KeyMechanism::EcdsaSignature,
         SignAlgorithm::RsaPkcs1Sha256
         | SignAlgorithm::RsaPkcs1Sha384
-        | SignAlgorithm::RsaPkcs1Sha512 => KeyMechanism::RSA_Signature_PKCS1,
-        SignAlgorithm::RsaPssSha256 => KeyMechanism::RSA_Signature_PSS_SHA256,
-        SignAlgorithm::RsaPssSha384 => KeyMechanism::RSA_Signature_PSS_SHA384,
-        SignAlgorithm::RsaPssSha512 => KeyMechanism::RSA_Signature_PSS_SHA512,
-        SignAlgorithm::Ed25519 => KeyMechanism::EdDSA_Signature,
+        | SignAlgorithm::RsaPkcs1Sha512 => KeyMechanism::RsaSignaturePkcs1,
+        SignAlgorithm::RsaPssSha256 => KeyMechanism::RsaSignaturePssSha256,
+        SignAlgorithm::RsaPssSha384 => KeyMechanism::RsaSignaturePssSha384,
+        SignAlgorithm::RsaPssSha512 => KeyMechanism::RsaSignaturePssSha512,
+        SignAlgorithm::Ed25519 => KeyMechanism::EdDsaSignature,
         _ => return None,
     })
 }
@@ -27,16 +27,16 @@ pub(crate) fn mechanism(algorithm: SignAlgorithm) -> Option<KeyMechanism> {
 #[cfg_attr(not(feature = "sim"), allow(dead_code))]
 pub(crate) fn mode_mechanism(mode: SignMode) -> Option<KeyMechanism> {
     Some(match mode {
-        SignMode::PKCS1 => KeyMechanism::RSA_Signature_PKCS1,
-        SignMode::PSS_MD5 => KeyMechanism::RSA_Signature_PSS_MD5,
-        SignMode::PSS_SHA1 => KeyMechanism::RSA_Signature_PSS_SHA1,
-        SignMode::PSS_SHA224 => KeyMechanism::RSA_Signature_PSS_SHA224,
-        SignMode::PSS_SHA256 => KeyMechanism::RSA_Signature_PSS_SHA256,
-        SignMode::PSS_SHA384 => KeyMechanism::RSA_Signature_PSS_SHA384,
-        SignMode::PSS_SHA512 => KeyMechanism::RSA_Signature_PSS_SHA512,
-        SignMode::EdDSA => KeyMechanism::EdDSA_Signature,
-        SignMode::ECDSA => KeyMechanism::ECDSA_Signature,
-        SignMode::BIP340 => KeyMechanism::BIP340_Signature,
+        SignMode::Pkcs1 => KeyMechanism::RsaSignaturePkcs1,
+        SignMode::PssMd5 => KeyMechanism::RsaSignaturePssMd5,
+        SignMode::PssSha1 => KeyMechanism::RsaSignaturePssSha1,
+        SignMode::PssSha224 => KeyMechanism::RsaSignaturePssSha224,
+        SignMode::PssSha256 => KeyMechanism::RsaSignaturePssSha256,
+        SignMode::PssSha384 => KeyMechanism::RsaSignaturePssSha384,
+        SignMode::PssSha512 => KeyMechanism::RsaSignaturePssSha512,
+        SignMode::EdDsa => KeyMechanism::EdDsaSignature,
+        SignMode::Ecdsa => KeyMechanism::EcdsaSignature,
+        SignMode::Bip340 => KeyMechanism::Bip340Signature,
     })
 }
 
@@ -53,8 +53,8 @@ pub(crate) fn algorithms(spec: KeySpec, mechanisms: &[KeyMechanism]) -> Vec<Sign
 pub(crate) fn mechanisms(spec: KeySpec, allowed: &[SignAlgorithm]) -> Vec<KeyMechanism> {
     if matches!(spec, KeySpec::Aes128 | KeySpec::Aes256) {
         return vec![
-            KeyMechanism::AES_Encryption_CBC,
-            KeyMechanism::AES_Decryption_CBC,
+            KeyMechanism::AesEncryptionCbc,
+            KeyMechanism::AesDecryptionCbc,
         ];
     }
     let mut out: Vec<KeyMechanism> = Vec::new();
@@ -87,7 +87,7 @@ pub(crate) fn digest_request(
             padded.extend_from_slice(digest);
             padded
         };
-        return Ok((SignMode::ECDSA, fitted));
+        return Ok((SignMode::Ecdsa, fitted));
     }
     let hash = algorithm
         .hash()
@@ -95,10 +95,10 @@ pub(crate) fn digest_request(
     let mode = match algorithm {
         SignAlgorithm::RsaPkcs1Sha256
         | SignAlgorithm::RsaPkcs1Sha384
-        | SignAlgorithm::RsaPkcs1Sha512 => return Ok((SignMode::PKCS1, hash.digest_info(digest)?)),
-        SignAlgorithm::RsaPssSha256 => SignMode::PSS_SHA256,
-        SignAlgorithm::RsaPssSha384 => SignMode::PSS_SHA384,
-        SignAlgorithm::RsaPssSha512 => SignMode::PSS_SHA512,
+        | SignAlgorithm::RsaPkcs1Sha512 => return Ok((SignMode::Pkcs1, hash.digest_info(digest)?)),
+        SignAlgorithm::RsaPssSha256 => SignMode::PssSha256,
+        SignAlgorithm::RsaPssSha384 => SignMode::PssSha384,
+        SignAlgorithm::RsaPssSha512 => SignMode::PssSha512,
         other => {
             return Err(Error::unsupported(
                 operation,
@@ -119,7 +119,7 @@ mod tests {
     fn ecdsa_digests_are_fitted_to_the_curve() {
         let spec = KeySpec::Ec(Curve::P256);
         let (mode, m) = digest_request(spec, SignAlgorithm::EcdsaSha384, &[7u8; 48], "t").unwrap();
-        assert_eq!(mode, SignMode::ECDSA);
+        assert_eq!(mode, SignMode::Ecdsa);
         assert_eq!(m, vec![7u8; 32]);
         let (_, m) = digest_request(
             KeySpec::Ec(Curve::P521),
@@ -137,11 +137,11 @@ mod tests {
         let d = [1u8; 32];
         let (mode, m) =
             digest_request(KeySpec::Rsa2048, SignAlgorithm::RsaPkcs1Sha256, &d, "t").unwrap();
-        assert_eq!(mode, SignMode::PKCS1);
+        assert_eq!(mode, SignMode::Pkcs1);
         assert_eq!(m.len(), 19 + 32);
         let (mode, m) =
             digest_request(KeySpec::Rsa2048, SignAlgorithm::RsaPssSha256, &d, "t").unwrap();
-        assert_eq!(mode, SignMode::PSS_SHA256);
+        assert_eq!(mode, SignMode::PssSha256);
         assert_eq!(m, d);
     }
 }

@@ -71,16 +71,16 @@ impl SimSecret {
     /// Generates a key of `key_type` (`length` bits for RSA and Generic).
     pub(crate) fn generate(key_type: KeyType, length: Option<u32>) -> SimResult<Self> {
         Ok(match key_type {
-            KeyType::EC_P256 => Self::P256(ec_key(32, 0xff, |b| {
+            KeyType::EcP256 => Self::P256(ec_key(32, 0xff, |b| {
                 p256::ecdsa::SigningKey::from_slice(b).ok()
             })?),
-            KeyType::EC_P384 => Self::P384(ec_key(48, 0xff, |b| {
+            KeyType::EcP384 => Self::P384(ec_key(48, 0xff, |b| {
                 p384::ecdsa::SigningKey::from_slice(b).ok()
             })?),
-            KeyType::EC_P521 => Self::P521(ec_key(66, 0x01, |b| {
+            KeyType::EcP521 => Self::P521(ec_key(66, 0x01, |b| {
                 p521::ecdsa::SigningKey::from_slice(b).ok()
             })?),
-            KeyType::EC_P256K1 => Self::K256(ec_key(32, 0xff, |b| {
+            KeyType::EcP256k1 => Self::K256(ec_key(32, 0xff, |b| {
                 k256::ecdsa::SigningKey::from_slice(b).ok()
             })?),
             KeyType::BrainpoolP256 => {
@@ -94,7 +94,7 @@ impl SimSecret {
                 let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| "seed".to_owned())?;
                 Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
             }
-            KeyType::RSA => {
+            KeyType::Rsa => {
                 let bits = length.ok_or("RSA keys need a length")?;
                 if !(1024..=rsa_keys::MAX_RSA_BITS).contains(&u64::from(bits)) {
                     return Err("Length must be between 1024 and 8192.".into());
@@ -126,16 +126,16 @@ impl SimSecret {
         };
         let bad = |e: &dyn std::fmt::Display| format!("invalid key: {e}");
         Ok(match key_type {
-            KeyType::EC_P256 => {
+            KeyType::EcP256 => {
                 Self::P256(p256::ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
             }
-            KeyType::EC_P384 => {
+            KeyType::EcP384 => {
                 Self::P384(p384::ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
             }
-            KeyType::EC_P521 => {
+            KeyType::EcP521 => {
                 Self::P521(p521::ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
             }
-            KeyType::EC_P256K1 => {
+            KeyType::EcP256k1 => {
                 Self::K256(k256::ecdsa::SigningKey::from_slice(data()?).map_err(|e| bad(&e))?)
             }
             KeyType::BrainpoolP256 => {
@@ -150,7 +150,7 @@ impl SimSecret {
                     .map_err(|_| "an Ed25519 seed is 32 bytes".to_owned())?;
                 Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
             }
-            KeyType::RSA => {
+            KeyType::Rsa => {
                 let (Some(p), Some(q), Some(e)) =
                     (&private.prime_p, &private.prime_q, &private.public_exponent)
                 else {
@@ -206,16 +206,16 @@ impl SimSecret {
     /// The device's type for this key.
     pub(crate) fn key_type(&self) -> KeyType {
         match self {
-            Self::P256(_) => KeyType::EC_P256,
-            Self::P384(_) => KeyType::EC_P384,
-            Self::P521(_) => KeyType::EC_P521,
-            Self::K256(_) => KeyType::EC_P256K1,
+            Self::P256(_) => KeyType::EcP256,
+            Self::P384(_) => KeyType::EcP384,
+            Self::P521(_) => KeyType::EcP521,
+            Self::K256(_) => KeyType::EcP256k1,
             Self::Bp256(_) => KeyType::BrainpoolP256,
             Self::Bp384(_) => KeyType::BrainpoolP384,
             #[cfg(feature = "sim-openssl")]
             Self::Bp512(_) => KeyType::BrainpoolP512,
             Self::Ed25519(_) => KeyType::Curve25519,
-            Self::Rsa(_) => KeyType::RSA,
+            Self::Rsa(_) => KeyType::Rsa,
             Self::Generic(_) => KeyType::Generic,
         }
     }
@@ -255,7 +255,7 @@ impl SimSecret {
         iv: Option<&[u8]>,
     ) -> SimResult<Vec<u8>> {
         if let Self::Generic(key) = self {
-            if mode != DecryptMode::AES_CBC {
+            if mode != DecryptMode::AesCbc {
                 return Err("the key cannot decrypt in this mode".into());
             }
             return aes_cbc(key, iv.ok_or("AES-CBC needs an iv")?, encrypted, false);
@@ -264,15 +264,15 @@ impl SimSecret {
             return Err("the key cannot decrypt in this mode".into());
         };
         let result = match mode {
-            DecryptMode::RAW => return rsa_keys::raw(key, encrypted),
-            DecryptMode::PKCS1 => key.decrypt(rsa::Pkcs1v15Encrypt, encrypted),
-            DecryptMode::OAEP_MD5 => key.decrypt(rsa::Oaep::<md5::Md5>::new(), encrypted),
-            DecryptMode::OAEP_SHA1 => key.decrypt(rsa::Oaep::<sha1::Sha1>::new(), encrypted),
-            DecryptMode::OAEP_SHA224 => key.decrypt(rsa::Oaep::<sha2::Sha224>::new(), encrypted),
-            DecryptMode::OAEP_SHA256 => key.decrypt(rsa::Oaep::<sha2::Sha256>::new(), encrypted),
-            DecryptMode::OAEP_SHA384 => key.decrypt(rsa::Oaep::<sha2::Sha384>::new(), encrypted),
-            DecryptMode::OAEP_SHA512 => key.decrypt(rsa::Oaep::<sha2::Sha512>::new(), encrypted),
-            DecryptMode::AES_CBC => return Err("the key cannot decrypt in this mode".into()),
+            DecryptMode::Raw => return rsa_keys::raw(key, encrypted),
+            DecryptMode::Pkcs1 => key.decrypt(rsa::Pkcs1v15Encrypt, encrypted),
+            DecryptMode::OaepMd5 => key.decrypt(rsa::Oaep::<md5::Md5>::new(), encrypted),
+            DecryptMode::OaepSha1 => key.decrypt(rsa::Oaep::<sha1::Sha1>::new(), encrypted),
+            DecryptMode::OaepSha224 => key.decrypt(rsa::Oaep::<sha2::Sha224>::new(), encrypted),
+            DecryptMode::OaepSha256 => key.decrypt(rsa::Oaep::<sha2::Sha256>::new(), encrypted),
+            DecryptMode::OaepSha384 => key.decrypt(rsa::Oaep::<sha2::Sha384>::new(), encrypted),
+            DecryptMode::OaepSha512 => key.decrypt(rsa::Oaep::<sha2::Sha512>::new(), encrypted),
+            DecryptMode::AesCbc => return Err("the key cannot decrypt in this mode".into()),
         };
         result.map_err(|_| "Decryption failed".to_owned())
     }
@@ -296,22 +296,22 @@ impl SimSecret {
         };
         let ecdsa_fail = |e: ecdsa::Error| format!("signing failed: {e}");
         match (self, mode) {
-            (Self::P256(k), SignMode::ECDSA) => {
+            (Self::P256(k), SignMode::Ecdsa) => {
                 digest_size(32)?;
                 let s: p256::ecdsa::Signature = k.sign_prehash(message).map_err(ecdsa_fail)?;
                 Ok(s.to_der().as_bytes().to_vec())
             }
-            (Self::P384(k), SignMode::ECDSA) => {
+            (Self::P384(k), SignMode::Ecdsa) => {
                 digest_size(48)?;
                 let s: p384::ecdsa::Signature = k.sign_prehash(message).map_err(ecdsa_fail)?;
                 Ok(s.to_der().as_bytes().to_vec())
             }
-            (Self::P521(k), SignMode::ECDSA) => {
+            (Self::P521(k), SignMode::Ecdsa) => {
                 digest_size(64)?;
                 let s: p521::ecdsa::Signature = k.sign_prehash(message).map_err(ecdsa_fail)?;
                 Ok(s.to_der().as_bytes().to_vec())
             }
-            (Self::K256(k), SignMode::ECDSA) => {
+            (Self::K256(k), SignMode::Ecdsa) => {
                 digest_size(32)?;
                 let s: k256::ecdsa::Signature = k.sign_prehash(message).map_err(ecdsa_fail)?;
                 // The device signs secp256k1 with mirage-crypto-ec's generic ECDSA, which does
@@ -325,13 +325,13 @@ impl SimSecret {
                 };
                 Ok(s.to_der().as_bytes().to_vec())
             }
-            (Self::Bp256(k), SignMode::ECDSA) => {
+            (Self::Bp256(k), SignMode::Ecdsa) => {
                 digest_size(32)?;
                 let s: ecdsa::Signature<bp256::BrainpoolP256r1> =
                     k.sign_prehash(message).map_err(ecdsa_fail)?;
                 Ok(s.to_der().as_bytes().to_vec())
             }
-            (Self::Bp384(k), SignMode::ECDSA) => {
+            (Self::Bp384(k), SignMode::Ecdsa) => {
                 digest_size(48)?;
                 let s: ecdsa::Signature<bp384::BrainpoolP384r1> =
                     k.sign_prehash(message).map_err(ecdsa_fail)?;
@@ -339,7 +339,7 @@ impl SimSecret {
             }
             // BIP-340 over the message itself (its tagged hashes are applied inside), with
             // fresh auxiliary randomness.
-            (Self::K256(k), SignMode::BIP340) => {
+            (Self::K256(k), SignMode::Bip340) => {
                 let key = k256::schnorr::SigningKey::from_bytes(&k.to_bytes())
                     .map_err(|e| format!("BIP-340 key: {e}"))?;
                 let aux = random_bytes(32)?;
@@ -349,40 +349,40 @@ impl SimSecret {
                     .map_err(|e| format!("signing failed: {e}"))
             }
             #[cfg(feature = "sim-openssl")]
-            (Self::Bp512(k), SignMode::ECDSA) => {
+            (Self::Bp512(k), SignMode::Ecdsa) => {
                 digest_size(64)?;
                 openssl_keys::ecdsa_sign(k, message)
             }
-            (Self::Ed25519(k), SignMode::EdDSA) => Ok(k.sign(message).to_bytes().to_vec()),
-            (Self::Rsa(k), SignMode::PKCS1) => k
+            (Self::Ed25519(k), SignMode::EdDsa) => Ok(k.sign(message).to_bytes().to_vec()),
+            (Self::Rsa(k), SignMode::Pkcs1) => k
                 .sign(rsa::Pkcs1v15Sign::new_unprefixed(), message)
                 .map_err(|_| "RSA key too short".to_owned()),
-            (Self::Rsa(k), SignMode::PSS_MD5) => {
+            (Self::Rsa(k), SignMode::PssMd5) => {
                 digest_size(16)?;
                 k.sign_with_rng(&mut rng(), rsa::Pss::<md5::Md5>::new(), message)
                     .map_err(|e| format!("signing failed: {e}"))
             }
-            (Self::Rsa(k), SignMode::PSS_SHA1) => {
+            (Self::Rsa(k), SignMode::PssSha1) => {
                 digest_size(20)?;
                 k.sign_with_rng(&mut rng(), rsa::Pss::<sha1::Sha1>::new(), message)
                     .map_err(|e| format!("signing failed: {e}"))
             }
-            (Self::Rsa(k), SignMode::PSS_SHA224) => {
+            (Self::Rsa(k), SignMode::PssSha224) => {
                 digest_size(28)?;
                 k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha224>::new(), message)
                     .map_err(|e| format!("signing failed: {e}"))
             }
-            (Self::Rsa(k), SignMode::PSS_SHA256) => {
+            (Self::Rsa(k), SignMode::PssSha256) => {
                 digest_size(32)?;
                 k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha256>::new(), message)
                     .map_err(|e| format!("signing failed: {e}"))
             }
-            (Self::Rsa(k), SignMode::PSS_SHA384) => {
+            (Self::Rsa(k), SignMode::PssSha384) => {
                 digest_size(48)?;
                 k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha384>::new(), message)
                     .map_err(|e| format!("signing failed: {e}"))
             }
-            (Self::Rsa(k), SignMode::PSS_SHA512) => {
+            (Self::Rsa(k), SignMode::PssSha512) => {
                 digest_size(64)?;
                 k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha512>::new(), message)
                     .map_err(|e| format!("signing failed: {e}"))
@@ -445,11 +445,7 @@ mod tests {
             },
         );
         assert_eq!(imported.is_ok(), with_openssl);
-        for key_type in [
-            KeyType::EC_P521,
-            KeyType::BrainpoolP384,
-            KeyType::Curve25519,
-        ] {
+        for key_type in [KeyType::EcP521, KeyType::BrainpoolP384, KeyType::Curve25519] {
             assert!(offers(key_type));
             assert!(SimSecret::generate(key_type, None).is_ok(), "{key_type:?}");
         }

@@ -79,17 +79,17 @@ fn algorithm(secret: &SimSecret) -> SimResult<AlgorithmIdentifierOwned> {
 /// Signs `tbs` (the DER to be signed) as the algorithm of [`algorithm`] says.
 fn sign(secret: &SimSecret, tbs: &[u8]) -> SimResult<Vec<u8>> {
     match (secret, digest_of(secret)?) {
-        (SimSecret::Ed25519(_), _) => secret.sign(SignMode::EdDSA, tbs),
+        (SimSecret::Ed25519(_), _) => secret.sign(SignMode::EdDsa, tbs),
         (SimSecret::Rsa(k), _) => k
             .sign(
                 rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
                 &sha2::Sha256::digest(tbs),
             )
             .map_err(signing_failed),
-        (_, Digest::Sha256) => secret.sign(SignMode::ECDSA, &sha2::Sha256::digest(tbs)),
-        (_, Digest::Sha384) => secret.sign(SignMode::ECDSA, &sha2::Sha384::digest(tbs)),
+        (_, Digest::Sha256) => secret.sign(SignMode::Ecdsa, &sha2::Sha256::digest(tbs)),
+        (_, Digest::Sha384) => secret.sign(SignMode::Ecdsa, &sha2::Sha384::digest(tbs)),
         (_, Digest::Sha512 | Digest::None) => {
-            secret.sign(SignMode::ECDSA, &sha2::Sha512::digest(tbs))
+            secret.sign(SignMode::Ecdsa, &sha2::Sha512::digest(tbs))
         }
     }
 }
@@ -339,10 +339,10 @@ mod tests {
     #[test]
     fn generated_tls_identities_are_served() {
         for (key_type, length) in [
-            (KeyType::EC_P256, None),
-            (KeyType::EC_P384, None),
+            (KeyType::EcP256, None),
+            (KeyType::EcP384, None),
             (KeyType::Curve25519, None),
-            (KeyType::RSA, Some(2048)),
+            (KeyType::Rsa, Some(2048)),
         ] {
             let key = SimSecret::generate(key_type, length).unwrap();
             let pem = self_signed_pem(&key, "NetHSM simulator").unwrap();

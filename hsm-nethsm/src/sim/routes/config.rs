@@ -296,7 +296,7 @@ pub(super) async fn tls_generate(
     use crate::protocol::KeyType;
     authorize_root(&mut s.lock(), &headers, ADMIN)?;
     let request: TlsKeyGenerateRequest = json_body(&body)?;
-    if matches!(request.key_type, KeyType::Generic | KeyType::EC_P256K1) {
+    if matches!(request.key_type, KeyType::Generic | KeyType::EcP256k1) {
         return Err(bad_request("Invalid TLS key type"));
     }
     let (key_type, length) = (request.key_type, request.length);

@@ -110,15 +110,15 @@ pub(super) async fn sign(
 fn decrypt_mechanism(mode: DecryptMode) -> KeyMechanism {
     use DecryptMode as D;
     match mode {
-        D::RAW => KeyMechanism::RSA_Decryption_RAW,
-        D::PKCS1 => KeyMechanism::RSA_Decryption_PKCS1,
-        D::OAEP_MD5 => KeyMechanism::RSA_Decryption_OAEP_MD5,
-        D::OAEP_SHA1 => KeyMechanism::RSA_Decryption_OAEP_SHA1,
-        D::OAEP_SHA224 => KeyMechanism::RSA_Decryption_OAEP_SHA224,
-        D::OAEP_SHA256 => KeyMechanism::RSA_Decryption_OAEP_SHA256,
-        D::OAEP_SHA384 => KeyMechanism::RSA_Decryption_OAEP_SHA384,
-        D::OAEP_SHA512 => KeyMechanism::RSA_Decryption_OAEP_SHA512,
-        D::AES_CBC => KeyMechanism::AES_Decryption_CBC,
+        D::Raw => KeyMechanism::RsaDecryptionRaw,
+        D::Pkcs1 => KeyMechanism::RsaDecryptionPkcs1,
+        D::OaepMd5 => KeyMechanism::RsaDecryptionOaepMd5,
+        D::OaepSha1 => KeyMechanism::RsaDecryptionOaepSha1,
+        D::OaepSha224 => KeyMechanism::RsaDecryptionOaepSha224,
+        D::OaepSha256 => KeyMechanism::RsaDecryptionOaepSha256,
+        D::OaepSha384 => KeyMechanism::RsaDecryptionOaepSha384,
+        D::OaepSha512 => KeyMechanism::RsaDecryptionOaepSha512,
+        D::AesCbc => KeyMechanism::AesDecryptionCbc,
     }
 }
 
@@ -155,7 +155,7 @@ pub(super) async fn encrypt(
             iv
         }
     };
-    let mechanism = Some(KeyMechanism::AES_Encryption_CBC);
+    let mechanism = Some(KeyMechanism::AesEncryptionCbc);
     operate(&s, &headers, &id, mechanism, "encryption", |secret| {
         let encrypted = secret.encrypt_aes_cbc(&request.message, &iv)?;
         Ok(json!({ "encrypted": b64(&encrypted), "iv": b64(&iv) }))

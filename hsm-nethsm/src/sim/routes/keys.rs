@@ -116,28 +116,28 @@ pub(super) fn mechanisms_fit(key_type: KeyType, mechanisms: &[KeyMechanism]) -> 
     use KeyMechanism as M;
     !mechanisms.is_empty()
         && mechanisms.iter().all(|m| match key_type {
-            KeyType::RSA => matches!(
+            KeyType::Rsa => matches!(
                 m,
-                M::RSA_Decryption_RAW
-                    | M::RSA_Decryption_PKCS1
-                    | M::RSA_Decryption_OAEP_MD5
-                    | M::RSA_Decryption_OAEP_SHA1
-                    | M::RSA_Decryption_OAEP_SHA224
-                    | M::RSA_Decryption_OAEP_SHA256
-                    | M::RSA_Decryption_OAEP_SHA384
-                    | M::RSA_Decryption_OAEP_SHA512
-                    | M::RSA_Signature_PKCS1
-                    | M::RSA_Signature_PSS_MD5
-                    | M::RSA_Signature_PSS_SHA1
-                    | M::RSA_Signature_PSS_SHA224
-                    | M::RSA_Signature_PSS_SHA256
-                    | M::RSA_Signature_PSS_SHA384
-                    | M::RSA_Signature_PSS_SHA512
+                M::RsaDecryptionRaw
+                    | M::RsaDecryptionPkcs1
+                    | M::RsaDecryptionOaepMd5
+                    | M::RsaDecryptionOaepSha1
+                    | M::RsaDecryptionOaepSha224
+                    | M::RsaDecryptionOaepSha256
+                    | M::RsaDecryptionOaepSha384
+                    | M::RsaDecryptionOaepSha512
+                    | M::RsaSignaturePkcs1
+                    | M::RsaSignaturePssMd5
+                    | M::RsaSignaturePssSha1
+                    | M::RsaSignaturePssSha224
+                    | M::RsaSignaturePssSha256
+                    | M::RsaSignaturePssSha384
+                    | M::RsaSignaturePssSha512
             ),
-            KeyType::Curve25519 => *m == M::EdDSA_Signature,
-            KeyType::EC_P256K1 => matches!(m, M::ECDSA_Signature | M::BIP340_Signature),
-            KeyType::Generic => matches!(m, M::AES_Encryption_CBC | M::AES_Decryption_CBC),
-            _ => *m == M::ECDSA_Signature,
+            KeyType::Curve25519 => *m == M::EdDsaSignature,
+            KeyType::EcP256k1 => matches!(m, M::EcdsaSignature | M::Bip340Signature),
+            KeyType::Generic => matches!(m, M::AesEncryptionCbc | M::AesDecryptionCbc),
+            _ => *m == M::EcdsaSignature,
         })
 }
 
@@ -295,7 +295,7 @@ fn from_pem(pem: &[u8]) -> Result<(KeyType, KeyPrivateData), String> {
             prime_q,
             ..
         } => (
-            KeyType::RSA,
+            KeyType::Rsa,
             KeyPrivateData {
                 prime_p: Some(prime_p.clone()),
                 prime_q: Some(prime_q.clone()),
