@@ -22,29 +22,12 @@ use hsm::sc::sim::SimulatedCard;
 use hsm::sc::sim::vpcd::InsertedCard;
 use hsm::sc::transport::{CardEvent, ReaderMonitor};
 use hsm::{Curve, KeyId, KeySpec, KeyTemplate, SignAlgorithm};
+use hsm_testkit::cli::openssl_dgst_verify;
+use hsm_testkit::vpcd::{SlotLock, opensc_module};
 
 const READER: &str = "Virtual PCD 00 00";
 const VPCD: &str = "127.0.0.1:35963";
 const SERIAL: &str = "DEP11SIM";
-
-/// OpenSC's PKCS#11 module: `HSM_SC_OPENSC_MODULE` if set, else where distributions put it.
-fn opensc_module() -> Option<String> {
-    if let Some(p) = std::env::var_os("HSM_SC_OPENSC_MODULE") {
-        return Some(p.to_string_lossy().into_owned());
-    }
-    let multiarch = format!("/usr/lib/{}-linux-gnu", std::env::consts::ARCH);
-    [
-        format!("{multiarch}/opensc-pkcs11.so"),
-        format!("{multiarch}/pkcs11/opensc-pkcs11.so"),
-        "/usr/lib/opensc-pkcs11.so".to_owned(),
-        "/usr/lib/pkcs11/opensc-pkcs11.so".to_owned(),
-        "/usr/lib64/opensc-pkcs11.so".to_owned(),
-        "/usr/lib64/pkcs11/opensc-pkcs11.so".to_owned(),
-        "/usr/local/lib/opensc-pkcs11.so".to_owned(),
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists())
-}
 
 /// Whether the peers are there; under `CI` their absence fails the test.
 fn peers() -> Option<String> {
@@ -63,21 +46,9 @@ fn peers() -> Option<String> {
     None
 }
 
-/// Holds vpcd slot 0 against the hsm-sc tests, benches and examples in other processes (the
-/// same abstract socket name as hsm-sc/tests/common).
-fn lock_slot() -> std::os::unix::net::UnixListener {
-    use std::os::linux::net::SocketAddrExt;
-    let addr = std::os::unix::net::SocketAddr::from_abstract_name(b"hsm-sc-vpcd-slot-0").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        match std::os::unix::net::UnixListener::bind_addr(&addr) {
-            Ok(l) => return l,
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            Err(e) => panic!("vpcd slot 0: {e}"),
-        }
-    }
+/// Holds vpcd slot 0 against the hsm-sc tests, benches and examples in other processes.
+fn lock_slot() -> SlotLock {
+    SlotLock::acquire(0)
 }
 
 fn wait_inserted() {
@@ -99,27 +70,21 @@ fn enc(s: &str) -> String {
 }
 
 fn openssl_verify(dir: &Path, pem: &str, msg: &[u8], sig: &[u8], pss: bool) {
-    std::fs::write(dir.join("k.pem"), pem).unwrap();
-    std::fs::write(dir.join("m"), msg).unwrap();
-    std::fs::write(dir.join("s"), sig).unwrap();
-    let mut cmd = std::process::Command::new("openssl");
-    cmd.current_dir(dir)
-        .args(["dgst", "-sha256", "-verify", "k.pem", "-signature", "s"]);
-    if pss {
-        cmd.args([
+    let (key, m, s) = (dir.join("k.pem"), dir.join("m"), dir.join("s"));
+    std::fs::write(&key, pem).unwrap();
+    std::fs::write(&m, msg).unwrap();
+    std::fs::write(&s, sig).unwrap();
+    let extra: &[&str] = if pss {
+        &[
             "-sigopt",
             "rsa_padding_mode:pss",
             "-sigopt",
             "rsa_pss_saltlen:-2",
-        ]);
-    }
-    let out = cmd.arg("m").output().expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        ]
+    } else {
+        &[]
+    };
+    openssl_dgst_verify(&key, "-sha256", &m, &s, extra);
 }
 
 #[test]
