@@ -264,3 +264,17 @@ fn max_in_flight_from_code_bounds_sign_many() {
         "8 in flight {eight:?} vs 1 in flight {one_at_a_time:?}"
     );
 }
+
+/// What `hsm::open_async_with` does: open inside the caller's runtime (the simulator starts on
+/// threads of its own), use the handle from tasks, and drop it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opened_and_dropped_inside_a_tokio_runtime() {
+    let n200 = hsm_n200::open_async_with("n200+sim:", OpenOptions::new().retries(1)).unwrap();
+    let task = {
+        let n200 = n200.clone();
+        tokio::spawn(async move { n200.health().await })
+    };
+    task.await.unwrap().unwrap();
+    assert_eq!(n200.random(8).await.unwrap().len(), 8);
+    drop(n200);
+}
