@@ -25,6 +25,7 @@ pub use client::dkek::DkekStatus;
 pub use client::init::InitParams;
 pub use client::pin::{PinRef, PinStatus, SoPin};
 pub use client::{CardState, Commands, ScClient};
+pub use open::open_with;
 /// The old name of [`ScClient`], kept while hsm-p11 still names it; new code says `ScClient`.
 #[doc(hidden)]
 pub type SmartCardHsm = ScClient;

@@ -1,11 +1,24 @@
-//! `ScHsm::open(uri)`: the `sc-hsm:` and `sc-hsm+sim:` URI schemes.
+//! `ScHsm::open(uri)` and `ScHsm::open_with(uri, &OpenOptions)`: the `sc-hsm:` and
+//! `sc-hsm+sim:` URI schemes, with the user PIN from the URI or from code.
 
 use hsm_core::uri::BackendUri;
-use hsm_core::{Error, Result};
+use hsm_core::{Error, OpenOptions, Result};
 
 use crate::backend::ScHsm;
 
 const OP: &str = "sc-hsm.open";
+
+/// The URI parameters of the user PIN: inline, environment variable, file.
+const PIN_PARAMS: (&str, &str, &str) = ("pin-value", "pin-env", "pin-source");
+
+/// Opens the SmartCard-HSM `uri` names with options given in code ([`ScHsm::open_with`]).
+///
+/// # Errors
+/// As [`ScHsm::open_with`], and [`hsm_core::ErrorKind::InvalidInput`] for a URI that does not
+/// parse.
+pub fn open_with(uri: &str, options: &OpenOptions) -> Result<ScHsm> {
+    ScHsm::open_with(BackendUri::parse(uri)?, options)
+}
 
 impl ScHsm {
     /// Opens a backend from a parsed URI (see the crate docs for the grammar):
@@ -21,7 +34,23 @@ impl ScHsm {
     /// [`hsm_core::ErrorKind::InvalidInput`] for a bad URI or unknown parameter,
     /// [`hsm_core::ErrorKind::Unsupported`] for a feature this build lacks,
     /// [`hsm_core::ErrorKind::Unavailable`] without pcscd, reader or card.
-    pub fn open(mut uri: BackendUri) -> Result<Self> {
+    pub fn open(uri: BackendUri) -> Result<Self> {
+        Self::open_with(uri, &OpenOptions::new())
+    }
+
+    /// [`Self::open`] with options given in code:
+    ///
+    /// | option | what it does here |
+    /// |---|---|
+    /// | `credential` | the user PIN (a `SecretString` from the caller's secret store); refused when the URI has `pin-value`, `pin-env` or `pin-source` too. Sent to the card at the first operation that needs it, never twice after a rejection |
+    /// | `max_in_flight` | accepted: the card carries out one command at a time, so calls already wait for each other |
+    /// | `user` | ignored (the card has one user PIN) |
+    /// | `timeout`, `connect_timeout`, `retries` | refused ([`hsm_core::ErrorKind::Unsupported`]): PC/SC has no time limit for a command (`SCardTransmit` waits as long as the reader driver does), and a card command is never repeated |
+    ///
+    /// # Errors
+    /// As [`Self::open`]; [`hsm_core::ErrorKind::InvalidInput`] for an option given both here
+    /// and in the URI.
+    pub fn open_with(mut uri: BackendUri, options: &OpenOptions) -> Result<Self> {
         if uri.scheme != "sc-hsm" {
             return Err(Error::invalid_input(
                 OP,
@@ -34,9 +63,26 @@ impl ScHsm {
                 "an sc-hsm: URI has no host or path; use sc-hsm:?reader=NAME",
             ));
         }
-        let pin = uri
-            .query
-            .take_secret("pin-value", "pin-env", "pin-source")?;
+        let options = options
+            .clone()
+            .merge_uri(&mut uri, PIN_PARAMS)
+            .map_err(|e| e.with_operation(OP))?;
+        for (given, name) in [
+            (options.timeout.is_some(), "timeout"),
+            (options.connect_timeout.is_some(), "connect-timeout"),
+            (options.retries.is_some(), "retries"),
+        ] {
+            if given {
+                return Err(Error::unsupported(
+                    OP,
+                    format!(
+                        "{name} does not apply to a SmartCard-HSM: PC/SC has no time limit for \
+                         a command, and a card command is never repeated"
+                    ),
+                ));
+            }
+        }
+        let pin = options.credential;
         if uri.simulated {
             return open_sim(uri, pin);
         }

@@ -56,6 +56,7 @@ fn card_pulled_out_during_a_signature_then_back() {
     let inserted = insert_card(&sim, vpcd_addr(1), reader);
 
     let hsm = open(reader);
+    hsm.health().unwrap();
     let key = KeyId::name("faulty").unwrap();
     hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
         .unwrap();
@@ -80,6 +81,12 @@ fn card_pulled_out_during_a_signature_then_back() {
         .sign(&key, SignAlgorithm::EcdsaSha256, b"no card")
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
+    let e = hsm.health().unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Unavailable,
+        "health without a card: {e}"
+    );
     for attempt in [hsm.list_keys().map(drop), hsm.login()] {
         let e = attempt.unwrap_err();
         eprintln!("card out: {e}");
@@ -100,7 +107,14 @@ fn card_pulled_out_during_a_signature_then_back() {
         PinStatus::TriesLeft(3),
         "no PIN was sent"
     );
+    let e = hsm.health().unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::InvalidState,
+        "health before login(): {e}"
+    );
     hsm.login().unwrap();
+    hsm.health().unwrap();
     sign_and_verify(&hsm, &key);
     let before = hsm.apdu_count().unwrap();
     sign_and_verify(&hsm, &key);

@@ -448,3 +448,88 @@ fn random_comes_in_get_challenge_calls_of_at_most_1024_bytes() {
         hsm_core::MAX_RANDOM_LEN
     );
 }
+
+#[test]
+fn health_says_ready_without_sending_a_pin_and_why_not_otherwise() {
+    let card = SimulatedCard::initialized().unwrap();
+    let over = |pin: Option<&str>| {
+        ScHsm::new(
+            ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
+                card.emulator(),
+            ))),
+            pin.map(SecretString::from),
+        )
+        .unwrap()
+    };
+    // A PIN to send at the first operation: ready, and health sent no PIN (3 tries, unverified).
+    let hsm = over(Some(hsm_sc::sim::DEFAULT_USER_PIN));
+    hsm.health().unwrap();
+    assert_eq!(hsm.pin_status().unwrap(), PinStatus::TriesLeft(3));
+    let id = KeyId::name("healthy").unwrap();
+    hsm.generate_key(&KeyTemplate::new(id.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    hsm.health().unwrap();
+    assert_eq!(hsm.pin_status().unwrap(), PinStatus::Verified);
+
+    // No PIN at all (a new backend selects the applet, which ends the earlier login).
+    let e = over(None).health().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+    assert_eq!(e.operation(), "sc-hsm.health");
+
+    // A PIN the card rejected: not ready, with the tries left, and the PIN is not sent again.
+    let wrong = over(Some("000000"));
+    assert!(wrong.sign(&id, SignAlgorithm::EcdsaSha256, b"m").is_err());
+    let before = wrong.apdu_count().unwrap();
+    let e = wrong.health().unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::AuthenticationFailed {
+            retries_left: Some(2)
+        },
+        "{e}"
+    );
+    assert!(!format!("{e:?}").contains("000000"));
+    // SELECT and VERIFY without data at most.
+    assert!(wrong.apdu_count().unwrap() - before <= 2);
+}
+
+#[test]
+fn open_with_takes_the_pin_from_code_and_refuses_what_pc_sc_cannot_do() {
+    use hsm_core::OpenOptions;
+    let pin = || OpenOptions::new().credential(SecretString::from(hsm_sc::sim::DEFAULT_USER_PIN));
+    let hsm = hsm_sc::open_with("sc-hsm+sim:", &pin().max_in_flight(4)).unwrap();
+    let id = KeyId::name("fromcode").unwrap();
+    hsm.generate_key(&KeyTemplate::new(id.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    let sig = hsm.sign(&id, SignAlgorithm::EcdsaSha256, b"m").unwrap();
+    hsm.public_key(&id).unwrap().verify(b"m", &sig).unwrap();
+    // The PIN from code is the one used: a wrong one is the card's refusal.
+    let wrong = hsm_sc::open_with(
+        "sc-hsm+sim:",
+        &OpenOptions::new().credential(SecretString::from("000000")),
+    )
+    .unwrap();
+    let e = wrong
+        .generate_key(&KeyTemplate::new(id.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::AuthenticationFailed { .. }),
+        "{e}"
+    );
+    // Given twice: refused, naming the option, not the PIN.
+    let e = hsm_sc::open_with("sc-hsm+sim:?pin-value=123456", &pin()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("credential"), "{e}");
+    assert!(!format!("{e:?}").contains("648219") && !format!("{e:?}").contains("123456"));
+    // What PC/SC cannot do is refused, not ignored, in code and in the URI.
+    for options in [
+        pin().timeout(std::time::Duration::from_secs(1)),
+        pin().retries(1),
+        pin().connect_timeout(std::time::Duration::from_secs(1)),
+    ] {
+        let e = hsm_sc::open_with("sc-hsm+sim:", &options).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    }
+    let e = hsm_sc::open_with("sc-hsm+sim:?timeout-ms=500", &pin()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+}

@@ -288,6 +288,14 @@ impl KeyStore for ScHsm {
         })
     }
 
+    /// SELECT (when needed) and the PIN status, without sending a PIN: the card answers, the
+    /// PIN is verified or can be (a PIN is configured and was not rejected, the PIN is not
+    /// blocked). No card: `Unavailable`; no PIN given: `PermissionDenied`.
+    fn health(&self) -> Result<()> {
+        let _span = tracing::debug_span!("sc-hsm.health").entered();
+        self.check_health()
+    }
+
     fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
         let _span = tracing::debug_span!("sc-hsm.certificate").entered();
         self.key_certificate(key)

@@ -190,6 +190,46 @@ impl ScHsm {
     }
 }
 
+impl ScHsm {
+    /// The readiness check behind [`hsm_core::KeyStore::health`]: SELECT (when the applet is
+    /// not selected) and the PIN status (VERIFY without data), never a PIN. Verified, or not yet
+    /// verified with a PIN to send at the first operation that needs it: ready.
+    pub(crate) fn check_health(&self) -> Result<()> {
+        const OP: &str = "sc-hsm.health";
+        let mut inner = self.lock()?;
+        let status = inner
+            .plain(|c| c.pin_status(crate::client::pin::PinRef::User))
+            .map_err(|e| e.with_operation(OP))?;
+        if inner.card_lost {
+            return Err(Error::new(ErrorKind::InvalidState, OP).with_message(
+                "the card was removed (or the reader or pcscd went away) since the last login; \
+                 call login() to check it is the same card",
+            ));
+        }
+        match status {
+            PinStatus::Verified => Ok(()),
+            PinStatus::TriesLeft(n) if inner.pin_rejected => Err(Error::new(
+                ErrorKind::AuthenticationFailed {
+                    retries_left: Some(u32::from(n)),
+                },
+                OP,
+            )
+            .with_message("the card rejected the configured PIN; set a new one")),
+            PinStatus::TriesLeft(_) if inner.pin.is_none() => {
+                Err(Error::new(ErrorKind::PermissionDenied, OP)
+                    .with_message("not logged in and no user PIN was given: keys cannot be used"))
+            }
+            PinStatus::TriesLeft(_) => Ok(()),
+            PinStatus::Blocked => Err(Error::new(ErrorKind::Blocked, OP)
+                .with_message("the user PIN is blocked; unblock it with the SO-PIN")),
+            PinStatus::TransportPin => Err(Error::new(ErrorKind::InvalidState, OP)
+                .with_message("the transport PIN is active: change the PIN first")),
+            PinStatus::NotInitialized => Err(Error::new(ErrorKind::InvalidState, OP)
+                .with_message("the device is not initialised (no user PIN)")),
+        }
+    }
+}
+
 impl Inner {
     /// Runs `f`, which needs the user PIN: directly when already logged in (one round trip per
     /// command), otherwise inside a transaction after VERIFY. One re-login when the card says
