@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    ADMIN, Answer, OPERATOR, authenticate, authorize, authorize_root, error, json_body, no_content,
-    passphrase_ok, unavailable,
+    ADMIN, Answer, OPERATOR, authenticate, authorize, authorize_root, ensure, error, json_body,
+    no_content, passphrase_ok, unavailable,
 };
 use crate::protocol::{ClusterAddRequest, SystemState, UserRole};
 use crate::sim::Shared;
@@ -210,11 +210,7 @@ fn peer_urls(body: &[u8]) -> Result<Vec<String>, Response> {
 
 /// 404 for any member but this one.
 fn only_this_member(id: &str) -> Result<(), Response> {
-    if id == MEMBER_ID {
-        Ok(())
-    } else {
-        Err(error(StatusCode::NOT_FOUND, "Member not found"))
-    }
+    ensure(id == MEMBER_ID, StatusCode::NOT_FOUND, "Member not found")
 }
 
 /// `POST /cluster/members`: answers with the new member as a learner and a joiner kit; the

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::{
-    ADMIN, Answer, Caller, KEY_READERS, authorize, content_type, created, error, form_part,
+    ADMIN, Answer, Caller, KEY_READERS, authorize, content_type, created, ensure, error, form_part,
     json_body, no_content, pem, random_id,
 };
 use crate::protocol::ids::valid_id;
@@ -62,11 +62,7 @@ pub(super) fn key_mut<'d>(
 
 /// A key id must be valid (400 otherwise).
 fn check_id(id: &str) -> Result<(), Response> {
-    if valid_id(id) {
-        Ok(())
-    } else {
-        Err(error(StatusCode::BAD_REQUEST, BAD_ID))
-    }
+    ensure(valid_id(id), StatusCode::BAD_REQUEST, BAD_ID)
 }
 
 /// Whether `caller` may use `key` under its tag restrictions (administrators always may).

@@ -81,13 +81,18 @@ pub(super) fn form_part<'a>(parts: &[(String, &'a [u8])], name: &str) -> Option<
     parts.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
 }
 
-/// A tag must be a valid id (400 otherwise).
-pub(super) fn check_tag(tag: &str) -> Result<(), Response> {
-    if crate::protocol::ids::valid_id(tag) {
+/// `Ok` when `holds`, else the answer `status` with `message`.
+pub(super) fn ensure(holds: bool, status: StatusCode, message: &str) -> Result<(), Response> {
+    if holds {
         Ok(())
     } else {
-        Err(error(StatusCode::BAD_REQUEST, "Invalid tag"))
+        Err(error(status, message))
     }
+}
+
+/// A tag must be a valid id (400 otherwise).
+pub(super) fn check_tag(tag: &str) -> Result<(), Response> {
+    ensure(crate::protocol::ids::valid_id(tag), StatusCode::BAD_REQUEST, "Invalid tag")
 }
 
 /// The answer to adding a tag: 204, or 304 when it was there.

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    ADMIN, Answer, Caller, KEY_READERS, authorize, authorize_root, check_tag, created, error,
-    json_body, no_content, passphrase_ok, random_id, tag_added, tag_removed,
+    ADMIN, Answer, Caller, KEY_READERS, authorize, authorize_root, check_tag, created, ensure,
+    error, json_body, no_content, passphrase_ok, random_id, tag_added, tag_removed,
 };
 use crate::protocol::UserRole;
 use crate::protocol::ids::{valid_id, valid_user_id};
@@ -226,11 +226,11 @@ pub(super) async fn set_passphrase(
 
 /// Only operators have tags (400 for other users).
 fn check_operator(user: &SimUser) -> Result<(), Response> {
-    if user.role == UserRole::Operator {
-        Ok(())
-    } else {
-        Err(error(StatusCode::BAD_REQUEST, "Only operators have tags"))
-    }
+    ensure(
+        user.role == UserRole::Operator,
+        StatusCode::BAD_REQUEST,
+        "Only operators have tags",
+    )
 }
 
 pub(super) async fn tags(
@@ -282,11 +282,11 @@ pub(super) async fn list_namespaces(State(s): State<Arc<Shared>>, headers: Heade
 
 /// A namespace id from the path (400 when it is not a valid id).
 fn namespace_id(id: &str) -> Result<(), Response> {
-    if valid_id(id) {
-        Ok(())
-    } else {
-        Err(error(StatusCode::BAD_REQUEST, "Invalid namespace ID"))
-    }
+    ensure(
+        valid_id(id),
+        StatusCode::BAD_REQUEST,
+        "Invalid namespace ID",
+    )
 }
 
 /// `PUT /namespaces/{id}` (204; 409 when it exists).
