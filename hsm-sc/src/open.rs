@@ -115,9 +115,7 @@ fn open_sim(mut uri: BackendUri, pin: Option<secrecy::SecretString>) -> Result<S
         None => crate::sim::SimulatedCard::initialized()?,
     };
     let pin = pin.unwrap_or_else(|| secrecy::SecretString::from(crate::sim::DEFAULT_USER_PIN));
-    let card = crate::client::card::ScClient::new(Box::new(crate::transport::MemoryChannel::new(
-        sim.emulator(),
-    )));
+    let card = crate::client::card::ScClient::in_memory(sim.emulator());
     Ok(ScHsm::new(card, Some(pin))?.keep_alive(Box::new(sim)))
 }
 

@@ -12,9 +12,7 @@ use crate::{DkekStatus, InitParams};
 use hsm_core::DeviceStatus;
 
 fn client(sim: &SimulatedCard) -> ScClient {
-    let mut sc = ScClient::new(Box::new(crate::transport::MemoryChannel::new(
-        sim.emulator(),
-    )));
+    let mut sc = ScClient::in_memory(sim.emulator());
     sc.run(|c| c.select_applet().map(drop)).unwrap();
     sc.run(|c| c.verify_pin(&SecretString::from(DEFAULT_USER_PIN)))
         .unwrap();

@@ -158,9 +158,7 @@ fn card_pulled_out_during_a_signature_then_back() {
     let e = hsm.login().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
     assert!(e.to_string().contains("DEOTHER"), "{e}");
-    let mut probe = hsm_sc::ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
-        other.emulator(),
-    )));
+    let mut probe = hsm_sc::ScClient::in_memory(other.emulator());
     assert_eq!(
         probe.run(|c| c.pin_status(PinRef::User)).unwrap(),
         PinStatus::TriesLeft(3),

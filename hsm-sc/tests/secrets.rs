@@ -53,9 +53,7 @@ fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
     capture.in_scope(|| {
         let card = SimulatedCard::factory_new().unwrap();
         let hsm = ScHsm::new(
-            ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
-                card.emulator(),
-            ))),
+            ScClient::in_memory(card.emulator()),
             Some(SecretString::from(user_pin)),
         )
         .unwrap();
@@ -71,9 +69,7 @@ fn no_pin_so_pin_password_or_key_material_in_logs_errors_or_debug() {
             .unwrap();
         hsm.login().unwrap();
         let bad = ScHsm::new(
-            ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
-                card.emulator(),
-            ))),
+            ScClient::in_memory(card.emulator()),
             Some(SecretString::from(wrong_pin)),
         )
         .unwrap();

@@ -19,7 +19,7 @@ use hsm_core::{
 };
 use hsm_sc::protocol::apdu::Apdu;
 use hsm_sc::sim::{ATR, DEFAULT_USER_PIN, SimulatedCard};
-use hsm_sc::transport::{CardEmulator, MemoryChannel};
+use hsm_sc::transport::CardEmulator;
 use hsm_sc::{ScClient, ScHsm};
 use openssl::bn::BigNum;
 use secrecy::SecretString;
@@ -70,7 +70,7 @@ impl Harness {
             sign_answer: sign_answer.clone(),
         }));
         let hsm = ScHsm::new(
-            ScClient::new(Box::new(MemoryChannel::new(card))),
+            ScClient::in_memory(card),
             Some(SecretString::from(DEFAULT_USER_PIN)),
         )
         .unwrap();

@@ -98,9 +98,7 @@ fn a_signature_after_login_is_one_apdu() {
 fn a_logout_by_another_connection_costs_one_login_not_a_retry() {
     let card = SimulatedCard::initialized().unwrap();
     let hsm = ScHsm::new(
-        ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
-            card.emulator(),
-        ))),
+        ScClient::in_memory(card.emulator()),
         Some(SecretString::from(hsm_sc::sim::DEFAULT_USER_PIN)),
     )
     .unwrap();
@@ -108,9 +106,7 @@ fn a_logout_by_another_connection_costs_one_login_not_a_retry() {
     hsm.generate_key(&KeyTemplate::new(id.clone(), KeySpec::Ec(Curve::P256)))
         .unwrap();
     // another "process" re-selects the applet: the card logs out
-    let mut other = ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
-        card.emulator(),
-    )));
+    let mut other = ScClient::in_memory(card.emulator());
     other.run(|c| c.select_applet()).unwrap();
     let sig = hsm.sign(&id, SignAlgorithm::EcdsaSha256, b"m").unwrap();
     hsm.public_key(&id).unwrap().verify(b"m", &sig).unwrap();
@@ -120,9 +116,7 @@ fn a_logout_by_another_connection_costs_one_login_not_a_retry() {
 fn a_wrong_pin_is_reported_with_tries_left_and_never_resent() {
     let card = SimulatedCard::initialized().unwrap();
     let hsm = ScHsm::new(
-        ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
-            card.emulator(),
-        ))),
+        ScClient::in_memory(card.emulator()),
         Some(SecretString::from("000000")),
     )
     .unwrap();
@@ -161,9 +155,7 @@ fn a_wrong_pin_is_reported_with_tries_left_and_never_resent() {
 #[test]
 fn so_pin_is_guarded_by_its_retry_counter() {
     let card = SimulatedCard::initialized().unwrap();
-    let mut sc = ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
-        card.emulator(),
-    )));
+    let mut sc = ScClient::in_memory(card.emulator());
     sc.run(|c| c.select_applet()).unwrap();
     let wrong = SoPin::from_hex(&SecretString::from("0000000000000000")).unwrap();
     let new_pin = SecretString::from("123456");
@@ -454,9 +446,7 @@ fn health_says_ready_without_sending_a_pin_and_why_not_otherwise() {
     let card = SimulatedCard::initialized().unwrap();
     let over = |pin: Option<&str>| {
         ScHsm::new(
-            ScClient::new(Box::new(hsm_sc::transport::MemoryChannel::new(
-                card.emulator(),
-            ))),
+            ScClient::in_memory(card.emulator()),
             pin.map(SecretString::from),
         )
         .unwrap()

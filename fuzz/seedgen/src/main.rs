@@ -131,11 +131,7 @@ fn cards() {
 
     // A card with a DKEK, an EC and an RSA key, and a data object.
     let sim = SimulatedCard::initialized().expect("simulator");
-    let hsm = ScHsm::new(
-        ScClient::new(Box::new(MemoryChannel::new(sim.emulator()))),
-        Some(pin()),
-    )
-    .expect("open");
+    let hsm = ScHsm::new(ScClient::in_memory(sim.emulator()), Some(pin())).expect("open");
     hsm.initialize(&InitParams::new(SoPin::factory_default(), pin()).with_dkek_shares(1))
         .expect("initialise with one DKEK share");
     let share = ShareFile::from_bytes(hex::decode(OPENSC_SHARE).expect("hex")).expect("share");
@@ -176,11 +172,7 @@ fn cards() {
 
     // A card whose user PIN was entered wrongly twice: the session meets 63C1.
     let locked = SimulatedCard::initialized().expect("simulator");
-    let hsm = ScHsm::new(
-        ScClient::new(Box::new(MemoryChannel::new(locked.emulator()))),
-        Some(pin()),
-    )
-    .expect("open");
+    let hsm = ScHsm::new(ScClient::in_memory(locked.emulator()), Some(pin())).expect("open");
     hsm.generate_key(&KeyTemplate::new(
         KeyId::name("k").expect("name"),
         KeySpec::Ec(Curve::P256),
@@ -189,7 +181,7 @@ fn cards() {
     drop(hsm);
     for _ in 0..2 {
         let wrong = ScHsm::new(
-            ScClient::new(Box::new(MemoryChannel::new(locked.emulator()))),
+            ScClient::in_memory(locked.emulator()),
             Some(SecretString::from("000000")),
         )
         .expect("open");

@@ -1,12 +1,14 @@
 //! [`ScClient`]: one card behind a [`CardChannel`], and [`Commands`], the command set.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use hsm_core::Result;
 
 use crate::protocol::apdu::{Apdu, Response};
+use crate::protocol::emulator::CardEmulator;
 use crate::protocol::status::StatusWord;
-use crate::transport::{CardChannel, Transmit};
+use crate::transport::{CardChannel, MemoryChannel, Transmit};
 
 /// What the client knows about the card's state since the applet was last selected.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,6 +45,13 @@ impl ScClient {
             state: CardState::default(),
             apdus: 0,
         }
+    }
+
+    /// A client for a card emulated in this process (the simulator's
+    /// `SimulatedCard::emulator`), over a [`MemoryChannel`]: one more connection to that card.
+    #[must_use]
+    pub fn in_memory(card: Arc<Mutex<dyn CardEmulator>>) -> Self {
+        Self::new(Box::new(MemoryChannel::new(card)))
     }
 
     /// How many APDUs were sent so far.

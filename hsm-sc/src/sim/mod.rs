@@ -155,7 +155,7 @@ impl SimulatedCard {
             .map_err(|_| Error::new(ErrorKind::Device, OP).with_message("the simulator panicked"))
     }
 
-    /// This card as an emulator for a channel: `MemoryChannel::new(card.emulator())` talks to
+    /// This card as an emulator for a channel: `ScClient::in_memory(card.emulator())` talks to
     /// it in process (each such channel is one connection; all share the card).
     #[must_use]
     pub fn emulator(&self) -> Arc<Mutex<dyn CardEmulator>> {
