@@ -150,3 +150,54 @@ fn max_sessions_from_the_uri_and_options_cap_the_signatures_in_flight() {
     let e = Pkcs11Hsm::open(&format!("{uri}&max-sessions=0")).unwrap_err();
     assert_eq!(e.kind(), hsm_core::ErrorKind::InvalidInput);
 }
+
+/// `OpenOptions::timeout` bounds the wait for a session: with one session, lent to a signature
+/// the module holds for 800 ms, a second caller gets `Timeout` after the 100 ms it allows, not
+/// after the signature; `max_in_flight` is the pool's size.
+#[test]
+fn the_open_options_timeout_bounds_the_wait_for_a_free_session() {
+    use std::time::{Duration, Instant};
+    let Some((sim, _, dir)) = latency_setup() else {
+        return;
+    };
+    let slow = common::latency::build(dir.path(), common::MODULE, 800);
+    let t = sim.token_info().unwrap();
+    let uri = format!(
+        "pkcs11:token={};serial={}?module-path={}",
+        t.label,
+        t.serial,
+        slow.display()
+    );
+    let options = hsm_core::OpenOptions::new()
+        .credential(hsm_core::SecretString::from(hsm_pkcs11::sim::USER_PIN))
+        .max_in_flight(1)
+        .timeout(Duration::from_millis(100));
+    let hsm = hsm_pkcs11::open_with(&uri, &options).unwrap();
+    assert_eq!(hsm.pool_size(), 1);
+    let key = KeyId::name("pool-ec").unwrap();
+    let public = hsm.public_key(&key).unwrap();
+    std::thread::scope(|s| {
+        let first = s.spawn(|| hsm.sign(&key, SignAlgorithm::EcdsaSha256, b"holds the session"));
+        // Wait until the first signature holds the only session.
+        while hsm.pool_in_use() == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let asked = Instant::now();
+        let e = hsm
+            .sign(&key, SignAlgorithm::EcdsaSha256, b"waits")
+            .unwrap_err();
+        let waited = asked.elapsed();
+        assert_eq!(e.kind(), hsm_core::ErrorKind::Timeout, "{e}");
+        assert!(
+            waited >= Duration::from_millis(100) && waited < Duration::from_millis(700),
+            "waited {waited:?}"
+        );
+        let sig = first.join().unwrap().unwrap();
+        public.verify(b"holds the session", &sig).unwrap();
+    });
+    // The session is free again.
+    let sig = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"after")
+        .unwrap();
+    public.verify(b"after", &sig).unwrap();
+}
