@@ -11,6 +11,16 @@ use crate::client::{Credentials, NetHsmClientBuilder, RetryPolicy};
 
 const OP: &str = "nethsm.open";
 
+#[cfg(feature = "sim")]
+impl crate::sim::Simulator {
+    /// A client builder for this simulator that trusts exactly the certificate it serves now
+    /// (add the credentials, e.g. [`crate::sim::OPERATOR_USER`]).
+    pub fn client_builder(&self) -> NetHsmClientBuilder {
+        crate::client::NetHsmClient::builder(self.addr().ip().to_string(), self.addr().port())
+            .tls(self.tls_options())
+    }
+}
+
 /// The URI parameters of the password: inline, environment variable, file.
 const PASSWORD_PARAMS: (&str, &str, &str) = ("password", "password-env", "password-file");
 

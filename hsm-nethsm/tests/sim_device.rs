@@ -425,3 +425,44 @@ fn reboot_updates_shutdown_and_factory_reset() {
         assert_eq!(kind(admin.list_keys().await), ErrorKind::InvalidState);
     });
 }
+
+/// The simulator API every hsm-rs simulator shares: `SimConfig` as a builder, `cert_pem`,
+/// `client_builder` trusting that certificate, and `inject` for faults.
+#[test]
+fn uniform_simulator_api_config_certificate_client_and_faults() {
+    use hsm_nethsm::Credentials;
+    use hsm_nethsm::sim::{Fault, OPERATOR_USER, SimConfig};
+    use std::time::{Duration, Instant};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = SimConfig::new().latency(Duration::from_millis(30));
+    let mut sim = Simulator::start(config, runtime.handle()).unwrap();
+    assert!(sim.cert_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_eq!(sim.cert_pem(), sim.certificate_pem());
+    let client = sim
+        .client_builder()
+        .credentials(Credentials::new(OPERATOR_USER, secret(OPERATOR_PASSPHRASE)))
+        .retry_policy(RetryPolicy::none())
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // Verified TLS against the simulator's certificate, with the operator's credentials.
+        assert!(client.list_keys().await.unwrap().is_empty());
+        let started = Instant::now();
+        client.health_ready().await.unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(30),
+            "the latency is added"
+        );
+    });
+    sim.inject(Fault::Stall).unwrap();
+    let stalled = runtime.block_on(client.health_ready()).unwrap_err();
+    assert_eq!(stalled.kind(), ErrorKind::Timeout);
+    sim.inject(Fault::Recover).unwrap();
+    runtime.block_on(client.health_ready()).unwrap();
+    sim.inject(Fault::Crash).unwrap();
+    assert!(runtime.block_on(client.health_ready()).is_err());
+    sim.inject(Fault::Recover).unwrap();
+    runtime.block_on(client.health_ready()).unwrap();
+}

@@ -89,6 +89,56 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// The defaults: `127.0.0.1` on a free port, operational, no added latency.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Listens on `listen` (port 0 picks a free one).
+    #[must_use]
+    pub fn listen(mut self, listen: SocketAddr) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    /// Starts in `state`.
+    #[must_use]
+    pub fn state(mut self, state: InitialState) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// Adds `latency` to every response, to stand for a network.
+    #[must_use]
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// The unlock passphrase of an operational start.
+    #[must_use]
+    pub fn unlock_passphrase(mut self, passphrase: SecretString) -> Self {
+        self.unlock_passphrase = passphrase;
+        self
+    }
+}
+
+/// A fault to put the simulator in ([`Simulator::inject`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Accepts connections and requests and answers none, like a hung device.
+    Stall,
+    /// Stops serving as if the machine died: the listener closes and open connections drop
+    /// mid-request; the state is kept.
+    Crash,
+    /// Back to normal: answers again and, after a crash or a `POST /system/shutdown`, serves
+    /// again on the same address with the same certificate and state.
+    Recover,
+}
+
 /// What the request handlers of one instance share. Replicas share `device`.
 pub(crate) struct Shared {
     device: Arc<Mutex<DeviceState>>,
@@ -330,6 +380,29 @@ impl Simulator {
     #[must_use]
     pub fn certificate_pem(&self) -> String {
         self.shared.served().0.pem
+    }
+
+    /// The certificate served now, PEM (the name every hsm-rs simulator uses for it; the same
+    /// as [`Self::certificate_pem`]).
+    #[must_use]
+    pub fn cert_pem(&self) -> String {
+        self.certificate_pem()
+    }
+
+    /// Puts the simulator in `fault`, or takes it out with [`Fault::Recover`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] if recovering from a crash cannot bind the address again.
+    pub fn inject(&mut self, fault: Fault) -> Result<()> {
+        match fault {
+            Fault::Stall => self.set_stalled(true),
+            Fault::Crash => self.stop(),
+            Fault::Recover => {
+                self.set_stalled(false);
+                return self.resume();
+            }
+        }
+        Ok(())
     }
 
     /// TLS options that trust exactly the certificate served now (SHA-256 pin).

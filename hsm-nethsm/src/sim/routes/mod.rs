@@ -92,7 +92,11 @@ pub(super) fn ensure(holds: bool, status: StatusCode, message: &str) -> Result<(
 
 /// A tag must be a valid id (400 otherwise).
 pub(super) fn check_tag(tag: &str) -> Result<(), Response> {
-    ensure(crate::protocol::ids::valid_id(tag), StatusCode::BAD_REQUEST, "Invalid tag")
+    ensure(
+        crate::protocol::ids::valid_id(tag),
+        StatusCode::BAD_REQUEST,
+        "Invalid tag",
+    )
 }
 
 /// The answer to adding a tag: 204, or 304 when it was there.
