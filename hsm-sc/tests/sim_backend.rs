@@ -416,6 +416,30 @@ fn certificates_are_stored_replaced_and_deleted_in_cexx() {
         let e = hsm.delete_certificate(&id).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     }
+    // A certificate for another key written by another program (straight into CExx, as
+    // `pkcs11-tool --write-object` would): deleting it cannot keep a public key it does not
+    // know, so the file goes, as OpenSC deletes it; the key stays.
+    let id = KeyId::name("certec").unwrap();
+    let key_ref: u8 = hsm.key_info(&id).unwrap().extras["key_ref"]
+        .parse()
+        .unwrap();
+    let foreign =
+        hsm_core::PublicKey::from_ec_point(Curve::P256, hsm_sc::protocol::curves::P256.g).unwrap();
+    let der = certificate_for(&foreign, "/CN=someone else");
+    hsm.with_card(|c| {
+        c.run(|c| {
+            c.verify_pin(&SecretString::from(hsm_sc::sim::DEFAULT_USER_PIN))?;
+            c.write_file(fid(prefix::CERT, key_ref), &der)
+        })
+    })
+    .unwrap();
+    assert_eq!(hsm.certificate(&id).unwrap(), Some(der));
+    hsm.delete_certificate(&id).unwrap();
+    assert_eq!(hsm.certificate(&id).unwrap(), None);
+    let gone = hsm.with_card(|c| c.run(|c| c.read_file(fid(prefix::CERT, key_ref))));
+    assert_eq!(gone.unwrap_err().kind(), ErrorKind::NotFound);
+    assert!(hsm.key_info(&id).is_ok());
+
     let missing = KeyId::name("nocertkey").unwrap();
     assert_eq!(
         hsm.certificate(&missing).unwrap_err().kind(),
