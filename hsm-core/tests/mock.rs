@@ -27,7 +27,10 @@ fn the_mock_passes_the_conformance_suite() {
         "delete_certificate",
         "two random(32) calls differ",
     ] {
-        assert!(report.passed.iter().any(|p| p == check), "{check}: {report}");
+        assert!(
+            report.passed.iter().any(|p| p == check),
+            "{check}: {report}"
+        );
     }
     assert!(hsm.list_keys().unwrap().is_empty(), "the suite cleans up");
 }

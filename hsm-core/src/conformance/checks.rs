@@ -604,7 +604,11 @@ fn certificate_checks(store: &dyn Hsm, caps: &Capabilities, keys: &[TestKey], ou
         );
         return;
     }
-    let cert = match openssl::self_signed_certificate() {
+    let cert = match store
+        .public_key(&key.id)
+        .map_err(|e| e.to_string())
+        .and_then(|public_key| openssl::certificate_for(&public_key))
+    {
         Ok(cert) => cert,
         Err(e) => {
             out.check("certificates: openssl makes a certificate", Err(e));

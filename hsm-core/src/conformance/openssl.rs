@@ -125,9 +125,11 @@ pub(super) fn generate_pkcs8(spec: KeySpec) -> Result<(Vec<u8>, Vec<u8>), String
     result
 }
 
-/// A self-signed X.509 certificate (DER) made by `openssl req -x509`, for the certificate
-/// checks: what the suite stores comes from an implementation it did not write.
-pub(super) fn self_signed_certificate() -> Result<Vec<u8>, String> {
+/// An X.509 certificate (DER) for `public_key`, issued by a throwaway P-256 key with
+/// `openssl x509 -new -force_pubkey`, for the certificate checks: what the suite stores comes
+/// from an implementation it did not write, and names the key it is stored with (devices may
+/// check that).
+pub(super) fn certificate_for(public_key: &PublicKey) -> Result<Vec<u8>, String> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
         "hsm-conformance-cert-{}-{}",
@@ -135,31 +137,60 @@ pub(super) fn self_signed_certificate() -> Result<Vec<u8>, String> {
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
-    let cert = dir.join("cert.der");
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args(["-nodes", "-subj", "/CN=hsm-rs conformance", "-days", "1"])
-        .arg("-keyout")
-        .arg(dir.join("key.pem"))
-        .args(["-outform", "DER", "-out"])
-        .arg(&cert)
-        .output()
-        .map_err(|e| format!("cannot run openssl: {e}"))?;
-    let der = if out.status.success() {
-        std::fs::read(&cert).map_err(|e| format!("openssl req wrote no certificate: {e}"))
-    } else {
-        Err(format!(
-            "openssl req -x509: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+    let (issuer, subject_key, cert) = (
+        dir.join("issuer.pem"),
+        dir.join("subject.pem"),
+        dir.join("cert.der"),
+    );
+    let run = |args: &[&std::ffi::OsStr]| -> Result<(), String> {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run openssl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl {}: {}",
+                args.first()
+                    .map(|a| a.to_string_lossy())
+                    .unwrap_or_default(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
     };
+    let made = std::fs::write(&subject_key, public_key.to_pem())
+        .map_err(|e| format!("{e}"))
+        .and_then(|()| {
+            run(&[
+                "genpkey".as_ref(),
+                "-algorithm".as_ref(),
+                "EC".as_ref(),
+                "-pkeyopt".as_ref(),
+                "ec_paramgen_curve:P-256".as_ref(),
+                "-out".as_ref(),
+                issuer.as_os_str(),
+            ])
+        })
+        .and_then(|()| {
+            run(&[
+                "x509".as_ref(),
+                "-new".as_ref(),
+                "-subj".as_ref(),
+                "/CN=hsm-rs conformance".as_ref(),
+                "-days".as_ref(),
+                "1".as_ref(),
+                "-key".as_ref(),
+                issuer.as_os_str(),
+                "-force_pubkey".as_ref(),
+                subject_key.as_os_str(),
+                "-outform".as_ref(),
+                "DER".as_ref(),
+                "-out".as_ref(),
+                cert.as_os_str(),
+            ])
+        })
+        .and_then(|()| std::fs::read(&cert).map_err(|e| format!("no certificate written: {e}")));
     let _ = std::fs::remove_dir_all(&dir);
-    der
+    made
 }
