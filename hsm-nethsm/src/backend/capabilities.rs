@@ -4,7 +4,6 @@
 use hsm_core::{Capabilities, Curve, KeySpec, SignAlgorithm};
 
 use super::AsyncNetHsm;
-use crate::protocol::key_types;
 
 /// What every NetHSM backend handle can do.
 pub(crate) fn capabilities() -> Capabilities {
@@ -33,9 +32,9 @@ pub(crate) fn capabilities() -> Capabilities {
 #[cfg(feature = "sim")]
 fn simulator_capabilities() -> Capabilities {
     let mut capabilities = capabilities();
-    capabilities
-        .key_specs
-        .retain(|spec| key_types::key_type(*spec).is_none_or(|(t, _)| crate::sim::offers(t)));
+    capabilities.key_specs.retain(|spec| {
+        crate::protocol::key_types::key_type(*spec).is_none_or(|(t, _)| crate::sim::offers(t))
+    });
     capabilities
 }
 
