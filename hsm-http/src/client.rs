@@ -213,9 +213,9 @@ impl HttpClient {
                 let delay = policy.retry_delay.saturating_mul(1u32 << repeats.min(10));
                 repeats = repeats.saturating_add(1);
                 if sleep_within(delay, deadline).await {
-                    return Err(
-                        last.unwrap_or_else(|| Failure::known(self.spent(operation, attempts, budget)))
-                    );
+                    return Err(last.unwrap_or_else(|| {
+                        Failure::known(self.spent(operation, attempts, budget))
+                    }));
                 }
             }
             let limit = attempt_limit(

@@ -165,7 +165,11 @@ impl ScriptedServer {
     /// The request bodies since the last [`script`](Self::script).
     #[must_use]
     pub fn bodies(&self) -> Vec<Vec<u8>> {
-        self.lock().requests.iter().map(|r| r.body.clone()).collect()
+        self.lock()
+            .requests
+            .iter()
+            .map(|r| r.body.clone())
+            .collect()
     }
 
     /// TLS options that trust exactly this server (its certificate pinned).
@@ -331,7 +335,11 @@ async fn stream_spaces<S: AsyncWrite + Unpin>(stream: &mut S, mut n: usize) {
     let chunk = vec![b' '; 64 * 1024];
     while n > 0 {
         let k = n.min(chunk.len());
-        if stream.write_all(chunk.get(..k).unwrap_or_default()).await.is_err() {
+        if stream
+            .write_all(chunk.get(..k).unwrap_or_default())
+            .await
+            .is_err()
+        {
             return;
         }
         n -= k;
