@@ -17,7 +17,7 @@ use hsm_core::secret::SecretString;
 use hsm_core::{
     Curve, ErrorKind, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _,
 };
-use hsm_n200::sim::{SimConfig, SimFault, Simulator};
+use hsm_n200::sim::{Fault, SimConfig, Simulator};
 use hsm_n200::{MAX_RESPONSE_BYTES, N200, RawResponse};
 use support::hostile::{Hostile, Step};
 
@@ -324,7 +324,7 @@ fn against_the_simulator_lost_answers_are_settled_and_signing_goes_on() {
     let key = KeyId::name("zsk").unwrap();
     // The generation happened, its answer was lost: settled as done, sent once. (The first
     // request is the check that the name is free.)
-    sim.inject([SimFault::Pass, SimFault::BreakAfterCommit]);
+    sim.inject([Fault::Pass, Fault::BreakAfterCommit]);
     let before = sim.requests();
     let info = n200
         .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
@@ -336,7 +336,7 @@ fn against_the_simulator_lost_answers_are_settled_and_signing_goes_on() {
 
     // Refused before acting: not created, and the key really does not exist.
     let other = KeyId::name("other").unwrap();
-    sim.inject([SimFault::Pass, SimFault::Refuse(503)]);
+    sim.inject([Fault::Pass, Fault::Refuse(503)]);
     let e = n200
         .generate_key(&KeyTemplate::new(other.clone(), KeySpec::Ec(Curve::P256)))
         .unwrap_err();
@@ -346,12 +346,12 @@ fn against_the_simulator_lost_answers_are_settled_and_signing_goes_on() {
     // Signatures go on through 5xx and broken answers: every one verifies.
     // (Faults meet consecutive requests; a call repeats at most twice.)
     sim.inject([
-        SimFault::Refuse(500),
-        SimFault::BreakAfterCommit,
-        SimFault::Pass,
-        SimFault::Refuse(503),
-        SimFault::Pass,
-        SimFault::Refuse(502),
+        Fault::Refuse(500),
+        Fault::BreakAfterCommit,
+        Fault::Pass,
+        Fault::Refuse(503),
+        Fault::Pass,
+        Fault::Refuse(502),
     ]);
     for i in 0..4u32 {
         let msg = format!("rrset {i}");
@@ -364,9 +364,9 @@ fn against_the_simulator_lost_answers_are_settled_and_signing_goes_on() {
     let messages: Vec<Vec<u8>> = (0..32u32).map(|i| format!("m{i}").into_bytes()).collect();
     let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
     sim.inject([
-        SimFault::Refuse(500),
-        SimFault::BreakAfterCommit,
-        SimFault::Refuse(503),
+        Fault::Refuse(500),
+        Fault::BreakAfterCommit,
+        Fault::Refuse(503),
     ]);
     for (m, r) in refs
         .iter()
@@ -376,7 +376,7 @@ fn against_the_simulator_lost_answers_are_settled_and_signing_goes_on() {
     }
 
     // A deletion whose answer was lost: settled as done.
-    sim.inject([SimFault::BreakAfterCommit]);
+    sim.inject([Fault::BreakAfterCommit]);
     n200.delete_key(&key).unwrap();
     assert!(n200.key_info(&key).unwrap_err().is_not_found());
 }
@@ -391,7 +391,7 @@ fn a_stalled_simulator_costs_one_budget_per_call() {
     let _ = n200
         .sign(&key, SignAlgorithm::EcdsaSha256, b"warm")
         .unwrap();
-    sim.inject([SimFault::Stall]);
+    sim.inject([Fault::Stall]);
     let start = Instant::now();
     let e = n200
         .sign(&key, SignAlgorithm::EcdsaSha256, b"m")
@@ -412,7 +412,7 @@ fn a_failing_random_number_generator_is_an_error_answer() {
     let once = sim.client_builder().unwrap().retries(0).build().unwrap();
 
     // getrandom: a 500 with the device's text, not zeros.
-    sim.inject([SimFault::RandomFails]);
+    sim.inject([Fault::RandomFails]);
     let e = rt.block_on(once.get_random(16)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Device, "{e}");
     assert_eq!(raw(&e).status(), 500);
@@ -434,7 +434,7 @@ fn a_failing_random_number_generator_is_an_error_answer() {
     ];
     for spec in specs {
         let key = KeyId::name(format!("rng-{spec}")).unwrap();
-        sim.inject([SimFault::Pass, SimFault::RandomFails]);
+        sim.inject([Fault::Pass, Fault::RandomFails]);
         let e = n200
             .generate_key(&KeyTemplate::new(key.clone(), spec))
             .unwrap_err();
@@ -443,7 +443,7 @@ fn a_failing_random_number_generator_is_an_error_answer() {
         assert!(n200.key_info(&key).unwrap_err().is_not_found(), "{spec}");
     }
     let pin = sim.key_pin();
-    sim.inject([SimFault::RandomFails]);
+    sim.inject([Fault::RandomFails]);
     let e = rt
         .block_on(once.import_ecc_key(Curve::P256, "rng-import", &pin, "FFFF", &[7u8; 32]))
         .unwrap_err();
@@ -467,7 +467,7 @@ fn a_failing_random_number_generator_is_an_error_answer() {
         .find(|k| k.nice_name.as_deref() == Some("rng-aes"))
         .expect("listed");
     assert_ne!(entry.id.as_deref(), Some("000000000000"));
-    sim.inject([SimFault::RandomFails]);
+    sim.inject([Fault::RandomFails]);
     let e = rt
         .block_on(once.encrypt("rng-aes", &pin, "CBC", "hello-world"))
         .unwrap_err();

@@ -39,7 +39,7 @@ fn seed_requests_replay_with_the_seed_shapes() {
     if !tool("curl", &["--version"]) || !tool("python3", &["-c", "import requests"]) {
         return;
     }
-    let mut config = SimConfig::new("pkmaster", SecretString::from("seed-pass-1"));
+    let mut config = SimConfig::new().credentials("pkmaster", SecretString::from("seed-pass-1"));
     config.demo_keys = true;
     // The seed's GET examples and its Python script send no credentials, and the device
     // answered them.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
 use hsm_core::{AsyncKeyStore, ErrorKind, KeyStore, OpenOptions};
-use hsm_n200::sim::{SimConfig, SimFault, Simulator};
+use hsm_n200::sim::{Fault, SimConfig, Simulator};
 use hsm_n200::{AsyncN200, N200};
 
 /// An `n200://` URI of `sim` (its TLS pin); the password comes from the options.
@@ -37,7 +37,7 @@ fn both(uri: &str, options: &OpenOptions) -> (AsyncN200, N200) {
 
 #[test]
 fn a_healthy_device_answers_one_small_request() {
-    let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
+    let sim = Simulator::start(SimConfig::new()).unwrap();
     let options = OpenOptions::new().credential(sim.password());
     let (async_n200, n200) = both(&device_uri(&sim), &options);
     let rt = rt();
@@ -53,7 +53,7 @@ fn a_healthy_device_answers_one_small_request() {
 
 #[test]
 fn a_wrong_password_is_authentication_failed() {
-    let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
+    let sim = Simulator::start(SimConfig::new()).unwrap();
     let wrong = format!("{}-not", sim.password().expose_secret());
     let options = OpenOptions::new()
         .credential(SecretString::from(wrong.clone()))
@@ -104,19 +104,19 @@ fn nothing_listening_is_unavailable_and_soon() {
 
 #[test]
 fn a_device_that_does_not_answer_is_a_timeout_within_the_budget() {
-    let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
+    let sim = Simulator::start(SimConfig::new()).unwrap();
     let budget = Duration::from_millis(500);
     let options = OpenOptions::new()
         .credential(sim.password())
         .timeout(budget)
         .retries(0);
     let (async_n200, n200) = both(&device_uri(&sim), &options);
-    sim.inject([SimFault::Stall]);
+    sim.inject(Fault::Stall);
     let started = Instant::now();
     let e = rt().block_on(async_n200.health()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(started.elapsed() < budget * 2, "{:?}", started.elapsed());
-    sim.inject([SimFault::Stall]);
+    sim.inject(Fault::Stall);
     let e = KeyStore::health(&n200).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     // And healthy again once it answers.

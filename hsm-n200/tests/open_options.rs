@@ -10,7 +10,7 @@ use hsm_core::{
     Curve, ErrorKind, KeyId, KeySpec, KeyStore as _, KeyTemplate, OpenOptions, SignAlgorithm,
     Signer as _,
 };
-use hsm_n200::sim::{SimConfig, SimFault, Simulator};
+use hsm_n200::sim::{Fault, SimConfig, Simulator};
 use hsm_n200::{AsyncN200, N200};
 
 /// An `n200://` URI of `sim` with its TLS pin and key PIN but no password: that comes from code.
@@ -157,7 +157,7 @@ fn the_timeout_is_the_whole_calls_budget_in_code_and_in_the_uri() {
     for n200 in [&from_code, &from_uri] {
         assert_eq!(n200.client().timeout(), budget);
         // Every attempt stalls: retries fit in the budget, the call never outlives it.
-        sim.inject(vec![SimFault::Stall; 4]);
+        sim.inject(vec![Fault::Stall; 4]);
         let started = Instant::now();
         let e = timestamp(n200).unwrap_err();
         let took = started.elapsed();
@@ -184,13 +184,13 @@ fn retries_from_code_bound_the_repeats_of_idempotent_commands() {
         .unwrap()
     };
     let none = open(0);
-    sim.inject([SimFault::Refuse(503)]);
+    sim.inject([Fault::Refuse(503)]);
     let before = sim.requests();
     assert_eq!(timestamp(&none).unwrap_err().kind(), ErrorKind::Unavailable);
     assert_eq!(sim.requests(), before + 1, "retries(0): one request");
 
     let two = open(2);
-    sim.inject([SimFault::Refuse(503), SimFault::Refuse(502)]);
+    sim.inject([Fault::Refuse(503), Fault::Refuse(502)]);
     let before = sim.requests();
     assert!(timestamp(&two).is_ok());
     assert_eq!(sim.requests(), before + 3, "retries(2): two repeats");

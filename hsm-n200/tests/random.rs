@@ -6,7 +6,7 @@
 use hsm_core::{AsyncKeyStore, ErrorKind, MAX_RANDOM_LEN};
 use hsm_n200::AsyncN200;
 use hsm_n200::protocol::model::MAX_RANDOM_PER_REQUEST;
-use hsm_n200::sim::SimFault;
+use hsm_n200::sim::Fault;
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -72,7 +72,7 @@ fn a_failing_generator_is_a_device_error_never_zeros() {
     let n200 = hsm_n200::open_async_with("n200+sim:", options).unwrap();
     let sim = n200.simulator().unwrap();
     // The second request of a two-request draw meets the failure: no partial result.
-    sim.inject([SimFault::Pass, SimFault::RandomFails]);
+    sim.inject([Fault::Pass, Fault::RandomFails]);
     let e = rt()
         .block_on(n200.random(MAX_RANDOM_PER_REQUEST + 1))
         .unwrap_err();

@@ -18,7 +18,7 @@ use hsm_core::{
     Curve, ImportRequest, KeyId, KeySpec, KeyStore as _, KeyTemplate, PrivateKeyDer, SignAlgorithm,
     Signer as _,
 };
-use hsm_n200::sim::{SimConfig, SimFault, Simulator};
+use hsm_n200::sim::{Fault, SimConfig, Simulator};
 use hsm_n200::{N200, N200Client};
 use p256::pkcs8::EncodePrivateKey as _;
 
@@ -53,7 +53,7 @@ fn no_password_pin_or_key_reaches_logs_errors_or_debug_output() {
     // Global: the `log` records of rustls and hyper, and the runtime's threads, are captured too.
     let capture = TraceCapture::install_global().unwrap();
 
-    let mut config = SimConfig::new("pkmaster", SecretString::from(PASSWORD));
+    let mut config = SimConfig::new().credentials("pkmaster", SecretString::from(PASSWORD));
     config.demo_keys = true;
     config.key_pin = SecretString::from(PIN);
     let sim = Simulator::start(config).unwrap();
@@ -206,26 +206,22 @@ fn no_password_pin_or_key_reaches_logs_errors_or_debug_output() {
     );
 
     // Answers broken off after the device acted, and refused ones: settled by asking.
-    sim.inject([SimFault::BreakAfterCommit]);
+    sim.inject([Fault::BreakAfterCommit]);
     seen.note(
         "import settled",
         n200.block_on(c.import_ecc_key(Curve::P256, "logimp2", &pin, "FFFF", &scalar)),
     );
-    sim.inject([SimFault::Refuse(500)]);
+    sim.inject([Fault::Refuse(500)]);
     seen.error(
         "import refused",
         n200.block_on(c.import_ecc_key(Curve::P256, "logimp3", &pin, "FFFF", &scalar)),
     );
-    sim.inject([SimFault::BreakAfterCommit]);
+    sim.inject([Fault::BreakAfterCommit]);
     seen.note(
         "delete settled",
         n200.block_on(c.delete_key("logimp2", &pin)),
     );
-    sim.inject([
-        SimFault::Refuse(503),
-        SimFault::Refuse(500),
-        SimFault::Refuse(502),
-    ]);
+    sim.inject([Fault::Refuse(503), Fault::Refuse(500), Fault::Refuse(502)]);
     seen.error(
         "sign after three 5xx",
         n200.block_on(c.sign_ecc(

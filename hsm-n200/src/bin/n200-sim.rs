@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .init();
     let password = hsm_core::secret::secret_from_env(&args.password_env)?;
-    let mut config = SimConfig::new(args.user, password);
+    let mut config = SimConfig::new().credentials(args.user, password);
     config.listen = args.listen;
     config.server_name = args.server_name;
     config.cores = args.cores;

@@ -10,7 +10,7 @@
 //! such requests only with [`SimConfig::allow_anonymous`] (`--allow-anonymous`); wrong
 //! credentials are refused either way.
 //!
-//! Faults for tests: [`Simulator::inject`] queues [`SimFault`]s that the next requests meet
+//! Faults for tests: [`Simulator::inject`] queues [`Fault`]s that the next requests meet
 //! (stall, a refusal status, an answer broken off after the command was carried out, a failing
 //! random-number generator).
 //!
@@ -31,7 +31,7 @@ mod keys;
 mod rng;
 mod server;
 
-pub use server::SimFault;
+pub use server::Fault;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -104,15 +104,16 @@ fn start_failure((_, message): (u16, String)) -> Error {
 }
 
 impl SimConfig {
-    /// A configuration with `user` and `password` (empty: random), and defaults for the rest
-    /// (a random key PIN).
+    /// The defaults: user `pkmaster`, a random password and key PIN (drawn when the simulator
+    /// starts), `127.0.0.1:0`, server name `seSAM-nserie-101`, two cores, no latency. Change
+    /// them with the builder methods.
     #[must_use]
-    pub fn new(user: impl Into<String>, password: SecretString) -> Self {
+    pub fn new() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             server_name: "seSAM-nserie-101".into(),
-            user: user.into(),
-            password,
+            user: "pkmaster".into(),
+            password: SecretString::from(""),
             key_pin: SecretString::from(""),
             cores: 2,
             latency: Duration::ZERO,
@@ -122,10 +123,52 @@ impl SimConfig {
         }
     }
 
-    /// User `pkmaster` with a random password and key PIN (drawn when the simulator starts).
+    /// The same as [`SimConfig::new`]: user `pkmaster` with a random password and key PIN.
     #[must_use]
     pub fn random_credentials() -> Self {
-        Self::new("pkmaster", SecretString::from(""))
+        Self::new()
+    }
+
+    /// Sets the basic-auth user and password (empty: a random one).
+    #[must_use]
+    pub fn credentials(mut self, user: impl Into<String>, password: SecretString) -> Self {
+        self.user = user.into();
+        self.password = password;
+        self
+    }
+
+    /// Sets the key PIN (empty: a random one).
+    #[must_use]
+    pub fn key_pin(mut self, pin: SecretString) -> Self {
+        self.key_pin = pin;
+        self
+    }
+
+    /// Sets where to listen.
+    #[must_use]
+    pub fn listen(mut self, listen: SocketAddr) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    /// Sets the latency added to every answer.
+    #[must_use]
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Sets the number of crypto cores.
+    #[must_use]
+    pub fn cores(mut self, cores: u8) -> Self {
+        self.cores = cores;
+        self
+    }
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -280,8 +323,9 @@ impl Simulator {
     }
 
     /// Queues faults: the next requests meet them in order, one each (then the simulator
-    /// answers normally again).
-    pub fn inject(&self, faults: impl IntoIterator<Item = SimFault>) {
+    /// answers normally again). Takes one fault (`inject(Fault::Stall)`) or several
+    /// (`inject([Fault::Pass, Fault::Refuse(503)])`).
+    pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state.faults().extend(faults);
     }
 
@@ -329,8 +373,9 @@ mod tests {
             .expect("five draws are enough");
         drop(sim);
         // Given secrets are not drawn: the serial is the first draw then.
-        let mut config = SimConfig::new("pkmaster", SecretString::from("given-password"));
-        config.key_pin = SecretString::from("given-pin");
+        let config = SimConfig::new()
+            .credentials("pkmaster", SecretString::from("given-password"))
+            .key_pin(SecretString::from("given-pin"));
         assert!(Simulator::start_with_rng(config, &rng::Rng::failing_after(0)).is_err());
     }
 
@@ -347,8 +392,9 @@ mod tests {
         }
         assert_ne!(a.password().expose_secret(), b.password().expose_secret());
         assert_ne!(a.key_pin().expose_secret(), a.password().expose_secret());
-        let mut config = SimConfig::new("pkmaster", SecretString::from("given-password"));
-        config.key_pin = SecretString::from("given-pin");
+        let config = SimConfig::new()
+            .credentials("pkmaster", SecretString::from("given-password"))
+            .key_pin(SecretString::from("given-pin"));
         let c = Simulator::start(config).expect("starts");
         assert_eq!(c.password().expose_secret(), "given-password");
         assert_eq!(c.key_pin().expose_secret(), "given-pin");

@@ -24,7 +24,7 @@ use crate::protocol::commands::{Command, CommandTable};
 /// A fault the next request meets ([`Simulator::inject`](super::Simulator::inject)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum SimFault {
+pub enum Fault {
     /// Answer normally (aims the faults after it at later requests).
     Pass,
     /// Read the request and never answer (the connection stays open).
@@ -40,13 +40,23 @@ pub enum SimFault {
     RandomFails,
 }
 
+impl IntoIterator for Fault {
+    type Item = Fault;
+    type IntoIter = std::iter::Once<Fault>;
+
+    /// One fault, for [`Simulator::inject`](crate::sim::Simulator::inject).
+    fn into_iter(self) -> Self::IntoIter {
+        std::iter::once(self)
+    }
+}
+
 /// What the handlers share.
 pub(crate) struct AppState {
     pub(crate) device: Device,
     pub(crate) user: String,
     pub(crate) password: SecretString,
     pub(crate) allow_anonymous: bool,
-    pub(crate) faults: std::sync::Mutex<std::collections::VecDeque<SimFault>>,
+    pub(crate) faults: std::sync::Mutex<std::collections::VecDeque<Fault>>,
     pub(crate) latency: Duration,
     pub(crate) connections: AtomicU64,
     pub(crate) requests: AtomicU64,
@@ -60,21 +70,21 @@ enum Auth {
 }
 
 impl AppState {
-    pub(crate) fn faults(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<SimFault>> {
+    pub(crate) fn faults(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Fault>> {
         self.faults
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The fault this request meets, if any; answers it unless it is `BreakAfterCommit`.
-    async fn meet_fault(&self) -> Result<Option<SimFault>, Response> {
+    async fn meet_fault(&self) -> Result<Option<Fault>, Response> {
         let fault = self.faults().pop_front();
         match fault {
-            Some(SimFault::Stall) => {
+            Some(Fault::Stall) => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 Err(StatusCode::GATEWAY_TIMEOUT.into_response())
             }
-            Some(SimFault::Refuse(status)) => Err(answer((
+            Some(Fault::Refuse(status)) => Err(answer((
                 status,
                 serde_json::json!({"result": "ERROR", "error": "injected fault"}),
             ))),
@@ -83,8 +93,8 @@ impl AppState {
     }
 
     /// The random numbers a request meeting `fault` uses.
-    fn rng_for(fault: Option<&SimFault>) -> Rng {
-        if fault == Some(&SimFault::RandomFails) {
+    fn rng_for(fault: Option<&Fault>) -> Rng {
+        if fault == Some(&Fault::RandomFails) {
             Rng::failing_after(0)
         } else {
             Rng::system()
@@ -128,7 +138,7 @@ impl AppState {
 impl AppState {
     /// What every request meets first: the count, the configured latency, the credential
     /// check and the next injected fault. `Err` is the answer to send instead.
-    async fn admit(&self, headers: &HeaderMap) -> Result<Option<SimFault>, Response> {
+    async fn admit(&self, headers: &HeaderMap) -> Result<Option<Fault>, Response> {
         let _ = self.requests.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(self.latency).await;
         if let Some(refusal) = self.refuse(headers) {
@@ -186,8 +196,8 @@ async fn post_v1(
 
 /// Ends the connection instead of answering, when the fault says so: the command was carried
 /// out, the answer never leaves.
-async fn broken_if(fault: Option<SimFault>, kill: &ConnectionKill, response: Response) -> Response {
-    if fault != Some(SimFault::BreakAfterCommit) {
+async fn broken_if(fault: Option<Fault>, kill: &ConnectionKill, response: Response) -> Response {
+    if fault != Some(Fault::BreakAfterCommit) {
         return response;
     }
     kill.0.notify_one();
