@@ -48,7 +48,9 @@ fn a_healthy_device_answers_one_small_request() {
     let probe: &dyn AsyncKeyStore = &async_n200;
     rt.block_on(probe.health()).unwrap();
     assert_eq!(sim.requests(), before + 2);
+    // The blocking backend runs the same future: one request too.
     KeyStore::health(&n200).unwrap();
+    assert_eq!(sim.requests(), before + 3);
 }
 
 #[test]

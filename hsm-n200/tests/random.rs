@@ -81,3 +81,18 @@ fn a_failing_generator_is_a_device_error_never_zeros() {
     assert_eq!(e.status(), Some(&hsm_core::DeviceStatus::Http(500)));
     assert_eq!(rt().block_on(n200.random(16)).unwrap().len(), 16);
 }
+
+#[test]
+fn the_blocking_backend_draws_through_the_async_one() {
+    let n200 = hsm_n200::open("n200+sim:").unwrap();
+    assert!(hsm_core::KeyStore::capabilities(&n200).random);
+    let sim = n200.simulator().unwrap();
+    let before = sim.requests();
+    let a = hsm_core::KeyStore::random(&n200, MAX_RANDOM_PER_REQUEST + 1).unwrap();
+    let b = hsm_core::KeyStore::random(&n200, MAX_RANDOM_PER_REQUEST + 1).unwrap();
+    assert_eq!(a.len(), MAX_RANDOM_PER_REQUEST + 1);
+    assert_ne!(a, b);
+    assert_eq!(sim.requests() - before, 4, "two requests per draw");
+    let e = hsm_core::KeyStore::random(&n200, MAX_RANDOM_LEN + 1).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+}
