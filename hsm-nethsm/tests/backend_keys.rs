@@ -1,6 +1,7 @@
 //! `NetHsm` as a key store against the simulator and a scripted server: key ids shared with
 //! Nitrokey's PKCS#11 module, concurrent listing, ECDSA signatures in hsm-core's one form, and
-//! import of every key type it claims, each checked with OpenSSL.
+//! import of every key type it claims, each checked with OpenSSL; certificates stored with keys
+//! and the device's random generator.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -460,4 +461,105 @@ fn every_claimed_key_type_imports_from_pkcs8_and_signs_verifiably() {
             );
         }
     }
+}
+
+/// A certificate (DER) made once by `openssl req -x509`; the NetHSM does not check that it
+/// belongs to the key it is stored with.
+fn test_certificate() -> (String, Vec<u8>) {
+    let pem = include_str!("data/cert.pem").to_owned();
+    let der = openssl::x509::X509::from_pem(pem.as_bytes())
+        .unwrap()
+        .to_der()
+        .unwrap();
+    (pem, der)
+}
+
+#[test]
+fn certificates_read_back_as_der_replace_and_tell_a_missing_key_from_a_missing_certificate() {
+    let (runtime, sim) = default_sim();
+    let (admin, _) = admin_and_operator(&sim);
+    let hsm = backend(&sim);
+    assert!(hsm.capabilities().certificates);
+    let key: KeyId = "certified".parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    // The device answers 404 for both; the backend tells them apart.
+    assert_eq!(hsm.certificate(&key).unwrap(), None);
+    let missing: KeyId = "no-such-key".parse().unwrap();
+    let e = hsm.certificate(&missing).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
+    // Another client stored PEM (as nethsm-pkcs11 does with certificate_format: PEM): DER here.
+    let (pem, der) = test_certificate();
+    runtime
+        .block_on(admin.put_key_certificate("certified", pem.as_bytes()))
+        .unwrap();
+    assert_eq!(hsm.certificate(&key).unwrap().as_deref(), Some(&der[..]));
+
+    // Storing over it replaces it (the device says 409 to a second PUT): the device now holds
+    // exactly the DER.
+    hsm.store_certificate(&key, &der).unwrap();
+    assert_eq!(
+        runtime
+            .block_on(admin.key_certificate("certified"))
+            .unwrap(),
+        der
+    );
+    assert_eq!(hsm.certificate(&key).unwrap().as_deref(), Some(&der[..]));
+
+    // Bytes that are no certificate are refused before anything is sent.
+    let before = sim.requests();
+    let e = hsm
+        .store_certificate(&key, b"not a certificate")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(sim.requests(), before, "nothing was sent");
+    let e = hsm.store_certificate(&missing, &der).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
+    // What is not a certificate on the device is a protocol error, not bytes passed on.
+    hsm.delete_certificate(&key).unwrap();
+    runtime
+        .block_on(admin.put_key_certificate("certified", b"certificate bytes"))
+        .unwrap();
+    let e = hsm.certificate(&key).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    hsm.delete_certificate(&key).unwrap();
+    assert_eq!(hsm.certificate(&key).unwrap(), None);
+    let e = hsm.delete_certificate(&key).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
+    // Without an administrator certificates are not declared, and refused as such.
+    let operator_only = NetHsm::new(sim_client(&sim, "operator", OPERATOR_PASSPHRASE)).unwrap();
+    assert!(!operator_only.capabilities().certificates);
+    for e in [
+        operator_only.certificate(&key).unwrap_err(),
+        operator_only.store_certificate(&key, &der).unwrap_err(),
+        operator_only.delete_certificate(&key).unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    }
+}
+
+#[test]
+fn random_bytes_come_in_requests_of_at_most_the_devices_limit() {
+    let (_runtime, sim) = default_sim();
+    let hsm = NetHsm::new(sim_client(&sim, "operator", OPERATOR_PASSPHRASE)).unwrap();
+    assert!(hsm.capabilities().random);
+    let before = sim.requests();
+    assert!(hsm.random(0).unwrap().is_empty());
+    assert_eq!(sim.requests(), before, "no request for no bytes");
+    // 2500 bytes: 1024 + 1024 + 452, three requests.
+    let bytes = hsm.random(2500).unwrap();
+    assert_eq!(bytes.len(), 2500);
+    assert_eq!(sim.requests() - before, 3);
+    assert_ne!(bytes[..1024], bytes[1024..2048], "the chunks differ");
+    let all = hsm.random(hsm_core::MAX_RANDOM_LEN).unwrap();
+    assert_eq!(all.len(), hsm_core::MAX_RANDOM_LEN);
+    let e = hsm.random(hsm_core::MAX_RANDOM_LEN + 1).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    // An administrator may not read the generator (the spec's role is Operator).
+    let admin_only = NetHsm::new(sim_client(&sim, "admin", ADMIN_PASSPHRASE)).unwrap();
+    let e = admin_only.random(16).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
 }

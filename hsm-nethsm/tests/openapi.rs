@@ -593,6 +593,17 @@ fn device_and_key_management_answers_follow_the_openapi_spec() {
     );
     assert_eq!(status, 200);
     assert!(random["random"].is_string());
+    // The spec's per-request limit, 1 to 1024 bytes: the device's 400 beyond it.
+    for (length, expected) in [(1024, 200), (0, 400), (1025, 400)] {
+        let (status, _) = c.check(
+            "POST",
+            "/random",
+            &[],
+            OPERATOR,
+            Some(json!({ "length": length })),
+        );
+        assert_eq!(status, expected, "length {length}");
+    }
     assert_eq!(
         c.check(
             "DELETE",
@@ -655,6 +666,19 @@ fn binary_pem_and_form_bodies_follow_the_openapi_spec() {
     let id = created["id"].as_str().unwrap().to_owned();
     let (status, _, _) = c.check_raw("PUT", "/keys/{KeyID}", &["oaPem"], ADMIN, Some(body));
     assert_eq!(status, 204);
+    // A key without a certificate: 404, as for a missing key.
+    let (status, _, _) = c.check_raw("GET", "/keys/{KeyID}/cert", &[&id], OPERATOR, None);
+    assert_eq!(status, 404);
+    let (status, _, _) = c.check_raw("GET", "/keys/{KeyID}/cert", &["oaNone"], OPERATOR, None);
+    assert_eq!(status, 404);
+    let (status, _, _) = c.check_raw(
+        "PUT",
+        "/keys/{KeyID}/cert",
+        &[&id],
+        OPERATOR,
+        octets(b"certificate"),
+    );
+    assert_eq!(status, 403, "storing needs the Administrator role");
     let (status, _, _) = c.check_raw(
         "PUT",
         "/keys/{KeyID}/cert",

@@ -271,6 +271,37 @@ fn nitrokeys_python_clients_and_ours_share_one_simulated_nethsm() {
         .unwrap();
     openssl_verifies(&dir, &public, message, &raw, true);
 
+    // Certificates stored with keys, both ways. Rust stores DER; Python reads those bytes.
+    let cert_pem = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cert.pem");
+    let cert_der = openssl::x509::X509::from_pem(&std::fs::read(&cert_pem).unwrap())
+        .unwrap()
+        .to_der()
+        .unwrap();
+    hsm.store_certificate(&rust_p256, &cert_der).unwrap();
+    let read = peer.py("get-cert", &[OPERATOR, OPERATOR_PASS, "rsp256"]);
+    assert_eq!(unb64(&read["cert"]), cert_der);
+    // Python stores PEM on its own key; Rust reads it as DER, and replaces it (the device
+    // refuses a second certificate: the backend deletes the first); Python reads the new one.
+    let pyp256: KeyId = "pyp256".parse().unwrap();
+    let _ = peer.py(
+        "set-cert",
+        &["admin", ADMIN, "pyp256", cert_pem.to_str().unwrap()],
+    );
+    assert_eq!(
+        hsm.certificate(&pyp256).unwrap().as_deref(),
+        Some(&cert_der[..])
+    );
+    let read = peer.py("get-cert", &[OPERATOR, OPERATOR_PASS, "pyp256"]);
+    assert!(
+        String::from_utf8(unb64(&read["cert"]))
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----"),
+        "Python stored PEM"
+    );
+    hsm.store_certificate(&pyp256, &cert_der).unwrap();
+    let read = peer.py("get-cert", &[OPERATOR, OPERATOR_PASS, "pyp256"]);
+    assert_eq!(unb64(&read["cert"]), cert_der);
+
     // A CSR through Python's key_csr, made by the key Rust generated; openssl verifies it and
     // finds the key's public key in it.
     let csr = peer.py(

@@ -29,6 +29,25 @@ fn conformance_suite_passes_against_the_simulator() {
     let config = Config::new("conf");
     let report = run(&hsm, &config).unwrap_or_else(|f| panic!("{f}"));
     assert!(report.passed.len() > 100, "{report}");
+    // Certificates and random are declared, so the suite ran their checks, and they passed.
+    let capabilities = hsm_core::KeyStore::capabilities(&hsm);
+    assert!(capabilities.certificates && capabilities.random);
+    for check in [
+        "a new key has no certificate",
+        "certificate reads back what was stored",
+        "a stored certificate is replaced",
+        "store_certificate refuses bytes that are not a certificate",
+        "certificate of an unknown key is not found",
+        "deleting a missing certificate is not found",
+        "random(65536) gives 65536 bytes",
+        "two random(32) calls differ",
+        "random over MAX_RANDOM_LEN is invalid input",
+    ] {
+        assert!(
+            report.passed.iter().any(|p| p.contains(check)),
+            "{check:?} did not pass: {report}"
+        );
+    }
 }
 
 #[test]

@@ -25,6 +25,7 @@ pub(crate) fn capabilities() -> Capabilities {
     Capabilities::new(specs, SignAlgorithm::ALL.to_vec())
         .with_delete(true)
         .with_import(true)
+        .with_random(true)
 }
 
 /// What a backend over the built-in simulator can do: [`capabilities`] without the key
@@ -46,12 +47,23 @@ impl AsyncNetHsm {
     /// backend generated, and says `None` for others. Over the built-in simulator
     /// (`nethsm+sim:`), the key types that simulator offers ([`crate::sim::offers`]:
     /// brainpoolP512r1 only with the `sim-openssl` feature).
+    ///
+    /// The device's random generator (`POST /random`, which needs the main user to be an
+    /// Operator) always. Certificates stored with keys only when the handle has an
+    /// administrator ([`Self::with_admin`], `admin=` in the URI; `nethsm+sim:` always has
+    /// one): storing and deleting one needs that role. Without one, the three certificate
+    /// calls answer [`ErrorKind::Unsupported`](hsm_core::ErrorKind::Unsupported) (reading, which an
+    /// Operator may do, stays available on [`NetHsmClient::key_certificate`](crate::NetHsmClient::key_certificate)).
     #[must_use]
     pub fn capabilities(&self) -> Capabilities {
         #[cfg(feature = "sim")]
-        if self.inner.simulator.is_some() {
-            return simulator_capabilities();
-        }
-        capabilities()
+        let capabilities = if self.inner.simulator.is_some() {
+            simulator_capabilities()
+        } else {
+            capabilities()
+        };
+        #[cfg(not(feature = "sim"))]
+        let capabilities = capabilities();
+        capabilities.with_certificates(self.inner.has_admin)
     }
 }

@@ -5,10 +5,12 @@
 mod batch;
 pub(crate) mod blocking;
 mod capabilities;
+mod certificates;
 pub(crate) mod cipher;
 mod key_cache;
 mod keys;
 mod listing;
+mod random;
 mod signing;
 mod trace;
 mod traits;
@@ -58,6 +60,9 @@ struct Inner {
     client: NetHsmClient,
     /// An Administrator sharing the pool, for key management (operators may only use keys).
     admin: Option<NetHsmClient>,
+    /// Whether an administrator was configured (kept by thread lanes, which drop `admin`):
+    /// certificates are served only then.
+    has_admin: bool,
     keys: Arc<Mutex<HashMap<String, Arc<CachedKey>>>>,
     /// The spec of the AES (`Generic`) keys this backend generated or imported: the device
     /// does not report a Generic key's length.
@@ -87,6 +92,7 @@ impl AsyncNetHsm {
             inner: Arc::new(Inner {
                 client,
                 admin: None,
+                has_admin: false,
                 keys: Arc::default(),
                 secret_specs: Arc::default(),
                 batch_in_flight: DEFAULT_MAX_IN_FLIGHT,
@@ -105,12 +111,17 @@ impl AsyncNetHsm {
         }
     }
 
-    /// Uses `credentials` (an Administrator) for generate, import and delete, which the NetHSM
-    /// allows only to administrators, while signing stays with the main user (an Operator).
+    /// Uses `credentials` (an Administrator) for generate, import and delete and for storing
+    /// and deleting key certificates, which the NetHSM allows only to administrators, while
+    /// signing stays with the main user (an Operator). Certificates are declared (and served)
+    /// only with an administrator.
     #[must_use]
     pub fn with_admin(self, credentials: Credentials) -> Self {
         let admin = self.inner.client.with_credentials(credentials);
-        self.rebuilt(|inner| inner.admin = Some(admin))
+        self.rebuilt(|inner| {
+            inner.admin = Some(admin);
+            inner.has_admin = true;
+        })
     }
 
     /// At most `calls` requests in flight at once (at least one), over every clone of this

@@ -43,6 +43,22 @@ impl AsyncKeyStore for AsyncNetHsm {
     fn health(&self) -> BoxFuture<'_, Result<()>> {
         Box::pin(AsyncNetHsm::health(self))
     }
+
+    fn certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+        Box::pin(AsyncNetHsm::certificate(self, key))
+    }
+
+    fn store_certificate<'a>(&'a self, key: &'a KeyId, der: &'a [u8]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(AsyncNetHsm::store_certificate(self, key, der))
+    }
+
+    fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
+        Box::pin(AsyncNetHsm::delete_certificate(self, key))
+    }
+
+    fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
+        Box::pin(AsyncNetHsm::random(self, len))
+    }
 }
 
 impl AsyncSigner for AsyncNetHsm {

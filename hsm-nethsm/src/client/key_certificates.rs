@@ -21,10 +21,12 @@ impl NetHsmClient {
         self.transport.text(request).await
     }
 
-    /// `GET /keys/{KeyID}/cert`: the stored certificate, exactly as stored.
+    /// `GET /keys/{KeyID}/cert`: the stored certificate, exactly as stored (DER or PEM, as
+    /// uploaded: the device does not parse it).
     ///
     /// # Errors
-    /// `NotFound` when the key or its certificate is missing.
+    /// `NotFound` (404) when the key or its certificate is missing: the device answers the same
+    /// for both ([`Self::get_key`] tells them apart).
     pub async fn key_certificate(&self, id: &str) -> Result<Vec<u8>> {
         ids::check("nethsm.key_certificate", "key id", id)?;
         let segments = ["keys", id, "cert"];
@@ -32,16 +34,39 @@ impl NetHsmClient {
         self.transport.send_request(&request).await
     }
 
-    /// `PUT /keys/{KeyID}/cert`: stores a certificate (at most 1 MiB) with the key.
+    /// `PUT /keys/{KeyID}/cert`: stores a certificate (at most 1 MiB) with the key (the
+    /// Administrator role). Never sent twice: when the outcome is unknown (no complete answer),
+    /// the certificate is read back, and the call succeeds only if it is the one sent.
     ///
     /// # Errors
     /// `AlreadyExists` (409) when one is stored: delete it first.
     pub async fn put_key_certificate(&self, id: &str, certificate: &[u8]) -> Result<()> {
-        ids::check("nethsm.put_key_certificate", "key id", id)?;
+        const OP: &str = "nethsm.put_key_certificate";
+        ids::check(OP, "key id", id)?;
         let segments = ["keys", id, "cert"];
-        let request = Request::new("nethsm.put_key_certificate", Method::PUT, &segments)
+        let request = Request::new(OP, Method::PUT, &segments)
             .body("application/octet-stream", certificate.to_vec());
-        self.transport.send_request(&request).await.map(drop)
+        let failure = match self.transport.call_request(&request).await {
+            Ok(_) => return Ok(()),
+            Err(failure) if !failure.outcome_unknown => return Err(failure.error),
+            Err(failure) => failure,
+        };
+        tracing::warn!(
+            operation = OP,
+            "outcome unknown: reading the certificate back"
+        );
+        match self.key_certificate(id).await {
+            Ok(stored) if stored == certificate => Ok(()),
+            Ok(_) => Err(failure
+                .error
+                .with_message("outcome unknown, and the key holds another certificate")),
+            Err(e) if e.is_not_found() => Err(failure
+                .error
+                .with_message("outcome unknown; the key has no certificate, so none was stored")),
+            Err(_) => Err(failure
+                .error
+                .with_message("outcome unknown, and the certificate could not be read back")),
+        }
     }
 
     /// `DELETE /keys/{KeyID}/cert`.

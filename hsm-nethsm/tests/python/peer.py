@@ -84,6 +84,14 @@ elif step == "csr":
             organization="NLnet Labs",
             subject_alt_names=[common_name, "IP:192.0.2.7"],
         )
+elif step == "get-cert":
+    user, passphrase, key_id = args
+    with connect(user, passphrase) as n:
+        out["cert"] = nethsm_module.Base64.encode(n.get_key_certificate(key_id)).data
+elif step == "set-cert":
+    user, passphrase, key_id, cert_file = args
+    with connect(user, passphrase) as n, open(cert_file, "rb") as f:
+        n.set_key_certificate(key_id, f.read())
 elif step == "bench-sign":
     user, passphrase, key_id, mode, message_b64, count = args
     import time
