@@ -80,6 +80,11 @@ impl NetHsm {
     /// `SecretString`, timeout, connect timeout, retries, calls in flight); an option given
     /// both here and in the URI is refused, naming it.
     ///
+    /// Thread lanes are on ([`Self::with_thread_lanes`] with
+    /// [`DEFAULT_MAX_THREAD_LANES`](hsm_core::runtime::DEFAULT_MAX_THREAD_LANES)): each plain
+    /// thread that signs drives its own kept-alive connection on itself, without a thread hop;
+    /// `with_thread_lanes(0)` turns them off.
+    ///
     /// # Errors
     /// As [`Self::open`].
     pub fn open_with(mut uri: BackendUri, options: OpenOptions) -> Result<Self> {
@@ -90,7 +95,7 @@ impl NetHsm {
         } else {
             open_device(uri, &options)?
         };
-        Ok(Self::over(hsm, runtime))
+        Ok(Self::over(hsm, runtime).with_thread_lanes(hsm_core::runtime::DEFAULT_MAX_THREAD_LANES))
     }
 }
 

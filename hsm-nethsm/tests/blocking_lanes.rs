@@ -363,3 +363,112 @@ fn the_in_flight_limit_holds_over_all_lanes() {
     );
     assert!(sim.sim.max_in_flight() >= 1);
 }
+
+/// Signs `per_thread` messages from each of `threads` plain threads; the lanes each thread saw.
+fn sign_from_threads(hsm: &NetHsm, key: &KeyId, threads: usize, per_thread: usize) -> Vec<usize> {
+    let public = hsm.public_key(key).unwrap();
+    let lanes_seen = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let (public, lanes_seen) = (&public, &lanes_seen);
+            let _ = scope.spawn(move || {
+                for i in 0..per_thread {
+                    let message = format!("{t}/{i}");
+                    let signature = hsm.sign(key, ALGORITHM, message.as_bytes()).unwrap();
+                    public.verify(message.as_bytes(), &signature).unwrap();
+                }
+                lanes_seen.lock().unwrap().push(hsm.thread_lanes());
+            });
+        }
+    });
+    lanes_seen.into_inner().unwrap()
+}
+
+#[test]
+fn a_handle_from_open_signs_from_plain_threads_on_lanes_of_their_own() {
+    const THREADS: usize = 4;
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    // The simulator path: `nethsm+sim:` through hsm_nethsm::open.
+    let hsm = hsm_nethsm::open("nethsm+sim:").unwrap();
+    let key = p256_key(&hsm, "openlanes");
+    let sim = hsm.simulator().unwrap();
+    let connections_before = sim.connections();
+    let threads_before = thread_ids();
+    let watch = ThreadWatch::start();
+    let lanes_seen = sign_from_threads(&hsm, &key, THREADS, 250);
+    let (seen, _) = watch.finish();
+    assert!(
+        lanes_seen.iter().all(|&n| n >= 2),
+        "every signing thread had a lane besides the main thread's: {lanes_seen:?}"
+    );
+    assert_eq!(
+        sim.connections() - connections_before,
+        THREADS as u64,
+        "one connection of its own per lane"
+    );
+    let new = seen.difference(&threads_before).count();
+    assert!(new <= THREADS + 1, "{new} new threads for 1000 signatures");
+    assert!(
+        eventually(|| hsm.thread_lanes() == 1),
+        "the lanes of exited threads are released"
+    );
+
+    // Turned off, the same calls go through the shared runtime: no lane.
+    let shared = hsm_nethsm::open("nethsm+sim:")
+        .unwrap()
+        .with_thread_lanes(0);
+    let key = p256_key(&shared, "nolanes");
+    assert_eq!(sign_from_threads(&shared, &key, 2, 5), [0, 0]);
+}
+
+/// A blocking handle of `sim` opened as a device from a `nethsm://` URI (CA file, timeout,
+/// administrator), the operator's passphrase given in code.
+fn open_device(sim: &Sim, ca: &std::path::Path, timeout_ms: u64) -> NetHsm {
+    let uri = format!(
+        "nethsm://operator@127.0.0.1:{}?ca={}&timeout-ms={timeout_ms}&admin=admin&admin-password={ADMIN_PASSPHRASE}",
+        sim.sim.addr().port(),
+        ca.display()
+    );
+    hsm_nethsm::open_with(
+        &uri,
+        hsm_core::OpenOptions::new().credential(SecretString::from(OPERATOR_PASSPHRASE)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_device_handle_from_open_with_gives_its_lanes_its_credentials_trust_and_timeout() {
+    let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    // Credentials and TLS trust: plain threads sign on lanes, each on a connection of its own.
+    let quick = Sim::start(Duration::ZERO);
+    let ca = dir.path().join("quick.pem");
+    std::fs::write(&ca, quick.sim.certificate_pem()).unwrap();
+    let hsm = open_device(&quick, &ca, 10_000);
+    let key = p256_key(&hsm, "devicelanes");
+    let before = quick.sim.connections();
+    let lanes_seen = sign_from_threads(&hsm, &key, 3, 20);
+    assert!(lanes_seen.iter().all(|&n| n >= 2), "{lanes_seen:?}");
+    assert_eq!(
+        quick.sim.connections() - before,
+        3,
+        "one connection per lane"
+    );
+    drop(hsm);
+
+    // The timeout: a slow answer is cut off at 300 ms on this thread's lane.
+    let slow = Sim::start(Duration::from_millis(1_500));
+    let ca = dir.path().join("slow.pem");
+    std::fs::write(&ca, slow.sim.certificate_pem()).unwrap();
+    let hsm = open_device(&slow, &ca, 300);
+    let key: KeyId = "slowkey".parse().unwrap();
+    let started = Instant::now();
+    let error = hsm.sign(&key, ALGORITHM, b"late").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1_200),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(hsm.thread_lanes(), 1, "the call ran on this thread's lane");
+}

@@ -18,10 +18,11 @@ use crate::client::{Credentials, NetHsmClient};
 ///
 /// It owns a small tokio runtime that drives the shared connection pool, so a call from a
 /// plain thread costs no runtime start-up; on it, each request crosses from the caller's thread
-/// to a runtime worker and back. With [`NetHsm::with_thread_clients`], each plain thread that
-/// signs gets a lane of its own instead (a current-thread runtime and a client with its own
-/// kept-alive connection, driven on the caller's thread: no thread hop), sharing the key cache
-/// and the in-flight limit. A tokio service should use [`AsyncNetHsm`] ([`crate::open_async`],
+/// to a runtime worker and back. With thread lanes (on for a handle from [`NetHsm::open`] /
+/// [`NetHsm::open_with`]; [`NetHsm::with_thread_lanes`] or [`NetHsm::with_thread_clients`] for
+/// one from [`NetHsm::new`]), each plain thread that signs gets a lane of its own instead (a
+/// current-thread runtime and a client with its own kept-alive connection, driven on the
+/// caller's thread: no thread hop), sharing the key cache and the in-flight limit. A tokio service should use [`AsyncNetHsm`] ([`crate::open_async`],
 /// or [`NetHsm::to_async`] for the same connections and key cache) and await instead: from
 /// inside a runtime, a blocking call has to run on a helper thread.
 pub struct NetHsm {
@@ -43,7 +44,8 @@ impl std::fmt::Debug for NetHsm {
 }
 
 impl NetHsm {
-    /// A backend over `client`, with its own runtime for the blocking traits.
+    /// A backend over `client`, with its own runtime for the blocking traits; no thread lanes
+    /// unless [`Self::with_thread_lanes`] or [`Self::with_thread_clients`] adds them.
     ///
     /// # Errors
     /// [`ErrorKind::Unavailable`](hsm_core::ErrorKind::Unavailable) if the runtime cannot
@@ -109,6 +111,26 @@ impl NetHsm {
                 .blocking
                 .with_thread_lanes(max_threads, move |shared: &AsyncNetHsm| {
                     Ok(Arc::new(lane_of(shared, clients()?)))
+                }),
+        }
+    }
+
+    /// [`Self::with_thread_clients`] with lanes whose clients are this backend's own client
+    /// with connection pools of their own ([`NetHsmClient::with_own_connections`]: same
+    /// instances, credentials, TLS trust, timeouts and retry policy). [`NetHsm::open`] and
+    /// [`NetHsm::open_with`] turn this on with
+    /// [`DEFAULT_MAX_THREAD_LANES`](hsm_core::runtime::DEFAULT_MAX_THREAD_LANES); `0` turns
+    /// lanes off.
+    #[must_use]
+    pub fn with_thread_lanes(self, max_threads: usize) -> Self {
+        Self {
+            blocking: self
+                .blocking
+                .with_thread_lanes(max_threads, |shared: &AsyncNetHsm| {
+                    Ok(Arc::new(lane_of(
+                        shared,
+                        shared.client().with_own_connections()?,
+                    )))
                 }),
         }
     }

@@ -22,12 +22,11 @@ mod system;
 mod users;
 
 use std::fmt;
-use std::net::{SocketAddr, ToSocketAddrs as _};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hsm_core::tls::{TlsOptions, client_config};
-use hsm_core::{Error, ErrorKind, Result};
+use hsm_core::Result;
+use hsm_core::tls::TlsOptions;
 use url::Url;
 
 pub use self::keys::KeyFilter;
@@ -35,10 +34,8 @@ pub use self::keys::KeyFilter;
 /// live in [`crate::protocol`], one module per API group).
 pub use crate::protocol::model;
 use crate::transport::Transport;
-use crate::transport::cluster::{Cluster, Instance};
+use crate::transport::cluster::{Cluster, ConnectionSettings};
 pub use crate::transport::{Credentials, MAX_RESPONSE_BYTES, RetryPolicy};
-
-const OP: &str = "nethsm.client";
 
 /// The default time allowed for one call, connection and retries included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,13 +59,7 @@ pub struct NetHsmClient {
 
 impl fmt::Debug for NetHsmClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let urls: Vec<&str> = self
-            .transport
-            .cluster
-            .instances
-            .iter()
-            .map(|i| i.base.as_str())
-            .collect();
+        let urls: Vec<&str> = self.transport.cluster.bases().map(Url::as_str).collect();
         f.debug_struct("NetHsmClient")
             .field("instances", &urls)
             .field("credentials", &self.transport.credentials)
@@ -99,19 +90,14 @@ impl NetHsmClient {
 
     /// The API base URLs of all instances, in configuration order.
     pub fn instance_urls(&self) -> impl Iterator<Item = &Url> {
-        self.transport.cluster.instances.iter().map(|i| &i.base)
+        self.transport.cluster.bases()
     }
 
     /// Which instances are in rotation now (same order as [`Self::instance_urls`]); an
     /// instance that failed stays out until a background probe finds it ready again.
     #[must_use]
     pub fn instances_up(&self) -> Vec<bool> {
-        self.transport
-            .cluster
-            .instances
-            .iter()
-            .map(|i| i.is_up())
-            .collect()
+        self.transport.cluster.up()
     }
 
     /// The user this client authenticates as, if any.
@@ -132,6 +118,25 @@ impl NetHsmClient {
                 timeout: self.transport.timeout,
             }),
         }
+    }
+
+    /// A client of the same instances, as the same user, with the same TLS trust, timeouts,
+    /// retry policy and pool size, but connection pools (and instance health marks) of its
+    /// own: for a thread lane, whose connections must belong to the lane's runtime. No
+    /// connection is opened yet.
+    ///
+    /// # Errors
+    /// As [`NetHsmClientBuilder::build`] (the CA file is read again).
+    pub fn with_own_connections(&self) -> Result<Self> {
+        let cluster = Cluster::connect(Arc::clone(&self.transport.cluster.settings))?;
+        Ok(Self {
+            transport: Arc::new(Transport {
+                base: self.transport.base.clone(),
+                cluster: Arc::new(cluster),
+                credentials: self.transport.credentials.clone(),
+                timeout: self.transport.timeout,
+            }),
+        })
     }
 }
 
@@ -199,21 +204,27 @@ impl NetHsmClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. No connection is opened yet.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] for a bad host, CA file or server name.
+    /// [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for a bad host, CA file
+    /// or server name; [`ErrorKind::Unavailable`](hsm_core::ErrorKind::Unavailable) for a host
+    /// that does not resolve (with a server-name override).
     pub fn build(self) -> Result<NetHsmClient> {
-        let tls = client_config(&self.tls)?;
-        let mut instances = Vec::with_capacity(self.hosts.len());
-        for (host, port) in &self.hosts {
-            instances.push(Arc::new(self.instance_of(&tls, host, *port)?));
-        }
-        let base = instances
-            .first()
-            .map(|i| i.base.clone())
-            .ok_or_else(|| Error::invalid_input(OP, "no instance"))?;
-        let cluster = Cluster::new(instances, self.retry, self.connect_timeout);
+        let settings = ConnectionSettings {
+            hosts: self.hosts,
+            tls: self.tls,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            retry: self.retry,
+            max_idle: self.max_idle,
+        };
+        let cluster = Cluster::connect(Arc::new(settings))?;
+        let base = cluster
+            .bases()
+            .next()
+            .cloned()
+            .ok_or_else(|| hsm_core::Error::invalid_input("nethsm.client", "no instance"))?;
         Ok(NetHsmClient {
             transport: Arc::new(Transport {
                 base,
@@ -222,45 +233,5 @@ impl NetHsmClientBuilder {
                 timeout: self.timeout,
             }),
         })
-    }
-
-    fn instance_of(&self, tls: &rustls::ClientConfig, host: &str, port: u16) -> Result<Instance> {
-        let mut http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls.clone())
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(self.max_idle)
-            .tcp_nodelay(true)
-            .redirect(reqwest::redirect::Policy::none());
-        // With a server-name override the URL carries the name the certificate must match and
-        // the connection goes to the configured address: no /etc/hosts edit. Each instance has
-        // its own pool, so each can map the name to its own address.
-        let url_host = match &self.tls.server_name {
-            Some(name) => {
-                let addrs: Vec<SocketAddr> = (host, port)
-                    .to_socket_addrs()
-                    .map_err(|e| {
-                        Error::invalid_input(OP, format!("cannot resolve {host}")).with_source(e)
-                    })?
-                    .collect();
-                http = http.resolve_to_addrs(name, &addrs);
-                name.clone()
-            }
-            None => host.to_owned(),
-        };
-        let url_host = if url_host.contains(':') {
-            format!("[{url_host}]")
-        } else {
-            url_host
-        };
-        let base = Url::parse(&format!("https://{url_host}:{port}/api/v1/"))
-            .map_err(|e| Error::invalid_input(OP, format!("bad host {host}: {e}")))?;
-        let http = http.build().map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, OP)
-                .with_message("cannot build the HTTP client")
-                .with_source(e)
-        })?;
-        Ok(Instance::new(base, http))
     }
 }

@@ -1,5 +1,6 @@
-//! The instances of one NetHSM cluster, over `hsm-http`: the pools the client builder made,
-//! handed to one [`hsm_http::HttpClient`], which owns the rotation, the health marks and the
+//! The instances of one NetHSM cluster, over `hsm-http`: one keep-alive pool per instance,
+//! made by [`hsm_http::HttpClient`]'s builder from [`ConnectionSettings`] (TLS, time limits,
+//! pool size, server-name resolution), which also owns the rotation, the health marks and the
 //! background probes (`GET /health/ready`).
 //!
 //! An instance that fails (transport fault, timeout, `412`, `5xx`) leaves the rotation for a
@@ -8,13 +9,17 @@
 //! probe, and only a successful probe puts the instance back. When every instance is down,
 //! requests still go to the one whose backoff ends first.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use hsm_core::tls::TlsOptions;
+use hsm_core::{Error, Result};
 use hsm_http::{BudgetSplit, HttpClient};
 use url::Url;
 
 use super::http::MAX_RESPONSE_BYTES;
+
+const OP: &str = "nethsm.client";
 
 /// When to retry, fail over and re-probe. The defaults suit a NetHSM cluster on a LAN.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,61 +79,70 @@ impl RetryPolicy {
     }
 }
 
-/// One instance: its API base URL and its own connection pool.
-#[derive(Debug)]
-pub(crate) struct Instance {
-    pub(crate) base: Url,
-    http: reqwest::Client,
-    /// The cluster's client and this instance's place in it, once the cluster is made.
-    place: OnceLock<(HttpClient, usize)>,
+/// What a client's connections are made from: the instances, the TLS trust, the time limits,
+/// the retry policy and the pool size. Kept with the cluster, so that a client with the same
+/// settings and connection pools of its own can be made ([`Cluster::connect`] again).
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectionSettings {
+    /// `(host, port)` of each instance, the first one first.
+    pub(crate) hosts: Vec<(String, u16)>,
+    pub(crate) tls: TlsOptions,
+    /// The budget of one call.
+    pub(crate) timeout: Duration,
+    /// Connecting (TLS handshake included), and a probe of a failed instance.
+    pub(crate) connect_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    /// Idle connections kept per instance.
+    pub(crate) max_idle: usize,
 }
 
-impl Instance {
-    pub(crate) fn new(base: Url, http: reqwest::Client) -> Self {
-        Self {
-            base,
-            http,
-            place: OnceLock::new(),
-        }
-    }
-
-    /// Whether the instance is in rotation.
-    pub(crate) fn is_up(&self) -> bool {
-        self.place
-            .get()
-            .is_none_or(|(client, index)| client.endpoint_up(*index))
-    }
-}
-
-/// The instances and the client that sends over them.
+/// The instances of one cluster and the `hsm-http` client that sends over their pools.
 #[derive(Debug)]
 pub(crate) struct Cluster {
-    pub(crate) instances: Vec<Arc<Instance>>,
     pub(crate) http: HttpClient,
+    /// What the pools were made from.
+    pub(crate) settings: Arc<ConnectionSettings>,
 }
 
 impl Cluster {
-    /// The cluster of `instances`, with `policy`; `probe_timeout` bounds a probe and each
-    /// connection.
-    pub(crate) fn new(
-        instances: Vec<Arc<Instance>>,
-        policy: RetryPolicy,
-        probe_timeout: Duration,
-    ) -> Self {
-        let pools = instances
-            .iter()
-            .map(|i| (i.base.clone(), i.http.clone()))
-            .collect();
-        let http = HttpClient::pool_builder("NetHSM")
-            .policy(policy.to_http())
-            .connect_timeout(probe_timeout)
-            .max_body(MAX_RESPONSE_BYTES)
-            .probe_path("health/ready")
-            .build_over(pools);
-        for (index, instance) in instances.iter().enumerate() {
-            let _ = instance.place.set((http.clone(), index));
+    /// Connection pools for every instance of `settings` (`https://host:port/api/v1/`, one
+    /// keep-alive pool each; with a server-name override the URL names the certificate's host
+    /// and the pool connects to the configured address), behind one [`HttpClient`] with the
+    /// NetHSM's policy. No connection is opened yet.
+    ///
+    /// # Errors
+    /// [`hsm_core::ErrorKind::InvalidInput`] for a bad host, CA file or server name, or no
+    /// instance; [`hsm_core::ErrorKind::Unavailable`] for a host that does not resolve (with a
+    /// server-name override).
+    pub(crate) fn connect(settings: Arc<ConnectionSettings>) -> Result<Self> {
+        let mut hosts = settings.hosts.iter();
+        let (host, port) = hosts
+            .next()
+            .ok_or_else(|| Error::invalid_input(OP, "no instance"))?;
+        let mut builder = HttpClient::builder("NetHSM", host.clone(), *port, "/api/v1/");
+        for (host, port) in hosts {
+            builder = builder.endpoint(host.clone(), *port);
         }
-        Self { instances, http }
+        let http = builder
+            .tls(settings.tls.clone())
+            .timeout(settings.timeout)
+            .connect_timeout(settings.connect_timeout)
+            .policy(settings.retry.to_http())
+            .max_body(MAX_RESPONSE_BYTES)
+            .max_idle(settings.max_idle)
+            .probe_path("health/ready")
+            .build()?;
+        Ok(Self { http, settings })
+    }
+
+    /// The API base URL of each instance, in configuration order.
+    pub(crate) fn bases(&self) -> impl Iterator<Item = &Url> {
+        self.http.base_urls()
+    }
+
+    /// Whether each instance is in rotation now (configuration order).
+    pub(crate) fn up(&self) -> Vec<bool> {
+        self.http.endpoints_up()
     }
 }
 
