@@ -26,6 +26,7 @@ use hsm_core::{
 };
 use hsm_nethsm::client::model::{SystemState, UserRole};
 use hsm_nethsm::{Credentials, NetHsm};
+use hsm_testkit::cli;
 use secrecy::SecretString;
 use serde_json::Value;
 use support::{default_sim, sim_client, unprovisioned_sim};
@@ -130,26 +131,23 @@ fn openssl_verifies(dir: &Path, public: &PublicKey, message: &[u8], signature: &
     std::fs::write(&pem, public.to_pem()).unwrap();
     std::fs::write(&msg, message).unwrap();
     std::fs::write(&sig, signature).unwrap();
-    let mut command = Command::new("openssl");
     if ed {
-        command.args(["pkeyutl", "-verify", "-pubin", "-rawin", "-inkey"]);
-        command
-            .arg(&pem)
-            .arg("-in")
-            .arg(&msg)
-            .arg("-sigfile")
-            .arg(&sig);
+        let text = cli::run_with_stderr(
+            Command::new("openssl")
+                .args(["pkeyutl", "-verify", "-pubin", "-rawin", "-inkey"])
+                .arg(&pem)
+                .arg("-in")
+                .arg(&msg)
+                .arg("-sigfile")
+                .arg(&sig),
+        );
+        assert!(
+            text.contains("Signature Verified Successfully"),
+            "openssl refused the signature: {text}"
+        );
     } else {
-        command.args(["dgst", "-sha256", "-verify"]);
-        command.arg(&pem).arg("-signature").arg(&sig).arg(&msg);
+        cli::openssl_dgst_verify(&pem, "-sha256", &msg, &sig, &[]);
     }
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "openssl refused the signature: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -310,24 +308,24 @@ fn nitrokeys_python_clients_and_ours_share_one_simulated_nethsm() {
     );
     let csr_path = dir.join("rsp256.csr");
     std::fs::write(&csr_path, csr["pem"].as_str().unwrap()).unwrap();
-    let out = Command::new("openssl")
-        .args(["req", "-verify", "-noout", "-text", "-in"])
-        .arg(&csr_path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    // By openssl's output: OpenSSL 3.0 exits 0 even when the signature does not verify.
+    cli::openssl_req_verify(csr["pem"].as_str().unwrap());
+    let text = cli::run(
+        Command::new("openssl")
+            .args(["req", "-noout", "-text", "-in"])
+            .arg(&csr_path),
+    );
     assert!(
         text.contains("signer.example.net") && text.contains("IP Address:192.0.2.7"),
         "{text}"
     );
-    let csr_key = Command::new("openssl")
-        .args(["req", "-noout", "-pubkey", "-in"])
-        .arg(&csr_path)
-        .output()
-        .unwrap();
+    let csr_key = cli::run(
+        Command::new("openssl")
+            .args(["req", "-noout", "-pubkey", "-in"])
+            .arg(&csr_path),
+    );
     assert_eq!(
-        PublicKey::from_pem(&String::from_utf8_lossy(&csr_key.stdout)).unwrap(),
+        PublicKey::from_pem(&csr_key).unwrap(),
         hsm.public_key(&rust_p256).unwrap()
     );
 

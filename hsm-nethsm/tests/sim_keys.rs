@@ -278,14 +278,9 @@ fn aes_cbc_keys_encrypt_and_decrypt_like_openssl() {
     });
 }
 
+/// `openssl ARGS`; fails the test, with openssl's output, unless it succeeds.
 fn openssl(args: &[&str]) -> String {
-    let out = Command::new("openssl").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    hsm_testkit::cli::run(Command::new("openssl").args(args))
 }
 
 #[test]
