@@ -43,6 +43,16 @@ fn thread_ids() -> BTreeSet<u64> {
         .collect()
 }
 
+/// The name of each thread in `ids` (`/proc/self/task/ID/comm`), for messages.
+fn names(ids: &BTreeSet<u64>) -> std::collections::BTreeMap<u64, String> {
+    ids.iter()
+        .map(|id| {
+            let comm = std::fs::read_to_string(format!("/proc/self/task/{id}/comm"));
+            (*id, comm.unwrap_or_default().trim().to_owned())
+        })
+        .collect()
+}
+
 /// Watches /proc/self/task every 200 µs and keeps every thread id it sees, so that a thread
 /// started and joined between two looks at the total is still caught.
 struct ThreadWatch {
@@ -130,7 +140,11 @@ fn ten_thousand_signatures_from_a_tokio_service_create_no_thread() {
     });
 
     let watch = ThreadWatch::start();
+    // Every thread alive now is in `before`; the watch forgets what it saw until now, so each
+    // id it reports from here on that is not in `before` is a thread created during the run.
     let before = thread_ids();
+    let names_before = names(&before);
+    let _ = watch.take();
     let threads_started = started_threads.load(Ordering::Relaxed);
     let signed = runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
@@ -153,15 +167,32 @@ fn ten_thousand_signatures_from_a_tokio_service_create_no_thread() {
     let seen = watch.take();
     let after = thread_ids();
     assert_eq!(signed, 10_000);
+    // Threads may end during the run, and that is no thread per call: tokio retires a
+    // blocking-pool thread after 10 s idle (the simulators' key generation and the bridged
+    // handle's warm-up each left one, here and on the bridged handle's runtime), so a run
+    // slower than that on a loaded machine sees them go. What may not happen is a thread
+    // being created: not one in 10 000 calls, where a thread per call would be thousands.
+    let ended: Vec<&String> = before
+        .difference(&after)
+        .filter_map(|id| names_before.get(id))
+        .collect();
     eprintln!(
-        "threads before {}, after {}, ever seen during 10 000 signatures {}",
+        "threads before {}, after {}, ever seen during 10 000 signatures {}; ended meanwhile: {ended:?}",
         before.len(),
         after.len(),
         seen.len()
     );
-    assert_eq!(before, after, "the threads changed");
     let new: Vec<&u64> = seen.difference(&before).collect();
-    assert!(new.is_empty(), "threads created during the run: {new:?}");
+    assert!(
+        new.is_empty(),
+        "{} threads created during 10 000 signatures: {new:?}",
+        new.len()
+    );
+    assert!(
+        after.is_subset(&before),
+        "threads alive after the run that were not there before: {:?}",
+        after.difference(&before)
+    );
     assert_eq!(
         started_threads.load(Ordering::Relaxed),
         threads_started,
@@ -170,6 +201,7 @@ fn ten_thousand_signatures_from_a_tokio_service_create_no_thread() {
 
     // The control: the same watch sees the old path make threads.
     let before = thread_ids();
+    let _ = watch.take();
     runtime.block_on(async {
         for i in 0..100u32 {
             bridged

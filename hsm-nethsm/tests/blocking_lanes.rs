@@ -273,9 +273,12 @@ fn ten_thousand_signatures_from_plain_threads_start_no_thread_per_call_and_relea
         "sockets: {} after, {sockets_before} before",
         sockets()
     );
+    // None left behind; a thread there before may have ended (tokio retires a blocking-pool
+    // thread, such as the one the simulator's key generation used, after 10 s idle).
     assert!(
-        eventually(|| thread_ids() == threads_before),
-        "threads left behind"
+        eventually(|| thread_ids().is_subset(&threads_before)),
+        "threads left behind: {:?}",
+        thread_ids().difference(&threads_before)
     );
 }
 
