@@ -311,3 +311,63 @@ fn an_import_with_an_unknown_outcome_is_settled_by_asking_for_the_key() {
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
     assert_eq!(f.server.seen(), ["PUT /api/v1/keys/k1", GET_K1]);
 }
+
+#[test]
+fn a_key_certificate_with_an_unknown_outcome_is_settled_by_reading_it_back() {
+    let f = fixture(fast_policy());
+    let cert = "the certificate";
+    // The PUT is cut off; the certificate read back is the one sent: done, sent once.
+    f.server.script([
+        Step::Reset,
+        Step::Typed("application/octet-stream", "the certificate"),
+    ]);
+    f.runtime
+        .block_on(f.client.put_key_certificate("k1", cert.as_bytes()))
+        .unwrap();
+    assert_eq!(
+        f.server.seen(),
+        ["PUT /api/v1/keys/k1/cert", "GET /api/v1/keys/k1/cert"]
+    );
+    // The key holds none: the original error, saying none was stored; still sent once.
+    f.server.script([
+        Step::Reset,
+        Step::Json(404, r#"{"message":"Certificate not found"}"#),
+    ]);
+    let e = f
+        .runtime
+        .block_on(f.client.put_key_certificate("k1", cert.as_bytes()))
+        .unwrap_err();
+    assert!(
+        e.message().is_some_and(|m| m.contains("none was stored")),
+        "{e}"
+    );
+    assert_eq!(
+        f.server.seen(),
+        ["PUT /api/v1/keys/k1/cert", "GET /api/v1/keys/k1/cert"]
+    );
+    // Another certificate: not ours, an error.
+    f.server.script([
+        Step::Reset,
+        Step::Typed("application/octet-stream", "another certificate"),
+    ]);
+    let e = f
+        .runtime
+        .block_on(f.client.put_key_certificate("k1", cert.as_bytes()))
+        .unwrap_err();
+    assert!(
+        e.message()
+            .is_some_and(|m| m.contains("another certificate")),
+        "{e}"
+    );
+    // A refusal is no unknown outcome: returned as it is, nothing read back.
+    f.server.script([Step::Json(
+        409,
+        r#"{"message":"Certificate already exists"}"#,
+    )]);
+    let e = f
+        .runtime
+        .block_on(f.client.put_key_certificate("k1", cert.as_bytes()))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(f.server.seen(), ["PUT /api/v1/keys/k1/cert"]);
+}
