@@ -159,7 +159,7 @@ fn open_n200(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
 
 #[cfg(feature = "pkcs11")]
 fn open_pkcs11(uri: &str, options: OpenOptions) -> Result<Box<dyn Hsm>> {
-    Ok(Box::new(hsm_pkcs11::open_with(uri, &options)?))
+    Ok(Box::new(hsm_pkcs11::open_with(uri, options)?))
 }
 
 #[cfg(not(feature = "pkcs11"))]
@@ -169,13 +169,7 @@ fn open_pkcs11(_: &str, _: OpenOptions) -> Result<Box<dyn Hsm>> {
 
 #[cfg(feature = "sc")]
 fn open_sc(uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
-    if options.credential.is_some() {
-        // The SmartCard-HSM backend reads its PIN from the URI (`pin-env=`, `pin-source=`).
-        return Err(Error::new(ErrorKind::Unsupported, OP).with_message(
-            "the sc-hsm backend takes its PIN from the URI (pin-env=, pin-source=), not from OpenOptions yet",
-        ));
-    }
-    Ok(Box::new(hsm_sc::ScHsm::open(uri)?))
+    Ok(Box::new(hsm_sc::ScHsm::open_with(uri, options)?))
 }
 
 #[cfg(not(feature = "sc"))]

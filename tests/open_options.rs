@@ -1,5 +1,5 @@
 //! `hsm::open_with` and `hsm::open_async`: options and credentials in code handed to each
-//! backend's own `open_with` (NetHSM, N200, PKCS#11), and the native async NetHSM and N200
+//! backend's own `open_with` (NetHSM, N200, PKCS#11, SmartCard-HSM), and the native async NetHSM and N200
 //! backends behind the facade.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -177,4 +177,39 @@ fn a_pkcs11_pin_from_code_opens_the_token_and_is_refused_twice() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The SmartCard-HSM simulator opened with its user PIN given in code: it signs; a wrong PIN is
+/// refused when first used (and never shown); a PIN in both places and a time limit (PC/SC has
+/// none) are refused.
+#[cfg(all(feature = "sc", feature = "sim"))]
+#[test]
+fn an_sc_hsm_pin_from_code_is_used_and_refused_twice() {
+    let pin = |p: &str| OpenOptions::new().credential(SecretString::from(p.to_owned()));
+    let hsm = hsm::open_with("sc-hsm+sim:", pin("648219")).unwrap();
+    let key: KeyId = "sc-pin-from-code".parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    let signature = hsm
+        .sign(&key, SignAlgorithm::EcdsaSha256, b"sc pin")
+        .unwrap();
+    hsm.public_key(&key)
+        .unwrap()
+        .verify(b"sc pin", &signature)
+        .unwrap();
+
+    let e = hsm::open_with("sc-hsm+sim:", pin("111111"))
+        .and_then(|h| {
+            h.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+                .map(drop)
+        })
+        .expect_err("a wrong PIN");
+    assert!(e.is_auth(), "{e}");
+    assert!(!format!("{e} {e:?}").contains("111111"), "{e:?}");
+
+    let e = hsm::open_with("sc-hsm:?pin-value=648219", pin("648219")).expect_err("twice");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let e = hsm::open_with("sc-hsm+sim:", pin("648219").timeout(Duration::from_secs(5)))
+        .expect_err("a timeout");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }

@@ -26,7 +26,7 @@ fn read_pin(pin: Option<PinSource>) -> Result<Option<SecretString>> {
 ///
 /// # Errors
 /// As [`Pkcs11Hsm::open_with_options`].
-pub fn open_with(uri: &str, options: &OpenOptions) -> Result<Pkcs11Hsm> {
+pub fn open_with(uri: &str, options: OpenOptions) -> Result<Pkcs11Hsm> {
     Pkcs11Hsm::open_with_options(uri, options, Options::default())
 }
 
@@ -85,8 +85,8 @@ impl Pkcs11Hsm {
     /// # Errors
     /// As [`open`](Self::open); [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput)
     /// for a PIN given twice.
-    pub fn open_with_options(uri: &str, open: &OpenOptions, options: Options) -> Result<Self> {
-        let options = with_open_options(open, options)?;
+    pub fn open_with_options(uri: &str, open: OpenOptions, options: Options) -> Result<Self> {
+        let options = with_open_options(&open, options)?;
         if uri
             .get(..11)
             .is_some_and(|s| s.eq_ignore_ascii_case("pkcs11+sim:"))

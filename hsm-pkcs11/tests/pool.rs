@@ -172,7 +172,7 @@ fn the_open_options_timeout_bounds_the_wait_for_a_free_session() {
         .credential(hsm_core::SecretString::from(hsm_pkcs11::sim::USER_PIN))
         .max_in_flight(1)
         .timeout(Duration::from_millis(100));
-    let hsm = hsm_pkcs11::open_with(&uri, &options).unwrap();
+    let hsm = hsm_pkcs11::open_with(&uri, options).unwrap();
     assert_eq!(hsm.pool_size(), 1);
     let key = KeyId::name("pool-ec").unwrap();
     let public = hsm.public_key(&key).unwrap();

@@ -351,7 +351,7 @@ fn open_options_give_the_pin_from_code_cap_the_sessions_and_refuse_what_is_given
     let with_pin = || OpenOptions::new().credential(SecretString::from(hsm_pkcs11::sim::USER_PIN));
     // The PIN from code: logged in, so a key can be generated and used.
     let hsm =
-        hsm_pkcs11::open_with(&uri_for(&sim, "x-none=1"), &with_pin().max_in_flight(3)).unwrap();
+        hsm_pkcs11::open_with(&uri_for(&sim, "x-none=1"), with_pin().max_in_flight(3)).unwrap();
     hsm.health().unwrap();
     assert_eq!(hsm.pool_size(), 3);
     let (key, public) = common::p256(&hsm, "from-code");
@@ -359,13 +359,13 @@ fn open_options_give_the_pin_from_code_cap_the_sessions_and_refuse_what_is_given
     // The smaller of max-in-flight and the URI's max-sessions applies.
     let hsm = hsm_pkcs11::open_with(
         &uri_for(&sim, "max-sessions=2"),
-        &with_pin().max_in_flight(5),
+        with_pin().max_in_flight(5),
     )
     .unwrap();
     assert_eq!(hsm.pool_size(), 2);
     // Given twice: in code and in the URI; and for pkcs11+sim:, whose token has its own PIN.
     for uri in [uri_for(&sim, "pin-value=123456"), "pkcs11+sim:".to_owned()] {
-        let e = hsm_pkcs11::open_with(&uri, &with_pin()).unwrap_err();
+        let e = hsm_pkcs11::open_with(&uri, with_pin()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
         assert!(
             e.to_string().contains("given both in code and in the URI"),
@@ -378,7 +378,7 @@ fn open_options_give_the_pin_from_code_cap_the_sessions_and_refuse_what_is_given
         with_pin().retries(2),
         with_pin().connect_timeout(std::time::Duration::from_secs(1)),
     ] {
-        let e = hsm_pkcs11::open_with(&uri_for(&sim, "x-none=1"), &options).unwrap_err();
+        let e = hsm_pkcs11::open_with(&uri_for(&sim, "x-none=1"), options).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
     }
 }

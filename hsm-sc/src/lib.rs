@@ -26,8 +26,5 @@ pub use client::init::InitParams;
 pub use client::pin::{PinRef, PinStatus, SoPin};
 pub use client::{CardState, Commands, ScClient};
 pub use open::open_with;
-/// The old name of [`ScClient`], kept while hsm-p11 still names it; new code says `ScClient`.
-#[doc(hidden)]
-pub type SmartCardHsm = ScClient;
 pub use protocol::dkek::ShareFile;
 pub use protocol::wrapped_key::WrappedKeyFile;

@@ -1,4 +1,4 @@
-//! `ScHsm::open(uri)` and `ScHsm::open_with(uri, &OpenOptions)`: the `sc-hsm:` and
+//! `ScHsm::open(uri)` and `ScHsm::open_with(uri, OpenOptions)`: the `sc-hsm:` and
 //! `sc-hsm+sim:` URI schemes, with the user PIN from the URI or from code.
 
 use hsm_core::uri::BackendUri;
@@ -16,7 +16,7 @@ const PIN_PARAMS: (&str, &str, &str) = ("pin-value", "pin-env", "pin-source");
 /// # Errors
 /// As [`ScHsm::open_with`], and [`hsm_core::ErrorKind::InvalidInput`] for a URI that does not
 /// parse.
-pub fn open_with(uri: &str, options: &OpenOptions) -> Result<ScHsm> {
+pub fn open_with(uri: &str, options: OpenOptions) -> Result<ScHsm> {
     ScHsm::open_with(BackendUri::parse(uri)?, options)
 }
 
@@ -35,7 +35,7 @@ impl ScHsm {
     /// [`hsm_core::ErrorKind::Unsupported`] for a feature this build lacks,
     /// [`hsm_core::ErrorKind::Unavailable`] without pcscd, reader or card.
     pub fn open(uri: BackendUri) -> Result<Self> {
-        Self::open_with(uri, &OpenOptions::new())
+        Self::open_with(uri, OpenOptions::new())
     }
 
     /// [`Self::open`] with options given in code:
@@ -50,7 +50,7 @@ impl ScHsm {
     /// # Errors
     /// As [`Self::open`]; [`hsm_core::ErrorKind::InvalidInput`] for an option given both here
     /// and in the URI.
-    pub fn open_with(mut uri: BackendUri, options: &OpenOptions) -> Result<Self> {
+    pub fn open_with(mut uri: BackendUri, options: OpenOptions) -> Result<Self> {
         if uri.scheme != "sc-hsm" {
             return Err(Error::invalid_input(
                 OP,
@@ -64,7 +64,6 @@ impl ScHsm {
             ));
         }
         let options = options
-            .clone()
             .merge_uri(&mut uri, PIN_PARAMS)
             .map_err(|e| e.with_operation(OP))?;
         for (given, name) in [
