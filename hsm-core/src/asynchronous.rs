@@ -312,9 +312,10 @@ impl<A: AsyncHsm + ?Sized + 'static> BlockingOverAsync<A> {
 
     /// Gives each plain thread that calls (at most `max` threads at once) a lane of its own: a
     /// current-thread runtime and the instance `make` builds from the shared backend, made on
-    /// the thread's first call and released when the thread exits, when it has been idle for
-    /// [`IDLE_LANE`](crate::runtime::IDLE_LANE) and another thread needs a lane, or when this
-    /// adapter is dropped. `max == 0` turns lanes off.
+    /// the thread's first call. When the thread exits its lane waits, warm, in an idle pool and
+    /// the next thread takes it over; a lane is dropped when it has been unused for
+    /// [`IDLE_LANE`](crate::runtime::IDLE_LANE) and a lane is looked up, or when this adapter
+    /// is dropped. `max == 0` turns lanes off.
     ///
     /// `make` must return an instance that behaves as the shared one for the single-request
     /// calls (same device, credentials and limits; sharing caches is best) but has connections

@@ -1,6 +1,6 @@
 //! The blocking `NetHsm` with thread lanes (`with_thread_clients`): calls from inside a tokio
-//! runtime, no OS thread per call, lanes and their connections released when threads exit and
-//! when the handle is dropped, timeouts and the in-flight limit on the lanes. In a file of its
+//! runtime, no OS thread per call, lanes pooled with their connections when threads exit (and taken
+//! over by the next threads), released when the handle is dropped, timeouts and the in-flight limit on the lanes. In a file of its
 //! own, so that no other test's threads and sockets come and go in the same process; its tests
 //! run one at a time.
 #![cfg(feature = "sim")]
@@ -219,7 +219,7 @@ fn blocking_calls_from_inside_a_runtime_neither_panic_nor_deadlock() {
 }
 
 #[test]
-fn ten_thousand_signatures_from_plain_threads_start_no_thread_per_call_and_release_lanes() {
+fn ten_thousand_signatures_from_plain_threads_start_no_thread_per_call_and_pool_lanes() {
     const THREADS: usize = 4;
     const PER_THREAD: usize = 2_500;
     let _alone = ALONE.lock().unwrap_or_else(PoisonError::into_inner);
@@ -233,9 +233,11 @@ fn ten_thousand_signatures_from_plain_threads_start_no_thread_per_call_and_relea
     let threads_before = thread_ids();
     let watch = ThreadWatch::start();
     let lanes_seen = Mutex::new(Vec::new());
+    let together = std::sync::Barrier::new(THREADS);
     std::thread::scope(|scope| {
         for t in 0..THREADS {
             let (hsm, key, public, lanes_seen) = (&hsm, &key, &public, &lanes_seen);
+            let together = &together;
             let _ = scope.spawn(move || {
                 for i in 0..PER_THREAD {
                     let message = format!("{t}/{i}");
@@ -245,6 +247,7 @@ fn ten_thousand_signatures_from_plain_threads_start_no_thread_per_call_and_relea
                     }
                 }
                 lanes_seen.lock().unwrap().push(hsm.thread_lanes());
+                let _ = together.wait();
             });
         }
     });
@@ -266,11 +269,37 @@ fn ten_thousand_signatures_from_plain_threads_start_no_thread_per_call_and_relea
     // One kept-alive connection per signing thread for all its signatures.
     let connections = sim.sim.connections() - connections_before;
     assert_eq!(connections, THREADS as u64, "one connection per lane");
-    // The threads have exited: their lanes and connections are gone, and no thread stays.
-    assert_eq!(hsm.thread_lanes(), 1, "only the main thread's lane is left");
+    // The threads have exited: their lanes wait in the idle pool with their warm connections,
+    // three sockets each (the client's connection, the simulator's end of it, and the lane
+    // runtime's copy of tokio's signal socket), and no thread stays.
+    assert_eq!(hsm.thread_lanes(), 1, "only the main thread holds a lane");
     assert!(
-        eventually(|| sockets() <= sockets_before),
+        eventually(|| sockets() <= sockets_before + 3 * THREADS),
         "sockets: {} after, {sockets_before} before",
+        sockets()
+    );
+    // New threads take the pooled lanes over: no new connection, no new lane.
+    let connections_pooled = sim.sim.connections();
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (hsm, key, public) = (&hsm, &key, &public);
+            let _ = scope.spawn(move || {
+                let message = format!("second round {t}");
+                let signature = hsm.sign(key, ALGORITHM, message.as_bytes()).unwrap();
+                public.verify(message.as_bytes(), &signature).unwrap();
+            });
+        }
+    });
+    assert_eq!(
+        sim.sim.connections(),
+        connections_pooled,
+        "the second round of threads used the pooled lanes' connections"
+    );
+    // Dropping the handle drops the pooled lanes and closes their connections.
+    drop(hsm);
+    assert!(
+        eventually(|| sockets() < sockets_before),
+        "sockets after the drop: {}, {sockets_before} before",
         sockets()
     );
     // None left behind; a thread there before may have ended (tokio retires a blocking-pool
@@ -371,9 +400,11 @@ fn the_in_flight_limit_holds_over_all_lanes() {
 fn sign_from_threads(hsm: &NetHsm, key: &KeyId, threads: usize, per_thread: usize) -> Vec<usize> {
     let public = hsm.public_key(key).unwrap();
     let lanes_seen = Mutex::new(Vec::new());
+    // The threads end together, so none exits (and pools its lane for another) early.
+    let together = std::sync::Barrier::new(threads);
     std::thread::scope(|scope| {
         for t in 0..threads {
-            let (public, lanes_seen) = (&public, &lanes_seen);
+            let (public, lanes_seen, together) = (&public, &lanes_seen, &together);
             let _ = scope.spawn(move || {
                 for i in 0..per_thread {
                     let message = format!("{t}/{i}");
@@ -381,6 +412,7 @@ fn sign_from_threads(hsm: &NetHsm, key: &KeyId, threads: usize, per_thread: usiz
                     public.verify(message.as_bytes(), &signature).unwrap();
                 }
                 lanes_seen.lock().unwrap().push(hsm.thread_lanes());
+                let _ = together.wait();
             });
         }
     });

@@ -7,9 +7,13 @@
 //! connections of its own and is only ever used from its lane's runtime (the caller's thread).
 //!
 //! Lanes are made on a thread's first call and reused for its later calls; at most `max` exist
-//! at once (other threads get none and take another path). A lane is released when its thread
-//! exits, when it has been idle for [`IDLE_LANE`] and another thread needs a lane, and when the
-//! [`ThreadLanes`] is dropped: its runtime and value (with their connections) are dropped then.
+//! at once, held or idle (other threads get none and take another path). When its thread exits,
+//! a lane goes to an idle pool with its runtime and warm connections, and the next thread that
+//! needs a lane takes it over (a current-thread runtime may be driven from any thread, one at a
+//! time): programs whose threads come and go (thread pools, a thread per request) pay no new
+//! connection per thread. A lane is dropped, with its runtime and value (and their
+//! connections), when it has been idle for [`IDLE_LANE`] and a lane is looked up, and when the
+//! [`ThreadLanes`] is dropped.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -24,7 +28,7 @@ use crate::Result;
 /// How many threads get a lane at once unless told otherwise.
 pub const DEFAULT_MAX_THREAD_LANES: usize = 64;
 
-/// A lane unused for this long is released when another thread needs one (its connections
+/// A lane unused for this long, held or idle, is dropped at the next lookup (its connections
 /// would mostly have been closed by the server by then).
 pub const IDLE_LANE: Duration = Duration::from_secs(60);
 
@@ -40,6 +44,8 @@ struct Registry<T> {
     max: usize,
     make: Box<Make<T>>,
     lanes: Mutex<HashMap<ThreadId, Arc<Lane<T>>>>,
+    /// Lanes whose threads have exited, most recently released last.
+    idle: Mutex<Vec<Arc<Lane<T>>>>,
 }
 
 /// One thread's lane: what [`ThreadLanes::current`] hands out.
@@ -85,6 +91,7 @@ impl<T: Send + Sync + 'static> ThreadLanes<T> {
                 max,
                 make: Box::new(make),
                 lanes: Mutex::new(HashMap::new()),
+                idle: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -95,16 +102,22 @@ impl<T: Send + Sync + 'static> ThreadLanes<T> {
         self.registry.max
     }
 
-    /// How many lanes exist now.
+    /// How many lanes live threads hold now.
     #[must_use]
     pub fn len(&self) -> usize {
         lock(&self.registry.lanes).len()
     }
 
-    /// Whether no lane exists now.
+    /// Whether no live thread holds a lane now.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How many lanes wait in the idle pool for a thread (their threads have exited).
+    #[must_use]
+    pub fn idle(&self) -> usize {
+        lock(&self.registry.idle).len()
     }
 
     /// The calling thread's lane, made on its first call; `None` inside a tokio runtime (where
@@ -126,28 +139,21 @@ impl<T: Send + Sync + 'static> ThreadLanes<T> {
         self.open(me)
     }
 
-    /// Makes the lane of thread `me`.
+    /// Gives thread `me` a lane: one from the idle pool, else a new one.
     fn open(&self, me: ThreadId) -> Option<ThreadLane<T>> {
         drop(self.reap_idle());
-        if lock(&self.registry.lanes).len() >= self.registry.max {
-            return None;
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .thread_name(self.registry.name)
-            .max_blocking_threads(1)
-            .thread_keep_alive(Duration::from_secs(1))
-            .build()
-            .map_err(|e| tracing::debug!(error = %e, "no lane: cannot start its runtime"))
-            .ok()?;
-        let value = (self.registry.make)()
-            .map_err(|e| tracing::debug!(error = %e, "no lane: cannot make its client"))
-            .ok()?;
-        let lane = Arc::new(Lane {
-            value: Some(value),
-            runtime: Some(runtime),
-            last_used: Mutex::new(Instant::now()),
-        });
+        let reused = lock(&self.registry.idle).pop();
+        let fresh = reused.is_none();
+        let lane = match reused {
+            Some(lane) => lane,
+            None => {
+                if self.held_and_idle() >= self.registry.max {
+                    return None;
+                }
+                self.make_lane()?
+            }
+        };
+        *lock(&lane.last_used) = Instant::now();
         let weak: Weak<dyn Release> = Arc::downgrade(&self.registry) as Weak<dyn Release>;
         let registered = THREAD_EXIT
             .try_with(|exit| {
@@ -159,27 +165,68 @@ impl<T: Send + Sync + 'static> ThreadLanes<T> {
             })
             .is_ok();
         if !registered {
+            // The thread is exiting: the lane goes (back) to the pool.
+            lock(&self.registry.idle).push(lane);
             return None;
         }
         let mut lanes = lock(&self.registry.lanes);
-        if lanes.len() >= self.registry.max {
+        if fresh && lanes.len() + lock(&self.registry.idle).len() >= self.registry.max {
+            // Other threads made lanes meanwhile and the bound is reached: this one is dropped
+            // (outside the lock).
+            drop(lanes);
+            drop(lane);
             return None;
         }
         let _ = lanes.insert(me, Arc::clone(&lane));
         Some(ThreadLane { lane })
     }
 
-    /// Takes out the lanes idle for longer than [`IDLE_LANE`], for the caller to drop (outside
-    /// the lock). A lane in use stays alive until its call ends: its thread holds it.
+    /// Lanes held by threads plus idle ones.
+    fn held_and_idle(&self) -> usize {
+        lock(&self.registry.lanes).len() + lock(&self.registry.idle).len()
+    }
+
+    /// A new lane: its runtime and its value.
+    fn make_lane(&self) -> Option<Arc<Lane<T>>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name(self.registry.name)
+            .max_blocking_threads(1)
+            .thread_keep_alive(Duration::from_secs(1))
+            .build()
+            .map_err(|e| tracing::debug!(error = %e, "no lane: cannot start its runtime"))
+            .ok()?;
+        let value = (self.registry.make)()
+            .map_err(|e| tracing::debug!(error = %e, "no lane: cannot make its client"))
+            .ok()?;
+        Some(Arc::new(Lane {
+            value: Some(value),
+            runtime: Some(runtime),
+            last_used: Mutex::new(Instant::now()),
+        }))
+    }
+
+    /// Takes out the lanes unused for longer than [`IDLE_LANE`], held or in the idle pool, for
+    /// the caller to drop (outside the locks). A lane in use stays alive until its call ends:
+    /// its thread holds it.
     fn reap_idle(&self) -> Vec<Arc<Lane<T>>> {
         let now = Instant::now();
-        let mut lanes = lock(&self.registry.lanes);
-        let idle: Vec<ThreadId> = lanes
-            .iter()
-            .filter(|(_, lane)| now.duration_since(*lock(&lane.last_used)) > IDLE_LANE)
-            .map(|(id, _)| *id)
-            .collect();
-        idle.iter().filter_map(|id| lanes.remove(id)).collect()
+        let stale = |lane: &Arc<Lane<T>>| now.duration_since(*lock(&lane.last_used)) > IDLE_LANE;
+        let mut out = Vec::new();
+        {
+            let mut lanes = lock(&self.registry.lanes);
+            let old: Vec<ThreadId> = lanes
+                .iter()
+                .filter(|(_, lane)| stale(lane))
+                .map(|(id, _)| *id)
+                .collect();
+            out.extend(old.iter().filter_map(|id| lanes.remove(id)));
+        }
+        let mut idle = lock(&self.registry.idle);
+        let (old, keep): (Vec<_>, Vec<_>) = idle.drain(..).partition(|lane| stale(lane));
+        *idle = keep;
+        out.extend(old);
+        out
     }
 }
 
@@ -228,9 +275,14 @@ trait Release: Send + Sync {
 }
 
 impl<T: Send + Sync> Release for Registry<T> {
+    /// The thread's lane, runtime and warm connections included, waits in the idle pool for
+    /// the next thread.
     fn release(&self, thread: ThreadId) {
         let lane = lock(&self.lanes).remove(&thread);
-        drop(lane);
+        if let Some(lane) = lane {
+            *lock(&lane.last_used) = Instant::now();
+            lock(&self.idle).push(lane);
+        }
     }
 }
 
@@ -309,20 +361,36 @@ mod tests {
     }
 
     #[test]
-    fn a_lane_is_released_when_its_thread_exits() {
+    fn an_exited_threads_lane_is_pooled_and_taken_over_by_the_next_thread() {
         let (lanes, alive, made) = counted_lanes(4);
-        std::thread::scope(|s| {
-            for _ in 0..3 {
-                let _ = s.spawn(|| {
-                    let lane = lanes.current().unwrap();
-                    lane.block_on(async {});
-                });
-            }
-        });
+        // Three threads that hold their lanes at the same time.
+        let round = || {
+            let together = std::sync::Barrier::new(3);
+            std::thread::scope(|s| {
+                for _ in 0..3 {
+                    let _ = s.spawn(|| {
+                        let lane = lanes.current().unwrap();
+                        let me = std::thread::current().id();
+                        let ran_on = lane.block_on(async { std::thread::current().id() });
+                        assert_eq!(ran_on, me, "a taken-over lane runs on its new thread");
+                        let _ = together.wait();
+                    });
+                }
+            });
+        };
+        round();
         assert_eq!(made.load(Ordering::SeqCst), 3);
         // Scoped threads have ended (their thread-locals destroyed) once `scope` returns.
-        assert_eq!(lanes.len(), 0, "every exited thread released its lane");
-        assert_eq!(alive.load(Ordering::SeqCst), 0);
+        assert_eq!(lanes.len(), 0, "every exited thread gave its lane back");
+        assert_eq!(lanes.idle(), 3, "to the idle pool");
+        assert_eq!(alive.load(Ordering::SeqCst), 3);
+        // New threads take the pooled lanes over: nothing is made.
+        round();
+        round();
+        assert_eq!(made.load(Ordering::SeqCst), 3, "pooled lanes were reused");
+        assert_eq!(lanes.idle(), 3);
+        drop(lanes);
+        assert_eq!(alive.load(Ordering::SeqCst), 0, "dropped with the lanes");
     }
 
     #[test]

@@ -96,9 +96,9 @@ impl NetHsm {
     /// The lanes share this backend's key cache and in-flight limit
     /// ([`Self::with_max_in_flight`] holds over all of them); key management, listings and
     /// `sign_many` (which pipelines on the shared pool) stay on the shared runtime, as do calls
-    /// from inside a tokio runtime and threads beyond `max_threads`. A lane, with its connection,
-    /// is released when its thread exits, when it has been idle for a minute and another thread
-    /// needs one, and when this backend is dropped. Connections: the shared pool's plus at most
+    /// from inside a tokio runtime and threads beyond `max_threads`. When its thread exits, a
+    /// lane with its warm connection goes to an idle pool for the next thread; it is dropped
+    /// after a minute unused, and when this backend is dropped. Connections: the shared pool's plus at most
     /// one per instance for each lane.
     #[must_use]
     pub fn with_thread_clients(
