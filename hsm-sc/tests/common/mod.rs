@@ -145,9 +145,9 @@ pub fn wait_card_within(reader: &str, present: bool, limit: Duration) -> bool {
 
 /// Inserts `sim` into the vpcd reader at `addr` (named `reader`) and waits until pcscd shows it.
 ///
-/// pcscd (2.0 with vpcd) sometimes keeps a reader EMPTY after a card left it in the middle of
-/// a host's transaction, although vpcd answers its presence polls with the new card's ATR; a
-/// second insertion clears it. That is a test-bed quirk, not the host library's behaviour
+/// pcscd (1.9.9 here, with vpcd) sometimes keeps a reader EMPTY after a card left it in the
+/// middle of a host's transaction, although vpcd answers its presence polls with the new card's
+/// ATR; a second insertion clears it. That is a test-bed quirk, not the host library's behaviour
 /// under test, so it is retried here, loudly, at most twice.
 #[cfg(feature = "pcsc")]
 pub fn insert_card(
