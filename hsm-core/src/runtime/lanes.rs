@@ -382,10 +382,10 @@ mod tests {
         // give the lanes back) are destroyed a moment later, as the threads exit.
         let all_given_back = || {
             let started = Instant::now();
-            while lanes.len() > 0 && started.elapsed() < Duration::from_secs(5) {
+            while !lanes.is_empty() && started.elapsed() < Duration::from_secs(5) {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            lanes.len() == 0
+            lanes.is_empty()
         };
         round();
         assert_eq!(made.load(Ordering::SeqCst), 3);
