@@ -9,6 +9,7 @@
 mod common;
 
 use hsm_core::{HashAlgorithm, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
+use hsm_testkit::cli::openssl_issue_certificate;
 
 fn tool(label: &str, args: &[&str]) -> String {
     common::pkcs11_tool(label, args)
@@ -140,45 +141,6 @@ fn keys_from_pkcs11_tool_are_found_and_used() {
     );
 }
 
-/// A certificate (DER) for `public` (PEM), issued by a throwaway CA key: what a CA would hand
-/// back for the token's key.
-fn certificate_for(dir: &std::path::Path, public_pem: &str, subject: &str, out: &str) -> Vec<u8> {
-    std::fs::write(dir.join("key.pub.pem"), public_pem).unwrap();
-    let openssl = |args: &[&str]| {
-        common::run_ok(
-            std::process::Command::new("openssl")
-                .args(args)
-                .current_dir(dir),
-        )
-    };
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "ca.pem",
-    ]);
-    openssl(&[
-        "x509",
-        "-new",
-        "-subj",
-        subject,
-        "-key",
-        "ca.pem",
-        "-force_pubkey",
-        "key.pub.pem",
-        "-days",
-        "1",
-        "-outform",
-        "DER",
-        "-out",
-        out,
-    ]);
-    std::fs::read(dir.join(out)).unwrap()
-}
-
 #[test]
 fn certificates_cross_between_pkcs11_tool_and_the_backend() {
     let _serial = common::one_at_a_time();
@@ -195,12 +157,13 @@ fn certificates_cross_between_pkcs11_tool_and_the_backend() {
     let dir = common::scratch();
     let d = dir.path();
     let pem = hsm.public_key(&key).unwrap().to_pem();
-    let by_tool = certificate_for(d, &pem, "/CN=written by pkcs11-tool", "tool.der");
-    let by_us = certificate_for(d, &pem, "/CN=stored by hsm-pkcs11", "ours.der");
+    let by_tool = openssl_issue_certificate(&pem, "/CN=written by pkcs11-tool");
+    let by_us = openssl_issue_certificate(&pem, "/CN=stored by hsm-pkcs11");
     assert_eq!(hsm.certificate(&key).unwrap(), None);
 
     // pkcs11-tool writes one with the key's id: the backend reads it, by id and by label.
     let tool_der = d.join("tool.der");
+    std::fs::write(&tool_der, &by_tool).unwrap();
     tool(
         &label,
         &[

@@ -259,42 +259,7 @@ fn uri_errors() {
 
 /// A certificate (DER) issued by a throwaway CA key for `public`, by the `openssl` CLI.
 fn certificate_for(public: &hsm_core::PublicKey, subject: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("key.pem"), public.to_pem()).unwrap();
-    let openssl = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {out:?}");
-    };
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "ca.pem",
-    ]);
-    openssl(&[
-        "x509",
-        "-new",
-        "-subj",
-        subject,
-        "-key",
-        "ca.pem",
-        "-force_pubkey",
-        "key.pem",
-        "-days",
-        "1",
-        "-outform",
-        "DER",
-        "-out",
-        "c.der",
-    ]);
-    std::fs::read(dir.path().join("c.der")).unwrap()
+    hsm_testkit::cli::openssl_issue_certificate(&public.to_pem(), subject)
 }
 
 #[test]

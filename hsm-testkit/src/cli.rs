@@ -131,6 +131,37 @@ pub fn openssl_req_verify(csr_pem: &str) {
     );
 }
 
+/// A certificate (DER) for the public key `public_pem` (PEM) with subject `subject` (e.g.
+/// `/CN=signer`), issued by a throwaway P-256 CA key with `openssl x509 -new -force_pubkey`:
+/// what a CA would hand back for a device's key.
+pub fn openssl_issue_certificate(public_pem: &str, subject: &str) -> Vec<u8> {
+    let dir = temp_dir();
+    let (key, ca, cert) = (
+        dir.path().join("key.pub.pem"),
+        dir.path().join("ca.pem"),
+        dir.path().join("cert.der"),
+    );
+    write(&key, public_pem.as_bytes());
+    let _ = run(Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
+        .arg(&ca));
+    let _ = run(Command::new("openssl")
+        .args(["x509", "-new", "-subj", subject, "-days", "1", "-key"])
+        .arg(&ca)
+        .arg("-force_pubkey")
+        .arg(&key)
+        .args(["-outform", "DER", "-out"])
+        .arg(&cert));
+    std::fs::read(&cert).unwrap_or_else(|e| panic!("openssl wrote no certificate: {e}"))
+}
+
 fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap_or_else(|e| panic!("cannot make a temporary directory: {e}"))
 }
