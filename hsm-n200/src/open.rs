@@ -94,13 +94,19 @@ impl N200 {
     /// `SecretString`, timeout, connect timeout, retries, calls in flight); an option given
     /// both here and in the URI is refused, naming it.
     ///
+    /// Thread lanes are on ([`Self::with_thread_lanes`] with
+    /// [`DEFAULT_MAX_THREAD_LANES`](hsm_core::runtime::DEFAULT_MAX_THREAD_LANES)): each plain
+    /// thread that signs drives its own kept-alive connection on itself, without a thread hop;
+    /// `with_thread_lanes(0)` turns them off.
+    ///
     /// # Errors
     /// As [`Self::open`], and [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput)
     /// for an option given twice.
     pub fn open_with(uri: BackendUri, options: OpenOptions) -> Result<Self> {
         let parts = Parts::of(uri, options)?;
         #[cfg_attr(not(feature = "sim"), allow(unused_mut))]
-        let mut backend = Self::new(parts.client, parts.pin, parts.acl)?;
+        let mut backend = Self::new(parts.client, parts.pin, parts.acl)?
+            .with_thread_lanes(hsm_core::runtime::DEFAULT_MAX_THREAD_LANES);
         #[cfg(feature = "sim")]
         if let Some(simulator) = parts.simulator {
             backend.keep_alive = Some(Box::new(simulator));

@@ -2,24 +2,20 @@
 //! request by request (statuses, resets, truncated, slow, oversized and mistyped answers,
 //! silence), and the simulator with injected faults checks it end to end with real keys
 //! (answers lost after the device acted are settled by asking, never by sending twice).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
-mod support;
+mod common;
 
 use std::time::{Duration, Instant};
 
+use common::hostile::{Hostile, Step};
+use common::p256_key;
 use hsm_core::secret::SecretString;
 use hsm_core::{
     Curve, ErrorKind, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _,
 };
 use hsm_n200::sim::{Fault, SimConfig, Simulator};
 use hsm_n200::{MAX_RESPONSE_BYTES, N200, RawResponse};
-use support::hostile::{Hostile, Step};
 
 const BUDGET: Duration = Duration::from_millis(1500);
 /// Scheduling slack on a loaded 2-core machine.
@@ -384,10 +380,7 @@ fn against_the_simulator_lost_answers_are_settled_and_signing_goes_on() {
 #[test]
 fn a_stalled_simulator_costs_one_budget_per_call() {
     let (sim, n200) = sim_and_backend(BUDGET);
-    let key = KeyId::name("k").unwrap();
-    let _ = n200
-        .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .unwrap();
+    let key = p256_key(&n200, "k");
     let _ = n200
         .sign(&key, SignAlgorithm::EcdsaSha256, b"warm")
         .unwrap();

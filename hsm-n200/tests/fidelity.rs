@@ -2,13 +2,7 @@
 //! as written but for host, port and CA, against the simulator; the answers have the seed's shape.
 //! The name `seSAM-nserie-101` resolves to the simulator without /etc/hosts (`curl --resolve`,
 //! a `getaddrinfo` shim for Python).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr
-)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::process::Command;
 

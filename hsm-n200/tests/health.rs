@@ -10,23 +10,8 @@ use hsm_core::{AsyncKeyStore, ErrorKind, KeyStore, OpenOptions};
 use hsm_n200::sim::{Fault, SimConfig, Simulator};
 use hsm_n200::{AsyncN200, N200};
 
-/// An `n200://` URI of `sim` (its TLS pin); the password comes from the options.
-fn device_uri(sim: &Simulator) -> String {
-    format!(
-        "n200://{}@{}?server-name={}&pin-sha256={}",
-        sim.user(),
-        sim.addr(),
-        sim.server_name(),
-        hex::encode(sim.cert_sha256()),
-    )
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{device_uri, rt};
 
 fn both(uri: &str, options: &OpenOptions) -> (AsyncN200, N200) {
     (
@@ -39,7 +24,7 @@ fn both(uri: &str, options: &OpenOptions) -> (AsyncN200, N200) {
 fn a_healthy_device_answers_one_small_request() {
     let sim = Simulator::start(SimConfig::new()).unwrap();
     let options = OpenOptions::new().credential(sim.password());
-    let (async_n200, n200) = both(&device_uri(&sim), &options);
+    let (async_n200, n200) = both(&device_uri(&sim, true, false), &options);
     let rt = rt();
     let before = sim.requests();
     rt.block_on(async_n200.health()).unwrap();
@@ -60,7 +45,7 @@ fn a_wrong_password_is_authentication_failed() {
     let options = OpenOptions::new()
         .credential(SecretString::from(wrong.clone()))
         .retries(3);
-    let (async_n200, n200) = both(&device_uri(&sim), &options);
+    let (async_n200, n200) = both(&device_uri(&sim, true, false), &options);
     let before = sim.requests();
     let e = rt().block_on(async_n200.health()).unwrap_err();
     assert!(e.is_auth(), "{e}");
@@ -112,7 +97,7 @@ fn a_device_that_does_not_answer_is_a_timeout_within_the_budget() {
         .credential(sim.password())
         .timeout(budget)
         .retries(0);
-    let (async_n200, n200) = both(&device_uri(&sim), &options);
+    let (async_n200, n200) = both(&device_uri(&sim, true, false), &options);
     sim.inject(Fault::Stall);
     let started = Instant::now();
     let e = rt().block_on(async_n200.health()).unwrap_err();

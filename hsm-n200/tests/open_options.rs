@@ -1,40 +1,16 @@
 //! Opening the N200 with `hsm_core::OpenOptions`: the password from code, the uniform time
 //! limits, retries and calls in flight, blocking and async, and options given twice refused.
 #![cfg(feature = "sim")]
-#![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
-use hsm_core::{
-    Curve, ErrorKind, KeyId, KeySpec, KeyStore as _, KeyTemplate, OpenOptions, SignAlgorithm,
-    Signer as _,
-};
+use hsm_core::{ErrorKind, KeyStore as _, OpenOptions, SignAlgorithm, Signer as _};
 use hsm_n200::sim::{Fault, SimConfig, Simulator};
 use hsm_n200::{AsyncN200, N200};
 
-/// An `n200://` URI of `sim` with its TLS pin and key PIN but no password: that comes from code.
-fn device_uri(sim: &Simulator, user: bool) -> String {
-    let user = if user {
-        format!("{}@", sim.user())
-    } else {
-        String::new()
-    };
-    format!(
-        "n200://{user}{}?server-name={}&pin-sha256={}&pin-value={}",
-        sim.addr(),
-        sim.server_name(),
-        hex::encode(sim.cert_sha256()),
-        sim.key_pin().expose_secret()
-    )
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{device_uri, p256_key, rt};
 
 /// One `timestamp` through the blocking backend: exactly one command, idempotent.
 fn timestamp(n200: &N200) -> hsm_core::Result<u64> {
@@ -46,11 +22,8 @@ fn timestamp(n200: &N200) -> hsm_core::Result<u64> {
 fn the_password_comes_from_code_blocking_and_async() {
     let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
     let options = OpenOptions::new().credential(sim.password());
-    let n200 = hsm_n200::open_with(&device_uri(&sim, true), options.clone()).unwrap();
-    let key = KeyId::name("from-code").unwrap();
-    let _ = n200
-        .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .unwrap();
+    let n200 = hsm_n200::open_with(&device_uri(&sim, true, true), options.clone()).unwrap();
+    let key = p256_key(&n200, "from-code");
     let signature = n200.sign(&key, SignAlgorithm::EcdsaSha256, b"m").unwrap();
     n200.public_key(&key)
         .unwrap()
@@ -61,20 +34,21 @@ fn the_password_comes_from_code_blocking_and_async() {
     let both = OpenOptions::new()
         .user(sim.user())
         .credential(sim.password());
-    let async_n200: AsyncN200 = hsm_n200::open_async_with(&device_uri(&sim, false), both).unwrap();
+    let async_n200: AsyncN200 =
+        hsm_n200::open_async_with(&device_uri(&sim, false, true), both).unwrap();
     let listed = rt().block_on(async_n200.list_keys()).unwrap();
     assert!(listed.iter().any(|k| k.id == key), "{listed:?}");
 
     // A wrong password from code is the device's refusal, not an open-time error.
     let wrong = OpenOptions::new().credential(SecretString::from("not-the-password"));
-    let bad = hsm_n200::open_with(&device_uri(&sim, true), wrong).unwrap();
+    let bad = hsm_n200::open_with(&device_uri(&sim, true, true), wrong).unwrap();
     assert!(bad.list_keys().unwrap_err().is_auth());
 
     // No password anywhere, or no user anywhere: refused when opening, saying where to put it.
-    let e = hsm_n200::open_with(&device_uri(&sim, true), OpenOptions::new()).unwrap_err();
+    let e = hsm_n200::open_with(&device_uri(&sim, true, true), OpenOptions::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert!(e.to_string().contains("OpenOptions::credential"), "{e}");
-    let e = hsm_n200::open_with(&device_uri(&sim, false), options).unwrap_err();
+    let e = hsm_n200::open_with(&device_uri(&sim, false, true), options).unwrap_err();
     assert!(e.to_string().contains("OpenOptions::user"), "{e}");
 }
 
@@ -96,7 +70,7 @@ fn the_simulator_accepts_the_user_and_password_given_in_code() {
 #[test]
 fn options_given_in_code_and_in_the_uri_are_refused_naming_them() {
     let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
-    let uri = device_uri(&sim, true);
+    let uri = device_uri(&sim, true, true);
     let secret = "inline-secret-123";
     let cases: [(String, OpenOptions, &str); 5] = [
         (
@@ -142,7 +116,7 @@ fn the_timeout_is_the_whole_calls_budget_in_code_and_in_the_uri() {
     let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
     let budget = Duration::from_millis(600);
     let from_code = hsm_n200::open_with(
-        &device_uri(&sim, true),
+        &device_uri(&sim, true, true),
         OpenOptions::new()
             .credential(sim.password())
             .timeout(budget)
@@ -150,7 +124,7 @@ fn the_timeout_is_the_whole_calls_budget_in_code_and_in_the_uri() {
     )
     .unwrap();
     let from_uri = hsm_n200::open_with(
-        &format!("{}&timeout-ms=600&retries=3", device_uri(&sim, true)),
+        &format!("{}&timeout-ms=600&retries=3", device_uri(&sim, true, true)),
         OpenOptions::new().credential(sim.password()),
     )
     .unwrap();
@@ -176,7 +150,7 @@ fn retries_from_code_bound_the_repeats_of_idempotent_commands() {
     let sim = Simulator::start(SimConfig::random_credentials()).unwrap();
     let open = |retries: u32| {
         hsm_n200::open_with(
-            &device_uri(&sim, true),
+            &device_uri(&sim, true, true),
             OpenOptions::new()
                 .credential(sim.password())
                 .retries(retries),
@@ -241,10 +215,7 @@ fn max_in_flight_from_code_bounds_sign_many() {
             OpenOptions::new().max_in_flight(calls),
         )
         .unwrap();
-        let key = KeyId::name("batch").unwrap();
-        let _ = n200
-            .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-            .unwrap();
+        let key = p256_key(&n200, "batch");
         // Resolve the key first, so the batch is only signatures.
         let _ = n200
             .sign(&key, SignAlgorithm::EcdsaSha256, b"warm")

@@ -4,12 +4,6 @@
 //! (this crate's, and the `log` records of its HTTP and TLS stack); no password, PIN, imported
 //! scalar or Basic-auth value appears in it, nor in any result, error `Display`/`Debug`, nor in
 //! the `Debug` of any value that holds one.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use hsm_core::secret::SecretString;
 use hsm_core::testkit::{Secrets, TraceCapture, error_text};

@@ -1,12 +1,6 @@
 //! The N200 backend against the in-process simulator: conformance, keep-alive, TLS, cores,
 //! credentials, the async API.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write as _;
 

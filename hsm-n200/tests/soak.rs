@@ -1,13 +1,6 @@
 //! A bounded soak: 8 threads sign through one `N200` against the simulator for `HSM_SOAK_SECS`
 //! seconds (default 15): no error, every signature verifies, and the open file descriptors and
 //! accepted connections do not grow after warm-up.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr
-)]
 
 use std::time::{Duration, Instant};
 

@@ -17,9 +17,14 @@ use crate::client::N200Client;
 /// [`Signer`](hsm_core::Signer) over [`AsyncN200`].
 ///
 /// Owns a small tokio runtime that drives the shared connection pool, so calls from plain
-/// threads cost no runtime start-up; calls from inside a caller's tokio runtime work too (they
-/// run on a helper thread), but a tokio service should use [`AsyncN200`] (or
-/// [`N200::to_async`]) and await instead.
+/// threads cost no runtime start-up; on it, each request crosses from the caller's thread to a
+/// runtime worker and back. With thread lanes (on for a handle from [`N200::open`] /
+/// [`N200::open_with`]; [`N200::with_thread_lanes`] for one from [`N200::new`]), each plain
+/// thread that signs gets a lane of its own instead: a current-thread runtime and a client with
+/// its own kept-alive connection, driven on the caller's thread (no thread hop), sharing the
+/// key cache. Calls from inside a caller's tokio runtime work too (they run on a helper
+/// thread), but a tokio service should use [`AsyncN200`] (or [`N200::to_async`]) and await
+/// instead.
 pub struct N200 {
     // Dropped before what it keeps alive.
     blocking: BlockingOverAsync<AsyncN200>,
@@ -35,13 +40,18 @@ impl std::fmt::Debug for N200 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("N200")
             .field("inner", self.blocking.async_backend())
+            .field(
+                "thread_lanes",
+                &self.blocking.thread_lanes().map(|l| l.max()),
+            )
             .finish_non_exhaustive()
     }
 }
 
 impl N200 {
     /// A backend over `client`, signing with the key PIN `pin` (empty when the device stores
-    /// the PIN itself) and creating keys with `acl` (the record uses `FFFF`).
+    /// the PIN itself) and creating keys with `acl` (the record uses `FFFF`); no thread lanes
+    /// unless [`Self::with_thread_lanes`] adds them.
     ///
     /// # Errors
     /// [`ErrorKind::Unavailable`](hsm_core::ErrorKind::Unavailable) when the runtime's threads
@@ -55,6 +65,38 @@ impl N200 {
             #[cfg(feature = "sim")]
             keep_alive: None,
         })
+    }
+
+    /// Gives each plain thread that calls (at most `max_threads` at once, e.g.
+    /// [`DEFAULT_MAX_THREAD_LANES`](hsm_core::runtime::DEFAULT_MAX_THREAD_LANES); 0 turns them
+    /// off) a lane of its own: a current-thread runtime and this backend's client with a
+    /// connection pool of its own ([`N200Client::with_own_connections`]: same device,
+    /// credentials, TLS trust, budgets, retries, command table and core). On its lane a
+    /// thread's `sign`, `sign_digest`, `public_key`, `key_info`, `health` and `random` run on
+    /// the thread itself, without a thread hop: one kept-alive connection per thread.
+    ///
+    /// The lanes share this backend's key cache. Key management, listings and `sign_many`
+    /// (which pipelines on the shared pool) stay on the shared runtime, as do calls from inside
+    /// a tokio runtime and threads beyond `max_threads`. When its thread exits, a lane with its
+    /// warm connection waits in an idle pool for the next thread; it is dropped after
+    /// [`IDLE_LANE`](hsm_core::runtime::IDLE_LANE) unused, and when this backend is dropped.
+    /// [`N200::open`] and [`N200::open_with`] turn lanes on with `DEFAULT_MAX_THREAD_LANES`.
+    #[must_use]
+    pub fn with_thread_lanes(self, max_threads: usize) -> Self {
+        Self {
+            blocking: self
+                .blocking
+                .with_thread_lanes(max_threads, |shared: &AsyncN200| {
+                    Ok(Arc::new(shared.with_own_connections()?))
+                }),
+            ..self
+        }
+    }
+
+    /// How many threads hold a lane now (0 without [`Self::with_thread_lanes`]).
+    #[must_use]
+    pub fn thread_lanes(&self) -> usize {
+        self.blocking.thread_lanes().map_or(0, |l| l.len())
     }
 
     fn inner(&self) -> &AsyncN200 {

@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock};
 use hsm_core::secret::SecretString;
 use hsm_core::store::check_algorithm_fits;
 use hsm_core::{
-    Capabilities, Curve, Error, ErrorKind, ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate,
+    Capabilities, Error, ErrorKind, ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate,
     PrivateKeyParts, PublicKey, Result, SignAlgorithm, SignRequest, Signature,
 };
 
@@ -66,21 +66,11 @@ impl std::fmt::Debug for AsyncN200 {
     }
 }
 
-/// Every key spec the N200 backend declares.
-const SPECS: [KeySpec; 12] = [
-    KeySpec::Rsa2048,
-    KeySpec::Rsa3072,
-    KeySpec::Rsa4096,
-    KeySpec::Ec(Curve::P256),
-    KeySpec::Ec(Curve::P384),
-    KeySpec::Ec(Curve::P521),
-    KeySpec::Ec(Curve::Secp256k1),
-    KeySpec::Ec(Curve::BrainpoolP256r1),
-    KeySpec::Ec(Curve::BrainpoolP384r1),
-    KeySpec::Ec(Curve::BrainpoolP512r1),
-    KeySpec::Aes128,
-    KeySpec::Aes256,
-];
+/// Whether the N200 backend has `spec`: every one hsm-core names but Ed25519, which the N200's
+/// public API does not have.
+fn declared(spec: KeySpec) -> bool {
+    spec != KeySpec::Ed25519
+}
 
 /// The key size of an AES spec.
 fn aes_bits(spec: KeySpec) -> Option<u32> {
@@ -91,27 +81,20 @@ fn aes_bits(spec: KeySpec) -> Option<u32> {
     }
 }
 
-/// What the N200 backend can do.
+/// What the N200 backend can do: every key spec and algorithm of hsm-core but Ed25519.
 pub(crate) fn capabilities() -> Capabilities {
-    let algorithms = vec![
-        SignAlgorithm::EcdsaSha256,
-        SignAlgorithm::EcdsaSha384,
-        SignAlgorithm::EcdsaSha512,
-        SignAlgorithm::EcdsaPrehashed,
-        SignAlgorithm::RsaPkcs1Sha256,
-        SignAlgorithm::RsaPkcs1Sha384,
-        SignAlgorithm::RsaPkcs1Sha512,
-        SignAlgorithm::RsaPssSha256,
-        SignAlgorithm::RsaPssSha384,
-        SignAlgorithm::RsaPssSha512,
-    ];
+    let specs: Vec<KeySpec> = KeySpec::ALL.into_iter().filter(|s| declared(*s)).collect();
+    let algorithms = SignAlgorithm::ALL
+        .into_iter()
+        .filter(|a| *a != SignAlgorithm::Ed25519)
+        .collect();
     // `importecckey` is the only import command the public API has: EC keys on every curve.
-    let importable = SPECS
+    let importable = specs
         .iter()
         .copied()
         .filter(|s| matches!(s, KeySpec::Ec(_)))
         .collect();
-    Capabilities::new(SPECS.to_vec(), algorithms)
+    Capabilities::new(specs, algorithms)
         .with_import(true)
         .with_import_specs(importable)
         .with_delete(true)
@@ -130,6 +113,19 @@ impl AsyncN200 {
             #[cfg(feature = "sim")]
             keep_alive: None,
         }
+    }
+
+    /// This backend over a client with a connection pool of its own
+    /// ([`N200Client::with_own_connections`]), sharing the key PIN, the ACL, the key cache and
+    /// what it keeps alive: the instance of a thread lane of the blocking [`N200`](crate::N200).
+    ///
+    /// # Errors
+    /// As [`N200Client::with_own_connections`].
+    pub(crate) fn with_own_connections(&self) -> Result<Self> {
+        Ok(Self {
+            client: self.client.with_own_connections()?,
+            ..self.clone()
+        })
     }
 
     /// The client underneath (for the typed commands, the GET API and other cores).
@@ -387,7 +383,7 @@ impl AsyncN200 {
     /// transport and device errors.
     pub async fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
         const OP: &str = "n200.generate_key";
-        if !SPECS.contains(&template.spec) {
+        if !declared(template.spec) {
             return Err(Error::unsupported(
                 OP,
                 format!("the N200 backend cannot generate {} keys", template.spec),
@@ -583,9 +579,8 @@ impl AsyncN200 {
         message: &[u8],
     ) -> Result<Signature> {
         const OP: &str = "n200.sign";
-        let request = Self::message_request(algorithm, message, OP)?;
-        let resolved = self.prepare(key, algorithm, OP).await?;
-        self.sign_resolved(&resolved, &request).await
+        let request = Self::message_request(algorithm, message, OP);
+        self.sign_checked(key, algorithm, request, OP).await
     }
 
     /// Signs a digest made by the caller.
@@ -599,8 +594,21 @@ impl AsyncN200 {
         digest: &[u8],
     ) -> Result<Signature> {
         const OP: &str = "n200.sign_digest";
-        let request = SignRequest::digest(algorithm, digest, OP)?;
-        let resolved = self.prepare(key, algorithm, OP).await?;
+        let request = SignRequest::digest(algorithm, digest, OP);
+        self.sign_checked(key, algorithm, request, OP).await
+    }
+
+    /// One signature of `sign` or `sign_digest`: the request's own checks first, then the key
+    /// resolved and checked, then one request to the device.
+    async fn sign_checked(
+        &self,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        request: Result<SignRequest>,
+        operation: &'static str,
+    ) -> Result<Signature> {
+        let request = request?;
+        let resolved = self.prepare(key, algorithm, operation).await?;
         self.sign_resolved(&resolved, &request).await
     }
 
@@ -628,7 +636,7 @@ impl AsyncN200 {
             }
         };
         let permits = Arc::new(tokio::sync::Semaphore::new(
-            self.client.transport.max_in_flight,
+            self.client.transport.settings.max_in_flight,
         ));
         let resolved = Arc::new(resolved);
         let mut handles = Vec::with_capacity(messages.len());

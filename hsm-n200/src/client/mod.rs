@@ -45,7 +45,7 @@ impl std::fmt::Debug for N200Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("N200Client")
             .field("base", &self.transport.base.as_str())
-            .field("user", &self.transport.user)
+            .field("user", &self.transport.settings.user)
             .field("core", &self.core)
             .finish_non_exhaustive()
     }
@@ -90,16 +90,30 @@ impl N200Client {
         }
     }
 
+    /// The same client (device, user, password, TLS trust, budgets, retries, command table,
+    /// core) with a connection pool of its own: for a thread lane of the blocking
+    /// [`N200`](crate::N200), whose connections must belong to the lane's runtime. No
+    /// connection is opened yet.
+    ///
+    /// # Errors
+    /// As [`N200ClientBuilder::build`] (the CA file is read again).
+    pub fn with_own_connections(&self) -> Result<Self> {
+        Ok(Self {
+            transport: Arc::new(self.transport.with_own_connections()?),
+            core: self.core,
+        })
+    }
+
     /// The command table in use.
     #[must_use]
     pub fn table(&self) -> &CommandTable {
-        &self.transport.table
+        &self.transport.settings.table
     }
 
     /// The time budget of one call.
     #[must_use]
     pub fn timeout(&self) -> Duration {
-        self.transport.timeout
+        self.transport.settings.timeout
     }
 }
 

@@ -35,7 +35,9 @@ pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
 /// The first pause before a repeat; it doubles with each repeat.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(50);
 
-/// What a [`Transport`] is made from (the client builder's settings).
+/// What a [`Transport`] is made from (the client builder's settings), kept with it so that a
+/// transport with connections of its own can be made again ([`Transport::with_own_connections`]).
+#[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -49,24 +51,20 @@ pub(crate) struct Settings {
     pub(crate) max_in_flight: usize,
 }
 
-/// The connection to one N200: the `hsm-http` client, the credentials and the command table.
+/// The connection to one N200: the `hsm-http` client and the settings it was made from (the
+/// credentials, the command table, the call's budget, the signatures kept in flight).
 pub(crate) struct Transport {
     http: HttpClient,
     /// `https://host:port/n200/`.
     pub(crate) base: Url,
-    pub(crate) user: String,
-    password: SecretString,
-    pub(crate) table: CommandTable,
-    /// The budget of one call, retries included.
-    pub(crate) timeout: Duration,
-    pub(crate) max_in_flight: usize,
+    pub(crate) settings: Settings,
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport")
             .field("base", &self.base.as_str())
-            .field("user", &self.user)
+            .field("user", &self.settings.user)
             .field("password", &"[REDACTED]")
             .field("http", &self.http)
             .finish_non_exhaustive()
@@ -110,8 +108,8 @@ impl Transport {
             .with_throttle(settings.retries, FIRST_RETRY_DELAY)
             .with_unavailable_means_not_done(false)
             .with_split(BudgetSplit::Whole);
-        let http = HttpClient::builder("N200", settings.host, settings.port, "/n200/")
-            .tls(settings.tls)
+        let http = HttpClient::builder("N200", settings.host.clone(), settings.port, "/n200/")
+            .tls(settings.tls.clone())
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
             .policy(policy)
@@ -127,16 +125,22 @@ impl Transport {
         Ok(Self {
             http,
             base,
-            user: settings.user,
-            password: settings.password,
-            table: settings.table,
-            timeout: settings.timeout,
-            max_in_flight: settings.max_in_flight,
+            settings,
         })
     }
 
+    /// A transport with the same settings (device, credentials, TLS trust, budgets, retries,
+    /// command table) but a connection pool of its own: for a thread lane, whose connections
+    /// must belong to the lane's runtime. No connection is opened yet.
+    ///
+    /// # Errors
+    /// As [`Self::connect`] (the CA file is read again).
+    pub(crate) fn with_own_connections(&self) -> Result<Self> {
+        Self::connect(self.settings.clone())
+    }
+
     fn auth(&self) -> BasicAuth {
-        BasicAuth::new(self.user.clone(), self.password.clone())
+        BasicAuth::new(self.settings.user.clone(), self.settings.password.clone())
     }
 
     /// Sends `command` as a POST v1 form and returns the JSON answer.
@@ -150,7 +154,7 @@ impl Transport {
         command: Command,
         fields: &Fields,
     ) -> std::result::Result<Object, Failure> {
-        let spec = self.table.spec(command);
+        let spec = self.settings.table.spec(command);
         let mut shown = vec![format!("command={}", spec.name())];
         // The serializer is not `Send`: it lives only in this block.
         let body = {
@@ -189,7 +193,7 @@ impl Transport {
         fields: &Fields,
         core: Option<u8>,
     ) -> Result<Object> {
-        let spec = self.table.spec(command);
+        let spec = self.settings.table.spec(command);
         let Some(args) = spec.get_args() else {
             return Err(Error::unsupported(
                 command.operation(),
@@ -235,7 +239,7 @@ impl Transport {
         let op = command.operation();
         let idempotent = command.is_idempotent();
         let mut secrets = fields.secrets();
-        secrets.push(self.password.expose_secret());
+        secrets.push(self.settings.password.expose_secret());
         match self.http.call(request).await {
             Ok(answer) => {
                 let answer = Answer {
