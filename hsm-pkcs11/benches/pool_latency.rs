@@ -12,13 +12,7 @@
 //! cargo bench -p hsm-pkcs11 --features sim --bench pool_latency
 //! cargo test -p hsm-pkcs11 --all-features --bench pool_latency   # each batch once
 //! ```
-#![allow(
-    missing_docs,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stderr,
-    unsafe_code
-)]
+#![allow(missing_docs, unsafe_code, clippy::expect_used, clippy::print_stderr)]
 
 #[path = "../tests/common/latency.rs"]
 #[allow(dead_code, unreachable_pub)]

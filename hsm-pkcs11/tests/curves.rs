@@ -1,12 +1,5 @@
 //! ECDSA signatures from SoftHSM2 through hsm-core's one check: secp256k1 signatures held
 //! low-S, so RustCrypto's `k256` (which refuses high-S) verifies every one of them.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr
-)]
 
 mod common;
 
@@ -16,10 +9,9 @@ use k256::pkcs8::DecodePublicKey as _;
 
 #[test]
 fn secp256k1_signatures_from_softhsm2_are_low_s_and_verify_with_k256() {
-    if !common::ready(false) {
+    let Some(hsm) = common::sim_if_ready() else {
         return;
-    }
-    let hsm = common::sim();
+    };
     if !hsm.capabilities().has_spec(KeySpec::Ec(Curve::Secp256k1)) {
         eprintln!(
             "SKIPPED (LOUDLY): this SoftHSM2 cannot make secp256k1 keys, so the low-S path \

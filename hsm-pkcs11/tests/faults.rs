@@ -2,19 +2,28 @@
 //! lost, the token deleted or re-initialised, keys replaced by another program, modules that do
 //! not load. Each is repaired where that is possible and otherwise gives a clear error; none
 //! panics.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{p256, sign_and_verify};
+use common::sign_and_verify;
 
-use hsm_core::{Curve, ErrorKind, KeySpec, KeyStore, SignAlgorithm, Signer};
-use hsm_pkcs11::Pkcs11Hsm;
+use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, PublicKey, SignAlgorithm, Signer};
+use hsm_pkcs11::{Pkcs11Hsm, TokenSummary};
+
+/// [`common::token_with_p256`] with this binary's lock held (see [`common::one_at_a_time`]),
+/// and the token's description.
+fn token_with_p256(
+    tool: bool,
+    name: &str,
+) -> Option<(Serial, Pkcs11Hsm, TokenSummary, KeyId, PublicKey)> {
+    let serial = common::one_at_a_time();
+    let (hsm, key, public) = common::token_with_p256(tool, name)?;
+    let token = hsm.token_info().unwrap();
+    Some((serial, hsm, token, key, public))
+}
+
+type Serial = std::sync::MutexGuard<'static, ()>;
 
 /// A raw session of this process on the token, next to the backend's.
 fn raw_session(slot: u64) -> cryptoki::session::Session {
@@ -26,14 +35,10 @@ fn raw_session(slot: u64) -> cryptoki::session::Session {
 
 #[test]
 fn sessions_closed_behind_the_pool_are_replaced_and_the_login_restored() {
-    let _serial = common::one_at_a_time();
-    if !common::ready(false) {
+    let Some((_serial, hsm, token, key, public)) = token_with_p256(false, "closed") else {
         return;
-    }
-    let hsm = common::sim();
-    let slot = hsm.token_info().unwrap().slot_id;
-    let (key, public) = p256(&hsm, "closed");
-    sign_and_verify(&hsm, &key, &public, b"before");
+    };
+    let slot = token.slot_id;
     assert!(hsm.pool_sessions() >= 1);
 
     // Every session of the process on the token, the login anchor and the idle pooled ones
@@ -76,14 +81,10 @@ fn sessions_closed_behind_the_pool_are_replaced_and_the_login_restored() {
 
 #[test]
 fn a_logout_behind_the_pool_is_repaired() {
-    let _serial = common::one_at_a_time();
-    if !common::ready(false) {
+    let Some((_serial, hsm, token, key, public)) = token_with_p256(false, "logged-out") else {
         return;
-    }
-    let hsm = common::sim();
-    let slot = hsm.token_info().unwrap().slot_id;
-    let (key, public) = p256(&hsm, "logged-out");
-    sign_and_verify(&hsm, &key, &public, b"before");
+    };
+    let slot = token.slot_id;
 
     // Login state belongs to the application: a logout on any session logs out all of them.
     let raw = raw_session(slot);
@@ -103,14 +104,10 @@ fn a_logout_behind_the_pool_is_repaired() {
 
 #[test]
 fn a_pin_refused_on_re_login_is_not_offered_again() {
-    let _serial = common::one_at_a_time();
-    if !common::ready(false) {
+    let Some((_serial, hsm, token, key, _)) = token_with_p256(false, "pin-changed") else {
         return;
-    }
-    let hsm = common::sim();
-    let slot = hsm.token_info().unwrap().slot_id;
-    let (key, public) = p256(&hsm, "pin-changed");
-    sign_and_verify(&hsm, &key, &public, b"before");
+    };
+    let slot = token.slot_id;
 
     // Someone changes the user PIN, then every session closes: the token is logged out.
     {
@@ -155,14 +152,10 @@ fn a_pin_refused_on_re_login_is_not_offered_again() {
 
 #[test]
 fn a_key_replaced_by_pkcs11_tool_is_looked_up_again() {
-    let _serial = common::one_at_a_time();
-    if !common::ready(true) {
+    let Some((_serial, hsm, token, key, old)) = token_with_p256(true, "rotated") else {
         return;
-    }
-    let hsm = common::sim();
-    let label = hsm.token_info().unwrap().label;
-    let (key, old) = p256(&hsm, "rotated");
-    sign_and_verify(&hsm, &key, &old, b"cached");
+    };
+    let label = token.label;
 
     let replace = |key_type: &str| {
         for class in ["privkey", "pubkey"] {

@@ -2,39 +2,24 @@
 //! module reads its tokens afresh, so a SoftHSM2 token whose directory vanished and came back
 //! is usable again. Its own test binary: finalizing the module ends every backend in the
 //! process.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 mod common;
 
 use std::path::Path;
 
-use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
+use hsm_core::{ErrorKind, SignAlgorithm, Signer};
 use hsm_pkcs11::{Pkcs11Hsm, finalize};
 
 #[test]
 fn finalize_then_reopen_sees_the_tokens_again() {
-    if !common::ready(false) {
-        return;
-    }
     let module = Path::new(common::MODULE);
-    let hsm = common::sim();
+    let Some(hsm) = common::sim_if_ready() else {
+        return;
+    };
     let token = hsm.token_info().unwrap();
-    let key = KeyId::name("kept").unwrap();
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .unwrap();
-    let public = hsm.public_key(&key).unwrap();
-    let uri = format!(
-        "pkcs11:token={};serial={}?module-path={}&pin-value={}",
-        token.label,
-        token.serial,
-        common::MODULE,
-        hsm_pkcs11::sim::USER_PIN
-    );
+    let (key, public) = common::p256(&hsm, "kept");
+    let pin = format!("pin-value={}", hsm_pkcs11::sim::USER_PIN);
+    let uri = common::token_uri(&hsm, common::MODULE, &pin);
 
     // The token directory goes away: the token is gone for this initialisation of the module.
     let path = common::token_path(&token.serial);

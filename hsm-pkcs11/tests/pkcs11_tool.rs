@@ -1,15 +1,33 @@
 //! OpenSC's `pkcs11-tool` and `openssl` as independent peers, both ways, on a SoftHSM2 token.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
 use hsm_core::{HashAlgorithm, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
+use hsm_pkcs11::Pkcs11Hsm;
 use hsm_testkit::cli::openssl_issue_certificate;
+use std::sync::MutexGuard;
+
+/// A fresh token and its label, with the lock that keeps this binary's tests one at a time;
+/// `None` where SoftHSM2, pkcs11-tool or openssl cannot run.
+fn token() -> Option<(MutexGuard<'static, ()>, Pkcs11Hsm, String)> {
+    let serial = common::one_at_a_time();
+    if !common::ready(true) {
+        return None;
+    }
+    let hsm = common::sim();
+    let label = hsm.token_info().unwrap().label;
+    Some((serial, hsm, label))
+}
+
+/// A P-256 key with id `id` and label `label`, made by the backend.
+fn p256_labelled(hsm: &Pkcs11Hsm, id: &[u8], label: &str) -> KeyId {
+    let key = KeyId::from_bytes(id.to_vec()).unwrap();
+    let spec = KeySpec::Ec(hsm_core::Curve::P256);
+    hsm.generate_key(&KeyTemplate::new(key.clone(), spec).with_label(label))
+        .unwrap();
+    key
+}
 
 fn tool(label: &str, args: &[&str]) -> String {
     common::pkcs11_tool(label, args)
@@ -22,17 +40,10 @@ fn openssl_verify(dir: &std::path::Path, pem: &str, msg: &[u8], sig: &[u8], extr
 
 #[test]
 fn pkcs11_tool_lists_and_signs_with_our_keys() {
-    let _serial = common::one_at_a_time();
-    if !common::ready(true) {
+    let Some((_serial, hsm, label)) = token() else {
         return;
-    }
-    let hsm = common::sim();
-    let label = hsm.token_info().unwrap().label;
-    let id = KeyId::from_bytes(vec![0xA1, 0x5E]).unwrap();
-    hsm.generate_key(
-        &KeyTemplate::new(id.clone(), KeySpec::Ec(hsm_core::Curve::P256)).with_label("ours-ec"),
-    )
-    .unwrap();
+    };
+    let id = p256_labelled(&hsm, &[0xA1, 0x5E], "ours-ec");
     let listing = tool(&label, &["--list-objects", "--type", "privkey"]);
     assert!(listing.contains("label:      ours-ec"), "{listing}");
     assert!(listing.contains("ID:         a15e"), "{listing}");
@@ -69,12 +80,9 @@ fn pkcs11_tool_lists_and_signs_with_our_keys() {
 
 #[test]
 fn keys_from_pkcs11_tool_are_found_and_used() {
-    let _serial = common::one_at_a_time();
-    if !common::ready(true) {
+    let Some((_serial, hsm, label)) = token() else {
         return;
-    }
-    let hsm = common::sim();
-    let label = hsm.token_info().unwrap().label;
+    };
     tool(
         &label,
         &[
@@ -143,17 +151,10 @@ fn keys_from_pkcs11_tool_are_found_and_used() {
 
 #[test]
 fn certificates_cross_between_pkcs11_tool_and_the_backend() {
-    let _serial = common::one_at_a_time();
-    if !common::ready(true) {
+    let Some((_serial, hsm, label)) = token() else {
         return;
-    }
-    let hsm = common::sim();
-    let label = hsm.token_info().unwrap().label;
-    let key = KeyId::from_bytes(vec![0xCE, 0x01]).unwrap();
-    hsm.generate_key(
-        &KeyTemplate::new(key.clone(), KeySpec::Ec(hsm_core::Curve::P256)).with_label("cert-key"),
-    )
-    .unwrap();
+    };
+    let key = p256_labelled(&hsm, &[0xCE, 0x01], "cert-key");
     let dir = common::scratch();
     let d = dir.path();
     let pem = hsm.public_key(&key).unwrap().to_pem();

@@ -7,13 +7,7 @@
 //! only opened when every open one is lent). The callers go through `tests/latency/module.c`, a
 //! PKCS#11 module that forwards to SoftHSM2 and waits 50 ms in `C_Sign` the way a module for a
 //! network HSM waits for the device, so callers overlap however busy the CPUs are.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr
-)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
@@ -41,14 +35,8 @@ fn latency_setup() -> Option<(Pkcs11Hsm, String, tempfile::TempDir)> {
         .unwrap();
     let dir = common::scratch();
     let module = common::latency::build(dir.path(), common::MODULE, 50);
-    let t = sim.token_info().unwrap();
-    let uri = format!(
-        "pkcs11:token={};serial={}?module-path={}&pin-value={}",
-        t.label,
-        t.serial,
-        module.display(),
-        hsm_pkcs11::sim::USER_PIN
-    );
+    let pin = format!("pin-value={}", hsm_pkcs11::sim::USER_PIN);
+    let uri = common::token_uri(&sim, module.display(), &pin);
     Some((sim, uri, dir))
 }
 
@@ -161,13 +149,7 @@ fn the_open_options_timeout_bounds_the_wait_for_a_free_session() {
         return;
     };
     let slow = common::latency::build(dir.path(), common::MODULE, 800);
-    let t = sim.token_info().unwrap();
-    let uri = format!(
-        "pkcs11:token={};serial={}?module-path={}",
-        t.label,
-        t.serial,
-        slow.display()
-    );
+    let uri = common::token_uri(&sim, slow.display(), "");
     let options = hsm_core::OpenOptions::new()
         .credential(hsm_core::SecretString::from(hsm_pkcs11::sim::USER_PIN))
         .max_in_flight(1)

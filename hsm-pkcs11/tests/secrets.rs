@@ -3,13 +3,7 @@
 //! `tracing` event at TRACE, cryptoki's `log` records included, captured into a buffer. Neither
 //! the user PIN, the SO PIN, a wrong PIN nor the imported private key appears in it, nor in any
 //! error's `Display`, `Debug` or source chain, nor in the `Debug` of any value holding them.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    unsafe_code
-)]
+#![allow(unsafe_code, clippy::unwrap_used)]
 
 mod common;
 

@@ -7,12 +7,7 @@
 //! backend's `C_Sign` trace event for inputs of chosen lengths. Ed25519 signs the whole
 //! message, so the input length is the message's and the test knows which messages panic. The
 //! event comes while the session is lent, which is the worst moment for the pool.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

@@ -3,13 +3,7 @@
 //! and neither the sessions the process has open on the token (counted with
 //! `C_GetSessionInfo`) nor its file descriptors grow from the end of warm-up to the end; once
 //! the backend is dropped, no session is left.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr
-)]
+#![allow(clippy::indexing_slicing)]
 
 mod common;
 

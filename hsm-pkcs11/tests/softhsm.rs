@@ -1,10 +1,5 @@
 //! hsm-pkcs11 against SoftHSM2: the conformance suite, URIs, objects, errors, thread stress.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -18,10 +13,9 @@ use hsm_pkcs11::{ObjectKind, Pkcs11Hsm};
 
 #[test]
 fn conformance_suite_passes_on_softhsm2() {
-    if !common::ready(false) {
+    let Some(hsm) = common::sim_if_ready() else {
         return;
-    }
-    let hsm = common::sim();
+    };
     let caps = hsm.capabilities();
     assert!(caps.has_spec(KeySpec::Ed25519) && caps.has_spec(KeySpec::Ec(hsm_core::Curve::P384)));
     assert!(caps.has_algorithm(SignAlgorithm::RsaPssSha256));
@@ -37,21 +31,14 @@ fn conformance_suite_passes_on_softhsm2() {
 }
 
 fn uri_for(hsm: &Pkcs11Hsm, query: &str) -> String {
-    let t = hsm.token_info().unwrap();
-    format!(
-        "pkcs11:token={};serial={}?module-path={}&{query}",
-        t.label,
-        t.serial,
-        common::MODULE
-    )
+    common::token_uri(hsm, common::MODULE, query)
 }
 
 #[test]
 fn opens_by_uri_with_pin_from_file_and_env() {
-    if !common::ready(false) {
+    let Some(sim) = common::sim_if_ready() else {
         return;
-    }
-    let sim = common::sim();
+    };
     let dir = common::scratch();
     let pin_file = dir.path().join("pin");
     std::fs::write(&pin_file, "123456\n").unwrap();
@@ -96,10 +83,9 @@ fn opens_by_uri_with_pin_from_file_and_env() {
 
 #[test]
 fn wrong_pin_is_an_authentication_error_with_the_ckr_name() {
-    if !common::ready(false) {
+    let Some(sim) = common::sim_if_ready() else {
         return;
-    }
-    let sim = common::sim();
+    };
     let uri = uri_for(&sim, "pin-value=97531");
     drop(sim); // closes every session, so the token is logged out again
     let e = Pkcs11Hsm::open(&uri).unwrap_err();
@@ -116,10 +102,9 @@ fn wrong_pin_is_an_authentication_error_with_the_ckr_name() {
 
 #[test]
 fn errors_for_unknown_keys_and_stale_handles() {
-    if !common::ready(false) {
+    let Some(hsm) = common::sim_if_ready() else {
         return;
-    }
-    let hsm = common::sim();
+    };
     let missing = KeyId::name("missing").unwrap();
     assert_eq!(
         hsm.sign(&missing, SignAlgorithm::EcdsaSha256, b"x")
@@ -145,10 +130,9 @@ fn errors_for_unknown_keys_and_stale_handles() {
 
 #[test]
 fn certificate_and_data_objects_round_trip() {
-    if !common::ready(false) {
+    let Some(hsm) = common::sim_if_ready() else {
         return;
-    }
-    let hsm = common::sim();
+    };
     let id = KeyId::from_bytes(vec![0x40]).unwrap();
     let cert = openssl_certificate("/CN=object");
     hsm.write_object(ObjectKind::Certificate, &id, &cert)
@@ -178,10 +162,9 @@ fn certificate_and_data_objects_round_trip() {
 
 #[test]
 fn token_info_mechanisms_and_random() {
-    if !common::ready(false) {
+    let Some(hsm) = common::sim_if_ready() else {
         return;
-    }
-    let hsm = common::sim();
+    };
     let info = hsm.token_info().unwrap();
     assert!(info.label.starts_with("hsm-rs-sim-"));
     assert_eq!(info.manufacturer, "SoftHSM project");
@@ -278,10 +261,9 @@ fn many_threads_sign_through_one_backend_without_leaking_sessions() {
 /// backend operation that failed, `pkcs11.<operation>`, like every other error of the crate.
 #[test]
 fn every_error_is_named_by_its_pkcs11_operation() {
-    if !common::ready(false) {
+    let Some(hsm) = common::sim_if_ready() else {
         return;
-    }
-    let hsm = common::sim();
+    };
     let not_pkcs8 =
         hsm_core::PrivateKeyDer::new(zeroize::Zeroizing::new(vec![0x30, 0x03, 1, 2, 3]));
     let e = hsm
@@ -328,10 +310,9 @@ fn openssl_certificate(subject: &str) -> Vec<u8> {
 
 #[test]
 fn health_is_ok_logged_in_and_permission_denied_without_a_pin() {
-    if !common::ready(false) {
+    let Some(hsm) = common::sim_if_ready() else {
         return;
-    }
-    let hsm = common::sim();
+    };
     hsm.health().unwrap();
     // The same token opened without a PIN: it answers, but nothing private can be used.
     let public = Pkcs11Hsm::open(&uri_for(&hsm, "x-none=1")).unwrap();
@@ -344,10 +325,9 @@ fn health_is_ok_logged_in_and_permission_denied_without_a_pin() {
 #[test]
 fn open_options_give_the_pin_from_code_cap_the_sessions_and_refuse_what_is_given_twice() {
     use hsm_core::{OpenOptions, SecretString};
-    if !common::ready(false) {
+    let Some(sim) = common::sim_if_ready() else {
         return;
-    }
-    let sim = common::sim();
+    };
     let with_pin = || OpenOptions::new().credential(SecretString::from(hsm_pkcs11::sim::USER_PIN));
     // The PIN from code: logged in, so a key can be generated and used.
     let hsm =

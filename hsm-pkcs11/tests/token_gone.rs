@@ -1,12 +1,6 @@
 //! A token deleted behind the backend's back (SoftHSM2's token directory removed) and one
 //! re-initialised by another program. Its own test binary: SoftHSM2 keeps one token list per
 //! process, and a deleted token must not disturb other tests' tokens.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 mod common;
 
@@ -16,13 +10,10 @@ use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgo
 
 #[test]
 fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
-    if !common::ready(true) {
+    let Some((hsm, key, _)) = common::token_with_p256(true, "doomed") else {
         return;
-    }
-    let hsm = common::sim();
+    };
     let info = hsm.token_info().unwrap();
-    let (key, public) = p256(&hsm, "doomed");
-    sign_and_verify(&hsm, &key, &public, b"before");
     hsm.health().unwrap();
 
     // Another program (softhsm2-util) re-initialises the token, under `label`.

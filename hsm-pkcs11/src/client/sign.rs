@@ -64,18 +64,23 @@ mod tests {
     use super::*;
     use hsm_core::{Curve, ErrorKind};
 
-    fn from_token(
+    /// The error of signing with `spec` when the token answers `out`: a Protocol error of
+    /// `operation`.
+    fn refused(
         algorithm: SignAlgorithm,
         spec: KeySpec,
         out: &[u8],
         operation: &'static str,
-    ) -> Result<Signature> {
+    ) -> Error {
         let request = match algorithm {
             SignAlgorithm::Ed25519 => SignRequest::message(algorithm, b"m", 1024, operation),
             _ => SignRequest::digest(algorithm, &[1; 32], operation),
         }
         .unwrap();
-        signature(&request, spec, out)
+        let e = signature(&request, spec, out).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{spec}: {e}");
+        assert_eq!(e.operation(), operation);
+        e
     }
 
     #[test]
@@ -84,40 +89,24 @@ mod tests {
             let n = curve.order();
             let mut one = vec![0u8; curve.field_len()];
             *one.last_mut().unwrap() = 1;
+            let ecdsa = (SignAlgorithm::EcdsaSha256, KeySpec::Ec(curve));
             // r = n, and s = 0: both outside 1..n.
             for raw in [
                 [n, &one[..]].concat(),
                 [&one[..], &vec![0; n.len()]].concat(),
             ] {
-                let e = from_token(
-                    SignAlgorithm::EcdsaSha256,
-                    KeySpec::Ec(curve),
-                    &raw,
-                    "pkcs11.sign_digest",
-                )
-                .unwrap_err();
-                assert_eq!(e.kind(), ErrorKind::Protocol, "{curve}: {e}");
-                assert_eq!(e.operation(), "pkcs11.sign_digest");
+                let e = refused(ecdsa.0, ecdsa.1, &raw, "pkcs11.sign_digest");
                 assert!(std::error::Error::source(&e).is_some());
             }
             // Short output too.
-            let e = from_token(
-                SignAlgorithm::EcdsaSha256,
-                KeySpec::Ec(curve),
-                &one,
-                "pkcs11.sign",
-            )
-            .unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Protocol);
+            refused(ecdsa.0, ecdsa.1, &one, "pkcs11.sign");
         }
-        let e = from_token(
+        refused(
             SignAlgorithm::Ed25519,
             KeySpec::Ed25519,
             &[1; 63],
             "pkcs11.sign",
-        )
-        .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Protocol);
+        );
     }
 
     #[test]

@@ -105,16 +105,8 @@ impl Mechanisms {
     }
 }
 
-/// The curves a token may support, tried in this order at start-up.
-pub(crate) const CANDIDATE_CURVES: [Curve; 7] = [
-    Curve::P256,
-    Curve::P384,
-    Curve::P521,
-    Curve::Secp256k1,
-    Curve::BrainpoolP256r1,
-    Curve::BrainpoolP384r1,
-    Curve::BrainpoolP512r1,
-];
+/// The curves a token may support, tried in this order at start-up: every curve hsm-core names.
+pub(crate) const CANDIDATE_CURVES: [Curve; 7] = Curve::ALL;
 
 /// The `CKM_RSA_PKCS_PSS` parameters for `hash`: MGF1 with the same hash, salt = hash length.
 fn pss(hash: HashAlgorithm) -> PkcsPssParams {

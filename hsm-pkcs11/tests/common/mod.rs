@@ -62,6 +62,28 @@ pub(crate) fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The `pkcs11:` URI of `hsm`'s token (by label and serial) through the module file `module`,
+/// with `query` (e.g. `pin-value=1234`) after its `module-path`.
+pub(crate) fn token_uri(
+    hsm: &hsm_pkcs11::Pkcs11Hsm,
+    module: impl std::fmt::Display,
+    query: &str,
+) -> String {
+    let t = hsm.token_info().unwrap();
+    let (label, serial) = (t.label, t.serial);
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("&{query}")
+    };
+    format!("pkcs11:token={label};serial={serial}?module-path={module}{query}")
+}
+
+/// [`sim`] where SoftHSM2 can run (see [`ready`]), else `None`.
+pub(crate) fn sim_if_ready() -> Option<hsm_pkcs11::Pkcs11Hsm> {
+    ready(false).then(sim)
+}
+
 /// A fresh token through `pkcs11+sim:`.
 pub(crate) fn sim() -> hsm_pkcs11::Pkcs11Hsm {
     hsm_pkcs11::Pkcs11Hsm::open("pkcs11+sim:").unwrap()
@@ -192,6 +214,18 @@ pub(crate) fn p256(
         .unwrap();
     let public = hsm.public_key(&key).unwrap();
     (key, public)
+}
+
+/// A fresh `pkcs11+sim:` token with a P-256 key `name` that has signed once (`before`, verified
+/// in software); `None` where SoftHSM2 (and, with `tool`, the command-line tools) cannot run.
+pub(crate) fn token_with_p256(
+    tool: bool,
+    name: &str,
+) -> Option<(hsm_pkcs11::Pkcs11Hsm, hsm_core::KeyId, hsm_core::PublicKey)> {
+    let hsm = ready(tool).then(sim)?;
+    let (key, public) = p256(&hsm, name);
+    sign_and_verify(&hsm, &key, &public, b"before");
+    Some((hsm, key, public))
 }
 
 /// Signs `message` with ECDSA-SHA256 and verifies the signature in software.
