@@ -1,5 +1,7 @@
 //! Test support shared by the hsm-rs crates' tests (never published).
 //!
+//! - [`bench`]: the harness of the criterion benches (the pipelining bench of a REST backend,
+//!   long-lived signing threads, paired rounds, CPU time per signature).
 //! - [`scripted`]: a hostile HTTPS server that answers each request with the next step of a
 //!   script (statuses, resets, truncated, slow, oversized and mistyped bodies, silence), for the
 //!   fault tests of the REST backends.
@@ -13,6 +15,7 @@
 //! failed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod bench;
 pub mod cli;
 pub mod scripted;
 pub mod tls;
