@@ -188,93 +188,22 @@ pub trait AsyncHsm: AsyncKeyStore + AsyncSigner {}
 
 impl<T: AsyncKeyStore + AsyncSigner + ?Sized> AsyncHsm for T {}
 
-macro_rules! forward_async {
-    ($($ptr:ty),*) => {$(
-        impl<T: AsyncKeyStore + ?Sized> AsyncKeyStore for $ptr {
-            fn backend(&self) -> &'static str {
-                (**self).backend()
-            }
-            fn capabilities(&self) -> Capabilities {
-                (**self).capabilities()
-            }
-            fn list_keys(&self) -> BoxFuture<'_, Result<Vec<KeyInfo>>> {
-                (**self).list_keys()
-            }
-            fn key_info<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<KeyInfo>> {
-                (**self).key_info(key)
-            }
-            fn generate_key<'a>(
-                &'a self,
-                template: &'a KeyTemplate,
-            ) -> BoxFuture<'a, Result<KeyInfo>> {
-                (**self).generate_key(template)
-            }
-            fn import_key<'a>(
-                &'a self,
-                request: &'a ImportRequest,
-            ) -> BoxFuture<'a, Result<KeyInfo>> {
-                (**self).import_key(request)
-            }
-            fn delete_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
-                (**self).delete_key(key)
-            }
-            fn public_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<PublicKey>> {
-                (**self).public_key(key)
-            }
-            fn health(&self) -> BoxFuture<'_, Result<()>> {
-                (**self).health()
-            }
-            fn certificate<'a>(
-                &'a self,
-                key: &'a KeyId,
-            ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
-                (**self).certificate(key)
-            }
-            fn store_certificate<'a>(
-                &'a self,
-                key: &'a KeyId,
-                der: &'a [u8],
-            ) -> BoxFuture<'a, Result<()>> {
-                (**self).store_certificate(key, der)
-            }
-            fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
-                (**self).delete_certificate(key)
-            }
-            fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
-                (**self).random(len)
-            }
-        }
-
-        impl<T: AsyncSigner + ?Sized> AsyncSigner for $ptr {
-            fn sign<'a>(
-                &'a self,
-                key: &'a KeyId,
-                algorithm: SignAlgorithm,
-                message: &'a [u8],
-            ) -> BoxFuture<'a, Result<Signature>> {
-                (**self).sign(key, algorithm, message)
-            }
-            fn sign_digest<'a>(
-                &'a self,
-                key: &'a KeyId,
-                algorithm: SignAlgorithm,
-                digest: &'a [u8],
-            ) -> BoxFuture<'a, Result<Signature>> {
-                (**self).sign_digest(key, algorithm, digest)
-            }
-            fn sign_many<'a>(
-                &'a self,
-                key: &'a KeyId,
-                algorithm: SignAlgorithm,
-                messages: &'a [&'a [u8]],
-            ) -> BoxFuture<'a, Vec<Result<Signature>>> {
-                (**self).sign_many(key, algorithm, messages)
-            }
-        }
-    )*};
+// `Arc<dyn AsyncHsm>`, `Box<dyn AsyncHsm>` and `&dyn AsyncHsm` are async backends themselves.
+crate::impl_async_traits! {
+    impl[T: AsyncKeyStore + ?Sized] AsyncKeyStore for Arc<T>;
+    impl[T: AsyncSigner + ?Sized] AsyncSigner for Arc<T>;
+    with [crate::forward::to_pointee] []
 }
-
-forward_async!(Arc<T>, Box<T>, &T);
+crate::impl_async_traits! {
+    impl[T: AsyncKeyStore + ?Sized] AsyncKeyStore for Box<T>;
+    impl[T: AsyncSigner + ?Sized] AsyncSigner for Box<T>;
+    with [crate::forward::to_pointee] []
+}
+crate::impl_async_traits! {
+    impl[T: AsyncKeyStore + ?Sized] AsyncKeyStore for &T;
+    impl[T: AsyncSigner + ?Sized] AsyncSigner for &T;
+    with [crate::forward::to_pointee] []
+}
 
 #[cfg(test)]
 mod tests {

@@ -495,82 +495,19 @@ impl<A: AsyncHsm + ?Sized + 'static> Signer for BlockingOverAsync<A> {
 #[macro_export]
 macro_rules! forward_to_blocking_adapter {
     ($backend:ty => $field:ident) => {
-        impl $crate::KeyStore for $backend {
-            fn backend(&self) -> &'static str {
-                $crate::KeyStore::backend(&self.$field)
-            }
-            fn capabilities(&self) -> $crate::Capabilities {
-                $crate::KeyStore::capabilities(&self.$field)
-            }
-            fn list_keys(&self) -> $crate::Result<::std::vec::Vec<$crate::KeyInfo>> {
-                $crate::KeyStore::list_keys(&self.$field)
-            }
-            fn key_info(&self, key: &$crate::KeyId) -> $crate::Result<$crate::KeyInfo> {
-                $crate::KeyStore::key_info(&self.$field, key)
-            }
-            fn generate_key(
-                &self,
-                template: &$crate::KeyTemplate,
-            ) -> $crate::Result<$crate::KeyInfo> {
-                $crate::KeyStore::generate_key(&self.$field, template)
-            }
-            fn import_key(
-                &self,
-                request: &$crate::ImportRequest,
-            ) -> $crate::Result<$crate::KeyInfo> {
-                $crate::KeyStore::import_key(&self.$field, request)
-            }
-            fn delete_key(&self, key: &$crate::KeyId) -> $crate::Result<()> {
-                $crate::KeyStore::delete_key(&self.$field, key)
-            }
-            fn public_key(&self, key: &$crate::KeyId) -> $crate::Result<$crate::PublicKey> {
-                $crate::KeyStore::public_key(&self.$field, key)
-            }
-            fn health(&self) -> $crate::Result<()> {
-                $crate::KeyStore::health(&self.$field)
-            }
-            fn certificate(
-                &self,
-                key: &$crate::KeyId,
-            ) -> $crate::Result<::std::option::Option<::std::vec::Vec<u8>>> {
-                $crate::KeyStore::certificate(&self.$field, key)
-            }
-            fn store_certificate(&self, key: &$crate::KeyId, der: &[u8]) -> $crate::Result<()> {
-                $crate::KeyStore::store_certificate(&self.$field, key, der)
-            }
-            fn delete_certificate(&self, key: &$crate::KeyId) -> $crate::Result<()> {
-                $crate::KeyStore::delete_certificate(&self.$field, key)
-            }
-            fn random(&self, len: usize) -> $crate::Result<::std::vec::Vec<u8>> {
-                $crate::KeyStore::random(&self.$field, len)
-            }
+        $crate::impl_blocking_traits! {
+            impl[] KeyStore for $backend;
+            impl[] Signer for $backend;
+            with [$crate::__to_field_body] [$field]
         }
+    };
+}
 
-        impl $crate::Signer for $backend {
-            fn sign(
-                &self,
-                key: &$crate::KeyId,
-                algorithm: $crate::SignAlgorithm,
-                message: &[u8],
-            ) -> $crate::Result<$crate::Signature> {
-                $crate::Signer::sign(&self.$field, key, algorithm, message)
-            }
-            fn sign_digest(
-                &self,
-                key: &$crate::KeyId,
-                algorithm: $crate::SignAlgorithm,
-                digest: &[u8],
-            ) -> $crate::Result<$crate::Signature> {
-                $crate::Signer::sign_digest(&self.$field, key, algorithm, digest)
-            }
-            fn sign_many(
-                &self,
-                key: &$crate::KeyId,
-                algorithm: $crate::SignAlgorithm,
-                messages: &[&[u8]],
-            ) -> ::std::vec::Vec<$crate::Result<$crate::Signature>> {
-                $crate::Signer::sign_many(&self.$field, key, algorithm, messages)
-            }
-        }
+/// The body macro of [`forward_to_blocking_adapter!`]: the same trait method on the field.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __to_field_body {
+    ([$field:ident] $this:tt, $kind:ident $trait:ident :: $method:ident($($mode:tt $arg:ident),*)) => {
+        $crate::$trait::$method(&$this.$field, $($arg),*)
     };
 }

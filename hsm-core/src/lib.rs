@@ -18,6 +18,7 @@ pub mod certificate;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+pub mod forward;
 pub mod hash;
 pub mod key_id;
 pub mod key_info;

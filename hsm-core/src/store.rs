@@ -317,82 +317,23 @@ pub trait Hsm: KeyStore + Signer {}
 
 impl<T: KeyStore + Signer + ?Sized> Hsm for T {}
 
-macro_rules! forward_blocking {
-    ($($ptr:ty),*) => {$(
-        impl<T: KeyStore + ?Sized> KeyStore for $ptr {
-            fn backend(&self) -> &'static str {
-                (**self).backend()
-            }
-            fn capabilities(&self) -> Capabilities {
-                (**self).capabilities()
-            }
-            fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-                (**self).list_keys()
-            }
-            fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-                (**self).key_info(key)
-            }
-            fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
-                (**self).generate_key(template)
-            }
-            fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
-                (**self).import_key(request)
-            }
-            fn delete_key(&self, key: &KeyId) -> Result<()> {
-                (**self).delete_key(key)
-            }
-            fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
-                (**self).public_key(key)
-            }
-            fn health(&self) -> Result<()> {
-                (**self).health()
-            }
-            fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
-                (**self).certificate(key)
-            }
-            fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
-                (**self).store_certificate(key, der)
-            }
-            fn delete_certificate(&self, key: &KeyId) -> Result<()> {
-                (**self).delete_certificate(key)
-            }
-            fn random(&self, len: usize) -> Result<Vec<u8>> {
-                (**self).random(len)
-            }
-        }
-
-        impl<T: Signer + ?Sized> Signer for $ptr {
-            fn sign(
-                &self,
-                key: &KeyId,
-                algorithm: SignAlgorithm,
-                message: &[u8],
-            ) -> Result<Signature> {
-                (**self).sign(key, algorithm, message)
-            }
-            fn sign_digest(
-                &self,
-                key: &KeyId,
-                algorithm: SignAlgorithm,
-                digest: &[u8],
-            ) -> Result<Signature> {
-                (**self).sign_digest(key, algorithm, digest)
-            }
-            fn sign_many(
-                &self,
-                key: &KeyId,
-                algorithm: SignAlgorithm,
-                messages: &[&[u8]],
-            ) -> Vec<Result<Signature>> {
-                (**self).sign_many(key, algorithm, messages)
-            }
-        }
-    )*};
-}
-
 // Shared ownership: `Arc<dyn Hsm>`, `Box<dyn Hsm>` and `&dyn Hsm` are backends themselves, so
 // code generic over `KeyStore`/`Signer` takes them as they are.
-forward_blocking!(std::sync::Arc<T>, Box<T>, &T);
+crate::impl_blocking_traits! {
+    impl[T: KeyStore + ?Sized] KeyStore for std::sync::Arc<T>;
+    impl[T: Signer + ?Sized] Signer for std::sync::Arc<T>;
+    with [crate::forward::to_pointee] []
+}
+crate::impl_blocking_traits! {
+    impl[T: KeyStore + ?Sized] KeyStore for Box<T>;
+    impl[T: Signer + ?Sized] Signer for Box<T>;
+    with [crate::forward::to_pointee] []
+}
+crate::impl_blocking_traits! {
+    impl[T: KeyStore + ?Sized] KeyStore for &T;
+    impl[T: Signer + ?Sized] Signer for &T;
+    with [crate::forward::to_pointee] []
+}
 
 /// Checks a message and algorithm before they are sent to a device: the common part of every
 /// backend's [`Signer::sign`]. Backends call it first so that all of them refuse the same inputs
