@@ -3,17 +3,11 @@
 //! signatures verified with the `openssl` CLI. Needs pcscd with vpcd (scripts/ci.d/sc.sh).
 
 #![cfg(all(feature = "sim", feature = "pcsc"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr
-)]
 
 mod common;
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{Card, PSS_SIGOPTS, SO_PIN, USER_PIN, openssl_verify, run, sigopts};
@@ -30,45 +24,92 @@ fn alg_digest(alg: SignAlgorithm) -> &'static str {
     }
 }
 
-fn login_args() -> Vec<&'static str> {
-    vec!["--login", "--pin", USER_PIN]
-}
-
 /// `pkcs11-tool --login --pin USER_PIN OP --id ID -m MECH -i INPUT -o OUTPUT` with `OP` one of
 /// `--sign`, `--decrypt`, `--derive`; ECDSA signatures in the openssl (DER) format.
 fn pkcs11_key_op(card: &Card, op: &str, id: &str, mech: &str, input: &str, output: &str) {
-    let mut a = login_args();
-    a.extend([op, "--id", id, "-m", mech, "-i", input, "-o", output]);
+    let mut a = vec![op, "--id", id, "-m", mech, "-i", input, "-o", output];
     if op == "--sign" && mech.starts_with("ECDSA") {
         a.extend(["--signature-format", "openssl"]);
     }
-    card.pkcs11_tool(&a);
+    pkcs11_logged_in(card, &a);
+}
+
+/// `pkcs11-tool --login --pin USER_PIN ARGS`.
+fn pkcs11_logged_in(card: &Card, args: &[&str]) -> String {
+    card.pkcs11_tool(&[&["--login", "--pin", USER_PIN][..], args].concat())
+}
+
+/// OpenSC makes a key pair: `pkcs11-tool --keypairgen --key-type KEY_TYPE --id ID --label LABEL`.
+fn opensc_keygen(card: &Card, key_type: &str, id: &str, label: &str) {
+    let args = ["--keypairgen", "--key-type", key_type, "--id", id];
+    pkcs11_logged_in(card, &[&args[..], &["--label", label]].concat());
+}
+
+/// The public key with id `id` as `pkcs15-tool --read-public-key` gives it, written (PEM) to `path`.
+fn save_public_key(card: &Card, id: &str, path: &Path) {
+    let pem = card.pkcs15_tool(&["--read-public-key", id]);
+    let start = pem
+        .find("-----BEGIN PUBLIC KEY-----")
+        .expect("a PEM public key");
+    fs::write(path, &pem[start..]).unwrap();
+}
+
+/// `sc-hsm-tool --initialize` with [`SO_PIN`], [`USER_PIN`], `shares` DKEK shares and `extra`.
+fn sc_hsm_initialize(card: &Card, shares: &str, extra: &[&str]) -> String {
+    let args = ["--initialize", "--so-pin", SO_PIN, "--pin", USER_PIN];
+    card.sc_hsm_tool(&[&args[..], &["--dkek-shares", shares], extra].concat())
+}
+
+/// A new P-256 private key (PEM) from `openssl genpkey` at `path`.
+fn openssl_p256_key(path: &str) {
+    let curve = "ec_paramgen_curve:P-256";
+    run(
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            curve,
+            "-out",
+            path,
+        ],
+    );
+}
+
+/// A simulated card in vpcd slot `slot` and a scratch directory, or `None` without pcscd.
+fn opensc_card(slot: usize) -> Option<(Scratch, Card)> {
+    common::pcscd_available().then(|| (Scratch::new(), Card::insert(slot, &[])))
+}
+
+/// A temporary directory whose file names tools take as `&'static str` arguments.
+struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    fn new() -> Self {
+        Self(tempfile::tempdir().unwrap())
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+
+    fn arg(&self, name: &str) -> &'static str {
+        let path = self.path(name).to_str().unwrap().to_owned();
+        Box::leak(path.into_boxed_str())
+    }
 }
 
 #[test]
 fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
-    if !common::pcscd_available() {
+    let Some((scratch, card)) = opensc_card(0) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let p = |name: &str| dir.path().join(name);
-    let ps = |name: &str| -> &'static str {
-        Box::leak(p(name).to_str().unwrap().to_owned().into_boxed_str())
     };
-    let card = Card::insert(0, &[]);
+    let p = |name: &str| scratch.path(name);
+    let ps = |name: &str| scratch.arg(name);
 
     // --- OpenSC initialises the card and sees a SmartCard-HSM ---
-    let out = card.sc_hsm_tool(&[
-        "--initialize",
-        "--so-pin",
-        SO_PIN,
-        "--pin",
-        USER_PIN,
-        "--dkek-shares",
-        "1",
-        "--label",
-        "SIMTOKEN",
-    ]);
+    let out = sc_hsm_initialize(&card, "1", &["--label", "SIMTOKEN"]);
     eprintln!("{out}");
     let status = card.sc_hsm_tool(&[]);
     assert!(status.contains("User PIN tries left  : 3"), "{status}");
@@ -80,35 +121,11 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     );
 
     // --- OpenSC makes keys and signs; openssl verifies ---
-    let mut gen_ec = login_args();
-    gen_ec.extend([
-        "--keypairgen",
-        "--key-type",
-        "EC:prime256v1",
-        "--id",
-        "01",
-        "--label",
-        "ectest",
-    ]);
-    card.pkcs11_tool(&gen_ec);
-    let mut gen_rsa = login_args();
-    gen_rsa.extend([
-        "--keypairgen",
-        "--key-type",
-        "rsa:2048",
-        "--id",
-        "02",
-        "--label",
-        "rsatest",
-    ]);
-    card.pkcs11_tool(&gen_rsa);
+    opensc_keygen(&card, "EC:prime256v1", "01", "ectest");
+    opensc_keygen(&card, "rsa:2048", "02", "rsatest");
     fs::write(p("msg"), b"signed by the simulated SmartCard-HSM\n").unwrap();
     for (id, file) in [("01", "ec.pem"), ("02", "rsa.pem")] {
-        let pem = card.pkcs15_tool(&["--read-public-key", id]);
-        let start = pem
-            .find("-----BEGIN PUBLIC KEY-----")
-            .expect("a PEM public key");
-        fs::write(p(file), &pem[start..]).unwrap();
+        save_public_key(&card, id, &p(file));
     }
     for (id, mech, sig, pubkey, extra) in [
         ("01", "ECDSA-SHA256", "sig1", "ec.pem", &[][..]),
@@ -144,18 +161,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     );
     pkcs11_key_op(&card, "--decrypt", "02", "RSA-PKCS", ps("ct"), ps("pt"));
     assert_eq!(fs::read(p("pt")).unwrap(), b"key transport");
-    run(
-        "openssl",
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            ps("peer.pem"),
-        ],
-    );
+    openssl_p256_key(ps("peer.pem"));
     run(
         "openssl",
         &[
@@ -194,22 +200,9 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
 
     // data objects written by pkcs11-tool are read by hsm-sc
     fs::write(p("data"), b"opensc data object").unwrap();
-    let mut a = login_args();
-    a.extend([
-        "--write-object",
-        ps("data"),
-        "--type",
-        "data",
-        "--label",
-        "mydata",
-    ]);
-    card.pkcs11_tool(&a);
-    let objects = card.pkcs11_tool(
-        &login_args()
-            .into_iter()
-            .chain(["--list-objects"])
-            .collect::<Vec<_>>(),
-    );
+    let data_object = ["--write-object", ps("data"), "--type", "data"];
+    pkcs11_logged_in(&card, &[&data_object[..], &["--label", "mydata"]].concat());
+    let objects = pkcs11_logged_in(&card, &["--list-objects"]);
     assert!(objects.contains("mydata"), "{objects}");
 
     // the other curves and RSA sizes: OpenSC generates and signs, openssl verifies, and hsm-sc
@@ -226,23 +219,8 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     ];
     for (id, key_type, _) in more {
         let label = format!("k{id}");
-        let mut a = login_args();
-        a.extend([
-            "--keypairgen",
-            "--key-type",
-            key_type,
-            "--id",
-            id,
-            "--label",
-            &label,
-        ]);
-        card.pkcs11_tool(&a);
-        let pem = card.pkcs15_tool(&["--read-public-key", id]);
-        fs::write(
-            p(&format!("{label}.pem")),
-            &pem[pem.find("-----BEGIN PUBLIC KEY-----").unwrap()..],
-        )
-        .unwrap();
+        opensc_keygen(&card, key_type, id, &label);
+        save_public_key(&card, id, &p(&format!("{label}.pem")));
         let mech = if key_type.starts_with("EC") {
             "ECDSA-SHA256"
         } else {
@@ -317,18 +295,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
 
     // certificates both ways: hsm-sc stores one for the key OpenSC made, pkcs15-tool shows and
     // reads it; pkcs11-tool stores one, hsm-sc reads it (both certify the card's own keys)
-    run(
-        "openssl",
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            ps("ca.pem"),
-        ],
-    );
+    openssl_p256_key(ps("ca.pem"));
     for (subject, key_pem, out) in [
         ("/CN=ectest", "ec.pem", "ec.crt"),
         ("/CN=rsatest", "rsa.pem", "rsa.crt"),
@@ -405,18 +372,15 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
         ps("sig-nocert"),
     );
     openssl_verify(&p("ec.pem"), &p("msg"), &p("sig-nocert"), &[]);
-    let mut a = login_args();
-    a.extend([
+    let cert_object = [
         "--write-object",
         ps("rsa.crt"),
         "--type",
         "cert",
         "--id",
         "02",
-        "--label",
-        "rsatest",
-    ]);
-    card.pkcs11_tool(&a);
+    ];
+    pkcs11_logged_in(&card, &[&cert_object[..], &["--label", "rsatest"]].concat());
     assert_eq!(
         hsm.certificate(&KeyId::name("rsatest").unwrap()).unwrap(),
         Some(fs::read(p("rsa.crt")).unwrap())
@@ -439,30 +403,18 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     let dump = card.pkcs15_tool(&["--dump"]);
     assert!(dump.contains("hsmkey") && dump.contains("hsmrsa"), "{dump}");
     assert!(dump.contains("ID             : a1b2"), "{dump}");
-    let objects = card.pkcs11_tool(
-        &login_args()
-            .into_iter()
-            .chain(["--list-objects"])
-            .collect::<Vec<_>>(),
-    );
+    let objects = pkcs11_logged_in(&card, &["--list-objects"]);
     assert!(
         objects.contains("label:      hsmkey") && objects.contains("ID:         a1b2"),
         "{objects}"
     );
-    fs::write(
-        p("hsmkey.pem"),
-        hsm.public_key(&KeyId::name("hsmkey").unwrap())
+    for label in ["hsmkey", "hsmrsa"] {
+        let pem = hsm
+            .public_key(&KeyId::name(label).unwrap())
             .unwrap()
-            .to_pem(),
-    )
-    .unwrap();
-    fs::write(
-        p("hsmrsa.pem"),
-        hsm.public_key(&KeyId::name("hsmrsa").unwrap())
-            .unwrap()
-            .to_pem(),
-    )
-    .unwrap();
+            .to_pem();
+        fs::write(p(&format!("{label}.pem")), pem).unwrap();
+    }
     // pkcs11-tool 0.23 picks the signing key by --id only (with --label alone it takes the
     // first private key), so sign by the id hsm-sc reports for the label
     let info = hsm.key_info(&KeyId::name("hsmkey").unwrap()).unwrap();
@@ -501,20 +453,17 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     );
 
     // deletions are seen both ways
-    let mut a = login_args();
-    a.extend(["--delete-object", "--type", "data", "--label", "mydata"]);
-    card.pkcs11_tool(&a);
+    pkcs11_logged_in(
+        &card,
+        &["--delete-object", "--type", "data", "--label", "mydata"],
+    );
     assert!(hsm.read_data_object("mydata").unwrap_err().is_not_found());
     hsm.delete_key(&KeyId::name("hsmrsa").unwrap()).unwrap();
-    let mut a = login_args();
-    a.extend(["--delete-object", "--type", "privkey", "--id", "02"]);
-    card.pkcs11_tool(&a);
-    let objects = card.pkcs11_tool(
-        &login_args()
-            .into_iter()
-            .chain(["--list-objects"])
-            .collect::<Vec<_>>(),
+    pkcs11_logged_in(
+        &card,
+        &["--delete-object", "--type", "privkey", "--id", "02"],
     );
+    let objects = pkcs11_logged_in(&card, &["--list-objects"]);
     assert!(!objects.contains("hsmrsa"), "{objects}");
     assert!(
         hsm.key_info(&KeyId::name("rsatest").unwrap())
@@ -551,12 +500,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
             &secrecy::SecretString::from(USER_PIN),
         )
         .unwrap();
-    card.pkcs11_tool(
-        &login_args()
-            .into_iter()
-            .chain(["--list-objects"])
-            .collect::<Vec<_>>(),
-    );
+    pkcs11_logged_in(&card, &["--list-objects"]);
     for _ in 0..3 {
         let out = common::output(
             "pkcs11-tool",
@@ -638,16 +582,12 @@ fn reader_monitor_sees_insertion_and_removal() {
 /// 10 million MD5 iterations, so the two sides work in parallel.
 #[test]
 fn dkek_shares_and_wrapped_keys_cross_both_ways() {
-    if !common::pcscd_available() {
+    let Some((scratch, card)) = opensc_card(1) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let p = |name: &str| dir.path().join(name);
-    let ps = |name: &str| -> &'static str {
-        Box::leak(p(name).to_str().unwrap().to_owned().into_boxed_str())
     };
+    let p = |name: &str| scratch.path(name);
+    let ps = |name: &str| scratch.arg(name);
     let password = "share-password-1";
-    let card = Card::insert(1, &[]);
     let hsm = ScHsm::open(BackendUri::parse(&card.uri()).unwrap()).unwrap();
 
     // share files: sc-hsm-tool writes one while hsm-sc writes the other
@@ -668,15 +608,7 @@ fn dkek_shares_and_wrapped_keys_cross_both_ways() {
     });
     fs::write(p("ours.pbe"), ours.as_bytes()).unwrap();
     assert_eq!(&ours.as_bytes()[..8], b"Salted__");
-    card.sc_hsm_tool(&[
-        "--initialize",
-        "--so-pin",
-        SO_PIN,
-        "--pin",
-        USER_PIN,
-        "--dkek-shares",
-        "2",
-    ]);
+    sc_hsm_initialize(&card, "2", &[]);
 
     // each side imports the other's file
     let theirs = hsm_sc::ShareFile::from_bytes(fs::read(p("theirs.pbe")).unwrap()).unwrap();
@@ -706,23 +638,8 @@ fn dkek_shares_and_wrapped_keys_cross_both_ways() {
     );
 
     // a key made by OpenSC, wrapped by sc-hsm-tool, unwrapped and used by hsm-sc
-    let mut gen_ec = login_args();
-    gen_ec.extend([
-        "--keypairgen",
-        "--key-type",
-        "EC:prime256v1",
-        "--id",
-        "10",
-        "--label",
-        "osckey",
-    ]);
-    card.pkcs11_tool(&gen_ec);
-    let pem = card.pkcs15_tool(&["--read-public-key", "10"]);
-    fs::write(
-        p("osckey.pem"),
-        &pem[pem.find("-----BEGIN PUBLIC KEY-----").unwrap()..],
-    )
-    .unwrap();
+    opensc_keygen(&card, "EC:prime256v1", "10", "osckey");
+    save_public_key(&card, "10", &p("osckey.pem"));
     let osc_ref = hsm
         .key_info(&KeyId::name("osckey").unwrap())
         .unwrap()
@@ -736,9 +653,10 @@ fn dkek_shares_and_wrapped_keys_cross_both_ways() {
         "--pin",
         USER_PIN,
     ]);
-    let mut del = login_args();
-    del.extend(["--delete-object", "--type", "privkey", "--id", "10"]);
-    card.pkcs11_tool(&del);
+    pkcs11_logged_in(
+        &card,
+        &["--delete-object", "--type", "privkey", "--id", "10"],
+    );
     hsm.refresh_keys().unwrap();
     assert!(
         hsm.key_info(&KeyId::name("osckey").unwrap())

@@ -5,13 +5,6 @@
 //! its own in a private mount namespace (root).
 
 #![cfg(all(feature = "sim", feature = "pcsc"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr
-)]
 
 mod common;
 

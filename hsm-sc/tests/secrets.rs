@@ -4,12 +4,6 @@
 //! the Debug of every value holding a secret are searched for each secret in ASCII and hex.
 
 #![cfg(feature = "sim")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use std::fmt::Write as _;
 

@@ -4,12 +4,6 @@
 //! (through `PublicKey::verify`).
 
 #![cfg(feature = "sim")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};

@@ -2,12 +2,6 @@
 //! data objects, certificates, DKEK backup and restore.
 
 #![cfg(feature = "sim")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use hsm_core::uri::BackendUri;
 use hsm_core::{Curve, ErrorKind, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};

@@ -5,13 +5,6 @@
 //! file descriptors at the end than after warm-up.
 
 #![cfg(feature = "sim")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr
-)]
 
 mod common;
 

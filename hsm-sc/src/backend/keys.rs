@@ -1,16 +1,16 @@
 //! The key table (read from ENUMERATE OBJECTS, `C4xx` and `CExx`) and the `KeyStore` impl.
 
 use hsm_core::{
-    Capabilities, Curve, Error, ErrorKind, KeyId, KeyInfo, KeySpec, KeyStore, KeyTemplate,
-    PublicKey, Result, SignAlgorithm,
+    Capabilities, Error, ErrorKind, KeyId, KeyInfo, KeySpec, KeyStore, KeyTemplate, PublicKey,
+    Result, SignAlgorithm,
 };
 
 use super::{BACKEND, Inner, ScHsm};
 use crate::client::card::Commands;
 use crate::client::keys::KeyGenRequest;
-use crate::protocol::cvc;
 use crate::protocol::files::{fid, prefix};
 use crate::protocol::pkcs15::{KeyKind, PrivateKeyDescription};
+use crate::protocol::{curves, cvc};
 
 /// One key on the card as this backend sees it.
 #[derive(Clone, Debug)]
@@ -56,17 +56,6 @@ impl KeyEntry {
         Some(info)
     }
 }
-
-/// The curves and RSA sizes offered by this backend.
-pub(crate) const CURVES: [Curve; 7] = [
-    Curve::P256,
-    Curve::P384,
-    Curve::P521,
-    Curve::Secp256k1,
-    Curve::BrainpoolP256r1,
-    Curve::BrainpoolP384r1,
-    Curve::BrainpoolP512r1,
-];
 
 pub(crate) fn read_optional(c: &mut Commands<'_>, f: u16) -> Result<Option<Vec<u8>>> {
     match c.read_file(f) {
@@ -150,26 +139,17 @@ impl Inner {
 }
 
 pub(crate) fn capabilities() -> Capabilities {
+    // RSA in the sizes the card generates, EC on every curve it has domain parameters for;
+    // every ECDSA and RSA algorithm, no EdDSA.
     let mut specs = vec![KeySpec::Rsa2048, KeySpec::Rsa3072, KeySpec::Rsa4096];
-    specs.extend(CURVES.iter().map(|c| KeySpec::Ec(*c)));
-    Capabilities::new(
-        specs,
-        vec![
-            SignAlgorithm::EcdsaSha256,
-            SignAlgorithm::EcdsaSha384,
-            SignAlgorithm::EcdsaSha512,
-            SignAlgorithm::EcdsaPrehashed,
-            SignAlgorithm::RsaPkcs1Sha256,
-            SignAlgorithm::RsaPkcs1Sha384,
-            SignAlgorithm::RsaPkcs1Sha512,
-            SignAlgorithm::RsaPssSha256,
-            SignAlgorithm::RsaPssSha384,
-            SignAlgorithm::RsaPssSha512,
-        ],
-    )
-    .with_delete(true)
-    .with_certificates(true)
-    .with_random(true)
+    specs.extend(curves::ALL.iter().map(|c| KeySpec::Ec(c.curve)));
+    let algorithms = SignAlgorithm::ALL
+        .into_iter()
+        .filter(|a| *a != SignAlgorithm::Ed25519);
+    Capabilities::new(specs, algorithms.collect())
+        .with_delete(true)
+        .with_certificates(true)
+        .with_random(true)
 }
 
 impl KeyStore for ScHsm {

@@ -164,32 +164,39 @@ mod tests {
         assert_eq!(key_size(&integer(u32::MAX)).unwrap(), u32::MAX);
     }
 
+    /// A description as OpenSC writes it: key reference and id the same one byte.
+    fn described(label: &str, key_ref: u8, kind: KeyKind) -> PrivateKeyDescription {
+        PrivateKeyDescription {
+            label: Some(label.into()),
+            id: vec![key_ref],
+            key_ref,
+            kind,
+        }
+    }
+
     #[test]
     fn byte_exact_with_opensc() {
-        let ec = PrivateKeyDescription {
-            label: Some("ectest".into()),
-            id: vec![1],
-            key_ref: 1,
-            kind: KeyKind::Ec { field_bits: 256 },
-        };
-        assert_eq!(
-            hex::encode_upper(ec.encode()),
-            "A02A300F0C06656374657374030206C0040101300B0401010303073080020101A10A3008300204000202 0100"
-                .replace(' ', "")
-        );
-        let rsa = PrivateKeyDescription {
-            label: Some("rsatest".into()),
-            id: vec![2],
-            key_ref: 2,
-            kind: KeyKind::Rsa { modulus_bits: 2048 },
-        };
-        assert_eq!(
-            hex::encode_upper(rsa.encode()),
-            "302A30100C0772736174657374030206C0040101300A04010203020470020102A10A300830020400020208 00"
-                .replace(' ', "")
-        );
-        assert_eq!(PrivateKeyDescription::decode(&ec.encode()).unwrap(), ec);
-        assert_eq!(PrivateKeyDescription::decode(&rsa.encode()).unwrap(), rsa);
+        let ec = described("ectest", 1, KeyKind::Ec { field_bits: 256 });
+        let rsa = described("rsatest", 2, KeyKind::Rsa { modulus_bits: 2048 });
+        for (description, opensc) in [
+            (
+                &ec,
+                "A02A300F0C06656374657374030206C0040101300B0401010303073080020101A10A3008300204000202 0100",
+            ),
+            (
+                &rsa,
+                "302A30100C0772736174657374030206C0040101300A04010203020470020102A10A300830020400020208 00",
+            ),
+        ] {
+            assert_eq!(
+                hex::encode_upper(description.encode()),
+                opensc.replace(' ', "")
+            );
+            assert_eq!(
+                &PrivateKeyDescription::decode(&description.encode()).unwrap(),
+                description
+            );
+        }
         let p521 = PrivateKeyDescription {
             kind: KeyKind::Ec { field_bits: 521 },
             ..ec
