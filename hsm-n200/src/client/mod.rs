@@ -1,6 +1,8 @@
 //! [`N200Client`]: the async client of one N200, one shared keep-alive HTTPS pool per device,
 //! bound to a crypto core.
 
+#[macro_use]
+pub(crate) mod both_forms;
 pub(crate) mod get_api;
 pub(crate) mod post_api;
 

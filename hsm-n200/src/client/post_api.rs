@@ -10,7 +10,7 @@ use crate::client::N200Client;
 use crate::protocol::commands::{Command, Field};
 use crate::protocol::form::Fields;
 use crate::protocol::keytypes::curve_family;
-use crate::protocol::model::{DeviceTime, GeneratedKey, KeyEntry, KeyList, Object, RandomBytes};
+use crate::protocol::model::{GeneratedKey, KeyEntry, Object};
 use crate::protocol::{parse, sigformat};
 
 /// The ACL the record uses for every key (`FFFF`: the bit meanings are not public).
@@ -34,12 +34,15 @@ fn hash_name(algorithm: SignAlgorithm) -> &'static str {
     }
 }
 
+commands_of_both_forms!(N200Client);
+
 impl N200Client {
-    fn core_fields(&self) -> Fields {
+    /// What each POST request carries besides its own fields: the bound core.
+    fn fields(&self) -> Fields {
         Fields::new().with(Field::Core, self.core.to_string())
     }
 
-    async fn post(&self, command: Command, fields: &Fields) -> Result<Object> {
+    async fn send(&self, command: Command, fields: &Fields) -> Result<Object> {
         self.transport.post(command, fields).await
     }
 
@@ -103,7 +106,7 @@ impl N200Client {
     ) -> Result<GeneratedKey> {
         let (family, bits) = curve_family(curve);
         let fields = self
-            .core_fields()
+            .fields()
             .with(Field::Curve, family)
             .with(Field::KeySize, bits.to_string())
             .new_key(acl, pin, nice_name);
@@ -155,7 +158,7 @@ impl N200Client {
         acl: &str,
     ) -> Result<GeneratedKey> {
         let fields = self
-            .core_fields()
+            .fields()
             .with(Field::KeySize, bits.to_string())
             .new_key(acl, pin, nice_name);
         self.generate(command, &fields, nice_name, (key_type, bits))
@@ -193,7 +196,7 @@ impl N200Client {
         let (family, bits) = curve_family(curve);
         let scalar_hex = Zeroizing::new(hex::encode_upper(scalar));
         let fields = self
-            .core_fields()
+            .fields()
             .with(Field::Curve, family)
             .new_key(acl, pin, nice_name)
             .with(Field::KeyToImport, scalar_hex.as_str());
@@ -204,16 +207,6 @@ impl N200Client {
             Created::Answered(answer) => parse::text_result_of("n200.import_ecc_key", &answer),
             Created::Found(entry) => Ok(entry.key_id),
         }
-    }
-
-    /// `listkeys` of one key type (`NIST`, `SECP`, `Brainpool`, `RSA`, `SYM`) on the bound core.
-    ///
-    /// # Errors
-    /// Transport, authentication and device errors.
-    pub async fn list_keys(&self, key_type: &str) -> Result<KeyList> {
-        let fields = self.core_fields().with(Field::KeyType, key_type);
-        let answer = self.post(Command::ListKeys, &fields).await?;
-        parse::key_list_of("n200.list_keys", &answer)
     }
 
     /// `listkeys` on each of `cores`: every key with the core it lives on.
@@ -231,81 +224,6 @@ impl N200Client {
             out.extend(list.keys.into_iter().map(|k| (*core, k)));
         }
         Ok(out)
-    }
-
-    /// `getkeyattributes` of the key `nice_name` on the bound core.
-    ///
-    /// # Errors
-    /// [`ErrorKind::NotFound`](hsm_core::ErrorKind::NotFound) for an unknown key (or an empty
-    /// answer); transport and device errors.
-    pub async fn key_attributes(&self, nice_name: &str) -> Result<KeyEntry> {
-        let fields = self.core_fields().with(Field::NiceName, nice_name);
-        let answer = self.post(Command::GetKeyAttributes, &fields).await?;
-        parse::key_attributes_of(&answer, nice_name)
-    }
-
-    /// `encrypt` with the symmetric key `nice_name` (`mode` e.g. `CBC`): hex ciphertext. `data`
-    /// is text, as in the record (`hello-world`).
-    ///
-    /// # Errors
-    /// Transport, authentication and device errors.
-    pub async fn encrypt(
-        &self,
-        nice_name: &str,
-        pin: &SecretString,
-        mode: &str,
-        data: &str,
-    ) -> Result<String> {
-        self.cipher(Command::Encrypt, nice_name, pin, mode, data)
-            .await
-    }
-
-    /// `decrypt` with the symmetric key `nice_name`: the plaintext.
-    ///
-    /// # Errors
-    /// Transport, authentication and device errors.
-    pub async fn decrypt(
-        &self,
-        nice_name: &str,
-        pin: &SecretString,
-        mode: &str,
-        hex_data: &str,
-    ) -> Result<String> {
-        self.cipher(Command::Decrypt, nice_name, pin, mode, hex_data)
-            .await
-    }
-
-    async fn cipher(
-        &self,
-        command: Command,
-        nice_name: &str,
-        pin: &SecretString,
-        mode: &str,
-        data: &str,
-    ) -> Result<String> {
-        let fields = self.core_fields().cipher(nice_name, pin, mode, data);
-        let answer = self.post(command, &fields).await?;
-        parse::text_result_of(&command.operation(), &answer)
-    }
-
-    /// `getrandom`: `n` random bytes from the bound core.
-    ///
-    /// # Errors
-    /// Transport and device errors; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) if the
-    /// answer is not `n` bytes of hex.
-    pub async fn get_random(&self, n: usize) -> Result<RandomBytes> {
-        let fields = self.core_fields().with(Field::Numbers, n.to_string());
-        let answer = self.post(Command::GetRandom, &fields).await?;
-        parse::random_of(&answer, n)
-    }
-
-    /// `timestamp`: the device clock.
-    ///
-    /// # Errors
-    /// Transport and device errors.
-    pub async fn timestamp(&self) -> Result<DeviceTime> {
-        let answer = self.post(Command::Timestamp, &Fields::new()).await?;
-        parse::time_of(&answer)
     }
 
     /// `signecc` (**unconfirmed** command and fields): signs `digest` with the EC key
@@ -391,7 +309,7 @@ impl N200Client {
         digest: &[u8],
     ) -> Result<Object> {
         let mut fields = self
-            .core_fields()
+            .fields()
             .with(Field::NiceName, nice_name)
             .with(Field::Pin, pin.expose_secret())
             .with(Field::HashAlgorithm, hash_name(algorithm));
@@ -404,7 +322,7 @@ impl N200Client {
             fields = fields.with(Field::Padding, padding);
         }
         let fields = fields.with(Field::Hash, hex::encode_upper(digest));
-        self.post(command, &fields).await
+        self.send(command, &fields).await
     }
 
     /// `verifyecc` (**unconfirmed**): asks the device whether `signature` over `digest` is valid.
@@ -420,12 +338,12 @@ impl N200Client {
         signature: &Signature,
     ) -> Result<bool> {
         let fields = self
-            .core_fields()
+            .fields()
             .with(Field::NiceName, nice_name)
             .with(Field::HashAlgorithm, hash_name(algorithm))
             .with(Field::Hash, hex::encode_upper(digest))
             .with(Field::Signature, hex::encode_upper(signature.to_der()));
-        let answer = self.post(Command::VerifyEcc, &fields).await?;
+        let answer = self.send(Command::VerifyEcc, &fields).await?;
         parse::verification_of("n200.verify_ecc", &answer)
     }
 
@@ -439,7 +357,7 @@ impl N200Client {
     /// authentication and device errors.
     pub async fn delete_key(&self, nice_name: &str, pin: &SecretString) -> Result<()> {
         let fields = self
-            .core_fields()
+            .fields()
             .with(Field::NiceName, nice_name)
             .with(Field::Pin, pin.expose_secret());
         let failure = match self.transport.post_call(Command::DeleteKey, &fields).await {
