@@ -39,10 +39,8 @@ use crate::algorithm::SignAlgorithm;
 use crate::async_store::{AsyncKeyStore, AsyncSigner, BoxFuture};
 use crate::error::{ErrorKind, Result};
 use crate::key_id::KeyId;
-use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
-use crate::public_key::PublicKey;
 use crate::signature::Signature;
-use crate::store::{Capabilities, KeyStore, Signer};
+use crate::store::{KeyStore, Signer};
 
 /// One finished call, as an [`Observer`] sees it.
 #[derive(Clone, Debug)]
@@ -105,6 +103,31 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
+    /// A call about no key that signs nothing.
+    fn new(backend: &'static str, operation: &'static str) -> Self {
+        Self {
+            backend,
+            operation,
+            key: None,
+            algorithm: None,
+            messages: 0,
+        }
+    }
+
+    /// The call is about `key`.
+    fn about(self, key: Option<&'a KeyId>) -> Self {
+        Self { key, ..self }
+    }
+
+    /// The call signs `messages` messages with `algorithm`.
+    fn signing(self, algorithm: SignAlgorithm, messages: usize) -> Self {
+        Self {
+            algorithm: Some(algorithm),
+            messages,
+            ..self
+        }
+    }
+
     fn span(&self) -> tracing::Span {
         tracing::debug_span!(
             "hsm.call",
@@ -115,12 +138,7 @@ impl<'a> Call<'a> {
         )
     }
 
-    fn finish(
-        self,
-        observer: &dyn Observer,
-        outcome: std::result::Result<(), (ErrorKind, Option<u32>)>,
-        started: Instant,
-    ) {
+    fn finish(self, observer: &dyn Observer, outcome: Outcome, started: Instant) {
         let latency = started.elapsed();
         let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         match outcome {
@@ -142,16 +160,19 @@ impl<'a> Call<'a> {
     }
 }
 
-fn outcome_of<T>(result: &Result<T>) -> std::result::Result<(), (ErrorKind, Option<u32>)> {
+/// How a call ended, as [`Call::finish`] takes it: `Ok`, or the error's kind and the PIN tries
+/// left it tells.
+type Outcome = std::result::Result<(), (ErrorKind, Option<u32>)>;
+
+fn outcome_of<T>(result: &Result<T>) -> Outcome {
     result
         .as_ref()
         .map(drop)
         .map_err(|e| (e.kind(), e.retries_left()))
 }
 
-fn outcome_of_many(
-    results: &[Result<Signature>],
-) -> std::result::Result<(), (ErrorKind, Option<u32>)> {
+/// The outcome of a batch: its first failure, if any.
+fn outcome_of_many(results: &[Result<Signature>]) -> Outcome {
     results
         .iter()
         .find_map(|r| r.as_ref().err())
@@ -159,27 +180,28 @@ fn outcome_of_many(
 }
 
 impl<H> Observed<H> {
-    fn blocking<T>(&self, call: Call<'_>, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    fn blocking<T>(&self, call: Call<'_>, outcome: fn(&T) -> Outcome, f: impl FnOnce() -> T) -> T {
         let span = call.span();
         let _entered = span.enter();
         let started = Instant::now();
         let result = f();
-        call.finish(self.observer.as_ref(), outcome_of(&result), started);
+        call.finish(self.observer.as_ref(), outcome(&result), started);
         result
     }
 
     fn asynchronous<'a, T: Send + 'a>(
         &'a self,
         call: Call<'a>,
-        future: impl Future<Output = Result<T>> + Send + 'a,
-    ) -> BoxFuture<'a, Result<T>> {
+        outcome: fn(&T) -> Outcome,
+        future: impl Future<Output = T> + Send + 'a,
+    ) -> BoxFuture<'a, T> {
         let span = call.span();
         let observer = Arc::clone(&self.observer);
         Box::pin(
             async move {
                 let started = Instant::now();
                 let result = future.await;
-                call.finish(observer.as_ref(), outcome_of(&result), started);
+                call.finish(observer.as_ref(), outcome(&result), started);
                 result
             }
             .instrument(span),
@@ -187,311 +209,85 @@ impl<H> Observed<H> {
     }
 }
 
-macro_rules! call {
-    ($self:ident, $backend:expr, $op:literal) => {
-        Call {
-            backend: $backend,
-            operation: $op,
-            key: None,
-            algorithm: None,
-            messages: 0,
-        }
+/// The [`Call`] of a trait method, from its kind, name and arguments as the method tables pass
+/// them (see [`crate::forward`]): the key it acts on (a template's or an import request's id)
+/// and, for signing, the algorithm and how many messages it signs.
+macro_rules! call_of {
+    ($backend:expr, call $method:ident($(copy $len:ident)?)) => {
+        Call::new($backend, stringify!($method))
     };
-    ($self:ident, $backend:expr, $op:literal, $key:expr) => {
-        Call {
-            backend: $backend,
-            operation: $op,
-            key: Some($key),
-            algorithm: None,
-            messages: 0,
-        }
+    ($backend:expr, call $method:ident(ref $first:ident $(, ref $more:ident)*)) => {
+        Call::new($backend, stringify!($method)).about(key_of!($first $first))
     };
-    ($self:ident, $backend:expr, $op:literal, $key:expr, $alg:expr, $n:expr) => {
-        Call {
-            backend: $backend,
-            operation: $op,
-            key: Some($key),
-            algorithm: Some($alg),
-            messages: $n,
-        }
+    ($backend:expr, call $method:ident(ref $key:ident, copy $algorithm:ident, ref $message:ident)) => {
+        Call::new($backend, stringify!($method))
+            .about(Some($key))
+            .signing($algorithm, 1)
+    };
+    ($backend:expr, batch $method:ident(ref $key:ident, copy $algorithm:ident, ref $messages:ident)) => {
+        Call::new($backend, stringify!($method))
+            .about(Some($key))
+            .signing($algorithm, $messages.len())
     };
 }
 
-impl<H: KeyStore> KeyStore for Observed<H> {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        self.blocking(call!(self, self.inner.backend(), "list_keys"), || {
-            self.inner.list_keys()
-        })
-    }
-
-    fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-        self.blocking(call!(self, self.inner.backend(), "key_info", key), || {
-            self.inner.key_info(key)
-        })
-    }
-
-    fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
-        self.blocking(
-            call!(self, self.inner.backend(), "generate_key", &template.id),
-            || self.inner.generate_key(template),
-        )
-    }
-
-    fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
-        self.blocking(
-            call!(self, self.inner.backend(), "import_key", &request.id),
-            || self.inner.import_key(request),
-        )
-    }
-
-    fn delete_key(&self, key: &KeyId) -> Result<()> {
-        self.blocking(call!(self, self.inner.backend(), "delete_key", key), || {
-            self.inner.delete_key(key)
-        })
-    }
-
-    fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
-        self.blocking(call!(self, self.inner.backend(), "public_key", key), || {
-            self.inner.public_key(key)
-        })
-    }
-
-    fn health(&self) -> Result<()> {
-        self.blocking(call!(self, self.inner.backend(), "health"), || {
-            self.inner.health()
-        })
-    }
-
-    fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
-        self.blocking(
-            call!(self, self.inner.backend(), "certificate", key),
-            || self.inner.certificate(key),
-        )
-    }
-
-    fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
-        self.blocking(
-            call!(self, self.inner.backend(), "store_certificate", key),
-            || self.inner.store_certificate(key, der),
-        )
-    }
-
-    fn delete_certificate(&self, key: &KeyId) -> Result<()> {
-        self.blocking(
-            call!(self, self.inner.backend(), "delete_certificate", key),
-            || self.inner.delete_certificate(key),
-        )
-    }
-
-    fn random(&self, len: usize) -> Result<Vec<u8>> {
-        self.blocking(call!(self, self.inner.backend(), "random"), || {
-            self.inner.random(len)
-        })
-    }
+/// The key a one-key call acts on, from its first argument's name (given twice: once to match,
+/// once to use).
+macro_rules! key_of {
+    (key $key:ident) => {
+        Some($key)
+    };
+    (template $template:ident) => {
+        Some(&$template.id)
+    };
+    (request $request:ident) => {
+        Some(&$request.id)
+    };
 }
 
-impl<H: KeyStore + Signer> Signer for Observed<H> {
-    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
-        self.blocking(
-            call!(self, self.inner.backend(), "sign", key, algorithm, 1),
-            || self.inner.sign(key, algorithm, message),
-        )
-    }
-
-    fn sign_digest(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        self.blocking(
-            call!(self, self.inner.backend(), "sign_digest", key, algorithm, 1),
-            || self.inner.sign_digest(key, algorithm, digest),
-        )
-    }
-
-    fn sign_many(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        messages: &[&[u8]],
-    ) -> Vec<Result<Signature>> {
-        let call = call!(
-            self,
-            self.inner.backend(),
-            "sign_many",
-            key,
-            algorithm,
-            messages.len()
-        );
-        let span = call.span();
-        let _entered = span.enter();
-        let started = Instant::now();
-        let results = self.inner.sign_many(key, algorithm, messages);
-        call.finish(self.observer.as_ref(), outcome_of_many(&results), started);
-        results
-    }
+/// How a call's result becomes its [`Outcome`]: a batch by its first failure.
+macro_rules! outcome_fn {
+    (call) => {
+        outcome_of
+    };
+    (batch) => {
+        |results: &Vec<_>| outcome_of_many(results)
+    };
 }
 
-impl<H: AsyncKeyStore> AsyncKeyStore for Observed<H> {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn list_keys(&self) -> BoxFuture<'_, Result<Vec<KeyInfo>>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "list_keys"),
-            self.inner.list_keys(),
+/// The body macro of `Observed`'s impls (see [`crate::forward`]): `backend` and `capabilities`
+/// go straight through; every other call runs inside [`Observed::blocking`] or
+/// [`Observed::asynchronous`] (the state names which).
+macro_rules! observed {
+    ([$flavour:ident] $this:tt, plain $trait:ident :: $method:ident()) => {
+        $this.inner.$method()
+    };
+    (
+        [$flavour:ident] $this:tt,
+        $kind:ident $trait:ident :: $method:ident($($mode:tt $arg:ident),*)
+    ) => {
+        $this.$flavour(
+            call_of!($this.inner.backend(), $kind $method($($mode $arg),*)),
+            outcome_fn!($kind),
+            observed!(@call $flavour $this.inner.$method($($arg),*)),
         )
-    }
-
-    fn key_info<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<KeyInfo>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "key_info", key),
-            self.inner.key_info(key),
-        )
-    }
-
-    fn generate_key<'a>(&'a self, template: &'a KeyTemplate) -> BoxFuture<'a, Result<KeyInfo>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "generate_key", &template.id),
-            self.inner.generate_key(template),
-        )
-    }
-
-    fn import_key<'a>(&'a self, request: &'a ImportRequest) -> BoxFuture<'a, Result<KeyInfo>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "import_key", &request.id),
-            self.inner.import_key(request),
-        )
-    }
-
-    fn delete_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "delete_key", key),
-            self.inner.delete_key(key),
-        )
-    }
-
-    fn public_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<PublicKey>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "public_key", key),
-            self.inner.public_key(key),
-        )
-    }
-
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "health"),
-            self.inner.health(),
-        )
-    }
-
-    fn certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "certificate", key),
-            self.inner.certificate(key),
-        )
-    }
-
-    fn store_certificate<'a>(&'a self, key: &'a KeyId, der: &'a [u8]) -> BoxFuture<'a, Result<()>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "store_certificate", key),
-            self.inner.store_certificate(key, der),
-        )
-    }
-
-    fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "delete_certificate", key),
-            self.inner.delete_certificate(key),
-        )
-    }
-
-    fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
-        self.asynchronous(
-            call!(self, self.inner.backend(), "random"),
-            self.inner.random(len),
-        )
-    }
+    };
+    (@call blocking $($call:tt)*) => {
+        || $($call)*
+    };
+    (@call asynchronous $($call:tt)*) => {
+        $($call)*
+    };
 }
 
-impl<H: AsyncKeyStore + AsyncSigner> AsyncSigner for Observed<H> {
-    fn sign<'a>(
-        &'a self,
-        key: &'a KeyId,
-        algorithm: SignAlgorithm,
-        message: &'a [u8],
-    ) -> BoxFuture<'a, Result<Signature>> {
-        self.asynchronous(
-            call!(
-                self,
-                AsyncKeyStore::backend(&self.inner),
-                "sign",
-                key,
-                algorithm,
-                1
-            ),
-            self.inner.sign(key, algorithm, message),
-        )
-    }
+crate::impl_blocking_traits! {
+    impl[H: KeyStore] KeyStore for Observed<H>;
+    impl[H: KeyStore + Signer] Signer for Observed<H>;
+    with [observed] [blocking]
+}
 
-    fn sign_digest<'a>(
-        &'a self,
-        key: &'a KeyId,
-        algorithm: SignAlgorithm,
-        digest: &'a [u8],
-    ) -> BoxFuture<'a, Result<Signature>> {
-        self.asynchronous(
-            call!(
-                self,
-                AsyncKeyStore::backend(&self.inner),
-                "sign_digest",
-                key,
-                algorithm,
-                1
-            ),
-            self.inner.sign_digest(key, algorithm, digest),
-        )
-    }
-
-    fn sign_many<'a>(
-        &'a self,
-        key: &'a KeyId,
-        algorithm: SignAlgorithm,
-        messages: &'a [&'a [u8]],
-    ) -> BoxFuture<'a, Vec<Result<Signature>>> {
-        let call = call!(
-            self,
-            AsyncKeyStore::backend(&self.inner),
-            "sign_many",
-            key,
-            algorithm,
-            messages.len()
-        );
-        let span = call.span();
-        let observer = Arc::clone(&self.observer);
-        let batch = self.inner.sign_many(key, algorithm, messages);
-        Box::pin(
-            async move {
-                let started = Instant::now();
-                let results = batch.await;
-                call.finish(observer.as_ref(), outcome_of_many(&results), started);
-                results
-            }
-            .instrument(span),
-        )
-    }
+crate::impl_async_traits! {
+    impl[H: AsyncKeyStore] AsyncKeyStore for Observed<H>;
+    impl[H: AsyncKeyStore + AsyncSigner] AsyncSigner for Observed<H>;
+    with [observed] [asynchronous]
 }
