@@ -13,7 +13,15 @@ if ! hsm_sc_pcscd_up; then
         rm -f /run/pcscd/pcscd.comm
     fi
     pgrep -x pcscd >/dev/null 2>&1 || {
-        pcscd -f > "${TMPDIR:-/tmp}/hsm-sc-pcscd.log" 2>&1 &
+        # pcscd outlives this script: it must not inherit descriptors beyond 0-2 (a `flock`
+        # around the caller would otherwise stay held by pcscd for as long as it runs).
+        (
+            for fd in /proc/$BASHPID/fd/*; do
+                n=${fd##*/}
+                [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-"
+            done
+            exec pcscd -f
+        ) > "${TMPDIR:-/tmp}/hsm-sc-pcscd.log" 2>&1 &
         disown 2>/dev/null || true
     }
     for _ in $(seq 50); do hsm_sc_pcscd_up && break; sleep 0.2; done
