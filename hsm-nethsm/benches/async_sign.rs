@@ -9,84 +9,30 @@
 //! Each with one caller and with 16 callers in flight (16 threads, or 16 tasks). The simulator
 //! runs on a runtime of its own, the same one for every case. At the end the bench prints the
 //! time per signature of each case and its ratio to the blocking path.
-#![allow(
-    missing_docs,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stderr,
-    clippy::indexing_slicing,
-    clippy::cast_precision_loss
-)]
+#![allow(clippy::print_stderr, clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hsm_core::asynchronous::AsyncOverBlocking;
-use hsm_core::{
-    AsyncSigner as _, Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _,
-};
-use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
-use hsm_nethsm::{AsyncNetHsm, Credentials, NetHsm, NetHsmClient};
-use secrecy::SecretString;
+use hsm_core::{AsyncSigner as _, Signer as _};
+use hsm_nethsm::AsyncNetHsm;
+use hsm_testkit::bench::{self, Measured};
+use support::{ALGORITHM, SimBench};
 
-const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
 const CALLERS: u64 = 16;
 
-/// Time and signatures measured per case, for the summary.
-static MEASURED: Mutex<Vec<(String, Duration, u64)>> = Mutex::new(Vec::new());
-
-fn record(case: &str, took: Duration, signatures: u64) {
-    let mut measured = MEASURED.lock().unwrap();
-    match measured.iter_mut().find(|(c, _, _)| c == case) {
-        Some(entry) => {
-            entry.1 += took;
-            entry.2 += signatures;
-        }
-        None => measured.push((case.to_owned(), took, signatures)),
-    }
-}
-
-/// Microseconds per signature of `case`.
-fn per_signature(case: &str) -> Option<f64> {
-    let measured = MEASURED.lock().unwrap();
-    let (_, took, n) = measured.iter().find(|(c, _, _)| c == case)?;
-    Some(took.as_secs_f64() * 1e6 / *n as f64)
-}
-
 fn async_sign(c: &mut Criterion) {
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("sim")
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = Simulator::start(SimConfig::default(), server.handle()).unwrap();
-    let client = || {
-        NetHsmClient::builder("127.0.0.1", sim.addr().port())
-            .credentials(Credentials::new(
-                "operator",
-                SecretString::from(OPERATOR_PASSPHRASE),
-            ))
-            .tls(sim.tls_options())
-            .build()
-            .unwrap()
-    };
-    let service = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let key: KeyId = "asyncbench".parse().unwrap();
-    let blocking = Arc::new(NetHsm::new(client()).unwrap().with_admin(Credentials::new(
-        "admin",
-        SecretString::from(ADMIN_PASSPHRASE),
-    )));
-    blocking
-        .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .unwrap();
-    let native = AsyncNetHsm::new(client());
-    let bridged = AsyncOverBlocking::new(Arc::new(NetHsm::new(client()).unwrap()));
+    let bench = SimBench::start("asyncbench");
+    let key = bench.key.clone();
+    let service = bench::runtime("service");
+    let blocking = bench.blocking();
+    let native = AsyncNetHsm::new(bench.client());
+    let bridged = AsyncOverBlocking::new(bench.blocking());
+    let measured = Measured::default();
     // Warm: 16 connections in each pool, the key cached.
     let warm: Vec<Vec<u8>> = (0..CALLERS as u32)
         .map(|i| i.to_be_bytes().to_vec())
@@ -112,32 +58,32 @@ fn async_sign(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("blocking/one_caller", |b| {
         b.iter_custom(|iters| {
-            let started = Instant::now();
-            for i in 0..iters {
-                blocking.sign(&key, ALGORITHM, &i.to_be_bytes()).unwrap();
-            }
-            let took = started.elapsed();
-            record("blocking/one_caller", took, iters);
-            took
+            measured.sample("blocking/one_caller", iters, || {
+                let started = Instant::now();
+                for i in 0..iters {
+                    blocking.sign(&key, ALGORITHM, &i.to_be_bytes()).unwrap();
+                }
+                started.elapsed()
+            })
         });
     });
     let one_task = |hsm: Arc<dyn hsm_core::AsyncHsm>, case: &'static str| {
         let key = key.clone();
-        let service = &service;
+        let (service, measured) = (&service, &measured);
         move |b: &mut criterion::Bencher<'_>| {
             b.iter_custom(|iters| {
                 let hsm = Arc::clone(&hsm);
                 let key = key.clone();
-                let task = service.spawn(async move {
-                    let started = Instant::now();
-                    for i in 0..iters {
-                        hsm.sign(&key, ALGORITHM, &i.to_be_bytes()).await.unwrap();
-                    }
-                    started.elapsed()
-                });
-                let took = service.block_on(task).unwrap();
-                record(case, took, iters);
-                took
+                measured.sample(case, iters, || {
+                    let task = service.spawn(async move {
+                        let started = Instant::now();
+                        for i in 0..iters {
+                            hsm.sign(&key, ALGORITHM, &i.to_be_bytes()).await.unwrap();
+                        }
+                        started.elapsed()
+                    });
+                    service.block_on(task).unwrap()
+                })
             });
         }
     };
@@ -153,48 +99,52 @@ fn async_sign(c: &mut Criterion) {
     group.throughput(Throughput::Elements(CALLERS));
     group.bench_function("blocking/16_in_flight", |b| {
         b.iter_custom(|iters| {
-            let started = Instant::now();
-            std::thread::scope(|scope| {
-                for t in 0..CALLERS {
-                    let (blocking, key) = (&blocking, &key);
-                    let _ = scope.spawn(move || {
-                        for i in 0..iters {
-                            blocking
-                                .sign(key, ALGORITHM, &[t.to_be_bytes(), i.to_be_bytes()].concat())
-                                .unwrap();
-                        }
-                    });
-                }
-            });
-            let took = started.elapsed();
-            record("blocking/16_in_flight", took, iters * CALLERS);
-            took
+            measured.sample("blocking/16_in_flight", iters * CALLERS, || {
+                let started = Instant::now();
+                std::thread::scope(|scope| {
+                    for t in 0..CALLERS {
+                        let (blocking, key) = (&blocking, &key);
+                        let _ = scope.spawn(move || {
+                            for i in 0..iters {
+                                blocking
+                                    .sign(
+                                        key,
+                                        ALGORITHM,
+                                        &[t.to_be_bytes(), i.to_be_bytes()].concat(),
+                                    )
+                                    .unwrap();
+                            }
+                        });
+                    }
+                });
+                started.elapsed()
+            })
         });
     });
     let tasks = |hsm: Arc<dyn hsm_core::AsyncHsm>, case: &'static str| {
         let key = key.clone();
-        let service = &service;
+        let (service, measured) = (&service, &measured);
         move |b: &mut criterion::Bencher<'_>| {
             b.iter_custom(|iters| {
-                let took = service.block_on(async {
-                    let started = Instant::now();
-                    let mut set = tokio::task::JoinSet::new();
-                    for t in 0..CALLERS {
-                        let (hsm, key) = (Arc::clone(&hsm), key.clone());
-                        let _ = set.spawn(async move {
-                            for i in 0..iters {
-                                let message = [t.to_be_bytes(), i.to_be_bytes()].concat();
-                                hsm.sign(&key, ALGORITHM, &message).await.unwrap();
-                            }
-                        });
-                    }
-                    while let Some(done) = set.join_next().await {
-                        done.unwrap();
-                    }
-                    started.elapsed()
-                });
-                record(case, took, iters * CALLERS);
-                took
+                measured.sample(case, iters * CALLERS, || {
+                    service.block_on(async {
+                        let started = Instant::now();
+                        let mut set = tokio::task::JoinSet::new();
+                        for t in 0..CALLERS {
+                            let (hsm, key) = (Arc::clone(&hsm), key.clone());
+                            let _ = set.spawn(async move {
+                                for i in 0..iters {
+                                    let message = [t.to_be_bytes(), i.to_be_bytes()].concat();
+                                    hsm.sign(&key, ALGORITHM, &message).await.unwrap();
+                                }
+                            });
+                        }
+                        while let Some(done) = set.join_next().await {
+                            done.unwrap();
+                        }
+                        started.elapsed()
+                    })
+                })
             });
         }
     };
@@ -213,11 +163,11 @@ fn async_sign(c: &mut Criterion) {
 
     eprintln!("\nper signature, and against the blocking path with the same callers:");
     for callers in ["one_caller", "16_in_flight"] {
-        let Some(base) = per_signature(&format!("blocking/{callers}")) else {
+        let Some(base) = measured.per_signature_us(&format!("blocking/{callers}")) else {
             continue;
         };
         for path in ["blocking", "async", "async_over_blocking"] {
-            if let Some(us) = per_signature(&format!("{path}/{callers}")) {
+            if let Some(us) = measured.per_signature_us(&format!("{path}/{callers}")) {
                 eprintln!("{callers:>13} {path:>20}: {us:>8.1} us  {:.2}x", us / base);
             }
         }

@@ -1,7 +1,7 @@
 //! `NetHsm::list_keys` over 200 keys on the simulator with 2 ms added to every answer (a
 //! network): the details fetched one after another (what it did before), and concurrently
 //! (up to 16 in flight on the pool, what it does now). Both on the same warm connection pool.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
 use std::time::Duration;

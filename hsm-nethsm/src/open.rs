@@ -12,6 +12,34 @@ use crate::client::{Credentials, NetHsmClientBuilder, RetryPolicy};
 const OP: &str = "nethsm.open";
 
 #[cfg(feature = "sim")]
+impl AsyncNetHsm {
+    /// The simulator this backend started (`nethsm+sim:`), if any.
+    #[must_use]
+    pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
+        self.kept_alive()?.downcast_ref()
+    }
+}
+
+#[cfg(feature = "sim")]
+impl NetHsm {
+    /// The simulator this backend started (`nethsm+sim:`), if any.
+    #[must_use]
+    pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
+        self.to_async_ref().simulator()
+    }
+}
+
+/// What a backend over the built-in simulator can do: every NetHSM's capabilities without the
+/// key types this build of the simulator does not offer.
+#[cfg(feature = "sim")]
+fn simulator_capabilities(mut capabilities: hsm_core::Capabilities) -> hsm_core::Capabilities {
+    capabilities.key_specs.retain(|spec| {
+        crate::protocol::key_types::key_type(*spec).is_none_or(|(t, _)| crate::sim::offers(t))
+    });
+    capabilities
+}
+
+#[cfg(feature = "sim")]
 impl crate::sim::Simulator {
     /// A client builder for this simulator that trusts exactly the certificate it serves now
     /// (add the credentials, e.g. [`crate::sim::OPERATOR_USER`]).
@@ -256,9 +284,9 @@ fn open_simulator(
             simulator.default_passphrase(crate::sim::ADMIN_USER),
         )
     });
-    let hsm = AsyncNetHsm::new(configure(builder, options).build()?)
-        .with_admin(admin)
-        .with_simulator(simulator);
+    let hsm = AsyncNetHsm::new(configure(builder, options).build()?).with_admin(admin);
+    let capabilities = simulator_capabilities(hsm.capabilities());
+    let hsm = hsm.serving(std::sync::Arc::new(simulator), capabilities);
     Ok(finish(hsm, options))
 }
 

@@ -2,15 +2,6 @@
 //! some requests against the scripted server): random bytes, lock and unlock, tag restrictions
 //! on keys and operators, passphrase changes, filtered listings, and the requests of CSRs,
 //! certificates, moves, labels and encryption.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr,
-    missing_docs,
-    unreachable_pub
-)]
 
 mod support;
 

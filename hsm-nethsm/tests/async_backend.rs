@@ -1,14 +1,7 @@
 //! `AsyncNetHsm`, the native async backend, against the simulator: the hsm-core conformance
 //! suite, one handle shared by many tasks, `health()` in every device state, and `OpenOptions`
 //! given in code. (No thread per call: `tests/async_threads.rs`, alone in its process.)
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;

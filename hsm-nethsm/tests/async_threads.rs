@@ -1,14 +1,7 @@
 //! No OS thread per call: thread ids of this process (/proc/self/task) watched while a tokio
 //! service signs 10 000 times through `AsyncNetHsm`. In a file of its own, so that no other
 //! test's threads come and go in the same process; its tests run one at a time.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -2,13 +2,7 @@
 //! Nitrokey's PKCS#11 module, concurrent listing, ECDSA signatures in hsm-core's one form, and
 //! import of every key type it claims, each checked with OpenSSL; certificates stored with keys
 //! and the device's random generator.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::panic, clippy::unwrap_used)]
 
 mod support;
 

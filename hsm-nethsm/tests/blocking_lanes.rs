@@ -4,13 +4,7 @@
 //! own, so that no other test's threads and sockets come and go in the same process; its tests
 //! run one at a time.
 #![cfg(feature = "sim")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,14 +1,7 @@
 //! The retry, failover and hostile-answer policy of the client (crate README, "Faults"),
 //! against a scripted HTTPS server on loopback: each case names the answers the server gives
 //! and checks both the result and exactly which requests were sent.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs,
-    unreachable_pub
-)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -3,13 +3,7 @@
 //! the status code must be one the spec documents for that operation, and a JSON body must
 //! validate against the documented schema (types, required and known properties, enums,
 //! patterns, lengths, `$ref`s).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::panic, clippy::unwrap_used)]
 
 mod support;
 

@@ -5,14 +5,7 @@
 //!
 //! Needs the venv made by `scripts/ci.d/nethsm.sh` (`HSM_NETHSM_VENV`, default
 //! `/var/cache/hsm-rs/venv-nethsm`): fails when it is missing and `CI` is set, else skips.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr,
-    missing_docs
-)]
+#![allow(clippy::print_stderr, clippy::unwrap_used)]
 
 mod support;
 

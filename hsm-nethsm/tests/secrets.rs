@@ -2,13 +2,6 @@
 //! restore, PEM key import, force-new, generate, sign, wrong passwords, the throttle) runs with every `tracing` event at TRACE, from this crate and from its HTTP and
 //! TLS stack, captured into a buffer; no passphrase, and no Basic-auth header value, appears in
 //! it, nor in any error's `Display` or `Debug`, nor in the `Debug` of any value that holds one.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
 
 use hsm_core::testkit::{Secrets, TraceCapture, error_text};
 use hsm_core::{Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _};

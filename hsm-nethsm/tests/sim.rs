@@ -1,11 +1,5 @@
 //! The NetHSM backend against its simulator over real HTTPS on loopback.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

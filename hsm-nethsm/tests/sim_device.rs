@@ -2,13 +2,7 @@
 //! written, the TLS key, CSR and certificate (checked with the `openssl` CLI; a new key is
 //! served to new connections), backup and
 //! restore into a fresh device, reboot, shutdown, updates and factory reset.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

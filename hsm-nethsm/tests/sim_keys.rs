@@ -1,13 +1,7 @@
 //! The simulator's key features through the typed client: namespaces (isolated key spaces,
 //! namespace administrators' limits), AES-CBC keys (checked against the `openssl` CLI),
 //! stored certificates, PEM import, moves, labels and prefixed listings.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

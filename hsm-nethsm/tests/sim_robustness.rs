@@ -1,13 +1,7 @@
 //! The simulator answers like the device whatever it is sent: malformed bodies to every
 //! operation of the spec, RSA keys whose numbers are no key, slow key generation beside cheap
 //! requests, and `Allow` headers that name exactly the spec's methods of each path.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::indexing_slicing, clippy::panic, clippy::unwrap_used)]
 
 mod support;
 

@@ -1,14 +1,7 @@
 //! A bounded soak: 8 threads sign for `HSM_SOAK_SECS` seconds (default 20) through one backend
 //! against the simulator: zero errors, every signature verifies, and neither the process's file
 //! descriptors nor the connections the simulator accepted grow from the end of warm-up to the end.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::print_stderr,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 

@@ -170,13 +170,6 @@ impl NetHsm {
         self.blocking.block_on(future)
     }
 
-    /// The simulator this backend started (`nethsm+sim:`), if any.
-    #[cfg(feature = "sim")]
-    #[must_use]
-    pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
-        self.to_async_ref().simulator()
-    }
-
     /// Forgets what this backend cached of every key (type, mechanisms, public key), so the
     /// next use asks the device again: for keys another client may have deleted or replaced.
     /// The thread lanes share the cache.

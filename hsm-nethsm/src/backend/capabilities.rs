@@ -1,5 +1,5 @@
-//! What a NetHSM backend handle declares: every key type and algorithm of the device, or
-//! over the built-in simulator, what that simulator offers.
+//! What a NetHSM backend handle declares: every key type and algorithm of the device, or what
+//! the device behind the handle offers when `open` says less (the built-in simulator).
 
 use hsm_core::{Capabilities, Curve, KeySpec, SignAlgorithm};
 
@@ -28,25 +28,14 @@ pub(crate) fn capabilities() -> Capabilities {
         .with_random(true)
 }
 
-/// What a backend over the built-in simulator can do: [`capabilities`] without the key
-/// types this build of the simulator does not offer.
-#[cfg(feature = "sim")]
-fn simulator_capabilities() -> Capabilities {
-    let mut capabilities = capabilities();
-    capabilities.key_specs.retain(|spec| {
-        crate::protocol::key_types::key_type(*spec).is_none_or(|(t, _)| crate::sim::offers(t))
-    });
-    capabilities
-}
-
 impl AsyncNetHsm {
     /// Every NetHSM key type: RSA, EC (P-256, P-384, P-521, secp256k1, brainpoolP256r1,
     /// brainpoolP384r1, brainpoolP512r1), Ed25519 and AES (`Generic` keys with AES-CBC
     /// encryption and decryption); all signing modes; import and delete. The device does not
     /// report an AES key's length: [`Self::key_info`] knows the spec of the AES keys this
     /// backend generated, and says `None` for others. Over the built-in simulator
-    /// (`nethsm+sim:`), the key types that simulator offers ([`crate::sim::offers`]:
-    /// brainpoolP512r1 only with the `sim-openssl` feature).
+    /// (`nethsm+sim:`), the key types that simulator offers (brainpoolP512r1 only with the
+    /// `sim-openssl` feature).
     ///
     /// The device's random generator (`POST /random`, which needs the main user to be an
     /// Operator) always. Certificates stored with keys only when the handle has an
@@ -56,14 +45,9 @@ impl AsyncNetHsm {
     /// Operator may do, stays available on [`NetHsmClient::key_certificate`](crate::NetHsmClient::key_certificate)).
     #[must_use]
     pub fn capabilities(&self) -> Capabilities {
-        #[cfg(feature = "sim")]
-        let capabilities = if self.inner.simulator.is_some() {
-            simulator_capabilities()
-        } else {
-            capabilities()
-        };
-        #[cfg(not(feature = "sim"))]
-        let capabilities = capabilities();
-        capabilities.with_certificates(self.inner.has_admin)
+        self.inner
+            .capabilities
+            .clone()
+            .with_certificates(self.inner.has_admin)
     }
 }

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use crate::backend::trace::traced;
 use crate::protocol::key_ids;
 use crate::protocol::{DecryptMode, DecryptRequest, EncryptMode, EncryptRequest};
-use crate::{AsyncNetHsm, NetHsm};
+use crate::{AsyncNetHsm, NetHsm, NetHsmClient};
 
 /// An AES-CBC ciphertext and the IV it was made with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,19 +32,16 @@ impl AsyncNetHsm {
         plaintext: &[u8],
         iv: Option<&[u8]>,
     ) -> Result<Sealed> {
-        let id = key_ids::to_device(key, "nethsm.encrypt")?;
         let request = EncryptRequest {
             mode: EncryptMode::AesCbc,
             message: plaintext.to_vec(),
             iv: iv.map(<[u8]>::to_vec),
         };
-        let answer = traced(
-            "encrypt",
-            Some(key),
-            None,
-            self.client().encrypt(&id, &request),
-        )
-        .await?;
+        let answer = self
+            .with_key(("encrypt", "nethsm.encrypt"), key, async |client, id| {
+                client.encrypt(id, &request).await
+            })
+            .await?;
         Ok(Sealed {
             ciphertext: answer.encrypted,
             iv: answer.iv,
@@ -64,20 +61,29 @@ impl AsyncNetHsm {
         ciphertext: &[u8],
         iv: Option<&[u8]>,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let id = key_ids::to_device(key, "nethsm.decrypt")?;
         let request = DecryptRequest {
             mode,
             encrypted: ciphertext.to_vec(),
             iv: iv.map(<[u8]>::to_vec),
         };
-        let answer = traced(
-            "decrypt",
-            Some(key),
-            None,
-            self.client().decrypt(&id, &request),
-        )
-        .await?;
+        let answer = self
+            .with_key(("decrypt", "nethsm.decrypt"), key, async |client, id| {
+                client.decrypt(id, &request).await
+            })
+            .await?;
         Ok(Zeroizing::new(answer.decrypted.clone()))
+    }
+
+    /// `call` with the client and `key`'s device id, traced as `name`; `operation` names a
+    /// bad key id.
+    async fn with_key<T>(
+        &self,
+        (name, operation): (&'static str, &'static str),
+        key: &KeyId,
+        call: impl AsyncFnOnce(&NetHsmClient, &str) -> Result<T>,
+    ) -> Result<T> {
+        let id = key_ids::to_device(key, operation)?;
+        traced(name, Some(key), None, call(self.client(), &id)).await
     }
 }
 

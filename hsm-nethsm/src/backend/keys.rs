@@ -3,7 +3,7 @@
 
 use hsm_core::store::check_algorithm_fits;
 use hsm_core::{
-    Error, ImportRequest, KeyId, KeyInfo, KeyTemplate, PrivateKeyParts, PublicKey, Result,
+    Error, ImportRequest, KeyId, KeyInfo, KeySpec, KeyTemplate, PrivateKeyParts, PublicKey, Result,
     SignAlgorithm,
 };
 
@@ -60,11 +60,7 @@ impl AsyncNetHsm {
 
     async fn generate_key_untraced(&self, template: &KeyTemplate) -> Result<KeyInfo> {
         const OP: &str = "nethsm.generate_key";
-        if !self.capabilities().has_spec(template.spec) {
-            return Err(Error::unsupported(OP, format!("{} keys", template.spec)));
-        }
-        let (key_type, length) = key_types::key_type(template.spec)
-            .ok_or_else(|| Error::unsupported(OP, format!("{} keys", template.spec)))?;
+        let (key_type, length) = self.device_key_type(template.spec, OP)?;
         let id = key_ids::to_device(&template.id, OP)?;
         let mechanisms = signing::mechanisms(template.spec, &template.effective_algorithms());
         if mechanisms.is_empty() {
@@ -113,11 +109,7 @@ impl AsyncNetHsm {
         const OP: &str = "nethsm.import_key";
         let parts = request.key.decode()?;
         let spec = parts.spec();
-        if !self.capabilities().has_spec(spec) {
-            return Err(Error::unsupported(OP, format!("{spec} keys")));
-        }
-        let (key_type, _) = key_types::key_type(spec)
-            .ok_or_else(|| Error::unsupported(OP, format!("{spec} keys")))?;
+        let (key_type, _) = self.device_key_type(spec, OP)?;
         let algorithms = request.algorithms.clone().unwrap_or_else(|| {
             SignAlgorithm::ALL
                 .iter()
@@ -201,5 +193,18 @@ impl AsyncNetHsm {
             })
         })
         .await
+    }
+
+    /// The device's key type and length for `spec`, when this handle declares it.
+    fn device_key_type(
+        &self,
+        spec: KeySpec,
+        operation: &'static str,
+    ) -> Result<(KeyType, Option<u32>)> {
+        let unsupported = || Error::unsupported(operation, format!("{spec} keys"));
+        if !self.capabilities().has_spec(spec) {
+            return Err(unsupported());
+        }
+        key_types::key_type(spec).ok_or_else(unsupported)
     }
 }

@@ -15,11 +15,12 @@ mod signing;
 mod trace;
 mod traits;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use hsm_core::{Error, ErrorKind, KeySpec, Result};
+use hsm_core::{Capabilities, Error, ErrorKind, KeySpec, Result};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use self::key_cache::CachedKey;
@@ -71,8 +72,12 @@ struct Inner {
     batch_in_flight: usize,
     /// When set, the requests of every clone in flight at once.
     limit: Option<Arc<Semaphore>>,
-    #[cfg(feature = "sim")]
-    simulator: Option<Arc<crate::sim::Simulator>>,
+    /// What the handle declares, certificates aside (they depend on `has_admin`): every
+    /// NetHSM's, or what [`AsyncNetHsm::serving`] says the device behind it offers.
+    capabilities: Capabilities,
+    /// What the handle, its clones and its lanes keep alive, opaque here: over `nethsm+sim:`,
+    /// the simulator `open` started (and finds again through [`AsyncNetHsm::kept_alive`]).
+    keep_alive: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for AsyncNetHsm {
@@ -97,8 +102,8 @@ impl AsyncNetHsm {
                 secret_specs: Arc::default(),
                 batch_in_flight: DEFAULT_MAX_IN_FLIGHT,
                 limit: None,
-                #[cfg(feature = "sim")]
-                simulator: None,
+                capabilities: capabilities::capabilities(),
+                keep_alive: None,
             }),
         }
     }
@@ -137,16 +142,25 @@ impl AsyncNetHsm {
         })
     }
 
-    #[cfg(feature = "sim")]
-    pub(crate) fn with_simulator(self, simulator: crate::sim::Simulator) -> Self {
-        self.rebuilt(|inner| inner.simulator = Some(Arc::new(simulator)))
+    /// Keeps `keep_alive` (what the device behind this handle needs, such as a simulator the
+    /// handle started) for as long as the handle, its clones and its lanes live, and declares
+    /// `capabilities` (what that device offers) instead of every NetHSM's.
+    #[cfg_attr(not(feature = "sim"), allow(dead_code))]
+    pub(crate) fn serving(
+        self,
+        keep_alive: Arc<dyn Any + Send + Sync>,
+        capabilities: Capabilities,
+    ) -> Self {
+        self.rebuilt(|inner| {
+            inner.keep_alive = Some(keep_alive);
+            inner.capabilities = capabilities;
+        })
     }
 
-    /// The simulator this backend started (`nethsm+sim:`), if any.
-    #[cfg(feature = "sim")]
-    #[must_use]
-    pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
-        self.inner.simulator.as_deref()
+    /// What [`Self::serving`] keeps alive, if anything.
+    #[cfg_attr(not(feature = "sim"), allow(dead_code))]
+    pub(crate) fn kept_alive(&self) -> Option<&(dyn Any + Send + Sync)> {
+        self.inner.keep_alive.as_deref()
     }
 
     /// The async client, for the parts of the API the traits do not cover.

@@ -33,14 +33,9 @@ impl AsyncNetHsm {
         algorithm: SignAlgorithm,
         message: &[u8],
     ) -> Result<Signature> {
-        const OP: &str = "nethsm.sign";
-        traced("sign", Some(key), Some(algorithm), async {
-            let request =
-                SignRequest::message(algorithm, message, self.capabilities().max_message_len, OP)?;
-            let prepared = self.prepare(key, request).await?;
-            self.send(prepared).await
-        })
-        .await
+        let max = self.capabilities().max_message_len;
+        let request = SignRequest::message(algorithm, message, max, "nethsm.sign");
+        self.sign_one("sign", key, algorithm, request).await
     }
 
     /// Signs a digest the caller computed.
@@ -53,10 +48,20 @@ impl AsyncNetHsm {
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
-        const OP: &str = "nethsm.sign_digest";
-        traced("sign_digest", Some(key), Some(algorithm), async {
-            let request = SignRequest::digest(algorithm, digest, OP)?;
-            let prepared = self.prepare(key, request).await?;
+        let request = SignRequest::digest(algorithm, digest, "nethsm.sign_digest");
+        self.sign_one("sign_digest", key, algorithm, request).await
+    }
+
+    /// One signature of `request` (or its error), traced as `name`.
+    async fn sign_one(
+        &self,
+        name: &'static str,
+        key: &KeyId,
+        algorithm: SignAlgorithm,
+        request: Result<SignRequest>,
+    ) -> Result<Signature> {
+        traced(name, Some(key), Some(algorithm), async {
+            let prepared = self.prepare(key, request?).await?;
             self.send(prepared).await
         })
         .await

@@ -17,13 +17,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn cluster_members(&self) -> Result<Vec<ClusterMember>> {
-        let segments = ["cluster", "members"];
-        self.transport
-            .json_request(&Request::new(
-                "nethsm.cluster_members",
-                Method::GET,
-                &segments,
-            ))
+        self.get_json("nethsm.cluster_members", &["cluster", "members"])
             .await
     }
 
@@ -36,10 +30,12 @@ impl NetHsmClient {
         &self,
         request: &ClusterAddRequest,
     ) -> Result<ClusterMemberAddResponse> {
-        let segments = ["cluster", "members"];
-        let request =
-            Request::new("nethsm.add_cluster_member", Method::POST, &segments).json(request)?;
-        self.transport.json_request(&request).await
+        self.post_for_json(
+            "nethsm.add_cluster_member",
+            &["cluster", "members"],
+            request,
+        )
+        .await
     }
 
     /// `PUT /cluster/members/{MemberID}` (v4): changes a member's peer URLs.
@@ -48,10 +44,13 @@ impl NetHsmClient {
     /// `NotFound`, `InvalidInput`.
     pub async fn update_cluster_member(&self, id: &str, request: &ClusterAddRequest) -> Result<()> {
         ids::check("nethsm.update_cluster_member", "member id", id)?;
-        let segments = ["cluster", "members", id];
-        let request =
-            Request::new("nethsm.update_cluster_member", Method::PUT, &segments).json(request)?;
-        self.transport.no_answer(request).await
+        self.send_json(
+            "nethsm.update_cluster_member",
+            Method::PUT,
+            &["cluster", "members", id],
+            request,
+        )
+        .await
     }
 
     /// `DELETE /cluster/members/{MemberID}` (v4).
@@ -60,14 +59,12 @@ impl NetHsmClient {
     /// `NotFound`.
     pub async fn remove_cluster_member(&self, id: &str) -> Result<()> {
         ids::check("nethsm.remove_cluster_member", "member id", id)?;
-        let segments = ["cluster", "members", id];
-        self.transport
-            .no_answer(Request::new(
-                "nethsm.remove_cluster_member",
-                Method::DELETE,
-                &segments,
-            ))
-            .await
+        self.send(
+            "nethsm.remove_cluster_member",
+            Method::DELETE,
+            &["cluster", "members", id],
+        )
+        .await
     }
 
     /// `POST /cluster/members/{MemberID}/promote` (v5): a learner becomes a voting member.
@@ -76,14 +73,12 @@ impl NetHsmClient {
     /// `NotFound`, `InvalidInput`.
     pub async fn promote_cluster_member(&self, id: &str) -> Result<()> {
         ids::check("nethsm.promote_cluster_member", "member id", id)?;
-        let segments = ["cluster", "members", id, "promote"];
-        self.transport
-            .no_answer(Request::new(
-                "nethsm.promote_cluster_member",
-                Method::POST,
-                &segments,
-            ))
-            .await
+        self.send(
+            "nethsm.promote_cluster_member",
+            Method::POST,
+            &["cluster", "members", id, "promote"],
+        )
+        .await
     }
 
     /// `POST /cluster/join` (v4): this device joins the cluster described by `request`.
@@ -91,9 +86,13 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput`, `AlreadyExists` (409: already in a cluster).
     pub async fn join_cluster(&self, request: &ClusterJoinRequest) -> Result<()> {
-        let segments = ["cluster", "join"];
-        let request = Request::new("nethsm.join_cluster", Method::POST, &segments).json(request)?;
-        self.transport.no_answer(request).await
+        self.send_json(
+            "nethsm.join_cluster",
+            Method::POST,
+            &["cluster", "join"],
+            request,
+        )
+        .await
     }
 
     /// `POST /cluster/force-new` (v5, state Failed only): rebuilds a single-node cluster from

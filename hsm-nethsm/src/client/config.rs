@@ -17,10 +17,13 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` (wrong current or weak new passphrase).
     pub async fn change_unlock_passphrase(&self, change: &ChangePassphraseRequest) -> Result<()> {
-        let segments = ["config", "unlock-passphrase"];
-        let request =
-            Request::new("nethsm.change_unlock_passphrase", Method::PUT, &segments).json(change)?;
-        self.transport.no_answer(request).await
+        self.send_json(
+            "nethsm.change_unlock_passphrase",
+            Method::PUT,
+            &["config", "unlock-passphrase"],
+            change,
+        )
+        .await
     }
 
     /// `PUT /config/backup-passphrase`.
@@ -28,10 +31,13 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` (wrong current or weak new passphrase).
     pub async fn change_backup_passphrase(&self, change: &ChangePassphraseRequest) -> Result<()> {
-        let segments = ["config", "backup-passphrase"];
-        let request =
-            Request::new("nethsm.change_backup_passphrase", Method::PUT, &segments).json(change)?;
-        self.transport.no_answer(request).await
+        self.send_json(
+            "nethsm.change_backup_passphrase",
+            Method::PUT,
+            &["config", "backup-passphrase"],
+            change,
+        )
+        .await
     }
 
     /// `GET /config/unattended-boot`.
@@ -39,13 +45,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn unattended_boot(&self) -> Result<UnattendedBootConfig> {
-        let segments = ["config", "unattended-boot"];
-        self.transport
-            .json_request(&Request::new(
-                "nethsm.unattended_boot",
-                Method::GET,
-                &segments,
-            ))
+        self.get_json("nethsm.unattended_boot", &["config", "unattended-boot"])
             .await
     }
 
@@ -54,10 +54,13 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn set_unattended_boot(&self, config: UnattendedBootConfig) -> Result<()> {
-        let segments = ["config", "unattended-boot"];
-        let request =
-            Request::new("nethsm.set_unattended_boot", Method::PUT, &segments).json(&config)?;
-        self.transport.no_answer(request).await
+        self.send_json(
+            "nethsm.set_unattended_boot",
+            Method::PUT,
+            &["config", "unattended-boot"],
+            &config,
+        )
+        .await
     }
 
     /// `GET /config/time`.
@@ -65,10 +68,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn time(&self) -> Result<TimeConfig> {
-        let segments = ["config", "time"];
-        self.transport
-            .json_request(&Request::new("nethsm.time", Method::GET, &segments))
-            .await
+        self.get_json("nethsm.time", &["config", "time"]).await
     }
 
     /// `PUT /config/time`.
@@ -76,9 +76,8 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` for a malformed time.
     pub async fn set_time(&self, time: &TimeConfig) -> Result<()> {
-        let segments = ["config", "time"];
-        let request = Request::new("nethsm.set_time", Method::PUT, &segments).json(time)?;
-        self.transport.no_answer(request).await
+        self.send_json("nethsm.set_time", Method::PUT, &["config", "time"], time)
+            .await
     }
 
     /// `GET /config/logging`.
@@ -86,9 +85,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn logging(&self) -> Result<LoggingConfig> {
-        let segments = ["config", "logging"];
-        self.transport
-            .json_request(&Request::new("nethsm.logging", Method::GET, &segments))
+        self.get_json("nethsm.logging", &["config", "logging"])
             .await
     }
 
@@ -97,9 +94,13 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput`.
     pub async fn set_logging(&self, config: &LoggingConfig) -> Result<()> {
-        let segments = ["config", "logging"];
-        let request = Request::new("nethsm.set_logging", Method::PUT, &segments).json(config)?;
-        self.transport.no_answer(request).await
+        self.send_json(
+            "nethsm.set_logging",
+            Method::PUT,
+            &["config", "logging"],
+            config,
+        )
+        .await
     }
 
     /// `GET /config/tls/public.pem`: the TLS key's public key.
@@ -107,13 +108,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn tls_public_key_pem(&self) -> Result<String> {
-        let segments = ["config", "tls", "public.pem"];
-        self.transport
-            .text(Request::new(
-                "nethsm.tls_public_key",
-                Method::GET,
-                &segments,
-            ))
+        self.get_text("nethsm.tls_public_key", &["config", "tls", "public.pem"])
             .await
     }
 
@@ -122,13 +117,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn tls_certificate_pem(&self) -> Result<String> {
-        let segments = ["config", "tls", "cert.pem"];
-        self.transport
-            .text(Request::new(
-                "nethsm.tls_certificate",
-                Method::GET,
-                &segments,
-            ))
+        self.get_text("nethsm.tls_certificate", &["config", "tls", "cert.pem"])
             .await
     }
 
@@ -137,10 +126,12 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` when it does not match the key.
     pub async fn set_tls_certificate_pem(&self, pem: &str) -> Result<()> {
-        let segments = ["config", "tls", "cert.pem"];
-        let request = Request::new("nethsm.set_tls_certificate", Method::PUT, &segments)
-            .body("application/x-pem-file", pem.as_bytes().to_vec());
-        self.transport.no_answer(request).await
+        self.put_pem(
+            "nethsm.set_tls_certificate",
+            &["config", "tls", "cert.pem"],
+            pem,
+        )
+        .await
     }
 
     /// `POST /config/tls/csr.pem`: a CSR for the TLS key.
@@ -158,10 +149,13 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput`.
     pub async fn generate_tls_key(&self, request: &TlsKeyGenerateRequest) -> Result<()> {
-        let segments = ["config", "tls", "generate"];
-        let request =
-            Request::new("nethsm.generate_tls_key", Method::POST, &segments).json(request)?;
-        self.transport.no_answer(request).await
+        self.send_json(
+            "nethsm.generate_tls_key",
+            Method::POST,
+            &["config", "tls", "generate"],
+            request,
+        )
+        .await
     }
 
     /// `GET /config/tls/cluster-ca.pem` (v4): the CA of cluster peer traffic.
@@ -169,9 +163,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` when none was ever set.
     pub async fn cluster_ca_pem(&self) -> Result<String> {
-        let segments = ["config", "tls", "cluster-ca.pem"];
-        self.transport
-            .text(Request::new("nethsm.cluster_ca", Method::GET, &segments))
+        self.get_text("nethsm.cluster_ca", &["config", "tls", "cluster-ca.pem"])
             .await
     }
 
@@ -182,10 +174,12 @@ impl NetHsmClient {
     /// `InvalidInput` for a malformed CA, `InvalidState` (412) when the TLS certificate is not
     /// signed by it.
     pub async fn set_cluster_ca_pem(&self, pem: &str) -> Result<()> {
-        let segments = ["config", "tls", "cluster-ca.pem"];
-        let request = Request::new("nethsm.set_cluster_ca", Method::PUT, &segments)
-            .body("application/x-pem-file", pem.as_bytes().to_vec());
-        self.transport.no_answer(request).await
+        self.put_pem(
+            "nethsm.set_cluster_ca",
+            &["config", "tls", "cluster-ca.pem"],
+            pem,
+        )
+        .await
     }
 
     /// `GET /config/network`.
@@ -193,9 +187,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn network(&self) -> Result<NetworkConfig> {
-        let segments = ["config", "network"];
-        self.transport
-            .json_request(&Request::new("nethsm.network", Method::GET, &segments))
+        self.get_json("nethsm.network", &["config", "network"])
             .await
     }
 
@@ -204,9 +196,13 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` for a malformed address.
     pub async fn set_network(&self, config: &NetworkConfig) -> Result<()> {
-        let segments = ["config", "network"];
-        let request = Request::new("nethsm.set_network", Method::PUT, &segments).json(config)?;
-        self.transport.no_answer(request).await
+        self.send_json(
+            "nethsm.set_network",
+            Method::PUT,
+            &["config", "network"],
+            config,
+        )
+        .await
     }
 
     /// `GET /config/ntp` (v5).
@@ -214,10 +210,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn ntp(&self) -> Result<NtpConfig> {
-        let segments = ["config", "ntp"];
-        self.transport
-            .json_request(&Request::new("nethsm.ntp", Method::GET, &segments))
-            .await
+        self.get_json("nethsm.ntp", &["config", "ntp"]).await
     }
 
     /// `PUT /config/ntp` (v5); an empty config turns NTP off.
@@ -225,8 +218,7 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` for a malformed address or name.
     pub async fn set_ntp(&self, config: &NtpConfig) -> Result<()> {
-        let segments = ["config", "ntp"];
-        let request = Request::new("nethsm.set_ntp", Method::PUT, &segments).json(config)?;
-        self.transport.no_answer(request).await
+        self.send_json("nethsm.set_ntp", Method::PUT, &["config", "ntp"], config)
+            .await
     }
 }

@@ -58,13 +58,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`, transport errors.
     pub async fn health_diagnose(&self) -> Result<HealthDiagnoseData> {
-        let segments = ["health", "diagnose"];
-        self.transport
-            .json_request(&Request::new(
-                "nethsm.health_diagnose",
-                Method::GET,
-                &segments,
-            ))
+        self.get_json("nethsm.health_diagnose", &["health", "diagnose"])
             .await
     }
 
@@ -73,8 +67,6 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn metrics(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
-        self.transport
-            .json_request(&Request::new("nethsm.metrics", Method::GET, &["metrics"]))
-            .await
+        self.get_json("nethsm.metrics", &["metrics"]).await
     }
 }

@@ -75,8 +75,11 @@ impl NetHsmClient {
     /// `NotFound`.
     pub async fn delete_key_certificate(&self, id: &str) -> Result<()> {
         ids::check("nethsm.delete_key_certificate", "key id", id)?;
-        let segments = ["keys", id, "cert"];
-        let request = Request::new("nethsm.delete_key_certificate", Method::DELETE, &segments);
-        self.transport.send_request(&request).await.map(drop)
+        self.send(
+            "nethsm.delete_key_certificate",
+            Method::DELETE,
+            &["keys", id, "cert"],
+        )
+        .await
     }
 }

@@ -37,9 +37,8 @@ impl NetHsmClient {
     /// `NotFound`, `InvalidInput` (mode not allowed for the key, bad padding).
     pub async fn decrypt(&self, id: &str, request: &DecryptRequest) -> Result<DecryptResponse> {
         ids::check("nethsm.decrypt", "key id", id)?;
-        let segments = ["keys", id, "decrypt"];
-        let request = Request::new("nethsm.decrypt", Method::POST, &segments).json(request)?;
-        self.transport.json_request(&request).await
+        self.post_for_json("nethsm.decrypt", &["keys", id, "decrypt"], request)
+            .await
     }
 
     /// `POST /keys/{KeyID}/encrypt` (AES-CBC with a Generic key).
@@ -48,8 +47,7 @@ impl NetHsmClient {
     /// `NotFound`, `InvalidInput`.
     pub async fn encrypt(&self, id: &str, request: &EncryptRequest) -> Result<EncryptResponse> {
         ids::check("nethsm.encrypt", "key id", id)?;
-        let segments = ["keys", id, "encrypt"];
-        let request = Request::new("nethsm.encrypt", Method::POST, &segments).json(request)?;
-        self.transport.json_request(&request).await
+        self.post_for_json("nethsm.encrypt", &["keys", id, "encrypt"], request)
+            .await
     }
 }

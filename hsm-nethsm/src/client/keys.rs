@@ -32,9 +32,7 @@ impl NetHsmClient {
     /// # Errors
     /// Transport, authentication and device errors.
     pub async fn list_keys(&self) -> Result<Vec<KeyItem>> {
-        self.transport
-            .json_request(&Request::new("nethsm.list_keys", Method::GET, &["keys"]))
-            .await
+        self.get_json("nethsm.list_keys", &["keys"]).await
     }
 
     /// `GET /keys?filter=&label=` or `GET /keys/{prefix}*`: the ids of matching keys.
@@ -204,10 +202,7 @@ impl NetHsmClient {
     /// `NotFound` (404) for an unknown key.
     pub async fn get_key(&self, id: &str) -> Result<PublicKeyData> {
         ids::check("nethsm.get_key", "key id", id)?;
-        let segments = ["keys", id];
-        self.transport
-            .json_request(&Request::new("nethsm.get_key", Method::GET, &segments))
-            .await
+        self.get_json("nethsm.get_key", &["keys", id]).await
     }
 
     /// `DELETE /keys/{KeyID}`.
@@ -216,9 +211,7 @@ impl NetHsmClient {
     /// `NotFound` (404) for an unknown key.
     pub async fn delete_key(&self, id: &str) -> Result<()> {
         ids::check("nethsm.delete_key", "key id", id)?;
-        let segments = ["keys", id];
-        self.transport
-            .no_answer(Request::new("nethsm.delete_key", Method::DELETE, &segments))
+        self.send("nethsm.delete_key", Method::DELETE, &["keys", id])
             .await
     }
 
@@ -228,13 +221,7 @@ impl NetHsmClient {
     /// `NotFound` (404) for an unknown key.
     pub async fn public_key_pem(&self, id: &str) -> Result<String> {
         ids::check("nethsm.public_key_pem", "key id", id)?;
-        let segments = ["keys", id, "public.pem"];
-        self.transport
-            .text(Request::new(
-                "nethsm.public_key_pem",
-                Method::GET,
-                &segments,
-            ))
+        self.get_text("nethsm.public_key_pem", &["keys", id, "public.pem"])
             .await
     }
 
@@ -248,9 +235,8 @@ impl NetHsmClient {
         let body = MoveKeyRequest {
             new_id: new_id.to_owned(),
         };
-        let segments = ["keys", id, "move"];
-        let request = Request::new("nethsm.move_key", Method::POST, &segments).json(&body)?;
-        self.transport.json_request(&request).await
+        self.post_for_json("nethsm.move_key", &["keys", id, "move"], &body)
+            .await
     }
 
     /// `PUT /keys/{KeyID}/label` (v5).
@@ -262,9 +248,13 @@ impl NetHsmClient {
         let body = KeySetLabel {
             label: label.to_owned(),
         };
-        let segments = ["keys", id, "label"];
-        let request = Request::new("nethsm.set_key_label", Method::PUT, &segments).json(&body)?;
-        self.transport.send_request(&request).await.map(drop)
+        self.send_json(
+            "nethsm.set_key_label",
+            Method::PUT,
+            &["keys", id, "label"],
+            &body,
+        )
+        .await
     }
 
     /// `DELETE /keys/{KeyID}/label` (v5).
@@ -273,9 +263,12 @@ impl NetHsmClient {
     /// `NotFound`.
     pub async fn delete_key_label(&self, id: &str) -> Result<()> {
         ids::check("nethsm.delete_key_label", "key id", id)?;
-        let segments = ["keys", id, "label"];
-        let request = Request::new("nethsm.delete_key_label", Method::DELETE, &segments);
-        self.transport.send_request(&request).await.map(drop)
+        self.send(
+            "nethsm.delete_key_label",
+            Method::DELETE,
+            &["keys", id, "label"],
+        )
+        .await
     }
 
     /// `PUT /keys/{KeyID}/restrictions/tags/{Tag}`: only operators with the tag may use the key.
@@ -285,9 +278,12 @@ impl NetHsmClient {
     pub async fn add_key_tag(&self, id: &str, tag: &str) -> Result<()> {
         ids::check("nethsm.add_key_tag", "key id", id)?;
         ids::check("nethsm.add_key_tag", "tag", tag)?;
-        let segments = ["keys", id, "restrictions", "tags", tag];
-        let request = Request::new("nethsm.add_key_tag", Method::PUT, &segments);
-        self.transport.send_request(&request).await.map(drop)
+        self.send(
+            "nethsm.add_key_tag",
+            Method::PUT,
+            &["keys", id, "restrictions", "tags", tag],
+        )
+        .await
     }
 
     /// `DELETE /keys/{KeyID}/restrictions/tags/{Tag}`.
@@ -297,8 +293,11 @@ impl NetHsmClient {
     pub async fn remove_key_tag(&self, id: &str, tag: &str) -> Result<()> {
         ids::check("nethsm.remove_key_tag", "key id", id)?;
         ids::check("nethsm.remove_key_tag", "tag", tag)?;
-        let segments = ["keys", id, "restrictions", "tags", tag];
-        let request = Request::new("nethsm.remove_key_tag", Method::DELETE, &segments);
-        self.transport.send_request(&request).await.map(drop)
+        self.send(
+            "nethsm.remove_key_tag",
+            Method::DELETE,
+            &["keys", id, "restrictions", "tags", tag],
+        )
+        .await
     }
 }

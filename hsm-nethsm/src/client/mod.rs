@@ -8,6 +8,7 @@
 //! public key, move, labels, tags), `key_certificates` (CSRs, stored certificates),
 //! `key_operations` (sign, decrypt, encrypt), `random`, `config`, `system` and `cluster`.
 
+mod calls;
 mod cluster;
 mod config;
 mod health;

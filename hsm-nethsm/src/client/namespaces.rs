@@ -6,7 +6,6 @@ use reqwest::Method;
 use crate::client::NetHsmClient;
 use crate::protocol::NamespaceItem;
 use crate::protocol::ids;
-use crate::transport::http::Request;
 
 impl NetHsmClient {
     /// `GET /namespaces` (v2).
@@ -15,12 +14,7 @@ impl NetHsmClient {
     /// `PermissionDenied`.
     pub async fn list_namespaces(&self) -> Result<Vec<String>> {
         let items: Vec<NamespaceItem> = self
-            .transport
-            .json_request(&Request::new(
-                "nethsm.list_namespaces",
-                Method::GET,
-                &["namespaces"],
-            ))
+            .get_json("nethsm.list_namespaces", &["namespaces"])
             .await?;
         Ok(items.into_iter().map(|i| i.id).collect())
     }
@@ -31,9 +25,7 @@ impl NetHsmClient {
     /// `AlreadyExists`, `PermissionDenied`, `InvalidInput`.
     pub async fn add_namespace(&self, id: &str) -> Result<()> {
         ids::check("nethsm.add_namespace", "namespace", id)?;
-        let segments = ["namespaces", id];
-        self.transport
-            .no_answer(Request::new("nethsm.add_namespace", Method::PUT, &segments))
+        self.send("nethsm.add_namespace", Method::PUT, &["namespaces", id])
             .await
     }
 
@@ -43,13 +35,11 @@ impl NetHsmClient {
     /// `NotFound`, `PermissionDenied`.
     pub async fn delete_namespace(&self, id: &str) -> Result<()> {
         ids::check("nethsm.delete_namespace", "namespace", id)?;
-        let segments = ["namespaces", id];
-        self.transport
-            .no_answer(Request::new(
-                "nethsm.delete_namespace",
-                Method::DELETE,
-                &segments,
-            ))
-            .await
+        self.send(
+            "nethsm.delete_namespace",
+            Method::DELETE,
+            &["namespaces", id],
+        )
+        .await
     }
 }

@@ -35,8 +35,6 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`, `InvalidState`.
     pub async fn lock(&self) -> Result<()> {
-        self.transport
-            .no_answer(Request::new("nethsm.lock", Method::POST, &["lock"]))
-            .await
+        self.send("nethsm.lock", Method::POST, &["lock"]).await
     }
 }

@@ -14,9 +14,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn system_info(&self) -> Result<SystemInfo> {
-        let segments = ["system", "info"];
-        self.transport
-            .json_request(&Request::new("nethsm.system_info", Method::GET, &segments))
+        self.get_json("nethsm.system_info", &["system", "info"])
             .await
     }
 
@@ -25,9 +23,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn reboot(&self) -> Result<()> {
-        let segments = ["system", "reboot"];
-        self.transport
-            .no_answer(Request::new("nethsm.reboot", Method::POST, &segments))
+        self.send("nethsm.reboot", Method::POST, &["system", "reboot"])
             .await
     }
 
@@ -36,9 +32,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn shutdown(&self) -> Result<()> {
-        let segments = ["system", "shutdown"];
-        self.transport
-            .no_answer(Request::new("nethsm.shutdown", Method::POST, &segments))
+        self.send("nethsm.shutdown", Method::POST, &["system", "shutdown"])
             .await
     }
 
@@ -47,14 +41,12 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn factory_reset(&self) -> Result<()> {
-        let segments = ["system", "factory-reset"];
-        self.transport
-            .no_answer(Request::new(
-                "nethsm.factory_reset",
-                Method::POST,
-                &segments,
-            ))
-            .await
+        self.send(
+            "nethsm.factory_reset",
+            Method::POST,
+            &["system", "factory-reset"],
+        )
+        .await
     }
 
     /// `POST /system/update`: uploads a signed update image; commit or cancel it next.
@@ -73,14 +65,12 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidState` without an uploaded update.
     pub async fn commit_update(&self) -> Result<()> {
-        let segments = ["system", "commit-update"];
-        self.transport
-            .no_answer(Request::new(
-                "nethsm.commit_update",
-                Method::POST,
-                &segments,
-            ))
-            .await
+        self.send(
+            "nethsm.commit_update",
+            Method::POST,
+            &["system", "commit-update"],
+        )
+        .await
     }
 
     /// `POST /system/cancel-update`.
@@ -88,14 +78,12 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidState` without an uploaded update.
     pub async fn cancel_update(&self) -> Result<()> {
-        let segments = ["system", "cancel-update"];
-        self.transport
-            .no_answer(Request::new(
-                "nethsm.cancel_update",
-                Method::POST,
-                &segments,
-            ))
-            .await
+        self.send(
+            "nethsm.cancel_update",
+            Method::POST,
+            &["system", "cancel-update"],
+        )
+        .await
     }
 
     /// `POST /system/backup` (Backup role): the encrypted backup file.

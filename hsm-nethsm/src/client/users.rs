@@ -7,7 +7,6 @@ use secrecy::SecretString;
 use crate::client::NetHsmClient;
 use crate::protocol::ids;
 use crate::protocol::{KeyItem, PassphraseRequest, UserData, UserItem, UserPostData};
-use crate::transport::http::Request;
 
 impl NetHsmClient {
     /// `PUT /users/{UserID}` (Administrator).
@@ -16,9 +15,7 @@ impl NetHsmClient {
     /// `AlreadyExists` (409), `PermissionDenied` (403), `InvalidInput` (400).
     pub async fn add_user(&self, id: &str, user: &UserPostData) -> Result<()> {
         ids::check_user("nethsm.add_user", id)?;
-        let segments = ["users", id];
-        self.transport
-            .no_answer(Request::new("nethsm.add_user", Method::PUT, &segments).json(user)?)
+        self.send_json("nethsm.add_user", Method::PUT, &["users", id], user)
             .await
     }
 
@@ -40,8 +37,9 @@ impl NetHsmClient {
             Some(p) => vec!["users", p.as_str()],
             None => vec!["users"],
         };
-        let request = Request::new("nethsm.create_user", Method::POST, &segments).json(user)?;
-        let created: KeyItem = self.transport.json_request(&request).await?;
+        let created: KeyItem = self
+            .post_for_json("nethsm.create_user", &segments, user)
+            .await?;
         Ok(created.id)
     }
 
@@ -50,8 +48,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied` (403).
     pub async fn list_users(&self) -> Result<Vec<String>> {
-        let request = Request::new("nethsm.list_users", Method::GET, &["users"]);
-        let items: Vec<UserItem> = self.transport.json_request(&request).await?;
+        let items: Vec<UserItem> = self.get_json("nethsm.list_users", &["users"]).await?;
         Ok(items.into_iter().map(|i| i.user).collect())
     }
 
@@ -61,10 +58,7 @@ impl NetHsmClient {
     /// `NotFound` (404), `PermissionDenied` (403).
     pub async fn get_user(&self, id: &str) -> Result<UserData> {
         ids::check_user("nethsm.get_user", id)?;
-        let segments = ["users", id];
-        self.transport
-            .json_request(&Request::new("nethsm.get_user", Method::GET, &segments))
-            .await
+        self.get_json("nethsm.get_user", &["users", id]).await
     }
 
     /// `DELETE /users/{UserID}` (Administrator).
@@ -73,13 +67,7 @@ impl NetHsmClient {
     /// `NotFound` (404), `PermissionDenied` (403).
     pub async fn delete_user(&self, id: &str) -> Result<()> {
         ids::check_user("nethsm.delete_user", id)?;
-        let segments = ["users", id];
-        self.transport
-            .no_answer(Request::new(
-                "nethsm.delete_user",
-                Method::DELETE,
-                &segments,
-            ))
+        self.send("nethsm.delete_user", Method::DELETE, &["users", id])
             .await
     }
 
@@ -90,9 +78,9 @@ impl NetHsmClient {
     pub async fn set_user_passphrase(&self, id: &str, passphrase: SecretString) -> Result<()> {
         ids::check_user("nethsm.set_user_passphrase", id)?;
         let segments = ["users", id, "passphrase"];
-        let request = Request::new("nethsm.set_user_passphrase", Method::POST, &segments)
-            .json(&PassphraseRequest { passphrase })?;
-        self.transport.no_answer(request).await
+        let body = PassphraseRequest { passphrase };
+        self.send_json("nethsm.set_user_passphrase", Method::POST, &segments, &body)
+            .await
     }
 
     /// `GET /users/{UserID}/tags`: an operator's tags.
@@ -101,9 +89,7 @@ impl NetHsmClient {
     /// `NotFound`, `PermissionDenied`.
     pub async fn user_tags(&self, id: &str) -> Result<Vec<String>> {
         ids::check_user("nethsm.user_tags", id)?;
-        let segments = ["users", id, "tags"];
-        self.transport
-            .json_request(&Request::new("nethsm.user_tags", Method::GET, &segments))
+        self.get_json("nethsm.user_tags", &["users", id, "tags"])
             .await
     }
 
@@ -114,10 +100,12 @@ impl NetHsmClient {
     pub async fn add_user_tag(&self, id: &str, tag: &str) -> Result<()> {
         ids::check_user("nethsm.add_user_tag", id)?;
         ids::check("nethsm.add_user_tag", "tag", tag)?;
-        let segments = ["users", id, "tags", tag];
-        self.transport
-            .no_answer(Request::new("nethsm.add_user_tag", Method::PUT, &segments))
-            .await
+        self.send(
+            "nethsm.add_user_tag",
+            Method::PUT,
+            &["users", id, "tags", tag],
+        )
+        .await
     }
 
     /// `DELETE /users/{UserID}/tags/{Tag}`.
@@ -127,13 +115,11 @@ impl NetHsmClient {
     pub async fn remove_user_tag(&self, id: &str, tag: &str) -> Result<()> {
         ids::check_user("nethsm.remove_user_tag", id)?;
         ids::check("nethsm.remove_user_tag", "tag", tag)?;
-        let segments = ["users", id, "tags", tag];
-        self.transport
-            .no_answer(Request::new(
-                "nethsm.remove_user_tag",
-                Method::DELETE,
-                &segments,
-            ))
-            .await
+        self.send(
+            "nethsm.remove_user_tag",
+            Method::DELETE,
+            &["users", id, "tags", tag],
+        )
+        .await
     }
 }

@@ -2,6 +2,7 @@
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use super::expose;
 use super::keys::KeyType;
@@ -87,6 +88,7 @@ pub struct TlsKeyGenerateRequest {
 }
 
 /// `GET/PUT /config/network` (`NetworkConfigOutput`, `NetworkConfigInput`).
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NetworkConfig {
@@ -95,10 +97,8 @@ pub struct NetworkConfig {
     /// IPv4 netmask.
     pub netmask: String,
     /// IPv4 gateway (`0.0.0.0` for none). Always present in answers; optional when setting.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
     /// IPv6 (v4+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<Ipv6Config>,
 }
 
@@ -113,13 +113,14 @@ pub struct Ipv6Config {
 }
 
 /// `GET/PUT /config/ntp` (v5): both absent means NTP is off.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NtpConfig {
     /// The NTP server's IP address.
-    #[serde(rename = "ntpIP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ntpIP", default)]
     pub ntp_ip: Option<String>,
     /// The NTS server's host name (enables Network Time Security).
-    #[serde(rename = "ntsName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ntsName", default)]
     pub nts_name: Option<String>,
 }

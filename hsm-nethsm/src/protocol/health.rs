@@ -1,6 +1,7 @@
 //! The bodies of `/health/*`, `/info` and `/metrics`: the device's state and identity, and the cluster diagnosis.
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 /// The device's state (`SystemState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,18 +77,16 @@ pub struct ClusterSnapshot {
 }
 
 /// The state of the cluster process (`ClusterState`).
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterState {
     /// Whether it runs.
     pub running: bool,
     /// Its exit code, when it exited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exited: Option<u8>,
     /// The signal that killed it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signaled: Option<u8>,
     /// The signal that stopped it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<u8>,
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_with::base64::Base64;
-use serde_with::serde_as;
+use serde_with::{serde_as, skip_serializing_none};
 use zeroize::Zeroizing;
 
 /// A key type (`KeyType`).
@@ -103,6 +103,7 @@ pub enum KeyMechanism {
 }
 
 /// `POST /keys/generate`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateKeyRequest {
@@ -112,16 +113,12 @@ pub struct GenerateKeyRequest {
     #[serde(rename = "type")]
     pub key_type: KeyType,
     /// Modulus bits (RSA) or key bits (Generic).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub length: Option<u32>,
     /// The key id; the device picks one when absent.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,
     /// Tag restrictions.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub restrictions: Option<KeyRestrictions>,
     /// A label (v5).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub label: Option<String>,
 }
 
@@ -141,25 +138,24 @@ pub struct KeyRestrictions {
 }
 
 /// The public part of a key.
+#[skip_serializing_none]
 #[serde_as]
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyPublicData {
     /// RSA modulus, big-endian.
     #[serde_as(as = "Option<Base64>")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modulus: Option<Vec<u8>>,
     /// RSA public exponent, big-endian.
     #[serde_as(as = "Option<Base64>")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_exponent: Option<Vec<u8>>,
     /// EC point `04||X||Y`, or the 32 Ed25519 bytes.
     #[serde_as(as = "Option<Base64>")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<u8>>,
 }
 
 /// `GET /keys/{KeyID}`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PublicKeyData {
     /// Allowed mechanisms.
@@ -171,43 +167,35 @@ pub struct PublicKeyData {
     #[serde(default)]
     pub restrictions: KeyRestrictions,
     /// The public part (absent for Generic keys).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public: Option<KeyPublicData>,
     /// Number of operations done with the key.
     #[serde(default)]
     pub operations: u64,
     /// The label (v5; absent when empty).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
 
 /// Subject of a certificate signing request (`DistinguishedName`). Empty fields are left out.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DistinguishedName {
     /// `C`.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub country_name: Option<String>,
     /// `ST`.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub state_or_province_name: Option<String>,
     /// `L`.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub locality_name: Option<String>,
     /// `O`.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub organization_name: Option<String>,
     /// `OU`.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub organizational_unit_name: Option<String>,
     /// `CN` (required).
     pub common_name: String,
     /// `emailAddress`.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub email_address: Option<String>,
     /// Subject alternative names: DNS names, or `IP:addr`. `None` means "the common name";
     /// an empty list means no SAN extension.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub subject_alt_names: Option<Vec<String>>,
 }
 
@@ -230,25 +218,22 @@ pub struct KeySetLabel {
 /// The private part of an imported key (`KeyPrivateData`): `primeP`, `primeQ` and
 /// `publicExponent` for RSA, `data` (the scalar or Ed25519 seed) otherwise. Zeroized on drop;
 /// `Debug` shows no key material.
+#[skip_serializing_none]
 #[serde_as]
 #[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeyPrivateData {
     /// RSA prime p.
     #[serde_as(as = "Option<Base64>")]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub prime_p: Option<Zeroizing<Vec<u8>>>,
     /// RSA prime q.
     #[serde_as(as = "Option<Base64>")]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub prime_q: Option<Zeroizing<Vec<u8>>>,
     /// RSA public exponent.
     #[serde_as(as = "Option<Base64>")]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub public_exponent: Option<Vec<u8>>,
     /// EC scalar, Ed25519 seed or Generic key bytes.
     #[serde_as(as = "Option<Base64>")]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub data: Option<Zeroizing<Vec<u8>>>,
 }
 
@@ -259,6 +244,7 @@ impl std::fmt::Debug for KeyPrivateData {
 }
 
 /// `PUT /keys/{KeyID}` and `POST /keys` (`PrivateKey`).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportKeyRequest {
@@ -270,23 +256,20 @@ pub struct ImportKeyRequest {
     /// The private key.
     pub private: KeyPrivateData,
     /// Tag restrictions.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub restrictions: Option<KeyRestrictions>,
     /// A label (v5).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub label: Option<String>,
 }
 
 /// The `arguments` part of a PEM key import (`PrivateKeyPem`, multipart).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PemKeyArguments {
     /// Allowed mechanisms.
     pub mechanisms: Vec<KeyMechanism>,
     /// Tag restrictions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<KeyRestrictions>,
     /// A label (v5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
