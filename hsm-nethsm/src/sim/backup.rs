@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use zeroize::Zeroizing;
 
-use super::crypto::{SimResult, SimSecret};
+use super::crypto::{KeySecret, SimResult, SimSecret};
 use super::state::{DeviceState, PassphraseDigest, SimKey, SimUser};
 use crate::protocol::{
     KeyMechanism, KeyPrivateData, KeyType, LoggingConfig, NetworkConfig, NtpConfig, UserRole,
@@ -165,7 +165,7 @@ pub(crate) fn open(file: &[u8], key: &[u8; 32]) -> SimResult<Restored> {
         let key = SimKey {
             key_type: k.key_type,
             mechanisms: k.mechanisms,
-            secret: std::sync::Arc::new(SimSecret::import(k.key_type, &k.private)?),
+            secret: std::sync::Arc::new(KeySecret::new(SimSecret::import(k.key_type, &k.private)?)),
             operations: 0,
             tags: k.tags,
             label: k.label,

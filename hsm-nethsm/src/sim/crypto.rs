@@ -70,25 +70,21 @@ fn ec_key<T>(len: usize, first_byte_mask: u8, make: impl Fn(&[u8]) -> Option<T>)
 impl SimSecret {
     /// Generates a key of `key_type` (`length` bits for RSA and Generic).
     pub(crate) fn generate(key_type: KeyType, length: Option<u32>) -> SimResult<Self> {
+        // An EC key of `len` scalar bytes, the first masked with `mask`.
+        macro_rules! ec {
+            ($variant:ident, $len:expr, $mask:expr) => {
+                Self::$variant(ec_key($len, $mask, |b| {
+                    ecdsa::SigningKey::from_slice(b).ok()
+                })?)
+            };
+        }
         Ok(match key_type {
-            KeyType::EcP256 => Self::P256(ec_key(32, 0xff, |b| {
-                p256::ecdsa::SigningKey::from_slice(b).ok()
-            })?),
-            KeyType::EcP384 => Self::P384(ec_key(48, 0xff, |b| {
-                p384::ecdsa::SigningKey::from_slice(b).ok()
-            })?),
-            KeyType::EcP521 => Self::P521(ec_key(66, 0x01, |b| {
-                p521::ecdsa::SigningKey::from_slice(b).ok()
-            })?),
-            KeyType::EcP256k1 => Self::K256(ec_key(32, 0xff, |b| {
-                k256::ecdsa::SigningKey::from_slice(b).ok()
-            })?),
-            KeyType::BrainpoolP256 => {
-                Self::Bp256(ec_key(32, 0xff, |b| ecdsa::SigningKey::from_slice(b).ok())?)
-            }
-            KeyType::BrainpoolP384 => {
-                Self::Bp384(ec_key(48, 0xff, |b| ecdsa::SigningKey::from_slice(b).ok())?)
-            }
+            KeyType::EcP256 => ec!(P256, 32, 0xff),
+            KeyType::EcP384 => ec!(P384, 48, 0xff),
+            KeyType::EcP521 => ec!(P521, 66, 0x01),
+            KeyType::EcP256k1 => ec!(K256, 32, 0xff),
+            KeyType::BrainpoolP256 => ec!(Bp256, 32, 0xff),
+            KeyType::BrainpoolP384 => ec!(Bp384, 48, 0xff),
             KeyType::Curve25519 => {
                 let seed = random_bytes(32)?;
                 let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| "seed".to_owned())?;
@@ -285,34 +281,70 @@ impl SimSecret {
         aes_cbc(key, iv, message, true)
     }
 
+    /// What `mode` signs with this key: `Some(Some(n))` a digest of `n` bytes, `Some(None)` a
+    /// message of any length, `None` nothing (the key does not sign in `mode`).
+    fn sign_input(&self, mode: SignMode) -> Option<Option<usize>> {
+        use SignMode as M;
+        Some(match (self, mode) {
+            (Self::P256(_) | Self::K256(_) | Self::Bp256(_), M::Ecdsa) => Some(32),
+            (Self::P384(_) | Self::Bp384(_), M::Ecdsa) => Some(48),
+            (Self::P521(_), M::Ecdsa) => Some(64),
+            #[cfg(feature = "sim-openssl")]
+            (Self::Bp512(_), M::Ecdsa) => Some(64),
+            (Self::K256(_), M::Bip340)
+            | (Self::Ed25519(_), M::EdDsa)
+            | (Self::Rsa(_), M::Pkcs1) => None,
+            (Self::Rsa(_), M::PssMd5) => Some(16),
+            (Self::Rsa(_), M::PssSha1) => Some(20),
+            (Self::Rsa(_), M::PssSha224) => Some(28),
+            (Self::Rsa(_), M::PssSha256) => Some(32),
+            (Self::Rsa(_), M::PssSha384) => Some(48),
+            (Self::Rsa(_), M::PssSha512) => Some(64),
+            _ => return None,
+        })
+    }
+
+    /// Checks a request to sign `message` in `mode` as the device does: the key must sign in
+    /// that mode, and a digest must have the mode's size.
+    pub(crate) fn check_sign_input(&self, mode: SignMode, message: &[u8]) -> SimResult<()> {
+        match self.sign_input(mode) {
+            None => Err("Key mechanisms do not allow requested signing.".into()),
+            Some(Some(n)) if message.len() != n => Err("digested data of invalid size".into()),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Signs as `POST /keys/{id}/sign` does in `mode`.
     pub(crate) fn sign(&self, mode: SignMode, message: &[u8]) -> SimResult<Vec<u8>> {
-        let digest_size = |n: usize| {
-            if message.len() == n {
-                Ok(())
-            } else {
-                Err("digested data of invalid size".to_owned())
-            }
-        };
+        self.check_sign_input(mode, message)?;
+        self.sign_checked(mode, message)
+    }
+
+    /// [`Self::sign`] after [`Self::check_sign_input`].
+    fn sign_checked(&self, mode: SignMode, message: &[u8]) -> SimResult<Vec<u8>> {
+        use SignMode as M;
         let ecdsa_fail = |e: ecdsa::Error| format!("signing failed: {e}");
+        // ECDSA over the digest, DER.
+        macro_rules! ecdsa {
+            ($key:expr, $signature:ty) => {{
+                let s: $signature = $key.sign_prehash(message).map_err(ecdsa_fail)?;
+                Ok(s.to_der().as_bytes().to_vec())
+            }};
+        }
+        // RSA-PSS over the digest with hash `$hash`, a salt as long as the digest.
+        macro_rules! pss {
+            ($key:expr, $hash:ty) => {
+                $key.sign_with_rng(&mut rng(), rsa::Pss::<$hash>::new(), message)
+                    .map_err(|e| format!("signing failed: {e}"))
+            };
+        }
         match (self, mode) {
-            (Self::P256(k), SignMode::Ecdsa) => {
-                digest_size(32)?;
-                let s: p256::ecdsa::Signature = k.sign_prehash(message).map_err(ecdsa_fail)?;
-                Ok(s.to_der().as_bytes().to_vec())
-            }
-            (Self::P384(k), SignMode::Ecdsa) => {
-                digest_size(48)?;
-                let s: p384::ecdsa::Signature = k.sign_prehash(message).map_err(ecdsa_fail)?;
-                Ok(s.to_der().as_bytes().to_vec())
-            }
-            (Self::P521(k), SignMode::Ecdsa) => {
-                digest_size(64)?;
-                let s: p521::ecdsa::Signature = k.sign_prehash(message).map_err(ecdsa_fail)?;
-                Ok(s.to_der().as_bytes().to_vec())
-            }
-            (Self::K256(k), SignMode::Ecdsa) => {
-                digest_size(32)?;
+            (Self::P256(k), M::Ecdsa) => ecdsa!(k, p256::ecdsa::Signature),
+            (Self::P384(k), M::Ecdsa) => ecdsa!(k, p384::ecdsa::Signature),
+            (Self::P521(k), M::Ecdsa) => ecdsa!(k, p521::ecdsa::Signature),
+            (Self::Bp256(k), M::Ecdsa) => ecdsa!(k, ecdsa::Signature<bp256::BrainpoolP256r1>),
+            (Self::Bp384(k), M::Ecdsa) => ecdsa!(k, ecdsa::Signature<bp384::BrainpoolP384r1>),
+            (Self::K256(k), M::Ecdsa) => {
                 let s: k256::ecdsa::Signature = k.sign_prehash(message).map_err(ecdsa_fail)?;
                 // The device signs secp256k1 with mirage-crypto-ec's generic ECDSA, which does
                 // not normalise S: about half of its answers are high-S (k256 always gives the
@@ -325,21 +357,9 @@ impl SimSecret {
                 };
                 Ok(s.to_der().as_bytes().to_vec())
             }
-            (Self::Bp256(k), SignMode::Ecdsa) => {
-                digest_size(32)?;
-                let s: ecdsa::Signature<bp256::BrainpoolP256r1> =
-                    k.sign_prehash(message).map_err(ecdsa_fail)?;
-                Ok(s.to_der().as_bytes().to_vec())
-            }
-            (Self::Bp384(k), SignMode::Ecdsa) => {
-                digest_size(48)?;
-                let s: ecdsa::Signature<bp384::BrainpoolP384r1> =
-                    k.sign_prehash(message).map_err(ecdsa_fail)?;
-                Ok(s.to_der().as_bytes().to_vec())
-            }
             // BIP-340 over the message itself (its tagged hashes are applied inside), with
             // fresh auxiliary randomness.
-            (Self::K256(k), SignMode::Bip340) => {
+            (Self::K256(k), M::Bip340) => {
                 let key = k256::schnorr::SigningKey::from_bytes(&k.to_bytes())
                     .map_err(|e| format!("BIP-340 key: {e}"))?;
                 let aux = random_bytes(32)?;
@@ -349,46 +369,90 @@ impl SimSecret {
                     .map_err(|e| format!("signing failed: {e}"))
             }
             #[cfg(feature = "sim-openssl")]
-            (Self::Bp512(k), SignMode::Ecdsa) => {
-                digest_size(64)?;
-                openssl_keys::ecdsa_sign(k, message)
-            }
-            (Self::Ed25519(k), SignMode::EdDsa) => Ok(k.sign(message).to_bytes().to_vec()),
-            (Self::Rsa(k), SignMode::Pkcs1) => k
+            (Self::Bp512(k), M::Ecdsa) => openssl_keys::ecdsa_sign(k, message),
+            (Self::Ed25519(k), M::EdDsa) => Ok(k.sign(message).to_bytes().to_vec()),
+            (Self::Rsa(k), M::Pkcs1) => k
                 .sign(rsa::Pkcs1v15Sign::new_unprefixed(), message)
                 .map_err(|_| "RSA key too short".to_owned()),
-            (Self::Rsa(k), SignMode::PssMd5) => {
-                digest_size(16)?;
-                k.sign_with_rng(&mut rng(), rsa::Pss::<md5::Md5>::new(), message)
-                    .map_err(|e| format!("signing failed: {e}"))
-            }
-            (Self::Rsa(k), SignMode::PssSha1) => {
-                digest_size(20)?;
-                k.sign_with_rng(&mut rng(), rsa::Pss::<sha1::Sha1>::new(), message)
-                    .map_err(|e| format!("signing failed: {e}"))
-            }
-            (Self::Rsa(k), SignMode::PssSha224) => {
-                digest_size(28)?;
-                k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha224>::new(), message)
-                    .map_err(|e| format!("signing failed: {e}"))
-            }
-            (Self::Rsa(k), SignMode::PssSha256) => {
-                digest_size(32)?;
-                k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha256>::new(), message)
-                    .map_err(|e| format!("signing failed: {e}"))
-            }
-            (Self::Rsa(k), SignMode::PssSha384) => {
-                digest_size(48)?;
-                k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha384>::new(), message)
-                    .map_err(|e| format!("signing failed: {e}"))
-            }
-            (Self::Rsa(k), SignMode::PssSha512) => {
-                digest_size(64)?;
-                k.sign_with_rng(&mut rng(), rsa::Pss::<sha2::Sha512>::new(), message)
-                    .map_err(|e| format!("signing failed: {e}"))
-            }
+            (Self::Rsa(k), M::PssMd5) => pss!(k, md5::Md5),
+            (Self::Rsa(k), M::PssSha1) => pss!(k, sha1::Sha1),
+            (Self::Rsa(k), M::PssSha224) => pss!(k, sha2::Sha224),
+            (Self::Rsa(k), M::PssSha256) => pss!(k, sha2::Sha256),
+            (Self::Rsa(k), M::PssSha384) => pss!(k, sha2::Sha384),
+            (Self::Rsa(k), M::PssSha512) => pss!(k, sha2::Sha512),
             _ => Err("Key mechanisms do not allow requested signing.".into()),
         }
+    }
+
+    /// The same key as OpenSSL holds it, for [`KeySecret`]'s signatures; `None` for keys
+    /// OpenSSL does not sign with here (Ed25519, Generic).
+    #[cfg(feature = "sim-openssl")]
+    fn fast_key(&self) -> SimResult<Option<openssl_keys::FastKey>> {
+        use hsm_core::Curve;
+        use openssl_keys::FastKey;
+        let curve = match self {
+            Self::P256(_) => Curve::P256,
+            Self::P384(_) => Curve::P384,
+            Self::P521(_) => Curve::P521,
+            Self::K256(_) => Curve::Secp256k1,
+            Self::Bp256(_) => Curve::BrainpoolP256r1,
+            Self::Bp384(_) => Curve::BrainpoolP384r1,
+            Self::Bp512(k) => return Ok(Some(FastKey::Ec(k.clone()))),
+            Self::Rsa(k) => {
+                use rsa::pkcs1::EncodeRsaPrivateKey as _;
+                let der = k.to_pkcs1_der().map_err(|e| format!("RSA key: {e}"))?;
+                return FastKey::rsa(der.as_bytes()).map(Some);
+            }
+            Self::Ed25519(_) | Self::Generic(_) => return Ok(None),
+        };
+        let scalar = self
+            .private_data()?
+            .data
+            .ok_or("an EC key without a scalar")?;
+        FastKey::ec(curve, &scalar).map(Some)
+    }
+}
+
+/// A key as the device holds it: the secret, and with OpenSSL built in (feature
+/// `sim-openssl`) the same EC or RSA key as OpenSSL holds it, made once, which makes its
+/// signatures (several times faster than the Rust implementations, and with the device's
+/// random ECDSA nonces). Everything else the key does goes to [`SimSecret`], which it dereferences to.
+pub(crate) struct KeySecret {
+    secret: SimSecret,
+    #[cfg(feature = "sim-openssl")]
+    fast: Option<openssl_keys::FastKey>,
+}
+
+impl KeySecret {
+    /// `secret`, with its OpenSSL twin when there is one (when OpenSSL cannot take the key,
+    /// the Rust implementations sign it, as without `sim-openssl`).
+    pub(crate) fn new(secret: SimSecret) -> Self {
+        Self {
+            #[cfg(feature = "sim-openssl")]
+            fast: secret.fast_key().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the simulator signs with this key without OpenSSL");
+                None
+            }),
+            secret,
+        }
+    }
+
+    /// Signs as `POST /keys/{id}/sign` does in `mode` (see [`SimSecret::sign`]).
+    pub(crate) fn sign(&self, mode: SignMode, message: &[u8]) -> SimResult<Vec<u8>> {
+        self.secret.check_sign_input(mode, message)?;
+        #[cfg(feature = "sim-openssl")]
+        if let Some(signed) = self.fast.as_ref().and_then(|k| k.sign(mode, message)) {
+            return signed;
+        }
+        self.secret.sign_checked(mode, message)
+    }
+}
+
+impl std::ops::Deref for KeySecret {
+    type Target = SimSecret;
+
+    fn deref(&self) -> &SimSecret {
+        &self.secret
     }
 }
 

@@ -96,32 +96,15 @@ impl SimConfig {
         Self::default()
     }
 
-    /// Listens on `listen` (port 0 picks a free one).
-    #[must_use]
-    pub fn listen(mut self, listen: SocketAddr) -> Self {
-        self.listen = listen;
-        self
-    }
-
-    /// Starts in `state`.
-    #[must_use]
-    pub fn state(mut self, state: InitialState) -> Self {
-        self.state = state;
-        self
-    }
-
-    /// Adds `latency` to every response, to stand for a network.
-    #[must_use]
-    pub fn latency(mut self, latency: Duration) -> Self {
-        self.latency = latency;
-        self
-    }
-
-    /// The unlock passphrase of an operational start.
-    #[must_use]
-    pub fn unlock_passphrase(mut self, passphrase: SecretString) -> Self {
-        self.unlock_passphrase = passphrase;
-        self
+    hsm_simkit::setters! {
+        /// Listens on `listen` (port 0 picks a free one).
+        listen: SocketAddr,
+        /// Starts in `state`.
+        state: InitialState,
+        /// Adds `latency` to every response, to stand for a network.
+        latency: Duration,
+        /// The unlock passphrase of an operational start.
+        unlock_passphrase: SecretString,
     }
 }
 
@@ -294,17 +277,14 @@ impl Simulator {
 
     /// Binds `self.addr` and spawns the accept loop.
     fn listen(&mut self) -> Result<()> {
-        let listener = std::net::TcpListener::bind(self.addr).map_err(|e| {
+        let listener = hsm_simkit::https::bind(self.addr, &self.runtime).map_err(|e| {
             Error::new(ErrorKind::Unavailable, "nethsm-sim.start")
                 .with_message(format!("cannot listen on {}", self.addr))
                 .with_source(e)
         })?;
         self.addr = listener.local_addr().map_err(start_error)?;
-        listener.set_nonblocking(true).map_err(start_error)?;
         let app = routes::router(Arc::clone(&self.shared));
         let (shutdown, stop) = tokio::sync::watch::channel(());
-        let _guard = self.runtime.enter();
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(start_error)?;
         let _task = self
             .runtime
             .spawn(tls::serve(listener, app, Arc::clone(&self.shared), stop));

@@ -1,21 +1,24 @@
-//! brainpoolP512r1 keys (feature `sim-openssl`): no Rust implementation of the curve exists,
-//! so generation, import, the public point and ECDSA go through OpenSSL.
+//! Keys through OpenSSL (feature `sim-openssl`): brainpoolP512r1, which no Rust implementation
+//! offers (generation, import, the public point, ECDSA), and the signing key every other
+//! key's signatures are made with when OpenSSL is built in (see [`FastKey`]).
 
-use openssl::bn::{BigNum, BigNumContext};
-use openssl::ec::{EcGroup, EcKey, EcPoint, PointConversionForm};
-use openssl::ecdsa::EcdsaSig;
-use openssl::nid::Nid;
+use hsm_core::Curve;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::md::{Md, MdRef};
 use openssl::pkey::{PKey, Private};
 use zeroize::Zeroizing;
 
 use super::crypto::SimResult;
+use crate::protocol::SignMode;
 
 fn fail(e: openssl::error::ErrorStack) -> String {
     format!("OpenSSL: {e}")
 }
 
 fn group() -> SimResult<EcGroup> {
-    EcGroup::from_curve_name(Nid::BRAINPOOL_P512R1).map_err(fail)
+    hsm_simkit::ossl::ec_group(Curve::BrainpoolP512r1)
+        .map_err(fail)?
+        .ok_or_else(|| "OpenSSL: no brainpoolP512r1".to_owned())
 }
 
 /// A new brainpoolP512r1 key.
@@ -26,12 +29,7 @@ pub(crate) fn generate_bp512() -> SimResult<EcKey<Private>> {
 
 /// The brainpoolP512r1 key with private scalar `d` (big-endian).
 pub(crate) fn bp512_from_scalar(d: &[u8]) -> SimResult<EcKey<Private>> {
-    let group = group()?;
-    let d = BigNum::from_slice(d).map_err(fail)?;
-    let mut ctx = BigNumContext::new().map_err(fail)?;
-    let mut point = EcPoint::new(&group).map_err(fail)?;
-    point.mul_generator2(&group, &d, &mut ctx).map_err(fail)?;
-    let key = EcKey::from_private_components(&group, &d, &point).map_err(fail)?;
+    let key = hsm_simkit::ossl::ec_key_from_scalar(&group()?, d).map_err(fail)?;
     key.check_key()
         .map_err(|_| "invalid key: the scalar is not valid for the curve".to_owned())?;
     Ok(key)
@@ -39,10 +37,7 @@ pub(crate) fn bp512_from_scalar(d: &[u8]) -> SimResult<EcKey<Private>> {
 
 /// The uncompressed point `04||X||Y`.
 pub(crate) fn ec_point(key: &EcKey<Private>) -> SimResult<Vec<u8>> {
-    let mut ctx = BigNumContext::new().map_err(fail)?;
-    key.public_key()
-        .to_bytes(key.group(), PointConversionForm::UNCOMPRESSED, &mut ctx)
-        .map_err(fail)
+    hsm_simkit::ossl::uncompressed_point(key).map_err(fail)
 }
 
 /// The public key as a SubjectPublicKeyInfo (DER).
@@ -62,13 +57,75 @@ pub(crate) fn ec_scalar(key: &EcKey<Private>) -> SimResult<Zeroizing<Vec<u8>>> {
 
 /// ECDSA over a digest, DER as the device answers.
 pub(crate) fn ecdsa_sign(key: &EcKey<Private>, digest: &[u8]) -> SimResult<Vec<u8>> {
-    EcdsaSig::sign(digest, key)
-        .and_then(|s| s.to_der())
-        .map_err(fail)
+    hsm_simkit::ossl::ecdsa_der(key, digest).map_err(fail)
 }
 
 /// A SEC1 `EC PRIVATE KEY` PEM of a curve RustCrypto lacks, as PKCS#8 DER.
 pub(crate) fn pem_to_pkcs8(pem: &[u8]) -> SimResult<Zeroizing<Vec<u8>>> {
     let key = PKey::private_key_from_pem(pem).map_err(|_| "Invalid PEM private key".to_owned())?;
     key.private_key_to_pkcs8().map(Zeroizing::new).map_err(fail)
+}
+
+/// A key's private half as OpenSSL holds it, made once when the key is created, imported or
+/// restored, so that a signature costs OpenSSL's signing only (no parsing per request).
+/// OpenSSL signs with the device's algorithms: ECDSA with a random nonce and S as it comes
+/// (high half of the time, as the device's secp256k1 answers), RSA PKCS#1 v1.5 over the
+/// caller's DigestInfo, and RSA-PSS with a salt as long as the digest. Ed25519 stays with
+/// ed25519-dalek, which signs faster than OpenSSL 3.0 (and the same bytes).
+pub(crate) enum FastKey {
+    /// An EC key.
+    Ec(EcKey<Private>),
+    /// An RSA key.
+    Rsa(PKey<Private>),
+}
+
+impl FastKey {
+    /// The EC key on `curve` with private scalar `d`.
+    pub(crate) fn ec(curve: Curve, d: &[u8]) -> SimResult<Self> {
+        let group = hsm_simkit::ossl::ec_group(curve)
+            .map_err(fail)?
+            .ok_or_else(|| format!("OpenSSL: no {curve:?}"))?;
+        hsm_simkit::ossl::ec_key_from_scalar(&group, d)
+            .map(Self::Ec)
+            .map_err(fail)
+    }
+
+    /// The RSA key in a PKCS#1 `RSAPrivateKey` (DER).
+    pub(crate) fn rsa(pkcs1_der: &[u8]) -> SimResult<Self> {
+        openssl::rsa::Rsa::private_key_from_der(pkcs1_der)
+            .and_then(PKey::from_rsa)
+            .map(Self::Rsa)
+            .map_err(fail)
+    }
+
+    /// Signs `message` in `mode`, checked beforehand (a pair the device serves, a digest of
+    /// the mode's size); `None` when OpenSSL does not sign in that mode (BIP-340), and the
+    /// caller's own path signs.
+    pub(crate) fn sign(&self, mode: SignMode, message: &[u8]) -> Option<SimResult<Vec<u8>>> {
+        let failed = |e| format!("signing failed: {e}");
+        Some(match (self, mode) {
+            (Self::Ec(key), SignMode::Ecdsa) => {
+                hsm_simkit::ossl::ecdsa_der(key, message).map_err(failed)
+            }
+            (Self::Rsa(key), SignMode::Pkcs1) => hsm_simkit::ossl::rsa_pkcs1(key, None, message)
+                .map_err(|_| "RSA key too short".to_owned()),
+            (Self::Rsa(key), mode) => {
+                hsm_simkit::ossl::rsa_pss(key, pss_md(mode)?, message).map_err(failed)
+            }
+            (Self::Ec(_), _) => return None,
+        })
+    }
+}
+
+/// The hash of an RSA-PSS mode.
+fn pss_md(mode: SignMode) -> Option<&'static MdRef> {
+    Some(match mode {
+        SignMode::PssMd5 => Md::md5(),
+        SignMode::PssSha1 => Md::sha1(),
+        SignMode::PssSha224 => Md::sha224(),
+        SignMode::PssSha256 => Md::sha256(),
+        SignMode::PssSha384 => Md::sha384(),
+        SignMode::PssSha512 => Md::sha512(),
+        _ => return None,
+    })
 }

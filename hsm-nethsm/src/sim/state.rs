@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use sha2::Digest as _;
 use zeroize::Zeroizing;
 
-use super::crypto::SimSecret;
+use super::crypto::{KeySecret, SimSecret};
 use crate::protocol::{
     KeyMechanism, KeyType, LogLevel, LoggingConfig, NetworkConfig, NtpConfig, SystemState, UserRole,
 };
@@ -73,7 +73,7 @@ pub(crate) struct SimKey {
     pub(crate) key_type: KeyType,
     pub(crate) mechanisms: Vec<KeyMechanism>,
     /// Shared, so that an operation can use it outside the device lock.
-    pub(crate) secret: std::sync::Arc<SimSecret>,
+    pub(crate) secret: std::sync::Arc<KeySecret>,
     pub(crate) operations: u64,
     /// Tag restrictions: when not empty, only operators with one of these tags may use it.
     pub(crate) tags: BTreeSet<String>,

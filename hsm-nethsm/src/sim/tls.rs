@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use hsm_core::{Error, ErrorKind, Result};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::Digest as _;
 
 use super::Shared;
@@ -25,20 +24,16 @@ fn tls_error(e: impl Into<hsm_core::error::BoxError>) -> Error {
 
 impl Certificate {
     pub(super) fn generate() -> Result<Self> {
-        let key = rcgen::KeyPair::generate().map_err(tls_error)?;
-        let mut params =
-            rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .map_err(tls_error)?;
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "NetHSM simulator");
-        let cert = params.self_signed(&key).map_err(tls_error)?;
-        let der = cert.der().to_vec();
+        let made = hsm_simkit::https::SelfSigned::generate(
+            &["localhost", "127.0.0.1"],
+            Some("NetHSM simulator"),
+        )
+        .map_err(tls_error)?;
         Ok(Self {
-            pem: cert.pem(),
-            sha256: sha2::Sha256::digest(&der).into(),
-            der,
-            key_der: zeroize::Zeroizing::new(key.serialize_der()),
+            sha256: sha2::Sha256::digest(&made.cert_der).into(),
+            pem: made.cert_pem,
+            der: made.cert_der,
+            key_der: zeroize::Zeroizing::new(made.key_der),
         })
     }
 
@@ -63,14 +58,7 @@ impl Certificate {
     }
 
     pub(super) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor> {
-        let key = PrivateKeyDer::try_from(self.key_der.to_vec()).map_err(tls_error)?;
-        let config = rustls::ServerConfig::builder_with_provider(hsm_core::tls::crypto_provider())
-            .with_safe_default_protocol_versions()
-            .map_err(tls_error)?
-            .with_no_client_auth()
-            .with_single_cert(vec![CertificateDer::from(self.der.clone())], key)
-            .map_err(tls_error)?;
-        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+        hsm_simkit::https::tls_acceptor(&self.der, &self.key_der).map_err(tls_error)
     }
 }
 
@@ -90,46 +78,30 @@ impl Served {
     }
 }
 
-/// Accepts connections until `stop`'s sender is dropped; each connection is served with
-/// HTTP/1.1 keep-alive until then, and dropped at that moment.
+/// Accepts connections until `stop`'s sender is dropped or `POST /system/shutdown` halts the
+/// device; each connection is served with HTTP/1.1 keep-alive until then, and dropped at that
+/// moment. A new connection gets the TLS identity in force when it arrives: a TLS key or
+/// certificate change applies to new connections, like on the device.
 pub(super) async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     shared: Arc<Shared>,
     stop: tokio::sync::watch::Receiver<()>,
 ) {
-    let mut stopped = stop.clone();
-    let mut halted = shared.halted.subscribe();
-    loop {
-        let accepted = tokio::select! {
-            _ = stopped.changed() => return,
-            _ = halted.wait_for(|h| *h) => return,
-            accepted = listener.accept() => accepted,
-        };
-        let Ok((tcp, _peer)) = accepted else { continue };
-        let _ = shared.connections.fetch_add(1, Ordering::Relaxed);
-        // The identity in force now: a TLS key or certificate change applies to new
-        // connections, like on the device.
-        let acceptor = shared.served().1;
-        let app = app.clone();
-        let mut stopped = stop.clone();
-        let mut halted = shared.halted.subscribe();
-        let _task = tokio::spawn(async move {
-            let connection = async {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let service = hyper_util::service::TowerToHyperService::new(app);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                    .await;
-            };
+    let device = Arc::clone(&shared);
+    let stopped = move || {
+        let mut stop = stop.clone();
+        let mut halted = device.halted.subscribe();
+        async move {
             tokio::select! {
-                _ = stopped.changed() => {}
+                _ = stop.changed() => {}
                 _ = halted.wait_for(|h| *h) => {}
-                () = connection => {}
             }
-        });
-    }
+        }
+    };
+    let accept = || {
+        let _ = shared.connections.fetch_add(1, Ordering::Relaxed);
+        shared.served().1
+    };
+    hsm_simkit::https::serve(listener, accept, |_| app.clone(), stopped).await;
 }

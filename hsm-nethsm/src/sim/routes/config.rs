@@ -2,17 +2,14 @@
 //! network, the TLS key and certificate, the cluster CA. Values are kept in the device state
 //! (and in backups); a new TLS key or certificate is served to new connections.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{ADMIN, Answer, authorize_root, error, json_body, no_content, passphrase_ok, pem};
+use super::{ADMIN, Answer, Cx, authorize_root, error, json_body, no_content, passphrase_ok, pem};
 use crate::protocol::{
     DistinguishedName, LoggingConfig, NetworkConfig, NtpConfig, Switch, TimeConfig,
     TlsKeyGenerateRequest, UnattendedBootConfig,
@@ -80,11 +77,7 @@ impl ChangePassphrase {
 }
 
 /// `PUT /config/unlock-passphrase`: the current one must match (400 otherwise).
-pub(super) async fn set_unlock_passphrase(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn set_unlock_passphrase(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin_put(&s, &headers, &body, |device, request: ChangePassphrase| {
         let unlock = &device.unlock;
         let new = request.checked(|current| unlock.as_ref().is_some_and(|d| d.accepts(current)))?;
@@ -94,11 +87,7 @@ pub(super) async fn set_unlock_passphrase(
 }
 
 /// `PUT /config/backup-passphrase`: the current one must match (`""` while none is set).
-pub(super) async fn set_backup_passphrase(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn set_backup_passphrase(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin_put(&s, &headers, &body, |device, request: ChangePassphrase| {
         let key = &device.config.backup_key;
         let new = request.checked(|current| match key {
@@ -110,7 +99,7 @@ pub(super) async fn set_backup_passphrase(
     })
 }
 
-pub(super) async fn unattended_boot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn unattended_boot(Cx { s, headers }: Cx) -> Answer {
     admin_get(&s, &headers, |device| {
         let status = if device.config.unattended_boot {
             Switch::On
@@ -121,28 +110,20 @@ pub(super) async fn unattended_boot(State(s): State<Arc<Shared>>, headers: Heade
     })
 }
 
-pub(super) async fn set_unattended_boot(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn set_unattended_boot(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin_put(&s, &headers, &body, |device, c: UnattendedBootConfig| {
         device.config.unattended_boot = c.status == Switch::On;
         Ok(())
     })
 }
 
-pub(super) async fn time(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn time(Cx { s, headers }: Cx) -> Answer {
     admin_get(&s, &headers, |device| TimeConfig {
         time: format_rfc3339(now_unix() + device.config.clock_offset),
     })
 }
 
-pub(super) async fn set_time(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn set_time(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin_put(&s, &headers, &body, |device, request: TimeConfig| {
         device.config.clock_offset = clock_offset_for(&request.time)
             .ok_or_else(|| bad_request("Invalid time: RFC 3339 expected"))?;
@@ -150,15 +131,11 @@ pub(super) async fn set_time(
     })
 }
 
-pub(super) async fn ntp(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn ntp(Cx { s, headers }: Cx) -> Answer {
     admin_get(&s, &headers, |device| device.config.ntp.clone())
 }
 
-pub(super) async fn set_ntp(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn set_ntp(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin_put(&s, &headers, &body, |device, request: NtpConfig| {
         if request
             .ntp_ip
@@ -172,15 +149,11 @@ pub(super) async fn set_ntp(
     })
 }
 
-pub(super) async fn logging(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn logging(Cx { s, headers }: Cx) -> Answer {
     admin_get(&s, &headers, |device| device.config.logging.clone())
 }
 
-pub(super) async fn set_logging(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn set_logging(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin_put(&s, &headers, &body, |device, request: LoggingConfig| {
         if request.ip_address.parse::<std::net::IpAddr>().is_err() {
             return Err(bad_request("Invalid IP address"));
@@ -190,7 +163,7 @@ pub(super) async fn set_logging(
     })
 }
 
-pub(super) async fn network(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn network(Cx { s, headers }: Cx) -> Answer {
     admin_get(&s, &headers, |device| {
         let mut config = device.config.network.clone();
         // Answers always carry the gateway.
@@ -199,11 +172,7 @@ pub(super) async fn network(State(s): State<Arc<Shared>>, headers: HeaderMap) ->
     })
 }
 
-pub(super) async fn set_network(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn set_network(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin_put(&s, &headers, &body, |device, request: NetworkConfig| {
         let v4 = |a: &str| a.parse::<std::net::Ipv4Addr>().is_ok();
         let ok = v4(&request.ip_address)
@@ -233,7 +202,7 @@ fn tls_public(secret: Option<&SimSecret>) -> Option<String> {
         .map(|pk| pk.to_pem())
 }
 
-pub(super) async fn tls_public_pem(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn tls_public_pem(Cx { s, headers }: Cx) -> Answer {
     admin(&s, &headers, |device| {
         tls_public(device.config.tls_key.as_ref())
             .map(pem)
@@ -245,18 +214,14 @@ fn no_tls_key() -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "no TLS key")
 }
 
-pub(super) async fn tls_cert(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn tls_cert(Cx { s, headers }: Cx) -> Answer {
     admin(&s, &headers, |device| {
         Ok(pem(device.config.tls_certificate.clone()))
     })
 }
 
 /// `PUT /config/tls/cert.pem`: a certificate for the current TLS key (400 otherwise).
-pub(super) async fn set_tls_cert(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn set_tls_cert(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin(&s, &headers, |device| {
         let not_pem = || bad_request("Certificate is not PEM");
         let text = std::str::from_utf8(&body).map_err(|_| not_pem())?;
@@ -273,11 +238,7 @@ pub(super) async fn set_tls_cert(
     })
 }
 
-pub(super) async fn tls_csr(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn tls_csr(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin(&s, &headers, |device| {
         let request: DistinguishedName = json_body(&body)?;
         let key = device.config.tls_key.as_ref().ok_or_else(no_tls_key)?;
@@ -288,11 +249,7 @@ pub(super) async fn tls_csr(
 }
 
 /// `POST /config/tls/generate`: a new TLS key and a self-signed certificate for it.
-pub(super) async fn tls_generate(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn tls_generate(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     use crate::protocol::KeyType;
     authorize_root(&mut s.lock(), &headers, ADMIN)?;
     let request: TlsKeyGenerateRequest = json_body(&body)?;
@@ -322,7 +279,7 @@ pub(super) async fn tls_generate(
     }
 }
 
-pub(super) async fn cluster_ca(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn cluster_ca(Cx { s, headers }: Cx) -> Answer {
     admin(&s, &headers, |device| match &device.config.cluster_ca {
         Some(ca) => Ok(pem(ca.clone())),
         None => Err(error(
@@ -334,11 +291,7 @@ pub(super) async fn cluster_ca(State(s): State<Arc<Shared>>, headers: HeaderMap)
 
 /// `PUT /config/tls/cluster-ca.pem`: a CA certificate that signed the TLS certificate (412
 /// otherwise, like the device).
-pub(super) async fn set_cluster_ca(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn set_cluster_ca(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin(&s, &headers, |device| {
         let malformed = || bad_request("Certificate malformed");
         let text = std::str::from_utf8(&body).map_err(|_| malformed())?;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use secrecy::SecretString;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    ADMIN, Answer, OPERATOR, authenticate, authorize, authorize_root, ensure, error, json_body,
+    ADMIN, Answer, Cx, OPERATOR, authenticate, authorize, authorize_root, ensure, error, json_body,
     no_content, passphrase_ok, unavailable,
 };
 use crate::protocol::{ClusterAddRequest, SystemState, UserRole};
@@ -41,7 +41,7 @@ pub(super) async fn health_ready(State(s): State<Arc<Shared>>) -> Response {
 
 /// `GET /health/diagnose`: an Administrator when Operational, anyone otherwise. The
 /// simulator's cluster process always runs and logs nothing.
-pub(super) async fn health_diagnose(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn health_diagnose(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     if device.state == SystemState::Operational {
         authenticate(&mut device, &headers, ADMIN)?;
@@ -94,7 +94,7 @@ fn in_state(state: SystemState, wanted: SystemState) -> Result<(), Response> {
     }
 }
 
-pub(super) async fn lock(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn lock(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     device.state = SystemState::Locked;
@@ -144,11 +144,7 @@ struct RandomRequest {
     length: u32,
 }
 
-pub(super) async fn random(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn random(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     authorize(&mut s.lock(), &headers, OPERATOR)?;
     let request: RandomRequest = json_body(&body)?;
     if !(1..=1024).contains(&request.length) {
@@ -167,7 +163,7 @@ pub(super) async fn random(
 
 /// `GET /metrics` (Metrics role). The device reports its counters as strings (nethsm.md,
 /// section 11).
-pub(super) async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn metrics(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     authorize(&mut device, &headers, &[UserRole::Metrics])?;
     let operations: u64 = device.keys.values().map(|k| k.operations).sum();
@@ -188,7 +184,7 @@ fn this_member() -> serde_json::Value {
             "learner": false })
 }
 
-pub(super) async fn cluster_members(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn cluster_members(Cx { s, headers }: Cx) -> Answer {
     authorize_root(&mut s.lock(), &headers, ADMIN)?;
     Ok(axum::Json(json!([this_member()])).into_response())
 }
@@ -215,11 +211,7 @@ fn only_this_member(id: &str) -> Result<(), Response> {
 
 /// `POST /cluster/members`: answers with the new member as a learner and a joiner kit; the
 /// simulator never hears from it again.
-pub(super) async fn add_cluster_member(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn add_cluster_member(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     authorize_root(&mut s.lock(), &headers, ADMIN)?;
     let urls = peer_urls(&body)?;
     let new = json!({ "id": "0000000000000001", "name": "", "urls": urls, "learner": true });
@@ -233,8 +225,7 @@ pub(super) async fn add_cluster_member(
 
 /// `PUT /cluster/members/{id}`: 404 for any member but this one.
 pub(super) async fn update_cluster_member(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
@@ -245,11 +236,7 @@ pub(super) async fn update_cluster_member(
 }
 
 /// `DELETE /cluster/members/{id}`: the only member cannot leave (400), others are unknown.
-pub(super) async fn remove_cluster_member(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn remove_cluster_member(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     authorize_root(&mut s.lock(), &headers, ADMIN)?;
     only_this_member(&id)?;
     Err(error(
@@ -260,8 +247,7 @@ pub(super) async fn remove_cluster_member(
 
 /// `POST /cluster/members/{id}/promote`: this member is no learner (400), others unknown.
 pub(super) async fn promote_cluster_member(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path(id): Path<String>,
 ) -> Answer {
     authorize_root(&mut s.lock(), &headers, ADMIN)?;
@@ -270,11 +256,7 @@ pub(super) async fn promote_cluster_member(
 }
 
 /// `POST /cluster/join`: the simulator has no peers to join (400 after the checks).
-pub(super) async fn join_cluster(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn join_cluster(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     #[allow(dead_code)]

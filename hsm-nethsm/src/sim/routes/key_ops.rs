@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -13,14 +13,14 @@ use serde_json::json;
 
 use super::keys::{key, key_mut, may_use};
 use super::{
-    ADMIN, Answer, KEY_READERS, OPERATOR, check_tag, content_type, error, json_body, no_content,
-    octets, pem, tag_added, tag_removed,
+    ADMIN, Answer, Cx, KEY_READERS, OPERATOR, check_tag, content_type, error, json_body,
+    no_content, octets, pem, tag_added, tag_removed,
 };
 use crate::protocol::{
     DecryptMode, DecryptRequest, DistinguishedName, EncryptRequest, KeyMechanism, SignRequest,
 };
 use crate::sim::Shared;
-use crate::sim::crypto::SimSecret;
+use crate::sim::crypto::KeySecret;
 use crate::sim::state::SimKey;
 
 fn b64(bytes: &[u8]) -> String {
@@ -67,7 +67,7 @@ fn operate(
     id: &str,
     mechanism: Option<KeyMechanism>,
     what: &str,
-    operation: impl FnOnce(&SimSecret) -> Result<serde_json::Value, String>,
+    operation: impl FnOnce(&KeySecret) -> Result<serde_json::Value, String>,
 ) -> Answer {
     let (secret, caller) = {
         let (mut device, caller) = s.authorized(headers, OPERATOR)?;
@@ -93,12 +93,7 @@ fn operate(
     Ok(axum::Json(answer).into_response())
 }
 
-pub(super) async fn sign(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn sign(Cx { s, headers }: Cx, Path(id): Path<String>, body: Bytes) -> Answer {
     let request: SignRequest = operation_request(&s, &headers, &id, &body)?;
     let mechanism = crate::protocol::signing::mode_mechanism(request.mode);
     operate(&s, &headers, &id, mechanism, "signing", |secret| {
@@ -122,12 +117,7 @@ fn decrypt_mechanism(mode: DecryptMode) -> KeyMechanism {
     }
 }
 
-pub(super) async fn decrypt(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn decrypt(Cx { s, headers }: Cx, Path(id): Path<String>, body: Bytes) -> Answer {
     let request: DecryptRequest = operation_request(&s, &headers, &id, &body)?;
     let mechanism = Some(decrypt_mechanism(request.mode));
     operate(&s, &headers, &id, mechanism, "decryption", |secret| {
@@ -138,12 +128,7 @@ pub(super) async fn decrypt(
 }
 
 /// `POST /keys/{id}/encrypt`: AES-CBC with a Generic key; a random IV when none is given.
-pub(super) async fn encrypt(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn encrypt(Cx { s, headers }: Cx, Path(id): Path<String>, body: Bytes) -> Answer {
     let request: EncryptRequest = operation_request(&s, &headers, &id, &body)?;
     let iv = match request.iv.clone() {
         Some(iv) => iv,
@@ -163,12 +148,7 @@ pub(super) async fn encrypt(
 }
 
 /// `POST /keys/{id}/csr.pem` (Administrator or Operator): a real CSR signed by the key.
-pub(super) async fn csr(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn csr(Cx { s, headers }: Cx, Path(id): Path<String>, body: Bytes) -> Answer {
     let (device, caller) = s.authorized(&headers, KEY_READERS)?;
     let request: DistinguishedName = json_body(&body)?;
     let key = key(&device, &caller, &id)?;
@@ -184,11 +164,7 @@ fn no_certificate() -> Response {
     error(StatusCode::NOT_FOUND, "Certificate not found")
 }
 
-pub(super) async fn get_cert(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn get_cert(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let (device, caller) = s.authorized(&headers, KEY_READERS)?;
     let cert = key(&device, &caller, &id)?.certificate.clone();
     cert.map(octets).ok_or_else(no_certificate)
@@ -196,12 +172,7 @@ pub(super) async fn get_cert(
 
 /// `PUT /keys/{id}/cert`: stores the bytes as given (octet-stream only; 409 when one is
 /// stored).
-pub(super) async fn put_cert(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn put_cert(Cx { s, headers }: Cx, Path(id): Path<String>, body: Bytes) -> Answer {
     let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     if !content_type(&headers).starts_with("application/octet-stream") {
         return Err(error(
@@ -223,11 +194,7 @@ pub(super) async fn put_cert(
     Ok(StatusCode::CREATED.into_response())
 }
 
-pub(super) async fn delete_cert(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn delete_cert(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     let key = key_mut(&mut device, &caller, &id)?;
     key.certificate.take().ok_or_else(no_certificate)?;
@@ -235,8 +202,7 @@ pub(super) async fn delete_cert(
 }
 
 pub(super) async fn add_tag(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path((id, tag)): Path<(String, String)>,
 ) -> Answer {
     let (mut device, caller) = s.authorized(&headers, ADMIN)?;
@@ -247,8 +213,7 @@ pub(super) async fn add_tag(
 }
 
 pub(super) async fn remove_tag(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path((id, tag)): Path<(String, String)>,
 ) -> Answer {
     let (mut device, caller) = s.authorized(&headers, ADMIN)?;

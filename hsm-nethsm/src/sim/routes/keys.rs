@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::{
-    ADMIN, Answer, Caller, KEY_READERS, authorize, content_type, created, ensure, error, form_part,
-    json_body, no_content, pem, random_id,
+    ADMIN, Answer, Caller, Cx, KEY_READERS, authorize, content_type, created, ensure, error,
+    form_part, json_body, no_content, pem, random_id,
 };
 use crate::protocol::ids::valid_id;
 use crate::protocol::key_types::ec_key_type;
@@ -20,7 +20,7 @@ use crate::protocol::{
     KeySetLabel, KeyType, MoveKeyRequest, PemKeyArguments, PublicKeyData,
 };
 use crate::sim::Shared;
-use crate::sim::crypto::SimSecret;
+use crate::sim::crypto::{KeySecret, SimSecret};
 use crate::sim::state::{DeviceState, SimKey};
 
 const BAD_ID: &str = "ID may only contain alphanumeric characters, underscores, dashes, and dots.";
@@ -78,8 +78,7 @@ pub(super) fn may_use(device: &DeviceState, caller: &Caller, key: &SimKey) -> bo
 
 /// `GET /keys?filter&label`: the caller's namespace.
 pub(super) async fn list(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Query(query): Query<HashMap<String, String>>,
 ) -> Answer {
     list_matching(&s, &headers, &query, "")
@@ -193,7 +192,7 @@ impl NewKey {
         SimKey {
             key_type: self.key_type,
             mechanisms: self.mechanisms,
-            secret: Arc::new(secret),
+            secret: Arc::new(KeySecret::new(secret)),
             operations: 0,
             tags: self.tags.into_iter().collect(),
             label: self.label,
@@ -202,11 +201,7 @@ impl NewKey {
     }
 }
 
-pub(super) async fn generate(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn generate(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     let caller = authorize(&mut s.lock(), &headers, ADMIN)?;
     let request: GenerateKeyRequest = json_body(&body)?;
     let id = match request.id {
@@ -252,22 +247,13 @@ fn store(device: &mut DeviceState, caller: &Caller, id: &str, key: SimKey) -> Re
 }
 
 /// `PUT /keys/{id}`: imports a key under `id` (204).
-pub(super) async fn import(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn import(Cx { s, headers }: Cx, Path(id): Path<String>, body: Bytes) -> Answer {
     store_imported(&s, &headers, &id, &body)?;
     Ok(no_content())
 }
 
 /// `POST /keys`: imports a key under an id the device picks (201 with the id).
-pub(super) async fn import_new(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn import_new(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     let id = random_id()?;
     store_imported(&s, &headers, &id, &body)?;
     Ok(created("keys", &id))
@@ -361,8 +347,7 @@ pub(super) fn key_data(key: &SimKey) -> PublicKeyData {
 
 /// `GET /keys/{id}`, or `GET /keys/{prefix}*`: a listing by id prefix.
 pub(super) async fn get_or_list_prefix(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Answer {
@@ -373,11 +358,7 @@ pub(super) async fn get_or_list_prefix(
     Ok(axum::Json(key_data(key(&device, &caller, &id)?)).into_response())
 }
 
-pub(super) async fn delete(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn delete(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     device
         .keys
@@ -386,11 +367,7 @@ pub(super) async fn delete(
     Ok(no_content())
 }
 
-pub(super) async fn public_pem(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn public_pem(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let (device, caller) = s.authorized(&headers, KEY_READERS)?;
     match crate::protocol::key_types::public_key_of(&key_data(key(&device, &caller, &id)?)) {
         Ok(Some(pk)) => Ok(pem(pk.to_pem())),
@@ -399,12 +376,7 @@ pub(super) async fn public_pem(
 }
 
 /// `POST /keys/{id}/move`: renames (200 with the new id; 409 when it is taken).
-pub(super) async fn move_key(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn move_key(Cx { s, headers }: Cx, Path(id): Path<String>, body: Bytes) -> Answer {
     let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     let request: MoveKeyRequest = json_body(&body)?;
     check_id(&request.new_id)?;
@@ -425,8 +397,7 @@ pub(super) async fn move_key(
 
 /// `PUT /keys/{id}/label` (204; 304 when unchanged).
 pub(super) async fn set_label(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
@@ -442,11 +413,7 @@ pub(super) async fn set_label(
 }
 
 /// `DELETE /keys/{id}/label`.
-pub(super) async fn delete_label(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn delete_label(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     key_mut(&mut device, &caller, &id)?.label.clear();
     Ok(no_content())

@@ -33,6 +33,27 @@ use crate::protocol::{SystemState, UserRole};
 /// (axum sends either side as it is).
 pub(super) type Answer = Result<Response, Response>;
 
+/// What a handler that checks credentials starts from: the simulator's shared state and the
+/// request's headers (`Cx { s, headers }: Cx` in its parameters).
+pub(super) struct Cx {
+    pub(super) s: Arc<Shared>,
+    pub(super) headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<Arc<Shared>> for Cx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            s: Arc::clone(shared),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
 /// A `{"message": ...}` error answer.
 pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "message": message.into() }))).into_response()

@@ -3,20 +3,19 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    ADMIN, Answer, authenticate, authorize_root, content_type, error, form_part, json_body,
+    ADMIN, Answer, Cx, authenticate, authorize_root, content_type, error, form_part, json_body,
     no_content, octets, unavailable,
 };
 use crate::protocol::{SystemState, UserRole};
+use crate::sim::backup;
 use crate::sim::state::{DeviceState, backup_key};
-use crate::sim::{Shared, backup};
 
 /// What the device comes up as after a boot: Operational with unattended boot, else Locked.
 pub(crate) fn boot(device: &mut DeviceState) {
@@ -30,7 +29,7 @@ pub(crate) fn boot(device: &mut DeviceState) {
 }
 
 /// `GET /system/info` (Administrator): versions and an obviously simulated device id.
-pub(super) async fn info(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn info(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     Ok(axum::Json(json!({
@@ -47,7 +46,7 @@ pub(super) async fn info(State(s): State<Arc<Shared>>, headers: HeaderMap) -> An
 
 /// `POST /system/reboot`: answers, then comes up Locked (or Operational with unattended
 /// boot), like the device after a reboot.
-pub(super) async fn reboot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn reboot(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     boot(&mut device);
@@ -57,7 +56,7 @@ pub(super) async fn reboot(State(s): State<Arc<Shared>>, headers: HeaderMap) -> 
 /// `POST /system/shutdown`: an Administrator when Operational, anyone otherwise. The
 /// simulator answers, then stops serving until [`crate::sim::Simulator::resume`] powers it
 /// on again.
-pub(super) async fn shutdown(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn shutdown(Cx { s, headers }: Cx) -> Answer {
     {
         let mut device = s.lock();
         if device.state == SystemState::Operational {
@@ -74,18 +73,14 @@ pub(super) async fn shutdown(State(s): State<Arc<Shared>>, headers: HeaderMap) -
 }
 
 /// `POST /system/factory-reset`: everything erased, back to Unprovisioned.
-pub(super) async fn factory_reset(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn factory_reset(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     device.factory_reset();
     Ok(no_content())
 }
 
-pub(super) async fn update(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn update(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     let Some(notes) = body
@@ -99,7 +94,7 @@ pub(super) async fn update(
 }
 
 /// `POST /system/commit-update`: installs the uploaded update and reboots (412 without one).
-pub(super) async fn commit_update(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn commit_update(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     take_pending_update(&mut device)?;
@@ -109,7 +104,7 @@ pub(super) async fn commit_update(State(s): State<Arc<Shared>>, headers: HeaderM
 }
 
 /// `POST /system/cancel-update` (412 without an uploaded update).
-pub(super) async fn cancel_update(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn cancel_update(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     take_pending_update(&mut device)?;
@@ -126,7 +121,7 @@ fn take_pending_update(device: &mut DeviceState) -> Result<String, Response> {
 
 /// `POST /system/backup` (Backup role, root): the encrypted file (412 until a backup
 /// passphrase is set).
-pub(super) async fn backup(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn backup(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, &[UserRole::Backup])?;
     let Some(key) = device.config.backup_key.clone() else {
@@ -149,11 +144,7 @@ struct RestoreArguments {
 
 /// `POST /system/restore`: on an unprovisioned device, everything (it is then Locked); on an
 /// operational one (Administrator), users, keys and namespaces.
-pub(super) async fn restore(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn restore(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     let mut device = s.lock();
     let full = match device.state {
         SystemState::Unprovisioned => true,

@@ -2,10 +2,8 @@
 //! may create users in a namespace not created yet); namespace administrators manage only the
 //! users of their own namespace; operators may read themselves and set their own passphrase.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
@@ -13,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    ADMIN, Answer, Caller, KEY_READERS, authorize, authorize_root, check_tag, created, ensure,
+    ADMIN, Answer, Caller, Cx, KEY_READERS, authorize, authorize_root, check_tag, created, ensure,
     error, json_body, no_content, passphrase_ok, random_id, tag_added, tag_removed,
 };
 use crate::protocol::UserRole;
@@ -53,7 +51,7 @@ fn admin_of_or_self(
     }
 }
 
-pub(super) async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn list(Cx { s, headers }: Cx) -> Answer {
     let (device, caller) = s.authorized(&headers, ADMIN)?;
     let mut ids: Vec<&String> = device
         .users
@@ -124,11 +122,7 @@ fn create_with_random_id(
 }
 
 /// `POST /users`: a user with an id the device picks, in the caller's namespace.
-pub(super) async fn create(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn create(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     create_with_random_id(&s, &headers, &body, |caller| {
         Ok(namespace_of(&caller.id).map(str::to_owned))
     })
@@ -136,8 +130,7 @@ pub(super) async fn create(
 
 /// `POST /users/{ns~}`: a user with an id the device picks, in namespace `ns`.
 pub(super) async fn create_in_namespace(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path(prefix): Path<String>,
     body: Bytes,
 ) -> Answer {
@@ -153,12 +146,7 @@ pub(super) async fn create_in_namespace(
 }
 
 /// `PUT /users/{id}` (201, no body).
-pub(super) async fn add(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Answer {
+pub(super) async fn add(Cx { s, headers }: Cx, Path(id): Path<String>, body: Bytes) -> Answer {
     let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     store_user(&mut device, &caller, &id, &body)?;
     Ok((
@@ -168,22 +156,14 @@ pub(super) async fn add(
         .into_response())
 }
 
-pub(super) async fn get(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn get(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let mut device = s.lock();
     admin_of_or_self(&mut device, &headers, &id)?;
     let user = device.users.get(&id).ok_or_else(no_user)?;
     Ok(axum::Json(json!({ "realName": user.real_name, "role": user.role })).into_response())
 }
 
-pub(super) async fn delete(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn delete(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let (mut device, caller) = s.authorized(&headers, ADMIN)?;
     if caller.id == id {
         return Err(error(
@@ -205,8 +185,7 @@ struct PassphraseBody {
 }
 
 pub(super) async fn set_passphrase(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
@@ -233,11 +212,7 @@ fn check_operator(user: &SimUser) -> Result<(), Response> {
     )
 }
 
-pub(super) async fn tags(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn tags(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let mut device = s.lock();
     admin_of_or_self(&mut device, &headers, &id)?;
     let user = device.users.get(&id).ok_or_else(no_user)?;
@@ -246,8 +221,7 @@ pub(super) async fn tags(
 }
 
 pub(super) async fn add_tag(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path((id, tag)): Path<(String, String)>,
 ) -> Answer {
     let mut device = s.lock();
@@ -259,8 +233,7 @@ pub(super) async fn add_tag(
 }
 
 pub(super) async fn remove_tag(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Cx { s, headers }: Cx,
     Path((id, tag)): Path<(String, String)>,
 ) -> Answer {
     let mut device = s.lock();
@@ -269,7 +242,7 @@ pub(super) async fn remove_tag(
     Ok(tag_removed(user.tags.remove(&tag)))
 }
 
-pub(super) async fn list_namespaces(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+pub(super) async fn list_namespaces(Cx { s, headers }: Cx) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     let items: Vec<_> = device
@@ -290,11 +263,7 @@ fn namespace_id(id: &str) -> Result<(), Response> {
 }
 
 /// `PUT /namespaces/{id}` (204; 409 when it exists).
-pub(super) async fn add_namespace(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn add_namespace(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     namespace_id(&id)?;
@@ -306,11 +275,7 @@ pub(super) async fn add_namespace(
 
 /// `DELETE /namespaces/{id}`: the namespace and all its keys go; its users stay, powerless
 /// until it is created again.
-pub(super) async fn delete_namespace(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+pub(super) async fn delete_namespace(Cx { s, headers }: Cx, Path(id): Path<String>) -> Answer {
     let mut device = s.lock();
     authorize_root(&mut device, &headers, ADMIN)?;
     namespace_id(&id)?;
