@@ -63,6 +63,20 @@ impl Device {
         })
     }
 
+    /// Whether the command `name` takes a while (key generation and import: RSA-4096
+    /// generation takes seconds), so that the server runs it off its I/O threads.
+    pub(crate) fn is_slow(&self, name: &str) -> bool {
+        matches!(
+            self.command_of(name),
+            Some(
+                Command::GenEccKey
+                    | Command::GenRsaKey
+                    | Command::GenSymKey
+                    | Command::ImportEccKey
+            )
+        )
+    }
+
     fn command_of(&self, name: &str) -> Option<Command> {
         Command::ALL
             .into_iter()
@@ -428,25 +442,9 @@ fn error(command: &str, core: Option<u8>, (status, message): (u16, String)) -> (
 
 /// `2022/10/01 20:15`, UTC.
 fn now_text() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let now = hsm_simkit::clock::CivilTime::now();
     format!(
-        "{year:04}/{month:02}/{day:02} {:02}:{:02}",
-        rem / 3600,
-        (rem % 3600) / 60
+        "{:04}/{:02}/{:02} {:02}:{:02}",
+        now.year, now.month, now.day, now.hour, now.minute
     )
 }

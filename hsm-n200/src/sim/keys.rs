@@ -2,15 +2,11 @@
 //! included, RSA, and AES-128/256 for the symmetric commands).
 
 use hsm_core::{Curve, HashAlgorithm};
-use openssl::bn::{BigNum, BigNumContext};
-use openssl::ec::{EcGroup, EcKey, EcPoint, PointConversionForm};
+use openssl::ec::{EcGroup, EcKey};
 use openssl::ecdsa::EcdsaSig;
 use openssl::md::Md;
-use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::pkey_ctx::PkeyCtx;
-use openssl::rsa::{Padding, Rsa};
-use openssl::sign::RsaPssSaltlen;
+use openssl::rsa::Rsa;
 use openssl::symm::{Cipher, decrypt, encrypt};
 
 use super::rng::Rng;
@@ -34,16 +30,9 @@ pub(crate) enum Material {
 }
 
 fn group(curve: Curve) -> SimResult<EcGroup> {
-    let nid = match curve {
-        Curve::P256 => Nid::X9_62_PRIME256V1,
-        Curve::P384 => Nid::SECP384R1,
-        Curve::P521 => Nid::SECP521R1,
-        Curve::Secp256k1 => Nid::SECP256K1,
-        Curve::BrainpoolP256r1 => Nid::BRAINPOOL_P256R1,
-        Curve::BrainpoolP384r1 => Nid::BRAINPOOL_P384R1,
-        _ => Nid::BRAINPOOL_P512R1,
-    };
-    EcGroup::from_curve_name(nid).map_err(internal)
+    hsm_simkit::ossl::ec_group(curve)
+        .map_err(internal)?
+        .ok_or_else(|| bad("this curve is not simulated"))
 }
 
 fn md(hash: Option<HashAlgorithm>) -> &'static openssl::md::MdRef {
@@ -68,14 +57,7 @@ impl Material {
                 curve.field_len()
             )));
         }
-        let group = group(curve)?;
-        let mut ctx = BigNumContext::new().map_err(internal)?;
-        let private = BigNum::from_slice(scalar).map_err(internal)?;
-        let mut public = EcPoint::new(&group).map_err(internal)?;
-        public
-            .mul_generator2(&group, &private, &mut ctx)
-            .map_err(internal)?;
-        let key = EcKey::from_private_components(&group, &private, &public)
+        let key = hsm_simkit::ossl::ec_key_from_scalar(&group(curve)?, scalar)
             .map_err(|_| bad("key_to_import is not a valid private key"))?;
         key.check_key()
             .map_err(|_| bad("key_to_import is not a valid private key"))?;
@@ -114,11 +96,7 @@ impl Material {
     pub(crate) fn public_hex(&self) -> SimResult<Option<String>> {
         match self {
             Self::Ec { key, .. } => {
-                let mut ctx = BigNumContext::new().map_err(internal)?;
-                let bytes = key
-                    .public_key()
-                    .to_bytes(key.group(), PointConversionForm::UNCOMPRESSED, &mut ctx)
-                    .map_err(internal)?;
+                let bytes = hsm_simkit::ossl::uncompressed_point(key).map_err(internal)?;
                 Ok(Some(hex::encode_upper(bytes.get(1..).unwrap_or_default())))
             }
             Self::Rsa { key, .. } => Ok(Some(hex::encode_upper(
@@ -133,18 +111,7 @@ impl Material {
         let Self::Ec { curve, key } = self else {
             return Err(bad("not an EC key"));
         };
-        let sig = EcdsaSig::sign(digest, key).map_err(internal)?;
-        let n = curve.field_len();
-        let mut out = sig
-            .r()
-            .to_vec_padded(i32::try_from(n).unwrap_or(0))
-            .map_err(internal)?;
-        out.extend(
-            sig.s()
-                .to_vec_padded(i32::try_from(n).unwrap_or(0))
-                .map_err(internal)?,
-        );
-        Ok(out)
+        hsm_simkit::ossl::ecdsa_raw(key, digest, curve.field_len()).map_err(internal)
     }
 
     pub(crate) fn verify_ecdsa(&self, digest: &[u8], der: &[u8]) -> SimResult<bool> {
@@ -167,22 +134,12 @@ impl Material {
         if digest.len() != hash.output_len() {
             return Err(bad("hash length does not match hash_algorithm"));
         }
-        let mut ctx = PkeyCtx::new(key).map_err(internal)?;
-        ctx.sign_init().map_err(internal)?;
         let md = md(Some(hash));
         if pss {
-            ctx.set_rsa_padding(Padding::PKCS1_PSS).map_err(internal)?;
-            ctx.set_signature_md(md).map_err(internal)?;
-            ctx.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)
-                .map_err(internal)?;
-            ctx.set_rsa_mgf1_md(md).map_err(internal)?;
+            hsm_simkit::ossl::rsa_pss(key, md, digest).map_err(internal)
         } else {
-            ctx.set_rsa_padding(Padding::PKCS1).map_err(internal)?;
-            ctx.set_signature_md(md).map_err(internal)?;
+            hsm_simkit::ossl::rsa_pkcs1(key, Some(md), digest).map_err(internal)
         }
-        let mut out = Vec::new();
-        let _ = ctx.sign_to_vec(digest, &mut out).map_err(internal)?;
-        Ok(out)
     }
 
     /// AES-CBC (128 or 256 as the key is) with PKCS#7 padding and a fresh IV from `rng`: hex of

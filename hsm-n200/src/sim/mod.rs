@@ -40,7 +40,6 @@ use std::time::Duration;
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
 use hsm_core::{Error, ErrorKind, Result};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::protocol::commands::CommandTable;
 
@@ -137,32 +136,15 @@ impl SimConfig {
         self
     }
 
-    /// Sets the key PIN (empty: a random one).
-    #[must_use]
-    pub fn key_pin(mut self, pin: SecretString) -> Self {
-        self.key_pin = pin;
-        self
-    }
-
-    /// Sets where to listen.
-    #[must_use]
-    pub fn listen(mut self, listen: SocketAddr) -> Self {
-        self.listen = listen;
-        self
-    }
-
-    /// Sets the latency added to every answer.
-    #[must_use]
-    pub fn latency(mut self, latency: Duration) -> Self {
-        self.latency = latency;
-        self
-    }
-
-    /// Sets the number of crypto cores.
-    #[must_use]
-    pub fn cores(mut self, cores: u8) -> Self {
-        self.cores = cores;
-        self
+    hsm_simkit::setters! {
+        /// Sets the key PIN (empty: a random one).
+        key_pin: SecretString,
+        /// Sets where to listen.
+        listen: SocketAddr,
+        /// Sets the latency added to every answer.
+        latency: Duration,
+        /// Sets the number of crypto cores.
+        cores: u8,
     }
 }
 
@@ -213,19 +195,9 @@ impl Simulator {
     fn start_with_rng(config: SimConfig, rng: &rng::Rng) -> Result<Self> {
         let password = or_random(config.password, rng)?;
         let key_pin = or_random(config.key_pin, rng)?;
-        let certified = rcgen::generate_simple_self_signed(vec![config.server_name.clone()])
+        let certified = hsm_simkit::https::SelfSigned::generate(&[&config.server_name], None)
             .map_err(sim_error)?;
-        let cert_der = certified.cert.der().to_vec();
-        let cert_pem = certified.cert.pem();
-        let key_der = certified.signing_key.serialize_der();
-        let tls = rustls::ServerConfig::builder_with_provider(hsm_core::tls::crypto_provider())
-            .with_safe_default_protocol_versions()
-            .map_err(sim_error)?
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(cert_der.clone())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)),
-            )
+        let acceptor = hsm_simkit::https::tls_acceptor(&certified.cert_der, &certified.key_der)
             .map_err(sim_error)?;
         let device = device::Device::new(config.cores, &config.user, config.commands.clone(), rng)
             .map_err(start_failure)?;
@@ -251,21 +223,15 @@ impl Simulator {
             .enable_all()
             .build()
             .map_err(sim_error)?;
-        // Bound without `block_on`, so the simulator also starts inside a caller's runtime.
-        let listener = std::net::TcpListener::bind(config.listen).map_err(sim_error)?;
-        listener.set_nonblocking(true).map_err(sim_error)?;
-        let listener = {
-            let _entered = runtime.enter();
-            tokio::net::TcpListener::from_std(listener).map_err(sim_error)?
-        };
+        let listener =
+            hsm_simkit::https::bind(config.listen, runtime.handle()).map_err(sim_error)?;
         let addr = listener.local_addr().map_err(sim_error)?;
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
         drop(runtime.spawn(server::serve(listener, acceptor, Arc::clone(&state))));
         Ok(Self {
             addr,
             server_name: config.server_name,
-            cert_sha256: openssl::sha::sha256(&cert_der),
-            cert_pem,
+            cert_sha256: openssl::sha::sha256(&certified.cert_der),
+            cert_pem: certified.cert_pem,
             user: config.user,
             password,
             key_pin,

@@ -20,6 +20,7 @@ use tokio_rustls::TlsAcceptor;
 use super::device::{Device, Request};
 use super::rng::Rng;
 use crate::protocol::commands::{Command, CommandTable};
+use hsm_simkit::https::ConnectionKill;
 
 /// A fault the next request meets ([`Simulator::inject`](super::Simulator::inject)).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,11 +112,13 @@ impl AppState {
             .and_then(|v| v.strip_prefix("Basic "))
             .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
             .map(zeroize::Zeroizing::new);
-        let expected = format!("{}:{}", self.user, self.password.expose_secret());
-        match decoded {
-            Some(d) if d.as_slice() == expected.as_bytes() => Auth::Ok,
-            _ => Auth::Wrong,
-        }
+        // `user:password`, compared in its parts (no copy of the password is made).
+        let matches = decoded.as_deref().is_some_and(|d| {
+            d.strip_prefix(self.user.as_bytes())
+                .and_then(|rest| rest.strip_prefix(b":"))
+                .is_some_and(|password| password == self.password.expose_secret().as_bytes())
+        });
+        if matches { Auth::Ok } else { Auth::Wrong }
     }
 
     /// `None` when the request may go on; the refusal otherwise.
@@ -180,18 +183,47 @@ async fn post_v1(
             ));
         }
     };
-    let device = &state.device;
-    let rng = AppState::rng_for(fault.as_ref());
-    let request = Request {
-        command: &command,
+    let call = Call {
+        name: &command,
         fields: &fields,
         core,
         via_get: false,
+    };
+    carry_out(&state, fault, &kill, &call).await
+}
+
+/// A command as a request names it, its fields and core.
+struct Call<'r> {
+    name: &'r str,
+    fields: &'r HashMap<String, String>,
+    core: Option<u8>,
+    via_get: bool,
+}
+
+/// Carries the `call`ed command out on the device with the random numbers `fault` leaves it, and answers
+/// (or breaks the connection off, when the fault says so). Commands that take a while (key
+/// generation) run off the I/O threads; the others, a signature among them, right here.
+async fn carry_out(
+    state: &AppState,
+    fault: Option<Fault>,
+    kill: &ConnectionKill,
+    call: &Call<'_>,
+) -> Response {
+    let rng = AppState::rng_for(fault.as_ref());
+    let request = Request {
+        command: call.name,
+        fields: call.fields,
+        core: call.core,
+        via_get: call.via_get,
         rng: &rng,
     };
-    // Key generation (RSA-4096 takes a while) must not stall the I/O threads.
-    let result = tokio::task::block_in_place(|| device.handle(&request));
-    broken_if(fault, &kill, answer(result)).await
+    let device = &state.device;
+    let result = if device.is_slow(call.name) {
+        tokio::task::block_in_place(|| device.handle(&request))
+    } else {
+        device.handle(&request)
+    };
+    broken_if(fault, kill, answer(result)).await
 }
 
 /// Ends the connection instead of answering, when the fault says so: the command was carried
@@ -200,13 +232,9 @@ async fn broken_if(fault: Option<Fault>, kill: &ConnectionKill, response: Respon
     if fault != Some(Fault::BreakAfterCommit) {
         return response;
     }
-    kill.0.notify_one();
+    kill.kill();
     std::future::pending::<Response>().await
 }
-
-/// Ends the connection a request came on (see `serve`).
-#[derive(Clone)]
-pub(crate) struct ConnectionKill(Arc<tokio::sync::Notify>);
 
 async fn get_api(
     State(state): State<Arc<AppState>>,
@@ -248,53 +276,26 @@ async fn get_api(
     for (field, value) in arg_fields.iter().zip(args) {
         let _ = fields.insert(state.table.field(command, *field).to_owned(), value);
     }
-    let core = query.get("core").and_then(|c| c.parse().ok());
-    let rng = AppState::rng_for(fault.as_ref());
-    let request = Request {
-        command: &name,
+    let call = Call {
+        name: &name,
         fields: &fields,
-        core,
+        core: query.get("core").and_then(|c| c.parse().ok()),
         via_get: true,
-        rng: &rng,
     };
-    let device = &state.device;
-    broken_if(
-        fault,
-        &kill,
-        answer(tokio::task::block_in_place(|| device.handle(&request))),
-    )
-    .await
+    carry_out(&state, fault, &kill, &call).await
 }
 
-/// Serves until the listener is dropped with the runtime.
+/// Serves until the listener is dropped with the runtime. A handler meeting
+/// `BreakAfterCommit` ends its connection through the connection's [`ConnectionKill`].
 pub(crate) async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<AppState>) {
     let app = Router::new()
         .route("/n200/web/postv1", post(post_v1))
         .route("/n200/{*path}", get(get_api))
         .with_state(Arc::clone(&state));
-    loop {
-        let Ok((tcp, _peer)) = listener.accept().await else {
-            continue;
-        };
+    let accept = || {
         let _ = state.connections.fetch_add(1, Ordering::Relaxed);
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        drop(tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let Ok(tls) = acceptor.accept(tcp).await else {
-                return;
-            };
-            // A handler meeting `BreakAfterCommit` ends this connection through `kill`.
-            let kill = ConnectionKill(Arc::new(tokio::sync::Notify::new()));
-            let service =
-                hyper_util::service::TowerToHyperService::new(app.layer(Extension(kill.clone())));
-            let connection = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), service);
-            tokio::select! {
-                _ = connection => {}
-                () = kill.0.notified() => {}
-            }
-        }));
-    }
+        acceptor.clone()
+    };
+    let router = |kill: &ConnectionKill| app.clone().layer(Extension(kill.clone()));
+    hsm_simkit::https::serve(listener, accept, router, std::future::pending).await;
 }
