@@ -103,15 +103,8 @@ impl N200 {
     /// As [`Self::open`], and [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput)
     /// for an option given twice.
     pub fn open_with(uri: BackendUri, options: OpenOptions) -> Result<Self> {
-        let parts = Parts::of(uri, options)?;
-        #[cfg_attr(not(feature = "sim"), allow(unused_mut))]
-        let mut backend = Self::new(parts.client, parts.pin, parts.acl)?
-            .with_thread_lanes(hsm_core::runtime::DEFAULT_MAX_THREAD_LANES);
-        #[cfg(feature = "sim")]
-        if let Some(simulator) = parts.simulator {
-            backend.keep_alive = Some(Box::new(simulator));
-        }
-        Ok(backend)
+        let lanes = hsm_core::runtime::DEFAULT_MAX_THREAD_LANES;
+        Ok(Self::over(AsyncN200::open_with(uri, options)?)?.with_thread_lanes(lanes))
     }
 }
 
@@ -308,7 +301,7 @@ impl N200 {
     /// The simulator this backend started (`n200+sim:`), if any.
     #[must_use]
     pub fn simulator(&self) -> Option<&crate::sim::Simulator> {
-        self.keep_alive.as_ref()?.downcast_ref()
+        self.inner().simulator()
     }
 }
 

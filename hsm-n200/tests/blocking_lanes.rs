@@ -6,13 +6,12 @@
 #![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
 
-use hsm_core::{KeyId, KeyStore as _, OpenOptions, SignAlgorithm, Signer as _};
+use hsm_core::{KeyId, OpenOptions, SignAlgorithm};
 use hsm_n200::N200;
 use hsm_n200::sim::{SimConfig, Simulator};
+use hsm_testkit::process::{eventually, sign_from_threads, sockets, thread_ids, thread_names};
 
 mod common;
 use common::{device_uri, p256_key};
@@ -23,68 +22,15 @@ const THREADS: usize = 4;
 /// One test at a time: each counts the process's threads and sockets.
 static ALONE: Mutex<()> = Mutex::new(());
 
-/// The ids of this process's threads now.
-fn thread_ids() -> BTreeSet<u64> {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect()
-}
-
-/// The names of the threads `ids`.
-fn thread_names<'a>(ids: impl Iterator<Item = &'a u64>) -> Vec<String> {
-    ids.map(|id| {
-        std::fs::read_to_string(format!("/proc/self/task/{id}/comm"))
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    })
-    .collect()
-}
-
-/// The open sockets of this process (client and simulator sides).
-fn sockets() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target.to_string_lossy().starts_with("socket:"))
-        .count()
-}
-
-/// Waits (up to 5 s) until `done` holds; whether it did.
-fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while !done() {
-        if started.elapsed() > Duration::from_secs(5) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    true
-}
-
-/// Signs `per_thread` messages from each of `threads` plain threads, every signature verified;
-/// the lanes each thread saw while all were alive.
-fn sign_from_threads(hsm: &N200, key: &KeyId, threads: usize, per_thread: usize) -> Vec<usize> {
-    let public = hsm.public_key(key).unwrap();
-    let lanes_seen = Mutex::new(Vec::new());
-    // The threads end together, so none exits (and pools its lane for another) early.
-    let together = std::sync::Barrier::new(threads);
-    std::thread::scope(|scope| {
-        for t in 0..threads {
-            let (public, lanes_seen, together) = (&public, &lanes_seen, &together);
-            let _ = scope.spawn(move || {
-                for i in 0..per_thread {
-                    let message = format!("{t}/{i}");
-                    let signature = hsm.sign(key, ALGORITHM, message.as_bytes()).unwrap();
-                    public.verify(message.as_bytes(), &signature).unwrap();
-                }
-                lanes_seen.lock().unwrap().push(hsm.thread_lanes());
-                let _ = together.wait();
-            });
-        }
-    });
-    lanes_seen.into_inner().unwrap()
+/// [`sign_from_threads`] through `hsm`, seeing its thread lanes.
+fn sign_on_threads(hsm: &N200, key: &KeyId, threads: usize, per_thread: usize) -> Vec<usize> {
+    sign_from_threads(
+        hsm,
+        key,
+        ALGORITHM,
+        (threads, per_thread),
+        N200::thread_lanes,
+    )
 }
 
 #[test]
@@ -94,7 +40,7 @@ fn a_handle_from_open_signs_from_plain_threads_on_lanes_of_their_own() {
     let key = p256_key(&hsm, "openlanes");
     let sim = hsm.simulator().unwrap();
     let connections_before = sim.connections();
-    let lanes_seen = sign_from_threads(&hsm, &key, THREADS, 100);
+    let lanes_seen = sign_on_threads(&hsm, &key, THREADS, 100);
     assert!(
         lanes_seen.iter().all(|&n| n >= 2),
         "every signing thread had a lane besides the main thread's: {lanes_seen:?}"
@@ -113,7 +59,7 @@ fn a_handle_from_open_signs_from_plain_threads_on_lanes_of_their_own() {
     // Turned off, the same calls go through the shared runtime: no lane.
     let shared = hsm_n200::open("n200+sim:").unwrap().with_thread_lanes(0);
     let key = p256_key(&shared, "nolanes");
-    assert_eq!(sign_from_threads(&shared, &key, 2, 5), [0, 0]);
+    assert_eq!(sign_on_threads(&shared, &key, 2, 5), [0, 0]);
 }
 
 #[test]
@@ -132,7 +78,7 @@ fn a_second_round_of_threads_takes_the_pooled_lanes_and_a_drop_closes_them() {
     let key = p256_key(&hsm, "pooled");
 
     let connections_before = sim.connections();
-    let lanes_seen = sign_from_threads(&hsm, &key, THREADS, 50);
+    let lanes_seen = sign_on_threads(&hsm, &key, THREADS, 50);
     assert!(lanes_seen.iter().all(|&n| n >= 2), "{lanes_seen:?}");
     let first_round = sim.connections() - connections_before;
     assert_eq!(first_round, THREADS as u64 + 1, "one connection per lane");
@@ -144,7 +90,7 @@ fn a_second_round_of_threads_takes_the_pooled_lanes_and_a_drop_closes_them() {
 
     // New threads take the pooled lanes over: no new connection.
     let pooled = sim.connections();
-    let lanes_seen = sign_from_threads(&hsm, &key, THREADS, 5);
+    let lanes_seen = sign_on_threads(&hsm, &key, THREADS, 5);
     assert!(lanes_seen.iter().all(|&n| n >= 2), "{lanes_seen:?}");
     assert_eq!(
         sim.connections(),

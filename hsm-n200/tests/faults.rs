@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use common::hostile::{Hostile, Step};
 use common::p256_key;
 use hsm_core::secret::SecretString;
+use hsm_core::testkit::sign_and_verify;
 use hsm_core::{
     Curve, ErrorKind, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _,
 };
@@ -351,10 +352,7 @@ fn against_the_simulator_lost_answers_are_settled_and_signing_goes_on() {
     ]);
     for i in 0..4u32 {
         let msg = format!("rrset {i}");
-        let sig = n200
-            .sign(&key, SignAlgorithm::EcdsaSha256, msg.as_bytes())
-            .unwrap();
-        pk.verify(msg.as_bytes(), &sig).unwrap();
+        sign_and_verify(&n200, &key, SignAlgorithm::EcdsaSha256, &pk, msg.as_bytes()).unwrap();
     }
     assert_eq!(sim.pending_faults(), 0);
     let messages: Vec<Vec<u8>> = (0..32u32).map(|i| format!("m{i}").into_bytes()).collect();

@@ -5,6 +5,7 @@
 use std::io::Write as _;
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
+use hsm_core::testkit::sign_and_verify;
 use hsm_core::tls::TlsOptions;
 use hsm_core::uri::BackendUri;
 use hsm_core::{
@@ -51,10 +52,7 @@ fn one_connection_and_one_request_per_signature_after_warm_up() {
     let (conns, reqs) = (sim.connections(), sim.requests());
     for i in 0..50u32 {
         let msg = format!("record {i}");
-        let sig = n200
-            .sign(&key, SignAlgorithm::EcdsaSha256, msg.as_bytes())
-            .unwrap();
-        pk.verify(msg.as_bytes(), &sig).unwrap();
+        sign_and_verify(&n200, &key, SignAlgorithm::EcdsaSha256, &pk, msg.as_bytes()).unwrap();
     }
     // hyper returns a connection to the pool just after the answer's body ends; on a loaded
     // machine the next request can occasionally start first and open one more. A client with a

@@ -16,7 +16,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hsm_core::{Curve, KeySpec, SignAlgorithm};
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
-use hsm_nethsm::{AsyncNetHsm, Credentials, NetHsmClient};
+use hsm_nethsm::{AsyncNetHsm, Credentials};
 use hsm_testkit::bench::{self, Case};
 use secrecy::SecretString;
 
@@ -37,16 +37,10 @@ fn pipelining(c: &mut Criterion) {
     };
     let sim = Simulator::start(config, server.handle()).unwrap();
     let service = bench::runtime("service");
+    let operator = Credentials::new("operator", SecretString::from(OPERATOR_PASSPHRASE));
     let client = |max_idle: usize| {
-        NetHsmClient::builder("127.0.0.1", sim.addr().port())
-            .credentials(Credentials::new(
-                "operator",
-                SecretString::from(OPERATOR_PASSPHRASE),
-            ))
-            .tls(sim.tls_options())
-            .max_idle_connections(max_idle)
-            .build()
-            .unwrap()
+        let builder = sim.client_builder().credentials(operator.clone());
+        builder.max_idle_connections(max_idle).build().unwrap()
     };
     let admin = AsyncNetHsm::new(client(64)).with_admin(Credentials::new(
         "admin",

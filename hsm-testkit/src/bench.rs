@@ -6,8 +6,9 @@
 //!   time). Each batch holds 8k messages (8 round trips) on a pool already holding k warm
 //!   connections. At the end it prints each k's signatures/s, the bound, their ratio and the
 //!   process's CPU time per signature (client and simulator together: they share the cores).
-//! - [`Signers`] and [`paired_ratio`]: long-lived signing threads, and the median ratio of two
-//!   ways measured in alternating rounds, for the blocking-path benches.
+//! - [`Signers`], [`paired_ratio`] and [`print_old_new`]: long-lived signing threads, the
+//!   median ratio of two ways measured in alternating rounds, and the summary of the two ways,
+//!   for the blocking-path benches.
 //! - [`runtime`]: the two-worker tokio runtime a bench's simulator or service runs on;
 //!   [`process_cpu`]: the CPU time of the process; [`Measured`]: time, CPU time and signatures
 //!   per case, for a summary after the criterion groups.
@@ -217,6 +218,104 @@ fn print_pipelining(measured: &Measured, latency: Duration, cases: &[Case]) {
                 );
             }
         }
+    }
+}
+
+/// The blocking-path bench of one device: two blocking backends of the same device, the `old`
+/// and the `new` way (e.g. without and with thread lanes), signing with `key` from plain
+/// threads: criterion group `{group}` with, for each way, `{way}/one_thread` (this thread,
+/// one signature after another) and `{way}/{threads}_threads` (long-lived [`Signers`], so each
+/// keeps what it holds from one sample to the next); then 15 paired rounds ([`paired_ratio`])
+/// and the summary ([`print_old_new`]).
+///
+/// # Panics
+/// When a signature fails.
+pub fn blocking_paths<S: Signer + Send + Sync + 'static>(
+    c: &mut Criterion,
+    group: &str,
+    [(old, old_hsm), (new, new_hsm)]: [(&str, &Arc<S>); 2],
+    (key, algorithm): (&KeyId, SignAlgorithm),
+    threads: usize,
+) {
+    const ROUNDS: usize = 15;
+    let sign_here = |hsm: &S, iters: u64| {
+        let started = Instant::now();
+        for i in 0..iters {
+            let _ = hsm
+                .sign(key, algorithm, &i.to_be_bytes())
+                .expect("a signature");
+        }
+        started.elapsed()
+    };
+    let ways = [(old, old_hsm), (new, new_hsm)].map(|(name, hsm)| {
+        // Warm: the key resolved, this thread's connection (or lane), each signer's.
+        let _ = sign_here(hsm, 1);
+        let signers = Signers::start(hsm, key, algorithm, threads);
+        let _ = signers.round(4);
+        (name, hsm, signers)
+    });
+
+    let measured = Measured::default();
+    let mut bench_group = c.benchmark_group(group);
+    bench_group.sample_size(20);
+    for (name, hsm, signers) in &ways {
+        let case = format!("{name}/one_thread");
+        bench_group.throughput(Throughput::Elements(1));
+        bench_group.bench_function(&case, |b| {
+            b.iter_custom(|iters| measured.sample(&case, iters, || sign_here(hsm, iters)));
+        });
+        let case = format!("{name}/{threads}_threads");
+        bench_group.throughput(Throughput::Elements(threads as u64));
+        bench_group.bench_function(&case, |b| {
+            b.iter_custom(|iters| {
+                measured.sample(&case, iters * threads as u64, || signers.round(iters))
+            });
+        });
+    }
+    bench_group.finish();
+
+    let [(_, _, old_signers), (_, _, new_signers)] = &ways;
+    let one_thread = paired_ratio(
+        ROUNDS,
+        || sign_here(old_hsm, 200),
+        || sign_here(new_hsm, 200),
+    );
+    let many = paired_ratio(ROUNDS, || old_signers.round(50), || new_signers.round(50));
+    let rows = [
+        ("one_thread".to_owned(), one_thread),
+        (format!("{threads}_threads"), many),
+    ];
+    let rows: Vec<(&str, f64)> = rows.iter().map(|(r, x)| (r.as_str(), *x)).collect();
+    print_old_new(&measured, (old, new), &rows, ROUNDS);
+    for (_, _, signers) in ways {
+        signers.stop();
+    }
+}
+
+/// The summary of a bench that compares an `old` and a `new` way (e.g. `shared` and `lanes`):
+/// for each row of `paired` (e.g. `one_thread`), the wall time per signature of each way as
+/// `measured` holds it (cases `{old}/{row}` and `{new}/{row}`) and old/new, then the median
+/// old/new of `rounds` paired rounds ([`paired_ratio`]); above 1, the new way is faster.
+#[allow(clippy::print_stderr)]
+pub fn print_old_new(
+    measured: &Measured,
+    (old, new): (&str, &str),
+    paired: &[(&str, f64)],
+    rounds: usize,
+) {
+    eprintln!("\nper signature (several threads: wall time / signatures), and old/new:");
+    for (row, ratio) in paired {
+        let times = (
+            measured.per_signature_us(&format!("{old}/{row}")),
+            measured.per_signature_us(&format!("{new}/{row}")),
+        );
+        if let (Some(o), Some(n)) = times {
+            eprintln!(
+                "{row:>11}: {old} {o:>8.1} us  {new} {n:>8.1} us  old/new {:.2}x",
+                o / n
+            );
+        }
+        eprintln!("{row:>11}: paired rounds, median of {rounds}: old/new {ratio:.2}x");
     }
 }
 

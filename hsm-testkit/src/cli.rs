@@ -131,6 +131,14 @@ pub fn openssl_req_verify(csr_pem: &str) {
     );
 }
 
+/// A new P-256 private key from `openssl genpkey`, written to `path` (PEM, PKCS#8).
+pub fn openssl_p256_key(path: &Path) {
+    let _ = run(Command::new("openssl")
+        .args(["genpkey", "-algorithm", "EC", "-pkeyopt"])
+        .args(["ec_paramgen_curve:P-256", "-out"])
+        .arg(path));
+}
+
 /// A certificate (DER) for the public key `public_pem` (PEM) with subject `subject` (e.g.
 /// `/CN=signer`), issued by a throwaway P-256 CA key with `openssl x509 -new -force_pubkey`:
 /// what a CA would hand back for a device's key.
@@ -142,16 +150,7 @@ pub fn openssl_issue_certificate(public_pem: &str, subject: &str) -> Vec<u8> {
         dir.path().join("cert.der"),
     );
     write(&key, public_pem.as_bytes());
-    let _ = run(Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-        ])
-        .arg(&ca));
+    openssl_p256_key(&ca);
     let _ = run(Command::new("openssl")
         .args(["x509", "-new", "-subj", subject, "-days", "1", "-key"])
         .arg(&ca)

@@ -1,7 +1,9 @@
 //! Test support shared by the hsm-rs crates' tests (never published).
 //!
-//! - [`bench`]: the harness of the criterion benches (the pipelining bench of a REST backend,
+//! - [`bench`](mod@bench): the harness of the criterion benches (the pipelining bench of a REST backend,
 //!   long-lived signing threads, paired rounds, CPU time per signature).
+//! - [`process`]: the process's threads and sockets, a bounded wait, plain threads signing
+//!   through a blocking backend (for the thread-lane and connection-pool tests).
 //! - [`scripted`]: a hostile HTTPS server that answers each request with the next step of a
 //!   script (statuses, resets, truncated, slow, oversized and mistyped bodies, silence), for the
 //!   fault tests of the REST backends.
@@ -17,6 +19,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod process;
 pub mod scripted;
 pub mod tls;
 pub mod vpcd;

@@ -1,12 +1,6 @@
 //! The scripted server answers each request with its script's next step, over real TLS that
 //! only a client pinning its certificate accepts, and records what it was sent.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;

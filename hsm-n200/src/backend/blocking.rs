@@ -26,12 +26,7 @@ use crate::client::N200Client;
 /// thread), but a tokio service should use [`AsyncN200`] (or [`N200::to_async`]) and await
 /// instead.
 pub struct N200 {
-    // Dropped before what it keeps alive.
     blocking: BlockingOverAsync<AsyncN200>,
-    /// What the backend keeps alive for as long as it lives: the simulator that
-    /// [`open`](crate::open) started for an `n200+sim:` URI.
-    #[cfg(feature = "sim")]
-    pub(crate) keep_alive: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 hsm_core::forward_to_blocking_adapter!(N200 => blocking);
@@ -57,13 +52,20 @@ impl N200 {
     /// [`ErrorKind::Unavailable`](hsm_core::ErrorKind::Unavailable) when the runtime's threads
     /// cannot start.
     pub fn new(client: N200Client, pin: SecretString, acl: impl Into<String>) -> Result<Self> {
+        Self::over(AsyncN200::new(client, pin, acl))
+    }
+
+    /// `inner` (with what it keeps alive: the simulator [`open`](crate::open) started for an
+    /// `n200+sim:` URI) on a runtime of its own, without thread lanes.
+    ///
+    /// # Errors
+    /// As [`Self::new`].
+    pub(crate) fn over(inner: AsyncN200) -> Result<Self> {
         Ok(Self {
             blocking: BlockingOverAsync::new(
-                Arc::new(AsyncN200::new(client, pin, acl)),
+                Arc::new(inner),
                 Arc::new(BlockingRuntime::new("hsm-n200")?),
             ),
-            #[cfg(feature = "sim")]
-            keep_alive: None,
         })
     }
 
@@ -89,7 +91,6 @@ impl N200 {
                 .with_thread_lanes(max_threads, |shared: &AsyncN200| {
                     Ok(Arc::new(shared.with_own_connections()?))
                 }),
-            ..self
         }
     }
 
@@ -99,7 +100,7 @@ impl N200 {
         self.blocking.thread_lanes().map_or(0, |l| l.len())
     }
 
-    fn inner(&self) -> &AsyncN200 {
+    pub(crate) fn inner(&self) -> &AsyncN200 {
         self.blocking.async_backend()
     }
 
