@@ -1,7 +1,7 @@
 //! The parts of the sign path the SDK itself owns, without a device: ECDSA DER <-> raw conversion,
 //! SPKI parsing, DigestInfo construction and software verification (the reference point for
 //! backend benches).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
 

@@ -1,6 +1,6 @@
 //! The NetHSM sign hot path against the simulator over HTTPS on loopback: one caller on a kept
 //! connection, and batches through `sign_many` with many requests in flight.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
 

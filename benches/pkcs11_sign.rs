@@ -13,13 +13,7 @@
 //! ```sh
 //! cargo bench --no-default-features --features pkcs11,sim --bench pkcs11_sign
 //! ```
-#![allow(
-    missing_docs,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stderr,
-    unsafe_code
-)]
+#![allow(missing_docs, unsafe_code, clippy::expect_used, clippy::print_stderr)]
 
 use std::cell::RefCell;
 use std::hint::black_box;
@@ -37,6 +31,40 @@ use hsm::{
 };
 
 const MESSAGE: &[u8] = b"a release artifact's manifest, signed once per build";
+
+/// `iters` rounds of `first` and `second` once each, alternating which goes first so that a busy
+/// machine slows both alike; each round's `ratio(first seconds, second seconds)` goes into
+/// `ratios`. Returns each side's total time.
+fn paired(
+    iters: u64,
+    ratios: &RefCell<Vec<f64>>,
+    first: impl Fn() -> Duration,
+    second: impl Fn() -> Duration,
+    ratio: impl Fn(f64, f64) -> f64,
+) -> (Duration, Duration) {
+    let (mut first_time, mut second_time) = (Duration::ZERO, Duration::ZERO);
+    let mut ratios = ratios.borrow_mut();
+    for i in 0..iters {
+        let (a, b) = if i % 2 == 0 {
+            let a = first();
+            (a, second())
+        } else {
+            let b = second();
+            (first(), b)
+        };
+        first_time += a;
+        second_time += b;
+        ratios.push(ratio(a.as_secs_f64(), b.as_secs_f64()));
+    }
+    (first_time, second_time)
+}
+
+/// The median of `ratios` and how many there are, if there are any.
+fn median(ratios: RefCell<Vec<f64>>) -> Option<(f64, usize)> {
+    let mut ratios = ratios.into_inner();
+    ratios.sort_by(f64::total_cmp);
+    Some((*ratios.get(ratios.len() / 2)?, ratios.len()))
+}
 
 /// Points SoftHSM2 at a fresh token directory; kept for the whole run.
 fn softhsm() -> tempfile::TempDir {
@@ -116,32 +144,19 @@ fn pkcs11(c: &mut Criterion) {
 
         // backend time / raw time of every pair, over all iterations of both functions.
         let ratios = RefCell::new(Vec::new());
+        let timed_raw = || {
+            let start = Instant::now();
+            black_box(raw_sign(&session, handle, black_box(algorithm)));
+            start.elapsed()
+        };
+        let timed_backend = || {
+            let start = Instant::now();
+            black_box(hsm.sign(&key, algorithm, black_box(MESSAGE)).expect("sign"));
+            start.elapsed()
+        };
         let pairs = |iters: u64, backend_side: bool| {
-            let (mut raw_time, mut backend_time) = (Duration::ZERO, Duration::ZERO);
-            let mut ratios = ratios.borrow_mut();
-            for i in 0..iters {
-                let timed_raw = || {
-                    let start = Instant::now();
-                    black_box(raw_sign(&session, handle, black_box(algorithm)));
-                    start.elapsed()
-                };
-                let timed_backend = || {
-                    let start = Instant::now();
-                    black_box(hsm.sign(&key, algorithm, black_box(MESSAGE)).expect("sign"));
-                    start.elapsed()
-                };
-                let (raw, backend) = if i % 2 == 0 {
-                    let raw = timed_raw();
-                    (raw, timed_backend())
-                } else {
-                    let backend = timed_backend();
-                    (timed_raw(), backend)
-                };
-                raw_time += raw;
-                backend_time += backend;
-                ratios.push(backend.as_secs_f64() / raw.as_secs_f64());
-            }
-            if backend_side { backend_time } else { raw_time }
+            let (raw, backend) = paired(iters, &ratios, timed_raw, timed_backend, |r, b| b / r);
+            if backend_side { backend } else { raw }
         };
         let mut group = c.benchmark_group(format!("pkcs11/{name}/sign"));
         group.throughput(Throughput::Elements(1));
@@ -152,12 +167,9 @@ fn pkcs11(c: &mut Criterion) {
             b.iter_custom(|iters| pairs(iters, true));
         });
         group.finish();
-        let mut ratios = ratios.into_inner();
-        ratios.sort_by(f64::total_cmp);
-        if let Some(median) = ratios.get(ratios.len() / 2) {
+        if let Some((median, count)) = median(ratios) {
             eprintln!(
-                "pkcs11/{name}/sign overhead: backend/raw = {median:.3} (median of {} pairs)",
-                ratios.len()
+                "pkcs11/{name}/sign overhead: backend/raw = {median:.3} (median of {count} pairs)"
             );
         }
     }
@@ -184,21 +196,9 @@ fn pkcs11(c: &mut Criterion) {
     // Paired like the single signatures: one batch each way per iteration; the printed
     // speed-up is the median of 1-thread time / 2-thread time.
     let speedups = RefCell::new(Vec::new());
+    let (one, two) = (|| sign_all(&hsm), || sign_all(&pair));
     let pairs = |iters: u64, two_side: bool| {
-        let (mut one_time, mut two_time) = (Duration::ZERO, Duration::ZERO);
-        let mut speedups = speedups.borrow_mut();
-        for i in 0..iters {
-            let (one, two) = if i % 2 == 0 {
-                let one = sign_all(&hsm);
-                (one, sign_all(&pair))
-            } else {
-                let two = sign_all(&pair);
-                (sign_all(&hsm), two)
-            };
-            one_time += one;
-            two_time += two;
-            speedups.push(one.as_secs_f64() / two.as_secs_f64());
-        }
+        let (one_time, two_time) = paired(iters, &speedups, one, two, |one, two| one / two);
         if two_side { two_time } else { one_time }
     };
     let mut group = c.benchmark_group("pkcs11/p256/sign_many_64");
@@ -206,12 +206,9 @@ fn pkcs11(c: &mut Criterion) {
     group.bench_function("1_thread", |b| b.iter_custom(|iters| pairs(iters, false)));
     group.bench_function("2_threads", |b| b.iter_custom(|iters| pairs(iters, true)));
     group.finish();
-    let mut speedups = speedups.into_inner();
-    speedups.sort_by(f64::total_cmp);
-    if let Some(median) = speedups.get(speedups.len() / 2) {
+    if let Some((median, count)) = median(speedups) {
         eprintln!(
-            "pkcs11/p256/sign_many_64 speed-up: 1 thread / 2 threads = {median:.2} (median of {} pairs, {} cores)",
-            speedups.len(),
+            "pkcs11/p256/sign_many_64 speed-up: 1 thread / 2 threads = {median:.2} (median of {count} pairs, {} cores)",
             std::thread::available_parallelism().map_or(0, usize::from)
         );
     }

@@ -6,13 +6,7 @@
 //! and transport costs, not a card's.
 //!
 //! Needs `[[bench]] name = "sc_sign", harness = false, required-features = ["sc", "sim"]`.
-#![allow(
-    missing_docs,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stderr
-)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::print_stderr)]
 
 #[cfg(all(feature = "sc", feature = "sim"))]
 mod bench {

@@ -14,22 +14,15 @@ use std::process::ExitCode;
 use std::str::FromStr as _;
 use std::sync::Arc;
 
-use clap::Parser;
 use der::EncodePem as _;
 use hsm::{Hsm, KeyId};
 use x509_cert::builder::RequestBuilder;
 use x509_cert::name::Name;
 use x509_cert::request::CertReq;
 
-/// Make a CSR with a key on an HSM.
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    backend: common::BackendArg,
-    /// The key (`NAME` or `id:HEX`): ECDSA on P-256/384/521, secp256k1 or brainpoolP256r1/P384r1
-    /// (signs with the curve's hash), RSA (signs with SHA-256) or Ed25519.
-    #[arg(long)]
-    key: KeyId,
+/// What the request says: its subject, and where it goes.
+#[derive(clap::Args)]
+struct Request {
     /// The subject, e.g. `CN=signer.example,O=Example,C=DE`.
     #[arg(long)]
     subject: String,
@@ -39,14 +32,17 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::main(run)
+    common::main_with_key(
+        "Make a CSR with a key on an HSM: ECDSA on P-256/384/521, secp256k1 or \
+         brainpoolP256r1/P384r1 (signs with the curve's hash), RSA (signs with SHA-256) or Ed25519.",
+        run,
+    )
 }
 
-fn run(args: Args) -> common::Result {
-    let hsm: Arc<dyn Hsm> = Arc::from(args.backend.open()?);
+fn run(hsm: Box<dyn Hsm>, key: KeyId, args: Request) -> common::Result {
+    let hsm: Arc<dyn Hsm> = Arc::from(hsm);
     let subject = Name::from_str(&args.subject)?;
-    let request: CertReq =
-        common::x509::build_signed(RequestBuilder::new(subject)?, &hsm, &args.key)?;
+    let request: CertReq = common::x509::build_signed(RequestBuilder::new(subject)?, &hsm, &key)?;
     std::fs::write(&args.out, request.to_pem(der::pem::LineEnding::LF)?)?;
     println!("wrote {}", args.out.display());
     Ok(())

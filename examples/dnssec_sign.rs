@@ -109,6 +109,35 @@ struct Row {
     connections: Option<u64>,
 }
 
+/// A mode being measured: when it started, and the connections the simulator had counted then.
+struct Timer {
+    start: Instant,
+    connections: Option<u64>,
+}
+
+impl Timer {
+    fn start(backend: &Backend) -> Self {
+        let connections = backend.connections();
+        Self {
+            start: Instant::now(),
+            connections,
+        }
+    }
+
+    /// The row for `signatures` made since [`Timer::start`], with the connections opened since.
+    fn row(self, backend: &Backend, name: &'static str, signatures: usize) -> Row {
+        Row {
+            name,
+            signatures,
+            rate: signatures as f64 / self.start.elapsed().as_secs_f64(),
+            connections: backend
+                .connections()
+                .zip(self.connections)
+                .map(|(n, b)| n - b),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     common::main(run)
 }
@@ -150,51 +179,34 @@ fn run(args: Args) -> common::Result {
     // (a) A new connection per signature (fewer records: it is slow by design).
     let a_n = records.min(100);
     if backend.can_reopen(&uri) {
-        let before = backend.connections();
-        let start = Instant::now();
+        let timer = Timer::start(&backend);
         for m in rrsets.iter().take(a_n) {
             let fresh = backend.fresh(&uri)?;
             public_key.verify(m, &fresh.sign(&key, alg, m)?)?;
         }
-        rows.push(Row {
-            name: "(a) new client and connection per signature",
-            signatures: a_n,
-            rate: a_n as f64 / start.elapsed().as_secs_f64(),
-            connections: backend.connections().zip(before).map(|(n, b)| n - b),
-        });
+        rows.push(timer.row(&backend, "(a) new client and connection per signature", a_n));
     } else {
         println!("(a) left out: opening {uri} again would start another simulator");
     }
 
     // (b) One kept connection, one at a time.
     let _ = hsm.sign(&key, alg, b"warm-up")?;
-    let before = backend.connections();
-    let start = Instant::now();
+    let timer = Timer::start(&backend);
     for m in &rrsets {
         public_key.verify(m, &hsm.sign(&key, alg, m)?)?;
     }
-    rows.push(Row {
-        name: "(b) kept connection, one at a time",
-        signatures: records,
-        rate: records as f64 / start.elapsed().as_secs_f64(),
-        connections: backend.connections().zip(before).map(|(n, b)| n - b),
-    });
+    rows.push(timer.row(&backend, "(b) kept connection, one at a time", records));
 
     // (c) sign_many, many in flight.
     let refs: Vec<&[u8]> = rrsets.iter().map(Vec::as_slice).collect();
-    let before = backend.connections();
-    let start = Instant::now();
+    let timer = Timer::start(&backend);
     let results = hsm.sign_many(&key, alg, &refs);
-    let rate = records as f64 / start.elapsed().as_secs_f64();
+    // the rate of the signatures alone: they are verified after the clock stops
+    let row = timer.row(&backend, "(c) sign_many, many in flight", records);
     for (m, r) in refs.iter().zip(results) {
         public_key.verify(m, &r?)?;
     }
-    rows.push(Row {
-        name: "(c) sign_many, many in flight",
-        signatures: records,
-        rate,
-        connections: backend.connections().zip(before).map(|(n, b)| n - b),
-    });
+    rows.push(row);
 
     if !simulated && hsm.capabilities().delete {
         hsm.delete_key(&key)?;

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use const_oid::db::rfc5912 as oids;
 use der::asn1::Ia5String;
 use der::{Decode as _, DecodePem as _, Encode as _, EncodePem as _};
 use hsm::{Hsm, KeyId, KeySpec, KeyTemplate, PublicKey, SignAlgorithm, Signature};
@@ -164,28 +165,19 @@ fn check_request(request: &CertReq) -> common::Result {
     let public = PublicKey::from_der(&request.info.public_key.to_der()?)?;
     let oid = request.algorithm.oid;
     let algorithm = [
+        (oids::ECDSA_WITH_SHA_256, SignAlgorithm::EcdsaSha256),
+        (oids::ECDSA_WITH_SHA_384, SignAlgorithm::EcdsaSha384),
+        (oids::ECDSA_WITH_SHA_512, SignAlgorithm::EcdsaSha512),
         (
-            const_oid::db::rfc5912::ECDSA_WITH_SHA_256,
-            SignAlgorithm::EcdsaSha256,
-        ),
-        (
-            const_oid::db::rfc5912::ECDSA_WITH_SHA_384,
-            SignAlgorithm::EcdsaSha384,
-        ),
-        (
-            const_oid::db::rfc5912::ECDSA_WITH_SHA_512,
-            SignAlgorithm::EcdsaSha512,
-        ),
-        (
-            const_oid::db::rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
+            oids::SHA_256_WITH_RSA_ENCRYPTION,
             SignAlgorithm::RsaPkcs1Sha256,
         ),
         (
-            const_oid::db::rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
+            oids::SHA_384_WITH_RSA_ENCRYPTION,
             SignAlgorithm::RsaPkcs1Sha384,
         ),
         (
-            const_oid::db::rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
+            oids::SHA_512_WITH_RSA_ENCRYPTION,
             SignAlgorithm::RsaPkcs1Sha512,
         ),
         (const_oid::db::rfc8410::ID_ED_25519, SignAlgorithm::Ed25519),

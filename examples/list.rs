@@ -9,21 +9,12 @@ mod common;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-/// List the keys on an HSM.
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    backend: common::BackendArg,
-}
-
 fn main() -> ExitCode {
-    common::main(run)
+    common::main_about("List the keys on an HSM.", run)
 }
 
-fn run(args: Args) -> common::Result {
-    let hsm = args.backend.open()?;
+fn run(backend: common::BackendArg) -> common::Result {
+    let hsm = backend.open()?;
     let keys = hsm.list_keys()?;
     println!("{} keys on {}", keys.len(), hsm.backend());
     for key in keys {

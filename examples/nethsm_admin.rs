@@ -43,13 +43,7 @@ fn main() -> ExitCode {
 fn run(args: Args) -> common::Result {
     let uri = common::backend_uri(args.uri, "nethsm+sim:?state=unprovisioned");
     let uri = BackendUri::parse(&uri)?;
-    if uri.scheme != "nethsm" {
-        return Err(format!(
-            "nethsm_admin administers a NetHSM: it needs a nethsm:// or nethsm+sim: URI, not {}:",
-            uri.scheme
-        )
-        .into());
-    }
+    common::require_nethsm(&uri, "nethsm_admin administers a NetHSM")?;
     let hsm = NetHsm::open(uri)?;
     let client: &NetHsmClient = hsm.client();
     let info = hsm.block_on(client.info())?;

@@ -112,13 +112,7 @@ fn main() -> ExitCode {
 fn run(args: Args) -> common::Result {
     let mut uri = common::backend_uri(args.uri, common::DEFAULT_URI);
     let parsed = BackendUri::parse(&uri)?;
-    if parsed.scheme != "nethsm" {
-        return Err(format!(
-            "nethsm_compare compares NetHSM clients: it needs a nethsm:// or nethsm+sim: URI, not {}:",
-            parsed.scheme
-        )
-        .into());
-    }
+    common::require_nethsm(&parsed, "nethsm_compare compares NetHSM clients")?;
     let simulated = parsed.simulated;
     if simulated && !uri.contains("latency-ms=") {
         let separator = if uri.contains('?') { '&' } else { '?' };

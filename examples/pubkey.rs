@@ -9,25 +9,13 @@ mod common;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use hsm::KeyId;
-
-/// Print a public key as PEM.
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    backend: common::BackendArg,
-    /// The key (`NAME` or `id:HEX`).
-    #[arg(long)]
-    key: KeyId,
-}
+use hsm::{Hsm, KeyId};
 
 fn main() -> ExitCode {
-    common::main(run)
+    common::main_with_key("Print a public key as PEM.", run)
 }
 
-fn run(args: Args) -> common::Result {
-    let hsm = args.backend.open()?;
-    print!("{}", hsm.public_key(&args.key)?.to_pem());
+fn run(hsm: Box<dyn Hsm>, key: KeyId, _: common::NoOptions) -> common::Result {
+    print!("{}", hsm.public_key(&key)?.to_pem());
     Ok(())
 }

@@ -17,22 +17,17 @@ mod common;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::Parser;
 use hsm::{Curve, KeyId, KeySpec, KeyTemplate, SignAlgorithm};
 
-/// Generate a P-256 key, sign, verify, print the public key and the signature.
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    backend: common::BackendArg,
-}
-
 fn main() -> ExitCode {
-    common::main(run)
+    common::main_about(
+        "Generate a P-256 key, sign, verify, print the public key and the signature.",
+        run,
+    )
 }
 
-fn run(args: Args) -> common::Result {
-    let hsm = args.backend.open()?;
+fn run(backend: common::BackendArg) -> common::Result {
+    let hsm = backend.open()?;
     println!("backend: {}", hsm.backend());
 
     // A fresh id, so that a real device's existing keys are never touched.

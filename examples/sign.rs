@@ -11,8 +11,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
-use hsm::{KeyId, SignAlgorithm};
+use clap::ValueEnum;
+use hsm::{Hsm, KeyId, SignAlgorithm};
 
 /// How to write an ECDSA signature.
 #[derive(Clone, Copy, ValueEnum)]
@@ -23,14 +23,9 @@ enum Format {
     Raw,
 }
 
-/// Sign a file with a key on an HSM.
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    backend: common::BackendArg,
-    /// The key (`NAME` or `id:HEX`).
-    #[arg(long)]
-    key: KeyId,
+/// What to sign, with which algorithm, and where the signature goes.
+#[derive(clap::Args)]
+struct Signing {
     /// ecdsa-sha256, ecdsa-sha384, ecdsa-sha512, rsa-pkcs1-sha256/384/512,
     /// rsa-pss-sha256/384/512, ed25519.
     #[arg(long)]
@@ -47,13 +42,12 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::main(run)
+    common::main_with_key("Sign a file with a key on an HSM.", run)
 }
 
-fn run(args: Args) -> common::Result {
-    let hsm = args.backend.open()?;
+fn run(hsm: Box<dyn Hsm>, key: KeyId, args: Signing) -> common::Result {
     let message = std::fs::read(&args.input)?;
-    let signature = hsm.sign(&args.key, args.alg, &message)?;
+    let signature = hsm.sign(&key, args.alg, &message)?;
     let bytes = match args.format {
         Format::Der => signature.to_der(),
         Format::Raw => signature.to_raw(),
@@ -62,7 +56,7 @@ fn run(args: Args) -> common::Result {
     println!(
         "signed {} bytes with {} ({}): {} bytes to {}",
         message.len(),
-        args.key,
+        key,
         args.alg,
         bytes.len(),
         args.out.display()

@@ -137,45 +137,44 @@ fn not_built(scheme: &str, feature: &str) -> Error {
     ))
 }
 
-#[cfg(feature = "nethsm")]
-fn open_nethsm(uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
-    Ok(Box::new(hsm_nethsm::NetHsm::open_with(uri, options)?))
+/// `fn $name(uri: $uri, options: OpenOptions) -> Result<Box<dyn Hsm>>`: the backend `$open`
+/// makes when the crate is built with `$feature`, else the error [`not_built`] gives for `$scheme`.
+macro_rules! opener {
+    ($name:ident, $scheme:literal, $feature:literal, $uri:ty, $open:path) => {
+        #[cfg(feature = $feature)]
+        fn $name(uri: $uri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
+            Ok(Box::new($open(uri, options)?))
+        }
+
+        #[cfg(not(feature = $feature))]
+        fn $name(_: $uri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
+            Err(not_built($scheme, $feature))
+        }
+    };
 }
 
-#[cfg(not(feature = "nethsm"))]
-fn open_nethsm(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
-    Err(not_built("nethsm", "nethsm"))
-}
-
-#[cfg(feature = "n200")]
-fn open_n200(uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
-    Ok(Box::new(hsm_n200::N200::open_with(uri, options)?))
-}
-
-#[cfg(not(feature = "n200"))]
-fn open_n200(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
-    Err(not_built("n200", "n200"))
-}
-
-#[cfg(feature = "pkcs11")]
-fn open_pkcs11(uri: &str, options: OpenOptions) -> Result<Box<dyn Hsm>> {
-    Ok(Box::new(hsm_pkcs11::open_with(uri, options)?))
-}
-
-#[cfg(not(feature = "pkcs11"))]
-fn open_pkcs11(_: &str, _: OpenOptions) -> Result<Box<dyn Hsm>> {
-    Err(not_built("pkcs11", "pkcs11"))
-}
-
-#[cfg(feature = "sc")]
-fn open_sc(uri: BackendUri, options: OpenOptions) -> Result<Box<dyn Hsm>> {
-    Ok(Box::new(hsm_sc::ScHsm::open_with(uri, options)?))
-}
-
-#[cfg(not(feature = "sc"))]
-fn open_sc(_: BackendUri, _: OpenOptions) -> Result<Box<dyn Hsm>> {
-    Err(not_built("sc-hsm", "sc"))
-}
+opener!(
+    open_nethsm,
+    "nethsm",
+    "nethsm",
+    BackendUri,
+    hsm_nethsm::NetHsm::open_with
+);
+opener!(
+    open_n200,
+    "n200",
+    "n200",
+    BackendUri,
+    hsm_n200::N200::open_with
+);
+opener!(open_pkcs11, "pkcs11", "pkcs11", &str, hsm_pkcs11::open_with);
+opener!(
+    open_sc,
+    "sc-hsm",
+    "sc",
+    BackendUri,
+    hsm_sc::ScHsm::open_with
+);
 
 #[cfg(test)]
 mod tests {

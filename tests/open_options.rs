@@ -1,7 +1,7 @@
 //! `hsm::open_with` and `hsm::open_async`: options and credentials in code handed to each
 //! backend's own `open_with` (NetHSM, N200, PKCS#11, SmartCard-HSM), and the native async NetHSM and N200
 //! backends behind the facade.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -9,6 +9,31 @@ use hsm::{
     AsyncSigner as _, Curve, ErrorKind, KeyId, KeySpec, KeyTemplate, OpenOptions, SecretString,
     SignAlgorithm,
 };
+
+/// Options with the PIN `p` given in code.
+#[cfg(any(feature = "pkcs11", all(feature = "sc", feature = "sim")))]
+fn pin(p: &str) -> OpenOptions {
+    OpenOptions::new().credential(SecretString::from(p.to_owned()))
+}
+
+/// Generates a P-256 key `name` on `hsm`, signs `message` with it and verifies the signature
+/// with its public key.
+#[cfg(any(feature = "pkcs11", all(feature = "sc", feature = "sim")))]
+fn p256_signs(hsm: &dyn hsm::Hsm, name: &str, message: &[u8]) -> KeyId {
+    let key: KeyId = name.parse().unwrap();
+    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+        .unwrap();
+    let signature = hsm.sign(&key, SignAlgorithm::EcdsaSha256, message).unwrap();
+    let public = hsm.public_key(&key).unwrap();
+    public.verify(message, &signature).unwrap();
+    key
+}
+
+/// Runs `softhsm2-util`; fails the test with its output if it fails.
+#[cfg(feature = "pkcs11")]
+fn softhsm2_util(args: &[&str]) {
+    hsm_testkit::cli::run(std::process::Command::new("softhsm2-util").args(args));
+}
 
 #[test]
 fn a_credential_from_code_is_used_and_an_option_given_twice_is_refused() {
@@ -36,6 +61,17 @@ fn a_credential_from_code_is_used_and_an_option_given_twice_is_refused() {
     hsm.health().unwrap();
 }
 
+/// Checks that `hsm` is a native async backend, not the blocking pool's bridge, and makes the
+/// P-256 key `async-facade` on it: its id and public key.
+async fn native_with_p256(hsm: &dyn hsm::AsyncHsm) -> (KeyId, hsm::PublicKey) {
+    assert!(!format!("{hsm:?}").contains("AsyncOverBlocking"), "{hsm:?}");
+    let key: KeyId = "async-facade".parse().unwrap();
+    let template = KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256));
+    hsm.generate_key(&template).await.unwrap();
+    let public = hsm.public_key(&key).await.unwrap();
+    (key, public)
+}
+
 #[test]
 fn open_async_gives_the_native_nethsm_backend_shared_by_tasks() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -45,13 +81,7 @@ fn open_async_gives_the_native_nethsm_backend_shared_by_tasks() {
         .unwrap();
     rt.block_on(async {
         let hsm = hsm::open_async("nethsm+sim:").await.unwrap();
-        // Native, not the blocking pool's bridge.
-        assert!(!format!("{hsm:?}").contains("AsyncOverBlocking"), "{hsm:?}");
-        let key: KeyId = "async-facade".parse().unwrap();
-        hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-            .await
-            .unwrap();
-        let public = hsm.public_key(&key).await.unwrap();
+        let (key, public) = native_with_p256(hsm.as_ref()).await;
         let mut tasks = Vec::new();
         for i in 0..16u32 {
             let hsm = hsm.clone();
@@ -100,13 +130,7 @@ fn open_async_gives_the_native_n200_backend_with_options_from_code() {
         .await
         .unwrap();
         assert_eq!(hsm.backend(), "n200");
-        // Native, not the blocking pool's bridge.
-        assert!(!format!("{hsm:?}").contains("AsyncOverBlocking"), "{hsm:?}");
-        let key: KeyId = "async-facade".parse().unwrap();
-        hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-            .await
-            .unwrap();
-        let public = hsm.public_key(&key).await.unwrap();
+        let (key, public) = native_with_p256(hsm.as_ref()).await;
         let signature = hsm
             .sign(&key, SignAlgorithm::EcdsaSha256, b"n200 async")
             .await
@@ -127,30 +151,12 @@ fn a_pkcs11_pin_from_code_opens_the_token_and_is_refused_twice() {
          (scripts/ci.d/pkcs11.sh sets one)"
     );
     let label = format!("facade-pin-{}", std::process::id());
-    let out = std::process::Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", &label])
-        .args(["--so-pin", "87654321", "--pin", "246813"])
-        .output()
-        .expect("softhsm2-util is installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let pins = ["--so-pin", "87654321", "--pin", "246813"];
+    softhsm2_util(&[&["--init-token", "--free", "--label", &label][..], &pins].concat());
     let uri = format!("pkcs11:token={label}?module-path={MODULE}");
 
-    let pin = |p: &str| OpenOptions::new().credential(SecretString::from(p.to_owned()));
     let hsm = hsm::open_with(&uri, pin("246813")).unwrap();
-    let key: KeyId = "pin-from-code".parse().unwrap();
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .unwrap();
-    let signature = hsm
-        .sign(&key, SignAlgorithm::EcdsaSha256, b"pkcs11 pin")
-        .unwrap();
-    hsm.public_key(&key)
-        .unwrap()
-        .verify(b"pkcs11 pin", &signature)
-        .unwrap();
+    p256_signs(hsm.as_ref(), "pin-from-code", b"pkcs11 pin");
     drop(hsm);
 
     let e = hsm::open_with(&uri, pin("135792"))
@@ -168,15 +174,7 @@ fn a_pkcs11_pin_from_code_opens_the_token_and_is_refused_twice() {
     let e = hsm::open_with(&uri, pin("246813").retries(2)).expect_err("retries");
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 
-    let out = std::process::Command::new("softhsm2-util")
-        .args(["--delete-token", "--token", &label])
-        .output()
-        .expect("softhsm2-util is installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    softhsm2_util(&["--delete-token", "--token", &label]);
 }
 
 /// The SmartCard-HSM simulator opened with its user PIN given in code: it signs; a wrong PIN is
@@ -185,18 +183,8 @@ fn a_pkcs11_pin_from_code_opens_the_token_and_is_refused_twice() {
 #[cfg(all(feature = "sc", feature = "sim"))]
 #[test]
 fn an_sc_hsm_pin_from_code_is_used_and_refused_twice() {
-    let pin = |p: &str| OpenOptions::new().credential(SecretString::from(p.to_owned()));
     let hsm = hsm::open_with("sc-hsm+sim:", pin("648219")).unwrap();
-    let key: KeyId = "sc-pin-from-code".parse().unwrap();
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .unwrap();
-    let signature = hsm
-        .sign(&key, SignAlgorithm::EcdsaSha256, b"sc pin")
-        .unwrap();
-    hsm.public_key(&key)
-        .unwrap()
-        .verify(b"sc pin", &signature)
-        .unwrap();
+    let key = p256_signs(hsm.as_ref(), "sc-pin-from-code", b"sc pin");
 
     let e = hsm::open_with("sc-hsm+sim:", pin("111111"))
         .and_then(|h| {

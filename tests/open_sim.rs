@@ -8,13 +8,7 @@
 //! every key spec and algorithm on every backend is either checked or checked to be refused: a
 //! backend that stopped declaring something it supports (or started declaring something it does
 //! not) fails here instead of being skipped silently.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stderr,
-    missing_docs
-)]
+#![allow(missing_docs, clippy::panic, clippy::print_stderr)]
 
 use std::collections::BTreeSet;
 

@@ -7,13 +7,7 @@
 //! when `CI` is set and either is missing, skips loudly otherwise.
 
 #![cfg(all(feature = "pkcs11", feature = "sc", feature = "sim"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stderr,
-    missing_docs
-)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::print_stderr)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};

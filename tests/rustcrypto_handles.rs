@@ -17,13 +17,8 @@
 //! on the same runtime makes progress (the handle awaits the backend instead of blocking the
 //! thread). A blocking handle, used through `signature`'s blanket `AsyncSigner`, is the control:
 //! there the other task makes none.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    missing_docs
-)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::panic, clippy::indexing_slicing, clippy::print_stderr)]
 
 use std::future::Future;
 use std::path::Path;
@@ -38,6 +33,7 @@ use hsm::rustcrypto::{
     EcdsaP384Key, Ed25519Key, HsmCurve, HsmDigest, RsaPkcs1Key, RsaPssKey, RsaPssSha256Key,
 };
 use hsm::{AsyncHsm, Curve, Hsm, KeyId, KeySpec, KeyTemplate};
+use hsm_testkit::cli;
 use signature::hazmat::{PrehashSigner, PrehashVerifier};
 use signature::{AsyncSigner, Keypair, SignatureEncoding, Signer, Verifier};
 use spki::{
@@ -79,100 +75,54 @@ enum Openssl<'a> {
     Ed25519,
 }
 
-fn run_openssl(what: &str, dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl CLI is installed");
-    assert!(
-        out.status.success(),
-        "{what}: openssl {} refused: {}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+/// `openssl ARGS` in `dir`; fails the test with openssl's words when it refuses.
+fn run_openssl(dir: &Path, args: &[&str]) {
+    cli::run(
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir),
     );
 }
 
-/// `openssl` verifies `signature` over [`MESSAGE`] with the public key in `pem`.
+/// `openssl` verifies `signature` over [`MESSAGE`] with the public key in `pem` (`what` names
+/// the case when it does not).
 fn openssl_verifies(what: &str, pem: &str, signature: &[u8], how: Openssl<'_>) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("key.pem"), pem).unwrap();
-    std::fs::write(dir.path().join("msg"), MESSAGE).unwrap();
-    std::fs::write(dir.path().join("sig"), signature).unwrap();
-    let dgst = |hash: &str| format!("-{hash}");
+    eprintln!("{what}: openssl verifies");
+    let pss = [
+        "-sigopt",
+        "rsa_padding_mode:pss",
+        "-sigopt",
+        "rsa_pss_saltlen:digest",
+    ];
     match how {
-        Openssl::Dgst(hash) => run_openssl(
-            what,
-            dir.path(),
-            &[
-                "dgst",
-                &dgst(hash),
-                "-verify",
-                "key.pem",
-                "-signature",
-                "sig",
-                "msg",
-            ],
-        ),
-        Openssl::Pss(hash) => run_openssl(
-            what,
-            dir.path(),
-            &[
-                "dgst",
-                &dgst(hash),
-                "-sigopt",
-                "rsa_padding_mode:pss",
-                "-sigopt",
-                "rsa_pss_saltlen:digest",
-                "-verify",
-                "key.pem",
-                "-signature",
-                "sig",
-                "msg",
-            ],
-        ),
-        Openssl::Ed25519 => run_openssl(
-            what,
-            dir.path(),
-            &[
-                "pkeyutl", "-verify", "-pubin", "-inkey", "key.pem", "-rawin", "-in", "msg",
-                "-sigfile", "sig",
-            ],
-        ),
+        Openssl::Dgst(hash) => {
+            cli::openssl_verify(pem, &format!("-{hash}"), MESSAGE, signature, &[])
+        }
+        Openssl::Pss(hash) => {
+            cli::openssl_verify(pem, &format!("-{hash}"), MESSAGE, signature, &pss)
+        }
+        Openssl::Ed25519 => {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("key.pem"), pem).unwrap();
+            std::fs::write(dir.path().join("msg"), MESSAGE).unwrap();
+            std::fs::write(dir.path().join("sig"), signature).unwrap();
+            let inputs = [
+                "-inkey", "key.pem", "-rawin", "-in", "msg", "-sigfile", "sig",
+            ];
+            run_openssl(
+                dir.path(),
+                &[&["pkeyutl", "-verify", "-pubin"][..], &inputs].concat(),
+            );
+        }
     }
-}
-
-/// `openssl req -verify` on a PEM request; panics with openssl's words when it refuses.
-fn openssl_req_verify(what: &str, pem: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("req.pem"), pem).unwrap();
-    // OpenSSL 3.0's `req -verify` exits 0 even when the signature is wrong: read what it says.
-    let out = std::process::Command::new("openssl")
-        .args(["req", "-verify", "-noout", "-in", "req.pem"])
-        .current_dir(dir.path())
-        .output()
-        .expect("the openssl CLI is installed");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("verify OK") && !text.contains("failure"),
-        "{what}: openssl req -verify refused the request: {text}"
-    );
 }
 
 /// `openssl verify` on a self-signed PEM certificate, trusting itself.
 fn openssl_verify_self_signed(what: &str, pem: &str) {
+    eprintln!("{what}: openssl verify");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cert.pem"), pem).unwrap();
-    run_openssl(
-        what,
-        dir.path(),
-        &["verify", "-CAfile", "cert.pem", "cert.pem"],
-    );
+    run_openssl(dir.path(), &["verify", "-CAfile", "cert.pem", "cert.pem"]);
 }
 
 /// A message through `Signer<S>`, verified with the handle's verifying key (and not for another
@@ -227,7 +177,8 @@ where
     key.verifying_key()
         .verify(&tbs, &csr_signature)
         .unwrap_or_else(|e| panic!("{what}: RustCrypto refused the CSR's signature: {e}"));
-    openssl_req_verify(what, &csr.to_pem(der::pem::LineEnding::LF).unwrap());
+    eprintln!("{what}: openssl req -verify");
+    cli::openssl_req_verify(&csr.to_pem(der::pem::LineEnding::LF).unwrap());
 }
 
 /// A digest through `PrehashSigner<S>`, verified as a prehash with the handle's verifying key.
@@ -517,46 +468,35 @@ async fn async_ecdsa_handles(hsm: &Arc<dyn AsyncHsm>) {
         .await;
 }
 
-async fn async_rsa_handles(hsm: &Arc<dyn AsyncHsm>) {
+/// The async PKCS#1 v1.5 and PSS handles with the hash `D` on one RSA key.
+async fn async_rsa_handles_with<D: HsmDigest>(
+    hsm: &Arc<dyn AsyncHsm>,
+    id: &KeyId,
+    pem: &str,
+    hash: &str,
+) {
     use rsa::{pkcs1v15, pss};
-    let b = hsm.backend();
+    let (b, served) = (hsm.backend(), served_on_this_runtime(hsm));
+
+    let key = AsyncRsaPkcs1Key::<D>::new(hsm.clone(), id.clone())
+        .await
+        .unwrap();
+    let what = format!("{b} async RSA PKCS#1 {hash}");
+    async_handle_signs::<_, pkcs1v15::Signature>(&what, served, pem, &key, Openssl::Dgst(hash))
+        .await;
+
+    let key = AsyncRsaPssKey::<D>::new(hsm.clone(), id.clone())
+        .await
+        .unwrap();
+    let what = format!("{b} async RSA-PSS {hash}");
+    async_handle_signs::<_, pss::Signature>(&what, served, pem, &key, Openssl::Pss(hash)).await;
+}
+
+async fn async_rsa_handles(hsm: &Arc<dyn AsyncHsm>) {
     let (id, pem) = async_generate(hsm, KeySpec::Rsa2048).await;
-    let key = AsyncRsaPkcs1Key::<sha2::Sha256>::new(hsm.clone(), id.clone())
-        .await
-        .unwrap();
-    let what = format!("{b} async RSA PKCS#1 sha256");
-    async_handle_signs::<_, pkcs1v15::Signature>(
-        &what,
-        served_on_this_runtime(hsm),
-        &pem,
-        &key,
-        Openssl::Dgst("sha256"),
-    )
-    .await;
-    let key = AsyncRsaPkcs1Key::<sha2::Sha512>::new(hsm.clone(), id.clone())
-        .await
-        .unwrap();
-    let what = format!("{b} async RSA PKCS#1 sha512");
-    async_handle_signs::<_, pkcs1v15::Signature>(
-        &what,
-        served_on_this_runtime(hsm),
-        &pem,
-        &key,
-        Openssl::Dgst("sha512"),
-    )
-    .await;
-    let key = AsyncRsaPssKey::<sha2::Sha384>::new(hsm.clone(), id)
-        .await
-        .unwrap();
-    let what = format!("{b} async RSA-PSS sha384");
-    async_handle_signs::<_, pss::Signature>(
-        &what,
-        served_on_this_runtime(hsm),
-        &pem,
-        &key,
-        Openssl::Pss("sha384"),
-    )
-    .await;
+    async_rsa_handles_with::<sha2::Sha256>(hsm, &id, &pem, "sha256").await;
+    async_rsa_handles_with::<sha2::Sha384>(hsm, &id, &pem, "sha384").await;
+    async_rsa_handles_with::<sha2::Sha512>(hsm, &id, &pem, "sha512").await;
 }
 
 async fn async_ed25519_handle(hsm: &Arc<dyn AsyncHsm>) {

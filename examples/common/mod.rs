@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use hsm::{Hsm, KeyId};
+
 pub(crate) mod x509;
 
 /// The URI used when neither `--uri` nor `HSM_URI` is given: the built-in NetHSM simulator.
@@ -17,8 +19,9 @@ pub(crate) fn backend_uri(flag: Option<String>, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
-/// The `--uri` option every example takes.
-#[derive(clap::Args)]
+/// The `--uri` option every example takes (alone, the arguments of an example that needs
+/// nothing else: see [`main_about`]).
+#[derive(clap::Parser)]
 pub(crate) struct BackendArg {
     /// Backend URI (default: `HSM_URI`, else the built-in NetHSM simulator).
     #[arg(long)]
@@ -32,9 +35,59 @@ impl BackendArg {
     }
 
     /// Opens the backend `--uri`, `HSM_URI` or [`DEFAULT_URI`] names.
-    pub(crate) fn open(self) -> hsm::Result<Box<dyn hsm::Hsm>> {
+    pub(crate) fn open(self) -> hsm::Result<Box<dyn Hsm>> {
         hsm::open(&self.uri())
     }
+}
+
+/// `--uri` and `--key`, and the example's own options `A`.
+#[derive(clap::Parser)]
+pub(crate) struct KeyArgs<A: clap::Args> {
+    #[command(flatten)]
+    backend: BackendArg,
+    /// The key (`NAME` or `id:HEX`).
+    #[arg(long)]
+    key: KeyId,
+    #[command(flatten)]
+    options: A,
+}
+
+/// No options besides `--uri` and `--key`.
+#[derive(clap::Args)]
+pub(crate) struct NoOptions {}
+
+/// An example's `main` when it works with one key: `--uri` and `--key` parsed with the options
+/// `A`, the backend opened, and `run` called with it, the key and the options; `about` is what
+/// `--help` says the example does. Errors are printed by [`exit`].
+pub(crate) fn main_with_key<A: clap::Args>(
+    about: &'static str,
+    run: impl FnOnce(Box<dyn Hsm>, KeyId, A) -> Result,
+) -> ExitCode {
+    main_about(about, |args: KeyArgs<A>| {
+        run(args.backend.open()?, args.key, args.options)
+    })
+}
+
+/// [`main`] for arguments `A` that do not say what the example does: `about` says it in
+/// `--help`.
+pub(crate) fn main_about<A: clap::Parser>(
+    about: &'static str,
+    run: impl FnOnce(A) -> Result,
+) -> ExitCode {
+    init_tracing();
+    let matches = A::command().about(about).long_about(None).get_matches();
+    let args = A::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    exit(run(args))
+}
+
+/// An error unless `uri` names a NetHSM; `why` says what the example needs one for (e.g.
+/// "nethsm_admin administers a NetHSM").
+pub(crate) fn require_nethsm(uri: &hsm::uri::BackendUri, why: &str) -> Result {
+    if uri.scheme == "nethsm" {
+        return Ok(());
+    }
+    let scheme = &uri.scheme;
+    Err(format!("{why}: it needs a nethsm:// or nethsm+sim: URI, not {scheme}:").into())
 }
 
 /// Logs to stderr at the level `RUST_LOG` asks for (default: warnings).
