@@ -30,11 +30,9 @@ use crate::algorithm::SignAlgorithm;
 use crate::async_store::{AsyncHsm, AsyncKeyStore, AsyncSigner, BoxFuture};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key_id::KeyId;
-use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
-use crate::public_key::PublicKey;
 use crate::runtime::{BlockingRuntime, ThreadLane, ThreadLanes};
 use crate::signature::Signature;
-use crate::store::{Capabilities, Hsm, KeyStore, Signer};
+use crate::store::{Hsm, KeyStore};
 
 /// How many calls [`AsyncOverBlocking`] runs at once unless told otherwise.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
@@ -108,98 +106,10 @@ impl AsyncOverBlocking {
     }
 }
 
-impl AsyncKeyStore for AsyncOverBlocking {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn list_keys(&self) -> BoxFuture<'_, Result<Vec<KeyInfo>>> {
-        self.run("list_keys", |h| h.list_keys())
-    }
-
-    fn key_info<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<KeyInfo>> {
-        let key = key.clone();
-        self.run("key_info", move |h| h.key_info(&key))
-    }
-
-    fn generate_key<'a>(&'a self, template: &'a KeyTemplate) -> BoxFuture<'a, Result<KeyInfo>> {
-        let template = template.clone();
-        self.run("generate_key", move |h| h.generate_key(&template))
-    }
-
-    fn import_key<'a>(&'a self, request: &'a ImportRequest) -> BoxFuture<'a, Result<KeyInfo>> {
-        let request = request.clone();
-        self.run("import_key", move |h| h.import_key(&request))
-    }
-
-    fn delete_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
-        let key = key.clone();
-        self.run("delete_key", move |h| h.delete_key(&key))
-    }
-
-    fn public_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<PublicKey>> {
-        let key = key.clone();
-        self.run("public_key", move |h| h.public_key(&key))
-    }
-
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        self.run("health", |h| h.health())
-    }
-
-    fn certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
-        let key = key.clone();
-        self.run("certificate", move |h| h.certificate(&key))
-    }
-
-    fn store_certificate<'a>(&'a self, key: &'a KeyId, der: &'a [u8]) -> BoxFuture<'a, Result<()>> {
-        let (key, der) = (key.clone(), der.to_vec());
-        self.run("store_certificate", move |h| {
-            h.store_certificate(&key, &der)
-        })
-    }
-
-    fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
-        let key = key.clone();
-        self.run("delete_certificate", move |h| h.delete_certificate(&key))
-    }
-
-    fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
-        self.run("random", move |h| h.random(len))
-    }
-}
-
-impl AsyncSigner for AsyncOverBlocking {
-    fn sign<'a>(
-        &'a self,
-        key: &'a KeyId,
-        algorithm: SignAlgorithm,
-        message: &'a [u8],
-    ) -> BoxFuture<'a, Result<Signature>> {
-        let key = key.clone();
-        let message = message.to_vec();
-        self.run("sign", move |h| h.sign(&key, algorithm, &message))
-    }
-
-    fn sign_digest<'a>(
-        &'a self,
-        key: &'a KeyId,
-        algorithm: SignAlgorithm,
-        digest: &'a [u8],
-    ) -> BoxFuture<'a, Result<Signature>> {
-        let key = key.clone();
-        let digest = digest.to_vec();
-        self.run("sign_digest", move |h| {
-            h.sign_digest(&key, algorithm, &digest)
-        })
-    }
-
-    /// One blocking call for the whole batch (the backend parallelises it itself); if that call
-    /// is lost, every message gets the error.
-    fn sign_many<'a>(
+impl AsyncOverBlocking {
+    /// `sign_many` as one blocking call for the whole batch (the backend parallelises it
+    /// itself); if that call is lost, every message gets the error.
+    fn sign_many_on_pool<'a>(
         &'a self,
         key: &'a KeyId,
         algorithm: SignAlgorithm,
@@ -228,9 +138,65 @@ impl AsyncSigner for AsyncOverBlocking {
     }
 }
 
+/// An argument of a call that [`AsyncOverBlocking`] moves to the blocking pool: `ref` arguments
+/// are copied into owned values (the pool's thread outlives the borrow), `copy` ones as they are.
+macro_rules! owned {
+    (ref $arg:ident) => {
+        $arg.to_owned()
+    };
+    (copy $arg:ident) => {
+        $arg
+    };
+}
+
+/// An owned argument lent back to the blocking call, as the trait takes it.
+macro_rules! lent {
+    (ref $arg:ident) => {
+        &$arg
+    };
+    (copy $arg:ident) => {
+        $arg
+    };
+}
+
+/// The body macro of [`AsyncOverBlocking`]'s impls (see [`crate::forward`]): `backend` and
+/// `capabilities` answered by the backend at once; every other call, with its arguments owned,
+/// on the blocking pool through [`AsyncOverBlocking::run`]; `sign_many` as one batch.
+macro_rules! on_blocking_pool {
+    ([] $this:tt, plain $trait:ident :: $method:ident()) => {
+        $this.inner.$method()
+    };
+    ([] $this:tt, call $trait:ident :: $method:ident($($mode:tt $arg:ident),*)) => {{
+        $(let $arg = owned!($mode $arg);)*
+        $this.run(stringify!($method), move |h| h.$method($(lent!($mode $arg)),*))
+    }};
+    ([] $this:tt, batch $trait:ident :: sign_many($($mode:tt $arg:ident),*)) => {
+        $this.sign_many_on_pool($($arg),*)
+    };
+}
+
+crate::impl_async_traits! {
+    impl[] AsyncKeyStore for AsyncOverBlocking;
+    impl[] AsyncSigner for AsyncOverBlocking;
+    with [on_blocking_pool] []
+}
+
 fn vec_of_errors(error: &Error, count: usize) -> Vec<Result<Signature>> {
     (0..count).map(|_| Err(error.replicate())).collect()
 }
+
+/// The calls of [`BlockingOverAsync`] that may run on the calling thread's lane: one request
+/// each. Key management and `sign_many` (many requests in flight on the shared pool) always use
+/// the shared runtime.
+const LANE_OPERATIONS: [&str; 7] = [
+    "key_info",
+    "public_key",
+    "health",
+    "certificate",
+    "random",
+    "sign",
+    "sign_digest",
+];
 
 /// Makes a thread's own instance of an async backend from the shared one (see
 /// [`BlockingOverAsync::with_thread_lanes`]).
@@ -380,92 +346,24 @@ impl<A: AsyncHsm + ?Sized + 'static> BlockingOverAsync<A> {
         self.runtime.block_on(future)?
     }
 
-    /// Where a single-request call of the calling thread runs.
-    fn target(&self) -> Target<'_, A> {
-        match self.lanes.as_ref().and_then(|l| l.lanes.current()) {
+    /// Where the calling thread's call of `operation` runs: a single-request call
+    /// ([`LANE_OPERATIONS`]) on the thread's lane when it has one, anything else on the shared
+    /// runtime.
+    fn target(&self, operation: &str) -> Target<'_, A> {
+        let lane = (LANE_OPERATIONS.contains(&operation))
+            .then(|| self.lanes.as_ref().and_then(|l| l.lanes.current()))
+            .flatten();
+        match lane {
             Some(lane) => Target::Lane(lane),
             None => Target::Shared(&self.inner, &self.runtime),
         }
     }
 }
 
-impl<A: AsyncHsm + ?Sized + 'static> KeyStore for BlockingOverAsync<A> {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        self.block_on(self.inner.list_keys())
-    }
-
-    fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
-        let on = self.target();
-        on.run(on.hsm().key_info(key))
-    }
-
-    fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
-        self.block_on(self.inner.generate_key(template))
-    }
-
-    fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
-        self.block_on(self.inner.import_key(request))
-    }
-
-    fn delete_key(&self, key: &KeyId) -> Result<()> {
-        self.block_on(self.inner.delete_key(key))
-    }
-
-    fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
-        let on = self.target();
-        on.run(on.hsm().public_key(key))
-    }
-
-    fn health(&self) -> Result<()> {
-        let on = self.target();
-        on.run(on.hsm().health())
-    }
-
-    fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
-        let on = self.target();
-        on.run(on.hsm().certificate(key))
-    }
-
-    fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
-        self.block_on(self.inner.store_certificate(key, der))
-    }
-
-    fn delete_certificate(&self, key: &KeyId) -> Result<()> {
-        self.block_on(self.inner.delete_certificate(key))
-    }
-
-    fn random(&self, len: usize) -> Result<Vec<u8>> {
-        let on = self.target();
-        on.run(on.hsm().random(len))
-    }
-}
-
-impl<A: AsyncHsm + ?Sized + 'static> Signer for BlockingOverAsync<A> {
-    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
-        let on = self.target();
-        on.run(on.hsm().sign(key, algorithm, message))
-    }
-
-    fn sign_digest(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        let on = self.target();
-        on.run(on.hsm().sign_digest(key, algorithm, digest))
-    }
-
-    /// On the shared runtime, whose pool keeps the batch's requests in flight at once.
-    fn sign_many(
+impl<A: AsyncHsm + ?Sized + 'static> BlockingOverAsync<A> {
+    /// `sign_many` on the shared runtime, whose pool keeps the batch's requests in flight at
+    /// once.
+    fn sign_many_on_shared_runtime(
         &self,
         key: &KeyId,
         algorithm: SignAlgorithm,
@@ -482,7 +380,30 @@ impl<A: AsyncHsm + ?Sized + 'static> Signer for BlockingOverAsync<A> {
     }
 }
 
-/// Implements [`KeyStore`] and [`Signer`] for a blocking backend type that holds a
+/// The body macro of [`BlockingOverAsync`]'s impls (see [`crate::forward`]): `backend` and
+/// `capabilities` answered by the async backend at once; every other call's future run to
+/// completion where [`BlockingOverAsync::target`] says (the thread's lane or the shared
+/// runtime); `sign_many` on the shared runtime.
+macro_rules! to_completion {
+    ([] $this:tt, plain $trait:ident :: $method:ident()) => {
+        $this.inner.$method()
+    };
+    ([] $this:tt, call $trait:ident :: $method:ident($($mode:tt $arg:ident),*)) => {{
+        let on = $this.target(stringify!($method));
+        on.run(on.hsm().$method($($arg),*))
+    }};
+    ([] $this:tt, batch $trait:ident :: sign_many($($mode:tt $arg:ident),*)) => {
+        $this.sign_many_on_shared_runtime($($arg),*)
+    };
+}
+
+crate::impl_blocking_traits! {
+    impl[A: AsyncHsm + ?Sized + 'static] KeyStore for BlockingOverAsync<A>;
+    impl[A: AsyncHsm + ?Sized + 'static] Signer for BlockingOverAsync<A>;
+    with [to_completion] []
+}
+
+/// Implements [`KeyStore`] and [`Signer`](crate::Signer) for a blocking backend type that holds a
 /// [`BlockingOverAsync`] in a field, by forwarding every method to it: the forwarding is written
 /// once, here, for every backend built on an async one.
 ///

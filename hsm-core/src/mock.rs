@@ -33,7 +33,6 @@ use spki::EncodePublicKey as _;
 use zeroize::Zeroizing;
 
 use crate::algorithm::SignAlgorithm;
-use crate::async_store::{AsyncKeyStore, AsyncSigner, BoxFuture};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key_id::KeyId;
 use crate::key_info::{ImportRequest, KeyInfo, KeyTemplate};
@@ -522,72 +521,19 @@ impl Signer for MockHsm {
 #[derive(Clone, Debug)]
 pub struct AsyncMockHsm(MockHsm);
 
-impl AsyncKeyStore for AsyncMockHsm {
-    fn backend(&self) -> &'static str {
-        BACKEND
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        KeyStore::capabilities(&self.0)
-    }
-
-    fn list_keys(&self) -> BoxFuture<'_, Result<Vec<KeyInfo>>> {
-        Box::pin(async move { KeyStore::list_keys(&self.0) })
-    }
-
-    fn key_info<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<KeyInfo>> {
-        Box::pin(async move { KeyStore::key_info(&self.0, key) })
-    }
-
-    fn generate_key<'a>(&'a self, template: &'a KeyTemplate) -> BoxFuture<'a, Result<KeyInfo>> {
-        Box::pin(async move { KeyStore::generate_key(&self.0, template) })
-    }
-
-    fn import_key<'a>(&'a self, request: &'a ImportRequest) -> BoxFuture<'a, Result<KeyInfo>> {
-        Box::pin(async move { KeyStore::import_key(&self.0, request) })
-    }
-
-    fn delete_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { KeyStore::delete_key(&self.0, key) })
-    }
-
-    fn public_key<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<PublicKey>> {
-        Box::pin(async move { KeyStore::public_key(&self.0, key) })
-    }
-
-    fn certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
-        Box::pin(async move { KeyStore::certificate(&self.0, key) })
-    }
-
-    fn store_certificate<'a>(&'a self, key: &'a KeyId, der: &'a [u8]) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { KeyStore::store_certificate(&self.0, key, der) })
-    }
-
-    fn delete_certificate<'a>(&'a self, key: &'a KeyId) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { KeyStore::delete_certificate(&self.0, key) })
-    }
-
-    fn random(&self, len: usize) -> BoxFuture<'_, Result<Vec<u8>>> {
-        Box::pin(async move { KeyStore::random(&self.0, len) })
-    }
+/// The body macro of [`AsyncMockHsm`]'s impls (see [`crate::forward`]): each future answers the
+/// blocking call at once.
+macro_rules! answered_at_once {
+    ([] $this:tt, plain $trait:ident :: $method:ident()) => {
+        $this.0.$method()
+    };
+    ([] $this:tt, $kind:ident $trait:ident :: $method:ident($($mode:tt $arg:ident),*)) => {
+        Box::pin(async move { $this.0.$method($($arg),*) })
+    };
 }
 
-impl AsyncSigner for AsyncMockHsm {
-    fn sign<'a>(
-        &'a self,
-        key: &'a KeyId,
-        algorithm: SignAlgorithm,
-        message: &'a [u8],
-    ) -> BoxFuture<'a, Result<Signature>> {
-        Box::pin(async move { Signer::sign(&self.0, key, algorithm, message) })
-    }
-
-    fn sign_digest<'a>(
-        &'a self,
-        key: &'a KeyId,
-        algorithm: SignAlgorithm,
-        digest: &'a [u8],
-    ) -> BoxFuture<'a, Result<Signature>> {
-        Box::pin(async move { Signer::sign_digest(&self.0, key, algorithm, digest) })
-    }
+crate::impl_async_traits! {
+    impl[] AsyncKeyStore for AsyncMockHsm;
+    impl[] AsyncSigner for AsyncMockHsm;
+    with [answered_at_once] []
 }
