@@ -2,14 +2,13 @@
 //! pico-hsm encode them: KCV, type, OIDs, AES-256-CBC(KENC) ciphertext, AES-CMAC(KMAC).
 
 use openssl::bn::{BigNum, BigNumContext};
-use openssl::ec::EcGroup;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use openssl::symm::{Cipher, Crypter, Mode};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::keys::{SimKey, SimResult, StoredKey, nid};
+use super::keys::{SimKey, SimResult, StoredKey, group};
 use crate::protocol::cvc::{ID_TA_ECDSA_SHA256, ID_TA_RSA_V15_SHA256};
 use crate::protocol::{curves, dkek};
 
@@ -166,8 +165,7 @@ pub(crate) fn unwrap(blob: &[u8], dkek: &[u8; 32]) -> SimResult<SimKey> {
             let d = p.field()?.to_vec();
             let c = curves::identify(prime, a).ok_or(0x6A80u16)?;
             // Check the curve is one OpenSSL knows.
-            let _ =
-                EcGroup::from_curve_name(nid(c.curve).ok_or(0x6A80u16)?).map_err(|_| 0x6A80u16)?;
+            let _ = group(c.curve)?;
             StoredKey::Ec {
                 curve: c.curve.openssl_name().to_owned(),
                 d,

@@ -1,14 +1,10 @@
 //! Keys inside the simulated card, with real cryptography (OpenSSL).
 
 use openssl::bn::{BigNum, BigNumContext};
-use openssl::ec::{EcGroup, EcKey, EcPoint, PointConversionForm};
-use openssl::ecdsa::EcdsaSig;
+use openssl::ec::{EcGroup, EcKey, EcPoint};
 use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::{Padding, Rsa, RsaPrivateKeyBuilder};
-use openssl::sign::RsaPssSaltlen;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -37,17 +33,12 @@ pub(crate) struct SimKey {
     pub(crate) algorithms: Option<Vec<u8>>,
 }
 
-pub(crate) fn nid(curve: Curve) -> Option<Nid> {
-    Some(match curve {
-        Curve::P256 => Nid::X9_62_PRIME256V1,
-        Curve::P384 => Nid::SECP384R1,
-        Curve::P521 => Nid::SECP521R1,
-        Curve::Secp256k1 => Nid::SECP256K1,
-        Curve::BrainpoolP256r1 => Nid::BRAINPOOL_P256R1,
-        Curve::BrainpoolP384r1 => Nid::BRAINPOOL_P384R1,
-        Curve::BrainpoolP512r1 => Nid::BRAINPOOL_P512R1,
-        _ => return None,
-    })
+/// The OpenSSL group of `curve`; `6A80` (wrong data) for a curve OpenSSL does not have.
+pub(crate) fn group(curve: Curve) -> SimResult<EcGroup> {
+    hsm_simkit::ossl::ec_group(curve)
+        .ok()
+        .flatten()
+        .ok_or(0x6A80)
 }
 
 fn curve_by_name(name: &str) -> Option<Curve> {
@@ -72,7 +63,7 @@ fn pad(v: &[u8], len: usize) -> Vec<u8> {
 
 impl SimKey {
     pub(crate) fn generate_ec(curve: Curve) -> SimResult<Self> {
-        let group = ossl(EcGroup::from_curve_name(nid(curve).ok_or(0x6A80u16)?))?;
+        let group = group(curve)?;
         let key = ossl(EcKey::generate(&group))?;
         Self::from_stored(StoredKey::Ec {
             curve: curve.openssl_name().to_owned(),
@@ -121,14 +112,9 @@ impl SimKey {
             }
             StoredKey::Ec { curve, d } => {
                 let curve = curve_by_name(curve).ok_or(0x6F00u16)?;
-                let group = ossl(EcGroup::from_curve_name(nid(curve).ok_or(0x6F00u16)?))?;
-                let d = ossl(BigNum::from_slice(d))?;
-                let mut ctx = ossl(BigNumContext::new())?;
-                let mut q = ossl(EcPoint::new(&group))?;
-                ossl(q.mul_generator2(&group, &d, &mut ctx))?;
-                ossl(PKey::from_ec_key(ossl(EcKey::from_private_components(
-                    &group, &d, &q,
-                ))?))?
+                let group = group(curve).map_err(|_| 0x6F00u16)?;
+                let key = ossl(hsm_simkit::ossl::ec_key_from_scalar(&group, d))?;
+                ossl(PKey::from_ec_key(key))?
             }
         };
         Ok(Self {
@@ -159,27 +145,20 @@ impl SimKey {
     /// The uncompressed public point of an EC key.
     pub(crate) fn ec_point(&self) -> SimResult<Vec<u8>> {
         let ec = ossl(self.pkey.ec_key())?;
-        let mut ctx = ossl(BigNumContext::new())?;
-        ossl(
-            ec.public_key()
-                .to_bytes(ec.group(), PointConversionForm::UNCOMPRESSED, &mut ctx),
-        )
+        ossl(hsm_simkit::ossl::uncompressed_point(&ec))
     }
 
     /// ECDSA over a hash (truncated to the order by OpenSSL); DER output.
     pub(crate) fn ecdsa(&self, hash: &[u8]) -> SimResult<Vec<u8>> {
         let ec = ossl(self.pkey.ec_key())?;
-        ossl(ossl(EcdsaSig::sign(hash, &ec))?.to_der())
+        ossl(hsm_simkit::ossl::ecdsa_der(&ec, hash))
     }
 
     /// ECDSA with the signature in plain `r || s` form (CV certificates).
     pub(crate) fn ecdsa_plain(&self, hash: &[u8]) -> SimResult<Vec<u8>> {
-        let ec = ossl(self.pkey.ec_key())?;
         let len = self.curve().map_or(32, Curve::field_len);
-        let sig = ossl(EcdsaSig::sign(hash, &ec))?;
-        let mut out = pad(&sig.r().to_vec(), len);
-        out.extend(pad(&sig.s().to_vec(), len));
-        Ok(out)
+        let ec = ossl(self.pkey.ec_key())?;
+        ossl(hsm_simkit::ossl::ecdsa_raw(&ec, hash, len))
     }
 
     /// `m^d mod n` on a block as long as the modulus (SIGN algorithm `20`, DECIPHER `21`).
@@ -205,25 +184,13 @@ impl SimKey {
 
     /// PKCS#1 v1.5 type-1 padding of `digest_info`, then the private operation.
     pub(crate) fn rsa_pkcs1(&self, digest_info: &[u8]) -> SimResult<Vec<u8>> {
-        let rsa = ossl(self.pkey.rsa())?;
-        let mut out = vec![0u8; self.modulus_len()];
-        let n = rsa
-            .private_encrypt(digest_info, &mut out, Padding::PKCS1)
-            .map_err(|_| 0x6A80u16)?;
-        out.truncate(n);
-        Ok(out)
+        hsm_simkit::ossl::rsa_pkcs1(&self.pkey, None, digest_info).map_err(|_| 0x6A80u16)
     }
 
     /// RSA-PSS over `hash` with MGF1 of the same hash and salt = hash length.
     pub(crate) fn rsa_pss(&self, md: MessageDigest, hash: &[u8]) -> SimResult<Vec<u8>> {
-        let mut ctx = ossl(PkeyCtx::new(&self.pkey))?;
-        ossl(ctx.sign_init())?;
-        ossl(ctx.set_rsa_padding(Padding::PKCS1_PSS))?;
-        ossl(ctx.set_signature_md(openssl::md::Md::from_nid(md.type_()).ok_or(0x6F00u16)?))?;
-        ossl(ctx.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH))?;
-        let mut sig = Vec::new();
-        let _ = ctx.sign_to_vec(hash, &mut sig).map_err(|_| 0x6A80u16)?;
-        Ok(sig)
+        let md = openssl::md::Md::from_nid(md.type_()).ok_or(0x6F00u16)?;
+        hsm_simkit::ossl::rsa_pss(&self.pkey, md, hash).map_err(|_| 0x6A80u16)
     }
 
     /// ECDH with an uncompressed peer point; returns `04 || x` as the card does.
