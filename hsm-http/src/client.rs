@@ -9,16 +9,14 @@ use std::time::Duration;
 
 use hsm_core::tls::TlsOptions;
 use hsm_core::{Error, ErrorKind};
-use secrecy::ExposeSecret as _;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 use url::Url;
 
 use crate::answer::{Answer, Failure, Fault};
-use crate::body::read_capped;
-use crate::endpoints::{Endpoint, Endpoints};
-use crate::fault::send_fault;
+use crate::conn::{Outgoing, Pool, PoolConfig};
+use crate::endpoints::{Endpoint, Endpoints, Transport};
 use crate::policy::{BudgetSplit, RetryPolicy, StatusClass, classify_status};
 use crate::request::Request;
 
@@ -33,6 +31,9 @@ pub const DEFAULT_MAX_BODY: usize = 8 << 20;
 pub const DEFAULT_MAX_IDLE: usize = 64;
 
 const OP: &str = "http.client";
+
+/// How long an idle connection is kept for the next request.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The HTTPS client of one device or cluster. Cheap to clone: clones share the connection
 /// pools, the endpoints' health and the in-flight limit.
@@ -372,35 +373,19 @@ impl HttpClient {
             None => None,
         };
         let url = url_of(&endpoint.base, call).map_err(Fault::NotSent)?;
-        let mut builder = endpoint.http.request(call.method.clone(), url);
-        if let Some(auth) = &call.auth {
-            builder = builder.basic_auth(&auth.user, Some(auth.password.expose_secret()));
-        }
-        if let Some((content_type, body)) = &call.body {
-            builder = builder
-                .header(reqwest::header::CONTENT_TYPE, content_type.as_ref())
-                .body(body.to_vec());
-        }
-        let device = &*inner.device;
-        let cap = inner.max_body;
-        let exchange = async {
-            let response = builder
-                .send()
-                .await
-                .map_err(|e| send_fault(operation, device, e))?;
-            let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = read_capped(operation, response, cap).await?;
-            Ok(Answer {
-                status,
-                content_type,
-                body,
-            })
+        let outgoing = Outgoing {
+            operation,
+            device: &inner.device,
+            cap: inner.max_body,
+            method: &call.method,
+            url: &url,
+            auth: call.auth.as_ref(),
+            body: call
+                .body
+                .as_ref()
+                .map(|(content_type, body)| (content_type.as_ref(), body.as_slice())),
         };
+        let exchange = endpoint.exchange(&outgoing);
         match tokio::time::timeout_at(attempt_deadline, exchange).await {
             Ok(result) => result,
             Err(_) => Err(Fault::Unknown(self.no_answer_within(
@@ -547,9 +532,11 @@ impl HttpClientBuilder {
     /// [`ErrorKind::Unavailable`] if a host name does not resolve (with a server-name
     /// override).
     pub fn build(self) -> Result<HttpClient, Error> {
-        // Always a preconfigured rustls configuration: reqwest would otherwise look for a
-        // process-wide crypto provider, and panic without one.
-        let tls = hsm_core::tls::client_config(&self.tls)?;
+        // hsm-core's configuration names its crypto provider (no process-wide default needed);
+        // only HTTP/1.1 is offered.
+        let mut tls = hsm_core::tls::client_config(&self.tls)?;
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let tls = Arc::new(tls);
         let mut list = Vec::with_capacity(self.hosts.len());
         for (host, port) in &self.hosts {
             list.push(Arc::new(self.endpoint_of(&tls, host, *port)?));
@@ -582,7 +569,7 @@ impl HttpClientBuilder {
     pub fn build_over(self, pools: Vec<(Url, reqwest::Client)>) -> HttpClient {
         let list = pools
             .into_iter()
-            .map(|(base, http)| Arc::new(Endpoint::new(base, http)))
+            .map(|(base, http)| Arc::new(Endpoint::new(base, Transport::External(http))))
             .collect();
         let endpoints = Endpoints::new(
             list,
@@ -604,33 +591,30 @@ impl HttpClientBuilder {
 
     fn endpoint_of(
         &self,
-        tls: &rustls::ClientConfig,
+        tls: &Arc<rustls::ClientConfig>,
         host: &str,
         port: u16,
     ) -> Result<Endpoint, Error> {
-        let mut http = reqwest::Client::builder()
-            .http1_only()
-            .connect_timeout(self.connect_timeout.min(self.timeout))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(self.max_idle)
-            .tcp_nodelay(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_backend_preconfigured(tls.clone())
-            .https_only(!self.plain_http);
-        // With a server-name override the URL names the certificate's host and the connection
-        // goes to the configured address: no /etc/hosts edit. Each endpoint has its own pool,
-        // so each can map the name to its own address.
-        let url_host = match &self.tls.server_name {
-            Some(name) if !self.plain_http => {
-                http = http.resolve_to_addrs(name, &resolve(host, port)?);
-                name.clone()
-            }
-            _ => host.to_owned(),
+        // With a server-name override the URL and the certificate name the server's name and
+        // the connection goes to the configured address: no /etc/hosts edit. Each endpoint has
+        // its own pool, so each can map the name to its own address.
+        let (url_host, addrs) = match &self.tls.server_name {
+            Some(name) if !self.plain_http => (name.clone(), Some(resolve(host, port)?)),
+            _ => (host.to_owned(), None),
         };
-        let url_host = if url_host.contains(':') && !url_host.starts_with('[') {
-            format!("[{url_host}]")
+        let bare = url_host.trim_start_matches('[').trim_end_matches(']');
+        let tls = if self.plain_http {
+            None
         } else {
-            url_host
+            let name = rustls::pki_types::ServerName::try_from(bare.to_owned()).map_err(|e| {
+                Error::invalid_input(OP, format!("bad server name {bare}")).with_source(e)
+            })?;
+            Some((Arc::clone(tls), name))
+        };
+        let url_host = if bare.contains(':') {
+            format!("[{bare}]")
+        } else {
+            bare.to_owned()
         };
         let scheme = if self.plain_http { "http" } else { "https" };
         let path = if self.base_path.starts_with('/') {
@@ -640,12 +624,20 @@ impl HttpClientBuilder {
         };
         let base = Url::parse(&format!("{scheme}://{url_host}:{port}{path}"))
             .map_err(|e| Error::invalid_input(OP, format!("bad host {host}: {e}")))?;
-        let http = http.build().map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, OP)
-                .with_message("cannot build the HTTP client")
-                .with_source(e.without_url())
-        })?;
-        Ok(Endpoint::new(base, http))
+        let pool = Pool::new(PoolConfig {
+            host_header: format!("{url_host}:{port}"),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port,
+            addrs,
+            tls,
+            connect_timeout: self.connect_timeout.min(self.timeout),
+            idle_timeout: IDLE_TIMEOUT,
+            max_idle: self.max_idle,
+        });
+        Ok(Endpoint::new(base, Transport::Pool(pool)))
     }
 }
 

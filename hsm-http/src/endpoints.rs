@@ -15,14 +15,34 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use crate::answer::{Answer, Fault};
+use crate::conn::{Outgoing, Pool};
 use crate::policy::RetryPolicy;
 
+/// The most of a probe's answer that is read.
+const PROBE_BODY: usize = 64 * 1024;
+
 /// One endpoint: its base URL and its own connection pool.
-#[derive(Debug)]
 pub(crate) struct Endpoint {
     pub(crate) base: Url,
-    pub(crate) http: reqwest::Client,
+    transport: Transport,
     health: Mutex<Health>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("origin", &self.origin())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an endpoint's requests travel.
+pub(crate) enum Transport {
+    /// This crate's kept-alive HTTP/1.1 connections ([`crate::conn`]).
+    Pool(Pool),
+    /// A pool the backend made ([`crate::HttpClientBuilder::build_over`]).
+    External(reqwest::Client),
 }
 
 #[derive(Debug, Default)]
@@ -36,10 +56,10 @@ struct Health {
 }
 
 impl Endpoint {
-    pub(crate) fn new(base: Url, http: reqwest::Client) -> Self {
+    pub(crate) fn new(base: Url, transport: Transport) -> Self {
         Self {
             base,
-            http,
+            transport,
             health: Mutex::new(Health::default()),
         }
     }
@@ -51,6 +71,14 @@ impl Endpoint {
     /// Whether the endpoint is in rotation.
     pub(crate) fn is_up(&self) -> bool {
         self.health().down_until.is_none()
+    }
+
+    /// Sends one request to this endpoint and reads its answer.
+    pub(crate) async fn exchange(&self, request: &Outgoing<'_>) -> Result<Answer, Fault> {
+        match &self.transport {
+            Transport::Pool(pool) => pool.exchange(request).await,
+            Transport::External(http) => crate::external::exchange(http, request).await,
+        }
     }
 
     /// Where the endpoint is, for logs: scheme, host and port (never a path).
@@ -192,10 +220,19 @@ impl Endpoints {
         let policy = self.policy.clone();
         let timeout = self.probe_timeout;
         let _task = runtime.spawn(async move {
-            let request = endpoint.http.get(url).timeout(timeout).send();
+            let probe = Outgoing {
+                operation: "http.probe",
+                device: "device",
+                cap: PROBE_BODY,
+                method: &reqwest::Method::GET,
+                url: &url,
+                auth: None,
+                body: None,
+            };
+            let request = endpoint.exchange(&probe);
             let ok = matches!(
                 tokio::time::timeout(timeout, request).await,
-                Ok(Ok(answer)) if answer.status().is_success()
+                Ok(Ok(answer)) if answer.is_success()
             );
             tracing::debug!(endpoint = %endpoint.origin(), ok, "endpoint probed");
             if ok {
@@ -244,7 +281,7 @@ mod tests {
                     )
                     .build()
                     .ok()?;
-                Some(Arc::new(Endpoint::new(url, http)))
+                Some(Arc::new(Endpoint::new(url, Transport::External(http))))
             })
             .collect();
         Endpoints::new(list, RetryPolicy::default(), None, Duration::from_secs(1))

@@ -6,9 +6,9 @@ use crate::answer::Fault;
 
 /// Whether the TLS layer refused the server (certificate, name, pin): a repeat to the same
 /// server cannot help.
-fn is_tls_refusal(e: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_tls_refusal(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(e);
-    // The chain is short (reqwest, hyper, io, rustls); the bound only guards against cycles.
+    // The chain is short (reqwest, hyper, io, rustls; or io, rustls); the bound only guards against cycles.
     for _ in 0..16 {
         let Some(err) = next else {
             return false;

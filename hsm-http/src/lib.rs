@@ -1,7 +1,7 @@
 //! The one HTTPS transport of the hsm-rs REST backends (`hsm-nethsm`, `hsm-n200`).
 //!
 //! [`HttpClient`] sends a [`Request`] to one device (or to the instances of one cluster) over
-//! kept-alive TLS connections (reqwest on hyper and rustls, configured by
+//! kept-alive TLS connections (HTTP/1.1 over rustls, configured by
 //! [`hsm_core::tls::client_config`], so certificates are verified by default), within one time
 //! budget, repeating it only where that is safe, and reads at most a capped number of bytes of
 //! the answer. What a backend's answers *mean* (JSON, forms, error texts) stays in the backend;
@@ -61,12 +61,23 @@
 //! health and the optional in-flight limit ([`HttpClientBuilder::max_in_flight`]); each endpoint
 //! keeps up to [`HttpClientBuilder::max_idle`] idle connections, so `k` requests in flight find
 //! `k` warm connections.
+//!
+//! **Cost per request.** The connections are the crate's own, driven by the task that awaits
+//! the call: it checks a connection out of the endpoint's pool (one that the server closed
+//! meanwhile is dropped), writes the request's head and body in one write, reads the answer,
+//! and puts the connection back once the answer was read whole. No connection task, channel,
+//! redirect or URL re-parsing sits between the caller and the socket, so a request costs the
+//! caller little more than its TLS records and two system calls (PKCS#11 module against
+//! Nitrokey's, P-256 on the NetHSM simulator: see `BENCHMARKS.md`). Pools a backend makes
+//! itself ([`HttpClientBuilder::build_over`]) go through reqwest.
 #![forbid(unsafe_code)]
 
 mod answer;
 mod body;
 mod client;
+mod conn;
 mod endpoints;
+mod external;
 mod fault;
 mod policy;
 mod request;
