@@ -392,6 +392,22 @@ impl Signers {
     }
 }
 
+/// Runs `first` and `second` once each, `first` first in an even `round` and `second` first in
+/// an odd one (so that neither always runs on a warmer or a busier machine); their times.
+pub fn in_turn(
+    round: usize,
+    mut first: impl FnMut() -> Duration,
+    mut second: impl FnMut() -> Duration,
+) -> (Duration, Duration) {
+    if round.is_multiple_of(2) {
+        let a = first();
+        (a, second())
+    } else {
+        let b = second();
+        (first(), b)
+    }
+}
+
 /// Two ways of doing the same work in `rounds` alternating rounds (which one goes first
 /// alternates too), so that load from other processes on a shared machine falls on both alike:
 /// the median over the rounds of `old` time / `new` time (above 1: the new way is faster).
@@ -402,13 +418,7 @@ pub fn paired_ratio(
 ) -> f64 {
     let mut ratios: Vec<f64> = (0..rounds)
         .map(|round| {
-            let (old, new) = if round % 2 == 0 {
-                let o = old();
-                (o, new())
-            } else {
-                let n = new();
-                (old(), n)
-            };
+            let (old, new) = in_turn(round, &mut old, &mut new);
             old.as_secs_f64() / new.as_secs_f64()
         })
         .collect();

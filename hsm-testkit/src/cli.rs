@@ -3,7 +3,7 @@
 //! what it printed. And `openssl` checks of what the code under test made: signatures
 //! (`openssl dgst -verify`) and certificate requests (`openssl req -verify`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use hsm_core::SignAlgorithm;
@@ -101,15 +101,11 @@ pub fn openssl_verify(
     signature: &[u8],
     extra: &[&str],
 ) {
-    let dir = temp_dir();
-    let (key, msg, sig) = (
-        dir.path().join("pub.pem"),
-        dir.path().join("msg"),
-        dir.path().join("sig"),
-    );
-    write(&key, public_key_pem.as_bytes());
-    write(&msg, message);
-    write(&sig, signature);
+    let (_dir, [key, msg, sig]) = temp_files([
+        ("pub.pem", public_key_pem.as_bytes()),
+        ("msg", message),
+        ("sig", signature),
+    ]);
     openssl_dgst_verify(&key, digest, &msg, &sig, extra);
 }
 
@@ -117,9 +113,7 @@ pub fn openssl_verify(
 /// says the request's self-signature verifies. (OpenSSL 3.0 exits with 0 even when it does not,
 /// so the exit status alone proves nothing.)
 pub fn openssl_req_verify(csr_pem: &str) {
-    let dir = temp_dir();
-    let path = dir.path().join("req.pem");
-    write(&path, csr_pem.as_bytes());
+    let (_dir, [path]) = temp_files([("req.pem", csr_pem.as_bytes())]);
     let text = run_with_stderr(
         Command::new("openssl")
             .args(["req", "-verify", "-noout", "-in"])
@@ -143,13 +137,8 @@ pub fn openssl_p256_key(path: &Path) {
 /// `/CN=signer`), issued by a throwaway P-256 CA key with `openssl x509 -new -force_pubkey`:
 /// what a CA would hand back for a device's key.
 pub fn openssl_issue_certificate(public_pem: &str, subject: &str) -> Vec<u8> {
-    let dir = temp_dir();
-    let (key, ca, cert) = (
-        dir.path().join("key.pub.pem"),
-        dir.path().join("ca.pem"),
-        dir.path().join("cert.der"),
-    );
-    write(&key, public_pem.as_bytes());
+    let (dir, [key]) = temp_files([("key.pub.pem", public_pem.as_bytes())]);
+    let (ca, cert) = (dir.path().join("ca.pem"), dir.path().join("cert.der"));
     openssl_p256_key(&ca);
     let _ = run(Command::new("openssl")
         .args(["x509", "-new", "-subj", subject, "-days", "1", "-key"])
@@ -161,8 +150,16 @@ pub fn openssl_issue_certificate(public_pem: &str, subject: &str) -> Vec<u8> {
     std::fs::read(&cert).unwrap_or_else(|e| panic!("openssl wrote no certificate: {e}"))
 }
 
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("cannot make a temporary directory: {e}"))
+/// A temporary directory holding `files` (name, contents), and their paths.
+fn temp_files<const N: usize>(files: [(&str, &[u8]); N]) -> (tempfile::TempDir, [PathBuf; N]) {
+    let dir =
+        tempfile::tempdir().unwrap_or_else(|e| panic!("cannot make a temporary directory: {e}"));
+    let paths = files.map(|(name, contents)| {
+        let path = dir.path().join(name);
+        write(&path, contents);
+        path
+    });
+    (dir, paths)
 }
 
 fn write(path: &Path, contents: &[u8]) {

@@ -25,23 +25,12 @@ use crate::client::N200Client;
 /// key cache. Calls from inside a caller's tokio runtime work too (they run on a helper
 /// thread), but a tokio service should use [`AsyncN200`] (or [`N200::to_async`]) and await
 /// instead.
+#[derive(Debug)]
 pub struct N200 {
     blocking: BlockingOverAsync<AsyncN200>,
 }
 
 hsm_core::forward_to_blocking_adapter!(N200 => blocking);
-
-impl std::fmt::Debug for N200 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("N200")
-            .field("inner", self.blocking.async_backend())
-            .field(
-                "thread_lanes",
-                &self.blocking.thread_lanes().map(|l| l.max()),
-            )
-            .finish_non_exhaustive()
-    }
-}
 
 impl N200 {
     /// A backend over `client`, signing with the key PIN `pin` (empty when the device stores
