@@ -142,19 +142,7 @@ fn no_pin_or_key_material_reaches_logs_errors_or_debug_output() {
 
     // Objects, random, faults and recovery with their re-login.
     let cert = KeyId::from_bytes(vec![0x33]).unwrap();
-    let der = {
-        let dir = common::scratch();
-        common::run_ok(
-            std::process::Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-                .args(["ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=secrets"])
-                .args([
-                    "-days", "1", "-outform", "DER", "-keyout", "k.pem", "-out", "c.der",
-                ])
-                .current_dir(dir.path()),
-        );
-        std::fs::read(dir.path().join("c.der")).unwrap()
-    };
+    let der = common::openssl_certificate("/CN=secrets");
     hsm.write_object(ObjectKind::Certificate, &cert, &der)
         .unwrap();
     hsm.read_object(ObjectKind::Certificate, &cert).unwrap();

@@ -134,7 +134,7 @@ fn certificate_and_data_objects_round_trip() {
         return;
     };
     let id = KeyId::from_bytes(vec![0x40]).unwrap();
-    let cert = openssl_certificate("/CN=object");
+    let cert = common::openssl_certificate("/CN=object");
     hsm.write_object(ObjectKind::Certificate, &id, &cert)
         .unwrap();
     // A certificate object repeats the certificate's subject: bytes that are none are refused.
@@ -292,20 +292,6 @@ fn every_error_is_named_by_its_pkcs11_operation() {
     assert_eq!(e.operation(), "pkcs11.sign_digest", "{e}");
     let e = hsm.sign(&key, SignAlgorithm::Ed25519, b"m").unwrap_err();
     assert!(e.operation().starts_with("pkcs11."), "{e}");
-}
-
-/// A self-signed certificate (DER) made by `openssl req -x509` with a throwaway P-256 key.
-fn openssl_certificate(subject: &str) -> Vec<u8> {
-    let dir = common::scratch();
-    common::run_ok(
-        std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-            .args(["ec_paramgen_curve:P-256", "-nodes", "-subj", subject])
-            .args(["-days", "1", "-outform", "DER", "-keyout", "k.pem"])
-            .args(["-out", "c.der"])
-            .current_dir(dir.path()),
-    );
-    std::fs::read(dir.path().join("c.der")).unwrap()
 }
 
 #[test]

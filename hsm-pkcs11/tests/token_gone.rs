@@ -18,20 +18,16 @@ fn a_reinitialised_token_is_used_again_and_a_deleted_one_is_a_clear_error() {
 
     // Another program (softhsm2-util) re-initialises the token, under `label`.
     let relabel = |label: &str| {
-        let out = std::process::Command::new("softhsm2-util")
-            .args(["--init-token", "--serial", &info.serial, "--label", label])
-            .args([
-                "--so-pin",
-                hsm_pkcs11::sim::SO_PIN,
-                "--pin",
-                hsm_pkcs11::sim::USER_PIN,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let pins = [
+            "--so-pin",
+            hsm_pkcs11::sim::SO_PIN,
+            "--pin",
+            hsm_pkcs11::sim::USER_PIN,
+        ];
+        common::run_ok(
+            std::process::Command::new("softhsm2-util")
+                .args(["--init-token", "--serial", &info.serial, "--label", label])
+                .args(pins),
         );
     };
 

@@ -172,17 +172,10 @@ fn openssl_encrypt(pem: &str, plain: &[u8]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("k.pem"), pem).unwrap();
     std::fs::write(dir.path().join("p"), plain).unwrap();
-    let out = std::process::Command::new("openssl")
-        .current_dir(dir.path())
-        .args([
-            "pkeyutl", "-encrypt", "-pubin", "-inkey", "k.pem", "-in", "p", "-out", "c",
-        ])
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let encrypt = [
+        "pkeyutl", "-encrypt", "-pubin", "-inkey", "k.pem", "-in", "p", "-out", "c",
+    ];
+    let mut openssl = std::process::Command::new("openssl");
+    hsm_testkit::cli::run(openssl.args(encrypt).current_dir(dir.path()));
     std::fs::read(dir.path().join("c")).unwrap()
 }

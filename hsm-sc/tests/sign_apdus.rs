@@ -5,7 +5,6 @@
 
 #![cfg(feature = "sim")]
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use hsm_core::{
@@ -149,25 +148,7 @@ fn digest_info(alg: SignAlgorithm, message: &[u8]) -> Vec<u8> {
 }
 
 fn openssl_verifies(pem: &str, hash: &str, message: &[u8], signature: &[u8]) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = |n: &str| dir.path().join(n);
-    std::fs::write(p("pub.pem"), pem).unwrap();
-    std::fs::write(p("msg"), message).unwrap();
-    std::fs::write(p("sig"), signature).unwrap();
-    let out = Command::new("openssl")
-        .args(["dgst", &format!("-{hash}"), "-verify"])
-        .arg(p("pub.pem"))
-        .arg("-signature")
-        .arg(p("sig"))
-        .arg(p("msg"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl: {e}"));
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && text.contains("Verified OK"),
-        "{text}"
-    );
+    hsm_testkit::cli::openssl_verify(pem, &format!("-{hash}"), message, signature, &[]);
 }
 
 #[test]

@@ -228,6 +228,20 @@ pub(crate) fn token_with_p256(
     Some((hsm, key, public))
 }
 
+/// A self-signed certificate (DER) made by `openssl req -x509` with a throwaway P-256 key.
+pub(crate) fn openssl_certificate(subject: &str) -> Vec<u8> {
+    let dir = scratch();
+    run_ok(
+        std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:P-256", "-nodes", "-subj", subject])
+            .args(["-days", "1", "-outform", "DER", "-keyout", "k.pem"])
+            .args(["-out", "c.der"])
+            .current_dir(dir.path()),
+    );
+    std::fs::read(dir.path().join("c.der")).unwrap()
+}
+
 /// Signs `message` with ECDSA-SHA256 and verifies the signature in software.
 pub(crate) fn sign_and_verify(
     hsm: &hsm_pkcs11::Pkcs11Hsm,
