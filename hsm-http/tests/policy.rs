@@ -2,12 +2,8 @@
 //! counts; a raw TCP server where the body must stream without end): status to kind, what is
 //! repeated for idempotent requests and what is not, the budget covering every repeat, the body
 //! cap, and no secret anywhere a caller or a log can see.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

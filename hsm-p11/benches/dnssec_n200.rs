@@ -13,15 +13,9 @@
 //!
 //! `cargo bench -p hsm-p11 --bench dnssec_n200` (a plain timed run, no criterion: each line is one
 //! pass over the RRsets). `cargo test --bench dnssec_n200` runs it over a handful of RRsets.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::print_stderr,
-    clippy::print_stdout,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing, clippy::print_stderr)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -15,22 +15,17 @@
 //! module and the `nethsm-sim` binary: scripts/ci.d/p11.sh builds the debug one, which is used
 //! when no release one exists). The process re-runs itself with the module's configuration in its
 //! environment, as the tests do.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::print_stderr,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing, clippy::print_stderr, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../tests/fixtures/mod.rs"]
 mod fixtures;
+mod paired;
 
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -38,7 +33,7 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, ObjectClass, ObjectHandle};
+use cryptoki::object::ObjectHandle;
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
@@ -63,6 +58,10 @@ fn main() {
             ),
         ));
         env.push(("P11_BENCH_PASS".to_owned(), NETHSM_OPERATOR_PASS.to_owned()));
+        env.push((
+            "P11_BENCH_SIM".to_owned(),
+            format!("{} {}", sim.pid(), sim.port),
+        ));
         if std::env::var_os("NETHSM_PKCS11_MODULE").is_some() {
             let conf = dir.path().join("p11nethsm.conf");
             std::fs::write(&conf, nitrokey_config(sim.port, &sim.ca)).unwrap();
@@ -74,6 +73,10 @@ fn main() {
         let _ = in_child(&env);
         return;
     }
+    if std::env::args().any(|a| a == "paired") {
+        paired_rounds();
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     overhead(&mut c);
     c.final_summary();
@@ -81,19 +84,7 @@ fn main() {
 
 fn overhead(c: &mut Criterion) {
     // The module: one slot, logged in, one key generated through it.
-    let module = Arc::new(Pkcs11::new(module_path()).unwrap());
-    module
-        .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        .unwrap();
-    let slot = module.get_slots_with_token().unwrap()[0];
-    let admin = module.open_rw_session(slot).unwrap();
-    admin
-        .login(
-            UserType::User,
-            Some(&AuthPin::new(NETHSM_OPERATOR_PASS.into())),
-        )
-        .unwrap();
-    let key = fixtures::p256_key(&admin, KEY.as_bytes());
+    let (module, slot, admin, key) = logged_in(&module_path());
 
     // The same device and key through the Rust API.
     let direct = hsm::open(&std::env::var("P11_BENCH_URI").unwrap()).unwrap();
@@ -135,6 +126,124 @@ fn overhead(c: &mut Criterion) {
     drop(admin);
 }
 
+/// A module loaded, initialised and logged in on its one slot, with the bench key's handle (the
+/// key generated when missing: the first module makes it, Nitrokey's finds it by `CKA_ID`, its
+/// NetHSM id being a valid id).
+fn logged_in(path: &std::path::Path) -> (Pkcs11, Slot, Session, ObjectHandle) {
+    let module = Pkcs11::new(path).unwrap();
+    module
+        .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .unwrap();
+    let slot = module.get_slots_with_token().unwrap()[0];
+    let session = module.open_rw_session(slot).unwrap();
+    session
+        .login(
+            UserType::User,
+            Some(&AuthPin::new(NETHSM_OPERATOR_PASS.into())),
+        )
+        .unwrap();
+    let key = fixtures::p256_key(&session, KEY.as_bytes());
+    (module, slot, session, key)
+}
+
+/// `overhead -- paired`: this module and Nitrokey's in alternating rounds (see [`paired`]): one
+/// session, then [`THREADS`] threads with a session each; the medians per signature and of the
+/// per-round ratios. Rounds and signatures per round: `P11_BENCH_ROUNDS` (15) and
+/// `P11_BENCH_SIGNATURES` (240, spread over the threads in the threaded rounds);
+/// `P11_BENCH_THREADS=1` or `8` runs one of the two.
+fn paired_rounds() {
+    let nitrokey = std::env::var_os("NETHSM_PKCS11_MODULE")
+        .expect("paired rounds compare with Nitrokey's module: set NETHSM_PKCS11_MODULE");
+    let sim = std::env::var("P11_BENCH_SIM").unwrap();
+    let (pid, port) = sim.split_once(' ').unwrap();
+    let (pid, port): (u32, u16) = (pid.parse().unwrap(), port.parse().unwrap());
+    let number = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let rounds = number("P11_BENCH_ROUNDS", 15);
+    // For a profile of one of them: `P11_BENCH_ONLY=hsm-p11` or `nitrokey`.
+    let only = std::env::var("P11_BENCH_ONLY").ok();
+    let total = number("P11_BENCH_SIGNATURES", 240);
+    let ours = logged_in(&module_path());
+    let theirs = logged_in(std::path::Path::new(&nitrokey));
+    let msg = b"example.com. 3600 IN A 192.0.2.1 (an RRset to sign)";
+    let contenders = [("hsm-p11", &ours), ("nitrokey", &theirs)];
+    for (_, (_, _, session, key)) in contenders {
+        for _ in 0..20 {
+            let _ = session.sign(&Mechanism::EcdsaSha256, *key, msg).unwrap();
+        }
+    }
+    let thread_counts: Vec<usize> = match std::env::var("P11_BENCH_THREADS") {
+        Ok(n) => vec![n.parse().unwrap()],
+        Err(_) => vec![1, THREADS],
+    };
+    for threads in thread_counts {
+        let per_thread = total / threads as u64;
+        let mut usage = [Vec::new(), Vec::new()];
+        for round in 0..rounds {
+            // Alternate who goes first.
+            let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                if only.as_deref().is_some_and(|o| o != contenders[i].0) {
+                    continue;
+                }
+                let (module, slot, session, key) = contenders[i].1;
+                let used = paired::measure(pid, port, || {
+                    if threads == 1 {
+                        for _ in 0..per_thread {
+                            black_box(session.sign(&Mechanism::EcdsaSha256, *key, msg).unwrap());
+                        }
+                        return paired::Workers::default();
+                    }
+                    sessions_signing(module, *slot, *key, msg, threads, per_thread)
+                });
+                usage[i].push(used);
+            }
+        }
+        let label = format!("p256_sign, {threads} thread(s)");
+        eprintln!("{label}:");
+        for (i, (name, _)) in contenders.iter().enumerate() {
+            paired::report(name, &usage[i], per_thread * threads as u64);
+        }
+        if only.is_none() {
+            paired::report_ratio(&label, &usage[0], &usage[1]);
+        }
+    }
+}
+
+/// `threads` threads, each with a session of its own, signing `each` times; their CPU time and
+/// thread ids.
+fn sessions_signing(
+    module: &Pkcs11,
+    slot: Slot,
+    key: ObjectHandle,
+    msg: &[u8],
+    threads: usize,
+    each: u64,
+) -> paired::Workers {
+    let workers = std::sync::Mutex::new(paired::Workers::default());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let started = paired::thread_cpu();
+                let session = module.open_ro_session(slot).unwrap();
+                for _ in 0..each {
+                    black_box(session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap());
+                }
+                drop(session);
+                let used = paired::thread_cpu().saturating_sub(started);
+                let mut w = workers.lock().unwrap();
+                w.cpu += used;
+                w.tids.push(paired::thread_id());
+            });
+        }
+    });
+    workers.into_inner().unwrap()
+}
+
 /// Nitrokey's module's configuration (YAML) for the simulator: one slot, the operator, the
 /// simulator's certificate pinned by its SHA-256 fingerprint, connections kept for 8 threads.
 fn nitrokey_config(port: u16, ca: &std::path::Path) -> String {
@@ -153,27 +262,9 @@ fn nitrokey_config(port: u16, ca: &std::path::Path) -> String {
     )
 }
 
-/// The same two groups through Nitrokey's module, on the key the first module generated (its
-/// NetHSM id is a valid id, so both modules give it the same CKA_ID).
+/// The same two groups through Nitrokey's module, on the key the first module generated.
 fn nitrokey(c: &mut Criterion, path: &std::ffi::OsStr, msg: &[u8]) {
-    let module = Pkcs11::new(path).unwrap();
-    module
-        .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        .unwrap();
-    let slot = module.get_slots_with_token().unwrap()[0];
-    let session = module.open_ro_session(slot).unwrap();
-    session
-        .login(
-            UserType::User,
-            Some(&AuthPin::new(NETHSM_OPERATOR_PASS.into())),
-        )
-        .unwrap();
-    let key = session
-        .find_objects(&[
-            Attribute::Class(ObjectClass::PRIVATE_KEY),
-            Attribute::Id(KEY.as_bytes().to_vec()),
-        ])
-        .unwrap()[0];
+    let (module, slot, session, key) = logged_in(std::path::Path::new(path));
     let _ = session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap();
     let mut group = c.benchmark_group("p256_sign/one_thread");
     group.throughput(Throughput::Elements(1));

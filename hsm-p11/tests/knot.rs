@@ -6,12 +6,8 @@
 //!
 //! Knot loads the module through GnuTLS and p11-kit, which call `C_Initialize` with
 //! `CKF_LIBRARY_CANT_CREATE_OS_THREADS`; the module accepts it (see `module.rs`).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing)]
 
 mod common;
 

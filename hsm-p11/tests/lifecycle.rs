@@ -10,14 +10,8 @@
 //!   child does, and after the child has exited.
 //!
 //! `fork` and `waitpid` are the only `unsafe` here, as they are for any host that forks.
-#![allow(
-    unsafe_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::print_stderr
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing, clippy::print_stderr, unsafe_code)]
 
 mod common;
 mod fixtures;

@@ -10,13 +10,8 @@
 //! - SoftHSM2 parity: the same calls on SoftHSM2's own module and on this module over a
 //!   `pkcs11:` slot of another SoftHSM2 token give the same return codes and attribute shapes
 //!   (keys, signing, certificate objects, random bytes).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::print_stderr
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing, clippy::print_stderr)]
 
 mod common;
 mod fixtures;

@@ -10,13 +10,8 @@
 //! SoftHSM2's answers as the reference for the `pkcs11:` slot. Tokens: the
 //! NetHSM and N200 simulators, a SoftHSM2 token behind a `pkcs11:` slot, and the SmartCard-HSM
 //! simulator in a vpcd reader of pcscd behind an `sc-hsm:` slot.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::print_stderr
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing, clippy::print_stderr)]
 
 mod common;
 mod fixtures;

@@ -1,15 +1,8 @@
 //! Shared test set-up: the built module, the simulator binaries started as separate processes on
 //! loopback (the module contains no simulator), SoftHSM2 tokens, configuration files, and a
 //! re-exec helper for suites that need the module's environment set before it loads.
-#![allow(
-    dead_code,
-    unused_imports,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stderr
-)]
+#![allow(dead_code, unused_imports, unreachable_pub, clippy::print_stderr)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -83,6 +76,13 @@ pub struct Sim {
     pub port: u16,
     /// Its certificate (PEM), for `ca=`.
     pub ca: PathBuf,
+}
+
+impl Sim {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Sim {
