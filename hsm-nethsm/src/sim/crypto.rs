@@ -514,4 +514,61 @@ mod tests {
             assert!(SimSecret::generate(key_type, None).is_ok(), "{key_type:?}");
         }
     }
+
+    /// With OpenSSL the simulator signs as the device does: ECDSA with a random nonce (two
+    /// signatures of one digest differ) that verifies on every curve, RSA PKCS#1 v1.5 with the
+    /// very bytes the Rust implementation gives, and RSA-PSS that verifies.
+    #[cfg(feature = "sim-openssl")]
+    #[test]
+    fn openssl_signatures_are_the_devices() {
+        use openssl::ecdsa::EcdsaSig;
+        use openssl::pkey::PKey;
+        let curves = [
+            (KeyType::EcP256, 32),
+            (KeyType::EcP384, 48),
+            (KeyType::EcP521, 64),
+            (KeyType::EcP256k1, 32),
+            (KeyType::BrainpoolP256, 32),
+            (KeyType::BrainpoolP384, 48),
+            (KeyType::BrainpoolP512, 64),
+        ];
+        for (key_type, len) in curves {
+            let key = KeySecret::new(SimSecret::generate(key_type, None).unwrap());
+            assert!(key.fast.is_some(), "{key_type:?}");
+            let digest = vec![0x5a; len];
+            let a = key.sign(SignMode::Ecdsa, &digest).unwrap();
+            let b = key.sign(SignMode::Ecdsa, &digest).unwrap();
+            assert_ne!(a, b, "{key_type:?}: random nonces");
+            let public = crate::sim::x509::public_key_der(&key).unwrap();
+            let public = PKey::public_key_from_der(&public)
+                .unwrap()
+                .ec_key()
+                .unwrap();
+            for signature in [a, b] {
+                let signature = EcdsaSig::from_der(&signature).unwrap();
+                assert!(signature.verify(&digest, &public).unwrap(), "{key_type:?}");
+            }
+            assert!(key.sign(SignMode::Ecdsa, &digest[1..]).is_err());
+        }
+        let rsa = KeySecret::new(SimSecret::generate(KeyType::Rsa, Some(2048)).unwrap());
+        assert!(rsa.fast.is_some());
+        let digest_info = [0x30u8; 51];
+        assert_eq!(
+            rsa.sign(SignMode::Pkcs1, &digest_info).unwrap(),
+            rsa.secret.sign(SignMode::Pkcs1, &digest_info).unwrap()
+        );
+        let digest = [0x11u8; 32];
+        let pss = rsa.sign(SignMode::PssSha256, &digest).unwrap();
+        let public =
+            PKey::public_key_from_der(&crate::sim::x509::public_key_der(&rsa).unwrap()).unwrap();
+        let mut ctx = openssl::pkey_ctx::PkeyCtx::new(&public).unwrap();
+        ctx.verify_init().unwrap();
+        ctx.set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS)
+            .unwrap();
+        ctx.set_signature_md(openssl::md::Md::sha256()).unwrap();
+        ctx.set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)
+            .unwrap();
+        assert!(ctx.verify(&digest, &pss).unwrap());
+        assert!(!ctx.verify(&[0x12u8; 32], &pss).unwrap_or(false));
+    }
 }
