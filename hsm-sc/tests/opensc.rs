@@ -90,6 +90,16 @@ impl Scratch {
         Self(tempfile::tempdir().unwrap())
     }
 
+    /// [`Self::path`] and [`Self::arg`] as closures, for short calls.
+    fn names(
+        &self,
+    ) -> (
+        impl Fn(&str) -> PathBuf + '_,
+        impl Fn(&str) -> &'static str + '_,
+    ) {
+        (|name: &str| self.path(name), |name: &str| self.arg(name))
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.0.path().join(name)
     }
@@ -105,8 +115,7 @@ fn opensc_tools_and_hsm_sc_share_the_simulated_card() {
     let Some((scratch, card)) = opensc_card(0) else {
         return;
     };
-    let p = |name: &str| scratch.path(name);
-    let ps = |name: &str| scratch.arg(name);
+    let (p, ps) = scratch.names();
 
     // --- OpenSC initialises the card and sees a SmartCard-HSM ---
     let out = sc_hsm_initialize(&card, "1", &["--label", "SIMTOKEN"]);
@@ -585,8 +594,7 @@ fn dkek_shares_and_wrapped_keys_cross_both_ways() {
     let Some((scratch, card)) = opensc_card(1) else {
         return;
     };
-    let p = |name: &str| scratch.path(name);
-    let ps = |name: &str| scratch.arg(name);
+    let (p, ps) = scratch.names();
     let password = "share-password-1";
     let hsm = ScHsm::open(BackendUri::parse(&card.uri()).unwrap()).unwrap();
 

@@ -190,6 +190,19 @@ impl ScHsm {
         })
     }
 
+    /// The data object labelled `label` (its number and description); a NotFound error of
+    /// `operation` when there is none.
+    fn data_object(
+        &self,
+        label: &str,
+        operation: &'static str,
+    ) -> Result<(u8, DataObjectDescription)> {
+        self.data_objects()?
+            .into_iter()
+            .find(|(_, d)| d.label == label)
+            .ok_or_else(|| Error::not_found(operation, format!("no data object {label:?}")))
+    }
+
     /// Writes a data object (`CFxx` public or `CDxx` private, described in `C9xx`) as
     /// `pkcs11-tool --write-object --type data` does. Replaces one with the same label.
     ///
@@ -238,11 +251,7 @@ impl ScHsm {
     /// [`ErrorKind::NotFound`] when there is none.
     pub fn read_data_object(&self, label: &str) -> Result<Vec<u8>> {
         const OP: &str = "sc-hsm.read_data_object";
-        let (_, d) = self
-            .data_objects()?
-            .into_iter()
-            .find(|(_, d)| d.label == label)
-            .ok_or_else(|| Error::not_found(OP, format!("no data object {label:?}")))?;
+        let (_, d) = self.data_object(label, OP)?;
         let mut inner = self.lock()?;
         if d.private {
             inner.logged_in(OP, |c| c.read_file(d.fid))
@@ -257,11 +266,7 @@ impl ScHsm {
     /// [`ErrorKind::NotFound`] when there is none.
     pub fn delete_data_object(&self, label: &str) -> Result<()> {
         const OP: &str = "sc-hsm.delete_data_object";
-        let (n, d) = self
-            .data_objects()?
-            .into_iter()
-            .find(|(_, d)| d.label == label)
-            .ok_or_else(|| Error::not_found(OP, format!("no data object {label:?}")))?;
+        let (n, d) = self.data_object(label, OP)?;
         self.lock()?.logged_in(OP, |c| {
             c.delete_file(d.fid)?;
             c.delete_file(fid(prefix::DCOD, n))

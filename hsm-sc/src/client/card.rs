@@ -20,20 +20,11 @@ pub struct CardState {
 }
 
 /// A SmartCard-HSM behind a channel. Counts the APDUs it sends.
+#[derive(Debug)]
 pub struct ScClient {
     channel: Box<dyn CardChannel>,
     state: CardState,
     apdus: u64,
-}
-
-impl fmt::Debug for ScClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScClient")
-            .field("channel", &self.channel)
-            .field("state", &self.state)
-            .field("apdus", &self.apdus)
-            .finish()
-    }
 }
 
 impl ScClient {
