@@ -10,6 +10,19 @@ use hsm::{
     SignAlgorithm,
 };
 
+/// The error for a time limit given both in the URI and in code: invalid input, naming it.
+fn refused_as_given_twice(e: &hsm::Error) {
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("timeout"), "{e}");
+}
+
+/// Options with a time limit of `secs` seconds and one retry.
+fn timeout_and_retry(secs: u64) -> OpenOptions {
+    OpenOptions::new()
+        .timeout(Duration::from_secs(secs))
+        .retries(1)
+}
+
 /// Options with the PIN `p` given in code.
 #[cfg(any(feature = "pkcs11", all(feature = "sc", feature = "sim")))]
 fn pin(p: &str) -> OpenOptions {
@@ -47,17 +60,11 @@ fn a_credential_from_code_is_used_and_an_option_given_twice_is_refused() {
     assert!(!format!("{e} {e:?}").contains("not-the-password-4711"));
 
     let twice = OpenOptions::new().timeout(Duration::from_secs(3));
-    let e = hsm::open_with("nethsm+sim:?timeout-ms=2000", twice).expect_err("given twice");
-    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    assert!(e.to_string().contains("timeout"), "{e}");
+    refused_as_given_twice(
+        &hsm::open_with("nethsm+sim:?timeout-ms=2000", twice).expect_err("twice"),
+    );
 
-    let hsm = hsm::open_with(
-        "nethsm+sim:",
-        OpenOptions::new()
-            .timeout(Duration::from_secs(5))
-            .retries(1),
-    )
-    .unwrap();
+    let hsm = hsm::open_with("nethsm+sim:", timeout_and_retry(5)).unwrap();
     hsm.health().unwrap();
 }
 
@@ -118,17 +125,11 @@ fn open_async_gives_the_native_n200_backend_with_options_from_code() {
         )
         .await
         .expect_err("given twice");
-        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-        assert!(e.to_string().contains("timeout"), "{e}");
+        refused_as_given_twice(&e);
 
-        let hsm = hsm::open_async_with(
-            "n200+sim:",
-            OpenOptions::new()
-                .timeout(Duration::from_secs(10))
-                .retries(1),
-        )
-        .await
-        .unwrap();
+        let hsm = hsm::open_async_with("n200+sim:", timeout_and_retry(10))
+            .await
+            .unwrap();
         assert_eq!(hsm.backend(), "n200");
         let (key, public) = native_with_p256(hsm.as_ref()).await;
         let signature = hsm
