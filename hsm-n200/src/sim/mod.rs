@@ -45,7 +45,8 @@ use crate::protocol::commands::CommandTable;
 
 const OP: &str = "n200.sim";
 
-/// How to run the simulator.
+/// How to run the simulator. Its `Debug` shows the password and key PIN as `[REDACTED]`.
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct SimConfig {
     /// Where to listen (default `127.0.0.1:0`, a free port).
@@ -73,18 +74,6 @@ pub struct SimConfig {
     /// table). Set overrides here to play a device whose manual differs from the guesses in
     /// [`crate::protocol::commands`]: a client must then carry the same overrides.
     pub commands: CommandTable,
-}
-
-impl std::fmt::Debug for SimConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimConfig")
-            .field("listen", &self.listen)
-            .field("server_name", &self.server_name)
-            .field("user", &self.user)
-            .field("cores", &self.cores)
-            .field("latency", &self.latency)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `secret`, or a random one (12 bytes in hex) when it is empty.
@@ -364,5 +353,21 @@ mod tests {
         let c = Simulator::start(config).expect("starts");
         assert_eq!(c.password().expose_secret(), "given-password");
         assert_eq!(c.key_pin().expose_secret(), "given-pin");
+    }
+
+    #[test]
+    fn a_config_shows_no_secret_in_debug() {
+        let config = SimConfig::new()
+            .credentials("pkmaster", SecretString::from("given-password"))
+            .key_pin(SecretString::from("given-pin"));
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("pkmaster") && shown.contains("REDACTED"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("given-password") && !shown.contains("given-pin"),
+            "{shown}"
+        );
     }
 }
