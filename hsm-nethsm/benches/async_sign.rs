@@ -56,81 +56,40 @@ fn async_sign(c: &mut Criterion) {
     group.warm_up_time(Duration::from_millis(500));
 
     group.throughput(Throughput::Elements(1));
-    group.bench_function("blocking/one_caller", |b| {
-        b.iter_custom(|iters| {
-            measured.sample("blocking/one_caller", iters, || {
-                let started = Instant::now();
-                for i in 0..iters {
-                    blocking.sign(&key, ALGORITHM, &i.to_be_bytes()).unwrap();
-                }
-                started.elapsed()
-            })
-        });
-    });
-    let one_task = |hsm: Arc<dyn hsm_core::AsyncHsm>, case: &'static str| {
-        let key = key.clone();
-        let (service, measured) = (&service, &measured);
+    // `callers` plain threads, each signing `iters` times.
+    let threads = |case: &'static str, callers: u64| {
+        let (blocking, key, measured) = (&blocking, &key, &measured);
         move |b: &mut criterion::Bencher<'_>| {
             b.iter_custom(|iters| {
-                let hsm = Arc::clone(&hsm);
-                let key = key.clone();
-                measured.sample(case, iters, || {
-                    let task = service.spawn(async move {
-                        let started = Instant::now();
-                        for i in 0..iters {
-                            hsm.sign(&key, ALGORITHM, &i.to_be_bytes()).await.unwrap();
+                measured.sample(case, iters * callers, || {
+                    let started = Instant::now();
+                    std::thread::scope(|scope| {
+                        for t in 0..callers {
+                            let _ = scope.spawn(move || {
+                                for i in 0..iters {
+                                    let message = [t.to_be_bytes(), i.to_be_bytes()].concat();
+                                    blocking.sign(key, ALGORITHM, &message).unwrap();
+                                }
+                            });
                         }
-                        started.elapsed()
                     });
-                    service.block_on(task).unwrap()
+                    started.elapsed()
                 })
             });
         }
     };
-    group.bench_function(
-        "async/one_caller",
-        one_task(Arc::new(native.clone()), "async/one_caller"),
-    );
-    group.bench_function(
-        "async_over_blocking/one_caller",
-        one_task(Arc::new(bridged.clone()), "async_over_blocking/one_caller"),
-    );
-
-    group.throughput(Throughput::Elements(CALLERS));
-    group.bench_function("blocking/16_in_flight", |b| {
-        b.iter_custom(|iters| {
-            measured.sample("blocking/16_in_flight", iters * CALLERS, || {
-                let started = Instant::now();
-                std::thread::scope(|scope| {
-                    for t in 0..CALLERS {
-                        let (blocking, key) = (&blocking, &key);
-                        let _ = scope.spawn(move || {
-                            for i in 0..iters {
-                                blocking
-                                    .sign(
-                                        key,
-                                        ALGORITHM,
-                                        &[t.to_be_bytes(), i.to_be_bytes()].concat(),
-                                    )
-                                    .unwrap();
-                            }
-                        });
-                    }
-                });
-                started.elapsed()
-            })
-        });
-    });
-    let tasks = |hsm: Arc<dyn hsm_core::AsyncHsm>, case: &'static str| {
+    group.bench_function("blocking/one_caller", threads("blocking/one_caller", 1));
+    // `callers` tasks on the service's runtime, each signing `iters` times.
+    let tasks = |hsm: Arc<dyn hsm_core::AsyncHsm>, case: &'static str, callers: u64| {
         let key = key.clone();
         let (service, measured) = (&service, &measured);
         move |b: &mut criterion::Bencher<'_>| {
             b.iter_custom(|iters| {
-                measured.sample(case, iters * CALLERS, || {
+                measured.sample(case, iters * callers, || {
                     service.block_on(async {
                         let started = Instant::now();
                         let mut set = tokio::task::JoinSet::new();
-                        for t in 0..CALLERS {
+                        for t in 0..callers {
                             let (hsm, key) = (Arc::clone(&hsm), key.clone());
                             let _ = set.spawn(async move {
                                 for i in 0..iters {
@@ -149,14 +108,33 @@ fn async_sign(c: &mut Criterion) {
         }
     };
     group.bench_function(
+        "async/one_caller",
+        tasks(Arc::new(native.clone()), "async/one_caller", 1),
+    );
+    group.bench_function(
+        "async_over_blocking/one_caller",
+        tasks(
+            Arc::new(bridged.clone()),
+            "async_over_blocking/one_caller",
+            1,
+        ),
+    );
+
+    group.throughput(Throughput::Elements(CALLERS));
+    group.bench_function(
+        "blocking/16_in_flight",
+        threads("blocking/16_in_flight", CALLERS),
+    );
+    group.bench_function(
         "async/16_in_flight",
-        tasks(Arc::new(native.clone()), "async/16_in_flight"),
+        tasks(Arc::new(native.clone()), "async/16_in_flight", CALLERS),
     );
     group.bench_function(
         "async_over_blocking/16_in_flight",
         tasks(
             Arc::new(bridged.clone()),
             "async_over_blocking/16_in_flight",
+            CALLERS,
         ),
     );
     group.finish();

@@ -8,20 +8,15 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hsm_core::KeyStore as _;
-use hsm_nethsm::client::model::{GenerateKeyRequest, KeyMechanism, KeyType};
+use hsm_nethsm::NetHsm;
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
-use hsm_nethsm::{Credentials, NetHsm, NetHsmClient};
-use secrecy::SecretString;
+use support::{generate_p256_keys, sim_client};
+
+/// The integration tests' fixtures.
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 const KEYS: usize = 200;
-
-fn client(sim: &Simulator, user: &str, pass: &str) -> NetHsmClient {
-    NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(user, SecretString::from(pass)))
-        .tls(sim.tls_options())
-        .build()
-        .unwrap()
-}
 
 fn list_keys(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -30,23 +25,12 @@ fn list_keys(c: &mut Criterion) {
         ..SimConfig::default()
     };
     let sim = Simulator::start(config, runtime.handle()).unwrap();
-    let admin = client(&sim, "admin", ADMIN_PASSPHRASE);
-    runtime.block_on(async {
-        for i in 0..KEYS {
-            admin
-                .generate_key(&GenerateKeyRequest {
-                    mechanisms: vec![KeyMechanism::EcdsaSignature],
-                    key_type: KeyType::EcP256,
-                    length: None,
-                    id: Some(format!("bench{i:04}")),
-                    restrictions: None,
-                    label: None,
-                })
-                .await
-                .unwrap();
-        }
-    });
-    let operator = client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let admin = sim_client(&sim, "admin", ADMIN_PASSPHRASE);
+    runtime.block_on(generate_p256_keys(
+        &admin,
+        (0..KEYS).map(|i| format!("bench{i:04}")),
+    ));
+    let operator = sim_client(&sim, "operator", OPERATOR_PASSPHRASE);
     let hsm = NetHsm::new(operator.clone()).unwrap();
     assert_eq!(hsm.list_keys().unwrap().len(), KEYS);
 

@@ -16,7 +16,10 @@ use hsm_nethsm::sim::{ADMIN_PASSPHRASE, UNLOCK_PASSPHRASE};
 use hsm_testkit::scripted::{ScriptedServer, Step};
 use secrecy::SecretString;
 use support::ScriptedClient as _;
-use support::{admin_and_operator, default_sim, key_request, sim_client, sim_client_builder};
+use support::{
+    admin_and_operator, assert_authentication_failed, default_sim, key_request, sim_client,
+    sim_client_builder,
+};
 
 fn generate(id: &str, tags: Option<Vec<String>>) -> GenerateKeyRequest {
     GenerateKeyRequest {
@@ -138,10 +141,7 @@ fn random_lock_unlock_tags_and_passphrases_behave_like_the_device() {
         .build()
         .unwrap();
     let e = runtime.block_on(stale.list_keys()).unwrap_err();
-    assert!(
-        matches!(e.kind(), ErrorKind::AuthenticationFailed { .. }),
-        "{e}"
-    );
+    assert_authentication_failed(&e);
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! given in code. (No thread per call: `tests/async_threads.rs`, alone in its process.)
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,31 +12,12 @@ use hsm_core::asynchronous::BlockingOverAsync;
 use hsm_core::conformance::{Config, run};
 use hsm_core::runtime::BlockingRuntime;
 use hsm_core::secret::SecretString;
-use hsm_core::{
-    AsyncHsm, AsyncSigner as _, Curve, ErrorKind, KeyId, KeySpec, KeyStore as _, KeyTemplate,
-    OpenOptions, SignAlgorithm,
-};
+use hsm_core::{AsyncHsm, AsyncSigner as _, ErrorKind, KeyStore as _, OpenOptions, SignAlgorithm};
+use hsm_nethsm::AsyncNetHsm;
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
-use hsm_nethsm::{AsyncNetHsm, Credentials, NetHsmClient};
+use support::{assert_authentication_failed, p256_key_async, service_runtime, sim_client};
 
 const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
-
-/// A service's runtime: two workers, like `#[tokio::main]` on this machine.
-fn service_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn p256_key(hsm: &AsyncNetHsm, name: &str) -> KeyId {
-    let key: KeyId = name.parse().unwrap();
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .await
-        .unwrap();
-    key
-}
 
 #[test]
 fn the_async_backend_passes_the_conformance_suite() {
@@ -58,7 +41,7 @@ fn one_clone_able_handle_serves_many_tasks_with_one_key_cache_and_pool() {
     };
     let shared: Arc<dyn AsyncHsm> = Arc::new(hsm.clone());
     runtime.block_on(async {
-        let key = p256_key(&hsm, "sharedhandle").await;
+        let key = p256_key_async(&hsm, "sharedhandle").await;
         let public = hsm.public_key(&key).await.unwrap();
         let sim = hsm.simulator().unwrap();
         let (requests, connections) = (sim.requests(), sim.connections());
@@ -112,14 +95,7 @@ fn health_is_ok_only_for_an_operational_device_and_accepted_credentials() {
 
     // Locked by its administrator.
     let sim = healthy.simulator().unwrap();
-    let admin = NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(
-            "admin",
-            SecretString::from(ADMIN_PASSPHRASE),
-        ))
-        .tls(sim.tls_options())
-        .build()
-        .unwrap();
+    let admin = sim_client(sim, "admin", ADMIN_PASSPHRASE);
     runtime.block_on(admin.lock()).unwrap();
     let e = runtime.block_on(healthy.health()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidState, "{e}");
@@ -131,10 +107,7 @@ fn health_is_ok_only_for_an_operational_device_and_accepted_credentials() {
     )
     .unwrap();
     let e = runtime.block_on(wrong.health()).unwrap_err();
-    assert!(
-        matches!(e.kind(), ErrorKind::AuthenticationFailed { .. }),
-        "{e}"
-    );
+    assert_authentication_failed(&e);
 }
 
 #[test]
@@ -160,18 +133,9 @@ fn options_in_code_open_a_device_and_an_option_given_twice_is_refused() {
         .connect_timeout(Duration::from_secs(2))
         .retries(1);
     let limited = hsm_nethsm::open_async_with(&uri, options.clone()).unwrap();
-    let admin = AsyncNetHsm::new(
-        NetHsmClient::builder("127.0.0.1", port)
-            .credentials(Credentials::new(
-                "admin",
-                SecretString::from(ADMIN_PASSPHRASE),
-            ))
-            .tls(sim.tls_options())
-            .build()
-            .unwrap(),
-    );
+    let admin = AsyncNetHsm::new(sim_client(&sim, "admin", ADMIN_PASSPHRASE));
     runtime.block_on(async {
-        let key = p256_key(&admin, "optionsincode").await;
+        let key = p256_key_async(&admin, "optionsincode").await;
         sim.reset_max_in_flight();
         let messages: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i]).collect();
         let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();

@@ -3,8 +3,10 @@
 //! test's threads come and go in the same process; its tests run one at a time.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -13,28 +15,12 @@ use hsm_core::secret::SecretString;
 use hsm_core::{
     AsyncSigner as _, Curve, ErrorKind, KeyId, KeySpec, KeyTemplate, OpenOptions, SignAlgorithm,
 };
-use hsm_nethsm::AsyncNetHsm;
+use support::{ThreadWatch, p256_key_async, thread_ids};
 
 const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
 
 /// One test at a time: each counts the process's threads.
 static ALONE: Mutex<()> = Mutex::new(());
-
-async fn p256_key(hsm: &AsyncNetHsm, name: &str) -> KeyId {
-    let key: KeyId = name.parse().unwrap();
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .await
-        .unwrap();
-    key
-}
-
-/// The ids of this process's threads now.
-fn thread_ids() -> BTreeSet<u64> {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect()
-}
 
 /// The name of each thread in `ids` (`/proc/self/task/ID/comm`), for messages.
 fn names(ids: &BTreeSet<u64>) -> std::collections::BTreeMap<u64, String> {
@@ -44,53 +30,6 @@ fn names(ids: &BTreeSet<u64>) -> std::collections::BTreeMap<u64, String> {
             (*id, comm.unwrap_or_default().trim().to_owned())
         })
         .collect()
-}
-
-/// Watches /proc/self/task every 200 µs and keeps every thread id it sees, so that a thread
-/// started and joined between two looks at the total is still caught.
-struct ThreadWatch {
-    seen: Arc<Mutex<BTreeSet<u64>>>,
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl ThreadWatch {
-    fn start() -> Self {
-        let seen = Arc::new(Mutex::new(BTreeSet::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let handle = {
-            let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    seen.lock().unwrap().extend(thread_ids());
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-            })
-        };
-        // The watcher's own thread is in the first look.
-        while seen.lock().unwrap().is_empty() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        Self {
-            seen,
-            stop,
-            handle: Some(handle),
-        }
-    }
-
-    /// The thread ids seen since the last call.
-    fn take(&self) -> BTreeSet<u64> {
-        std::mem::take(&mut *self.seen.lock().unwrap())
-    }
-}
-
-impl Drop for ThreadWatch {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
 }
 
 #[test]
@@ -116,7 +55,7 @@ fn ten_thousand_signatures_from_a_tokio_service_create_no_thread() {
     // backend under hsm-core's AsyncOverBlocking (blocking pool, then a helper thread).
     let bridged = AsyncOverBlocking::new(Arc::new(hsm_nethsm::open("nethsm+sim:").unwrap()));
     let (key, bridged_key) = runtime.block_on(async {
-        let key = p256_key(&hsm, "nothreads").await;
+        let key = p256_key_async(&hsm, "nothreads").await;
         let bridged_key: KeyId = "bridged".parse().unwrap();
         hsm_core::AsyncKeyStore::generate_key(
             &bridged,
@@ -132,7 +71,7 @@ fn ten_thousand_signatures_from_a_tokio_service_create_no_thread() {
         (key, bridged_key)
     });
 
-    let watch = ThreadWatch::start();
+    let watch = ThreadWatch::start(Duration::from_micros(200));
     // Every thread alive now is in `before`; the watch forgets what it saw until now, so each
     // id it reports from here on that is not in `before` is a thread created during the run.
     let before = thread_ids();

@@ -20,7 +20,7 @@ use hsm_testkit::scripted::{ScriptedServer, Step};
 use openssl::pkey::{PKey, Private};
 use secrecy::SecretString;
 use support::ScriptedClient as _;
-use support::{admin_and_operator, default_sim, key_request, sim_client};
+use support::{admin_and_operator, default_sim, generate_p256_keys, key_request, sim_client};
 use zeroize::Zeroizing;
 
 /// A `NetHsm` signing as the operator and managing keys as the administrator, with an empty
@@ -125,18 +125,10 @@ fn list_keys_fetches_key_details_concurrently_in_the_devices_order() {
     };
     let sim = Simulator::start(config, runtime.handle()).unwrap();
     let (admin, _) = admin_and_operator(&sim);
-    runtime.block_on(async {
-        for i in 0..40 {
-            admin
-                .generate_key(&key_request(
-                    &format!("lk{i:03}"),
-                    KeyType::EcP256,
-                    &[KeyMechanism::EcdsaSignature],
-                ))
-                .await
-                .unwrap();
-        }
-    });
+    runtime.block_on(generate_p256_keys(
+        &admin,
+        (0..40).map(|i| format!("lk{i:03}")),
+    ));
     let device_order: Vec<KeyId> = runtime
         .block_on(admin.list_keys())
         .unwrap()
@@ -171,12 +163,19 @@ fn list_keys_fetches_key_details_concurrently_in_the_devices_order() {
 /// A P-256 key's `GET /keys/{id}` answer (a fixed key), for the scripted server.
 fn p256_key_json() -> &'static str {
     let secret = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
-    let point = secret.verifying_key().to_sec1_point(false);
+    ec_key_json(
+        "EC_P256",
+        secret.verifying_key().to_sec1_point(false).as_bytes(),
+    )
+}
+
+/// The `GET /keys/{id}` answer for an ECDSA key of `key_type` whose public point is `point`.
+fn ec_key_json(key_type: &str, point: &[u8]) -> &'static str {
     let json = serde_json::json!({
         "mechanisms": ["ECDSA_Signature"],
-        "type": "EC_P256",
+        "type": key_type,
         "restrictions": {},
-        "public": {"data": base64::engine::general_purpose::STANDARD.encode(point.as_bytes())},
+        "public": {"data": base64::engine::general_purpose::STANDARD.encode(point)},
         "operations": 0,
     });
     Box::leak(json.to_string().into_boxed_str())
@@ -289,15 +288,10 @@ fn a_device_signature_outside_the_curve_order_is_a_protocol_error() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = ScriptedServer::start(&runtime);
     let secret = k256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
-    let point = secret.verifying_key().to_sec1_point(false);
-    let key = serde_json::json!({
-        "mechanisms": ["ECDSA_Signature"],
-        "type": "EC_P256K1",
-        "restrictions": {},
-        "public": {"data": base64::engine::general_purpose::STANDARD.encode(point.as_bytes())},
-        "operations": 0,
-    })
-    .to_string();
+    let key = ec_key_json(
+        "EC_P256K1",
+        secret.verifying_key().to_sec1_point(false).as_bytes(),
+    );
     let n = Curve::Secp256k1.order().to_vec();
     let mut n_plus_1 = n.clone();
     *n_plus_1.last_mut().unwrap() += 1;
@@ -312,7 +306,6 @@ fn a_device_signature_outside_the_curve_order_is_a_protocol_error() {
         .iter()
         .map(|der| &*Box::leak(format!(r#"{{"signature":"{}"}}"#, b64(der)).into_boxed_str()))
         .collect();
-    let key: &'static str = Box::leak(key.into_boxed_str());
     let mut script = vec![Step::Json(200, key)];
     script.extend(answers.iter().map(|a| Step::Json(200, a)));
     server.script(script);

@@ -6,17 +6,17 @@
 #![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+mod support;
+
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use hsm_core::secret::SecretString;
-use hsm_core::{
-    Curve, ErrorKind, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm, Signer as _,
-};
+use hsm_core::{ErrorKind, KeyId, KeyStore as _, SignAlgorithm, Signer as _};
+use hsm_nethsm::NetHsm;
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
-use hsm_nethsm::{Credentials, NetHsm, NetHsmClient};
+use hsm_testkit::process::{eventually, sign_from_threads, sockets};
+use support::{ThreadWatch, admin, operator_clients, p256_key, thread_ids};
 
 const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
 
@@ -48,113 +48,13 @@ impl Sim {
         }
     }
 
-    /// A factory of operator clients of this simulator, each with its own pool.
-    fn clients(&self, timeout: Duration) -> impl Fn() -> hsm_core::Result<NetHsmClient> + 'static {
-        let (port, tls) = (self.sim.addr().port(), self.sim.tls_options());
-        move || {
-            NetHsmClient::builder("127.0.0.1", port)
-                .credentials(Credentials::new(
-                    "operator",
-                    SecretString::from(OPERATOR_PASSPHRASE),
-                ))
-                .tls(tls.clone())
-                .timeout(timeout)
-                .build()
-        }
-    }
-
     /// A blocking backend with up to `lanes` thread lanes.
     fn backend(&self, lanes: usize, timeout: Duration) -> NetHsm {
-        let clients = self.clients(timeout);
+        let clients = operator_clients(&self.sim, timeout);
         NetHsm::new(clients().unwrap())
             .unwrap()
-            .with_admin(Credentials::new(
-                "admin",
-                SecretString::from(ADMIN_PASSPHRASE),
-            ))
+            .with_admin(admin())
             .with_thread_clients(lanes, clients)
-    }
-}
-
-fn p256_key(hsm: &NetHsm, name: &str) -> KeyId {
-    let key: KeyId = name.parse().unwrap();
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-        .unwrap();
-    key
-}
-
-/// The ids of this process's threads now.
-fn thread_ids() -> BTreeSet<u64> {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect()
-}
-
-/// The open sockets of this process (client and simulator sides).
-fn sockets() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target.to_string_lossy().starts_with("socket:"))
-        .count()
-}
-
-/// Waits (up to 5 s) until `done` holds; whether it did.
-fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while !done() {
-        if started.elapsed() > Duration::from_secs(5) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    true
-}
-
-/// Watches /proc/self/task every millisecond and keeps every thread id it sees, so that a
-/// thread started and joined between two looks at the total is still caught.
-struct ThreadWatch {
-    seen: Arc<Mutex<BTreeSet<u64>>>,
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<u64>>,
-}
-
-impl ThreadWatch {
-    fn start() -> Self {
-        let seen = Arc::new(Mutex::new(BTreeSet::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let handle = {
-            let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
-            std::thread::spawn(move || {
-                let mut looks = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    seen.lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .extend(thread_ids());
-                    looks += 1;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                looks
-            })
-        };
-        Self {
-            seen,
-            stop,
-            handle: Some(handle),
-        }
-    }
-
-    /// Every thread id seen, and how many looks were taken.
-    fn finish(mut self) -> (BTreeSet<u64>, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        let looks = self.handle.take().unwrap().join().unwrap();
-        let seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        (seen, looks)
     }
 }
 
@@ -225,7 +125,7 @@ fn ten_thousand_signatures_from_plain_threads_start_no_thread_per_call_and_pool_
     let sockets_before = sockets();
     let connections_before = sim.sim.connections();
     let threads_before = thread_ids();
-    let watch = ThreadWatch::start();
+    let watch = ThreadWatch::start(Duration::from_millis(1));
     let lanes_seen = Mutex::new(Vec::new());
     let together = std::sync::Barrier::new(THREADS);
     std::thread::scope(|scope| {
@@ -395,29 +295,6 @@ fn the_in_flight_limit_holds_over_all_lanes() {
     assert!(sim.sim.max_in_flight() >= 1);
 }
 
-/// Signs `per_thread` messages from each of `threads` plain threads; the lanes each thread saw.
-fn sign_from_threads(hsm: &NetHsm, key: &KeyId, threads: usize, per_thread: usize) -> Vec<usize> {
-    let public = hsm.public_key(key).unwrap();
-    let lanes_seen = Mutex::new(Vec::new());
-    // The threads end together, so none exits (and pools its lane for another) early.
-    let together = std::sync::Barrier::new(threads);
-    std::thread::scope(|scope| {
-        for t in 0..threads {
-            let (public, lanes_seen, together) = (&public, &lanes_seen, &together);
-            let _ = scope.spawn(move || {
-                for i in 0..per_thread {
-                    let message = format!("{t}/{i}");
-                    let signature = hsm.sign(key, ALGORITHM, message.as_bytes()).unwrap();
-                    public.verify(message.as_bytes(), &signature).unwrap();
-                }
-                lanes_seen.lock().unwrap().push(hsm.thread_lanes());
-                let _ = together.wait();
-            });
-        }
-    });
-    lanes_seen.into_inner().unwrap()
-}
-
 #[test]
 fn a_handle_from_open_signs_from_plain_threads_on_lanes_of_their_own() {
     const THREADS: usize = 4;
@@ -428,8 +305,8 @@ fn a_handle_from_open_signs_from_plain_threads_on_lanes_of_their_own() {
     let sim = hsm.simulator().unwrap();
     let connections_before = sim.connections();
     let threads_before = thread_ids();
-    let watch = ThreadWatch::start();
-    let lanes_seen = sign_from_threads(&hsm, &key, THREADS, 250);
+    let watch = ThreadWatch::start(Duration::from_millis(1));
+    let lanes_seen = sign_from_threads(&hsm, &key, ALGORITHM, (THREADS, 250), NetHsm::thread_lanes);
     let (seen, _) = watch.finish();
     assert!(
         lanes_seen.iter().all(|&n| n >= 2),
@@ -452,7 +329,10 @@ fn a_handle_from_open_signs_from_plain_threads_on_lanes_of_their_own() {
         .unwrap()
         .with_thread_lanes(0);
     let key = p256_key(&shared, "nolanes");
-    assert_eq!(sign_from_threads(&shared, &key, 2, 5), [0, 0]);
+    assert_eq!(
+        sign_from_threads(&shared, &key, ALGORITHM, (2, 5), NetHsm::thread_lanes),
+        [0, 0]
+    );
 }
 
 /// A blocking handle of `sim` opened as a device from a `nethsm://` URI (CA file, timeout,
@@ -481,7 +361,7 @@ fn a_device_handle_from_open_with_gives_its_lanes_its_credentials_trust_and_time
     let hsm = open_device(&quick, &ca, 10_000);
     let key = p256_key(&hsm, "devicelanes");
     let before = quick.sim.connections();
-    let lanes_seen = sign_from_threads(&hsm, &key, 3, 20);
+    let lanes_seen = sign_from_threads(&hsm, &key, ALGORITHM, (3, 20), NetHsm::thread_lanes);
     assert!(lanes_seen.iter().all(|&n| n >= 2), "{lanes_seen:?}");
     assert_eq!(
         quick.sim.connections() - before,

@@ -40,6 +40,13 @@ fn fixture(policy: RetryPolicy) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// Runs a call of the client on the fixture's runtime.
+    fn run<T>(&self, call: impl Future<Output = T>) -> T {
+        self.runtime.block_on(call)
+    }
+}
+
 fn fast_policy() -> RetryPolicy {
     RetryPolicy {
         retry_delay: Duration::from_millis(10),
@@ -52,6 +59,12 @@ fn generate_request() -> GenerateKeyRequest {
     support::key_request("k1", KeyType::EcP256, &[KeyMechanism::EcdsaSignature])
 }
 
+/// `GET /keys/k1`'s answer for a P-256 key.
+const P256_KEY: &str =
+    r#"{"mechanisms":["ECDSA_Signature"],"type":"EC_P256","restrictions":{},"operations":0}"#;
+/// `GET /keys/k1`'s answer for an Ed25519 key.
+const ED25519_KEY: &str =
+    r#"{"mechanisms":["EdDSA_Signature"],"type":"Curve25519","restrictions":{},"operations":0}"#;
 const GET_STATE: &str = "GET /api/v1/health/state";
 const GENERATE: &str = "POST /api/v1/keys/generate";
 const GET_K1: &str = "GET /api/v1/keys/k1";
@@ -66,7 +79,7 @@ fn an_idempotent_read_is_retried_through_500_503_reset_and_truncation() {
         Step::Truncated,
     ] {
         f.server.script([first.clone(), Step::Json(200, STATE_OK)]);
-        let state = f.runtime.block_on(f.client.health_state());
+        let state = f.run(f.client.health_state());
         assert!(state.is_ok(), "{first:?}: {state:?}");
         assert_eq!(f.server.seen(), [GET_STATE, GET_STATE], "{first:?}");
     }
@@ -77,7 +90,7 @@ fn an_idempotent_read_is_retried_through_500_503_reset_and_truncation() {
         Step::Json(502, r#"{"message":"bad gateway"}"#),
         Step::Json(200, STATE_OK),
     ]);
-    let e = f.runtime.block_on(f.client.health_state()).unwrap_err();
+    let e = f.run(f.client.health_state()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert_eq!(e.status(), Some(&DeviceStatus::Http(502)));
     assert_eq!(f.server.seen().len(), 3);
@@ -90,7 +103,7 @@ fn a_412_is_not_retried_on_the_same_instance() {
         Step::Json(412, r#"{"message":"locked"}"#),
         Step::Json(200, STATE_OK),
     ]);
-    let e = f.runtime.block_on(f.client.health_state()).unwrap_err();
+    let e = f.run(f.client.health_state()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidState);
     assert_eq!(f.server.seen(), [GET_STATE]);
 }
@@ -101,20 +114,20 @@ fn the_login_throttle_is_waited_out_a_bounded_number_of_times() {
     f.server
         .script([Step::Json(429, "{}"), Step::Json(200, r#"[{"id":"a"}]"#)]);
     let started = Instant::now();
-    let keys = f.runtime.block_on(f.client.list_keys()).unwrap();
+    let keys = f.run(f.client.list_keys()).unwrap();
     assert_eq!(keys.len(), 1);
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert_eq!(f.server.seen().len(), 2);
     // Two waits (throttle_retries), then the 429 comes back.
     f.server
         .script(std::iter::repeat_n(Step::Json(429, "{}"), 5));
-    let e = f.runtime.block_on(f.client.list_keys()).unwrap_err();
+    let e = f.run(f.client.list_keys()).unwrap_err();
     assert_eq!(e.status(), Some(&DeviceStatus::Http(429)));
     assert_eq!(f.server.seen().len(), 3);
     // A 401 is never repeated: no automatic password retry.
     f.server
         .script([Step::Json(401, "{}"), Step::Json(200, r#"[]"#)]);
-    let e = f.runtime.block_on(f.client.list_keys()).unwrap_err();
+    let e = f.run(f.client.list_keys()).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::AuthenticationFailed { .. }));
     assert_eq!(f.server.seen().len(), 1);
 }
@@ -127,10 +140,7 @@ fn signing_is_idempotent_and_retried() {
         Step::Json(500, "{}"),
         Step::Json(200, r#"{"signature":"AQID"}"#),
     ]);
-    let sig = f
-        .runtime
-        .block_on(f.client.sign("k1", SignMode::EdDsa, b"m"))
-        .unwrap();
+    let sig = f.run(f.client.sign("k1", SignMode::EdDsa, b"m")).unwrap();
     assert_eq!(sig, [1, 2, 3]);
     assert_eq!(f.server.seen().len(), 3);
 }
@@ -139,17 +149,8 @@ fn signing_is_idempotent_and_retried() {
 fn generate_is_never_repeated_and_an_unknown_outcome_is_checked() {
     let f = fixture(fast_policy());
     // The connection breaks after the request left; the key turns out to exist: success.
-    f.server.script([
-        Step::Reset,
-        Step::Json(
-            200,
-            r#"{"mechanisms":["ECDSA_Signature"],"type":"EC_P256","restrictions":{},"operations":0}"#,
-        ),
-    ]);
-    let item = f
-        .runtime
-        .block_on(f.client.generate_key(&generate_request()))
-        .unwrap();
+    f.server.script([Step::Reset, Step::Json(200, P256_KEY)]);
+    let item = f.run(f.client.generate_key(&generate_request())).unwrap();
     assert_eq!(item.id, "k1");
     assert_eq!(f.server.seen(), [GENERATE, GET_K1]);
 
@@ -160,8 +161,7 @@ fn generate_is_never_repeated_and_an_unknown_outcome_is_checked() {
         Step::Json(200, r#"{"id":"k1"}"#),
     ]);
     let e = f
-        .runtime
-        .block_on(f.client.generate_key(&generate_request()))
+        .run(f.client.generate_key(&generate_request()))
         .unwrap_err();
     // hsm-core's one status table: a 500 is the device's own error.
     assert_eq!(e.kind(), ErrorKind::Device);
@@ -173,8 +173,7 @@ fn generate_is_never_repeated_and_an_unknown_outcome_is_checked() {
     f.server
         .script([Step::Hang, Step::Json(404, "{}"), Step::Json(200, "{}")]);
     let e = f
-        .runtime
-        .block_on(f.client.generate_key(&generate_request()))
+        .run(f.client.generate_key(&generate_request()))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert_eq!(f.server.seen(), [GENERATE, GET_K1]);
@@ -184,8 +183,7 @@ fn generate_is_never_repeated_and_an_unknown_outcome_is_checked() {
         f.server
             .script([Step::Json(status, "{}"), Step::Json(200, r#"{"id":"k1"}"#)]);
         let e = f
-            .runtime
-            .block_on(f.client.generate_key(&generate_request()))
+            .run(f.client.generate_key(&generate_request()))
             .unwrap_err();
         assert_eq!(e.status(), Some(&DeviceStatus::Http(status)));
         assert_eq!(f.server.seen(), [GENERATE], "{status}");
@@ -193,10 +191,7 @@ fn generate_is_never_repeated_and_an_unknown_outcome_is_checked() {
     // The 429 throttle: the device did not do it either; waited out and sent again.
     f.server
         .script([Step::Json(429, "{}"), Step::Json(201, r#"{"id":"k1"}"#)]);
-    let item = f
-        .runtime
-        .block_on(f.client.generate_key(&generate_request()))
-        .unwrap();
+    let item = f.run(f.client.generate_key(&generate_request())).unwrap();
     assert_eq!(item.id, "k1");
     assert_eq!(f.server.seen(), [GENERATE, GENERATE]);
 }
@@ -218,7 +213,7 @@ fn hostile_answers_give_protocol_errors_without_retries() {
     for (step, needle) in cases {
         f.server.script([step.clone(), Step::Json(200, STATE_OK)]);
         let started = Instant::now();
-        let e = f.runtime.block_on(f.client.health_state()).unwrap_err();
+        let e = f.run(f.client.health_state()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Protocol, "{step:?}: {e}");
         assert!(e.to_string().contains(needle), "{step:?}: {e}");
         assert_eq!(f.server.seen().len(), 1, "{step:?}");
@@ -231,7 +226,7 @@ fn a_slow_body_hits_the_timeout() {
     let f = fixture(RetryPolicy::none());
     f.server.script([Step::Slow(100)]);
     let started = Instant::now();
-    let e = f.runtime.block_on(f.client.health_state()).unwrap_err();
+    let e = f.run(f.client.health_state()).unwrap_err();
     let took = started.elapsed();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(took >= TIMEOUT, "{took:?}");
@@ -240,7 +235,7 @@ fn a_slow_body_hits_the_timeout() {
     let f = fixture(fast_policy());
     f.server.script([Step::Hang, Step::Json(200, STATE_OK)]);
     let started = Instant::now();
-    f.runtime.block_on(f.client.health_state()).unwrap();
+    f.run(f.client.health_state()).unwrap();
     assert!(started.elapsed() < 2 * TIMEOUT, "{:?}", started.elapsed());
 }
 
@@ -253,10 +248,7 @@ fn adding_a_user_is_never_repeated() {
         role: hsm_nethsm::client::model::UserRole::Operator,
         passphrase: SecretString::from("jane-passphrase"),
     };
-    let e = f
-        .runtime
-        .block_on(f.client.add_user("jane", &user))
-        .unwrap_err();
+    let e = f.run(f.client.add_user("jane", &user)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert_eq!(f.server.seen(), ["PUT /api/v1/users/jane"]);
 }
@@ -276,30 +268,17 @@ fn an_import_with_an_unknown_outcome_is_settled_by_asking_for_the_key() {
         label: None,
     };
     assert!(!format!("{request:?}").contains("7, 7"));
-    f.server.script([
-        Step::Reset,
-        Step::Json(
-            200,
-            r#"{"mechanisms":["EdDSA_Signature"],"type":"Curve25519","restrictions":{},"operations":0}"#,
-        ),
-    ]);
-    let id = f
-        .runtime
-        .block_on(f.client.import_key(Some("k1"), &request))
-        .unwrap();
+    f.server.script([Step::Reset, Step::Json(200, ED25519_KEY)]);
+    let id = f.run(f.client.import_key(Some("k1"), &request)).unwrap();
     assert_eq!(id, "k1");
     assert_eq!(f.server.seen(), ["PUT /api/v1/keys/k1", GET_K1]);
     // The device's answer to a taken id (400) becomes AlreadyExists once the key is seen.
     f.server.script([
         Step::Json(400, r#"{"message":"Key with id k1 already exists"}"#),
-        Step::Json(
-            200,
-            r#"{"mechanisms":["EdDSA_Signature"],"type":"Curve25519","restrictions":{},"operations":0}"#,
-        ),
+        Step::Json(200, ED25519_KEY),
     ]);
     let e = f
-        .runtime
-        .block_on(f.client.import_key(Some("k1"), &request))
+        .run(f.client.import_key(Some("k1"), &request))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
     assert_eq!(f.server.seen(), ["PUT /api/v1/keys/k1", GET_K1]);
@@ -327,8 +306,7 @@ fn a_key_certificate_with_an_unknown_outcome_is_settled_by_reading_it_back() {
         Step::Json(404, r#"{"message":"Certificate not found"}"#),
     ]);
     let e = f
-        .runtime
-        .block_on(f.client.put_key_certificate("k1", cert.as_bytes()))
+        .run(f.client.put_key_certificate("k1", cert.as_bytes()))
         .unwrap_err();
     assert!(
         e.message().is_some_and(|m| m.contains("none was stored")),
@@ -344,8 +322,7 @@ fn a_key_certificate_with_an_unknown_outcome_is_settled_by_reading_it_back() {
         Step::Typed("application/octet-stream", "another certificate"),
     ]);
     let e = f
-        .runtime
-        .block_on(f.client.put_key_certificate("k1", cert.as_bytes()))
+        .run(f.client.put_key_certificate("k1", cert.as_bytes()))
         .unwrap_err();
     assert!(
         e.message()
@@ -358,8 +335,7 @@ fn a_key_certificate_with_an_unknown_outcome_is_settled_by_reading_it_back() {
         r#"{"message":"Certificate already exists"}"#,
     )]);
     let e = f
-        .runtime
-        .block_on(f.client.put_key_certificate("k1", cert.as_bytes()))
+        .run(f.client.put_key_certificate("k1", cert.as_bytes()))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
     assert_eq!(f.server.seen(), ["PUT /api/v1/keys/k1/cert"]);

@@ -10,9 +10,9 @@ mod support;
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
-use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
+use hsm_nethsm::sim::{ADMIN_PASSPHRASE, SimConfig, Simulator};
 use serde_json::{Value, json};
-use support::{default_sim, unprovisioned_sim};
+use support::{ADMIN, OPERATOR, RawApi, default_sim, unprovisioned_sim};
 
 fn spec() -> Value {
     let text = include_str!("data/nethsm-api.yaml");
@@ -146,27 +146,20 @@ fn validate(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
 struct Checker {
     spec: Value,
     runtime: tokio::runtime::Runtime,
-    http: reqwest::Client,
-    base: String,
+    api: RawApi,
     /// (method, path template, status) seen.
     seen: BTreeSet<(String, String, u16)>,
 }
 
 impl Checker {
     fn new(sim: &Simulator) -> Self {
-        let tls = hsm_core::tls::client_config(&sim.tls_options()).unwrap();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .build()
-            .unwrap();
         Self {
             spec: spec(),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap(),
-            http,
-            base: format!("https://127.0.0.1:{}/api/v1", sim.addr().port()),
+            api: RawApi::new(sim),
             seen: BTreeSet::new(),
         }
     }
@@ -201,15 +194,8 @@ impl Checker {
             let end = path.find('}').unwrap();
             path.replace_range(start..=end, arg);
         }
-        let mut request = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some((u, p)) = user {
-            request = request.basic_auth(u, Some(p));
-        }
-        if let Some((content_type, bytes)) = body {
-            request = request.header("content-type", content_type).body(bytes);
-        }
+        let body = body.as_ref().map(|(t, b)| (t.as_str(), b.clone()));
+        let request = self.api.request(method, &path, user, body);
         let (status, content_type, bytes) = self.runtime.block_on(async {
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
@@ -273,9 +259,6 @@ impl Checker {
         (status, value, bytes.to_vec())
     }
 }
-
-const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSPHRASE));
-const OPERATOR: Option<(&str, &str)> = Some(("operator", OPERATOR_PASSPHRASE));
 
 #[test]
 fn simulator_answers_follow_the_openapi_spec() {
@@ -792,8 +775,9 @@ fn a_wrong_accept_header_is_406() {
         ("/config/tls/cert.pem", "/config/tls/cert.pem", "*/*", 200),
     ] {
         let status = c.runtime.block_on(async {
-            c.http
-                .get(format!("{}{path}", c.base))
+            c.api
+                .http
+                .get(format!("{}{path}", c.api.base))
                 .basic_auth("admin", Some(ADMIN_PASSPHRASE))
                 .header("accept", accept)
                 .send()
@@ -825,8 +809,9 @@ fn get_answers_carry_an_etag_for_conditional_requests() {
     let get = |c: &Checker, tag: Option<&str>| {
         c.runtime.block_on(async {
             let mut request = c
+                .api
                 .http
-                .get(format!("{}/keys/etag", c.base))
+                .get(format!("{}/keys/etag", c.api.base))
                 .basic_auth("admin", Some(ADMIN_PASSPHRASE));
             if let Some(tag) = tag {
                 request = request.header("if-none-match", tag);
@@ -869,8 +854,9 @@ fn a_uri_over_2000_characters_is_414() {
     let c = Checker::new(&sim);
     let status = |label: &str| {
         c.runtime.block_on(async {
-            c.http
-                .get(format!("{}/keys?label={label}", c.base))
+            c.api
+                .http
+                .get(format!("{}/keys?label={label}", c.api.base))
                 .basic_auth("admin", Some(ADMIN_PASSPHRASE))
                 .send()
                 .await

@@ -9,9 +9,8 @@ use hsm_core::{Curve, ErrorKind, KeySpec, KeyStore as _, KeyTemplate, SignAlgori
 use hsm_nethsm::NetHsm;
 use hsm_nethsm::client::model::{ProvisionRequest, SystemState};
 use hsm_nethsm::sim::OPERATOR_PASSPHRASE;
-use hsm_nethsm::{Credentials, NetHsmClient};
 use secrecy::SecretString;
-use support::{sim_client, sim_client_builder, unprovisioned_sim};
+use support::{assert_authentication_failed, sim_client, sim_client_builder, unprovisioned_sim};
 
 fn sim_backend(query: &str) -> NetHsm {
     NetHsm::open(BackendUri::parse(&format!("nethsm+sim:{query}")).unwrap()).unwrap()
@@ -95,18 +94,12 @@ fn wrong_passphrase_is_refused_then_throttled_and_never_echoed() {
     assert!(!format!("{client:?}").contains("not-the-passphrase"));
     let hsm2 = NetHsm::new(client.clone()).unwrap();
     let first = hsm2.list_keys().unwrap_err();
-    assert!(
-        matches!(first.kind(), ErrorKind::AuthenticationFailed { .. }),
-        "{first}"
-    );
+    assert_authentication_failed(&first);
     // Within the device's one-second throttle: the client waits it out (the default policy),
     // and the passphrase is checked once more, and refused once more.
     let started = std::time::Instant::now();
     let waited = hsm2.list_keys().unwrap_err();
-    assert!(
-        matches!(waited.kind(), ErrorKind::AuthenticationFailed { .. }),
-        "{waited}"
-    );
+    assert_authentication_failed(&waited);
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
     // Without retries the 429 itself comes back.
     let no_retry = sim_client_builder(sim, "operator", "not-the-passphrase")
@@ -155,22 +148,15 @@ fn tls_refuses_a_wrong_pin_and_a_wrong_ca() {
     let hsm = sim_backend("");
     let sim = hsm.simulator().unwrap();
     let wrong_pin = hsm_core::tls::TlsOptions::default().with_pin_sha256([0u8; 32]);
-    let client = NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(
-            "operator",
-            SecretString::from(OPERATOR_PASSPHRASE),
-        ))
+    let client = sim_client_builder(sim, "operator", OPERATOR_PASSPHRASE)
         .tls(wrong_pin)
         .build()
         .unwrap();
     let e = NetHsm::new(client).unwrap().list_keys().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     // The system trust store does not know the simulator's self-signed certificate.
-    let client = NetHsmClient::builder("127.0.0.1", sim.addr().port())
-        .credentials(Credentials::new(
-            "operator",
-            SecretString::from(OPERATOR_PASSPHRASE),
-        ))
+    let client = sim_client_builder(sim, "operator", OPERATOR_PASSPHRASE)
+        .tls(hsm_core::tls::TlsOptions::default())
         .build()
         .unwrap();
     assert!(NetHsm::new(client).unwrap().list_keys().is_err());

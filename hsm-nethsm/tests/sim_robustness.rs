@@ -6,20 +6,15 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use base64::Engine as _;
 use hsm_nethsm::client::model::{KeyMechanism, KeyType, SystemState};
 use hsm_nethsm::client::operations::OPERATIONS;
-use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, Simulator};
+use hsm_nethsm::sim::Simulator;
 use serde_json::{Value, json};
-use support::{admin_and_operator, default_sim, key_request, unprovisioned_sim};
-
-/// A raw HTTPS client of one simulator, trusting exactly its certificate.
-struct Raw {
-    http: reqwest::Client,
-    base: String,
-}
+use support::{
+    ADMIN, OPERATOR, RawApi, admin_and_operator, default_sim, key_request, unprovisioned_sim,
+};
 
 /// What came back: the status, the `Allow` header, the body.
 struct Answer {
@@ -28,60 +23,52 @@ struct Answer {
     body: Vec<u8>,
 }
 
-impl Raw {
-    fn new(sim: &Simulator) -> Self {
-        let tls = hsm_core::tls::client_config(&sim.tls_options()).unwrap();
-        Self {
-            http: reqwest::Client::builder()
-                .tls_backend_preconfigured(tls)
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
-            base: format!("https://127.0.0.1:{}/api/v1", sim.addr().port()),
-        }
-    }
-
-    /// Sends `method path` with `body` of `content_type` as `user`; a transport error (a
-    /// dropped connection, no answer) is returned as `Err`.
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        user: Option<(&str, &str)>,
-        body: Option<(&str, &[u8])>,
-    ) -> Result<Answer, String> {
-        let mut request = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some((u, p)) = user {
-            request = request.basic_auth(u, Some(p));
-        }
-        if let Some((content_type, bytes)) = body {
-            request = request
-                .header("content-type", content_type)
-                .body(bytes.to_vec());
-        }
-        let response = request.send().await.map_err(|e| format!("{e:?}"))?;
-        let status = response.status().as_u16();
-        let allow = response
-            .headers()
-            .get("allow")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| format!("body: {e:?}"))?
-            .to_vec();
-        Ok(Answer {
-            status,
-            allow,
-            body,
-        })
-    }
+/// Sends `method path` with `body` of `content_type` as `user`; a transport error (a dropped
+/// connection, no answer) is returned as `Err`.
+async fn send(
+    api: &RawApi,
+    method: &str,
+    path: &str,
+    user: Option<(&str, &str)>,
+    body: Option<(&str, &[u8])>,
+) -> Result<Answer, String> {
+    let body = body.map(|(content_type, bytes)| (content_type, bytes.to_vec()));
+    let request = api.request(method, path, user, body);
+    let response = request.send().await.map_err(|e| format!("{e:?}"))?;
+    let status = response.status().as_u16();
+    let allow = response
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| format!("body: {e:?}"))?
+        .to_vec();
+    Ok(Answer {
+        status,
+        allow,
+        body,
+    })
 }
 
-const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSPHRASE));
-const OPERATOR: Option<(&str, &str)> = Some(("operator", OPERATOR_PASSPHRASE));
+/// [`send`] with a JSON `body`.
+async fn send_json(
+    api: &RawApi,
+    method: &str,
+    path: &str,
+    user: Option<(&str, &str)>,
+    body: &str,
+) -> Result<Answer, String> {
+    send(
+        api,
+        method,
+        path,
+        user,
+        Some(("application/json", body.as_bytes())),
+    )
+    .await
+}
 
 /// An error answer must carry the device's `{"message": "..."}`.
 fn assert_error_body(what: &str, answer: &Answer) {
@@ -197,7 +184,7 @@ fn every_operation_answers_malformed_bodies_with_a_status_and_a_message() {
             _ => SystemState::Operational,
         };
         let mut sim = device(&runtime, state);
-        let raw = Raw::new(&sim);
+        let raw = RawApi::new(&sim);
         let path = fill(op.path);
         for (content_type, body) in &bodies {
             for user in [ADMIN, OPERATOR] {
@@ -207,7 +194,13 @@ fn every_operation_answers_malformed_bodies_with_a_status_and_a_message() {
                     user.map(|u| u.0)
                 );
                 let answer = runtime
-                    .block_on(raw.send(op.method, &path, user, Some((content_type, body))))
+                    .block_on(send(
+                        &raw,
+                        op.method,
+                        &path,
+                        user,
+                        Some((content_type, body)),
+                    ))
                     .unwrap_or_else(|e| panic!("{what}: no answer: {e}"));
                 assert!(
                     (200..600).contains(&answer.status),
@@ -225,7 +218,7 @@ fn every_operation_answers_malformed_bodies_with_a_status_and_a_message() {
         }
         // The device still answers.
         let alive = runtime
-            .block_on(raw.send("GET", "/health/state", None, None))
+            .block_on(send(&raw, "GET", "/health/state", None, None))
             .unwrap_or_else(|e| panic!("after {} {path}: {e}", op.method));
         assert_eq!(alive.status, 200, "after {} {path}", op.method);
     }
@@ -239,7 +232,7 @@ fn every_operation_answers_malformed_bodies_with_a_status_and_a_message() {
 #[test]
 fn rsa_numbers_that_are_no_key_are_refused_with_400() {
     let (runtime, sim) = default_sim();
-    let raw = Raw::new(&sim);
+    let raw = RawApi::new(&sim);
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     // Two real 512-bit primes, so the checks are shown to refuse only what is wrong.
     let prime = || {
@@ -271,13 +264,7 @@ fn rsa_numbers_that_are_no_key_are_refused_with_400() {
             })
             .to_string();
             for (method, path) in [("PUT", "/keys/badrsa"), ("POST", "/keys")] {
-                let answer = raw
-                    .send(
-                        method,
-                        path,
-                        ADMIN,
-                        Some(("application/json", body.as_bytes())),
-                    )
+                let answer = send_json(&raw, method, path, ADMIN, &body)
                     .await
                     .unwrap_or_else(|e| panic!("{what}: {method} {path}: no answer: {e}"));
                 assert_eq!(answer.status, 400, "{what}: {method} {path}");
@@ -291,17 +278,11 @@ fn rsa_numbers_that_are_no_key_are_refused_with_400() {
             "private": {"primeP": b64(&p), "primeQ": b64(&q), "publicExponent": b64(&[1, 0, 1])},
         })
         .to_string();
-        let answer = raw
-            .send(
-                "PUT",
-                "/keys/goodrsa",
-                ADMIN,
-                Some(("application/json", good.as_bytes())),
-            )
+        let answer = send_json(&raw, "PUT", "/keys/goodrsa", ADMIN, &good)
             .await
             .unwrap();
         assert_eq!(answer.status, 204);
-        let alive = raw.send("GET", "/keys", ADMIN, None).await.unwrap();
+        let alive = send(&raw, "GET", "/keys", ADMIN, None).await.unwrap();
         assert_eq!(alive.status, 200);
     });
 }
@@ -309,18 +290,12 @@ fn rsa_numbers_that_are_no_key_are_refused_with_400() {
 #[test]
 fn slow_tls_key_generation_does_not_stall_other_requests() {
     let (runtime, sim) = default_sim();
-    let raw = std::sync::Arc::new(Raw::new(&sim));
+    let raw = std::sync::Arc::new(RawApi::new(&sim));
     runtime.block_on(async {
         // Lengths the device does not offer are refused at once.
         for length in [0, 512, 1023, 8193, 100_000] {
             let body = json!({"type": "RSA", "length": length}).to_string();
-            let answer = raw
-                .send(
-                    "POST",
-                    "/config/tls/generate",
-                    ADMIN,
-                    Some(("application/json", body.as_bytes())),
-                )
+            let answer = send_json(&raw, "POST", "/config/tls/generate", ADMIN, &body)
                 .await
                 .unwrap();
             assert_eq!(answer.status, 400, "length {length}");
@@ -331,19 +306,15 @@ fn slow_tls_key_generation_does_not_stall_other_requests() {
             let raw = std::sync::Arc::clone(&raw);
             async move {
                 let body = json!({"type": "RSA", "length": 8191}).to_string();
-                raw.send(
-                    "POST",
-                    "/config/tls/generate",
-                    ADMIN,
-                    Some(("application/json", body.as_bytes())),
-                )
-                .await
+                send_json(&raw, "POST", "/config/tls/generate", ADMIN, &body).await
             }
         });
         // Cheap requests are answered while it runs (however long it takes).
         let mut answered_while_generating = 0;
         for _ in 0..5 {
-            let answer = raw.send("GET", "/health/state", None, None).await.unwrap();
+            let answer = send(&raw, "GET", "/health/state", None, None)
+                .await
+                .unwrap();
             assert_eq!(answer.status, 200);
             if !slow.is_finished() {
                 answered_while_generating += 1;
@@ -362,7 +333,7 @@ fn slow_tls_key_generation_does_not_stall_other_requests() {
 #[test]
 fn allow_names_exactly_the_methods_of_each_path() {
     let (runtime, sim) = default_sim();
-    let raw = Raw::new(&sim);
+    let raw = RawApi::new(&sim);
     let spec: Value = serde_norway::from_str(include_str!("data/nethsm-api.yaml")).unwrap();
     let mut checked = 0;
     for (template, item) in spec["paths"].as_object().unwrap() {
@@ -373,7 +344,7 @@ fn allow_names_exactly_the_methods_of_each_path() {
             .collect();
         let path = fill(template);
         let answer = runtime
-            .block_on(raw.send("OPTIONS", &path, ADMIN, None))
+            .block_on(send(&raw, "OPTIONS", &path, ADMIN, None))
             .unwrap();
         assert_eq!(answer.status, 405, "OPTIONS {path}");
         assert_error_body(&format!("OPTIONS {path}"), &answer);
@@ -388,7 +359,7 @@ fn allow_names_exactly_the_methods_of_each_path() {
         // A method the path does not have is 405 too, with the same Allow.
         if !expected.contains("DELETE") {
             let answer = runtime
-                .block_on(raw.send("DELETE", &path, ADMIN, None))
+                .block_on(send(&raw, "DELETE", &path, ADMIN, None))
                 .unwrap();
             assert_eq!(answer.status, 405, "DELETE {path}");
         }
@@ -406,7 +377,7 @@ fn allow_names_exactly_the_methods_of_each_path() {
             ))
             .await
             .unwrap();
-        let answer = raw.send("DELETE", "/keys/k*", ADMIN, None).await.unwrap();
+        let answer = send(&raw, "DELETE", "/keys/k*", ADMIN, None).await.unwrap();
         assert_eq!(answer.status, 405);
         assert_eq!(answer.allow.as_deref(), Some("GET,HEAD"));
         assert!(admin.get_key("k1").await.is_ok());

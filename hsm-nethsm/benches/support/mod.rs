@@ -4,11 +4,15 @@
 
 use std::sync::Arc;
 
-use hsm_core::{Curve, KeyId, KeySpec, KeyStore as _, KeyTemplate, SignAlgorithm};
-use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
-use hsm_nethsm::{Credentials, NetHsm, NetHsmClient};
+use hsm_core::{KeyId, SignAlgorithm};
+use hsm_nethsm::client::DEFAULT_TIMEOUT;
+use hsm_nethsm::sim::{SimConfig, Simulator};
+use hsm_nethsm::{NetHsm, NetHsmClient};
 use hsm_testkit::bench;
-use secrecy::SecretString;
+
+/// The integration tests' fixtures (clients of the simulator's users, keys).
+#[path = "../../tests/support/mod.rs"]
+mod fixtures;
 
 /// What the benches sign with.
 pub const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
@@ -27,16 +31,10 @@ impl SimBench {
     pub fn start(key: &str) -> Self {
         let server = bench::runtime("sim");
         let sim = Simulator::start(SimConfig::default(), server.handle()).unwrap();
-        let key: KeyId = key.parse().unwrap();
-        let admin = NetHsm::new(operator_clients(&sim)().unwrap())
+        let admin = NetHsm::new(fixtures::operator_clients(&sim, DEFAULT_TIMEOUT)().unwrap())
             .unwrap()
-            .with_admin(Credentials::new(
-                "admin",
-                SecretString::from(ADMIN_PASSPHRASE),
-            ));
-        let _ = admin
-            .generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
-            .unwrap();
+            .with_admin(fixtures::admin());
+        let key = fixtures::p256_key(&admin, key);
         Self {
             _server: server,
             sim,
@@ -51,27 +49,11 @@ impl SimBench {
 
     /// A maker of operator clients that holds no borrow of `self` (for thread lanes).
     pub fn clients(&self) -> impl Fn() -> hsm_core::Result<NetHsmClient> + Send + Sync + 'static {
-        operator_clients(&self.sim)
+        fixtures::operator_clients(&self.sim, DEFAULT_TIMEOUT)
     }
 
     /// A blocking backend of the operator over a new client.
     pub fn blocking(&self) -> Arc<NetHsm> {
         Arc::new(NetHsm::new(self.client()).unwrap())
-    }
-}
-
-/// A maker of clients of `sim`'s operator, pinning its TLS certificate.
-fn operator_clients(
-    sim: &Simulator,
-) -> impl Fn() -> hsm_core::Result<NetHsmClient> + Send + Sync + 'static {
-    let (port, tls) = (sim.addr().port(), sim.tls_options());
-    move || {
-        NetHsmClient::builder("127.0.0.1", port)
-            .credentials(Credentials::new(
-                "operator",
-                SecretString::from(OPERATOR_PASSPHRASE),
-            ))
-            .tls(tls.clone())
-            .build()
     }
 }
