@@ -143,7 +143,11 @@ impl AppState {
     /// check and the next injected fault. `Err` is the answer to send instead.
     async fn admit(&self, headers: &HeaderMap) -> Result<Option<Fault>, Response> {
         let _ = self.requests.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(self.latency).await;
+        // A timer only when there is latency to add: even a zero sleep waits for the timer
+        // wheel's next tick.
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
         if let Some(refusal) = self.refuse(headers) {
             return Err(refusal);
         }
