@@ -26,8 +26,6 @@
 //! ([`OpenOptions::merge_uri`]). For `n200+sim:` the user and credential of the options, when
 //! given, are the ones the simulator accepts.
 
-use std::time::Duration;
-
 use hsm_core::secret::SecretString;
 use hsm_core::tls::TlsOptions;
 use hsm_core::uri::BackendUri;
@@ -261,7 +259,7 @@ fn open_simulated(mut uri: BackendUri, options: &OpenOptions) -> Result<Parts> {
         config.cores = cores;
     }
     if let Some(ms) = uri.query.take_parsed::<u64>("latency-ms")? {
-        config.latency = Duration::from_millis(ms);
+        config.latency = std::time::Duration::from_millis(ms);
     }
     uri.query.finish("n200+sim")?;
     let simulator = Simulator::start(config)?;
