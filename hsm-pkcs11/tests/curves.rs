@@ -3,7 +3,7 @@
 
 mod common;
 
-use hsm_core::{Curve, KeyId, KeySpec, KeyStore, KeyTemplate, SignAlgorithm, Signer};
+use hsm_core::{Curve, KeySpec, KeyStore, SignAlgorithm, Signer};
 use k256::ecdsa::signature::Verifier as _;
 use k256::pkcs8::DecodePublicKey as _;
 
@@ -23,13 +23,7 @@ fn secp256k1_signatures_from_softhsm2_are_low_s_and_verify_with_k256() {
         );
         return;
     }
-    let key = KeyId::name("k1").unwrap();
-    hsm.generate_key(&KeyTemplate::new(
-        key.clone(),
-        KeySpec::Ec(Curve::Secp256k1),
-    ))
-    .unwrap();
-    let public = hsm.public_key(&key).unwrap();
+    let (key, public) = common::generate(&hsm, "k1", KeySpec::Ec(Curve::Secp256k1));
     let k256_key = k256::ecdsa::VerifyingKey::from_public_key_der(&public.to_der()).unwrap();
     // A token gives high S half the time: 64 signatures all low-S means the normalisation ran.
     for i in 0..64 {

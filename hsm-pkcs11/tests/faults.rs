@@ -186,10 +186,13 @@ fn a_key_replaced_by_pkcs11_tool_is_looked_up_again() {
     // Same label, another type: the cached key spec is refreshed too.
     replace("rsa:2048");
     let rsa = hsm.public_key(&key).unwrap();
-    let sig = hsm
-        .sign(&key, SignAlgorithm::RsaPkcs1Sha256, b"now an RSA key")
-        .unwrap();
-    rsa.verify(b"now an RSA key", &sig).unwrap();
+    common::signs_with(
+        &hsm,
+        &key,
+        &rsa,
+        SignAlgorithm::RsaPkcs1Sha256,
+        b"now an RSA key",
+    );
 }
 
 #[test]

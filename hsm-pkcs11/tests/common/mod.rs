@@ -208,9 +208,18 @@ pub(crate) fn p256(
     hsm: &hsm_pkcs11::Pkcs11Hsm,
     name: &str,
 ) -> (hsm_core::KeyId, hsm_core::PublicKey) {
-    use hsm_core::{Curve, KeySpec, KeyStore as _, KeyTemplate};
+    generate(hsm, name, hsm_core::KeySpec::Ec(hsm_core::Curve::P256))
+}
+
+/// A key `name` of `spec` made by the backend, and its public key.
+pub(crate) fn generate(
+    hsm: &hsm_pkcs11::Pkcs11Hsm,
+    name: &str,
+    spec: hsm_core::KeySpec,
+) -> (hsm_core::KeyId, hsm_core::PublicKey) {
+    use hsm_core::{KeyStore as _, KeyTemplate};
     let key = hsm_core::KeyId::name(name).unwrap();
-    hsm.generate_key(&KeyTemplate::new(key.clone(), KeySpec::Ec(Curve::P256)))
+    hsm.generate_key(&KeyTemplate::new(key.clone(), spec))
         .unwrap();
     let public = hsm.public_key(&key).unwrap();
     (key, public)
@@ -249,10 +258,25 @@ pub(crate) fn sign_and_verify(
     public: &hsm_core::PublicKey,
     message: &[u8],
 ) {
+    signs_with(
+        hsm,
+        key,
+        public,
+        hsm_core::SignAlgorithm::EcdsaSha256,
+        message,
+    );
+}
+
+/// Signs `message` with `algorithm` and verifies the signature in software.
+pub(crate) fn signs_with(
+    hsm: &hsm_pkcs11::Pkcs11Hsm,
+    key: &hsm_core::KeyId,
+    public: &hsm_core::PublicKey,
+    algorithm: hsm_core::SignAlgorithm,
+    message: &[u8],
+) {
     use hsm_core::Signer as _;
-    let sig = hsm
-        .sign(key, hsm_core::SignAlgorithm::EcdsaSha256, message)
-        .unwrap();
+    let sig = hsm.sign(key, algorithm, message).unwrap();
     public.verify(message, &sig).unwrap();
 }
 
