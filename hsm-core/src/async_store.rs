@@ -189,21 +189,9 @@ pub trait AsyncHsm: AsyncKeyStore + AsyncSigner {}
 impl<T: AsyncKeyStore + AsyncSigner + ?Sized> AsyncHsm for T {}
 
 // `Arc<dyn AsyncHsm>`, `Box<dyn AsyncHsm>` and `&dyn AsyncHsm` are async backends themselves.
-crate::impl_async_traits! {
-    impl[T: AsyncKeyStore + ?Sized] AsyncKeyStore for Arc<T>;
-    impl[T: AsyncSigner + ?Sized] AsyncSigner for Arc<T>;
-    with [crate::forward::to_pointee] []
-}
-crate::impl_async_traits! {
-    impl[T: AsyncKeyStore + ?Sized] AsyncKeyStore for Box<T>;
-    impl[T: AsyncSigner + ?Sized] AsyncSigner for Box<T>;
-    with [crate::forward::to_pointee] []
-}
-crate::impl_async_traits! {
-    impl[T: AsyncKeyStore + ?Sized] AsyncKeyStore for &T;
-    impl[T: AsyncSigner + ?Sized] AsyncSigner for &T;
-    with [crate::forward::to_pointee] []
-}
+crate::forward::pointer_impls!(
+    impl_async_traits! AsyncKeyStore + AsyncSigner for Arc<T>, Box<T>, &T
+);
 
 #[cfg(test)]
 mod tests {

@@ -109,17 +109,15 @@ impl AsyncOverBlocking {
 impl AsyncOverBlocking {
     /// `sign_many` as one blocking call for the whole batch (the backend parallelises it
     /// itself); if that call is lost, every message gets the error.
-    fn sign_many_on_pool<'a>(
-        &'a self,
-        key: &'a KeyId,
+    fn sign_batch_on_pool(
+        &self,
+        key: KeyId,
         algorithm: SignAlgorithm,
-        messages: &'a [&'a [u8]],
-    ) -> BoxFuture<'a, Vec<Result<Signature>>> {
+        messages: Vec<Vec<u8>>,
+    ) -> BoxFuture<'_, Vec<Result<Signature>>> {
         let count = messages.len();
-        let key = key.clone();
-        let owned: Vec<Vec<u8>> = messages.iter().map(|m| m.to_vec()).collect();
         let batch = self.run("sign_many", move |h| {
-            let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+            let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
             Ok(h.sign_many(&key, algorithm, &refs))
         });
         Box::pin(async move {
@@ -170,9 +168,13 @@ macro_rules! on_blocking_pool {
         $(let $arg = owned!($mode $arg);)*
         $this.run(stringify!($method), move |h| h.$method($(lent!($mode $arg)),*))
     }};
-    ([] $this:tt, batch $trait:ident :: sign_many($($mode:tt $arg:ident),*)) => {
-        $this.sign_many_on_pool($($arg),*)
-    };
+    (
+        [] $this:tt,
+        batch $trait:ident :: $method:ident(ref $key:ident, copy $alg:ident, ref $messages:ident)
+    ) => {{
+        let messages = $messages.iter().map(|m| m.to_vec()).collect();
+        $this.sign_batch_on_pool($key.clone(), $alg, messages)
+    }};
 }
 
 crate::impl_async_traits! {
@@ -360,30 +362,11 @@ impl<A: AsyncHsm + ?Sized + 'static> BlockingOverAsync<A> {
     }
 }
 
-impl<A: AsyncHsm + ?Sized + 'static> BlockingOverAsync<A> {
-    /// `sign_many` on the shared runtime, whose pool keeps the batch's requests in flight at
-    /// once.
-    fn sign_many_on_shared_runtime(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        messages: &[&[u8]],
-    ) -> Vec<Result<Signature>> {
-        let count = messages.len();
-        match self
-            .runtime
-            .block_on(self.inner.sign_many(key, algorithm, messages))
-        {
-            Ok(results) => results,
-            Err(error) => vec_of_errors(&error, count),
-        }
-    }
-}
-
 /// The body macro of [`BlockingOverAsync`]'s impls (see [`crate::forward`]): `backend` and
 /// `capabilities` answered by the async backend at once; every other call's future run to
 /// completion where [`BlockingOverAsync::target`] says (the thread's lane or the shared
-/// runtime); `sign_many` on the shared runtime.
+/// runtime); `sign_many` on the shared runtime, whose pool keeps the batch's requests in flight
+/// at once.
 macro_rules! to_completion {
     ([] $this:tt, plain $trait:ident :: $method:ident()) => {
         $this.inner.$method()
@@ -392,8 +375,14 @@ macro_rules! to_completion {
         let on = $this.target(stringify!($method));
         on.run(on.hsm().$method($($arg),*))
     }};
-    ([] $this:tt, batch $trait:ident :: sign_many($($mode:tt $arg:ident),*)) => {
-        $this.sign_many_on_shared_runtime($($arg),*)
+    (
+        [] $this:tt,
+        batch $trait:ident :: $method:ident(ref $key:ident, copy $alg:ident, ref $messages:ident)
+    ) => {
+        $this
+            .runtime
+            .block_on($this.inner.sign_many($key, $alg, $messages))
+            .unwrap_or_else(|error| vec_of_errors(&error, $messages.len()))
     };
 }
 
@@ -428,7 +417,10 @@ macro_rules! forward_to_blocking_adapter {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __to_field_body {
-    ([$field:ident] $this:tt, $kind:ident $trait:ident :: $method:ident($($mode:tt $arg:ident),*)) => {
+    (
+        [$field:ident] $this:tt,
+        $kind:ident $trait:ident :: $method:ident($($mode:tt $arg:ident),*)
+    ) => {
         $crate::$trait::$method(&$this.$field, $($arg),*)
     };
 }

@@ -292,7 +292,10 @@ macro_rules! __async_method {
 ///
 /// // Each method calls the same method on the `hsm` field.
 /// macro_rules! to_field {
-///     ([$field:ident] $this:tt, $kind:ident $trait:ident :: $method:ident($($mode:tt $arg:ident),*)) => {
+///     (
+///         [$field:ident] $this:tt,
+///         $kind:ident $trait:ident :: $method:ident($($mode:tt $arg:ident),*)
+///     ) => {
 ///         $trait::$method(&$this.$field, $($arg),*)
 ///     };
 /// }
@@ -311,31 +314,8 @@ macro_rules! __async_method {
 /// ```
 #[macro_export]
 macro_rules! impl_blocking_traits {
-    (
-        impl[$($store_generics:tt)*] KeyStore for $store:ty;
-        impl[$($signer_generics:tt)*] Signer for $signer:ty;
-        with $body:tt $state:tt $(;)?
-    ) => {
-        $crate::impl_blocking_traits! {
-            impl[$($store_generics)*] KeyStore for $store {
-                backend, capabilities, list_keys, key_info, generate_key, import_key, delete_key,
-                public_key, health, certificate, store_certificate, delete_certificate, random,
-            }
-            impl[$($signer_generics)*] Signer for $signer { sign, sign_digest, sign_many }
-            with $body $state
-        }
-    };
-    (
-        impl[$($store_generics:tt)*] KeyStore for $store:ty { $($store_method:ident),* $(,)? }
-        impl[$($signer_generics:tt)*] Signer for $signer:ty { $($signer_method:ident),* $(,)? }
-        with $body:tt $state:tt $(;)?
-    ) => {
-        impl<$($store_generics)*> $crate::KeyStore for $store {
-            $($crate::__blocking_method!($body $state $store_method);)*
-        }
-        impl<$($signer_generics)*> $crate::Signer for $signer {
-            $($crate::__blocking_method!($body $state $signer_method);)*
-        }
+    ($($input:tt)*) => {
+        $crate::__impl_trait_pair!(__blocking_method $($input)*);
     };
 }
 
@@ -346,30 +326,48 @@ macro_rules! impl_blocking_traits {
 /// method's [`BoxFuture`](crate::BoxFuture); a `plain` one its value.
 #[macro_export]
 macro_rules! impl_async_traits {
+    ($($input:tt)*) => {
+        $crate::__impl_trait_pair!(__async_method $($input)*);
+    };
+}
+
+/// The two impls of a trait pair, each method from the pair's table (`__blocking_method!` or
+/// `__async_method!`): [`impl_blocking_traits!`] and [`impl_async_traits!`]. Without method
+/// lists, every method of both traits.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_trait_pair {
     (
-        impl[$($store_generics:tt)*] AsyncKeyStore for $store:ty;
-        impl[$($signer_generics:tt)*] AsyncSigner for $signer:ty;
+        $table:ident
+        impl[$($store_generics:tt)*] $store_trait:ident for $store:ty;
+        impl[$($signer_generics:tt)*] $signer_trait:ident for $signer:ty;
         with $body:tt $state:tt $(;)?
     ) => {
-        $crate::impl_async_traits! {
-            impl[$($store_generics)*] AsyncKeyStore for $store {
+        $crate::__impl_trait_pair! {
+            $table
+            impl[$($store_generics)*] $store_trait for $store {
                 backend, capabilities, list_keys, key_info, generate_key, import_key, delete_key,
                 public_key, health, certificate, store_certificate, delete_certificate, random,
             }
-            impl[$($signer_generics)*] AsyncSigner for $signer { sign, sign_digest, sign_many }
+            impl[$($signer_generics)*] $signer_trait for $signer { sign, sign_digest, sign_many }
             with $body $state
         }
     };
     (
-        impl[$($store_generics:tt)*] AsyncKeyStore for $store:ty { $($store_method:ident),* $(,)? }
-        impl[$($signer_generics:tt)*] AsyncSigner for $signer:ty { $($signer_method:ident),* $(,)? }
+        $table:ident
+        impl[$($store_generics:tt)*] $store_trait:ident for $store:ty {
+            $($store_method:ident),* $(,)?
+        }
+        impl[$($signer_generics:tt)*] $signer_trait:ident for $signer:ty {
+            $($signer_method:ident),* $(,)?
+        }
         with $body:tt $state:tt $(;)?
     ) => {
-        impl<$($store_generics)*> $crate::AsyncKeyStore for $store {
-            $($crate::__async_method!($body $state $store_method);)*
+        impl<$($store_generics)*> $crate::$store_trait for $store {
+            $($crate::$table!($body $state $store_method);)*
         }
-        impl<$($signer_generics)*> $crate::AsyncSigner for $signer {
-            $($crate::__async_method!($body $state $signer_method);)*
+        impl<$($signer_generics)*> $crate::$signer_trait for $signer {
+            $($crate::$table!($body $state $signer_method);)*
         }
     };
 }
@@ -396,8 +394,10 @@ macro_rules! impl_async_traits {
 /// async fn delete_certificate(&self, key: &KeyId) -> Result<()>
 /// async fn random(&self, len: usize) -> Result<Vec<u8>>
 /// async fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature>
-/// async fn sign_digest(&self, key: &KeyId, algorithm: SignAlgorithm, digest: &[u8]) -> Result<Signature>
-/// async fn sign_many(&self, key: &KeyId, algorithm: SignAlgorithm, messages: &[&[u8]]) -> Vec<Result<Signature>>
+/// async fn sign_digest(&self, key: &KeyId, algorithm: SignAlgorithm, digest: &[u8])
+///     -> Result<Signature>
+/// async fn sign_many(&self, key: &KeyId, algorithm: SignAlgorithm, messages: &[&[u8]])
+///     -> Vec<Result<Signature>>
 /// ```
 ///
 /// A type that has only some of the methods that have a trait default (`import_key`,
@@ -477,11 +477,13 @@ macro_rules! impl_async_traits {
 ///     async fn list_keys(&self) -> Result<Vec<KeyInfo>> {
 ///         Ok(Vec::new())
 ///     }
-/// #   async fn key_info(&self, key: &KeyId) -> Result<KeyInfo> { Ok(KeyInfo::new(key.clone(), None)) }
-/// #   async fn generate_key(&self, t: &KeyTemplate) -> Result<KeyInfo> { Ok(KeyInfo::new(t.id.clone(), None)) }
+/// #   async fn key_info(&self, key: &KeyId) -> Result<KeyInfo> { todo!() }
+/// #   async fn generate_key(&self, t: &KeyTemplate) -> Result<KeyInfo> { todo!() }
 /// #   async fn public_key(&self, _: &KeyId) -> Result<PublicKey> { todo!() }
 /// #   async fn sign(&self, _: &KeyId, _: SignAlgorithm, _: &[u8]) -> Result<Signature> { todo!() }
-/// #   async fn sign_digest(&self, _: &KeyId, _: SignAlgorithm, _: &[u8]) -> Result<Signature> { todo!() }
+/// #   async fn sign_digest(&self, _: &KeyId, _: SignAlgorithm, _: &[u8]) -> Result<Signature> {
+/// #       todo!()
+/// #   }
 ///     // ... the other required methods
 /// }
 ///
@@ -586,3 +588,15 @@ macro_rules! to_pointee {
     };
 }
 pub(crate) use to_pointee;
+
+/// The pointer impls of a trait pair: `Arc<T>`, `Box<T>` and `&T` forward every method to `T`.
+macro_rules! pointer_impls {
+    ($impl_traits:ident! $store:ident + $signer:ident for $($pointer:ty),*) => {$(
+        crate::$impl_traits! {
+            impl[T: $store + ?Sized] $store for $pointer;
+            impl[T: $signer + ?Sized] $signer for $pointer;
+            with [crate::forward::to_pointee] []
+        }
+    )*};
+}
+pub(crate) use pointer_impls;

@@ -219,15 +219,15 @@ macro_rules! call_of {
     ($backend:expr, call $method:ident(ref $first:ident $(, ref $more:ident)*)) => {
         Call::new($backend, stringify!($method)).about(key_of!($first $first))
     };
-    ($backend:expr, call $method:ident(ref $key:ident, copy $algorithm:ident, ref $message:ident)) => {
+    ($backend:expr, call $method:ident(ref $key:ident, copy $alg:ident, ref $message:ident)) => {
         Call::new($backend, stringify!($method))
             .about(Some($key))
-            .signing($algorithm, 1)
+            .signing($alg, 1)
     };
-    ($backend:expr, batch $method:ident(ref $key:ident, copy $algorithm:ident, ref $messages:ident)) => {
+    ($backend:expr, batch $method:ident(ref $key:ident, copy $alg:ident, ref $messages:ident)) => {
         Call::new($backend, stringify!($method))
             .about(Some($key))
-            .signing($algorithm, $messages.len())
+            .signing($alg, $messages.len())
     };
 }
 

@@ -6,6 +6,7 @@
 //! twins in [`crate::async_store`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::algorithm::SignAlgorithm;
 use crate::error::{Error, ErrorKind, Result};
@@ -319,21 +320,7 @@ impl<T: KeyStore + Signer + ?Sized> Hsm for T {}
 
 // Shared ownership: `Arc<dyn Hsm>`, `Box<dyn Hsm>` and `&dyn Hsm` are backends themselves, so
 // code generic over `KeyStore`/`Signer` takes them as they are.
-crate::impl_blocking_traits! {
-    impl[T: KeyStore + ?Sized] KeyStore for std::sync::Arc<T>;
-    impl[T: Signer + ?Sized] Signer for std::sync::Arc<T>;
-    with [crate::forward::to_pointee] []
-}
-crate::impl_blocking_traits! {
-    impl[T: KeyStore + ?Sized] KeyStore for Box<T>;
-    impl[T: Signer + ?Sized] Signer for Box<T>;
-    with [crate::forward::to_pointee] []
-}
-crate::impl_blocking_traits! {
-    impl[T: KeyStore + ?Sized] KeyStore for &T;
-    impl[T: Signer + ?Sized] Signer for &T;
-    with [crate::forward::to_pointee] []
-}
+crate::forward::pointer_impls!(impl_blocking_traits! KeyStore + Signer for Arc<T>, Box<T>, &T);
 
 /// Checks a message and algorithm before they are sent to a device: the common part of every
 /// backend's [`Signer::sign`]. Backends call it first so that all of them refuse the same inputs

@@ -1,11 +1,5 @@
 //! The conformance suite passes on a correct store and fails, naming the defect, on broken ones.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::panic)]
 
 mod support;
 

@@ -1,12 +1,5 @@
 //! The public in-memory backend: it passes the conformance suite every device backend runs, and
 //! its scripted failures reach the caller as asked.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
 
 use hsm_core::conformance::{Config, run};
 use hsm_core::mock::MockHsm;

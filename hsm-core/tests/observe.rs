@@ -1,5 +1,5 @@
 //! Every call through `Observed` is traced and reported, blocking and async, without secrets.
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 

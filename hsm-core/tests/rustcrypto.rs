@@ -2,13 +2,7 @@
 //! the result. These run on the in-memory test store (P-256, P-384, Ed25519); it holds no RSA
 //! keys, so the RSA handles (and every handle again) are tested through real backends in the
 //! facade's tests/rustcrypto_handles.rs.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,10 +1,4 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used)]
 //! TLS fails closed: a wrong CA, a wrong name and a wrong pin each refuse the connection; the
 //! right CA, a server-name override and the right pin are accepted. Real handshakes over loopback.
 
