@@ -195,42 +195,41 @@ fn login_rules(m: &Pkcs11, slot: Slot, good: &str) {
     );
 }
 
+/// Key-pair templates for `id`: a verifying public key with the type's `public` attributes, and
+/// a signing, private and sensitive private key with `private` added.
+fn pair_templates(
+    id: &[u8],
+    public: Vec<Attribute>,
+    private: Vec<Attribute>,
+) -> (Vec<Attribute>, Vec<Attribute>) {
+    let mut public_template = vec![Attribute::Token(true), Attribute::Verify(true)];
+    public_template.extend(public);
+    public_template.push(Attribute::Id(id.to_vec()));
+    let mut private_template = vec![
+        Attribute::Token(true),
+        Attribute::Sign(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Id(id.to_vec()),
+    ];
+    private_template.extend(private);
+    (public_template, private_template)
+}
+
 fn ec_templates(id: &[u8]) -> (Vec<Attribute>, Vec<Attribute>) {
-    (
-        vec![
-            Attribute::Token(true),
-            Attribute::Verify(true),
-            Attribute::EcParams(P256_OID.to_vec()),
-            Attribute::Id(id.to_vec()),
-        ],
-        vec![
-            Attribute::Token(true),
-            Attribute::Sign(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Id(id.to_vec()),
-            Attribute::Label(b"parity".to_vec()),
-        ],
+    pair_templates(
+        id,
+        vec![Attribute::EcParams(P256_OID.to_vec())],
+        vec![Attribute::Label(b"parity".to_vec())],
     )
 }
 
 fn rsa_templates(id: &[u8]) -> (Vec<Attribute>, Vec<Attribute>) {
-    (
-        vec![
-            Attribute::Token(true),
-            Attribute::Verify(true),
-            Attribute::ModulusBits(2048.into()),
-            Attribute::PublicExponent(vec![1, 0, 1]),
-            Attribute::Id(id.to_vec()),
-        ],
-        vec![
-            Attribute::Token(true),
-            Attribute::Sign(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Id(id.to_vec()),
-        ],
-    )
+    let public = vec![
+        Attribute::ModulusBits(2048.into()),
+        Attribute::PublicExponent(vec![1, 0, 1]),
+    ];
+    pair_templates(id, public, Vec::new())
 }
 
 fn public_key(s: &Session, public: ObjectHandle) -> PublicKey {
