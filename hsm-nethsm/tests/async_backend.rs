@@ -15,7 +15,7 @@ use hsm_core::secret::SecretString;
 use hsm_core::{AsyncHsm, AsyncSigner as _, ErrorKind, KeyStore as _, OpenOptions, SignAlgorithm};
 use hsm_nethsm::AsyncNetHsm;
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
-use support::{assert_authentication_failed, p256_key_async, service_runtime, sim_client};
+use support::{authentication_failure, p256_key_async, service_runtime, sim_client};
 
 const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
 
@@ -106,8 +106,7 @@ fn health_is_ok_only_for_an_operational_device_and_accepted_credentials() {
         OpenOptions::new().credential(SecretString::from("not the passphrase")),
     )
     .unwrap();
-    let e = runtime.block_on(wrong.health()).unwrap_err();
-    assert_authentication_failed(&e);
+    let _ = authentication_failure(runtime.block_on(wrong.health()));
 }
 
 #[test]

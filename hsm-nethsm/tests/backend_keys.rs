@@ -160,6 +160,16 @@ fn list_keys_fetches_key_details_concurrently_in_the_devices_order() {
     assert_eq!(sim.requests() - before, 1);
 }
 
+/// A backend of the scripted server's operator that sends every request once.
+fn scripted_backend(server: &ScriptedServer) -> NetHsm {
+    let client = server
+        .client_builder("operator", "operatorpassphrase")
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    NetHsm::new(client).unwrap()
+}
+
 /// A P-256 key's `GET /keys/{id}` answer (a fixed key), for the scripted server.
 fn p256_key_json() -> &'static str {
     let secret = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
@@ -193,12 +203,7 @@ fn a_key_deleted_between_listing_and_fetching_is_left_out() {
         Step::Json(404, r#"{"message":"Key not found"}"#),
         Step::Json(200, key),
     ]);
-    let client = server
-        .client_builder("operator", "operatorpassphrase")
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
-    let hsm = NetHsm::new(client).unwrap();
+    let hsm = scripted_backend(&server);
     let listed: Vec<String> = hsm
         .list_keys()
         .unwrap()
@@ -309,12 +314,7 @@ fn a_device_signature_outside_the_curve_order_is_a_protocol_error() {
     let mut script = vec![Step::Json(200, key)];
     script.extend(answers.iter().map(|a| Step::Json(200, a)));
     server.script(script);
-    let client = server
-        .client_builder("operator", "operatorpassphrase")
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
-    let hsm = NetHsm::new(client).unwrap();
+    let hsm = scripted_backend(&server);
     let id = KeyId::name("k").unwrap();
     for (i, _) in hostile.iter().enumerate() {
         let e = hsm.sign(&id, SignAlgorithm::EcdsaSha256, b"m").unwrap_err();

@@ -31,6 +31,11 @@ fn policy() -> RetryPolicy {
     }
 }
 
+/// A backend over the two instances `a` and `b`, trusting both.
+fn backend_of(a: &Simulator, b: &Simulator) -> NetHsm {
+    backend(&[a.addr().port(), b.addr().port()], &[pin(a), pin(b)])
+}
+
 /// A backend over the given instances (operator signs, admin generates), trusting `pins`.
 fn backend(ports: &[u16], pins: &[[u8; 32]]) -> NetHsm {
     let mut tls = TlsOptions::default();
@@ -163,10 +168,7 @@ fn key(hsm: &NetHsm, name: &str) -> KeyId {
 #[test]
 fn killing_one_instance_fails_no_signature_and_it_is_used_again_after_it_returns() {
     let (_runtime, a, mut b) = cluster();
-    let hsm = Arc::new(backend(
-        &[a.addr().port(), b.addr().port()],
-        &[pin(&a), pin(&b)],
-    ));
+    let hsm = Arc::new(backend_of(&a, &b));
     let id = key(&hsm, "clusterkill");
     let load = Load::start(&hsm, &id, 8);
     assert!(wait_until(Duration::from_secs(10), || load.signed() > 200));
@@ -193,10 +195,7 @@ fn killing_one_instance_fails_no_signature_and_it_is_used_again_after_it_returns
 #[test]
 fn a_stalled_instance_costs_at_most_one_timeout_per_call() {
     let (_runtime, a, b) = cluster();
-    let hsm = Arc::new(backend(
-        &[a.addr().port(), b.addr().port()],
-        &[pin(&a), pin(&b)],
-    ));
+    let hsm = Arc::new(backend_of(&a, &b));
     let id = key(&hsm, "clusterstall");
     let load = Load::start(&hsm, &id, 6);
     assert!(wait_until(Duration::from_secs(10), || load.signed() > 100));
@@ -229,14 +228,12 @@ fn a_stalled_instance_costs_at_most_one_timeout_per_call() {
 #[test]
 fn the_timeout_bounds_a_whole_call_that_fails_over() {
     let (_runtime, a, b) = cluster();
-    let pins = [pin(&a), pin(&b)];
-    let ports = [a.addr().port(), b.addr().port()];
-    let id = key(&backend(&ports, &pins), "budget");
+    let id = key(&backend_of(&a, &b), "budget");
     a.set_stalled(true);
     let stalled_before = a.requests();
     for round in 0..3 {
         // A fresh handle each time: no instance is known to be down yet.
-        let hsm = backend(&ports, &pins);
+        let hsm = backend_of(&a, &b);
         let started = Instant::now();
         let signature = hsm.sign(&id, SignAlgorithm::EcdsaSha256, b"budget");
         let took = started.elapsed();
@@ -258,10 +255,8 @@ fn the_timeout_bounds_a_whole_call_that_fails_over() {
 #[test]
 fn a_call_to_a_stalled_cluster_times_out_within_its_budget() {
     let (_runtime, a, b) = cluster();
-    let pins = [pin(&a), pin(&b)];
-    let ports = [a.addr().port(), b.addr().port()];
-    let id = key(&backend(&ports, &pins), "allstalled");
-    let hsm = backend(&ports, &pins);
+    let id = key(&backend_of(&a, &b), "allstalled");
+    let hsm = backend_of(&a, &b);
     // Known to the handle, so the call below is the signature alone.
     let _ = hsm.public_key(&id).unwrap();
     a.set_stalled(true);

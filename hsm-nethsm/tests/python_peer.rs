@@ -25,6 +25,17 @@ use serde_json::Value;
 use support::{default_sim, sim_client, unprovisioned_sim};
 
 const UNLOCK: &str = "unlock-passphrase-1";
+/// Runs `command`, which must succeed (else its stderr is shown as `what` failing); its stdout.
+fn succeed(what: &str, command: &mut Command) -> Vec<u8> {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 const ADMIN: &str = "admin-passphrase-1";
 const OPERATOR: &str = "jj01";
 const OPERATOR_PASS: &str = "blab123456";
@@ -68,20 +79,16 @@ impl Peer {
     /// Runs a step of tests/python/peer.py; returns its JSON.
     fn py(&self, step: &str, args: &[&str]) -> Value {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/peer.py");
-        let out = Command::new(self.venv.join("bin/python"))
-            .arg(script)
-            .arg(&self.host)
-            .arg(&self.ca)
-            .arg(step)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "python {step} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = succeed(
+            &format!("python {step}"),
+            Command::new(self.venv.join("bin/python"))
+                .arg(script)
+                .arg(&self.host)
+                .arg(&self.ca)
+                .arg(step)
+                .args(args),
         );
-        serde_json::from_slice(&out.stdout).unwrap()
+        serde_json::from_slice(&out).unwrap()
     }
 
     /// Runs `nitropy nethsm ... ARGS` as the operator; returns stdout.
@@ -91,20 +98,16 @@ impl Peer {
 
     /// Runs `nitropy nethsm ... ARGS` as `user`; returns stdout.
     fn nitropy_as(&self, user: &str, pass: &str, args: &[&str]) -> String {
-        let out = Command::new(self.venv.join("bin/nitropy"))
-            .env("ALLOW_ROOT", "1")
-            .args(["nethsm", "--host", &self.host, "--ca-certs"])
-            .arg(&self.ca)
-            .args(["--username", user, "--password", pass])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "nitropy {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = succeed(
+            &format!("nitropy {args:?}"),
+            Command::new(self.venv.join("bin/nitropy"))
+                .env("ALLOW_ROOT", "1")
+                .args(["nethsm", "--host", &self.host, "--ca-certs"])
+                .arg(&self.ca)
+                .args(["--username", user, "--password", pass])
+                .args(args),
         );
-        String::from_utf8(out.stdout).unwrap()
+        String::from_utf8(out).unwrap()
     }
 }
 

@@ -10,7 +10,7 @@ use hsm_nethsm::NetHsm;
 use hsm_nethsm::client::model::{ProvisionRequest, SystemState};
 use hsm_nethsm::sim::OPERATOR_PASSPHRASE;
 use secrecy::SecretString;
-use support::{assert_authentication_failed, sim_client, sim_client_builder, unprovisioned_sim};
+use support::{authentication_failure, sim_client, sim_client_builder, unprovisioned_sim};
 
 fn sim_backend(query: &str) -> NetHsm {
     NetHsm::open(BackendUri::parse(&format!("nethsm+sim:{query}")).unwrap()).unwrap()
@@ -93,13 +93,11 @@ fn wrong_passphrase_is_refused_then_throttled_and_never_echoed() {
     let client = sim_client(sim, "operator", "not-the-passphrase");
     assert!(!format!("{client:?}").contains("not-the-passphrase"));
     let hsm2 = NetHsm::new(client.clone()).unwrap();
-    let first = hsm2.list_keys().unwrap_err();
-    assert_authentication_failed(&first);
+    let first = authentication_failure(hsm2.list_keys());
     // Within the device's one-second throttle: the client waits it out (the default policy),
     // and the passphrase is checked once more, and refused once more.
     let started = std::time::Instant::now();
-    let waited = hsm2.list_keys().unwrap_err();
-    assert_authentication_failed(&waited);
+    let waited = authentication_failure(hsm2.list_keys());
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
     // Without retries the 429 itself comes back.
     let no_retry = sim_client_builder(sim, "operator", "not-the-passphrase")

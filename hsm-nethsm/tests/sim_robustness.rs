@@ -8,12 +8,12 @@ mod support;
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
-use hsm_nethsm::client::model::{KeyMechanism, KeyType, SystemState};
+use hsm_nethsm::client::model::SystemState;
 use hsm_nethsm::client::operations::OPERATIONS;
 use hsm_nethsm::sim::Simulator;
 use serde_json::{Value, json};
 use support::{
-    ADMIN, OPERATOR, RawApi, admin_and_operator, default_sim, key_request, unprovisioned_sim,
+    ADMIN, OPERATOR, RawApi, admin_and_operator, default_sim, generate_p256_keys, unprovisioned_sim,
 };
 
 /// What came back: the status, the `Allow` header, the body.
@@ -154,14 +154,7 @@ fn device(runtime: &tokio::runtime::Runtime, state: SystemState) -> Simulator {
     if state != SystemState::Unprovisioned {
         let (admin, _) = admin_and_operator(&sim);
         runtime.block_on(async {
-            admin
-                .generate_key(&key_request(
-                    "k",
-                    KeyType::EcP256,
-                    &[KeyMechanism::EcdsaSignature],
-                ))
-                .await
-                .unwrap();
+            generate_p256_keys(&admin, ["k".to_owned()]).await;
             if state == SystemState::Locked {
                 admin.lock().await.unwrap();
             }
@@ -369,14 +362,7 @@ fn allow_names_exactly_the_methods_of_each_path() {
     // The prefix listing did not delete the key `k*` names, nor any other.
     let (admin, _) = admin_and_operator(&sim);
     runtime.block_on(async {
-        admin
-            .generate_key(&key_request(
-                "k1",
-                KeyType::EcP256,
-                &[KeyMechanism::EcdsaSignature],
-            ))
-            .await
-            .unwrap();
+        generate_p256_keys(&admin, ["k1".to_owned()]).await;
         let answer = send(&raw, "DELETE", "/keys/k*", ADMIN, None).await.unwrap();
         assert_eq!(answer.status, 405);
         assert_eq!(answer.allow.as_deref(), Some("GET,HEAD"));

@@ -37,11 +37,8 @@ impl AsyncNetHsm {
             message: plaintext.to_vec(),
             iv: iv.map(<[u8]>::to_vec),
         };
-        let answer = self
-            .with_key(("encrypt", "nethsm.encrypt"), key, async |client, id| {
-                client.encrypt(id, &request).await
-            })
-            .await?;
+        let encrypt = async |client: &NetHsmClient, id: &str| client.encrypt(id, &request).await;
+        let answer = self.with_key("nethsm.encrypt", key, encrypt).await?;
         Ok(Sealed {
             ciphertext: answer.encrypted,
             iv: answer.iv,
@@ -66,23 +63,21 @@ impl AsyncNetHsm {
             encrypted: ciphertext.to_vec(),
             iv: iv.map(<[u8]>::to_vec),
         };
-        let answer = self
-            .with_key(("decrypt", "nethsm.decrypt"), key, async |client, id| {
-                client.decrypt(id, &request).await
-            })
-            .await?;
+        let decrypt = async |client: &NetHsmClient, id: &str| client.decrypt(id, &request).await;
+        let answer = self.with_key("nethsm.decrypt", key, decrypt).await?;
         Ok(Zeroizing::new(answer.decrypted.clone()))
     }
 
-    /// `call` with the client and `key`'s device id, traced as `name`; `operation` names a
-    /// bad key id.
+    /// `call` with the client and `key`'s device id, traced as `operation` without its
+    /// `nethsm.` prefix.
     async fn with_key<T>(
         &self,
-        (name, operation): (&'static str, &'static str),
+        operation: &'static str,
         key: &KeyId,
         call: impl AsyncFnOnce(&NetHsmClient, &str) -> Result<T>,
     ) -> Result<T> {
         let id = key_ids::to_device(key, operation)?;
+        let name = operation.trim_start_matches("nethsm.");
         traced(name, Some(key), None, call(self.client(), &id)).await
     }
 }

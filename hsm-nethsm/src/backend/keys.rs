@@ -49,13 +49,8 @@ impl AsyncNetHsm {
     /// # Errors
     /// As [`hsm_core::KeyStore::generate_key`].
     pub async fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
-        traced(
-            "generate_key",
-            Some(&template.id),
-            None,
-            self.generate_key_untraced(template),
-        )
-        .await
+        let call = self.generate_key_untraced(template);
+        traced("generate_key", Some(&template.id), None, call).await
     }
 
     async fn generate_key_untraced(&self, template: &KeyTemplate) -> Result<KeyInfo> {
@@ -96,13 +91,8 @@ impl AsyncNetHsm {
     /// # Errors
     /// As [`hsm_core::KeyStore::import_key`].
     pub async fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
-        traced(
-            "import_key",
-            Some(&request.id),
-            None,
-            self.import_key_untraced(request),
-        )
-        .await
+        let call = self.import_key_untraced(request);
+        traced("import_key", Some(&request.id), None, call).await
     }
 
     async fn import_key_untraced(&self, request: &ImportRequest) -> Result<KeyInfo> {

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::client::NetHsmClient;
+use crate::protocol::ids;
 use crate::transport::http::Request;
 
 impl NetHsmClient {
@@ -75,5 +76,19 @@ impl NetHsmClient {
         let request = Request::new(operation, Method::PUT, segments)
             .body("application/x-pem-file", pem.as_bytes().to_vec());
         self.transport.no_answer(request).await
+    }
+
+    /// `method` on the tag `tag` of what `owner` names (`/keys/{id}/restrictions`,
+    /// `/users/{id}`), the tag checked first.
+    pub(crate) async fn send_tag(
+        &self,
+        operation: &'static str,
+        method: Method,
+        owner: &[&str],
+        tag: &str,
+    ) -> Result<()> {
+        ids::check(operation, "tag", tag)?;
+        let segments: Vec<&str> = owner.iter().copied().chain(["tags", tag]).collect();
+        self.send(operation, method, &segments).await
     }
 }

@@ -43,14 +43,10 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput`.
     pub async fn update_cluster_member(&self, id: &str, request: &ClusterAddRequest) -> Result<()> {
-        ids::check("nethsm.update_cluster_member", "member id", id)?;
-        self.send_json(
-            "nethsm.update_cluster_member",
-            Method::PUT,
-            &["cluster", "members", id],
-            request,
-        )
-        .await
+        const OP: &str = "nethsm.update_cluster_member";
+        ids::check(OP, "member id", id)?;
+        self.send_json(OP, Method::PUT, &["cluster", "members", id], request)
+            .await
     }
 
     /// `DELETE /cluster/members/{MemberID}` (v4).
@@ -58,13 +54,10 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`.
     pub async fn remove_cluster_member(&self, id: &str) -> Result<()> {
-        ids::check("nethsm.remove_cluster_member", "member id", id)?;
-        self.send(
-            "nethsm.remove_cluster_member",
-            Method::DELETE,
-            &["cluster", "members", id],
-        )
-        .await
+        const OP: &str = "nethsm.remove_cluster_member";
+        ids::check(OP, "member id", id)?;
+        self.send(OP, Method::DELETE, &["cluster", "members", id])
+            .await
     }
 
     /// `POST /cluster/members/{MemberID}/promote` (v5): a learner becomes a voting member.
@@ -72,13 +65,10 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput`.
     pub async fn promote_cluster_member(&self, id: &str) -> Result<()> {
-        ids::check("nethsm.promote_cluster_member", "member id", id)?;
-        self.send(
-            "nethsm.promote_cluster_member",
-            Method::POST,
-            &["cluster", "members", id, "promote"],
-        )
-        .await
+        const OP: &str = "nethsm.promote_cluster_member";
+        ids::check(OP, "member id", id)?;
+        self.send(OP, Method::POST, &["cluster", "members", id, "promote"])
+            .await
     }
 
     /// `POST /cluster/join` (v4): this device joins the cluster described by `request`.

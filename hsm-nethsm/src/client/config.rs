@@ -11,6 +11,20 @@ use crate::protocol::{
 };
 use crate::transport::http::Request;
 
+// The paths of the configuration resources (most are read and written at the same place).
+const UNLOCK_PASSPHRASE: &[&str] = &["config", "unlock-passphrase"];
+const BACKUP_PASSPHRASE: &[&str] = &["config", "backup-passphrase"];
+const UNATTENDED_BOOT: &[&str] = &["config", "unattended-boot"];
+const TIME: &[&str] = &["config", "time"];
+const LOGGING: &[&str] = &["config", "logging"];
+const TLS_PUBLIC: &[&str] = &["config", "tls", "public.pem"];
+const TLS_CERT: &[&str] = &["config", "tls", "cert.pem"];
+const TLS_CSR: &[&str] = &["config", "tls", "csr.pem"];
+const TLS_GENERATE: &[&str] = &["config", "tls", "generate"];
+const CLUSTER_CA: &[&str] = &["config", "tls", "cluster-ca.pem"];
+const NETWORK: &[&str] = &["config", "network"];
+const NTP: &[&str] = &["config", "ntp"];
+
 impl NetHsmClient {
     /// `PUT /config/unlock-passphrase`.
     ///
@@ -20,7 +34,7 @@ impl NetHsmClient {
         self.send_json(
             "nethsm.change_unlock_passphrase",
             Method::PUT,
-            &["config", "unlock-passphrase"],
+            UNLOCK_PASSPHRASE,
             change,
         )
         .await
@@ -34,7 +48,7 @@ impl NetHsmClient {
         self.send_json(
             "nethsm.change_backup_passphrase",
             Method::PUT,
-            &["config", "backup-passphrase"],
+            BACKUP_PASSPHRASE,
             change,
         )
         .await
@@ -45,7 +59,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn unattended_boot(&self) -> Result<UnattendedBootConfig> {
-        self.get_json("nethsm.unattended_boot", &["config", "unattended-boot"])
+        self.get_json("nethsm.unattended_boot", UNATTENDED_BOOT)
             .await
     }
 
@@ -57,7 +71,7 @@ impl NetHsmClient {
         self.send_json(
             "nethsm.set_unattended_boot",
             Method::PUT,
-            &["config", "unattended-boot"],
+            UNATTENDED_BOOT,
             &config,
         )
         .await
@@ -68,7 +82,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn time(&self) -> Result<TimeConfig> {
-        self.get_json("nethsm.time", &["config", "time"]).await
+        self.get_json("nethsm.time", TIME).await
     }
 
     /// `PUT /config/time`.
@@ -76,7 +90,7 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` for a malformed time.
     pub async fn set_time(&self, time: &TimeConfig) -> Result<()> {
-        self.send_json("nethsm.set_time", Method::PUT, &["config", "time"], time)
+        self.send_json("nethsm.set_time", Method::PUT, TIME, time)
             .await
     }
 
@@ -85,8 +99,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn logging(&self) -> Result<LoggingConfig> {
-        self.get_json("nethsm.logging", &["config", "logging"])
-            .await
+        self.get_json("nethsm.logging", LOGGING).await
     }
 
     /// `PUT /config/logging`.
@@ -94,13 +107,8 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput`.
     pub async fn set_logging(&self, config: &LoggingConfig) -> Result<()> {
-        self.send_json(
-            "nethsm.set_logging",
-            Method::PUT,
-            &["config", "logging"],
-            config,
-        )
-        .await
+        self.send_json("nethsm.set_logging", Method::PUT, LOGGING, config)
+            .await
     }
 
     /// `GET /config/tls/public.pem`: the TLS key's public key.
@@ -108,8 +116,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn tls_public_key_pem(&self) -> Result<String> {
-        self.get_text("nethsm.tls_public_key", &["config", "tls", "public.pem"])
-            .await
+        self.get_text("nethsm.tls_public_key", TLS_PUBLIC).await
     }
 
     /// `GET /config/tls/cert.pem`: the TLS certificate.
@@ -117,8 +124,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn tls_certificate_pem(&self) -> Result<String> {
-        self.get_text("nethsm.tls_certificate", &["config", "tls", "cert.pem"])
-            .await
+        self.get_text("nethsm.tls_certificate", TLS_CERT).await
     }
 
     /// `PUT /config/tls/cert.pem`: installs a TLS certificate for the current TLS key.
@@ -126,12 +132,8 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` when it does not match the key.
     pub async fn set_tls_certificate_pem(&self, pem: &str) -> Result<()> {
-        self.put_pem(
-            "nethsm.set_tls_certificate",
-            &["config", "tls", "cert.pem"],
-            pem,
-        )
-        .await
+        self.put_pem("nethsm.set_tls_certificate", TLS_CERT, pem)
+            .await
     }
 
     /// `POST /config/tls/csr.pem`: a CSR for the TLS key.
@@ -139,8 +141,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn tls_csr_pem(&self, subject: &DistinguishedName) -> Result<String> {
-        let segments = ["config", "tls", "csr.pem"];
-        let request = Request::new("nethsm.tls_csr", Method::POST, &segments).json(subject)?;
+        let request = Request::new("nethsm.tls_csr", Method::POST, TLS_CSR).json(subject)?;
         self.transport.text(request).await
     }
 
@@ -152,7 +153,7 @@ impl NetHsmClient {
         self.send_json(
             "nethsm.generate_tls_key",
             Method::POST,
-            &["config", "tls", "generate"],
+            TLS_GENERATE,
             request,
         )
         .await
@@ -163,8 +164,7 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` when none was ever set.
     pub async fn cluster_ca_pem(&self) -> Result<String> {
-        self.get_text("nethsm.cluster_ca", &["config", "tls", "cluster-ca.pem"])
-            .await
+        self.get_text("nethsm.cluster_ca", CLUSTER_CA).await
     }
 
     /// `PUT /config/tls/cluster-ca.pem` (v4): sets the CA of cluster peer traffic; the
@@ -174,12 +174,7 @@ impl NetHsmClient {
     /// `InvalidInput` for a malformed CA, `InvalidState` (412) when the TLS certificate is not
     /// signed by it.
     pub async fn set_cluster_ca_pem(&self, pem: &str) -> Result<()> {
-        self.put_pem(
-            "nethsm.set_cluster_ca",
-            &["config", "tls", "cluster-ca.pem"],
-            pem,
-        )
-        .await
+        self.put_pem("nethsm.set_cluster_ca", CLUSTER_CA, pem).await
     }
 
     /// `GET /config/network`.
@@ -187,8 +182,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn network(&self) -> Result<NetworkConfig> {
-        self.get_json("nethsm.network", &["config", "network"])
-            .await
+        self.get_json("nethsm.network", NETWORK).await
     }
 
     /// `PUT /config/network`.
@@ -196,13 +190,8 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` for a malformed address.
     pub async fn set_network(&self, config: &NetworkConfig) -> Result<()> {
-        self.send_json(
-            "nethsm.set_network",
-            Method::PUT,
-            &["config", "network"],
-            config,
-        )
-        .await
+        self.send_json("nethsm.set_network", Method::PUT, NETWORK, config)
+            .await
     }
 
     /// `GET /config/ntp` (v5).
@@ -210,7 +199,7 @@ impl NetHsmClient {
     /// # Errors
     /// `PermissionDenied`.
     pub async fn ntp(&self) -> Result<NtpConfig> {
-        self.get_json("nethsm.ntp", &["config", "ntp"]).await
+        self.get_json("nethsm.ntp", NTP).await
     }
 
     /// `PUT /config/ntp` (v5); an empty config turns NTP off.
@@ -218,7 +207,7 @@ impl NetHsmClient {
     /// # Errors
     /// `InvalidInput` for a malformed address or name.
     pub async fn set_ntp(&self, config: &NtpConfig) -> Result<()> {
-        self.send_json("nethsm.set_ntp", Method::PUT, &["config", "ntp"], config)
+        self.send_json("nethsm.set_ntp", Method::PUT, NTP, config)
             .await
     }
 }

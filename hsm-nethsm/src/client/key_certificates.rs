@@ -3,7 +3,7 @@
 use hsm_core::Result;
 use reqwest::Method;
 
-use crate::client::NetHsmClient;
+use crate::client::{NetHsmClient, settle_unknown_outcome};
 use crate::protocol::DistinguishedName;
 use crate::protocol::ids;
 use crate::transport::http::Request;
@@ -28,9 +28,10 @@ impl NetHsmClient {
     /// `NotFound` (404) when the key or its certificate is missing: the device answers the same
     /// for both ([`Self::get_key`] tells them apart).
     pub async fn key_certificate(&self, id: &str) -> Result<Vec<u8>> {
-        ids::check("nethsm.key_certificate", "key id", id)?;
+        const OP: &str = "nethsm.key_certificate";
+        ids::check(OP, "key id", id)?;
         let segments = ["keys", id, "cert"];
-        let request = Request::new("nethsm.key_certificate", Method::GET, &segments);
+        let request = Request::new(OP, Method::GET, &segments);
         self.transport.send_request(&request).await
     }
 
@@ -55,18 +56,16 @@ impl NetHsmClient {
             operation = OP,
             "outcome unknown: reading the certificate back"
         );
-        match self.key_certificate(id).await {
-            Ok(stored) if stored == certificate => Ok(()),
-            Ok(_) => Err(failure
-                .error
-                .with_message("outcome unknown, and the key holds another certificate")),
-            Err(e) if e.is_not_found() => Err(failure
-                .error
-                .with_message("outcome unknown; the key has no certificate, so none was stored")),
-            Err(_) => Err(failure
-                .error
-                .with_message("outcome unknown, and the certificate could not be read back")),
-        }
+        let stored = self.key_certificate(id).await;
+        settle_unknown_outcome(
+            failure.error,
+            stored.map(|stored| stored == certificate),
+            [
+                "outcome unknown, and the key holds another certificate",
+                "outcome unknown; the key has no certificate, so none was stored",
+                "outcome unknown, and the certificate could not be read back",
+            ],
+        )
     }
 
     /// `DELETE /keys/{KeyID}/cert`.
@@ -74,12 +73,8 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`.
     pub async fn delete_key_certificate(&self, id: &str) -> Result<()> {
-        ids::check("nethsm.delete_key_certificate", "key id", id)?;
-        self.send(
-            "nethsm.delete_key_certificate",
-            Method::DELETE,
-            &["keys", id, "cert"],
-        )
-        .await
+        const OP: &str = "nethsm.delete_key_certificate";
+        ids::check(OP, "key id", id)?;
+        self.send(OP, Method::DELETE, &["keys", id, "cert"]).await
     }
 }

@@ -4,7 +4,7 @@ use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
 use reqwest::Method;
 use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::client::NetHsmClient;
+use crate::client::{NetHsmClient, settle_unknown_outcome};
 use crate::protocol::ids;
 use crate::protocol::multipart::{self, Part};
 use crate::protocol::{
@@ -40,8 +40,9 @@ impl NetHsmClient {
     /// # Errors
     /// Transport, authentication and device errors.
     pub async fn list_keys_filtered(&self, filter: &KeyFilter<'_>) -> Result<Vec<KeyItem>> {
+        const OP: &str = "nethsm.list_keys";
         if let Some(prefix) = filter.prefix.filter(|p| !p.is_empty()) {
-            ids::check("nethsm.list_keys", "key id prefix", prefix)?;
+            ids::check(OP, "key id prefix", prefix)?;
         }
         let mut query = Vec::new();
         if let Some(tag) = filter.tag {
@@ -58,7 +59,7 @@ impl NetHsmClient {
             }
             None => vec!["keys"],
         };
-        let request = Request::new("nethsm.list_keys", Method::GET, &segments).query(&query);
+        let request = Request::new(OP, Method::GET, &segments).query(&query);
         self.transport.json_request(&request).await
     }
 
@@ -182,18 +183,16 @@ impl NetHsmClient {
             operation,
             "outcome unknown: checking whether the key exists"
         );
-        match self.get_key(id).await {
-            Ok(key) if key_type.is_none_or(|t| key.key_type == t) => Ok(()),
-            Ok(_) => Err(failure
-                .error
-                .with_message("outcome unknown, and a key of this id but another type exists")),
-            Err(e) if e.is_not_found() => Err(failure
-                .error
-                .with_message("outcome unknown; the key does not exist, so it was not created")),
-            Err(_) => Err(failure
-                .error
-                .with_message("outcome unknown, and the key's existence could not be checked")),
-        }
+        let found = self.get_key(id).await;
+        settle_unknown_outcome(
+            failure.error,
+            found.map(|key| key_type.is_none_or(|t| key.key_type == t)),
+            [
+                "outcome unknown, and a key of this id but another type exists",
+                "outcome unknown; the key does not exist, so it was not created",
+                "outcome unknown, and the key's existence could not be checked",
+            ],
+        )
     }
 
     /// `GET /keys/{KeyID}`: type, mechanisms and public part.
@@ -201,8 +200,9 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404) for an unknown key.
     pub async fn get_key(&self, id: &str) -> Result<PublicKeyData> {
-        ids::check("nethsm.get_key", "key id", id)?;
-        self.get_json("nethsm.get_key", &["keys", id]).await
+        const OP: &str = "nethsm.get_key";
+        ids::check(OP, "key id", id)?;
+        self.get_json(OP, &["keys", id]).await
     }
 
     /// `DELETE /keys/{KeyID}`.
@@ -210,9 +210,9 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404) for an unknown key.
     pub async fn delete_key(&self, id: &str) -> Result<()> {
-        ids::check("nethsm.delete_key", "key id", id)?;
-        self.send("nethsm.delete_key", Method::DELETE, &["keys", id])
-            .await
+        const OP: &str = "nethsm.delete_key";
+        ids::check(OP, "key id", id)?;
+        self.send(OP, Method::DELETE, &["keys", id]).await
     }
 
     /// `GET /keys/{KeyID}/public.pem`: the SPKI PEM.
@@ -220,9 +220,9 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404) for an unknown key.
     pub async fn public_key_pem(&self, id: &str) -> Result<String> {
-        ids::check("nethsm.public_key_pem", "key id", id)?;
-        self.get_text("nethsm.public_key_pem", &["keys", id, "public.pem"])
-            .await
+        const OP: &str = "nethsm.public_key_pem";
+        ids::check(OP, "key id", id)?;
+        self.get_text(OP, &["keys", id, "public.pem"]).await
     }
 
     /// `POST /keys/{KeyID}/move`: renames a key; returns the new id.
@@ -230,13 +230,13 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `AlreadyExists` (409) for a taken id.
     pub async fn move_key(&self, id: &str, new_id: &str) -> Result<KeyItem> {
-        ids::check("nethsm.move_key", "key id", id)?;
-        ids::check("nethsm.move_key", "key id", new_id)?;
+        const OP: &str = "nethsm.move_key";
+        ids::check(OP, "key id", id)?;
+        ids::check(OP, "key id", new_id)?;
         let body = MoveKeyRequest {
             new_id: new_id.to_owned(),
         };
-        self.post_for_json("nethsm.move_key", &["keys", id, "move"], &body)
-            .await
+        self.post_for_json(OP, &["keys", id, "move"], &body).await
     }
 
     /// `PUT /keys/{KeyID}/label` (v5).
@@ -244,17 +244,13 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput`.
     pub async fn set_key_label(&self, id: &str, label: &str) -> Result<()> {
-        ids::check("nethsm.set_key_label", "key id", id)?;
+        const OP: &str = "nethsm.set_key_label";
+        ids::check(OP, "key id", id)?;
         let body = KeySetLabel {
             label: label.to_owned(),
         };
-        self.send_json(
-            "nethsm.set_key_label",
-            Method::PUT,
-            &["keys", id, "label"],
-            &body,
-        )
-        .await
+        self.send_json(OP, Method::PUT, &["keys", id, "label"], &body)
+            .await
     }
 
     /// `DELETE /keys/{KeyID}/label` (v5).
@@ -262,13 +258,9 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`.
     pub async fn delete_key_label(&self, id: &str) -> Result<()> {
-        ids::check("nethsm.delete_key_label", "key id", id)?;
-        self.send(
-            "nethsm.delete_key_label",
-            Method::DELETE,
-            &["keys", id, "label"],
-        )
-        .await
+        const OP: &str = "nethsm.delete_key_label";
+        ids::check(OP, "key id", id)?;
+        self.send(OP, Method::DELETE, &["keys", id, "label"]).await
     }
 
     /// `PUT /keys/{KeyID}/restrictions/tags/{Tag}`: only operators with the tag may use the key.
@@ -276,14 +268,10 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `InvalidInput` for a bad tag.
     pub async fn add_key_tag(&self, id: &str, tag: &str) -> Result<()> {
-        ids::check("nethsm.add_key_tag", "key id", id)?;
-        ids::check("nethsm.add_key_tag", "tag", tag)?;
-        self.send(
-            "nethsm.add_key_tag",
-            Method::PUT,
-            &["keys", id, "restrictions", "tags", tag],
-        )
-        .await
+        const OP: &str = "nethsm.add_key_tag";
+        ids::check(OP, "key id", id)?;
+        self.send_tag(OP, Method::PUT, &["keys", id, "restrictions"], tag)
+            .await
     }
 
     /// `DELETE /keys/{KeyID}/restrictions/tags/{Tag}`.
@@ -291,13 +279,9 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`.
     pub async fn remove_key_tag(&self, id: &str, tag: &str) -> Result<()> {
-        ids::check("nethsm.remove_key_tag", "key id", id)?;
-        ids::check("nethsm.remove_key_tag", "tag", tag)?;
-        self.send(
-            "nethsm.remove_key_tag",
-            Method::DELETE,
-            &["keys", id, "restrictions", "tags", tag],
-        )
-        .await
+        const OP: &str = "nethsm.remove_key_tag";
+        ids::check(OP, "key id", id)?;
+        self.send_tag(OP, Method::DELETE, &["keys", id, "restrictions"], tag)
+            .await
     }
 }

@@ -236,3 +236,20 @@ impl NetHsmClientBuilder {
         })
     }
 }
+
+/// Settles a creating request whose outcome is unknown (it is never sent twice) from what
+/// reading the resource back `found`: `Ok(true)` when it is there as sent, so the request was
+/// carried out; otherwise `error` with the first message (something else is there), the second
+/// (nothing is there: 404, so it was not carried out) or the third (it could not be read).
+fn settle_unknown_outcome(
+    error: hsm_core::Error,
+    found: Result<bool>,
+    [other, none, unreadable]: [&'static str; 3],
+) -> Result<()> {
+    match found {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(error.with_message(other)),
+        Err(e) if e.is_not_found() => Err(error.with_message(none)),
+        Err(_) => Err(error.with_message(unreadable)),
+    }
+}

@@ -24,9 +24,9 @@ impl NetHsmClient {
     /// # Errors
     /// `AlreadyExists`, `PermissionDenied`, `InvalidInput`.
     pub async fn add_namespace(&self, id: &str) -> Result<()> {
-        ids::check("nethsm.add_namespace", "namespace", id)?;
-        self.send("nethsm.add_namespace", Method::PUT, &["namespaces", id])
-            .await
+        const OP: &str = "nethsm.add_namespace";
+        ids::check(OP, "namespace", id)?;
+        self.send(OP, Method::PUT, &["namespaces", id]).await
     }
 
     /// `DELETE /namespaces/{NamespaceID}` (v2): deletes its keys too.
@@ -34,12 +34,8 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`.
     pub async fn delete_namespace(&self, id: &str) -> Result<()> {
-        ids::check("nethsm.delete_namespace", "namespace", id)?;
-        self.send(
-            "nethsm.delete_namespace",
-            Method::DELETE,
-            &["namespaces", id],
-        )
-        .await
+        const OP: &str = "nethsm.delete_namespace";
+        ids::check(OP, "namespace", id)?;
+        self.send(OP, Method::DELETE, &["namespaces", id]).await
     }
 }

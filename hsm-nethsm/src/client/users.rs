@@ -14,9 +14,9 @@ impl NetHsmClient {
     /// # Errors
     /// `AlreadyExists` (409), `PermissionDenied` (403), `InvalidInput` (400).
     pub async fn add_user(&self, id: &str, user: &UserPostData) -> Result<()> {
-        ids::check_user("nethsm.add_user", id)?;
-        self.send_json("nethsm.add_user", Method::PUT, &["users", id], user)
-            .await
+        const OP: &str = "nethsm.add_user";
+        ids::check_user(OP, id)?;
+        self.send_json(OP, Method::PUT, &["users", id], user).await
     }
 
     /// `POST /users` or, with a namespace, `POST /users/{ns~}`: a user whose id the device
@@ -29,17 +29,16 @@ impl NetHsmClient {
         namespace: Option<&str>,
         user: &UserPostData,
     ) -> Result<String> {
+        const OP: &str = "nethsm.create_user";
         if let Some(ns) = namespace {
-            ids::check("nethsm.create_user", "namespace", ns)?;
+            ids::check(OP, "namespace", ns)?;
         }
         let prefix = namespace.map(|ns| format!("{ns}~"));
         let segments: Vec<&str> = match &prefix {
             Some(p) => vec!["users", p.as_str()],
             None => vec!["users"],
         };
-        let created: KeyItem = self
-            .post_for_json("nethsm.create_user", &segments, user)
-            .await?;
+        let created: KeyItem = self.post_for_json(OP, &segments, user).await?;
         Ok(created.id)
     }
 
@@ -57,8 +56,9 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404), `PermissionDenied` (403).
     pub async fn get_user(&self, id: &str) -> Result<UserData> {
-        ids::check_user("nethsm.get_user", id)?;
-        self.get_json("nethsm.get_user", &["users", id]).await
+        const OP: &str = "nethsm.get_user";
+        ids::check_user(OP, id)?;
+        self.get_json(OP, &["users", id]).await
     }
 
     /// `DELETE /users/{UserID}` (Administrator).
@@ -66,9 +66,9 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound` (404), `PermissionDenied` (403).
     pub async fn delete_user(&self, id: &str) -> Result<()> {
-        ids::check_user("nethsm.delete_user", id)?;
-        self.send("nethsm.delete_user", Method::DELETE, &["users", id])
-            .await
+        const OP: &str = "nethsm.delete_user";
+        ids::check_user(OP, id)?;
+        self.send(OP, Method::DELETE, &["users", id]).await
     }
 
     /// `POST /users/{UserID}/passphrase`: sets a user's passphrase (an Operator only its own).
@@ -76,11 +76,11 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`, `InvalidInput` (weak passphrase).
     pub async fn set_user_passphrase(&self, id: &str, passphrase: SecretString) -> Result<()> {
-        ids::check_user("nethsm.set_user_passphrase", id)?;
+        const OP: &str = "nethsm.set_user_passphrase";
+        ids::check_user(OP, id)?;
         let segments = ["users", id, "passphrase"];
         let body = PassphraseRequest { passphrase };
-        self.send_json("nethsm.set_user_passphrase", Method::POST, &segments, &body)
-            .await
+        self.send_json(OP, Method::POST, &segments, &body).await
     }
 
     /// `GET /users/{UserID}/tags`: an operator's tags.
@@ -88,9 +88,9 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`.
     pub async fn user_tags(&self, id: &str) -> Result<Vec<String>> {
-        ids::check_user("nethsm.user_tags", id)?;
-        self.get_json("nethsm.user_tags", &["users", id, "tags"])
-            .await
+        const OP: &str = "nethsm.user_tags";
+        ids::check_user(OP, id)?;
+        self.get_json(OP, &["users", id, "tags"]).await
     }
 
     /// `PUT /users/{UserID}/tags/{Tag}`.
@@ -98,14 +98,9 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`, `InvalidInput`.
     pub async fn add_user_tag(&self, id: &str, tag: &str) -> Result<()> {
-        ids::check_user("nethsm.add_user_tag", id)?;
-        ids::check("nethsm.add_user_tag", "tag", tag)?;
-        self.send(
-            "nethsm.add_user_tag",
-            Method::PUT,
-            &["users", id, "tags", tag],
-        )
-        .await
+        const OP: &str = "nethsm.add_user_tag";
+        ids::check_user(OP, id)?;
+        self.send_tag(OP, Method::PUT, &["users", id], tag).await
     }
 
     /// `DELETE /users/{UserID}/tags/{Tag}`.
@@ -113,13 +108,8 @@ impl NetHsmClient {
     /// # Errors
     /// `NotFound`, `PermissionDenied`.
     pub async fn remove_user_tag(&self, id: &str, tag: &str) -> Result<()> {
-        ids::check_user("nethsm.remove_user_tag", id)?;
-        ids::check("nethsm.remove_user_tag", "tag", tag)?;
-        self.send(
-            "nethsm.remove_user_tag",
-            Method::DELETE,
-            &["users", id, "tags", tag],
-        )
-        .await
+        const OP: &str = "nethsm.remove_user_tag";
+        ids::check_user(OP, id)?;
+        self.send_tag(OP, Method::DELETE, &["users", id], tag).await
     }
 }

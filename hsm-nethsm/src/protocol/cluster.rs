@@ -58,10 +58,4 @@ pub struct ClusterJoinRequest {
     pub backup_passphrase: SecretString,
 }
 
-impl std::fmt::Debug for ClusterJoinRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClusterJoinRequest")
-            .field("members", &self.members)
-            .finish_non_exhaustive()
-    }
-}
+debug_without_secrets!(ClusterJoinRequest { members });

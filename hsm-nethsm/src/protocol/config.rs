@@ -19,12 +19,7 @@ pub struct ChangePassphraseRequest {
     pub current_passphrase: SecretString,
 }
 
-impl std::fmt::Debug for ChangePassphraseRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChangePassphraseRequest")
-            .finish_non_exhaustive()
-    }
-}
+debug_without_secrets!(ChangePassphraseRequest {});
 
 /// `GET/PUT /config/time`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,20 @@
 //! types, mechanisms and sign modes. The client, the backend, the simulator and the fuzz
 //! targets share these.
 
+/// `Debug` for a body that holds secrets: the type name and only the named fields, then `..`
+/// (so no passphrase reaches a log or an error).
+macro_rules! debug_without_secrets {
+    ($type:ident { $($field:ident),* }) => {
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($type))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 mod cluster;
 mod config;
 mod health;

@@ -19,13 +19,7 @@ pub struct ProvisionRequest {
     pub system_time: String,
 }
 
-impl std::fmt::Debug for ProvisionRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProvisionRequest")
-            .field("system_time", &self.system_time)
-            .finish_non_exhaustive()
-    }
-}
+debug_without_secrets!(ProvisionRequest { system_time });
 
 /// A request body holding just a passphrase (`UnlockRequestData`, `UserPassphrasePostData`).
 #[derive(Serialize)]
@@ -36,8 +30,4 @@ pub struct PassphraseRequest {
     pub passphrase: SecretString,
 }
 
-impl std::fmt::Debug for PassphraseRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PassphraseRequest").finish_non_exhaustive()
-    }
-}
+debug_without_secrets!(PassphraseRequest {});

@@ -46,10 +46,4 @@ pub struct RestoreArguments {
     pub system_time: Option<String>,
 }
 
-impl std::fmt::Debug for RestoreArguments {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RestoreArguments")
-            .field("system_time", &self.system_time)
-            .finish_non_exhaustive()
-    }
-}
+debug_without_secrets!(RestoreArguments { system_time });

@@ -32,14 +32,7 @@ pub struct UserPostData {
     pub passphrase: SecretString,
 }
 
-impl std::fmt::Debug for UserPostData {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserPostData")
-            .field("real_name", &self.real_name)
-            .field("role", &self.role)
-            .finish_non_exhaustive()
-    }
-}
+debug_without_secrets!(UserPostData { real_name, role });
 
 /// `GET /users/{UserID}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -89,15 +89,15 @@ pub async fn p256_key_async(hsm: &(impl AsyncKeyStore + ?Sized), name: &str) -> 
     key
 }
 
-/// Asserts that `error` is an authentication failure (whatever the device said).
-pub fn assert_authentication_failed(error: &hsm_core::Error) {
-    assert!(
-        matches!(
-            error.kind(),
-            hsm_core::ErrorKind::AuthenticationFailed { .. }
-        ),
-        "{error}"
+/// The error of `result`, which must be an authentication failure (whatever the device said).
+pub fn authentication_failure<T: std::fmt::Debug>(result: hsm_core::Result<T>) -> hsm_core::Error {
+    let error = result.unwrap_err();
+    let failed = matches!(
+        error.kind(),
+        hsm_core::ErrorKind::AuthenticationFailed { .. }
     );
+    assert!(failed, "{error}");
+    error
 }
 
 /// A service's runtime: two workers, like `#[tokio::main]` on this machine.
