@@ -1,9 +1,5 @@
 //! Signature algorithms, and which algorithms fit which key specs.
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::error::{Error, Result};
 use crate::hash::HashAlgorithm;
 use crate::key_spec::{KeySpec, KeyType};
 
@@ -149,31 +145,7 @@ impl SignAlgorithm {
     }
 }
 
-impl fmt::Display for SignAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for SignAlgorithm {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|a| a.name()).collect();
-                Error::invalid_input(
-                    "parse signature algorithm",
-                    format!(
-                        "unknown algorithm {s:?}; expected one of {}",
-                        names.join(", ")
-                    ),
-                )
-            })
-    }
-}
+crate::named::display_and_parse_by_name!(SignAlgorithm, "parse signature algorithm", "algorithm");
 
 impl KeySpec {
     /// Whether `algorithm` fits a key of this spec.

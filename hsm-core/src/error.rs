@@ -210,6 +210,23 @@ struct Inner {
     source: Option<BoxError>,
 }
 
+/// `Error::invalid_input(operation, message)` and its siblings: an error of one kind with a
+/// message.
+macro_rules! shorthands {
+    ($($name:ident => $kind:ident),* $(,)?) => {$(
+        #[doc = concat!(
+            "Shorthand for an [`ErrorKind::", stringify!($kind), "`] error with a message."
+        )]
+        #[must_use]
+        pub fn $name(
+            operation: impl Into<Cow<'static, str>>,
+            message: impl Into<Cow<'static, str>>,
+        ) -> Self {
+            Self::new(ErrorKind::$kind, operation).with_message(message)
+        }
+    )*};
+}
+
 impl Error {
     /// A new error of `kind` raised by `operation` (e.g. `"nethsm.sign"`, `"C_SignInit"`,
     /// `"sc-hsm.verify_pin"`).
@@ -285,40 +302,11 @@ impl Error {
         }
     }
 
-    /// Shorthand for an [`ErrorKind::InvalidInput`] error with a message.
-    #[must_use]
-    pub fn invalid_input(
-        operation: impl Into<Cow<'static, str>>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
-        Self::new(ErrorKind::InvalidInput, operation).with_message(message)
-    }
-
-    /// Shorthand for an [`ErrorKind::Unsupported`] error with a message.
-    #[must_use]
-    pub fn unsupported(
-        operation: impl Into<Cow<'static, str>>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
-        Self::new(ErrorKind::Unsupported, operation).with_message(message)
-    }
-
-    /// Shorthand for an [`ErrorKind::Protocol`] error with a message.
-    #[must_use]
-    pub fn protocol(
-        operation: impl Into<Cow<'static, str>>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
-        Self::new(ErrorKind::Protocol, operation).with_message(message)
-    }
-
-    /// Shorthand for an [`ErrorKind::NotFound`] error with a message.
-    #[must_use]
-    pub fn not_found(
-        operation: impl Into<Cow<'static, str>>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
-        Self::new(ErrorKind::NotFound, operation).with_message(message)
+    shorthands! {
+        invalid_input => InvalidInput,
+        unsupported => Unsupported,
+        protocol => Protocol,
+        not_found => NotFound,
     }
 
     /// What went wrong.

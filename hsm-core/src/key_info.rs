@@ -36,13 +36,6 @@ impl KeyInfo {
         }
     }
 
-    /// Sets the label.
-    #[must_use]
-    pub fn with_label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
-        self
-    }
-
     /// Sets the allowed algorithms.
     #[must_use]
     pub fn with_algorithms(mut self, algorithms: Vec<SignAlgorithm>) -> Self {
@@ -82,13 +75,6 @@ impl KeyTemplate {
             label: None,
             algorithms: None,
         }
-    }
-
-    /// Sets the label.
-    #[must_use]
-    pub fn with_label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
-        self
     }
 
     /// Restricts the allowed algorithms.
@@ -132,11 +118,20 @@ impl ImportRequest {
             algorithms: None,
         }
     }
-
-    /// Sets the label.
-    #[must_use]
-    pub fn with_label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
-        self
-    }
 }
+
+/// `with_label`, the same builder on each type that carries a label.
+macro_rules! with_label {
+    ($($type:ty),*) => {$(
+        impl $type {
+            /// Sets the label.
+            #[must_use]
+            pub fn with_label(mut self, label: impl Into<String>) -> Self {
+                self.label = Some(label.into());
+                self
+            }
+        }
+    )*};
+}
+
+with_label!(KeyInfo, KeyTemplate, ImportRequest);

@@ -1,9 +1,7 @@
 //! Key specifications: key types, named curves and what to generate.
 
 use std::fmt;
-use std::str::FromStr;
 
-use crate::error::{Error, Result};
 use crate::hash::HashAlgorithm;
 
 /// The family of a key.
@@ -52,15 +50,11 @@ impl Curve {
         Self::BrainpoolP512r1,
     ];
 
-    /// The size of a field element and of each of r and s, in bytes.
+    /// The size of a field element and of each of r and s, in bytes: the group order's bits,
+    /// rounded up to bytes (for each of these curves, the field and the order have the same size).
     #[must_use]
     pub fn field_len(self) -> usize {
-        match self {
-            Self::P256 | Self::Secp256k1 | Self::BrainpoolP256r1 => 32,
-            Self::P384 | Self::BrainpoolP384r1 => 48,
-            Self::P521 => 66,
-            Self::BrainpoolP512r1 => 64,
-        }
+        self.order_bits().div_ceil(8)
     }
 
     /// The order `n` of the curve's base point, big-endian, exactly [`field_len`](Self::field_len)
@@ -271,31 +265,7 @@ impl KeySpec {
     }
 }
 
-impl fmt::Display for KeySpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for KeySpec {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
-                Error::invalid_input(
-                    "parse key spec",
-                    format!(
-                        "unknown key spec {s:?}; expected one of {}",
-                        names.join(", ")
-                    ),
-                )
-            })
-    }
-}
+crate::named::display_and_parse_by_name!(KeySpec, "parse key spec", "key spec");
 
 // Curve orders (SEC 2, FIPS 186-4, RFC 5639), big-endian and field-length.
 const ORDER_P256: [u8; 32] =

@@ -16,6 +16,7 @@ pub mod key_info;
 pub mod key_spec;
 #[cfg(feature = "mock")]
 pub mod mock;
+mod named;
 pub mod observe;
 pub mod options;
 pub mod private_key;

@@ -60,6 +60,18 @@ impl fmt::Debug for OpenOptions {
     }
 }
 
+/// Builder methods that set an option to the value given.
+macro_rules! setters {
+    ($($(#[doc = $doc:literal])* $option:ident: $type:ty;)*) => {$(
+        $(#[doc = $doc])*
+        #[must_use]
+        pub fn $option(mut self, $option: $type) -> Self {
+            self.$option = Some($option);
+            self
+        }
+    )*};
+}
+
 impl OpenOptions {
     /// No options: everything from the URI or the backend's defaults.
     #[must_use]
@@ -74,32 +86,15 @@ impl OpenOptions {
         self
     }
 
-    /// Sets the password or PIN.
-    #[must_use]
-    pub fn credential(mut self, credential: SecretString) -> Self {
-        self.credential = Some(credential);
-        self
-    }
-
-    /// Sets the time one call may take.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the time to connect.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the retries of idempotent calls.
-    #[must_use]
-    pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = Some(retries);
-        self
+    setters! {
+        /// Sets the password or PIN.
+        credential: SecretString;
+        /// Sets the time one call may take.
+        timeout: Duration;
+        /// Sets the time to connect.
+        connect_timeout: Duration;
+        /// Sets the retries of idempotent calls.
+        retries: u32;
     }
 
     /// Sets how many calls run at once (at least one).

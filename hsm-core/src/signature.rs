@@ -471,48 +471,32 @@ mod tests {
     fn strict_der_rejections() {
         let alg = SignAlgorithm::EcdsaSha256;
         let c = Curve::P256;
-        // Non-minimal integer (leading zero without need).
-        assert!(
-            Signature::ecdsa_from_der(
-                alg,
-                c,
-                &[0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01]
-            )
-            .is_err()
-        );
-        // Negative r.
-        assert!(
-            Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01])
-                .is_err()
-        );
-        // Trailing data.
-        assert!(
-            Signature::ecdsa_from_der(
-                alg,
-                c,
-                &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00]
-            )
-            .is_err()
-        );
-        // Wrong outer length.
-        assert!(
-            Signature::ecdsa_from_der(alg, c, &[0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01])
-                .is_err()
-        );
-        // Zero s.
-        assert!(
-            Signature::ecdsa_from_der(alg, c, &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00])
-                .is_err()
-        );
-        // Long-form length for a short value.
-        assert!(
-            Signature::ecdsa_from_der(
-                alg,
-                c,
-                &[0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]
-            )
-            .is_err()
-        );
+        let refused: [(&str, &[u8]); 6] = [
+            (
+                "non-minimal integer (leading zero without need)",
+                &[0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01],
+            ),
+            (
+                "negative r",
+                &[0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01],
+            ),
+            (
+                "trailing data",
+                &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00],
+            ),
+            (
+                "wrong outer length",
+                &[0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
+            ),
+            ("zero s", &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00]),
+            (
+                "long-form length for a short value",
+                &[0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
+            ),
+        ];
+        for (why, der) in refused {
+            assert!(Signature::ecdsa_from_der(alg, c, der).is_err(), "{why}");
+        }
         // r longer than the field.
         let mut long = vec![0x30, 0x26, 0x02, 0x21];
         long.extend_from_slice(&[0x11; 33]);

@@ -53,6 +53,13 @@ impl TraceCapture {
         self.lock().clone()
     }
 
+    /// Appends a line: `head`, then the fields `record` visits.
+    fn append(&self, head: std::fmt::Arguments<'_>, record: impl FnOnce(&mut dyn Visit)) {
+        let mut text = self.lock();
+        let _ = write!(text, "\n{head}");
+        record(&mut Fields(&mut text));
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, String> {
         self.text.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -81,14 +88,11 @@ impl Subscriber for TraceCapture {
     }
 
     fn new_span(&self, span: &Attributes<'_>) -> Id {
-        let mut text = self.lock();
-        let _ = write!(
-            text,
-            "\nspan {} {}",
-            span.metadata().level(),
-            span.metadata().name()
+        let metadata = span.metadata();
+        self.append(
+            format_args!("span {} {}", metadata.level(), metadata.name()),
+            |fields| span.record(fields),
         );
-        span.record(&mut Fields(&mut text));
         Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
@@ -99,14 +103,11 @@ impl Subscriber for TraceCapture {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut text = self.lock();
-        let _ = write!(
-            text,
-            "\n{} {}",
-            event.metadata().level(),
-            event.metadata().target()
+        let metadata = event.metadata();
+        self.append(
+            format_args!("{} {}", metadata.level(), metadata.target()),
+            |fields| event.record(fields),
         );
-        event.record(&mut Fields(&mut text));
     }
 
     fn enter(&self, _: &Id) {}
