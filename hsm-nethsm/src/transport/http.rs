@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 
 use hsm_core::{DeviceStatus, Error, ErrorKind, Result};
-use hsm_http::BasicAuth;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -216,7 +215,7 @@ impl Transport {
         let operation = request.operation;
         let credentials = request.credentials.or(self.credentials.as_ref());
         let auth = match (request.authenticate, credentials) {
-            (true, Some(c)) => Some(BasicAuth::new(c.user.clone(), c.passphrase.clone())),
+            (true, Some(c)) => Some(c.clone()),
             _ => None,
         };
         let mut call = hsm_http::Request::new(

@@ -6,49 +6,18 @@
 pub(crate) mod cluster;
 pub(crate) mod http;
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
 use url::Url;
 
 use self::cluster::Cluster;
 pub use self::cluster::RetryPolicy;
 pub use self::http::MAX_RESPONSE_BYTES;
 
-/// A user name and passphrase for HTTP Basic authentication.
-#[derive(Clone)]
-pub struct Credentials {
-    user: String,
-    passphrase: SecretString,
-}
-
-impl Credentials {
-    /// Credentials of `user` (e.g. `operator`, or `ns~operator` in a namespace).
-    #[must_use]
-    pub fn new(user: impl Into<String>, passphrase: SecretString) -> Self {
-        Self {
-            user: user.into(),
-            passphrase,
-        }
-    }
-
-    /// The user name.
-    #[must_use]
-    pub fn user(&self) -> &str {
-        &self.user
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .field("passphrase", &"[REDACTED]")
-            .finish()
-    }
-}
+/// A user name and passphrase for HTTP Basic authentication (`Credentials::new(user,
+/// passphrase)`; `Debug` shows the user only): hsm-http's, which every REST backend shares.
+pub use hsm_http::BasicAuth as Credentials;
 
 /// The instances a client talks to, as whom, and the time one call may take: what every
 /// request of one client (and of its clones) goes through.
