@@ -79,6 +79,24 @@ struct State {
     calls: u64,
 }
 
+impl State {
+    /// The key `key`, for `operation`.
+    fn entry(&self, operation: &'static str, key: &KeyId) -> Result<&Entry> {
+        self.keys.get(key).ok_or_else(|| not_found(operation, key))
+    }
+
+    /// The key `key`, to change, for `operation`.
+    fn entry_mut(&mut self, operation: &'static str, key: &KeyId) -> Result<&mut Entry> {
+        self.keys
+            .get_mut(key)
+            .ok_or_else(|| not_found(operation, key))
+    }
+}
+
+fn not_found(operation: &'static str, key: &KeyId) -> Error {
+    Error::not_found(operation, format!("no key {key}"))
+}
+
 /// An in-memory HSM for tests. Cheap to clone: clones share the keys.
 #[derive(Clone, Default)]
 pub struct MockHsm {
@@ -306,10 +324,6 @@ impl MockHsm {
         info
     }
 
-    fn not_found(operation: &'static str, key: &KeyId) -> Error {
-        Error::not_found(operation, format!("no key {key}"))
-    }
-
     fn insert(
         &self,
         operation: &'static str,
@@ -347,10 +361,7 @@ impl MockHsm {
     fn sign_request(&self, key: &KeyId, request: &SignRequest) -> Result<Signature> {
         let op = request.operation();
         let state = self.call(op)?;
-        let entry = state
-            .keys
-            .get(key)
-            .ok_or_else(|| Self::not_found(op, key))?;
+        let entry = state.entry(op, key)?;
         request.check_key(entry.spec)?;
         if !entry.algorithms.contains(&request.algorithm()) {
             return Err(Error::new(ErrorKind::PermissionDenied, op)
@@ -385,11 +396,7 @@ impl KeyStore for MockHsm {
     fn key_info(&self, key: &KeyId) -> Result<KeyInfo> {
         const OP: &str = "mock.key_info";
         let state = self.call(OP)?;
-        state
-            .keys
-            .get(key)
-            .map(|e| Self::info(key, e))
-            .ok_or_else(|| Self::not_found(OP, key))
+        state.entry(OP, key).map(|e| Self::info(key, e))
     }
 
     fn generate_key(&self, template: &KeyTemplate) -> Result<KeyInfo> {
@@ -434,50 +441,34 @@ impl KeyStore for MockHsm {
             .keys
             .remove(key)
             .map(drop)
-            .ok_or_else(|| Self::not_found(OP, key))
+            .ok_or_else(|| not_found(OP, key))
     }
 
     fn public_key(&self, key: &KeyId) -> Result<PublicKey> {
         const OP: &str = "mock.public_key";
         let state = self.call(OP)?;
-        state
-            .keys
-            .get(key)
-            .ok_or_else(|| Self::not_found(OP, key))?
-            .secret
-            .public_key()
+        state.entry(OP, key)?.secret.public_key()
     }
 
     fn certificate(&self, key: &KeyId) -> Result<Option<Vec<u8>>> {
         const OP: &str = "mock.certificate";
         let state = self.call(OP)?;
-        let entry = state
-            .keys
-            .get(key)
-            .ok_or_else(|| Self::not_found(OP, key))?;
-        Ok(entry.certificate.clone())
+        Ok(state.entry(OP, key)?.certificate.clone())
     }
 
     fn store_certificate(&self, key: &KeyId, der: &[u8]) -> Result<()> {
         const OP: &str = "mock.store_certificate";
         crate::certificate::check_certificate_der(der, OP)?;
         let mut state = self.call(OP)?;
-        let entry = state
-            .keys
-            .get_mut(key)
-            .ok_or_else(|| Self::not_found(OP, key))?;
-        entry.certificate = Some(der.to_vec());
+        state.entry_mut(OP, key)?.certificate = Some(der.to_vec());
         Ok(())
     }
 
     fn delete_certificate(&self, key: &KeyId) -> Result<()> {
         const OP: &str = "mock.delete_certificate";
         let mut state = self.call(OP)?;
-        let entry = state
-            .keys
-            .get_mut(key)
-            .ok_or_else(|| Self::not_found(OP, key))?;
-        entry
+        state
+            .entry_mut(OP, key)?
             .certificate
             .take()
             .map(drop)

@@ -35,3 +35,30 @@ macro_rules! display_and_parse_by_name {
     };
 }
 pub(crate) use display_and_parse_by_name;
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::{Debug, Display};
+    use std::str::FromStr;
+
+    use crate::{KeySpec, SignAlgorithm};
+
+    /// Every value's name parses back to it, in any case; `unknown` is refused.
+    fn names_round_trip<T>(all: &[T], unknown: &str)
+    where
+        T: Display + FromStr + PartialEq + Debug,
+    {
+        for value in all {
+            let name = value.to_string();
+            assert_eq!(name.parse::<T>().ok().as_ref(), Some(value));
+            assert_eq!(name.to_uppercase().parse::<T>().ok().as_ref(), Some(value));
+        }
+        assert!(unknown.parse::<T>().is_err());
+    }
+
+    #[test]
+    fn algorithm_and_key_spec_names_round_trip() {
+        names_round_trip(&SignAlgorithm::ALL, "ecdsa-md5");
+        names_round_trip(&KeySpec::ALL, "rsa1024");
+    }
+}

@@ -242,15 +242,26 @@ fn read_len(input: &[u8]) -> Result<(usize, &[u8])> {
     Ok((len, rest))
 }
 
+/// Reads a DER tag that must be `tag`, and the length after it; returns the length and the rest.
+/// `missing` and `wrong` are the errors for no input and for another tag.
+fn read_header<'a>(
+    input: &'a [u8],
+    tag: u8,
+    missing: &'static str,
+    wrong: &'static str,
+) -> Result<(usize, &'a [u8])> {
+    match input.split_first() {
+        None => Err(Error::invalid_input(OP, missing)),
+        Some((&found, rest)) if found == tag => read_len(rest),
+        Some(_) => Err(Error::invalid_input(OP, wrong)),
+    }
+}
+
 /// Reads one DER INTEGER that must be positive and minimally encoded; returns its magnitude
 /// without the sign byte, and the rest.
 fn read_positive_integer(input: &[u8]) -> Result<(&[u8], &[u8])> {
     let bad = |m: &'static str| Error::invalid_input(OP, m);
-    let (&tag, rest) = input.split_first().ok_or_else(|| bad("missing INTEGER"))?;
-    if tag != 0x02 {
-        return Err(bad("expected INTEGER"));
-    }
-    let (len, rest) = read_len(rest)?;
+    let (len, rest) = read_header(input, 0x02, "missing INTEGER", "expected INTEGER")?;
     let value = rest
         .get(..len)
         .ok_or_else(|| bad("INTEGER runs past the end"))?;
@@ -269,11 +280,7 @@ fn read_positive_integer(input: &[u8]) -> Result<(&[u8], &[u8])> {
 
 fn parse_ecdsa_der(der: &[u8]) -> Result<(&[u8], &[u8])> {
     let bad = |m: &'static str| Error::invalid_input(OP, m);
-    let (&tag, rest) = der.split_first().ok_or_else(|| bad("empty signature"))?;
-    if tag != 0x30 {
-        return Err(bad("expected SEQUENCE"));
-    }
-    let (len, rest) = read_len(rest)?;
+    let (len, rest) = read_header(der, 0x30, "empty signature", "expected SEQUENCE")?;
     if rest.len() != len {
         return Err(bad("SEQUENCE length does not match the signature"));
     }

@@ -36,35 +36,22 @@ fn assert_some_failure(defect: Defect, needle: &str) {
     );
 }
 
-#[test]
-fn a_store_signing_with_the_wrong_key_fails() {
-    assert_some_failure(Defect::WrongKeySigns, "sign verifies");
+/// One test per defect: the suite must report a failure that mentions the needle.
+macro_rules! defect_tests {
+    ($($test:ident: $defect:ident => $needle:literal;)*) => {$(
+        #[test]
+        fn $test() {
+            assert_some_failure(Defect::$defect, $needle);
+        }
+    )*};
 }
 
-#[test]
-fn a_store_accepting_empty_messages_fails() {
-    assert_some_failure(Defect::AcceptsEmpty, "empty message is invalid input");
-}
-
-#[test]
-fn a_store_making_the_wrong_curve_fails() {
-    assert_some_failure(Defect::WrongCurve, "p384: generate_key reports the spec");
-}
-
-#[test]
-fn a_store_overwriting_duplicates_fails() {
-    assert_some_failure(
-        Defect::OverwritesDuplicates,
-        "duplicate id is already exists",
-    );
-}
-
-#[test]
-fn a_store_declaring_too_much_fails() {
-    assert_some_failure(Defect::DeclaresTooMuch, "rsa2048");
-}
-
-#[test]
-fn a_store_with_the_wrong_not_found_kind_fails() {
-    assert_some_failure(Defect::WrongNotFoundKind, "unknown key: sign is not found");
+defect_tests! {
+    a_store_signing_with_the_wrong_key_fails: WrongKeySigns => "sign verifies";
+    a_store_accepting_empty_messages_fails: AcceptsEmpty => "empty message is invalid input";
+    a_store_making_the_wrong_curve_fails: WrongCurve => "p384: generate_key reports the spec";
+    a_store_overwriting_duplicates_fails: OverwritesDuplicates => "duplicate id is already exists";
+    a_store_declaring_too_much_fails: DeclaresTooMuch => "rsa2048";
+    a_store_with_the_wrong_not_found_kind_fails:
+        WrongNotFoundKind => "unknown key: sign is not found";
 }

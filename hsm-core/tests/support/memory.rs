@@ -58,6 +58,29 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
+    /// Stores a new key `id`; an existing one is refused unless `overwrite`.
+    fn insert(
+        &self,
+        operation: &'static str,
+        id: &KeyId,
+        label: Option<String>,
+        secret: Secret,
+        overwrite: bool,
+    ) -> Result<KeyInfo> {
+        let mut keys = self.keys.lock().unwrap();
+        if keys.contains_key(id) && !overwrite {
+            return Err(Error::new(ErrorKind::AlreadyExists, operation));
+        }
+        let entry = Entry {
+            spec: Self::spec_of(&secret),
+            label,
+            secret,
+        };
+        let info = Self::info(id, &entry);
+        keys.insert(id.clone(), entry);
+        Ok(info)
+    }
+
     pub fn new(defect: Defect) -> Self {
         Self {
             keys: Mutex::new(BTreeMap::new()),
@@ -230,18 +253,14 @@ impl KeyStore for MemoryStore {
             return Err(Error::unsupported("memory.generate", "spec"));
         }
         let secret = self.make(template.spec)?;
-        let mut keys = self.keys.lock().unwrap();
-        if keys.contains_key(&template.id) && self.defect != Defect::OverwritesDuplicates {
-            return Err(Error::new(ErrorKind::AlreadyExists, "memory.generate"));
-        }
-        let entry = Entry {
-            spec: Self::spec_of(&secret),
-            label: template.label.clone(),
+        let overwrite = self.defect == Defect::OverwritesDuplicates;
+        self.insert(
+            "memory.generate",
+            &template.id,
+            template.label.clone(),
             secret,
-        };
-        let info = Self::info(&template.id, &entry);
-        keys.insert(template.id.clone(), entry);
-        Ok(info)
+            overwrite,
+        )
     }
 
     fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
@@ -268,18 +287,13 @@ impl KeyStore for MemoryStore {
             }
             other => return Err(Error::unsupported("import", format!("{other:?}"))),
         };
-        let mut keys = self.keys.lock().unwrap();
-        if keys.contains_key(&request.id) {
-            return Err(Error::new(ErrorKind::AlreadyExists, "memory.import"));
-        }
-        let entry = Entry {
-            spec: Self::spec_of(&secret),
-            label: request.label.clone(),
+        self.insert(
+            "memory.import",
+            &request.id,
+            request.label.clone(),
             secret,
-        };
-        let info = Self::info(&request.id, &entry);
-        keys.insert(request.id.clone(), entry);
-        Ok(info)
+            false,
+        )
     }
 
     fn delete_key(&self, key: &KeyId) -> Result<()> {
