@@ -17,8 +17,8 @@ use hsm_testkit::scripted::{ScriptedServer, Step};
 use secrecy::SecretString;
 use support::ScriptedClient as _;
 use support::{
-    admin_and_operator, authentication_failure, default_sim, key_request, sim_client,
-    sim_client_builder,
+    admin_and_operator, authentication_failure, default_sim, key_request, rsa2048_request,
+    sim_client, sim_client_builder,
 };
 
 fn generate(id: &str, tags: Option<Vec<String>>) -> GenerateKeyRequest {
@@ -223,17 +223,13 @@ fn rsa_decryption_in_pkcs1_and_oaep_modes_with_real_cryptography() {
     let (admin, operator) = admin_and_operator(&sim);
     runtime.block_on(async {
         admin
-            .generate_key(&GenerateKeyRequest {
-                length: Some(2048),
-                ..key_request(
-                    "dec",
-                    KeyType::Rsa,
-                    &[
-                        KeyMechanism::RsaDecryptionPkcs1,
-                        KeyMechanism::RsaDecryptionOaepSha256,
-                    ],
-                )
-            })
+            .generate_key(&rsa2048_request(
+                "dec",
+                &[
+                    KeyMechanism::RsaDecryptionPkcs1,
+                    KeyMechanism::RsaDecryptionOaepSha256,
+                ],
+            ))
             .await
             .unwrap();
         let pem = operator.public_key_pem("dec").await.unwrap();

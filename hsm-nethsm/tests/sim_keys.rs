@@ -15,7 +15,7 @@ use hsm_nethsm::client::model::{
 };
 use hsm_nethsm::sim::ADMIN_PASSPHRASE;
 use secrecy::SecretString;
-use support::{admin_and_operator, default_sim, key_request, sim_client};
+use support::{admin_and_operator, default_sim, key_request, rsa2048_request, sim_client};
 
 fn ed25519(id: &str) -> GenerateKeyRequest {
     key_request(id, KeyType::Curve25519, &[KeyMechanism::EdDsaSignature])
@@ -431,21 +431,17 @@ fn rsa_raw_and_the_older_hashes_decrypt_and_sign_like_openssl() {
     let file = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     runtime.block_on(async {
         admin
-            .generate_key(&GenerateKeyRequest {
-                length: Some(2048),
-                ..key_request(
-                    "rsa-old",
-                    KeyType::Rsa,
-                    &[
-                        KeyMechanism::RsaDecryptionRaw,
-                        KeyMechanism::RsaDecryptionOaepMd5,
-                        KeyMechanism::RsaDecryptionOaepSha1,
-                        KeyMechanism::RsaSignaturePssMd5,
-                        KeyMechanism::RsaSignaturePssSha1,
-                        KeyMechanism::RsaSignaturePssSha224,
-                    ],
-                )
-            })
+            .generate_key(&rsa2048_request(
+                "rsa-old",
+                &[
+                    KeyMechanism::RsaDecryptionRaw,
+                    KeyMechanism::RsaDecryptionOaepMd5,
+                    KeyMechanism::RsaDecryptionOaepSha1,
+                    KeyMechanism::RsaSignaturePssMd5,
+                    KeyMechanism::RsaSignaturePssSha1,
+                    KeyMechanism::RsaSignaturePssSha224,
+                ],
+            ))
             .await
             .unwrap();
         let pem = operator.public_key_pem("rsa-old").await.unwrap();

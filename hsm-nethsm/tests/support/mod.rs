@@ -182,6 +182,14 @@ pub async fn generate_p256_keys(admin: &NetHsmClient, ids: impl IntoIterator<Ite
     }
 }
 
+/// A request to generate the 2048-bit RSA key `id` for `mechanisms`.
+pub fn rsa2048_request(id: &str, mechanisms: &[KeyMechanism]) -> GenerateKeyRequest {
+    GenerateKeyRequest {
+        length: Some(2048),
+        ..key_request(id, KeyType::Rsa, mechanisms)
+    }
+}
+
 /// A client builder for `user` of `sim`, pinning the simulator's TLS certificate.
 pub fn sim_client_builder(sim: &Simulator, user: &str, pass: &str) -> NetHsmClientBuilder {
     NetHsmClient::builder("127.0.0.1", sim.addr().port())
