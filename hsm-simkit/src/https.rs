@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 
@@ -25,23 +25,16 @@ pub fn bind(
     tokio::net::TcpListener::from_std(listener)
 }
 
-/// A self-signed certificate and its key, made when a simulator starts.
-#[derive(Clone)]
+/// A self-signed certificate and its key, made when a simulator starts (`Debug` elides the
+/// key).
+#[derive(Debug)]
 pub struct SelfSigned {
     /// The certificate, DER.
     pub cert_der: Vec<u8>,
     /// The certificate, PEM.
     pub cert_pem: String,
     /// The private key (P-256), PKCS#8 DER.
-    pub key_der: Vec<u8>,
-}
-
-impl std::fmt::Debug for SelfSigned {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SelfSigned")
-            .field("cert_pem", &self.cert_pem)
-            .finish_non_exhaustive()
-    }
+    pub key_der: PrivatePkcs8KeyDer<'static>,
 }
 
 impl SelfSigned {
@@ -64,7 +57,7 @@ impl SelfSigned {
         Ok(Self {
             cert_der: cert.der().to_vec(),
             cert_pem: cert.pem(),
-            key_der: key.serialize_der(),
+            key_der: PrivatePkcs8KeyDer::from(key.serialize_der()),
         })
     }
 }
@@ -138,5 +131,21 @@ where
                 () = connection => {}
             }
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_self_signed_certificate_serves_tls_and_hides_its_key() {
+        let made = SelfSigned::generate(&["localhost", "127.0.0.1"], Some("test")).unwrap();
+        assert!(made.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        let shown = format!("{made:?}");
+        assert!(shown.contains("elided"), "{shown}");
+        assert!(tls_acceptor(&made.cert_der, made.key_der.secret_pkcs8_der()).is_ok());
+        let other = SelfSigned::generate(&["localhost"], None).unwrap();
+        assert!(tls_acceptor(&made.cert_der, other.key_der.secret_pkcs8_der()).is_err());
     }
 }

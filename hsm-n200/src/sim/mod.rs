@@ -186,8 +186,11 @@ impl Simulator {
         let key_pin = or_random(config.key_pin, rng)?;
         let certified = hsm_simkit::https::SelfSigned::generate(&[&config.server_name], None)
             .map_err(sim_error)?;
-        let acceptor = hsm_simkit::https::tls_acceptor(&certified.cert_der, &certified.key_der)
-            .map_err(sim_error)?;
+        let acceptor = hsm_simkit::https::tls_acceptor(
+            &certified.cert_der,
+            certified.key_der.secret_pkcs8_der(),
+        )
+        .map_err(sim_error)?;
         let device = device::Device::new(config.cores, &config.user, config.commands.clone(), rng)
             .map_err(start_failure)?;
         if config.demo_keys {

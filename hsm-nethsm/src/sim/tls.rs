@@ -33,7 +33,7 @@ impl Certificate {
             sha256: sha2::Sha256::digest(&made.cert_der).into(),
             pem: made.cert_pem,
             der: made.cert_der,
-            key_der: zeroize::Zeroizing::new(made.key_der),
+            key_der: zeroize::Zeroizing::new(made.key_der.secret_pkcs8_der().to_vec()),
         })
     }
 
