@@ -49,6 +49,18 @@ pub struct Capabilities {
     pub random: bool,
 }
 
+/// Builder methods of [`Capabilities`] that set one field to the value given.
+macro_rules! declarations {
+    ($($(#[doc = $doc:literal])* $method:ident => $field:ident: $type:ty;)*) => {$(
+        $(#[doc = $doc])*
+        #[must_use]
+        pub fn $method(mut self, $field: $type) -> Self {
+            self.$field = $field;
+            self
+        }
+    )*};
+}
+
 impl Capabilities {
     /// Capabilities for these specs and algorithms, with import and delete off.
     #[must_use]
@@ -65,25 +77,17 @@ impl Capabilities {
         }
     }
 
-    /// Declares certificate storage ([`KeyStore::certificate`] and its siblings).
-    #[must_use]
-    pub fn with_certificates(mut self, certificates: bool) -> Self {
-        self.certificates = certificates;
-        self
-    }
-
-    /// Declares the device's random number generator ([`KeyStore::random`]).
-    #[must_use]
-    pub fn with_random(mut self, random: bool) -> Self {
-        self.random = random;
-        self
-    }
-
-    /// Declares import support.
-    #[must_use]
-    pub fn with_import(mut self, import: bool) -> Self {
-        self.import = import;
-        self
+    declarations! {
+        /// Declares certificate storage ([`KeyStore::certificate`] and its siblings).
+        with_certificates => certificates: bool;
+        /// Declares the device's random number generator ([`KeyStore::random`]).
+        with_random => random: bool;
+        /// Declares import support.
+        with_import => import: bool;
+        /// Declares delete support.
+        with_delete => delete: bool;
+        /// Declares the largest message.
+        with_max_message_len => max_message_len: usize;
     }
 
     /// Declares that import takes only these specs (by default, every spec in `key_specs`).
@@ -101,20 +105,6 @@ impl Capabilities {
             (Some(specs), true) => specs.clone(),
             (None, true) => self.key_specs.clone(),
         }
-    }
-
-    /// Declares delete support.
-    #[must_use]
-    pub fn with_delete(mut self, delete: bool) -> Self {
-        self.delete = delete;
-        self
-    }
-
-    /// Declares the largest message.
-    #[must_use]
-    pub fn with_max_message_len(mut self, len: usize) -> Self {
-        self.max_message_len = len;
-        self
     }
 
     /// Whether `spec` can be generated.
