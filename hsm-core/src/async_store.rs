@@ -4,7 +4,7 @@
 //! The traits are object-safe (`Arc<dyn AsyncHsm>` holds any backend) and every future they return
 //! is `Send`, so it can be awaited inside `tokio::spawn`. A REST backend implements them natively:
 //! a signature is one request on the caller's runtime, with no thread hop. A blocking backend
-//! (PKCS#11, PC/SC) gets them from [`AsyncOverBlocking`](crate::asynchronous::AsyncOverBlocking)
+//! (PKCS#11, PC/SC) gets them from `asynchronous::AsyncOverBlocking`
 //! (feature `tokio`), which runs calls on a bounded blocking pool.
 //!
 //! The traits take borrowed arguments, like the blocking ones, and the returned futures borrow
