@@ -35,8 +35,9 @@ macro_rules! commands_of_both_forms {
                 n: usize,
             ) -> hsm_core::Result<$crate::protocol::model::RandomBytes> {
                 use $crate::protocol::commands::{Command, Field};
-                let fields = self.fields().with(Field::Numbers, n.to_string());
-                let answer = self.send(Command::GetRandom, &fields).await?;
+                let answer = self
+                    .send_field(Command::GetRandom, Field::Numbers, n.to_string())
+                    .await?;
                 $crate::protocol::parse::random_of(&answer, n)
             }
 
@@ -50,8 +51,9 @@ macro_rules! commands_of_both_forms {
                 nice_name: &str,
             ) -> hsm_core::Result<$crate::protocol::model::KeyEntry> {
                 use $crate::protocol::commands::{Command, Field};
-                let fields = self.fields().with(Field::NiceName, nice_name);
-                let answer = self.send(Command::GetKeyAttributes, &fields).await?;
+                let answer = self
+                    .send_field(Command::GetKeyAttributes, Field::NiceName, nice_name)
+                    .await?;
                 $crate::protocol::parse::key_attributes_of(&answer, nice_name)
             }
 
@@ -64,8 +66,9 @@ macro_rules! commands_of_both_forms {
                 key_type: &str,
             ) -> hsm_core::Result<$crate::protocol::model::KeyList> {
                 use $crate::protocol::commands::{Command, Field};
-                let fields = self.fields().with(Field::KeyType, key_type);
-                let answer = self.send(Command::ListKeys, &fields).await?;
+                let answer = self
+                    .send_field(Command::ListKeys, Field::KeyType, key_type)
+                    .await?;
                 $crate::protocol::parse::key_list_of("n200.list_keys", &answer)
             }
 
@@ -98,6 +101,18 @@ macro_rules! commands_of_both_forms {
             ) -> hsm_core::Result<String> {
                 let command = $crate::protocol::commands::Command::Decrypt;
                 self.cipher(command, nice_name, pin, mode, hex_data).await
+            }
+
+            /// Sends `command` with the one field `field` set to `value`, besides what every
+            /// request of this form carries.
+            async fn send_field(
+                &self,
+                command: $crate::protocol::commands::Command,
+                field: $crate::protocol::commands::Field,
+                value: impl Into<String>,
+            ) -> hsm_core::Result<$crate::protocol::model::Object> {
+                let fields = self.fields().with(field, value);
+                self.send(command, &fields).await
             }
 
             async fn cipher(

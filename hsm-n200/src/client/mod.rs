@@ -63,17 +63,19 @@ impl N200Client {
         password: SecretString,
     ) -> N200ClientBuilder {
         N200ClientBuilder {
-            host: host.into(),
-            port,
-            user: user.into(),
-            password,
-            tls: TlsOptions::default(),
+            settings: Settings {
+                host: host.into(),
+                port,
+                user: user.into(),
+                password,
+                tls: TlsOptions::default(),
+                timeout: DEFAULT_TIMEOUT,
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                retries: DEFAULT_RETRIES,
+                table: CommandTable::default(),
+                max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            },
             core: 1,
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            retries: DEFAULT_RETRIES,
-            table: CommandTable::default(),
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 
@@ -121,29 +123,22 @@ impl N200Client {
 
 /// Builds an [`N200Client`]. `Debug` never shows the password.
 pub struct N200ClientBuilder {
-    host: String,
-    port: u16,
-    user: String,
-    password: SecretString,
-    tls: TlsOptions,
+    /// What the transport is made from.
+    settings: Settings,
+    /// The core the client binds to.
     core: u8,
-    timeout: Duration,
-    connect_timeout: Duration,
-    retries: u32,
-    table: CommandTable,
-    max_in_flight: usize,
 }
 
 impl std::fmt::Debug for N200ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("N200ClientBuilder")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("user", &self.user)
-            .field("tls", &self.tls)
+            .field("host", &self.settings.host)
+            .field("port", &self.settings.port)
+            .field("user", &self.settings.user)
+            .field("tls", &self.settings.tls)
             .field("core", &self.core)
-            .field("timeout", &self.timeout)
-            .field("retries", &self.retries)
+            .field("timeout", &self.settings.timeout)
+            .field("retries", &self.settings.retries)
             .finish_non_exhaustive()
     }
 }
@@ -153,7 +148,7 @@ impl N200ClientBuilder {
     /// (connect to the IP, verify this name), SHA-256 pins, or insecure.
     #[must_use]
     pub fn tls(mut self, tls: TlsOptions) -> Self {
-        self.tls = tls;
+        self.settings.tls = tls;
         self
     }
 
@@ -169,7 +164,7 @@ impl N200ClientBuilder {
     /// check after a creation or deletion with an unknown outcome gets a budget of its own.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings.timeout = timeout;
         self
     }
 
@@ -177,7 +172,7 @@ impl N200ClientBuilder {
     /// budget).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
@@ -185,21 +180,21 @@ impl N200ClientBuilder {
     /// import and deletion are never repeated.
     #[must_use]
     pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = retries;
+        self.settings.retries = retries;
         self
     }
 
     /// The command table (defaults plus overrides).
     #[must_use]
     pub fn commands(mut self, table: CommandTable) -> Self {
-        self.table = table;
+        self.settings.table = table;
         self
     }
 
     /// How many signatures `sign_many` keeps in flight (default 16).
     #[must_use]
     pub fn max_in_flight(mut self, n: usize) -> Self {
-        self.max_in_flight = n.max(1);
+        self.settings.max_in_flight = n.max(1);
         self
     }
 
@@ -209,18 +204,7 @@ impl N200ClientBuilder {
     /// [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for a bad host, CA file or server name;
     /// [`ErrorKind::Unavailable`](hsm_core::ErrorKind::Unavailable) if the host name does not resolve.
     pub fn build(self) -> Result<N200Client> {
-        let transport = Transport::connect(Settings {
-            host: self.host,
-            port: self.port,
-            user: self.user,
-            password: self.password,
-            tls: self.tls,
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-            retries: self.retries,
-            table: self.table,
-            max_in_flight: self.max_in_flight,
-        })?;
+        let transport = Transport::connect(self.settings)?;
         Ok(N200Client {
             transport: Arc::new(transport),
             core: self.core,

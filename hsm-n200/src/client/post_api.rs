@@ -240,10 +240,12 @@ impl N200Client {
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
+        const OP: &str = "n200.sign_ecc";
         let answer = self
             .sign_answer(Command::SignEcc, nice_name, pin, algorithm, digest)
             .await?;
-        parse::ecdsa_signature_of("n200.sign_ecc", &answer, algorithm, curve)
+        let text = parse::text_result_of(OP, &answer)?;
+        sigformat::ecdsa_signature(&text, algorithm, curve, OP)
     }
 
     /// `signrsa` (**unconfirmed** command and fields): signs `digest` with the RSA key
@@ -259,10 +261,12 @@ impl N200Client {
         algorithm: SignAlgorithm,
         digest: &[u8],
     ) -> Result<Signature> {
+        const OP: &str = "n200.sign_rsa";
         let answer = self
             .sign_answer(Command::SignRsa, nice_name, pin, algorithm, digest)
             .await?;
-        parse::rsa_signature_of("n200.sign_rsa", &answer, algorithm, modulus_len)
+        let text = parse::text_result_of(OP, &answer)?;
+        sigformat::rsa_signature(&text, algorithm, modulus_len, OP)
     }
 
     /// Signs `request` with the key `nice_name` of `spec` (`signecc` or `signrsa` by the key's

@@ -97,7 +97,7 @@ pub fn text_result(body: &[u8]) -> Result<String> {
 /// As [`answer`]; [`ErrorKind::Protocol`](hsm_core::ErrorKind::Protocol) if `result` is no
 /// signature on `curve`.
 pub fn ecdsa_signature(body: &[u8], algorithm: SignAlgorithm, curve: Curve) -> Result<Signature> {
-    ecdsa_signature_of(OP, &ok(body)?, algorithm, curve)
+    sigformat::ecdsa_signature(&text_result(body)?, algorithm, curve, OP)
 }
 
 /// A 200 answer to the (**unconfirmed**) RSA signature command for a modulus of `modulus_len`
@@ -110,7 +110,7 @@ pub fn rsa_signature(
     algorithm: SignAlgorithm,
     modulus_len: usize,
 ) -> Result<Signature> {
-    rsa_signature_of(OP, &ok(body)?, algorithm, modulus_len)
+    sigformat::rsa_signature(&text_result(body)?, algorithm, modulus_len, OP)
 }
 
 /// A 200 answer to the (**unconfirmed**) verification command: valid or not.
@@ -163,24 +163,6 @@ pub(crate) fn time_of(answer: &Object) -> Result<DeviceTime> {
     model::number(answer, "result")
         .map(|unix_seconds| DeviceTime { unix_seconds })
         .ok_or_else(|| missing("n200.timestamp", "result", answer, &[]))
-}
-
-pub(crate) fn ecdsa_signature_of(
-    op: &'static str,
-    answer: &Object,
-    algorithm: SignAlgorithm,
-    curve: Curve,
-) -> Result<Signature> {
-    sigformat::ecdsa_signature(&text_result_of(op, answer)?, algorithm, curve, op)
-}
-
-pub(crate) fn rsa_signature_of(
-    op: &'static str,
-    answer: &Object,
-    algorithm: SignAlgorithm,
-    modulus_len: usize,
-) -> Result<Signature> {
-    sigformat::rsa_signature(&text_result_of(op, answer)?, algorithm, modulus_len, op)
 }
 
 pub(crate) fn verification_of(op: &str, answer: &Object) -> Result<bool> {
