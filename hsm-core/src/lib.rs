@@ -25,6 +25,7 @@ pub mod public_key;
 pub mod runtime;
 pub mod rustcrypto;
 pub mod secret;
+pub mod sign_pipeline;
 pub mod sign_request;
 pub mod signature;
 pub mod store;

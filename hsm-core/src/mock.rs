@@ -489,20 +489,13 @@ impl KeyStore for MockHsm {
     }
 }
 
-impl Signer for MockHsm {
-    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
-        let request = SignRequest::message(algorithm, message, MAX_MESSAGE_LEN, "mock.sign")?;
-        self.sign_request(key, &request)
-    }
-
-    fn sign_digest(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        let request = SignRequest::digest(algorithm, digest, "mock.sign_digest")?;
-        self.sign_request(key, &request)
+crate::sign_pipeline! {
+    impl Signer for MockHsm {
+        fn sign;
+        fn sign_digest;
+        operations: "mock",
+        max_message_len: |hsm| MAX_MESSAGE_LEN,
+        sign_request: |hsm, key, algorithm, request, operation| hsm.sign_request(key, &request?),
     }
 }
 

@@ -1,13 +1,12 @@
-//! [`Signer`] for [`Pkcs11Hsm`]: every signature goes through a [`SignRequest`] (checks,
-//! hashing, `DigestInfo`, reading the token's answer), on a private key handle looked up once
-//! and cached, and looked up again when the token says the cached one went stale.
+//! [`Signer`](hsm_core::Signer) for [`Pkcs11Hsm`]: every signature goes through a
+//! [`SignRequest`] (checks, hashing, `DigestInfo`, reading the token's answer), on a private key
+//! handle looked up once and cached, and looked up again when the token says the cached one went
+//! stale. `sign` and `sign_digest` come from hsm-core's `sign_pipeline!`.
 
 use std::sync::PoisonError;
 
 use cryptoki::object::ObjectHandle;
-use hsm_core::{
-    Error, ErrorKind, KeyId, KeySpec, Result, SignAlgorithm, SignRequest, Signature, Signer,
-};
+use hsm_core::{Error, ErrorKind, KeyId, KeySpec, Result, SignAlgorithm, SignRequest, Signature};
 
 use crate::backend::sign_many::sign_each;
 use crate::backend::{Pkcs11Hsm, named};
@@ -95,25 +94,17 @@ fn is_stale(e: &Error) -> bool {
     has_return_code(e, "CKR_OBJECT_HANDLE_INVALID") || has_return_code(e, "CKR_KEY_HANDLE_INVALID")
 }
 
-impl Signer for Pkcs11Hsm {
-    #[tracing::instrument(name = "pkcs11.sign", skip_all)]
-    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
-        const OP: &str = "pkcs11.sign";
-        let request =
-            SignRequest::message(algorithm, message, self.capabilities.max_message_len, OP)?;
-        self.sign_request(key, &request).map_err(named(OP))
-    }
-
-    #[tracing::instrument(name = "pkcs11.sign_digest", skip_all)]
-    fn sign_digest(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        const OP: &str = "pkcs11.sign_digest";
-        let request = SignRequest::digest(algorithm, digest, OP)?;
-        self.sign_request(key, &request).map_err(named(OP))
+hsm_core::sign_pipeline! {
+    impl Signer for Pkcs11Hsm {
+        #[tracing::instrument(name = "pkcs11.sign", skip_all)]
+        fn sign;
+        #[tracing::instrument(name = "pkcs11.sign_digest", skip_all)]
+        fn sign_digest;
+        operations: "pkcs11",
+        max_message_len: |hsm| hsm.capabilities.max_message_len,
+        sign_request: |hsm, key, algorithm, request, operation| {
+            hsm.sign_request(key, &request?).map_err(named(operation))
+        },
     }
 
     /// Signs on up to [`Options::sign_many_threads`](crate::Options::sign_many_threads)

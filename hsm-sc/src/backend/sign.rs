@@ -8,9 +8,7 @@
 //! `6400` for SHA-256), so this backend never sends it.
 
 use hsm_core::store::MAX_MESSAGE_LEN;
-use hsm_core::{
-    EcdsaEncoding, Error, KeyId, Result, SignAlgorithm, SignRequest, Signature, Signer,
-};
+use hsm_core::{EcdsaEncoding, Error, KeyId, Result, SignRequest, Signature};
 
 use super::ScHsm;
 use crate::client::crypto::algo;
@@ -57,23 +55,14 @@ impl ScHsm {
     }
 }
 
-impl Signer for ScHsm {
-    fn sign(&self, key: &KeyId, algorithm: SignAlgorithm, message: &[u8]) -> Result<Signature> {
-        const OP: &str = "sc-hsm.sign";
-        let _span = tracing::debug_span!("sc-hsm.sign").entered();
-        let request = SignRequest::message(algorithm, message, MAX_MESSAGE_LEN, OP)?;
-        self.sign_request(key, &request)
-    }
-
-    fn sign_digest(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        const OP: &str = "sc-hsm.sign_digest";
-        let _span = tracing::debug_span!("sc-hsm.sign_digest").entered();
-        let request = SignRequest::digest(algorithm, digest, OP)?;
-        self.sign_request(key, &request)
+hsm_core::sign_pipeline! {
+    impl Signer for ScHsm {
+        #[tracing::instrument(level = "debug", name = "sc-hsm.sign", skip_all)]
+        fn sign;
+        #[tracing::instrument(level = "debug", name = "sc-hsm.sign_digest", skip_all)]
+        fn sign_digest;
+        operations: "sc-hsm",
+        max_message_len: |hsm| MAX_MESSAGE_LEN,
+        sign_request: |hsm, key, algorithm, request, operation| hsm.sign_request(key, &request?),
     }
 }

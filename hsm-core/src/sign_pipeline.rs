@@ -1,0 +1,209 @@
+//! The sign pipeline every backend shares, written once: `sign` and `sign_digest` build a
+//! [`SignRequest`](crate::SignRequest) from the caller's message or digest
+//! ([`SignRequest::message`](crate::SignRequest::message) with the backend's longest message,
+//! [`SignRequest::digest`](crate::SignRequest::digest)), named `<backend>.sign` and
+//! `<backend>.sign_digest`, and hand it to the one step the backend supplies: "sign this request
+//! with this key". [`sign_pipeline!`](crate::sign_pipeline) writes those two methods, as the
+//! [`Signer`](crate::Signer) impl of a blocking backend or as the inherent `async fn`s of an async
+//! one (which [`async_traits_from_inherent!`](crate::async_traits_from_inherent) then forwards
+//! the [`AsyncSigner`](crate::AsyncSigner) methods to).
+
+/// Writes `sign` and `sign_digest` from a backend's "sign this request with this key" step (see
+/// the [module docs](crate::sign_pipeline)).
+///
+/// The backend gives:
+///
+/// - the attributes (docs, `#[tracing::instrument]`, ...) of each method, written before
+///   `fn sign;` and `fn sign_digest;` (async backends: `pub async fn sign;`, any visibility);
+/// - `operations`: the prefix of the operation names (a string literal): the requests and their
+///   errors are named `<prefix>.sign` and `<prefix>.sign_digest`;
+/// - `max_message_len: |backend| expr`: the longest message `sign` accepts;
+/// - `sign_request: |backend, key, algorithm, request, operation| expr`: the step that signs.
+///   `request` is the `Result<SignRequest>` the pipeline built (so the step may trace or count
+///   a refused request before it answers its error, with `request?`), `operation` the
+///   `&'static str` name above, `key` the `&KeyId` and `algorithm` the `SignAlgorithm` of the
+///   call. The expression is the method's body: it returns `Result<Signature>`, may use `?`
+///   and, in an async method, `.await`. Parameters it does not use need no underscore.
+///
+/// A blocking impl may carry more items after the pipeline (its own `sign_many`); they go into
+/// the same `impl Signer` block.
+///
+/// ```
+/// use hsm_core::{KeyId, Result, SignRequest, Signature};
+///
+/// /// A backend that signs nothing, to show the shape.
+/// #[derive(Debug)]
+/// struct Refusing;
+///
+/// impl Refusing {
+///     fn sign_checked(&self, key: &KeyId, request: &SignRequest) -> Result<Signature> {
+///         Err(hsm_core::Error::not_found(request.operation(), format!("no key {key}")))
+///     }
+/// }
+///
+/// hsm_core::sign_pipeline! {
+///     impl Signer for Refusing {
+///         fn sign;
+///         fn sign_digest;
+///         operations: "refusing",
+///         max_message_len: |hsm| 1024,
+///         sign_request: |hsm, key, algorithm, request, operation| {
+///             hsm.sign_checked(key, &request?)
+///         },
+///     }
+///     // Items after the pipeline (here none) go into the same `impl Signer`.
+/// }
+///
+/// use hsm_core::{ErrorKind, SignAlgorithm, Signer as _};
+/// let key: KeyId = "k".parse()?;
+/// let refused = Refusing.sign(&key, SignAlgorithm::EcdsaSha256, b"hi").unwrap_err();
+/// assert_eq!((refused.kind(), refused.operation()), (ErrorKind::NotFound, "refusing.sign"));
+/// let digest = Refusing.sign_digest(&key, SignAlgorithm::EcdsaSha256, &[1; 3]).unwrap_err();
+/// assert_eq!(
+///     (digest.kind(), digest.operation()),
+///     (ErrorKind::InvalidInput, "refusing.sign_digest")
+/// );
+/// # Ok::<(), hsm_core::Error>(())
+/// ```
+///
+/// The async form writes inherent methods (the type's other methods stay in their own `impl`):
+///
+/// ```
+/// # use hsm_core::{KeyId, Result, SignAlgorithm, SignRequest, Signature};
+/// # #[derive(Debug)]
+/// # struct AsyncRefusing;
+/// # impl AsyncRefusing {
+/// #     async fn send(&self, _: SignAlgorithm, request: SignRequest) -> Result<Signature> {
+/// #         Err(hsm_core::Error::unsupported(request.operation(), "nothing"))
+/// #     }
+/// # }
+/// hsm_core::sign_pipeline! {
+///     impl AsyncRefusing {
+///         /// Signs a message.
+///         pub async fn sign;
+///         /// Signs a digest the caller computed.
+///         pub async fn sign_digest;
+///         operations: "refusing",
+///         max_message_len: |hsm| 1024,
+///         sign_request: |hsm, key, algorithm, request, operation| {
+///             hsm.send(algorithm, request?).await
+///         },
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! sign_pipeline {
+    (
+        impl Signer for $type:ty {
+            $(#[$sign_attr:meta])*
+            fn sign;
+            $(#[$digest_attr:meta])*
+            fn sign_digest;
+            operations: $prefix:literal,
+            max_message_len: |$max_this:ident| $max:expr,
+            sign_request: |$this:ident, $key:ident, $algorithm:ident, $request:ident,
+                $operation:ident| $step:expr $(,)?
+        }
+        $($items:tt)*
+    ) => {
+        impl $crate::Signer for $type {
+            $(#[$sign_attr])*
+            fn sign(
+                &self,
+                key: &$crate::KeyId,
+                algorithm: $crate::SignAlgorithm,
+                message: &[u8],
+            ) -> $crate::Result<$crate::Signature> {
+                const OPERATION: &str = concat!($prefix, ".sign");
+                let max = {
+                    #[allow(unused_variables)]
+                    let $max_this = self;
+                    $max
+                };
+                let request = $crate::SignRequest::message(algorithm, message, max, OPERATION);
+                $crate::__sign_step!(self, key, algorithm, request, OPERATION;
+                    |$this, $key, $algorithm, $request, $operation| $step)
+            }
+
+            $(#[$digest_attr])*
+            fn sign_digest(
+                &self,
+                key: &$crate::KeyId,
+                algorithm: $crate::SignAlgorithm,
+                digest: &[u8],
+            ) -> $crate::Result<$crate::Signature> {
+                const OPERATION: &str = concat!($prefix, ".sign_digest");
+                let request = $crate::SignRequest::digest(algorithm, digest, OPERATION);
+                $crate::__sign_step!(self, key, algorithm, request, OPERATION;
+                    |$this, $key, $algorithm, $request, $operation| $step)
+            }
+
+            $($items)*
+        }
+    };
+    (
+        impl $type:ty {
+            $(#[$sign_attr:meta])*
+            $sign_vis:vis async fn sign;
+            $(#[$digest_attr:meta])*
+            $digest_vis:vis async fn sign_digest;
+            operations: $prefix:literal,
+            max_message_len: |$max_this:ident| $max:expr,
+            sign_request: |$this:ident, $key:ident, $algorithm:ident, $request:ident,
+                $operation:ident| $step:expr $(,)?
+        }
+    ) => {
+        impl $type {
+            $(#[$sign_attr])*
+            $sign_vis async fn sign(
+                &self,
+                key: &$crate::KeyId,
+                algorithm: $crate::SignAlgorithm,
+                message: &[u8],
+            ) -> $crate::Result<$crate::Signature> {
+                const OPERATION: &str = concat!($prefix, ".sign");
+                let max = {
+                    #[allow(unused_variables)]
+                    let $max_this = self;
+                    $max
+                };
+                let request = $crate::SignRequest::message(algorithm, message, max, OPERATION);
+                $crate::__sign_step!(self, key, algorithm, request, OPERATION;
+                    |$this, $key, $algorithm, $request, $operation| $step)
+            }
+
+            $(#[$digest_attr])*
+            $digest_vis async fn sign_digest(
+                &self,
+                key: &$crate::KeyId,
+                algorithm: $crate::SignAlgorithm,
+                digest: &[u8],
+            ) -> $crate::Result<$crate::Signature> {
+                const OPERATION: &str = concat!($prefix, ".sign_digest");
+                let request = $crate::SignRequest::digest(algorithm, digest, OPERATION);
+                $crate::__sign_step!(self, key, algorithm, request, OPERATION;
+                    |$this, $key, $algorithm, $request, $operation| $step)
+            }
+        }
+    };
+}
+
+/// The backend's step of [`sign_pipeline!`](crate::sign_pipeline): binds the method's values to
+/// the names the backend chose, then evaluates its expression.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sign_step {
+    ($self:ident, $key_value:ident, $algorithm_value:ident, $request_value:ident,
+        $operation_value:ident;
+        |$this:ident, $key:ident, $algorithm:ident, $request:ident, $operation:ident| $step:expr) => {{
+        #[allow(unused_variables)]
+        let ($this, $key, $algorithm, $request, $operation) = (
+            $self,
+            $key_value,
+            $algorithm_value,
+            $request_value,
+            $operation_value,
+        );
+        $step
+    }};
+}
