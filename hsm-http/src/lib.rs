@@ -83,6 +83,14 @@ mod policy;
 mod request;
 
 pub use answer::{Answer, Failure, Fault};
+
+/// The answer reader over scripted bytes, for the fuzz target `http_answers` (feature
+/// `fuzzing`; not a stable API).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::conn::scripted::{Framing, Outcome, read_scripted};
+}
 pub use client::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_IDLE, DEFAULT_TIMEOUT, HttpClient,
     HttpClientBuilder,

@@ -38,7 +38,10 @@ mod read;
 #[cfg(test)]
 mod tests;
 
-use read::read_answer;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod scripted;
+
+use read::{Taken, read_answer};
 
 /// Where and how an endpoint's connections are opened, and its idle ones.
 pub(crate) struct Pool {
@@ -82,13 +85,15 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) body: Option<(&'a str, &'a [u8])>,
 }
 
-/// One connection and the bytes read past the last answer (none when it is idle).
-pub(super) struct Conn {
-    io: Io,
+/// One connection and the bytes read past the last answer (none when it is idle); `I` is a
+/// socket (plain or TLS), or scripted bytes in the answer reader's tests and fuzz target.
+pub(crate) struct Conn<I = Io> {
+    io: I,
     buf: Vec<u8>,
 }
 
-enum Io {
+/// A TCP or TLS socket.
+pub(crate) enum Io {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
 }
@@ -188,7 +193,9 @@ impl Pool {
                     .with_source(e),
             ));
         }
-        let (answer, reusable) = read_answer(&mut conn, request).await?;
+        let Taken {
+            answer, reusable, ..
+        } = read_answer(&mut conn, request).await?;
         if reusable {
             self.checkin(conn);
         }

@@ -1,11 +1,17 @@
 //! Reading an answer off a connection: the head (interim `1xx` heads skipped), then the body
 //! as the head delimits it (`Content-Length`, chunked, or the connection's end), never past the
 //! body cap; and whether the connection can carry the next request.
+//!
+//! What is accepted is strict: a status from 100 to 599, one `Content-Length` value of digits
+//! (repeated only with the same value), `Transfer-Encoding` exactly `chunked` on HTTP/1.1 and
+//! never with a `Content-Length`, chunk-size lines of hex digits ended by CRLF. Anything else is
+//! an error, never an answer; heads, lines, trailers and interim heads are bounded in size and
+//! number, so that no server can make a read loop without end or grow memory past the cap.
 
 use std::io;
 
 use hsm_core::{DeviceStatus, Error, ErrorKind};
-use tokio::io::AsyncReadExt as _;
+use tokio::io::{AsyncRead, AsyncReadExt as _};
 
 use super::{Conn, Outgoing};
 use crate::answer::{Answer, Fault};
@@ -14,8 +20,37 @@ use crate::answer::{Answer, Fault};
 const MAX_HEAD: usize = 64 * 1024;
 /// The most headers an answer head may have.
 const MAX_HEADERS: usize = 64;
-/// The first read buffer; grown while a head or body needs more.
+/// The most interim (`1xx`) heads skipped before the final one.
+const MAX_INTERIM: usize = 8;
+/// The longest chunk-size line (with its extensions) or trailer line, without its CRLF.
+const MAX_LINE: usize = 4 * 1024;
+/// The most bytes of trailer lines after a chunked body.
+const MAX_TRAILERS: usize = MAX_HEAD;
+/// The room made in the buffer before each read.
 const READ_CHUNK: usize = 8 * 1024;
+
+/// How an answer's body was delimited.
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// No body: the answer to a `HEAD` request, or a `204` / `304`.
+    Empty,
+    /// By `Content-Length`.
+    Sized,
+    /// By `Transfer-Encoding: chunked`.
+    Chunked,
+    /// By the end of the connection.
+    Close,
+}
+
+/// An answer read whole.
+pub(crate) struct Taken {
+    pub(crate) answer: Answer,
+    pub(crate) framing: Framing,
+    /// Whether the connection can carry another request: the body had its own delimiter, the
+    /// server keeps the connection, and nothing was read past the answer.
+    pub(crate) reusable: bool,
+}
 
 /// Why an answer could not be read whole.
 enum Stop {
@@ -54,11 +89,11 @@ fn unknown(
 }
 
 /// Reads an answer: its head (interim `1xx` heads skipped), then its body as the head
-/// delimits it. Returns the answer and whether the connection can carry another request.
-pub(super) async fn read_answer(
-    conn: &mut Conn,
+/// delimits it.
+pub(super) async fn read_answer<I: AsyncRead + Unpin>(
+    conn: &mut Conn<I>,
     request: &Outgoing<'_>,
-) -> Result<(Answer, bool), Fault> {
+) -> Result<Taken, Fault> {
     let (operation, device, cap) = (request.operation, request.device, request.cap);
     let head = read_head(conn).await.map_err(|stop| match stop {
         Stop::Broken(source) => unknown(
@@ -82,20 +117,17 @@ pub(super) async fn read_answer(
     })?;
     let status = head.status;
     let mut got = 0;
-    let no_body = *request.method == reqwest::Method::HEAD
-        || status == 204
-        || status == 304
-        || (100..200).contains(&status);
-    let read = if no_body {
-        Ok((Vec::new(), true))
-    } else if head.chunked {
-        read_chunked(conn, cap, &mut got).await.map(|b| (b, true))
-    } else if let Some(len) = head.content_length {
-        read_sized(conn, len, cap).await.map(|b| (b, true))
-    } else {
-        read_to_end(conn, cap).await.map(|b| (b, false))
-    };
-    let (body, delimited) = read.map_err(|stop| match stop {
+    let (framing, read) =
+        if *request.method == reqwest::Method::HEAD || status == 204 || status == 304 {
+            (Framing::Empty, Ok(Vec::new()))
+        } else if head.chunked {
+            (Framing::Chunked, read_chunked(conn, cap, &mut got).await)
+        } else if let Some(len) = head.content_length {
+            (Framing::Sized, read_sized(conn, len, cap).await)
+        } else {
+            (Framing::Close, read_to_end(conn, cap).await)
+        };
+    let body = read.map_err(|stop| match stop {
         Stop::TooBig(announced) => {
             let message = match announced {
                 Some(n) => format!(
@@ -130,35 +162,66 @@ pub(super) async fn read_answer(
             None,
         ),
     })?;
-    let reusable = delimited && head.keep_alive && conn.buf.is_empty();
-    Ok((
-        Answer {
+    let reusable = framing != Framing::Close && head.keep_alive && conn.buf.is_empty();
+    Ok(Taken {
+        answer: Answer {
             status,
             content_type: head.content_type,
             body,
         },
+        framing,
         reusable,
-    ))
+    })
 }
 
-/// Reads and takes an answer head off the buffer, skipping interim `1xx` heads.
-async fn read_head(conn: &mut Conn) -> Result<Head, Stop> {
+/// Reads and takes an answer head off the buffer, skipping at most [`MAX_INTERIM`] interim
+/// `1xx` heads.
+async fn read_head<I: AsyncRead + Unpin>(conn: &mut Conn<I>) -> Result<Head, Stop> {
+    let mut interim = 0;
+    // How much of the buffer was parsed as an incomplete head: a head can only end with a new
+    // line, so it is parsed again once one came (parsing the first bytes at once refuses what
+    // is not HTTP without waiting for more).
+    let mut parsed: Option<usize> = None;
     loop {
-        match parse_head(&conn.buf).map_err(Stop::Malformed)? {
-            Some(head) => {
-                let _ = conn.buf.drain(..head.len);
-                if !(100..200).contains(&head.status) || head.status == 101 {
+        let worth_parsing = parsed.is_none_or(|n| {
+            conn.buf
+                .get(n..)
+                .is_some_and(|fresh| fresh.contains(&b'\n'))
+        });
+        if worth_parsing {
+            match parse_head(&conn.buf).map_err(Stop::Malformed)? {
+                Some(head) if (100..200).contains(&head.status) => {
+                    if head.status == 101 {
+                        return Err(Stop::Malformed("protocol switch that was not asked for"));
+                    }
+                    interim += 1;
+                    if interim > MAX_INTERIM {
+                        return Err(Stop::Malformed("too many interim answers"));
+                    }
+                    let _ = conn.buf.drain(..head.len);
+                    parsed = None;
+                    continue;
+                }
+                Some(head) => {
+                    let _ = conn.buf.drain(..head.len);
                     return Ok(head);
                 }
+                None => parsed = Some(conn.buf.len()),
             }
-            None if conn.buf.len() > MAX_HEAD => return Err(Stop::Malformed("head too long")),
-            None => more(conn).await?,
         }
+        if conn.buf.len() > MAX_HEAD {
+            return Err(Stop::Malformed("head too long"));
+        }
+        more(conn).await?;
     }
 }
 
 /// A body of `len` bytes.
-async fn read_sized(conn: &mut Conn, len: u64, cap: usize) -> Result<Vec<u8>, Stop> {
+async fn read_sized<I: AsyncRead + Unpin>(
+    conn: &mut Conn<I>,
+    len: u64,
+    cap: usize,
+) -> Result<Vec<u8>, Stop> {
     let len = usize::try_from(len)
         .ok()
         .filter(|n| *n <= cap)
@@ -171,7 +234,10 @@ async fn read_sized(conn: &mut Conn, len: u64, cap: usize) -> Result<Vec<u8>, St
 }
 
 /// A body delimited by the end of the connection.
-async fn read_to_end(conn: &mut Conn, cap: usize) -> Result<Vec<u8>, Stop> {
+async fn read_to_end<I: AsyncRead + Unpin>(
+    conn: &mut Conn<I>,
+    cap: usize,
+) -> Result<Vec<u8>, Stop> {
     loop {
         if conn.buf.len() > cap {
             return Err(Stop::TooBig(None));
@@ -184,62 +250,106 @@ async fn read_to_end(conn: &mut Conn, cap: usize) -> Result<Vec<u8>, Stop> {
     }
 }
 
-/// A chunked body in one buffer, at most `cap` bytes (chunk extensions and trailers skipped);
-/// `got` follows its length.
-async fn read_chunked(conn: &mut Conn, cap: usize, got: &mut usize) -> Result<Vec<u8>, Stop> {
+/// A chunked body in one buffer, at most `cap` bytes (chunk extensions and at most
+/// [`MAX_TRAILERS`] bytes of trailers skipped); `got` follows its length.
+async fn read_chunked<I: AsyncRead + Unpin>(
+    conn: &mut Conn<I>,
+    cap: usize,
+    got: &mut usize,
+) -> Result<Vec<u8>, Stop> {
     let mut body = Vec::new();
     loop {
         let line = read_line(conn).await?;
-        let size = std::str::from_utf8(&line)
-            .ok()
-            .and_then(|l| usize::from_str_radix(l.split(';').next().unwrap_or("").trim(), 16).ok())
-            .ok_or(Stop::Malformed("bad chunk size"))?;
+        let size = chunk_size(&line).ok_or(Stop::Malformed("bad chunk size"))?;
         if size == 0 {
-            // Trailers, up to the empty line.
-            while !read_line(conn).await?.is_empty() {}
-            return Ok(body);
+            break;
         }
-        if body.len().saturating_add(size) > cap {
+        if body.len().checked_add(size).is_none_or(|n| n > cap) {
             return Err(Stop::TooBig(None));
         }
-        while conn.buf.len() < size + 2 {
+        let framed = size.checked_add(2).ok_or(Stop::TooBig(None))?;
+        while conn.buf.len() < framed {
             more(conn).await?;
+        }
+        if conn.buf.get(size..framed) != Some(b"\r\n".as_slice()) {
+            return Err(Stop::Malformed("chunk not followed by CRLF"));
         }
         body.extend_from_slice(conn.buf.get(..size).unwrap_or_default());
         *got = body.len();
-        if conn.buf.get(size..size + 2) != Some(b"\r\n".as_slice()) {
-            return Err(Stop::Malformed("chunk not followed by CRLF"));
+        let _ = conn.buf.drain(..framed);
+    }
+    let mut trailers = 0usize;
+    loop {
+        let line = read_line(conn).await?;
+        if line.is_empty() {
+            return Ok(body);
         }
-        let _ = conn.buf.drain(..size + 2);
+        trailers = trailers.saturating_add(line.len() + 2);
+        if trailers > MAX_TRAILERS {
+            return Err(Stop::Malformed("trailers too long"));
+        }
     }
 }
 
-/// One CRLF-terminated line (without it), taken off the buffer.
-async fn read_line(conn: &mut Conn) -> Result<Vec<u8>, Stop> {
+/// The size of a chunk-size line: hex digits (no sign, nothing before them), then optional
+/// blanks and `;` extensions.
+fn chunk_size(line: &[u8]) -> Option<usize> {
+    let digits = line.split(|b| *b == b';').next().unwrap_or_default();
+    let end = digits
+        .iter()
+        .rposition(|b| *b != b' ' && *b != b'\t')
+        .map_or(0, |i| i + 1);
+    let digits = digits.get(..end).unwrap_or_default();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    usize::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+/// `bytes` without leading and trailing spaces and tabs.
+fn trim_blanks(bytes: &[u8]) -> &[u8] {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |i| i + 1);
+    bytes.get(start..end).unwrap_or_default()
+}
+
+/// One CRLF-terminated line of at most [`MAX_LINE`] bytes (without its CRLF, and with no other
+/// CR or LF in it), taken off the buffer.
+async fn read_line<I: AsyncRead + Unpin>(conn: &mut Conn<I>) -> Result<Vec<u8>, Stop> {
+    // Where to look for the CRLF: the buffer before it was searched already.
+    let mut from = 0;
     loop {
-        if let Some(end) = conn.buf.windows(2).position(|w| w == b"\r\n") {
-            let line = conn.buf.drain(..end + 2).take(end).collect();
+        let found = conn
+            .buf
+            .get(from..)
+            .and_then(|b| b.windows(2).position(|w| w == b"\r\n"));
+        if let Some(end) = found.map(|i| i + from) {
+            if end > MAX_LINE {
+                return Err(Stop::Malformed("line too long"));
+            }
+            let line: Vec<u8> = conn.buf.drain(..end + 2).take(end).collect();
+            if line.iter().any(|b| *b == b'\r' || *b == b'\n') {
+                return Err(Stop::Malformed("bare CR or LF in a line"));
+            }
             return Ok(line);
         }
-        if conn.buf.len() > MAX_HEAD {
+        if conn.buf.len() > MAX_LINE + 1 {
             return Err(Stop::Malformed("line too long"));
         }
+        from = conn.buf.len().saturating_sub(1);
         more(conn).await?;
     }
 }
 
-/// Reads more bytes into the connection's buffer; [`Stop::Broken`] at its end or on an error.
-async fn more(conn: &mut Conn) -> Result<(), Stop> {
-    let len = conn.buf.len();
-    let room = READ_CHUNK.max(conn.buf.capacity() - len);
-    conn.buf.resize(len + room, 0);
-    let read = conn
-        .io
-        .read(conn.buf.get_mut(len..).unwrap_or_default())
-        .await;
-    let n = *read.as_ref().unwrap_or(&0);
-    conn.buf.truncate(len + n);
-    match read {
+/// Reads more bytes into the connection's buffer (into its spare room: nothing is zeroed
+/// first); [`Stop::Broken`] at its end or on an error.
+async fn more<I: AsyncRead + Unpin>(conn: &mut Conn<I>) -> Result<(), Stop> {
+    conn.buf.reserve(READ_CHUNK);
+    match conn.io.read_buf(&mut conn.buf).await {
         Ok(0) => Err(Stop::Broken(None)),
         Ok(_) => Ok(()),
         Err(e) => Err(Stop::Broken(Some(e))),
@@ -267,7 +377,14 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, &'static str> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(_) => return Err("malformed head"),
     };
+    if len > MAX_HEAD {
+        return Err("head too long");
+    }
     let status = response.code.ok_or("no status")?;
+    if !(100..600).contains(&status) {
+        return Err("status out of range");
+    }
+    let http10 = response.version == Some(0);
     let mut head = Head {
         len,
         status,
@@ -275,13 +392,16 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, &'static str> {
         content_length: None,
         chunked: false,
         // HTTP/1.1 keeps the connection unless told otherwise; 1.0 closes it.
-        keep_alive: response.version == Some(1),
+        keep_alive: !http10,
     };
+    let mut transfer_encoding = false;
     for header in response.headers.iter() {
-        let value = || std::str::from_utf8(header.value).map(str::trim);
+        let value = || std::str::from_utf8(trim_blanks(header.value));
         if header.name.eq_ignore_ascii_case("content-length") {
+            // Digits only: `+5`, `-1`, `5, 5` and overflowing values are refused.
             let n = value()
                 .ok()
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|v| v.parse::<u64>().ok())
                 .ok_or("bad content-length")?;
             if head.content_length.is_some_and(|m| m != n) {
@@ -289,13 +409,14 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, &'static str> {
             }
             head.content_length = Some(n);
         } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            transfer_encoding = true;
             let v = value().map_err(|_| "bad transfer-encoding")?;
-            head.chunked = v
-                .rsplit(',')
-                .next()
-                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
-            if !head.chunked {
-                return Err("unsupported transfer-encoding");
+            // Only `chunked`, once: another coding would hand its encoded bytes on as the body.
+            for coding in v.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                if head.chunked || !coding.eq_ignore_ascii_case("chunked") {
+                    return Err("unsupported transfer-encoding");
+                }
+                head.chunked = true;
             }
         } else if header.name.eq_ignore_ascii_case("connection") {
             let v = value().unwrap_or("");
@@ -311,51 +432,23 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, &'static str> {
             head.content_type = value().ok().map(str::to_owned);
         }
     }
-    if head.chunked {
-        // Chunked wins over a length (RFC 9112 6.3); the connection is not reused after such
-        // an answer.
-        head.content_length = None;
+    if transfer_encoding {
+        // Both lengths (or chunked in HTTP/1.0) is how answers are smuggled (RFC 9112 6.1,
+        // 6.3): an error, not a guess.
+        if !head.chunked {
+            return Err("unsupported transfer-encoding");
+        }
+        if head.content_length.is_some() {
+            return Err("content-length with transfer-encoding");
+        }
+        if http10 {
+            return Err("transfer-encoding in HTTP/1.0");
+        }
+        // The connection is not reused after a chunked answer.
         head.keep_alive = false;
     }
     Ok(Some(head))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn heads_say_how_the_body_is_delimited() {
-        let head = parse_head(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\nbody",
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(head.status, 200);
-        assert_eq!(head.content_length, Some(12));
-        assert_eq!(head.content_type.as_deref(), Some("application/json"));
-        assert!(head.keep_alive && !head.chunked);
-        assert_eq!(head.len, 71);
-        assert_eq!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Le").unwrap(), None);
-        let chunked = parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-            .unwrap()
-            .unwrap();
-        assert!(chunked.chunked && !chunked.keep_alive);
-        let close = parse_head(b"HTTP/1.1 500 x\r\nConnection: close\r\ncontent-length: 0\r\n\r\n")
-            .unwrap()
-            .unwrap();
-        assert!(!close.keep_alive);
-        assert!(
-            !parse_head(b"HTTP/1.0 200 OK\r\n\r\n")
-                .unwrap()
-                .unwrap()
-                .keep_alive
-        );
-        assert!(
-            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
-                .is_err()
-        );
-        assert!(parse_head(b"NOT HTTP\r\n\r\n").is_err());
-        assert!(parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n").is_err());
-    }
-}
+mod tests;

@@ -145,3 +145,20 @@ async fn a_chunked_body_over_the_cap_is_too_big() {
         Err(Fault::TooBig(_))
     ));
 }
+
+#[tokio::test]
+async fn a_connection_with_bytes_past_its_answer_is_not_reused() {
+    let (port, _seen) = server(vec![
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+    ])
+    .await;
+    let pool = pool(port);
+    let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let answer = pool.exchange(&get(&url, 1024)).await.unwrap();
+    assert_eq!(answer.body, b"ok");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        pool.checkout().await.is_none(),
+        "the bytes past the answer would be read as the next request's answer"
+    );
+}
