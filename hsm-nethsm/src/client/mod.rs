@@ -73,13 +73,15 @@ impl NetHsmClient {
     /// other instances of a cluster with [`NetHsmClientBuilder::instance`].
     pub fn builder(host: impl Into<String>, port: u16) -> NetHsmClientBuilder {
         NetHsmClientBuilder {
-            hosts: vec![(host.into(), port)],
+            settings: ConnectionSettings {
+                hosts: vec![(host.into(), port)],
+                tls: TlsOptions::default(),
+                timeout: DEFAULT_TIMEOUT,
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                retry: RetryPolicy::default(),
+                max_idle: DEFAULT_MAX_IDLE_CONNECTIONS,
+            },
             credentials: None,
-            tls: TlsOptions::default(),
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            retry: RetryPolicy::default(),
-            max_idle: DEFAULT_MAX_IDLE_CONNECTIONS,
         }
     }
 
@@ -145,19 +147,16 @@ impl NetHsmClient {
 #[derive(Debug)]
 #[must_use]
 pub struct NetHsmClientBuilder {
-    hosts: Vec<(String, u16)>,
+    /// What the connections are made from.
+    settings: ConnectionSettings,
+    /// The user every request authenticates as.
     credentials: Option<Credentials>,
-    tls: TlsOptions,
-    timeout: Duration,
-    connect_timeout: Duration,
-    retry: RetryPolicy,
-    max_idle: usize,
 }
 
 impl NetHsmClientBuilder {
     /// Adds another instance of the same cluster (same users, keys and TLS trust).
     pub fn instance(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.hosts.push((host.into(), port));
+        self.settings.hosts.push((host.into(), port));
         self
     }
 
@@ -170,7 +169,7 @@ impl NetHsmClientBuilder {
     /// How to verify the servers' certificates (verified against the system trust store by
     /// default).
     pub fn tls(mut self, tls: TlsOptions) -> Self {
-        self.tls = tls;
+        self.settings.tls = tls;
         self
     }
 
@@ -180,20 +179,20 @@ impl NetHsmClientBuilder {
     /// within the timeout; a non-idempotent request, never sent again after a timeout, gets all
     /// that is left.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings.timeout = timeout;
         self
     }
 
     /// Time allowed to open a connection, TLS handshake included (default
     /// [`DEFAULT_CONNECT_TIMEOUT`]); also the time allowed for a probe of a failed instance.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
     /// When to retry and fail over (default [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.settings.retry = policy;
         self
     }
 
@@ -201,7 +200,7 @@ impl NetHsmClientBuilder {
     /// [`DEFAULT_MAX_IDLE_CONNECTIONS`], never fewer): set it to at least the requests you keep
     /// in flight, so that each finds a warm connection.
     pub fn max_idle_connections(mut self, connections: usize) -> Self {
-        self.max_idle = connections.max(DEFAULT_MAX_IDLE_CONNECTIONS);
+        self.settings.max_idle = connections.max(DEFAULT_MAX_IDLE_CONNECTIONS);
         self
     }
 
@@ -212,15 +211,8 @@ impl NetHsmClientBuilder {
     /// or server name; [`ErrorKind::Unavailable`](hsm_core::ErrorKind::Unavailable) for a host
     /// that does not resolve (with a server-name override).
     pub fn build(self) -> Result<NetHsmClient> {
-        let settings = ConnectionSettings {
-            hosts: self.hosts,
-            tls: self.tls,
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-            retry: self.retry,
-            max_idle: self.max_idle,
-        };
-        let cluster = Cluster::connect(Arc::new(settings))?;
+        let timeout = self.settings.timeout;
+        let cluster = Cluster::connect(Arc::new(self.settings))?;
         let base = cluster
             .bases()
             .next()
@@ -231,7 +223,7 @@ impl NetHsmClientBuilder {
                 base,
                 cluster: Arc::new(cluster),
                 credentials: self.credentials,
-                timeout: self.timeout,
+                timeout,
             }),
         })
     }
