@@ -47,4 +47,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("n200_labels", targets::n200_labels::run),
     ("n200_command_table", targets::n200_command_table::run),
     ("pkcs11_uri", targets::pkcs11_uri::run),
+    ("http_answers", targets::http_answers::run),
 ];

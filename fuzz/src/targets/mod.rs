@@ -1,6 +1,7 @@
 //! One module per fuzz target, each with `pub fn run(data: &[u8])`.
 
 pub mod backend_uri;
+pub mod http_answers;
 pub mod n200_answers;
 pub mod n200_command_table;
 pub mod n200_labels;
