@@ -567,37 +567,29 @@ impl AsyncN200 {
         }
         Ok(resolved)
     }
+}
 
-    /// Signs `message` (hashed here as `algorithm` says; one request to the device).
-    ///
-    /// # Errors
-    /// As [`Signer::sign`](hsm_core::Signer::sign).
-    pub async fn sign(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        message: &[u8],
-    ) -> Result<Signature> {
-        const OP: &str = "n200.sign";
-        let request = Self::message_request(algorithm, message, OP);
-        self.sign_checked(key, algorithm, request, OP).await
+hsm_core::sign_pipeline! {
+    impl AsyncN200 {
+        /// Signs `message` (hashed here as `algorithm` says; one request to the device).
+        ///
+        /// # Errors
+        /// As [`Signer::sign`](hsm_core::Signer::sign).
+        pub async fn sign;
+        /// Signs a digest made by the caller.
+        ///
+        /// # Errors
+        /// As [`Signer::sign_digest`](hsm_core::Signer::sign_digest).
+        pub async fn sign_digest;
+        operations: "n200",
+        max_message_len: |n200| capabilities().max_message_len,
+        sign_request: |n200, key, algorithm, request, operation| {
+            n200.sign_checked(key, algorithm, request, operation).await
+        },
     }
+}
 
-    /// Signs a digest made by the caller.
-    ///
-    /// # Errors
-    /// As [`Signer::sign_digest`](hsm_core::Signer::sign_digest).
-    pub async fn sign_digest(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        const OP: &str = "n200.sign_digest";
-        let request = SignRequest::digest(algorithm, digest, OP);
-        self.sign_checked(key, algorithm, request, OP).await
-    }
-
+impl AsyncN200 {
     /// One signature of `sign` or `sign_digest`: the request's own checks first, then the key
     /// resolved and checked, then one request to the device.
     async fn sign_checked(

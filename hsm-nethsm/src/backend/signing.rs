@@ -20,46 +20,39 @@ struct Prepared {
     payload: Vec<u8>,
 }
 
+hsm_core::sign_pipeline! {
+    impl AsyncNetHsm {
+        /// Signs a message (for [`SignAlgorithm::EcdsaPrehashed`], the digest): hashed on the host,
+        /// then one `POST /keys/{id}/sign` in the mode the algorithm needs.
+        ///
+        /// # Errors
+        /// As [`hsm_core::Signer::sign`]; a signature the device answers malformed is
+        /// [`ErrorKind::Protocol`].
+        pub async fn sign;
+        /// Signs a digest the caller computed.
+        ///
+        /// # Errors
+        /// As [`hsm_core::Signer::sign_digest`].
+        pub async fn sign_digest;
+        operations: "nethsm",
+        max_message_len: |nethsm| nethsm.capabilities().max_message_len,
+        sign_request: |nethsm, key, algorithm, request, operation| {
+            nethsm.sign_one(operation, key, algorithm, request).await
+        },
+    }
+}
+
 impl AsyncNetHsm {
-    /// Signs a message (for [`SignAlgorithm::EcdsaPrehashed`], the digest): hashed on the host,
-    /// then one `POST /keys/{id}/sign` in the mode the algorithm needs.
-    ///
-    /// # Errors
-    /// As [`hsm_core::Signer::sign`]; a signature the device answers malformed is
-    /// [`ErrorKind::Protocol`].
-    pub async fn sign(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        message: &[u8],
-    ) -> Result<Signature> {
-        let max = self.capabilities().max_message_len;
-        let request = SignRequest::message(algorithm, message, max, "nethsm.sign");
-        self.sign_one("sign", key, algorithm, request).await
-    }
-
-    /// Signs a digest the caller computed.
-    ///
-    /// # Errors
-    /// As [`hsm_core::Signer::sign_digest`].
-    pub async fn sign_digest(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        digest: &[u8],
-    ) -> Result<Signature> {
-        let request = SignRequest::digest(algorithm, digest, "nethsm.sign_digest");
-        self.sign_one("sign_digest", key, algorithm, request).await
-    }
-
-    /// One signature of `request` (or its error), traced as `name`.
+    /// One signature of `request` (or its error), traced as the `operation`'s method name
+    /// (`sign`, `sign_digest`).
     async fn sign_one(
         &self,
-        name: &'static str,
+        operation: &'static str,
         key: &KeyId,
         algorithm: SignAlgorithm,
         request: Result<SignRequest>,
     ) -> Result<Signature> {
+        let name = operation.strip_prefix("nethsm.").unwrap_or(operation);
         traced(name, Some(key), Some(algorithm), async {
             let prepared = self.prepare(key, request?).await?;
             self.send(prepared).await
