@@ -62,6 +62,16 @@ enum Stop {
     TooBig(Option<u64>),
 }
 
+impl Stop {
+    /// The I/O error that broke the connection, if that is why.
+    fn into_source(self) -> Option<io::Error> {
+        match self {
+            Self::Broken(source) => source,
+            Self::Malformed(_) | Self::TooBig(_) => None,
+        }
+    }
+}
+
 /// The error of an answer that stopped short: `Timeout` when the socket timed out, else
 /// `Unavailable`; with the status once the head was read.
 fn unknown(
@@ -95,25 +105,13 @@ pub(super) async fn read_answer<I: AsyncRead + Unpin>(
     request: &Outgoing<'_>,
 ) -> Result<Taken, Fault> {
     let (operation, device, cap) = (request.operation, request.device, request.cap);
-    let head = read_head(conn).await.map_err(|stop| match stop {
-        Stop::Broken(source) => unknown(
-            operation,
-            None,
-            format!("no answer from the {device}"),
-            source,
-        ),
-        Stop::Malformed(reason) => unknown(
-            operation,
-            None,
-            format!("the {device}'s answer is not HTTP/1.1 ({reason})"),
-            None,
-        ),
-        Stop::TooBig(_) => unknown(
-            operation,
-            None,
-            format!("the {device}'s answer head is too long"),
-            None,
-        ),
+    let head = read_head(conn).await.map_err(|stop| {
+        let message = match &stop {
+            Stop::Broken(_) => format!("no answer from the {device}"),
+            Stop::Malformed(reason) => format!("the {device}'s answer is not HTTP/1.1 ({reason})"),
+            Stop::TooBig(_) => format!("the {device}'s answer head is too long"),
+        };
+        unknown(operation, None, message, stop.into_source())
     })?;
     let status = head.status;
     let mut got = 0;
@@ -143,24 +141,15 @@ pub(super) async fn read_answer<I: AsyncRead + Unpin>(
                     .with_status(DeviceStatus::Http(status)),
             )
         }
-        Stop::Broken(source) => unknown(
-            operation,
-            Some(status),
-            format!(
-                "the answer broke off after {} bytes",
-                got.max(conn.buf.len())
-            ),
-            source,
-        ),
-        Stop::Malformed(reason) => unknown(
-            operation,
-            Some(status),
-            format!(
-                "the answer broke off after {} bytes ({reason})",
-                got.max(conn.buf.len())
-            ),
-            None,
-        ),
+        stop => {
+            let reason = match &stop {
+                Stop::Malformed(reason) => format!(" ({reason})"),
+                _ => String::new(),
+            };
+            let n = got.max(conn.buf.len());
+            let message = format!("the answer broke off after {n} bytes{reason}");
+            unknown(operation, Some(status), message, stop.into_source())
+        }
     })?;
     let reusable = framing != Framing::Close && head.keep_alive && conn.buf.is_empty();
     Ok(Taken {

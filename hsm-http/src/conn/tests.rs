@@ -69,28 +69,39 @@ async fn server(
     (port, rx)
 }
 
+/// `request`'s answer through `pool`: its status and body.
+async fn exchange(pool: &Pool, request: &Outgoing<'_>) -> (u16, Vec<u8>) {
+    let answer = pool.exchange(request).await.unwrap();
+    (answer.status, answer.body)
+}
+
+/// The next request the server read, as text.
+async fn next_request(seen: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) -> String {
+    String::from_utf8(seen.recv().await.unwrap()).unwrap()
+}
+
+/// A pool for a [`server`] that gives `answers`, the server's URL, and the requests it reads.
+async fn serve(
+    answers: Vec<&'static [u8]>,
+) -> (Pool, Url, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
+    let (port, seen) = server(answers).await;
+    let url = Url::parse(&format!("http://127.0.0.1:{port}/api/a%2Fb?q=1")).unwrap();
+    (pool(port), url, seen)
+}
+
 #[tokio::test]
 async fn chunked_and_sized_answers_and_the_connection_kept_only_when_it_can_be() {
-    let (port, mut seen) = server(vec![
+    let (pool, url, mut seen) = serve(vec![
         b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: 1\r\n\r\n",
-    ])
-    .await;
-    let pool = pool(port);
-    let url = Url::parse(&format!("http://127.0.0.1:{port}/api/a%2Fb?q=1")).unwrap();
+    ]).await;
     let auth = BasicAuth::new("user", secrecy::SecretString::from("pw"));
-    let first = pool
-        .exchange(&Outgoing {
-            auth: Some(&auth),
-            ..get(&url, 1024)
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        (first.status, first.body.as_slice()),
-        (200, b"hello".as_slice())
-    );
-    let request = String::from_utf8(seen.recv().await.unwrap()).unwrap();
+    let with_auth = Outgoing {
+        auth: Some(&auth),
+        ..get(&url, 1024)
+    };
+    assert_eq!(exchange(&pool, &with_auth).await, (200, b"hello".to_vec()));
+    let request = next_request(&mut seen).await;
     assert!(
         request.starts_with("GET /api/a%2Fb?q=1 HTTP/1.1\r\n"),
         "{request}"
@@ -100,28 +111,20 @@ async fn chunked_and_sized_answers_and_the_connection_kept_only_when_it_can_be()
         "{request}"
     );
     assert_eq!(pool.idle_count(), 1, "kept for the next request");
-    let second = pool
-        .exchange(&Outgoing {
-            method: &reqwest::Method::POST,
-            body: Some(("application/json", b"{}")),
-            ..get(&url, 1024)
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        (second.status, second.body.as_slice()),
-        (201, b"abcde".as_slice())
-    );
-    let request = String::from_utf8(seen.recv().await.unwrap()).unwrap();
+    let post = Outgoing {
+        method: &reqwest::Method::POST,
+        body: Some(("application/json", b"{}")),
+        ..get(&url, 1024)
+    };
+    assert_eq!(exchange(&pool, &post).await, (201, b"abcde".to_vec()));
+    let request = next_request(&mut seen).await;
     assert!(request.contains("content-length: 2\r\n\r\n"), "{request}");
     assert_eq!(pool.idle_count(), 0, "not kept after a chunked answer");
 }
 
 #[tokio::test]
 async fn a_connection_the_server_closed_is_not_reused() {
-    let (port, _seen) = server(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"]).await;
-    let pool = pool(port);
-    let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let (pool, url, _seen) = serve(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"]).await;
     let _ = pool.exchange(&get(&url, 1024)).await.unwrap();
     assert_eq!(pool.idle_count(), 1);
     // The server task ends and closes the socket.
@@ -134,12 +137,10 @@ async fn a_connection_the_server_closed_is_not_reused() {
 
 #[tokio::test]
 async fn a_chunked_body_over_the_cap_is_too_big() {
-    let (port, _seen) = server(vec![
+    let (pool, url, _seen) = serve(vec![
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n",
     ])
     .await;
-    let pool = pool(port);
-    let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
     assert!(matches!(
         pool.exchange(&get(&url, 8)).await,
         Err(Fault::TooBig(_))
@@ -148,14 +149,13 @@ async fn a_chunked_body_over_the_cap_is_too_big() {
 
 #[tokio::test]
 async fn a_connection_with_bytes_past_its_answer_is_not_reused() {
-    let (port, _seen) = server(vec![
+    let (pool, url, _seen) = serve(vec![
         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
-    ])
-    .await;
-    let pool = pool(port);
-    let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-    let answer = pool.exchange(&get(&url, 1024)).await.unwrap();
-    assert_eq!(answer.body, b"ok");
+    ]).await;
+    assert_eq!(
+        exchange(&pool, &get(&url, 1024)).await,
+        (200, b"ok".to_vec())
+    );
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(
         pool.checkout().await.is_none(),

@@ -80,32 +80,37 @@ fn heads_say_how_the_body_is_delimited() {
 
 #[test]
 fn each_framing_reads_the_same_however_the_bytes_are_split() {
-    reads_whole(
-        b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
-        false,
-        (200, b"hello", Framing::Sized),
-    );
-    reads_whole(
-        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 201 Created\r\n\
-          Transfer-Encoding: chunked\r\n\r\n3 ;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: 1\r\n\r\n",
-        false,
-        (201, b"abcde", Framing::Chunked),
-    );
-    reads_whole(
-        b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nto the end",
-        false,
-        (200, b"to the end", Framing::Close),
-    );
-    reads_whole(
-        b"HTTP/1.1 204 No Content\r\ncontent-length: 10\r\n\r\n",
-        false,
-        (204, b"", Framing::Empty),
-    );
-    reads_whole(
-        b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n",
-        true,
-        (200, b"", Framing::Empty),
-    );
+    let cases: [(&[u8], bool, (u16, &[u8], Framing)); 5] = [
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+            false,
+            (200, b"hello", Framing::Sized),
+        ),
+        (
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 201 Created\r\n\
+              Transfer-Encoding: chunked\r\n\r\n3 ;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: 1\r\n\r\n",
+            false,
+            (201, b"abcde", Framing::Chunked),
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nto the end",
+            false,
+            (200, b"to the end", Framing::Close),
+        ),
+        (
+            b"HTTP/1.1 204 No Content\r\ncontent-length: 10\r\n\r\n",
+            false,
+            (204, b"", Framing::Empty),
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n",
+            true,
+            (200, b"", Framing::Empty),
+        ),
+    ];
+    for (bytes, head, expected) in cases {
+        reads_whole(bytes, head, expected);
+    }
 }
 
 #[test]
@@ -134,38 +139,31 @@ fn a_connection_is_reused_only_after_an_answer_that_ended_where_its_length_said(
     assert!(kept.unwrap().reusable);
 }
 
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+const EMPTY_200: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+/// The end of a head with no body.
+const EMPTY: &[u8] = b"content-length: 0\r\n\r\n";
+/// A chunked head and the start of a one-byte chunk's size line.
+const CHUNKED_1: &[u8] = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1;";
+
+/// `before`, `filler` `times` over, then `after`.
+fn around(before: &[u8], filler: &[u8], times: usize, after: &[u8]) -> Vec<u8> {
+    [before, &filler.repeat(times), after].concat()
+}
+
 /// Answers that are not well-delimited HTTP/1.1: each is an error, whole or split.
 #[test]
 fn malformed_answers_are_errors_never_answers() {
-    let head_too_long = [
-        b"HTTP/1.1 200 OK\r\nx: ".as_slice(),
-        &[b'a'; MAX_HEAD],
-        b"\r\ncontent-length: 0\r\n\r\n",
-    ]
-    .concat();
-    let many_headers = [
-        b"HTTP/1.1 200 OK\r\n".as_slice(),
-        &b"a: b\r\n".repeat(MAX_HEADERS + 1),
-        b"content-length: 0\r\n\r\n",
-    ]
-    .concat();
-    let long_chunk_line = [
-        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1;".as_slice(),
-        &[b'x'; MAX_LINE],
-        b"\r\na\r\n0\r\n\r\n",
-    ]
-    .concat();
-    let long_trailers = [
-        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n".as_slice(),
-        &b"x: 1234567890\r\n".repeat(MAX_TRAILERS / 15 + 1),
+    let head_too_long = around(b"HTTP/1.1 200 OK\r\nx: ", b"a", MAX_HEAD, b"\r\n\r\n");
+    let many_headers = around(b"HTTP/1.1 200 OK\r\n", b"a: b\r\n", MAX_HEADERS + 1, EMPTY);
+    let long_chunk_line = around(CHUNKED_1, b"x", MAX_LINE, b"\r\na\r\n0\r\n\r\n");
+    let long_trailers = around(
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n",
+        b"x: 1234567890\r\n",
+        MAX_TRAILERS / 15 + 1,
         b"\r\n",
-    ]
-    .concat();
-    let flood = [
-        b"HTTP/1.1 100 Continue\r\n\r\n".repeat(MAX_INTERIM + 1),
-        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec(),
-    ]
-    .concat();
+    );
+    let flood = around(b"", CONTINUE, MAX_INTERIM + 1, EMPTY_200);
     let cases: [(&str, &[u8]); 28] = [
         ("not HTTP", b"NOT HTTP\r\n\r\n"),
         ("status 099", b"HTTP/1.1 099 x\r\ncontent-length: 0\r\n\r\n"),
@@ -224,18 +222,9 @@ fn malformed_answers_are_errors_never_answers() {
         }
     }
     // At the limits: as many interim heads and headers as allowed are read.
-    let most_interim = [
-        b"HTTP/1.1 100 Continue\r\n\r\n".repeat(MAX_INTERIM),
-        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec(),
-    ]
-    .concat();
+    let most_interim = around(b"", CONTINUE, MAX_INTERIM, EMPTY_200);
     assert_eq!(read(&most_interim, 16).unwrap().status, 200);
-    let most_headers = [
-        b"HTTP/1.1 200 OK\r\n".as_slice(),
-        &b"a: b\r\n".repeat(MAX_HEADERS - 1),
-        b"content-length: 0\r\n\r\n",
-    ]
-    .concat();
+    let most_headers = around(b"HTTP/1.1 200 OK\r\n", b"a: b\r\n", MAX_HEADERS - 1, EMPTY);
     assert_eq!(read(&most_headers, 16).unwrap().status, 200);
 }
 
