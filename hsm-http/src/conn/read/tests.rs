@@ -16,10 +16,13 @@ fn splits(bytes: &[u8]) -> Vec<Vec<&[u8]>> {
     all
 }
 
+/// An answer's status, body and framing.
+type Expected<'a> = (u16, &'a [u8], Framing);
+
 /// The answer `bytes` reads to `expected` (status, body, framing) however it is split, and
 /// every prefix of the answer's own bytes is an error: an answer that broke off is never
 /// taken for a shorter one.
-fn reads_whole(bytes: &[u8], head: bool, expected: (u16, &[u8], Framing)) {
+fn reads_whole(bytes: &[u8], head: bool, expected: Expected<'_>) {
     let whole = read_scripted([bytes], head, 1024, false).unwrap();
     assert_eq!(
         (whole.status, whole.body.as_slice(), whole.framing),
@@ -80,7 +83,7 @@ fn heads_say_how_the_body_is_delimited() {
 
 #[test]
 fn each_framing_reads_the_same_however_the_bytes_are_split() {
-    let cases: [(&[u8], bool, (u16, &[u8], Framing)); 5] = [
+    let cases: [(&[u8], bool, Expected<'_>); 5] = [
         (
             b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
             false,
