@@ -1,6 +1,6 @@
 //! `AsyncNetHsm`, the native async backend, against the simulator: the hsm-core conformance
-//! suite, one handle shared by many tasks, `health()` in every device state, and `OpenOptions`
-//! given in code. (No thread per call: `tests/async_threads.rs`, alone in its process.)
+//! suite, one handle shared by many tasks, `health()` in every device state, `OpenOptions`
+//! given in code, and `sign_many` keeping requests in flight (async and blocking). (No thread per call: `tests/async_threads.rs`, alone in its process.)
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -12,9 +12,12 @@ use hsm_core::asynchronous::BlockingOverAsync;
 use hsm_core::conformance::{Config, run};
 use hsm_core::runtime::BlockingRuntime;
 use hsm_core::secret::SecretString;
-use hsm_core::{AsyncHsm, AsyncSigner as _, ErrorKind, KeyStore as _, OpenOptions, SignAlgorithm};
-use hsm_nethsm::AsyncNetHsm;
+use hsm_core::{
+    AsyncHsm, AsyncSigner as _, ErrorKind, KeyStore as _, OpenOptions, PublicKey, SignAlgorithm,
+    Signature, Signer as _,
+};
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, OPERATOR_PASSPHRASE, SimConfig, Simulator};
+use hsm_nethsm::{AsyncNetHsm, NetHsm};
 use support::{authentication_failure, p256_key_async, service_runtime, sim_client};
 
 const ALGORITHM: SignAlgorithm = SignAlgorithm::EcdsaSha256;
@@ -168,4 +171,66 @@ fn options_in_code_open_a_device_and_an_option_given_twice_is_refused() {
     // No password anywhere: named.
     let e = hsm_nethsm::open_async(&format!("nethsm://operator@127.0.0.1:{port}")).unwrap_err();
     assert!(e.to_string().contains("password"), "{e}");
+}
+
+/// Checks a `sign_many` batch: one result per message, in order (the signature at `i`
+/// verifies for message `i`, and every message differs), every one a valid signature.
+fn assert_signed_in_order(
+    public: &PublicKey,
+    messages: &[Vec<u8>],
+    results: Vec<hsm_core::Result<Signature>>,
+) {
+    assert_eq!(results.len(), messages.len());
+    for (i, (message, result)) in messages.iter().zip(results).enumerate() {
+        let verified = result.and_then(|signature| public.verify(message, &signature));
+        assert!(verified.is_ok(), "message {i}: {verified:?}");
+    }
+}
+
+/// The README's "`sign_many` with requests in flight": with 20 ms added to every answer, a
+/// batch of 32 messages under `max_in_flight = 8` has at least 4 (and never more than 8)
+/// requests at the simulator at once, through the async handle and through the blocking one.
+/// A batch sent one request after another would have 1.
+#[test]
+fn sign_many_keeps_requests_in_flight() {
+    const MESSAGES: u8 = 32;
+    const LIMIT: usize = 8;
+    let server = tokio::runtime::Runtime::new().unwrap();
+    let config = SimConfig {
+        latency: Duration::from_millis(20),
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(config, server.handle()).unwrap();
+    let runtime = service_runtime();
+    let admin = AsyncNetHsm::new(sim_client(&sim, "admin", ADMIN_PASSPHRASE));
+    let key = runtime.block_on(p256_key_async(&admin, "inflight"));
+    let public = runtime.block_on(admin.public_key(&key)).unwrap();
+    let messages: Vec<Vec<u8>> = (0..MESSAGES)
+        .map(|i| format!("batch {i}").into_bytes())
+        .collect();
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    let operator = || sim_client(&sim, "operator", OPERATOR_PASSPHRASE);
+    let in_flight_range = |through: &str| {
+        let most = sim.max_in_flight();
+        assert!(
+            (4..=LIMIT as u64).contains(&most),
+            "{through}: {most} requests in flight at once (limit {LIMIT})"
+        );
+        most
+    };
+
+    let asynchronous = AsyncNetHsm::new(operator()).with_max_in_flight(LIMIT);
+    sim.reset_max_in_flight();
+    let results = runtime.block_on(asynchronous.sign_many(&key, ALGORITHM, &refs));
+    let async_most = in_flight_range("AsyncNetHsm");
+    assert_signed_in_order(&public, &messages, results);
+
+    let blocking = NetHsm::new(operator()).unwrap().with_max_in_flight(LIMIT);
+    sim.reset_max_in_flight();
+    let results = blocking.sign_many(&key, ALGORITHM, &refs);
+    let blocking_most = in_flight_range("NetHsm");
+    assert_signed_in_order(&public, &messages, results);
+    eprintln!(
+        "sign_many of {MESSAGES}, limit {LIMIT}: {async_most} (async), {blocking_most} (blocking) in flight at most"
+    );
 }
