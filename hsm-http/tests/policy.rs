@@ -2,8 +2,8 @@
 //! counts; a raw TCP server where the body must stream without end): status to kind, what is
 //! repeated for idempotent requests and what is not, the budget covering every repeat, the body
 //! cap, and no secret anywhere a caller or a log can see.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-#![allow(clippy::indexing_slicing)]
+
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use hsm_core::testkit::{Secrets, TraceCapture, error_text};
 use hsm_core::{DeviceStatus, ErrorKind};
 use hsm_http::{
-    BasicAuth, BudgetSplit, HttpClient, HttpClientBuilder, Method, Request, RetryPolicy,
+    BasicAuth, BudgetSplit, Failure, HttpClient, HttpClientBuilder, Method, Request, RetryPolicy,
 };
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -23,7 +23,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const SLACK: Duration = Duration::from_millis(700);
 
 fn builder(server: &MockServer) -> HttpClientBuilder {
-    let port = server.address().port();
+    builder_at(server.address().port())
+}
+
+/// A client of the plain-HTTP device on `port`, with [`fast`] repeats.
+fn builder_at(port: u16) -> HttpClientBuilder {
     HttpClient::builder("test device", "127.0.0.1", port, "/api/")
         .danger_plain_http()
         .policy(fast())
@@ -37,6 +41,20 @@ fn fast() -> RetryPolicy {
 
 async fn count(server: &MockServer) -> usize {
     server.received_requests().await.map_or(0, |r| r.len())
+}
+
+/// The failure's error says `text`.
+fn assert_says(failure: &Failure, text: &str) {
+    assert!(
+        failure.error.to_string().contains(text),
+        "{}",
+        failure.error
+    );
+}
+
+/// The server saw `n` requests (`why`: the rule that says so).
+async fn assert_seen(server: &MockServer, n: usize, why: &str) {
+    assert_eq!(count(server).await, n, "{why}");
 }
 
 /// `first` once, then `then` for every later request, at `/api/x`.
@@ -53,6 +71,22 @@ async fn script(server: &MockServer, first: ResponseTemplate, then: ResponseTemp
         .with_priority(2)
         .mount(server)
         .await;
+}
+
+/// Status `first` once, then `then` for every later request, at `/api/x` (empty bodies).
+async fn statuses(server: &MockServer, first: u16, then: u16) {
+    script(
+        server,
+        ResponseTemplate::new(first),
+        ResponseTemplate::new(then),
+    )
+    .await;
+}
+
+/// Status `status` with a body of `len` bytes once, then `200`, at `/api/x`.
+async fn body_of(server: &MockServer, status: u16, len: usize) {
+    let body = ResponseTemplate::new(status).set_body_bytes(vec![b'a'; len]);
+    script(server, body, ResponseTemplate::new(200)).await;
 }
 
 fn get() -> Request {
@@ -102,11 +136,12 @@ async fn every_status_maps_through_hsm_cores_one_table() {
         let answer = failure.answer.as_ref().unwrap();
         assert_eq!(answer.status(), status);
         assert_eq!(answer.body(), b"device text");
-        assert_eq!(
-            count(&server).await,
+        assert_seen(
+            &server,
             1,
-            "{status}: one attempt with RetryPolicy::none"
-        );
+            &format!("{status}: one attempt with RetryPolicy::none"),
+        )
+        .await;
     }
 }
 
@@ -125,41 +160,22 @@ async fn a_408_or_504_is_repeated_only_when_the_request_is_idempotent() {
         assert_eq!(answer.body(), b"ok", "{status}");
         assert_eq!(count(&server).await, 2, "{status}: a GET goes again");
 
-        script(
-            &server,
-            ResponseTemplate::new(status),
-            ResponseTemplate::new(200),
-        )
-        .await;
+        statuses(&server, status, 200).await;
         let failure = client.call(&post()).await.unwrap_err();
         assert_eq!(failure.error.kind(), ErrorKind::from_http_status(status));
         assert!(
             failure.outcome_unknown,
             "{status}: the device may have acted"
         );
-        assert_eq!(
-            count(&server).await,
-            1,
-            "{status}: a POST is never sent twice"
-        );
+        assert_seen(&server, 1, &format!("{status}: a POST is never sent twice")).await;
 
         // A POST the backend marks idempotent (a signature) goes again.
-        script(
-            &server,
-            ResponseTemplate::new(status),
-            ResponseTemplate::new(200),
-        )
-        .await;
+        statuses(&server, status, 200).await;
         assert!(client.call(&post().idempotent(true)).await.is_ok());
         assert_eq!(count(&server).await, 2, "{status}");
     }
     // Attempts run out: 3 in all, then the last error.
-    script(
-        &server,
-        ResponseTemplate::new(504),
-        ResponseTemplate::new(504),
-    )
-    .await;
+    statuses(&server, 504, 504).await;
     let failure = client.call(&get()).await.unwrap_err();
     assert_eq!(failure.error.kind(), ErrorKind::Timeout);
     assert!(!failure.outcome_unknown);
@@ -171,12 +187,7 @@ async fn a_503_a_429_and_final_statuses() {
     let server = MockServer::start().await;
     // 503 to a POST: outcome unknown unless the device documents that it did nothing.
     let client = builder(&server).build().unwrap();
-    script(
-        &server,
-        ResponseTemplate::new(503),
-        ResponseTemplate::new(200),
-    )
-    .await;
+    statuses(&server, 503, 200).await;
     let failure = client.call(&post()).await.unwrap_err();
     assert!(failure.outcome_unknown);
     assert_eq!(count(&server).await, 1);
@@ -184,58 +195,33 @@ async fn a_503_a_429_and_final_statuses() {
         .policy(fast().with_unavailable_means_not_done(true))
         .build()
         .unwrap();
-    script(
-        &server,
-        ResponseTemplate::new(503),
-        ResponseTemplate::new(200),
-    )
-    .await;
+    statuses(&server, 503, 200).await;
     let failure = trusting.call(&post()).await.unwrap_err();
     assert!(!failure.outcome_unknown);
     assert_eq!(failure.error.kind(), ErrorKind::Unavailable);
     assert_eq!(count(&server).await, 1);
 
     // 429: nothing was done, so even a POST is sent again after the wait.
-    script(
-        &server,
-        ResponseTemplate::new(429),
-        ResponseTemplate::new(201),
-    )
-    .await;
+    statuses(&server, 429, 201).await;
     let started = Instant::now();
     assert_eq!(client.call(&post()).await.unwrap().status(), 201);
     assert!(started.elapsed() >= Duration::from_millis(50));
     assert_eq!(count(&server).await, 2);
     // ... at most `throttle_retries` times.
-    script(
-        &server,
-        ResponseTemplate::new(429),
-        ResponseTemplate::new(429),
-    )
-    .await;
+    statuses(&server, 429, 429).await;
     let failure = client.call(&get()).await.unwrap_err();
     assert_eq!(failure.status_code(), Some(429));
     assert_eq!(count(&server).await, 3);
 
     // 401 and 404 are final, even for a GET: no automatic password retry.
     for status in [401, 404, 409] {
-        script(
-            &server,
-            ResponseTemplate::new(status),
-            ResponseTemplate::new(200),
-        )
-        .await;
+        statuses(&server, status, 200).await;
         let failure = client.call(&get()).await.unwrap_err();
         assert_eq!(failure.status_code(), Some(status));
         assert_eq!(count(&server).await, 1, "{status}");
     }
     // 304 is an answer (a value set to what it already was).
-    script(
-        &server,
-        ResponseTemplate::new(304),
-        ResponseTemplate::new(200),
-    )
-    .await;
+    statuses(&server, 304, 200).await;
     assert_eq!(client.call(&get()).await.unwrap().status(), 304);
 }
 
@@ -296,12 +282,7 @@ async fn the_timeout_is_the_whole_calls_budget_repeats_included() {
         .policy(fast().with_retry_delay(Duration::from_millis(600)))
         .build()
         .unwrap();
-    script(
-        &server,
-        ResponseTemplate::new(500),
-        ResponseTemplate::new(500),
-    )
-    .await;
+    statuses(&server, 500, 500).await;
     let started = Instant::now();
     let failure = patient.call(&get()).await.unwrap_err();
     assert!(
@@ -310,49 +291,23 @@ async fn the_timeout_is_the_whole_calls_budget_repeats_included() {
         started.elapsed()
     );
     assert_eq!(failure.status_code(), Some(500));
-    assert_eq!(
-        count(&server).await,
-        2,
-        "the third attempt would start past the budget"
-    );
+    assert_seen(&server, 2, "the third attempt would start past the budget").await;
 }
 
 #[tokio::test]
 async fn an_announced_body_over_the_cap_is_refused_unread() {
     let server = MockServer::start().await;
     let client = builder(&server).max_body(64 << 10).build().unwrap();
-    script(
-        &server,
-        ResponseTemplate::new(200).set_body_bytes(vec![b'a'; 1 << 20]),
-        ResponseTemplate::new(200),
-    )
-    .await;
+    body_of(&server, 200, 1 << 20).await;
     let failure = client.call(&get()).await.unwrap_err();
     assert_eq!(failure.error.kind(), ErrorKind::Protocol);
-    assert!(
-        failure
-            .error
-            .to_string()
-            .contains("announces 1048576 bytes"),
-        "{}",
-        failure.error
-    );
+    assert_says(&failure, "announces 1048576 bytes");
     assert_eq!(count(&server).await, 1, "not repeated");
     // Exactly the cap is read.
-    script(
-        &server,
-        ResponseTemplate::new(200).set_body_bytes(vec![b'a'; 64 << 10]),
-        ResponseTemplate::new(200),
-    )
-    .await;
+    body_of(&server, 200, 64 << 10).await;
     assert_eq!(client.call(&get()).await.unwrap().body().len(), 64 << 10);
     // Over the cap on a creation: the device answered, so it may have acted.
-    script(
-        &server,
-        ResponseTemplate::new(201).set_body_bytes(vec![b'a'; 1 << 20]),
-        ResponseTemplate::new(200),
-    )
-    .await;
+    body_of(&server, 201, 1 << 20).await;
     assert!(client.call(&post()).await.unwrap_err().outcome_unknown);
 }
 
@@ -398,23 +353,11 @@ async fn endless_body_server(total: usize) -> (u16, Arc<AtomicUsize>) {
 async fn a_streamed_body_over_the_cap_is_cut_off_without_reading_it_all() {
     let total = 256 << 20;
     let (port, written) = endless_body_server(total).await;
-    let client = HttpClient::builder("test device", "127.0.0.1", port, "/api/")
-        .danger_plain_http()
-        .policy(fast())
-        .max_body(256 << 10)
-        .build()
-        .unwrap();
+    let client = builder_at(port).max_body(256 << 10).build().unwrap();
     let started = Instant::now();
     let failure = client.call(&get()).await.unwrap_err();
     assert_eq!(failure.error.kind(), ErrorKind::Protocol);
-    assert!(
-        failure
-            .error
-            .to_string()
-            .contains("longer than the limit of 262144 bytes"),
-        "{}",
-        failure.error
-    );
+    assert_says(&failure, "longer than the limit of 262144 bytes");
     // The client hung up: the server's writes fail long before the 256 MiB are out.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let sent = written.load(Ordering::SeqCst);
@@ -431,39 +374,21 @@ async fn a_dead_endpoint_is_failed_over_and_a_closed_port_fails_fast() {
     };
     // Two endpoints, the first dead: every call lands on the second, a POST included (nothing
     // was sent to the dead one).
-    let client = HttpClient::builder("test device", "127.0.0.1", closed, "/api/")
+    let client = builder_at(closed)
         .endpoint("127.0.0.1", server.address().port())
-        .danger_plain_http()
-        .policy(fast())
         .build()
         .unwrap();
-    script(
-        &server,
-        ResponseTemplate::new(200),
-        ResponseTemplate::new(200),
-    )
-    .await;
+    statuses(&server, 200, 200).await;
     for _ in 0..3 {
         assert!(client.call(&post()).await.is_ok());
     }
     assert_eq!(client.endpoints_up(), [false, true]);
     // One closed endpoint: Unavailable, "cannot connect", fast.
-    let alone = HttpClient::builder("test device", "127.0.0.1", closed, "/api/")
-        .danger_plain_http()
-        .policy(fast())
-        .build()
-        .unwrap();
+    let alone = builder_at(closed).build().unwrap();
     let started = Instant::now();
     let failure = alone.call(&get()).await.unwrap_err();
     assert_eq!(failure.error.kind(), ErrorKind::Unavailable);
-    assert!(
-        failure
-            .error
-            .to_string()
-            .contains("cannot connect to the test device"),
-        "{}",
-        failure.error
-    );
+    assert_says(&failure, "cannot connect to the test device");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
