@@ -3,13 +3,13 @@
 //! ([`SignRequest::message`](crate::SignRequest::message) with the backend's longest message,
 //! [`SignRequest::digest`](crate::SignRequest::digest)), named `<backend>.sign` and
 //! `<backend>.sign_digest`, and hand it to the one step the backend supplies: "sign this request
-//! with this key". [`sign_pipeline!`](crate::sign_pipeline) writes those two methods, as the
-//! [`Signer`](crate::Signer) impl of a blocking backend or as the inherent `async fn`s of an async
-//! one (which [`async_traits_from_inherent!`](crate::async_traits_from_inherent) then forwards
-//! the [`AsyncSigner`](crate::AsyncSigner) methods to).
+//! with this key". [`sign_pipeline!`](macro@crate::sign_pipeline) writes those two methods, as
+//! the [`Signer`](crate::Signer) impl of a blocking backend or as the inherent `async fn`s of an
+//! async one (which [`async_traits_from_inherent!`](crate::async_traits_from_inherent) then
+//! forwards the [`AsyncSigner`](crate::AsyncSigner) methods to).
 
 /// Writes `sign` and `sign_digest` from a backend's "sign this request with this key" step (see
-/// the [module docs](crate::sign_pipeline)).
+/// the [module docs](mod@crate::sign_pipeline)).
 ///
 /// The backend gives:
 ///
@@ -99,43 +99,15 @@ macro_rules! sign_pipeline {
             fn sign;
             $(#[$digest_attr:meta])*
             fn sign_digest;
-            operations: $prefix:literal,
-            max_message_len: |$max_this:ident| $max:expr,
-            sign_request: |$this:ident, $key:ident, $algorithm:ident, $request:ident,
-                $operation:ident| $step:expr $(,)?
+            $($pipeline:tt)*
         }
         $($items:tt)*
     ) => {
         impl $crate::Signer for $type {
-            $(#[$sign_attr])*
-            fn sign(
-                &self,
-                key: &$crate::KeyId,
-                algorithm: $crate::SignAlgorithm,
-                message: &[u8],
-            ) -> $crate::Result<$crate::Signature> {
-                const OPERATION: &str = concat!($prefix, ".sign");
-                let max = {
-                    #[allow(unused_variables)]
-                    let $max_this = self;
-                    $max
-                };
-                let request = $crate::SignRequest::message(algorithm, message, max, OPERATION);
-                $crate::__sign_step!(self, key, algorithm, request, OPERATION;
-                    |$this, $key, $algorithm, $request, $operation| $step)
-            }
-
-            $(#[$digest_attr])*
-            fn sign_digest(
-                &self,
-                key: &$crate::KeyId,
-                algorithm: $crate::SignAlgorithm,
-                digest: &[u8],
-            ) -> $crate::Result<$crate::Signature> {
-                const OPERATION: &str = concat!($prefix, ".sign_digest");
-                let request = $crate::SignRequest::digest(algorithm, digest, OPERATION);
-                $crate::__sign_step!(self, key, algorithm, request, OPERATION;
-                    |$this, $key, $algorithm, $request, $operation| $step)
+            $crate::__sign_methods! {
+                sign: [$(#[$sign_attr])*] [],
+                sign_digest: [$(#[$digest_attr])*] [],
+                $($pipeline)*
             }
 
             $($items)*
@@ -147,55 +119,74 @@ macro_rules! sign_pipeline {
             $sign_vis:vis async fn sign;
             $(#[$digest_attr:meta])*
             $digest_vis:vis async fn sign_digest;
-            operations: $prefix:literal,
-            max_message_len: |$max_this:ident| $max:expr,
-            sign_request: |$this:ident, $key:ident, $algorithm:ident, $request:ident,
-                $operation:ident| $step:expr $(,)?
+            $($pipeline:tt)*
         }
     ) => {
         impl $type {
-            $(#[$sign_attr])*
-            $sign_vis async fn sign(
-                &self,
-                key: &$crate::KeyId,
-                algorithm: $crate::SignAlgorithm,
-                message: &[u8],
-            ) -> $crate::Result<$crate::Signature> {
-                const OPERATION: &str = concat!($prefix, ".sign");
-                let max = {
-                    #[allow(unused_variables)]
-                    let $max_this = self;
-                    $max
-                };
-                let request = $crate::SignRequest::message(algorithm, message, max, OPERATION);
-                $crate::__sign_step!(self, key, algorithm, request, OPERATION;
-                    |$this, $key, $algorithm, $request, $operation| $step)
-            }
-
-            $(#[$digest_attr])*
-            $digest_vis async fn sign_digest(
-                &self,
-                key: &$crate::KeyId,
-                algorithm: $crate::SignAlgorithm,
-                digest: &[u8],
-            ) -> $crate::Result<$crate::Signature> {
-                const OPERATION: &str = concat!($prefix, ".sign_digest");
-                let request = $crate::SignRequest::digest(algorithm, digest, OPERATION);
-                $crate::__sign_step!(self, key, algorithm, request, OPERATION;
-                    |$this, $key, $algorithm, $request, $operation| $step)
+            $crate::__sign_methods! {
+                sign: [$(#[$sign_attr])*] [$sign_vis async],
+                sign_digest: [$(#[$digest_attr])*] [$digest_vis async],
+                $($pipeline)*
             }
         }
     };
 }
 
-/// The backend's step of [`sign_pipeline!`](crate::sign_pipeline): binds the method's values to
-/// the names the backend chose, then evaluates its expression.
+/// The two methods of [`sign_pipeline!`](macro@crate::sign_pipeline), each with its attributes
+/// and qualifiers (`pub async`, or none in a trait impl) in brackets.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sign_methods {
+    (
+        sign: [$($sign_attr:tt)*] [$($sign_qualifier:tt)*],
+        sign_digest: [$($digest_attr:tt)*] [$($digest_qualifier:tt)*],
+        operations: $prefix:literal,
+        max_message_len: |$max_this:ident| $max:expr,
+        sign_request: |$this:ident, $key:ident, $algorithm:ident, $request:ident,
+            $operation:ident| $step:expr $(,)?
+    ) => {
+        $($sign_attr)*
+        $($sign_qualifier)* fn sign(
+            &self,
+            key: &$crate::KeyId,
+            algorithm: $crate::SignAlgorithm,
+            message: &[u8],
+        ) -> $crate::Result<$crate::Signature> {
+            const OPERATION: &str = concat!($prefix, ".sign");
+            let max = {
+                #[allow(unused_variables)]
+                let $max_this = self;
+                $max
+            };
+            let request = $crate::SignRequest::message(algorithm, message, max, OPERATION);
+            $crate::__sign_step!(self, key, algorithm, request, OPERATION;
+                |$this, $key, $algorithm, $request, $operation| $step)
+        }
+
+        $($digest_attr)*
+        $($digest_qualifier)* fn sign_digest(
+            &self,
+            key: &$crate::KeyId,
+            algorithm: $crate::SignAlgorithm,
+            digest: &[u8],
+        ) -> $crate::Result<$crate::Signature> {
+            const OPERATION: &str = concat!($prefix, ".sign_digest");
+            let request = $crate::SignRequest::digest(algorithm, digest, OPERATION);
+            $crate::__sign_step!(self, key, algorithm, request, OPERATION;
+                |$this, $key, $algorithm, $request, $operation| $step)
+        }
+    };
+}
+
+/// The backend's step of [`sign_pipeline!`](macro@crate::sign_pipeline): binds the method's
+/// values to the names the backend chose, then evaluates its expression.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __sign_step {
     ($self:ident, $key_value:ident, $algorithm_value:ident, $request_value:ident,
         $operation_value:ident;
-        |$this:ident, $key:ident, $algorithm:ident, $request:ident, $operation:ident| $step:expr) => {{
+        |$this:ident, $key:ident, $algorithm:ident, $request:ident, $operation:ident|
+        $step:expr) => {{
         #[allow(unused_variables)]
         let ($this, $key, $algorithm, $request, $operation) = (
             $self,

@@ -42,39 +42,7 @@ const OP: &str = "n200.open";
 /// The URI parameters of the password: inline, environment variable, file.
 const PASSWORD_PARAMS: (&str, &str, &str) = ("password", "password-env", "password-file");
 
-/// Opens the N200 `uri` names, blocking ([`N200::open`]).
-///
-/// # Errors
-/// As [`N200::open`], and [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for a
-/// URI that does not parse.
-pub fn open(uri: &str) -> Result<N200> {
-    N200::open(BackendUri::parse(uri)?)
-}
-
-/// Opens the N200 `uri` names with `options` (credential, timeouts, retries, calls in flight),
-/// blocking ([`N200::open_with`]).
-///
-/// # Errors
-/// As [`N200::open_with`].
-pub fn open_with(uri: &str, options: OpenOptions) -> Result<N200> {
-    N200::open_with(BackendUri::parse(uri)?, options)
-}
-
-/// Opens the N200 `uri` names for async code ([`AsyncN200::open`]): no runtime is started.
-///
-/// # Errors
-/// As [`AsyncN200::open`].
-pub fn open_async(uri: &str) -> Result<AsyncN200> {
-    AsyncN200::open(BackendUri::parse(uri)?)
-}
-
-/// Opens the N200 `uri` names with `options`, for async code ([`AsyncN200::open_with`]).
-///
-/// # Errors
-/// As [`AsyncN200::open_with`].
-pub fn open_async_with(uri: &str, options: OpenOptions) -> Result<AsyncN200> {
-    AsyncN200::open_with(BackendUri::parse(uri)?, options)
-}
+hsm_core::uri_entry_points!("N200": blocking N200, async AsyncN200);
 
 impl N200 {
     /// Opens the backend a `n200://` or `n200+sim:` URI names (grammar in the [module

@@ -52,39 +52,7 @@ impl crate::sim::Simulator {
 /// The URI parameters of the password: inline, environment variable, file.
 const PASSWORD_PARAMS: (&str, &str, &str) = ("password", "password-env", "password-file");
 
-/// Opens the NetHSM `uri` names, blocking ([`NetHsm::open`]).
-///
-/// # Errors
-/// As [`NetHsm::open`], and [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for
-/// a URI that does not parse.
-pub fn open(uri: &str) -> Result<NetHsm> {
-    NetHsm::open(BackendUri::parse(uri)?)
-}
-
-/// Opens the NetHSM `uri` names with `options` (credential, timeouts, retries, calls in
-/// flight), blocking ([`NetHsm::open_with`]).
-///
-/// # Errors
-/// As [`NetHsm::open_with`].
-pub fn open_with(uri: &str, options: OpenOptions) -> Result<NetHsm> {
-    NetHsm::open_with(BackendUri::parse(uri)?, options)
-}
-
-/// Opens the NetHSM `uri` names for async code ([`AsyncNetHsm::open`]): no runtime is started.
-///
-/// # Errors
-/// As [`AsyncNetHsm::open`].
-pub fn open_async(uri: &str) -> Result<AsyncNetHsm> {
-    AsyncNetHsm::open(BackendUri::parse(uri)?)
-}
-
-/// Opens the NetHSM `uri` names with `options`, for async code ([`AsyncNetHsm::open_with`]).
-///
-/// # Errors
-/// As [`AsyncNetHsm::open_with`].
-pub fn open_async_with(uri: &str, options: OpenOptions) -> Result<AsyncNetHsm> {
-    AsyncNetHsm::open_with(BackendUri::parse(uri)?, options)
-}
+hsm_core::uri_entry_points!("NetHSM": blocking NetHsm, async AsyncNetHsm);
 
 impl NetHsm {
     /// Opens the NetHSM a URI names (see the crate docs for the grammar):
