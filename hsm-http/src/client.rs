@@ -464,36 +464,19 @@ impl HttpClientBuilder {
         self
     }
 
-    /// How to verify the servers' certificates (the system trust store by default).
-    pub fn tls(mut self, tls: TlsOptions) -> Self {
-        self.tls = tls;
-        self
-    }
-
-    /// The budget of one call, every repeat, wait and failover included (default
-    /// [`DEFAULT_TIMEOUT`]).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The time allowed to open a connection, TLS handshake included (default
-    /// [`DEFAULT_CONNECT_TIMEOUT`]; never more than the call's budget); also a probe's.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The retry policy (default [`RetryPolicy::default`]).
-    pub fn policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// The body cap in bytes (default [`DEFAULT_MAX_BODY`]).
-    pub fn max_body(mut self, bytes: usize) -> Self {
-        self.max_body = bytes;
-        self
+    setters! {
+        /// How to verify the servers' certificates (the system trust store by default).
+        tls(tls: TlsOptions) => tls;
+        /// The budget of one call, every repeat, wait and failover included (default
+        /// [`DEFAULT_TIMEOUT`]).
+        timeout(timeout: Duration) => timeout;
+        /// The time allowed to open a connection, TLS handshake included (default
+        /// [`DEFAULT_CONNECT_TIMEOUT`]; never more than the call's budget); also a probe's.
+        connect_timeout(connect_timeout: Duration) => connect_timeout;
+        /// The retry policy (default [`RetryPolicy::default`]).
+        policy(policy: RetryPolicy) => policy;
+        /// The body cap in bytes (default [`DEFAULT_MAX_BODY`]).
+        max_body(max_body: usize) => max_body;
     }
 
     /// Idle connections kept per endpoint (default and minimum [`DEFAULT_MAX_IDLE`]): at least
@@ -544,22 +527,7 @@ impl HttpClientBuilder {
         if list.is_empty() {
             return Err(Error::invalid_input(OP, "no endpoint"));
         }
-        let endpoints = Endpoints::new(
-            list,
-            self.policy.clone(),
-            self.probe_path,
-            self.connect_timeout,
-        );
-        Ok(HttpClient {
-            inner: Arc::new(Inner {
-                device: self.device,
-                endpoints,
-                policy: self.policy,
-                timeout: self.timeout,
-                max_body: self.max_body,
-                in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
-            }),
-        })
+        Ok(self.client_over(list))
     }
 
     /// Builds the client over connection pools made elsewhere (`base URL`, reqwest client), one
@@ -571,6 +539,11 @@ impl HttpClientBuilder {
             .into_iter()
             .map(|(base, http)| Arc::new(Endpoint::new(base, Transport::External(http))))
             .collect();
+        self.client_over(list)
+    }
+
+    /// The client over these endpoints, in rotation order.
+    fn client_over(self, list: Vec<Arc<Endpoint>>) -> HttpClient {
         let endpoints = Endpoints::new(
             list,
             self.policy.clone(),

@@ -72,6 +72,8 @@
 //! itself ([`HttpClientBuilder::build_over`]) go through reqwest.
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod setters;
 mod answer;
 mod body;
 mod client;

@@ -75,11 +75,16 @@ impl RetryPolicy {
         self
     }
 
-    /// With this wait before going back to an endpoint already tried.
-    #[must_use]
-    pub fn with_retry_delay(mut self, delay: Duration) -> Self {
-        self.retry_delay = delay;
-        self
+    setters! {
+        /// With this wait before going back to an endpoint already tried.
+        #[must_use]
+        with_retry_delay(delay: Duration) => retry_delay;
+        /// Whether the device's `503` means the request was not carried out.
+        #[must_use]
+        with_unavailable_means_not_done(not_done: bool) => unavailable_means_not_done;
+        /// With this way of sharing the budget among attempts.
+        #[must_use]
+        with_split(split: BudgetSplit) => split;
     }
 
     /// With this backoff for a failed endpoint (doubling up to `max`).
@@ -95,20 +100,6 @@ impl RetryPolicy {
     pub fn with_throttle(mut self, retries: u32, delay: Duration) -> Self {
         self.throttle_retries = retries;
         self.throttle_delay = delay;
-        self
-    }
-
-    /// Whether the device's `503` means the request was not carried out.
-    #[must_use]
-    pub fn with_unavailable_means_not_done(mut self, not_done: bool) -> Self {
-        self.unavailable_means_not_done = not_done;
-        self
-    }
-
-    /// With this way of sharing the budget among attempts.
-    #[must_use]
-    pub fn with_split(mut self, split: BudgetSplit) -> Self {
-        self.split = split;
         self
     }
 

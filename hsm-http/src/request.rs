@@ -99,21 +99,16 @@ impl Request {
         self
     }
 
-    /// With HTTP Basic credentials.
-    #[must_use]
-    pub fn basic_auth(mut self, auth: Option<BasicAuth>) -> Self {
-        self.auth = auth;
-        self
-    }
-
-    /// Marks the request as idempotent or not: only an idempotent request is sent again when
-    /// its outcome is unknown. A backend marks the POSTs that change nothing (a signature) as
-    /// idempotent, and the PUTs and DELETEs that create something or whose repetition answers
-    /// differently as not.
-    #[must_use]
-    pub fn idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotent = idempotent;
-        self
+    setters! {
+        /// With HTTP Basic credentials.
+        #[must_use]
+        basic_auth(auth: Option<BasicAuth>) => auth;
+        /// Marks the request as idempotent or not: only an idempotent request is sent again when
+        /// its outcome is unknown. A backend marks the POSTs that change nothing (a signature) as
+        /// idempotent, and the PUTs and DELETEs that create something or whose repetition answers
+        /// differently as not.
+        #[must_use]
+        idempotent(idempotent: bool) => idempotent;
     }
 
     /// With this budget for the whole call instead of the client's timeout (a client whose
