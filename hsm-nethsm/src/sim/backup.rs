@@ -73,7 +73,11 @@ type Enc = cbc::Encryptor<aes::Aes256>;
 type Dec = cbc::Decryptor<aes::Aes256>;
 
 /// Encrypts the device's contents under `key`.
-pub(crate) fn make(device: &DeviceState, key: &[u8; 32]) -> SimResult<Vec<u8>> {
+pub(crate) fn make(
+    device: &DeviceState,
+    key: &[u8; 32],
+    rng: &super::rng::SimRng,
+) -> SimResult<Vec<u8>> {
     let mut keys = Vec::new();
     for ((namespace, id), k) in &device.keys {
         keys.push(Key {
@@ -114,7 +118,7 @@ pub(crate) fn make(device: &DeviceState, key: &[u8; 32]) -> SimResult<Vec<u8>> {
     let check: [u8; 32] = sha2::Sha256::digest(plain.as_slice()).into();
     plain.extend_from_slice(&check);
     let mut iv = [0u8; 16];
-    getrandom::fill(&mut iv).map_err(|e| format!("no randomness: {e}"))?;
+    rng.fill(&mut iv)?;
     let encrypted = Enc::new_from_slices(key, &iv)
         .map_err(|_| "backup key".to_owned())?
         .encrypt_padded_vec::<Pkcs7>(&plain);

@@ -2,31 +2,50 @@
 
 use ecdsa::signature::hazmat::PrehashSigner as _;
 use ed25519_dalek::Signer as _;
-use rand_core::UnwrapErr;
 use zeroize::Zeroizing;
 
 #[cfg(feature = "sim-openssl")]
 use super::openssl_keys;
+use super::rng::SimRng;
 use super::rsa_keys;
 use crate::protocol::{DecryptMode, KeyPrivateData, KeyPublicData, KeyType, SignMode};
 
-/// A failure the simulator answers with 400 and this message.
-pub(crate) type SimResult<T> = Result<T, String>;
-
-pub(crate) fn rng() -> UnwrapErr<getrandom::SysRng> {
-    UnwrapErr(getrandom::SysRng)
+/// Why the simulator did not do what it was asked.
+#[derive(Debug)]
+pub(crate) enum SimError {
+    /// The request is refused as the device refuses it: 400 with this message.
+    Refused(String),
+    /// The random-number generator failed: 500 with this message.
+    RandomFailed(String),
 }
 
-fn random_bytes(n: usize) -> SimResult<Zeroizing<Vec<u8>>> {
-    let mut b = Zeroizing::new(vec![0u8; n]);
-    getrandom::fill(&mut b).map_err(|e| format!("no randomness: {e}"))?;
-    Ok(b)
+impl From<String> for SimError {
+    fn from(message: String) -> Self {
+        Self::Refused(message)
+    }
 }
+
+impl From<&str> for SimError {
+    fn from(message: &str) -> Self {
+        Self::Refused(message.to_owned())
+    }
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(m) | Self::RandomFailed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// What the simulator makes, or why not.
+pub(crate) type SimResult<T> = Result<T, SimError>;
 
 /// The answer for a key type this build does not offer (brainpoolP512r1 without the
 /// `sim-openssl` feature): what the device answers for a type it does not know.
 #[cfg(not(feature = "sim-openssl"))]
-fn unoffered() -> String {
+fn unoffered() -> SimError {
     "Invalid key type: brainpoolP512r1 is not offered (simulator built without sim-openssl)".into()
 }
 
@@ -54,9 +73,14 @@ pub(crate) enum SimSecret {
 }
 
 /// Draws scalars until one is valid for the curve (rejection sampling).
-fn ec_key<T>(len: usize, first_byte_mask: u8, make: impl Fn(&[u8]) -> Option<T>) -> SimResult<T> {
+fn ec_key<T>(
+    rng: &SimRng,
+    len: usize,
+    first_byte_mask: u8,
+    make: impl Fn(&[u8]) -> Option<T>,
+) -> SimResult<T> {
     for _ in 0..64 {
-        let mut b = random_bytes(len)?;
+        let mut b = rng.bytes(len)?;
         if let Some(first) = b.first_mut() {
             *first &= first_byte_mask;
         }
@@ -68,12 +92,16 @@ fn ec_key<T>(len: usize, first_byte_mask: u8, make: impl Fn(&[u8]) -> Option<T>)
 }
 
 impl SimSecret {
-    /// Generates a key of `key_type` (`length` bits for RSA and Generic).
-    pub(crate) fn generate(key_type: KeyType, length: Option<u32>) -> SimResult<Self> {
+    /// Generates a key of `key_type` (`length` bits for RSA and Generic) from `rng`.
+    pub(crate) fn generate(
+        key_type: KeyType,
+        length: Option<u32>,
+        rng: &SimRng,
+    ) -> SimResult<Self> {
         // An EC key of `len` scalar bytes, the first masked with `mask`.
         macro_rules! ec {
             ($variant:ident, $len:expr, $mask:expr) => {
-                Self::$variant(ec_key($len, $mask, |b| {
+                Self::$variant(ec_key(rng, $len, $mask, |b| {
                     ecdsa::SigningKey::from_slice(b).ok()
                 })?)
             };
@@ -86,7 +114,7 @@ impl SimSecret {
             KeyType::BrainpoolP256 => ec!(Bp256, 32, 0xff),
             KeyType::BrainpoolP384 => ec!(Bp384, 48, 0xff),
             KeyType::Curve25519 => {
-                let seed = random_bytes(32)?;
+                let seed = rng.bytes(32)?;
                 let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| "seed".to_owned())?;
                 Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
             }
@@ -95,17 +123,20 @@ impl SimSecret {
                 if !(1024..=rsa_keys::MAX_RSA_BITS).contains(&u64::from(bits)) {
                     return Err("Length must be between 1024 and 8192.".into());
                 }
-                Self::Rsa(Box::new(rsa_keys::generate(bits)?))
+                Self::Rsa(Box::new(rsa_keys::generate(bits, rng)?))
             }
             KeyType::Generic => {
                 let bits = length.ok_or("Generic keys need a length")?;
                 if !(128..=8192).contains(&bits) {
                     return Err("Generic length must be between 128 and 8192".into());
                 }
-                Self::Generic(random_bytes(bits.div_ceil(8) as usize)?)
+                Self::Generic(rng.bytes(bits.div_ceil(8) as usize)?)
             }
             #[cfg(feature = "sim-openssl")]
-            KeyType::BrainpoolP512 => Self::Bp512(openssl_keys::generate_bp512()?),
+            KeyType::BrainpoolP512 => {
+                rng.check()?;
+                Self::Bp512(openssl_keys::generate_bp512()?)
+            }
             #[cfg(not(feature = "sim-openssl"))]
             KeyType::BrainpoolP512 => return Err(unoffered()),
         })
@@ -249,6 +280,7 @@ impl SimSecret {
         mode: DecryptMode,
         encrypted: &[u8],
         iv: Option<&[u8]>,
+        rng: &SimRng,
     ) -> SimResult<Vec<u8>> {
         if let Self::Generic(key) = self {
             if mode != DecryptMode::AesCbc {
@@ -259,18 +291,24 @@ impl SimSecret {
         let Self::Rsa(key) = self else {
             return Err("the key cannot decrypt in this mode".into());
         };
+        // Blinded with random numbers of the simulator's generator.
+        macro_rules! blinded {
+            ($padding:expr) => {
+                rng.with_draws(|draws| key.decrypt_blinded(draws, $padding, encrypted))?
+            };
+        }
         let result = match mode {
-            DecryptMode::Raw => return rsa_keys::raw(key, encrypted),
-            DecryptMode::Pkcs1 => key.decrypt(rsa::Pkcs1v15Encrypt, encrypted),
-            DecryptMode::OaepMd5 => key.decrypt(rsa::Oaep::<md5::Md5>::new(), encrypted),
-            DecryptMode::OaepSha1 => key.decrypt(rsa::Oaep::<sha1::Sha1>::new(), encrypted),
-            DecryptMode::OaepSha224 => key.decrypt(rsa::Oaep::<sha2::Sha224>::new(), encrypted),
-            DecryptMode::OaepSha256 => key.decrypt(rsa::Oaep::<sha2::Sha256>::new(), encrypted),
-            DecryptMode::OaepSha384 => key.decrypt(rsa::Oaep::<sha2::Sha384>::new(), encrypted),
-            DecryptMode::OaepSha512 => key.decrypt(rsa::Oaep::<sha2::Sha512>::new(), encrypted),
+            DecryptMode::Raw => return rsa_keys::raw(key, encrypted, rng),
+            DecryptMode::Pkcs1 => blinded!(rsa::Pkcs1v15Encrypt),
+            DecryptMode::OaepMd5 => blinded!(rsa::Oaep::<md5::Md5>::new()),
+            DecryptMode::OaepSha1 => blinded!(rsa::Oaep::<sha1::Sha1>::new()),
+            DecryptMode::OaepSha224 => blinded!(rsa::Oaep::<sha2::Sha224>::new()),
+            DecryptMode::OaepSha256 => blinded!(rsa::Oaep::<sha2::Sha256>::new()),
+            DecryptMode::OaepSha384 => blinded!(rsa::Oaep::<sha2::Sha384>::new()),
+            DecryptMode::OaepSha512 => blinded!(rsa::Oaep::<sha2::Sha512>::new()),
             DecryptMode::AesCbc => return Err("the key cannot decrypt in this mode".into()),
         };
-        result.map_err(|_| "Decryption failed".to_owned())
+        result.map_err(|_| "Decryption failed".into())
     }
 
     /// Encrypts as `POST /keys/{id}/encrypt` does: AES-CBC, no padding, with a Generic key.
@@ -314,14 +352,15 @@ impl SimSecret {
         }
     }
 
-    /// Signs as `POST /keys/{id}/sign` does in `mode`.
-    pub(crate) fn sign(&self, mode: SignMode, message: &[u8]) -> SimResult<Vec<u8>> {
+    /// Signs as `POST /keys/{id}/sign` does in `mode`, drawing from `rng` what the mode
+    /// draws.
+    pub(crate) fn sign(&self, mode: SignMode, message: &[u8], rng: &SimRng) -> SimResult<Vec<u8>> {
         self.check_sign_input(mode, message)?;
-        self.sign_checked(mode, message)
+        self.sign_checked(mode, message, rng)
     }
 
     /// [`Self::sign`] after [`Self::check_sign_input`].
-    fn sign_checked(&self, mode: SignMode, message: &[u8]) -> SimResult<Vec<u8>> {
+    fn sign_checked(&self, mode: SignMode, message: &[u8], rng: &SimRng) -> SimResult<Vec<u8>> {
         use SignMode as M;
         let ecdsa_fail = |e: ecdsa::Error| format!("signing failed: {e}");
         // ECDSA over the digest, DER.
@@ -334,8 +373,10 @@ impl SimSecret {
         // RSA-PSS over the digest with hash `$hash`, a salt as long as the digest.
         macro_rules! pss {
             ($key:expr, $hash:ty) => {
-                $key.sign_with_rng(&mut rng(), rsa::Pss::<$hash>::new(), message)
-                    .map_err(|e| format!("signing failed: {e}"))
+                rng.with_draws(|draws| {
+                    $key.sign_with_rng(draws, rsa::Pss::<$hash>::new(), message)
+                })?
+                .map_err(|e| format!("signing failed: {e}").into())
             };
         }
         match (self, mode) {
@@ -349,7 +390,7 @@ impl SimSecret {
                 // The device signs secp256k1 with mirage-crypto-ec's generic ECDSA, which does
                 // not normalise S: about half of its answers are high-S (k256 always gives the
                 // low one, so half the time the other is sent).
-                let high = random_bytes(1)?.first().is_some_and(|b| b & 1 == 1);
+                let high = rng.bytes(1)?.first().is_some_and(|b| b & 1 == 1);
                 let s = if high {
                     k256::ecdsa::Signature::from_scalars(s.r(), -s.s()).map_err(ecdsa_fail)?
                 } else {
@@ -362,18 +403,18 @@ impl SimSecret {
             (Self::K256(k), M::Bip340) => {
                 let key = k256::schnorr::SigningKey::from_bytes(&k.to_bytes())
                     .map_err(|e| format!("BIP-340 key: {e}"))?;
-                let aux = random_bytes(32)?;
+                let aux = rng.bytes(32)?;
                 let aux: [u8; 32] = aux.as_slice().try_into().map_err(|_| "aux".to_owned())?;
                 key.sign_raw(message, &aux)
                     .map(|s| s.to_bytes().to_vec())
-                    .map_err(|e| format!("signing failed: {e}"))
+                    .map_err(|e| format!("signing failed: {e}").into())
             }
             #[cfg(feature = "sim-openssl")]
             (Self::Bp512(k), M::Ecdsa) => openssl_keys::ecdsa_sign(k, message),
             (Self::Ed25519(k), M::EdDsa) => Ok(k.sign(message).to_bytes().to_vec()),
             (Self::Rsa(k), M::Pkcs1) => k
                 .sign(rsa::Pkcs1v15Sign::new_unprefixed(), message)
-                .map_err(|_| "RSA key too short".to_owned()),
+                .map_err(|_| "RSA key too short".into()),
             (Self::Rsa(k), M::PssMd5) => pss!(k, md5::Md5),
             (Self::Rsa(k), M::PssSha1) => pss!(k, sha1::Sha1),
             (Self::Rsa(k), M::PssSha224) => pss!(k, sha2::Sha224),
@@ -438,13 +479,20 @@ impl KeySecret {
     }
 
     /// Signs as `POST /keys/{id}/sign` does in `mode` (see [`SimSecret::sign`]).
-    pub(crate) fn sign(&self, mode: SignMode, message: &[u8]) -> SimResult<Vec<u8>> {
+    pub(crate) fn sign(&self, mode: SignMode, message: &[u8], rng: &SimRng) -> SimResult<Vec<u8>> {
         self.secret.check_sign_input(mode, message)?;
         #[cfg(feature = "sim-openssl")]
-        if let Some(signed) = self.fast.as_ref().and_then(|k| k.sign(mode, message)) {
-            return signed;
+        if let Some(fast) = self.fast.as_ref() {
+            // OpenSSL draws from its own generator for the modes that draw (ECDSA nonces,
+            // PSS salts): this one is asked first, so that its failure fails them too.
+            if draws_randomness(mode) {
+                rng.check()?;
+            }
+            if let Some(signed) = fast.sign(mode, message) {
+                return signed;
+            }
         }
-        self.secret.sign_checked(mode, message)
+        self.secret.sign_checked(mode, message, rng)
     }
 }
 
@@ -454,6 +502,13 @@ impl std::ops::Deref for KeySecret {
     fn deref(&self) -> &SimSecret {
         &self.secret
     }
+}
+
+/// Whether a signature in `mode` draws random numbers on the device (ECDSA nonces, PSS salts,
+/// BIP-340 auxiliary data).
+#[cfg(feature = "sim-openssl")]
+fn draws_randomness(mode: SignMode) -> bool {
+    !matches!(mode, SignMode::Pkcs1 | SignMode::EdDsa)
 }
 
 /// AES-CBC without padding, with a 128, 192 or 256-bit key.
@@ -477,7 +532,7 @@ fn aes_cbc(key: &[u8], iv: &[u8], data: &[u8], encrypt: bool) -> SimResult<Vec<u
                 cbc::Decryptor::<$aes>::new_from_slices(key, iv)
                     .map_err(bad_key)?
                     .decrypt_padded_vec::<NoPadding>(data)
-                    .map_err(|_| "Decryption failed".to_owned())
+                    .map_err(|_| "Decryption failed".into())
             }
         };
     }
@@ -493,13 +548,17 @@ fn aes_cbc(key: &[u8], iv: &[u8], data: &[u8], encrypt: bool) -> SimResult<Vec<u
 mod tests {
     use super::*;
 
+    fn rng() -> SimRng {
+        SimRng::default()
+    }
+
     /// brainpoolP512r1 is offered exactly when OpenSSL is built in; without it generation and
     /// import are refused (400) and every other type still works.
     #[test]
     fn brainpool_p512_needs_openssl() {
         let with_openssl = cfg!(feature = "sim-openssl");
         assert_eq!(offers(KeyType::BrainpoolP512), with_openssl);
-        let generated = SimSecret::generate(KeyType::BrainpoolP512, None);
+        let generated = SimSecret::generate(KeyType::BrainpoolP512, None, &rng());
         assert_eq!(generated.is_ok(), with_openssl);
         let imported = SimSecret::import(
             KeyType::BrainpoolP512,
@@ -511,7 +570,10 @@ mod tests {
         assert_eq!(imported.is_ok(), with_openssl);
         for key_type in [KeyType::EcP521, KeyType::BrainpoolP384, KeyType::Curve25519] {
             assert!(offers(key_type));
-            assert!(SimSecret::generate(key_type, None).is_ok(), "{key_type:?}");
+            assert!(
+                SimSecret::generate(key_type, None, &rng()).is_ok(),
+                "{key_type:?}"
+            );
         }
     }
 
@@ -533,11 +595,11 @@ mod tests {
             (KeyType::BrainpoolP512, 64),
         ];
         for (key_type, len) in curves {
-            let key = KeySecret::new(SimSecret::generate(key_type, None).unwrap());
+            let key = KeySecret::new(SimSecret::generate(key_type, None, &rng()).unwrap());
             assert!(key.fast.is_some(), "{key_type:?}");
             let digest = vec![0x5a; len];
-            let a = key.sign(SignMode::Ecdsa, &digest).unwrap();
-            let b = key.sign(SignMode::Ecdsa, &digest).unwrap();
+            let a = key.sign(SignMode::Ecdsa, &digest, &rng()).unwrap();
+            let b = key.sign(SignMode::Ecdsa, &digest, &rng()).unwrap();
             assert_ne!(a, b, "{key_type:?}: random nonces");
             let public = crate::sim::x509::public_key_der(&key).unwrap();
             let public = PKey::public_key_from_der(&public)
@@ -548,17 +610,19 @@ mod tests {
                 let signature = EcdsaSig::from_der(&signature).unwrap();
                 assert!(signature.verify(&digest, &public).unwrap(), "{key_type:?}");
             }
-            assert!(key.sign(SignMode::Ecdsa, &digest[1..]).is_err());
+            assert!(key.sign(SignMode::Ecdsa, &digest[1..], &rng()).is_err());
         }
-        let rsa = KeySecret::new(SimSecret::generate(KeyType::Rsa, Some(2048)).unwrap());
+        let rsa = KeySecret::new(SimSecret::generate(KeyType::Rsa, Some(2048), &rng()).unwrap());
         assert!(rsa.fast.is_some());
         let digest_info = [0x30u8; 51];
         assert_eq!(
-            rsa.sign(SignMode::Pkcs1, &digest_info).unwrap(),
-            rsa.secret.sign(SignMode::Pkcs1, &digest_info).unwrap()
+            rsa.sign(SignMode::Pkcs1, &digest_info, &rng()).unwrap(),
+            rsa.secret
+                .sign(SignMode::Pkcs1, &digest_info, &rng())
+                .unwrap()
         );
         let digest = [0x11u8; 32];
-        let pss = rsa.sign(SignMode::PssSha256, &digest).unwrap();
+        let pss = rsa.sign(SignMode::PssSha256, &digest, &rng()).unwrap();
         let public =
             PKey::public_key_from_der(&crate::sim::x509::public_key_der(&rsa).unwrap()).unwrap();
         let mut ctx = openssl::pkey_ctx::PkeyCtx::new(&public).unwrap();

@@ -48,7 +48,7 @@ fn subject(dn: &DistinguishedName) -> SimResult<Name> {
     // Not every RFC 4514 parser knows the `emailAddress` name; its OID always works.
     Name::from_str(&text)
         .or_else(|_| Name::from_str(&text.replacen("emailAddress=", "1.2.840.113549.1.9.1=", 1)))
-        .map_err(|e| format!("invalid subject: {e}"))
+        .map_err(|e| format!("invalid subject: {e}").into())
 }
 
 fn alt_names(dn: &DistinguishedName) -> SimResult<Option<SubjectAltName>> {
@@ -77,8 +77,12 @@ fn alt_names(dn: &DistinguishedName) -> SimResult<Option<SubjectAltName>> {
     Ok(Some(SubjectAltName(general)))
 }
 
-/// A PEM CSR for `dn`, signed by `secret`.
-pub(crate) fn csr_pem(secret: &SimSecret, dn: &DistinguishedName) -> SimResult<String> {
+/// A PEM CSR for `dn`, signed by `secret` (drawing from `rng` what its signature draws).
+pub(crate) fn csr_pem(
+    secret: &SimSecret,
+    dn: &DistinguishedName,
+    rng: &super::rng::SimRng,
+) -> SimResult<String> {
     let mut builder = RequestBuilder::new(subject(dn)?).map_err(|e| e.to_string())?;
     if let Some(san) = alt_names(dn)? {
         builder.add_extension(&san).map_err(|e| e.to_string())?;
@@ -86,5 +90,5 @@ pub(crate) fn csr_pem(secret: &SimSecret, dn: &DistinguishedName) -> SimResult<S
     if matches!(secret, SimSecret::Generic(_)) {
         return Err("A Generic key cannot sign a CSR".into());
     }
-    super::x509::csr_pem(builder, secret)
+    super::x509::csr_pem(builder, secret, rng)
 }

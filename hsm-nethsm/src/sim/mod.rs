@@ -21,6 +21,7 @@ mod form;
 #[cfg(feature = "sim-openssl")]
 mod openssl_keys;
 mod pem_keys;
+mod rng;
 mod routes;
 mod rsa_keys;
 mod state;
@@ -117,8 +118,17 @@ pub enum Fault {
     /// Stops serving as if the machine died: the listener closes and open connections drop
     /// mid-request; the state is kept.
     Crash,
+    /// The handler of the next request panics (once), as a bug in the device's software
+    /// would: that request is answered 500 with a `{"message": ...}` body, never left without
+    /// an answer, and the requests after it are served as usual.
+    HandlerPanic,
+    /// The random-number generator fails: every request that draws random numbers (key
+    /// generation, `/random`, ECDSA and PSS signatures, generated ids, IVs, backups) is
+    /// answered 500 with a message until [`Fault::Recover`]; nothing is made from a failed draw.
+    RandomFails,
     /// Back to normal: answers again and, after a crash or a `POST /system/shutdown`, serves
-    /// again on the same address with the same certificate and state.
+    /// again on the same address with the same certificate and state; the random-number
+    /// generator works again.
     Recover,
 }
 
@@ -132,6 +142,10 @@ pub(crate) struct Shared {
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     stalled: AtomicBool,
+    /// Set by [`Fault::HandlerPanic`]: the next request's handler panics.
+    panic_next: AtomicBool,
+    /// The random numbers (shared by replicas, like the device).
+    pub(crate) rng: rng::SimRng,
     /// Set by `POST /system/shutdown`: the server stops until resumed.
     halted: tokio::sync::watch::Sender<bool>,
     /// The TLS identity served to new connections.
@@ -149,7 +163,9 @@ impl Shared {
     /// signs with P-256, P-384, Ed25519 and RSA keys); `false` when it keeps the old identity.
     pub(crate) fn serve_identity(&self, key: &crypto::SimSecret, certificate: &str) -> bool {
         let served = x509::tls_pkcs8(key)
-            .map_err(|m| Error::new(ErrorKind::Unavailable, "nethsm-sim.tls").with_message(m))
+            .map_err(|m| {
+                Error::new(ErrorKind::Unavailable, "nethsm-sim.tls").with_message(m.to_string())
+            })
             .and_then(|der| tls::Certificate::from_parts(certificate, der))
             .and_then(tls::Served::new);
         match served {
@@ -221,7 +237,7 @@ impl Simulator {
         Self::serve(
             config.listen,
             config.latency,
-            Arc::new(Mutex::new(device)),
+            (Arc::new(Mutex::new(device)), rng::SimRng::default()),
             runtime,
         )
     }
@@ -235,15 +251,16 @@ impl Simulator {
         Self::serve(
             listen,
             self.shared.latency,
-            Arc::clone(&self.shared.device),
+            (Arc::clone(&self.shared.device), self.shared.rng.clone()),
             &self.runtime,
         )
     }
 
+    /// Serves `device` with `rng` (a replica shares both with the simulator it copies).
     fn serve(
         listen: SocketAddr,
         latency: Duration,
-        device: Arc<Mutex<DeviceState>>,
+        (device, rng): (Arc<Mutex<DeviceState>>, rng::SimRng),
         runtime: &tokio::runtime::Handle,
     ) -> Result<Self> {
         let certificate = tls::Certificate::generate()?;
@@ -255,6 +272,8 @@ impl Simulator {
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
+            panic_next: AtomicBool::new(false),
+            rng,
             halted: tokio::sync::watch::channel(false).0,
             served: std::sync::RwLock::new(tls::Served::new(certificate.clone())?),
         });
@@ -377,8 +396,12 @@ impl Simulator {
         match fault {
             Fault::Stall => self.set_stalled(true),
             Fault::Crash => self.stop(),
+            Fault::HandlerPanic => self.shared.panic_next.store(true, Ordering::Relaxed),
+            Fault::RandomFails => self.shared.rng.set_failing(true),
             Fault::Recover => {
                 self.set_stalled(false);
+                self.shared.panic_next.store(false, Ordering::Relaxed);
+                self.shared.rng.set_failing(false);
                 return self.resume();
             }
         }

@@ -8,17 +8,17 @@ use openssl::md::{Md, MdRef};
 use openssl::pkey::{PKey, Private};
 use zeroize::Zeroizing;
 
-use super::crypto::SimResult;
+use super::crypto::{SimError, SimResult};
 use crate::protocol::SignMode;
 
-fn fail(e: openssl::error::ErrorStack) -> String {
-    format!("OpenSSL: {e}")
+fn fail(e: openssl::error::ErrorStack) -> SimError {
+    format!("OpenSSL: {e}").into()
 }
 
 fn group() -> SimResult<EcGroup> {
     hsm_simkit::ossl::ec_group(Curve::BrainpoolP512r1)
         .map_err(fail)?
-        .ok_or_else(|| "OpenSSL: no brainpoolP512r1".to_owned())
+        .ok_or_else(|| "OpenSSL: no brainpoolP512r1".into())
 }
 
 /// A new brainpoolP512r1 key.
@@ -31,7 +31,7 @@ pub(crate) fn generate_bp512() -> SimResult<EcKey<Private>> {
 pub(crate) fn bp512_from_scalar(d: &[u8]) -> SimResult<EcKey<Private>> {
     let key = hsm_simkit::ossl::ec_key_from_scalar(&group()?, d).map_err(fail)?;
     key.check_key()
-        .map_err(|_| "invalid key: the scalar is not valid for the curve".to_owned())?;
+        .map_err(|_| SimError::from("invalid key: the scalar is not valid for the curve"))?;
     Ok(key)
 }
 
@@ -84,7 +84,7 @@ impl FastKey {
     pub(crate) fn ec(curve: Curve, d: &[u8]) -> SimResult<Self> {
         let group = hsm_simkit::ossl::ec_group(curve)
             .map_err(fail)?
-            .ok_or_else(|| format!("OpenSSL: no {curve:?}"))?;
+            .ok_or_else(|| SimError::from(format!("OpenSSL: no {curve:?}")))?;
         hsm_simkit::ossl::ec_key_from_scalar(&group, d)
             .map(Self::Ec)
             .map_err(fail)
@@ -102,13 +102,13 @@ impl FastKey {
     /// the mode's size); `None` when OpenSSL does not sign in that mode (BIP-340), and the
     /// caller's own path signs.
     pub(crate) fn sign(&self, mode: SignMode, message: &[u8]) -> Option<SimResult<Vec<u8>>> {
-        let failed = |e| format!("signing failed: {e}");
+        let failed = |e| SimError::from(format!("signing failed: {e}"));
         Some(match (self, mode) {
             (Self::Ec(key), SignMode::Ecdsa) => {
                 hsm_simkit::ossl::ecdsa_der(key, message).map_err(failed)
             }
             (Self::Rsa(key), SignMode::Pkcs1) => hsm_simkit::ossl::rsa_pkcs1(key, None, message)
-                .map_err(|_| "RSA key too short".to_owned()),
+                .map_err(|_| "RSA key too short".into()),
             (Self::Rsa(key), mode) => {
                 hsm_simkit::ossl::rsa_pss(key, pss_md(mode)?, message).map_err(failed)
             }

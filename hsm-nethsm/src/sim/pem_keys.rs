@@ -5,10 +5,10 @@ use ecdsa::elliptic_curve::SecretKey;
 use rsa::pkcs8::EncodePrivateKey as _;
 use zeroize::Zeroizing;
 
-use super::crypto::SimResult;
+use super::crypto::{SimError, SimResult};
 
-fn invalid() -> String {
-    "Invalid PEM private key".to_owned()
+fn invalid() -> SimError {
+    "Invalid PEM private key".into()
 }
 
 /// A SEC1 EC key of curve `$curve`, as PKCS#8 DER; `None` when it is not one.

@@ -6,6 +6,7 @@ use rsa::BoxedUint;
 use zeroize::Zeroizing;
 
 use super::crypto::SimResult;
+use super::rng::SimRng;
 
 /// The most bits an RSA modulus may have, on generation and import (the device's limit).
 pub(crate) const MAX_RSA_BITS: u64 = 8192;
@@ -28,7 +29,7 @@ fn trim(bytes: &[u8]) -> &[u8] {
 /// `q` distinct primes whose product has at most [`MAX_RSA_BITS`] bits, and `e` an odd number
 /// of at least 3 and at most 64 bits. Anything else is an invalid key (400), never a panic.
 pub(crate) fn check_rsa_parts(p: &[u8], q: &[u8], e: &[u8]) -> SimResult<()> {
-    let bad = |what: &str| Err(format!("invalid key: {what}"));
+    let bad = |what: &str| Err(format!("invalid key: {what}").into());
     if bits(p) + bits(q) > MAX_RSA_BITS + 1 {
         return bad("the modulus is over 8192 bits");
     }
@@ -57,25 +58,61 @@ pub(crate) fn check_rsa_parts(p: &[u8], q: &[u8], e: &[u8]) -> SimResult<()> {
     Ok(())
 }
 
+/// Checks the numbers of an RSA key given whole (a PEM key: modulus, public exponent, private
+/// exponent, primes), as the device checks a PEM key (keyfender reads it with mirage-crypto,
+/// whose `Rsa.priv` refuses primes that are not, equal primes, a modulus that is not `p*q` and
+/// a private exponent with `d*e != 1 mod lcm(p-1, q-1)`): [`check_rsa_parts`] first, so that no
+/// arithmetic is done on numbers of any size, then the key as a whole.
+pub(crate) fn check_rsa_numbers(n: &[u8], e: &[u8], d: &[u8], p: &[u8], q: &[u8]) -> SimResult<()> {
+    check_rsa_parts(p, q, e)?;
+    if bits(n) > MAX_RSA_BITS || bits(d) > MAX_RSA_BITS {
+        return Err("invalid key: the modulus is over 8192 bits".into());
+    }
+    let uint = |b: &[u8]| BoxedUint::from_be_slice_vartime(trim(b));
+    rsa::RsaPrivateKey::from_components(uint(n), uint(e), uint(d), vec![uint(p), uint(q)])
+        .map_err(|e| format!("invalid key: {e}"))?;
+    Ok(())
+}
+
+fn generation_failed(e: impl std::fmt::Display) -> String {
+    format!("RSA key generation failed: {e}")
+}
+
+/// A new RSA key of `bits` bits with exponent 65537, made by OpenSSL (several times faster
+/// than the Rust implementation at the large sizes the device offers).
+#[cfg(feature = "sim-openssl")]
+pub(crate) fn generate(bits: u32, rng: &SimRng) -> SimResult<rsa::RsaPrivateKey> {
+    use rsa::pkcs1::DecodeRsaPrivateKey as _;
+    rng.check()?;
+    let der = openssl::rsa::Rsa::generate(bits)
+        .and_then(|key| key.private_key_to_der())
+        .map(Zeroizing::new)
+        .map_err(generation_failed)?;
+    Ok(rsa::RsaPrivateKey::from_pkcs1_der(&der).map_err(generation_failed)?)
+}
+
 /// A new RSA key of `bits` bits with exponent 65537.
-pub(crate) fn generate(bits: u32) -> SimResult<rsa::RsaPrivateKey> {
+#[cfg(not(feature = "sim-openssl"))]
+pub(crate) fn generate(bits: u32, rng: &SimRng) -> SimResult<rsa::RsaPrivateKey> {
     let bits = usize::try_from(bits).map_err(|_| "length".to_owned())?;
-    rsa::RsaPrivateKey::new(&mut super::crypto::rng(), bits)
-        .map_err(|e| format!("RSA key generation failed: {e}"))
+    Ok(rng
+        .with_draws(|draws| rsa::RsaPrivateKey::new(draws, bits))?
+        .map_err(generation_failed)?)
 }
 
 /// Textbook RSA: `c^d mod n` (blinded, and checked by re-encrypting), the modulus length long
 /// with leading zeros, as the device answers `RAW` decryption.
-pub(crate) fn raw(key: &rsa::RsaPrivateKey, encrypted: &[u8]) -> SimResult<Vec<u8>> {
+pub(crate) fn raw(key: &rsa::RsaPrivateKey, encrypted: &[u8], rng: &SimRng) -> SimResult<Vec<u8>> {
     use rsa::traits::PublicKeyParts as _;
     let failed = || "Decryption failed".to_owned();
     let size = key.size();
     if encrypted.len() > size {
-        return Err(failed());
+        return Err(failed().into());
     }
     let precision = key.n().as_ref().bits_precision();
     let c = BoxedUint::from_be_slice(encrypted, precision).map_err(|_| failed())?;
-    let m = rsa::hazmat::rsa_decrypt_and_check(key, Some(&mut super::crypto::rng()), &c)
+    let m = rng
+        .with_draws(|draws| rsa::hazmat::rsa_decrypt_and_check(key, Some(draws), &c))?
         .map_err(|_| failed())?;
     let bytes = Zeroizing::new(m.to_be_bytes());
     let skip = bytes.len().saturating_sub(size);

@@ -47,8 +47,9 @@ impl Certificate {
 
     /// A certificate (PEM) and its key (PKCS#8 DER).
     pub(super) fn from_parts(pem: &str, key_der: zeroize::Zeroizing<Vec<u8>>) -> Result<Self> {
-        let der = super::x509::certificate_der(pem)
-            .map_err(|m| Error::new(ErrorKind::Unavailable, "nethsm-sim.tls").with_message(m))?;
+        let der = super::x509::certificate_der(pem).map_err(|m| {
+            Error::new(ErrorKind::Unavailable, "nethsm-sim.tls").with_message(m.to_string())
+        })?;
         Ok(Self {
             pem: pem.to_owned(),
             sha256: sha2::Sha256::digest(&der).into(),

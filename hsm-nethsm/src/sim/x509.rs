@@ -14,7 +14,8 @@ use x509_cert::spki::{
     SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef,
 };
 
-use super::crypto::{SimResult, SimSecret};
+use super::crypto::{SimError, SimResult, SimSecret};
+use super::rng::SimRng;
 use crate::protocol::SignMode;
 
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
@@ -30,12 +31,12 @@ const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7
 const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 
-fn fail(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> String {
-    move |e| format!("{what}: {e}")
+fn fail(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> SimError {
+    move |e| format!("{what}: {e}").into()
 }
 
-fn signing_failed(e: impl std::fmt::Display) -> String {
-    format!("signing failed: {e}")
+fn signing_failed(e: impl std::fmt::Display) -> SimError {
+    format!("signing failed: {e}").into()
 }
 
 /// The digest the key signs certificates with: the one of the curve's size for ECDSA
@@ -77,19 +78,19 @@ fn algorithm(secret: &SimSecret) -> SimResult<AlgorithmIdentifierOwned> {
 }
 
 /// Signs `tbs` (the DER to be signed) as the algorithm of [`algorithm`] says.
-fn sign(secret: &SimSecret, tbs: &[u8]) -> SimResult<Vec<u8>> {
+fn sign(secret: &SimSecret, tbs: &[u8], rng: &SimRng) -> SimResult<Vec<u8>> {
     match (secret, digest_of(secret)?) {
-        (SimSecret::Ed25519(_), _) => secret.sign(SignMode::EdDsa, tbs),
+        (SimSecret::Ed25519(_), _) => secret.sign(SignMode::EdDsa, tbs, rng),
         (SimSecret::Rsa(k), _) => k
             .sign(
                 rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
                 &sha2::Sha256::digest(tbs),
             )
             .map_err(signing_failed),
-        (_, Digest::Sha256) => secret.sign(SignMode::Ecdsa, &sha2::Sha256::digest(tbs)),
-        (_, Digest::Sha384) => secret.sign(SignMode::Ecdsa, &sha2::Sha384::digest(tbs)),
+        (_, Digest::Sha256) => secret.sign(SignMode::Ecdsa, &sha2::Sha256::digest(tbs), rng),
+        (_, Digest::Sha384) => secret.sign(SignMode::Ecdsa, &sha2::Sha384::digest(tbs), rng),
         (_, Digest::Sha512 | Digest::None) => {
-            secret.sign(SignMode::Ecdsa, &sha2::Sha512::digest(tbs))
+            secret.sign(SignMode::Ecdsa, &sha2::Sha512::digest(tbs), rng)
         }
     }
 }
@@ -152,15 +153,17 @@ fn key_ref(secret: &SimSecret) -> SimResult<KeyRef> {
     })
 }
 
-/// Finishes a builder: the DER to sign, signed by `secret`, assembled.
+/// Finishes a builder: the DER to sign, signed by `secret` (drawing from `rng` what its
+/// signature draws), assembled.
 fn build<B: x509_cert::builder::Builder>(
     mut builder: B,
     secret: &SimSecret,
+    rng: &SimRng,
 ) -> SimResult<B::Output> {
     let signer = key_ref(secret)?;
     let build_fail = fail("signing failed");
     let tbs = builder.finalize(&signer).map_err(|e| build_fail(&e))?;
-    let signature = BitString::from_bytes(&sign(secret, &tbs)?).map_err(|e| build_fail(&e))?;
+    let signature = BitString::from_bytes(&sign(secret, &tbs, rng)?).map_err(|e| build_fail(&e))?;
     builder
         .assemble(signature, &signer)
         .map_err(|e| build_fail(&e))
@@ -170,9 +173,10 @@ fn build<B: x509_cert::builder::Builder>(
 pub(crate) fn csr_pem(
     builder: x509_cert::builder::RequestBuilder,
     secret: &SimSecret,
+    rng: &SimRng,
 ) -> SimResult<String> {
     use der::EncodePem as _;
-    build(builder, secret)?
+    build(builder, secret, rng)?
         .to_pem(der::pem::LineEnding::LF)
         .map_err(|e| fail("CSR")(&e))
 }
@@ -202,7 +206,11 @@ impl BuilderProfile for SelfSigned {
 
 /// A self-signed certificate for `secret` with subject `CN=common_name`, valid for ten
 /// years from now, PEM.
-pub(crate) fn self_signed_pem(secret: &SimSecret, common_name: &str) -> SimResult<String> {
+pub(crate) fn self_signed_pem(
+    secret: &SimSecret,
+    common_name: &str,
+    rng: &SimRng,
+) -> SimResult<String> {
     use der::EncodePem as _;
     use std::str::FromStr as _;
     let bad = fail("certificate");
@@ -215,7 +223,7 @@ pub(crate) fn self_signed_pem(secret: &SimSecret, common_name: &str) -> SimResul
     let builder =
         x509_cert::builder::CertificateBuilder::new(SelfSigned(subject), serial, validity, spki)
             .map_err(|e| bad(&e))?;
-    build(builder, secret)?
+    build(builder, secret, rng)?
         .to_pem(der::pem::LineEnding::LF)
         .map_err(|e| bad(&e))
 }
@@ -344,8 +352,9 @@ mod tests {
             (KeyType::Curve25519, None),
             (KeyType::Rsa, Some(2048)),
         ] {
-            let key = SimSecret::generate(key_type, length).unwrap();
-            let pem = self_signed_pem(&key, "NetHSM simulator").unwrap();
+            let rng = SimRng::default();
+            let key = SimSecret::generate(key_type, length, &rng).unwrap();
+            let pem = self_signed_pem(&key, "NetHSM simulator", &rng).unwrap();
             assert!(signed_by(&pem, &pem).unwrap(), "{key_type:?}");
             let der = tls_pkcs8(&key).unwrap();
             let certificate = crate::sim::tls::Certificate::from_parts(&pem, der)

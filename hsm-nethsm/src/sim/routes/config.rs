@@ -242,25 +242,61 @@ pub(super) async fn tls_csr(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     admin(&s, &headers, |device| {
         let request: DistinguishedName = json_body(&body)?;
         let key = device.config.tls_key.as_ref().ok_or_else(no_tls_key)?;
-        crate::sim::csr::csr_pem(key, &request)
-            .map(pem)
-            .map_err(|m| error(StatusCode::BAD_REQUEST, m))
+        Ok(crate::sim::csr::csr_pem(key, &request, &s.rng).map(pem)?)
     })
 }
 
+/// What `POST /config/tls/generate` makes for `request`, checked as the device checks it:
+/// the key type to generate and the length to pass on (RSA only), or the device's 400.
+///
+/// The device's rule (Nitrokey's keyfender, public source: `handler_config.ml` class
+/// `tls_generate` maps RSA, Curve25519, EC_P256/P384/P521 and BrainpoolP256/384/512 and
+/// refuses every other type with 400 "Unsupported key type '"TYPE"' for TLS"; `hsm.ml`
+/// `Key.generate_x509` takes an RSA length of 1024 to 8192 inclusive, else 400 "Length must be
+/// between 1024 and 8192.", and ignores the length of every other type; a missing length is
+/// 0 (`json.ml` `tls_generate_key_req`, `[@default 0]`).
+fn tls_key_to_generate(
+    request: &TlsKeyGenerateRequest,
+) -> Result<(crate::protocol::KeyType, Option<u32>), Response> {
+    use crate::protocol::KeyType as T;
+    match request.key_type {
+        T::Rsa => {
+            let length = request.length.unwrap_or(0);
+            if !(1024..=8192).contains(&length) {
+                return Err(bad_request("Length must be between 1024 and 8192."));
+            }
+            Ok((T::Rsa, Some(length)))
+        }
+        t @ (T::Curve25519
+        | T::EcP256
+        | T::EcP384
+        | T::EcP521
+        | T::BrainpoolP256
+        | T::BrainpoolP384
+        | T::BrainpoolP512) => Ok((t, None)),
+        other => {
+            let name = serde_json::to_string(&other).unwrap_or_default();
+            Err(bad_request(&format!(
+                "Unsupported key type '{name}' for TLS"
+            )))
+        }
+    }
+}
+
 /// `POST /config/tls/generate`: a new TLS key and a self-signed certificate for it.
+///
+/// The key is made on tokio's blocking threads, never on the workers that answer requests: an
+/// RSA key of the sizes the device offers takes seconds (an 8191-bit one a quarter of a
+/// minute), and other clients are answered meanwhile.
 pub(super) async fn tls_generate(Cx { s, headers }: Cx, body: Bytes) -> Answer {
-    use crate::protocol::KeyType;
     authorize_root(&mut s.lock(), &headers, ADMIN)?;
     let request: TlsKeyGenerateRequest = json_body(&body)?;
-    if matches!(request.key_type, KeyType::Generic | KeyType::EcP256k1) {
-        return Err(bad_request("Invalid TLS key type"));
-    }
-    let (key_type, length) = (request.key_type, request.length);
+    let (key_type, length) = tls_key_to_generate(&request)?;
+    let rng = s.rng.clone();
     let made = tokio::task::spawn_blocking(move || {
-        let key = SimSecret::generate(key_type, length)?;
-        let cert = x509::self_signed_pem(&key, "NetHSM simulator")?;
-        Ok::<_, String>((key, cert))
+        let key = SimSecret::generate(key_type, length, &rng)?;
+        let cert = x509::self_signed_pem(&key, "NetHSM simulator", &rng)?;
+        Ok::<_, crate::sim::crypto::SimError>((key, cert))
     })
     .await;
     match made {
@@ -271,7 +307,7 @@ pub(super) async fn tls_generate(Cx { s, headers }: Cx, body: Bytes) -> Answer {
             device.config.tls_certificate = cert;
             Ok(no_content())
         }
-        Ok(Err(m)) => Err(error(StatusCode::BAD_REQUEST, m)),
+        Ok(Err(e)) => Err(e.into()),
         Err(_) => Err(error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "generation failed",

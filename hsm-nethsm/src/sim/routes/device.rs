@@ -154,9 +154,7 @@ pub(super) async fn random(Cx { s, headers }: Cx, body: Bytes) -> Answer {
         ));
     }
     let mut bytes = vec![0u8; request.length as usize];
-    if getrandom::fill(&mut bytes).is_err() {
-        return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"));
-    }
+    s.rng.fill(&mut bytes)?;
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     Ok(axum::Json(json!({ "random": encoded })).into_response())
 }

@@ -20,7 +20,7 @@ use crate::protocol::{
     DecryptMode, DecryptRequest, DistinguishedName, EncryptRequest, KeyMechanism, SignRequest,
 };
 use crate::sim::Shared;
-use crate::sim::crypto::KeySecret;
+use crate::sim::crypto::{KeySecret, SimResult};
 use crate::sim::state::SimKey;
 
 fn b64(bytes: &[u8]) -> String {
@@ -67,7 +67,7 @@ fn operate(
     id: &str,
     mechanism: Option<KeyMechanism>,
     what: &str,
-    operation: impl FnOnce(&KeySecret) -> Result<serde_json::Value, String>,
+    operation: impl FnOnce(&KeySecret) -> SimResult<serde_json::Value>,
 ) -> Answer {
     let (secret, caller) = {
         let (mut device, caller) = s.authorized(headers, OPERATOR)?;
@@ -86,7 +86,7 @@ fn operate(
         }
         (Arc::clone(&key.secret), caller)
     };
-    let answer = operation(&secret).map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
+    let answer = operation(&secret)?;
     if let Ok(key) = key_mut(&mut s.lock(), &caller, id) {
         key.operations += 1;
     }
@@ -97,7 +97,7 @@ pub(super) async fn sign(Cx { s, headers }: Cx, Path(id): Path<String>, body: By
     let request: SignRequest = operation_request(&s, &headers, &id, &body)?;
     let mechanism = crate::protocol::signing::mode_mechanism(request.mode);
     operate(&s, &headers, &id, mechanism, "signing", |secret| {
-        let signature = secret.sign(request.mode, &request.message)?;
+        let signature = secret.sign(request.mode, &request.message, &s.rng)?;
         Ok(json!({ "signature": b64(&signature) }))
     })
 }
@@ -121,7 +121,8 @@ pub(super) async fn decrypt(Cx { s, headers }: Cx, Path(id): Path<String>, body:
     let request: DecryptRequest = operation_request(&s, &headers, &id, &body)?;
     let mechanism = Some(decrypt_mechanism(request.mode));
     operate(&s, &headers, &id, mechanism, "decryption", |secret| {
-        let plain = secret.decrypt(request.mode, &request.encrypted, request.iv.as_deref())?;
+        let iv = request.iv.as_deref();
+        let plain = secret.decrypt(request.mode, &request.encrypted, iv, &s.rng)?;
         let plain = zeroize::Zeroizing::new(plain);
         Ok(json!({ "decrypted": b64(&plain) }))
     })
@@ -134,9 +135,7 @@ pub(super) async fn encrypt(Cx { s, headers }: Cx, Path(id): Path<String>, body:
         Some(iv) => iv,
         None => {
             let mut iv = vec![0u8; 16];
-            if getrandom::fill(&mut iv).is_err() {
-                return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"));
-            }
+            s.rng.fill(&mut iv)?;
             iv
         }
     };
@@ -152,9 +151,7 @@ pub(super) async fn csr(Cx { s, headers }: Cx, Path(id): Path<String>, body: Byt
     let (device, caller) = s.authorized(&headers, KEY_READERS)?;
     let request: DistinguishedName = json_body(&body)?;
     let key = key(&device, &caller, &id)?;
-    crate::sim::csr::csr_pem(&key.secret, &request)
-        .map(pem)
-        .map_err(|message| error(StatusCode::BAD_REQUEST, message))
+    Ok(crate::sim::csr::csr_pem(&key.secret, &request, &s.rng).map(pem)?)
 }
 
 /// The largest certificate stored (1 MB, the spec's limit).

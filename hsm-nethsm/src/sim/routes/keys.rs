@@ -20,7 +20,7 @@ use crate::protocol::{
     KeySetLabel, KeyType, MoveKeyRequest, PemKeyArguments, PublicKeyData,
 };
 use crate::sim::Shared;
-use crate::sim::crypto::{KeySecret, SimSecret};
+use crate::sim::crypto::{KeySecret, SimResult, SimSecret};
 use crate::sim::state::{DeviceState, SimKey};
 
 const BAD_ID: &str = "ID may only contain alphanumeric characters, underscores, dashes, and dots.";
@@ -209,7 +209,7 @@ pub(super) async fn generate(Cx { s, headers }: Cx, body: Bytes) -> Answer {
             check_id(&id)?;
             id
         }
-        None => random_id()?,
+        None => random_id(&s.rng)?,
     };
     let (key_type, length) = (request.key_type, request.length);
     let new = NewKey::checked(
@@ -222,17 +222,21 @@ pub(super) async fn generate(Cx { s, headers }: Cx, body: Bytes) -> Answer {
         return Err(taken(&id));
     }
     // Generation (RSA especially) runs off the lock and off the async workers.
-    let secret =
-        match tokio::task::spawn_blocking(move || SimSecret::generate(key_type, length)).await {
-            Ok(Ok(secret)) => secret,
-            Ok(Err(message)) => return Err(error(StatusCode::BAD_REQUEST, message)),
-            Err(_) => {
-                return Err(error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "generation failed",
-                ));
-            }
-        };
+    let rng = s.rng.clone();
+    let secret = match tokio::task::spawn_blocking(move || {
+        SimSecret::generate(key_type, length, &rng)
+    })
+    .await
+    {
+        Ok(Ok(secret)) => secret,
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => {
+            return Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "generation failed",
+            ));
+        }
+    };
     store(&mut s.lock(), &caller, &id, new.with_secret(secret))?;
     Ok(created("keys", &id))
 }
@@ -254,13 +258,13 @@ pub(super) async fn import(Cx { s, headers }: Cx, Path(id): Path<String>, body: 
 
 /// `POST /keys`: imports a key under an id the device picks (201 with the id).
 pub(super) async fn import_new(Cx { s, headers }: Cx, body: Bytes) -> Answer {
-    let id = random_id()?;
+    let id = random_id(&s.rng)?;
     store_imported(&s, &headers, &id, &body)?;
     Ok(created("keys", &id))
 }
 
 /// The type and private parts of a PEM key (RSA, EC or Ed25519, any PEM form).
-fn from_pem(pem: &[u8]) -> Result<(KeyType, KeyPrivateData), String> {
+fn from_pem(pem: &[u8]) -> SimResult<(KeyType, KeyPrivateData)> {
     use hsm_core::PrivateKeyParts;
     let der = crate::sim::pem_keys::pem_to_pkcs8(pem)?;
     let parts = hsm_core::PrivateKeyDer::new(der)
@@ -272,19 +276,30 @@ fn from_pem(pem: &[u8]) -> Result<(KeyType, KeyPrivateData), String> {
     };
     Ok(match &parts {
         PrivateKeyParts::Rsa {
+            modulus,
             public_exponent,
+            private_exponent,
             prime_p,
             prime_q,
             ..
-        } => (
-            KeyType::Rsa,
-            KeyPrivateData {
-                prime_p: Some(prime_p.clone()),
-                prime_q: Some(prime_q.clone()),
-                public_exponent: Some(public_exponent.clone()),
-                data: None,
-            },
-        ),
+        } => {
+            crate::sim::rsa_keys::check_rsa_numbers(
+                modulus,
+                public_exponent,
+                private_exponent,
+                prime_p,
+                prime_q,
+            )?;
+            (
+                KeyType::Rsa,
+                KeyPrivateData {
+                    prime_p: Some(prime_p.clone()),
+                    prime_q: Some(prime_q.clone()),
+                    public_exponent: Some(public_exponent.clone()),
+                    data: None,
+                },
+            )
+        }
         PrivateKeyParts::Ec { curve, scalar } => {
             let key_type = ec_key_type(*curve).ok_or("Unsupported curve")?;
             (key_type, data(scalar))
@@ -306,7 +321,7 @@ fn import_request(headers: &HeaderMap, body: &[u8]) -> Result<ImportKeyRequest, 
     let part =
         |name: &str| form_part(&parts, name).ok_or_else(|| bad(&format!("Missing part {name}")));
     let arguments: PemKeyArguments = json_body(part("arguments")?)?;
-    let (key_type, private) = from_pem(part("key_file")?).map_err(|m| bad(&m))?;
+    let (key_type, private) = from_pem(part("key_file")?)?;
     Ok(ImportKeyRequest {
         mechanisms: arguments.mechanisms,
         key_type,
@@ -326,8 +341,7 @@ fn store_imported(s: &Shared, headers: &HeaderMap, id: &str, body: &[u8]) -> Res
         request.label.as_ref(),
         request.restrictions.as_ref(),
     )?;
-    let secret = SimSecret::import(request.key_type, &request.private)
-        .map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
+    let secret = SimSecret::import(request.key_type, &request.private)?;
     store(&mut s.lock(), &caller, id, new.with_secret(secret))
 }
 

@@ -26,6 +26,8 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::Shared;
+use super::crypto::SimError;
+use super::rng::SimRng;
 use super::state::{DeviceState, namespace_of};
 use crate::protocol::{SystemState, UserRole};
 
@@ -57,6 +59,17 @@ impl axum::extract::FromRequestParts<Arc<Shared>> for Cx {
 /// A `{"message": ...}` error answer.
 pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "message": message.into() }))).into_response()
+}
+
+/// What the simulator could not make: 400 when the device refuses the request, 500 when the
+/// random-number generator failed; both with the message.
+impl From<SimError> for Response {
+    fn from(e: SimError) -> Self {
+        match e {
+            SimError::Refused(m) => error(StatusCode::BAD_REQUEST, m),
+            SimError::RandomFailed(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
+        }
+    }
 }
 
 /// 412, the device's answer in the wrong state.
@@ -148,11 +161,10 @@ pub(super) fn created(path: &str, id: &str) -> Response {
         .into_response()
 }
 
-/// 20 lowercase hex characters, like the device's generated ids.
-pub(super) fn random_id() -> Result<String, Response> {
+/// 20 lowercase hex characters from `rng`, like the device's generated ids.
+pub(super) fn random_id(rng: &SimRng) -> Result<String, Response> {
     let mut b = [0u8; 10];
-    getrandom::fill(&mut b)
-        .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?;
+    rng.fill(&mut b)?;
     Ok(hex::encode(b))
 }
 
@@ -278,6 +290,10 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(LARGE_BODY))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
+            injected_failure,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
             latency,
         ))
         .with_state(shared)
@@ -350,6 +366,28 @@ async fn latency(
         }
         _ => response,
     }
+}
+
+/// Runs the request's handler, unless [`super::Fault::HandlerPanic`] is set: then it panics
+/// in its place (once), inside the task [`latency`] runs handlers in, as a handler's bug would.
+async fn injected_failure(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if shared
+        .panic_next
+        .swap(false, std::sync::atomic::Ordering::Relaxed)
+    {
+        handler_panics();
+    }
+    next.run(request).await
+}
+
+/// The failure [`super::Fault::HandlerPanic`] injects.
+#[allow(clippy::panic)] // the panic is the fault asked for
+fn handler_panics() -> ! {
+    panic!("a simulator handler failed (injected: Fault::HandlerPanic)")
 }
 
 /// `GET /keys/{KeyPrefix}*`: a listing, which is all that path offers (its `Allow`).

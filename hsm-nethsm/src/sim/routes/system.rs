@@ -130,9 +130,9 @@ pub(super) async fn backup(Cx { s, headers }: Cx) -> Answer {
             "No backup passphrase set",
         ));
     };
-    backup::make(&device, &key)
+    backup::make(&device, &key, &s.rng)
         .map(octets)
-        .map_err(|m| error(StatusCode::INTERNAL_SERVER_ERROR, m))
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -165,7 +165,7 @@ pub(super) async fn restore(Cx { s, headers }: Cx, body: Bytes) -> Answer {
     };
     let arguments: RestoreArguments = json_body(arguments)?;
     let key = backup_key(arguments.backup_passphrase.expose_secret());
-    let restored = backup::open(file, &key).map_err(|m| bad(&m))?;
+    let restored = backup::open(file, &key).map_err(|e| bad(&e.to_string()))?;
     if let Some(time) = &arguments.system_time {
         device.config.clock_offset =
             crate::sim::clock::clock_offset_for(time).ok_or_else(|| bad("Invalid systemTime"))?;

@@ -112,7 +112,7 @@ fn create_with_random_id(
 ) -> Answer {
     let (mut device, caller) = s.authorized(headers, ADMIN)?;
     let namespace = namespace(&caller)?;
-    let id = random_id()?;
+    let id = random_id(&s.rng)?;
     let id = match namespace {
         Some(ns) => format!("{ns}~{id}"),
         None => id,
