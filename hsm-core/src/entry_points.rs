@@ -63,51 +63,57 @@
 macro_rules! uri_entry_points {
     ($device:literal: blocking $blocking:ident, async $async_type:ident) => {
         $crate::uri_entry_points!($device: blocking $blocking);
-
-        #[doc = concat!("Opens the ", $device, " `uri` names for async code ([`",
-            stringify!($async_type), "::open`]): no runtime is started.")]
-        ///
-        /// # Errors
-        #[doc = concat!("As [`", stringify!($async_type), "::open`].")]
-        pub fn open_async(uri: &str) -> $crate::Result<$async_type> {
-            $async_type::open($crate::uri::BackendUri::parse(uri)?)
-        }
-
-        #[doc = concat!("Opens the ", $device, " `uri` names with `options`, for async code ([`",
-            stringify!($async_type), "::open_with`]).")]
-        ///
-        /// # Errors
-        #[doc = concat!("As [`", stringify!($async_type), "::open_with`].")]
-        pub fn open_async_with(
-            uri: &str,
-            options: $crate::OpenOptions,
-        ) -> $crate::Result<$async_type> {
-            $async_type::open_with($crate::uri::BackendUri::parse(uri)?, options)
+        $crate::__uri_entry_point_pair! {
+            $async_type,
+            open_async: concat!("Opens the ", $device, " `uri` names for async code ([`",
+                stringify!($async_type), "::open`]): no runtime is started."),
+            concat!("As [`", stringify!($async_type), "::open`]."),
+            open_async_with: concat!("Opens the ", $device, " `uri` names with `options`, for ",
+                "async code ([`", stringify!($async_type), "::open_with`])."),
+            concat!("As [`", stringify!($async_type), "::open_with`]."),
         }
     };
     ($device:literal: blocking $blocking:ident) => {
-        #[doc = concat!("Opens the ", $device, " `uri` names, blocking ([`",
-            stringify!($blocking), "::open`]).")]
+        $crate::__uri_entry_point_pair! {
+            $blocking,
+            open: concat!("Opens the ", $device, " `uri` names, blocking ([`",
+                stringify!($blocking), "::open`])."),
+            concat!("As [`", stringify!($blocking), "::open`], and ",
+                "[`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for a URI that ",
+                "does not parse."),
+            open_with: concat!("Opens the ", $device, " `uri` names with `options` given in ",
+                "code ([`OpenOptions`](hsm_core::OpenOptions): credential, timeouts, retries, ",
+                "calls in flight), blocking ([`", stringify!($blocking), "::open_with`])."),
+            concat!("As [`", stringify!($blocking), "::open_with`]."),
+        }
+    };
+}
+
+/// Two entry points of [`uri_entry_points!`](crate::uri_entry_points) opening `$type`: one
+/// without options (calls `$type::open`), one with (calls `$type::open_with`), each with its
+/// summary and its errors line.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __uri_entry_point_pair {
+    (
+        $type:ident,
+        $open:ident: $open_doc:expr, $open_errors:expr,
+        $open_with:ident: $open_with_doc:expr, $open_with_errors:expr $(,)?
+    ) => {
+        #[doc = $open_doc]
         ///
         /// # Errors
-        #[doc = concat!("As [`", stringify!($blocking), "::open`], and ",
-            "[`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for a URI that does ",
-            "not parse.")]
-        pub fn open(uri: &str) -> $crate::Result<$blocking> {
-            $blocking::open($crate::uri::BackendUri::parse(uri)?)
+        #[doc = $open_errors]
+        pub fn $open(uri: &str) -> $crate::Result<$type> {
+            $type::open($crate::uri::BackendUri::parse(uri)?)
         }
 
-        #[doc = concat!("Opens the ", $device, " `uri` names with `options` given in code ",
-            "([`OpenOptions`](hsm_core::OpenOptions): credential, timeouts, retries, calls in ",
-            "flight), blocking ([`", stringify!($blocking), "::open_with`]).")]
+        #[doc = $open_with_doc]
         ///
         /// # Errors
-        #[doc = concat!("As [`", stringify!($blocking), "::open_with`].")]
-        pub fn open_with(
-            uri: &str,
-            options: $crate::OpenOptions,
-        ) -> $crate::Result<$blocking> {
-            $blocking::open_with($crate::uri::BackendUri::parse(uri)?, options)
+        #[doc = $open_with_errors]
+        pub fn $open_with(uri: &str, options: $crate::OpenOptions) -> $crate::Result<$type> {
+            $type::open_with($crate::uri::BackendUri::parse(uri)?, options)
         }
     };
 }
