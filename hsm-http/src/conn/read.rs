@@ -46,6 +46,8 @@ pub enum Framing {
 /// An answer read whole.
 pub(crate) struct Taken {
     pub(crate) answer: Answer,
+    /// How the body was delimited (what the scripted reader's tests and fuzz target check).
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
     pub(crate) framing: Framing,
     /// Whether the connection can carry another request: the body had its own delimiter, the
     /// server keeps the connection, and nothing was read past the answer.
