@@ -361,6 +361,11 @@ struct Head {
 
 /// Parses an answer head; `Ok(None)` while incomplete.
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, &'static str> {
+    // httparse skips empty lines before a status line; here they are bytes no answer starts
+    // with (what a previous answer left over, or a server out of step).
+    if buf.first().is_some_and(|b| *b == b'\r' || *b == b'\n') {
+        return Err("bytes before the status line");
+    }
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     let len = match response.parse(buf) {

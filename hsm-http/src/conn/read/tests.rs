@@ -167,8 +167,11 @@ fn malformed_answers_are_errors_never_answers() {
         b"\r\n",
     );
     let flood = around(b"", CONTINUE, MAX_INTERIM + 1, EMPTY_200);
-    let cases: [(&str, &[u8]); 28] = [
+    let cases: [(&str, &[u8]); 30] = [
         ("not HTTP", b"NOT HTTP\r\n\r\n"),
+        // Found by the fuzz target http_answers: httparse skips empty lines before the head.
+        ("empty line first", b"\r\n\r\nHTTP/1.1 201 Created\r\n\r\n"),
+        ("LF first", b"\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"),
         ("status 099", b"HTTP/1.1 099 x\r\ncontent-length: 0\r\n\r\n"),
         ("status 600", b"HTTP/1.1 600 x\r\ncontent-length: 0\r\n\r\n"),
         ("unasked 101", b"HTTP/1.1 101 Switching\r\nupgrade: x\r\n\r\n"),
