@@ -399,6 +399,7 @@ mod tests {
         }
         check::<p256::NistP256>(Curve::P256);
         check::<p384::NistP384>(Curve::P384);
+        check::<p521::NistP521>(Curve::P521);
         check::<k256::Secp256k1>(Curve::Secp256k1);
         check::<bp256::r1::BrainpoolP256r1>(Curve::BrainpoolP256r1);
         check::<bp384::r1::BrainpoolP384r1>(Curve::BrainpoolP384r1);
