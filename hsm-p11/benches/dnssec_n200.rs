@@ -19,8 +19,6 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
-#[path = "../tests/fixtures/mod.rs"]
-mod fixtures;
 
 use std::time::Instant;
 

@@ -20,8 +20,6 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
-#[path = "../tests/fixtures/mod.rs"]
-mod fixtures;
 mod paired;
 
 use std::hint::black_box;

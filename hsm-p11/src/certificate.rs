@@ -112,6 +112,11 @@ pub(crate) fn attribute(key: &KeyRecord, cert: &CertRecord, attr: CK_ATTRIBUTE_T
     }
 }
 
+/// The test support shared with the integration tests (certificates from the `openssl` CLI).
+#[cfg(test)]
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,32 +124,9 @@ mod tests {
     /// A self-signed certificate made by the `openssl` CLI (CN=hsm-p11 unit, serial 0x1234).
     fn openssl_certificate() -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("k.pem");
+        let serial = ["-set_serial", "0x1234"];
+        let bytes = fixtures::self_signed_certificate(dir.path(), "c", "/CN=hsm-p11 unit", &serial);
         let der = dir.path().join("c.der");
-        let status = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-            ])
-            .args([
-                "-nodes",
-                "-subj",
-                "/CN=hsm-p11 unit",
-                "-set_serial",
-                "0x1234",
-            ])
-            .args(["-days", "1", "-outform", "DER", "-keyout"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&der)
-            .output()
-            .unwrap();
-        assert!(status.status.success(), "{status:?}");
-        let bytes = std::fs::read(&der).unwrap();
         (dir, der, bytes)
     }
 
@@ -176,13 +158,9 @@ mod tests {
     }
 
     fn run_openssl(args: &[&str], file: &std::path::Path) -> String {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .arg(file)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap()
+        let mut openssl = std::process::Command::new("openssl");
+        let _ = openssl.args(args).arg(file);
+        String::from_utf8(fixtures::run_ok(&mut openssl, "openssl")).unwrap()
     }
 
     #[test]

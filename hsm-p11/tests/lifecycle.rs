@@ -14,7 +14,6 @@
 #![allow(clippy::indexing_slicing, clippy::print_stderr, unsafe_code)]
 
 mod common;
-mod fixtures;
 
 use std::time::{Duration, Instant};
 

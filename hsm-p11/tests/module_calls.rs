@@ -14,7 +14,6 @@
 #![allow(clippy::indexing_slicing, clippy::print_stderr)]
 
 mod common;
-mod fixtures;
 
 use std::sync::Arc;
 
@@ -31,7 +30,7 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use hsm_core::{Curve, HashAlgorithm, PublicKey, SignAlgorithm, Signature};
 
-use fixtures::P256_OID;
+use common::fixtures::P256_OID;
 
 /// Every configured slot's token label and the PIN that logs into it.
 const SLOTS_AND_PINS: [(&str, &str); 3] = [
@@ -76,6 +75,7 @@ fn main() {
             dir.path(),
             "cert",
             "/CN=hsm-p11 module_calls/O=hsm-rs",
+            &[],
         );
         let cert = dir.path().join("cert.der");
         let mut env = module_env(&config, Some(&softhsm));

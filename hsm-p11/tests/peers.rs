@@ -14,7 +14,6 @@
 #![allow(clippy::indexing_slicing, clippy::print_stderr)]
 
 mod common;
-mod fixtures;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -540,7 +539,7 @@ fn softhsm_reference(dir: &Path, conf: &Path) -> Expect {
     assert!(out.status.success());
     run(tool().args(["--keypairgen", "--key-type", "EC:prime256v1", "--id", "0f"]));
     let der = dir.join("reference.der");
-    let _ = fixtures::self_signed_certificate(dir, "reference", "/CN=reference");
+    let _ = fixtures::self_signed_certificate(dir, "reference", "/CN=reference", &[]);
     let stored = tool()
         .arg("--write-object")
         .arg(&der)

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use hsm_testkit::vpcd::SimulatorCard;
 
+pub mod fixtures;
+
+use fixtures::run_ok;
+
 /// The operator passphrase of `nethsm-sim --state operational`.
 pub const NETHSM_OPERATOR_PASS: &str = "operatorpassphrase";
 /// Its admin passphrase.
@@ -115,37 +119,31 @@ fn start(mut cmd: Command, ca: PathBuf) -> Sim {
 
 /// `nethsm-sim` in the operational state (operator and admin users), with added latency.
 pub fn nethsm_sim(dir: &Path, latency_ms: u64) -> Sim {
-    let ca = dir.join(format!("nethsm-{}.pem", rand_suffix()));
-    let mut cmd = Command::new(binary("nethsm-sim", "hsm-nethsm"));
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--state",
-        "operational",
-        "--latency-ms",
-    ])
-    .arg(latency_ms.to_string())
-    .arg("--tls-cert-out")
-    .arg(&ca);
+    let (mut cmd, ca) = simulator(dir, "nethsm", latency_ms);
+    let _ = cmd.args(["--state", "operational"]);
     start(cmd, ca)
 }
 
 /// `n200-sim` with user `pkmaster` and [`N200_PASS`].
 pub fn n200_sim(dir: &Path, latency_ms: u64) -> Sim {
-    let ca = dir.join(format!("n200-{}.pem", rand_suffix()));
-    let mut cmd = Command::new(binary("n200-sim", "hsm-n200"));
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--password-env",
-        "P11_TEST_N200_PASS",
-        "--latency-ms",
-    ])
-    .arg(latency_ms.to_string())
-    .arg("--tls-cert-out")
-    .arg(&ca)
-    .env("P11_TEST_N200_PASS", N200_PASS);
+    let (mut cmd, ca) = simulator(dir, "n200", latency_ms);
+    let _ = cmd
+        .args(["--password-env", "P11_TEST_N200_PASS"])
+        .env("P11_TEST_N200_PASS", N200_PASS);
     start(cmd, ca)
+}
+
+/// The command of `DEVICE-sim` (of crate `hsm-DEVICE`) on a loopback port with `latency_ms` of
+/// added latency, writing its CA certificate to a new file in `dir`; that file.
+fn simulator(dir: &Path, device: &str, latency_ms: u64) -> (Command, PathBuf) {
+    let ca = dir.join(format!("{device}-{}.pem", rand_suffix()));
+    let mut cmd = Command::new(binary(&format!("{device}-sim"), &format!("hsm-{device}")));
+    let _ = cmd
+        .args(["--listen", "127.0.0.1:0", "--latency-ms"])
+        .arg(latency_ms.to_string())
+        .arg("--tls-cert-out")
+        .arg(&ca);
+    (cmd, ca)
 }
 
 fn rand_suffix() -> String {
@@ -171,24 +169,20 @@ pub fn softhsm_token(dir: &Path, label: &str) -> PathBuf {
         ),
     )
     .unwrap();
-    let out = Command::new("softhsm2-util")
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            label,
-            "--so-pin",
-            "12345678",
-            "--pin",
-            SOFTHSM_PIN,
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .expect("softhsm2-util (apt-get install softhsm2)");
-    assert!(
-        out.status.success(),
-        "softhsm2-util: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let _ = run_ok(
+        Command::new("softhsm2-util")
+            .args([
+                "--init-token",
+                "--free",
+                "--label",
+                label,
+                "--so-pin",
+                "12345678",
+                "--pin",
+                SOFTHSM_PIN,
+            ])
+            .env("SOFTHSM2_CONF", &conf),
+        "softhsm2-util (apt-get install softhsm2)",
     );
     conf
 }
