@@ -133,7 +133,9 @@ macro_rules! sign_pipeline {
 }
 
 /// The two methods of [`sign_pipeline!`](macro@crate::sign_pipeline), each with its attributes
-/// and qualifiers (`pub async`, or none in a trait impl) in brackets.
+/// and qualifiers (`pub async`, or none in a trait impl) in brackets: the same method twice, with
+/// the request `sign` builds (a message, within the backend's longest) and the one `sign_digest`
+/// builds.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __sign_methods {
@@ -145,56 +147,64 @@ macro_rules! __sign_methods {
         sign_request: |$this:ident, $key:ident, $algorithm:ident, $request:ident,
             $operation:ident| $step:expr $(,)?
     ) => {
-        $($sign_attr)*
-        $($sign_qualifier)* fn sign(
-            &self,
-            key: &$crate::KeyId,
-            algorithm: $crate::SignAlgorithm,
-            message: &[u8],
-        ) -> $crate::Result<$crate::Signature> {
-            const OPERATION: &str = concat!($prefix, ".sign");
-            let max = {
+        $crate::__sign_method! {
+            [$($sign_attr)*] [$($sign_qualifier)*] fn sign(message) as concat!($prefix, ".sign"),
+            request: |backend, algorithm, message, operation| {
                 #[allow(unused_variables)]
-                let $max_this = self;
-                $max
-            };
-            let request = $crate::SignRequest::message(algorithm, message, max, OPERATION);
-            $crate::__sign_step!(self, key, algorithm, request, OPERATION;
-                |$this, $key, $algorithm, $request, $operation| $step)
+                let $max_this = backend;
+                $crate::SignRequest::message(algorithm, message, $max, operation)
+            },
+            step: |$this, $key, $algorithm, $request, $operation| $step
         }
 
-        $($digest_attr)*
-        $($digest_qualifier)* fn sign_digest(
+        $crate::__sign_method! {
+            [$($digest_attr)*] [$($digest_qualifier)*] fn sign_digest(digest)
+                as concat!($prefix, ".sign_digest"),
+            request: |backend, algorithm, digest, operation| {
+                $crate::SignRequest::digest(algorithm, digest, operation)
+            },
+            step: |$this, $key, $algorithm, $request, $operation| $step
+        }
+    };
+}
+
+/// One method of [`sign_pipeline!`](macro@crate::sign_pipeline): `$name(&self, key, algorithm,
+/// $input: &[u8])`, which builds its request with the `request` expression (given the backend,
+/// the algorithm, the input and the operation name) and answers the backend's step.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sign_method {
+    (
+        [$($attr:tt)*] [$($qualifier:tt)*] fn $name:ident($input:ident) as $operation_name:expr,
+        request: |$backend:ident, $request_algorithm:ident, $request_input:ident,
+            $request_operation:ident| $build:expr,
+        step: |$this:ident, $key:ident, $algorithm:ident, $request:ident, $operation:ident|
+            $step:expr
+    ) => {
+        $($attr)*
+        $($qualifier)* fn $name(
             &self,
             key: &$crate::KeyId,
             algorithm: $crate::SignAlgorithm,
-            digest: &[u8],
+            $input: &[u8],
         ) -> $crate::Result<$crate::Signature> {
-            const OPERATION: &str = concat!($prefix, ".sign_digest");
-            let request = $crate::SignRequest::digest(algorithm, digest, OPERATION);
+            const OPERATION: &str = $operation_name;
+            let request = $crate::__sign_step!(self, algorithm, $input, OPERATION;
+                |$backend, $request_algorithm, $request_input, $request_operation| $build);
             $crate::__sign_step!(self, key, algorithm, request, OPERATION;
                 |$this, $key, $algorithm, $request, $operation| $step)
         }
     };
 }
 
-/// The backend's step of [`sign_pipeline!`](macro@crate::sign_pipeline): binds the method's
-/// values to the names the backend chose, then evaluates its expression.
+/// A step of [`sign_pipeline!`](macro@crate::sign_pipeline) (building the request, signing
+/// it): binds the method's values to the names the backend chose, then evaluates its expression.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __sign_step {
-    ($self:ident, $key_value:ident, $algorithm_value:ident, $request_value:ident,
-        $operation_value:ident;
-        |$this:ident, $key:ident, $algorithm:ident, $request:ident, $operation:ident|
-        $step:expr) => {{
+    ($($value:ident),+; |$($name:ident),+| $step:expr) => {{
         #[allow(unused_variables)]
-        let ($this, $key, $algorithm, $request, $operation) = (
-            $self,
-            $key_value,
-            $algorithm_value,
-            $request_value,
-            $operation_value,
-        );
+        let ($($name),+) = ($($value),+);
         $step
     }};
 }
