@@ -116,6 +116,16 @@ impl Token {
     }
 
     /// Signs `input` with `pkcs11-tool --sign -m MECH`; the signature file.
+    /// The `pkcs11:` URI (PIN included) of the private key whose id and label are `id_hex`'s
+    /// bytes, as libp11's engine takes it.
+    fn private_key_uri(&self, id_hex: &str) -> String {
+        let label = String::from_utf8(hex_decode(id_hex)).unwrap();
+        format!(
+            "pkcs11:token={};object={label};type=private;pin-value={}",
+            self.label, self.pin
+        )
+    }
+
     fn sign(&self, mech: &str, id_hex: &str, input: &Path, extra: &[&str]) -> PathBuf {
         let out = self.file(&format!("{id_hex}.{mech}.sig"));
         run(self
@@ -192,16 +202,20 @@ fn peer_suite(token: &Token, ec_id: &str, rsa_id: &str, ed_id: &str) {
     );
     let sig = token.sign("ECDSA", ec_id, &digest, &["--signature-format", "openssl"]);
     verify(&ec, &msg, &sig, "sha256", false);
-    for (mech, dgst) in [
-        ("ECDSA-SHA256", "sha256"),
-        ("ECDSA-SHA384", "sha384"),
-        ("ECDSA-SHA512", "sha512"),
-    ] {
-        if has(mech) {
-            let sig = token.sign(mech, ec_id, &msg, &["--signature-format", "openssl"]);
-            verify(&ec, &msg, &sig, dgst, false);
+    // Each (mechanism, digest, PSS) the module lists, over the message, verified by openssl.
+    let sign_each = |key: &Path, id: &str, table: &[(&str, &str, bool)], extra: &[&str]| {
+        for &(mech, dgst, pss) in table {
+            if has(mech) {
+                verify(key, &msg, &token.sign(mech, id, &msg, extra), dgst, pss);
+            }
         }
-    }
+    };
+    let ecdsa = [
+        ("ECDSA-SHA256", "sha256", false),
+        ("ECDSA-SHA384", "sha384", false),
+        ("ECDSA-SHA512", "sha512", false),
+    ];
+    sign_each(&ec, ec_id, &ecdsa, &["--signature-format", "openssl"]);
 
     // RSA 2048: PKCS#1 v1.5 over a DigestInfo and over the message, PSS both ways.
     let rsa = token.keypairgen("rsa:2048", rsa_id);
@@ -211,16 +225,16 @@ fn peer_suite(token: &Token, ec_id: &str, rsa_id: &str, ed_id: &str) {
     let info = write(&token.file("msg.digestinfo"), &info);
     let sig = token.sign("RSA-PKCS", rsa_id, &info, &[]);
     verify(&rsa, &msg, &sig, "sha256", false);
-    for (mech, dgst) in [
-        ("SHA256-RSA-PKCS", "sha256"),
-        ("SHA384-RSA-PKCS", "sha384"),
-        ("SHA512-RSA-PKCS", "sha512"),
-    ] {
-        if has(mech) {
-            let sig = token.sign(mech, rsa_id, &msg, &[]);
-            verify(&rsa, &msg, &sig, dgst, false);
-        }
-    }
+    // pkcs11-tool derives the PSS parameters of the hashing PSS mechanisms (salt = hash length).
+    let hashing = [
+        ("SHA256-RSA-PKCS", "sha256", false),
+        ("SHA384-RSA-PKCS", "sha384", false),
+        ("SHA512-RSA-PKCS", "sha512", false),
+        ("SHA256-RSA-PKCS-PSS", "sha256", true),
+        ("SHA384-RSA-PKCS-PSS", "sha384", true),
+        ("SHA512-RSA-PKCS-PSS", "sha512", true),
+    ];
+    sign_each(&rsa, rsa_id, &hashing, &[]);
     if has("RSA-PKCS-PSS") {
         let sig = token.sign(
             "RSA-PKCS-PSS",
@@ -237,17 +251,6 @@ fn peer_suite(token: &Token, ec_id: &str, rsa_id: &str, ed_id: &str) {
         );
         verify(&rsa, &msg, &sig, "sha256", true);
     }
-    // pkcs11-tool derives the PSS parameters from these mechanisms (salt = hash length).
-    for (mech, dgst) in [
-        ("SHA256-RSA-PKCS-PSS", "sha256"),
-        ("SHA384-RSA-PKCS-PSS", "sha384"),
-        ("SHA512-RSA-PKCS-PSS", "sha512"),
-    ] {
-        if has(mech) {
-            let sig = token.sign(mech, rsa_id, &msg, &[]);
-            verify(&rsa, &msg, &sig, dgst, true);
-        }
-    }
 
     // -O lists what was made, with the ids asked for.
     let objects = run(token.tool().arg("-O"));
@@ -257,11 +260,7 @@ fn peer_suite(token: &Token, ec_id: &str, rsa_id: &str, ed_id: &str) {
 
     // OpenSSL through libp11's engine: the seed's command with a pkcs11: URI, and a CSR.
     for (id_hex, pem) in [(ec_id, &ec), (rsa_id, &rsa)] {
-        let label = String::from_utf8(hex_decode(id_hex)).unwrap();
-        let uri = format!(
-            "pkcs11:token={};object={label};type=private;pin-value={}",
-            token.label, token.pin
-        );
+        let uri = token.private_key_uri(id_hex);
         let sig = token.file(&format!("{id_hex}.engine.sig"));
         run(token
             .openssl()
@@ -372,10 +371,7 @@ fn smartcard_hsm_simulator_over_pcscd_through_pkcs11_tool_and_openssl() {
 /// stored, listed, read back by pkcs11-tool and GnuTLS's p11tool, deleted.
 fn certificates(token: &Token, id_hex: &str, key_pem: &Path) {
     let label = String::from_utf8(hex_decode(id_hex)).unwrap();
-    let uri = format!(
-        "pkcs11:token={};object={label};type=private;pin-value={}",
-        token.label, token.pin
-    );
+    let uri = token.private_key_uri(id_hex);
     let pem = token.file(&format!("{id_hex}.crt.pem"));
     run(token
         .openssl()
