@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use base64::Engine as _;
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, SimConfig, Simulator};
 use serde_json::{Value, json};
-use support::{ADMIN, OPERATOR, RawApi, default_sim, unprovisioned_sim};
+use support::{ADMIN, OPERATOR, RawApi, default_sim, multipart_form, unprovisioned_sim};
 
 fn spec() -> Value {
     let text = include_str!("data/nethsm-api.yaml");
@@ -607,24 +607,6 @@ fn device_and_key_management_answers_follow_the_openapi_spec() {
     assert!(c.seen.len() >= 40, "{:?}", c.seen);
 }
 
-fn form(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "openapi-test-boundary-7f3a";
-    let mut body = Vec::new();
-    for (name, content_type, bytes) in parts {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\
-                 Content-Type: {content_type}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 #[test]
 fn binary_pem_and_form_bodies_follow_the_openapi_spec() {
     let (_runtime, sim) = default_sim();
@@ -634,7 +616,7 @@ fn binary_pem_and_form_bodies_follow_the_openapi_spec() {
     let key = p256::SecretKey::from_slice(&[0x24; 32]).unwrap();
     let pem = p256::pkcs8::EncodePrivateKey::to_pkcs8_pem(&key, Default::default()).unwrap();
     let arguments = json!({"mechanisms": ["ECDSA_Signature"], "label": "imported"}).to_string();
-    let body = form(&[
+    let body = multipart_form(&[
         ("arguments", "application/json", arguments.as_bytes()),
         ("key_file", "application/x-pem-file", pem.as_bytes()),
     ]);
@@ -725,7 +707,7 @@ fn binary_pem_and_form_bodies_follow_the_openapi_spec() {
     );
     assert_eq!(status, 200);
     let arguments = json!({"backupPassphrase": "oa-backup-passphrase"}).to_string();
-    let body = form(&[
+    let body = multipart_form(&[
         ("arguments", "application/json", arguments.as_bytes()),
         ("backup_file", "application/octet-stream", &file),
     ]);
@@ -735,7 +717,7 @@ fn binary_pem_and_form_bodies_follow_the_openapi_spec() {
         204
     );
     let wrong = json!({"backupPassphrase": "not-the-passphrase"}).to_string();
-    let body = form(&[
+    let body = multipart_form(&[
         ("arguments", "application/json", wrong.as_bytes()),
         ("backup_file", "application/octet-stream", &file),
     ]);

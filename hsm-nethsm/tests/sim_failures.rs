@@ -13,7 +13,7 @@ use base64::Engine as _;
 use hsm_nethsm::sim::{ADMIN_PASSPHRASE, Fault, OPERATOR_PASSPHRASE, SimConfig, Simulator};
 use openssl::bn::{BigNum, BigNumContext};
 use serde_json::{Value, json};
-use support::{ADMIN, RawApi, default_sim};
+use support::{ADMIN, RawApi, default_sim, multipart_form};
 
 /// What came back: the status and the body.
 struct Answer {
@@ -370,25 +370,11 @@ impl RsaNumbers {
 
 /// A `multipart/form-data` import body (`PrivateKeyPem`): the arguments and the PEM key file.
 fn pem_import(pem: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "sim-failures-boundary-41c9";
     let arguments = json!({"mechanisms": ["RSA_Signature_PKCS1"]}).to_string();
-    let mut body = Vec::new();
-    for (name, content_type, bytes) in [
+    multipart_form(&[
         ("arguments", "application/json", arguments.as_bytes()),
         ("key_file", "application/x-pem-file", pem),
-    ] {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\
-                 Content-Type: {content_type}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    ])
 }
 
 /// G3: RSA keys as PEM (the multipart import of `POST /keys` and `PUT /keys/{id}`, PKCS#1 and

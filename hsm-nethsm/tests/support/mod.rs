@@ -272,3 +272,22 @@ impl RawApi {
         request
     }
 }
+
+/// A `multipart/form-data` body of `(name, content type, bytes)` parts, with its content type.
+pub fn multipart_form(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "hsm-nethsm-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, content_type, bytes) in parts {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
