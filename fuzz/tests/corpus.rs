@@ -91,8 +91,8 @@ struct FoundBug {
     input_hex: &'static str,
 }
 
-/// The four bugs of fuzz/README.md, in its order.
-const FOUND_BUGS: [FoundBug; 4] = [
+/// The five bugs of fuzz/README.md, in its order.
+const FOUND_BUGS: [FoundBug; 5] = [
     FoundBug {
         target: "pkcs11_uri",
         file: Some("percent-plus-escape"),
@@ -108,6 +108,12 @@ const FOUND_BUGS: [FoundBug; 4] = [
         file: Some("secp256k1-s-above-order"),
         // 03 + ASCII "01" x 32 + ASCII "FF" x 32, the form fuzz/README.md gives.
         input_hex: "033031303130313031303130313031303130313031303130313031303130313031303130313031303130313031303130313031303130313031303130313031303146464646464646464646464646464646464646464646464646464646464646464646464646464646464646464646464646464646464646464646464646464646",
+    },
+    FoundBug {
+        target: "http_answers",
+        file: Some("leading-empty-lines"),
+        // Flags 00, cap 0x0065, split 0x0d, then "\r\n\r\nHTTP/1.1 201 Creatr1\r\n\r\n".
+        input_hex: "000000650d0a0d0a485454502f312e312032303120437265617472310d0a0d0a",
     },
     FoundBug {
         target: "backend_uri",
