@@ -25,8 +25,16 @@
 ///   call. The expression is the method's body: it returns `Result<Signature>`, may use `?`
 ///   and, in an async method, `.await`. Parameters it does not use need no underscore.
 ///
-/// A blocking impl may carry more items after the pipeline (its own `sign_many`); they go into
-/// the same `impl Signer` block.
+/// Optionally `sign_many` too, declared after `sign_digest` (`fn sign_many;`, or
+/// `pub async fn sign_many;`, with its attributes) and given its step last:
+/// `sign_many: |backend, key, algorithm, messages, operation| expr`, where `messages` is the
+/// `&[&[u8]]` of the call, `operation` is `<prefix>.sign_many` and the expression answers the
+/// `Vec<Result<Signature>>` (one result per message, in order). A declaration without its step,
+/// or a step without its declaration, is a compile error. Without it, a blocking backend keeps
+/// [`Signer::sign_many`](crate::Signer::sign_many)'s default.
+///
+/// A blocking impl may carry more items after the pipeline; they go into the same `impl Signer`
+/// block.
 ///
 /// ```
 /// use hsm_core::{KeyId, Result, SignRequest, Signature};
@@ -99,7 +107,8 @@ macro_rules! sign_pipeline {
             fn sign;
             $(#[$digest_attr:meta])*
             fn sign_digest;
-            $($pipeline:tt)*
+            $($(#[$many_attr:meta])* fn sign_many;)?
+            operations: $($pipeline:tt)*
         }
         $($items:tt)*
     ) => {
@@ -107,7 +116,8 @@ macro_rules! sign_pipeline {
             $crate::__sign_methods! {
                 sign: [$(#[$sign_attr])*] [],
                 sign_digest: [$(#[$digest_attr])*] [],
-                $($pipeline)*
+                sign_many: [$([$(#[$many_attr])*] [])?],
+                operations: $($pipeline)*
             }
 
             $($items)*
@@ -119,15 +129,34 @@ macro_rules! sign_pipeline {
             $sign_vis:vis async fn sign;
             $(#[$digest_attr:meta])*
             $digest_vis:vis async fn sign_digest;
-            $($pipeline:tt)*
+            $($rest:tt)*
         }
     ) => {
         impl $type {
-            $crate::__sign_methods! {
-                sign: [$(#[$sign_attr])*] [$sign_vis async],
-                sign_digest: [$(#[$digest_attr])*] [$digest_vis async],
-                $($pipeline)*
+            $crate::sign_pipeline! {
+                @with_sign_many [
+                    sign: [$(#[$sign_attr])*] [$sign_vis async],
+                    sign_digest: [$(#[$digest_attr])*] [$digest_vis async],
+                ]
+                $($rest)*
             }
+        }
+    };
+    // The async methods, then an optional `sign_many` (its optional visibility next to
+    // `operations` would be ambiguous in one pattern, hence these two arms).
+    (@with_sign_many [$($methods:tt)*] operations: $($pipeline:tt)*) => {
+        $crate::__sign_methods! { $($methods)* sign_many: [], operations: $($pipeline)* }
+    };
+    (
+        @with_sign_many [$($methods:tt)*]
+        $(#[$many_attr:meta])*
+        $many_vis:vis async fn sign_many;
+        operations: $($pipeline:tt)*
+    ) => {
+        $crate::__sign_methods! {
+            $($methods)*
+            sign_many: [[$(#[$many_attr])*] [$many_vis async]],
+            operations: $($pipeline)*
         }
     };
 }
@@ -142,10 +171,13 @@ macro_rules! __sign_methods {
     (
         sign: [$($sign_attr:tt)*] [$($sign_qualifier:tt)*],
         sign_digest: [$($digest_attr:tt)*] [$($digest_qualifier:tt)*],
+        sign_many: [$($many_header:tt)*],
         operations: $prefix:literal,
         max_message_len: |$max_this:ident| $max:expr,
         sign_request: |$this:ident, $key:ident, $algorithm:ident, $request:ident,
-            $operation:ident| $step:expr $(,)?
+            $operation:ident| $step:expr
+        $(, sign_many: |$many_this:ident, $many_key:ident, $many_algorithm:ident,
+            $messages:ident, $many_operation:ident| $many_step:expr)? $(,)?
     ) => {
         $crate::__sign_method! {
             [$($sign_attr)*] [$($sign_qualifier)*] fn sign(message) as concat!($prefix, ".sign"),
@@ -165,6 +197,42 @@ macro_rules! __sign_methods {
             },
             step: |$this, $key, $algorithm, $request, $operation| $step
         }
+
+        $crate::__sign_many_method! {
+            [$($many_header)*] as concat!($prefix, ".sign_many"),
+            [$(|$many_this, $many_key, $many_algorithm, $messages, $many_operation| $many_step)?]
+        }
+    };
+}
+
+/// The optional `sign_many` of [`sign_pipeline!`](macro@crate::sign_pipeline): written when
+/// both its declaration (attributes and qualifiers in brackets) and its step are given, nothing
+/// when neither is, a compile error when only one is.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sign_many_method {
+    ([] as $operation_name:expr, []) => {};
+    (
+        [[$($attr:tt)*] [$($qualifier:tt)*]] as $operation_name:expr,
+        [|$this:ident, $key:ident, $algorithm:ident, $messages:ident, $operation:ident|
+            $step:expr]
+    ) => {
+        $($attr)*
+        $($qualifier)* fn sign_many(
+            &self,
+            key: &$crate::KeyId,
+            algorithm: $crate::SignAlgorithm,
+            messages: &[&[u8]],
+        ) -> ::std::vec::Vec<$crate::Result<$crate::Signature>> {
+            const OPERATION: &str = $operation_name;
+            $crate::__sign_step!(self, key, algorithm, messages, OPERATION;
+                |$this, $key, $algorithm, $messages, $operation| $step)
+        }
+    };
+    ([$($header:tt)*] as $operation_name:expr, [$($step:tt)*]) => {
+        ::core::compile_error!(
+            "sign_pipeline!: `fn sign_many;` and `sign_many: |..| ..` go together (give both or neither)"
+        );
     };
 }
 

@@ -581,10 +581,17 @@ hsm_core::sign_pipeline! {
         /// # Errors
         /// As [`Signer::sign_digest`](hsm_core::Signer::sign_digest).
         pub async fn sign_digest;
+        /// Signs every message with up to `max_in_flight` requests in flight on the shared
+        /// connection pool; one result per message, in order. Needs a tokio runtime (the requests
+        /// are spawned as tasks).
+        pub async fn sign_many;
         operations: "n200",
         max_message_len: |n200| capabilities().max_message_len,
         sign_request: |n200, key, algorithm, request, operation| {
             n200.sign_checked(key, algorithm, request, operation).await
+        },
+        sign_many: |n200, key, algorithm, messages, operation| {
+            n200.sign_batch(key, algorithm, messages, operation).await
         },
     }
 }
@@ -604,25 +611,24 @@ impl AsyncN200 {
         self.sign_resolved(&resolved, &request).await
     }
 
-    /// Signs every message with up to `max_in_flight` requests in flight on the shared
-    /// connection pool; one result per message, in order. Needs a tokio runtime (the requests
-    /// are spawned as tasks).
-    pub async fn sign_many(
+    /// `sign_many`'s batch, its errors named `operation`: the key resolved once, then the
+    /// messages signed as tasks, at most `max_in_flight` at a time.
+    async fn sign_batch(
         &self,
         key: &KeyId,
         algorithm: SignAlgorithm,
         messages: &[&[u8]],
+        operation: &'static str,
     ) -> Vec<Result<Signature>> {
-        const OP: &str = "n200.sign_many";
-        let resolved = match self.prepare(key, algorithm, OP).await {
+        let resolved = match self.prepare(key, algorithm, operation).await {
             Ok(r) => r,
             Err(e) => {
                 // A message's own fault first (as `sign` checks it), else the shared one.
                 return messages
                     .iter()
                     .map(|m| {
-                        Self::message_request(algorithm, m, OP)?;
-                        Err(copy_for_each(&e, OP))
+                        Self::message_request(algorithm, m, operation)?;
+                        Err(copy_for_each(&e, operation))
                     })
                     .collect();
             }
@@ -633,7 +639,7 @@ impl AsyncN200 {
         let resolved = Arc::new(resolved);
         let mut handles = Vec::with_capacity(messages.len());
         for message in messages {
-            let request = Self::message_request(algorithm, message, OP);
+            let request = Self::message_request(algorithm, message, operation);
             let (this, resolved, permits) =
                 (self.clone(), Arc::clone(&resolved), Arc::clone(&permits));
             handles.push(tokio::spawn(async move {
@@ -641,14 +647,14 @@ impl AsyncN200 {
                 let _permit = permits
                     .acquire()
                     .await
-                    .map_err(|e| Error::new(ErrorKind::InvalidState, OP).with_source(e))?;
+                    .map_err(|e| Error::new(ErrorKind::InvalidState, operation).with_source(e))?;
                 this.sign_resolved(&resolved, &request).await
             }));
         }
         let mut out = Vec::with_capacity(handles.len());
         for h in handles {
             out.push(h.await.unwrap_or_else(|e| {
-                Err(Error::new(ErrorKind::Device, OP)
+                Err(Error::new(ErrorKind::Device, operation)
                     .with_message("a signing task failed")
                     .with_source(e))
             }));

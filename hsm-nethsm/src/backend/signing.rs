@@ -34,10 +34,22 @@ hsm_core::sign_pipeline! {
         /// # Errors
         /// As [`hsm_core::Signer::sign_digest`].
         pub async fn sign_digest;
+        /// Signs a batch with one key: one result per message, in order, with up to the
+        /// in-flight limit ([`DEFAULT_MAX_IN_FLIGHT`](crate::DEFAULT_MAX_IN_FLIGHT) unless set)
+        /// requests in flight on the connection pool, spread over the runtime's worker threads.
+        pub async fn sign_many;
         operations: "nethsm",
         max_message_len: |nethsm| nethsm.capabilities().max_message_len,
         sign_request: |nethsm, key, algorithm, request, operation| {
             nethsm.sign_one(operation, key, algorithm, request).await
+        },
+        sign_many: |nethsm, key, algorithm, messages, operation| {
+            let max = nethsm.capabilities().max_message_len;
+            let requests = messages
+                .iter()
+                .map(|message| SignRequest::message(algorithm, message, max, operation))
+                .collect();
+            nethsm.sign_batch(key, algorithm, requests, operation).await
         },
     }
 }
@@ -60,14 +72,13 @@ impl AsyncNetHsm {
         .await
     }
 
-    /// Signs a batch with one key: one result per message, in order, with up to the in-flight
-    /// limit ([`DEFAULT_MAX_IN_FLIGHT`](crate::DEFAULT_MAX_IN_FLIGHT) unless set) requests in flight on the connection pool,
-    /// spread over the runtime's worker threads.
-    pub async fn sign_many(
+    /// `sign_many`'s batch of checked `requests` (or their errors), traced as one call.
+    async fn sign_batch(
         &self,
         key: &KeyId,
         algorithm: SignAlgorithm,
-        messages: &[&[u8]],
+        requests: Vec<Result<SignRequest>>,
+        operation: &'static str,
     ) -> Vec<Result<Signature>> {
         let span = tracing::debug_span!(
             "hsm.call",
@@ -75,11 +86,11 @@ impl AsyncNetHsm {
             operation = "sign_many",
             key = %key,
             algorithm = %algorithm,
-            messages = messages.len(),
+            messages = requests.len(),
         );
         let started = std::time::Instant::now();
         let results = tracing::Instrument::instrument(
-            self.sign_many_untraced(key, algorithm, messages),
+            self.sign_requests(key, requests, operation),
             span.clone(),
         )
         .await;
@@ -88,17 +99,17 @@ impl AsyncNetHsm {
         results
     }
 
-    async fn sign_many_untraced(
+    /// Prepares every request (one after another: the key is looked up once, then cached),
+    /// then sends the prepared ones with up to the in-flight limit at once.
+    async fn sign_requests(
         &self,
         key: &KeyId,
-        algorithm: SignAlgorithm,
-        messages: &[&[u8]],
+        requests: Vec<Result<SignRequest>>,
+        operation: &'static str,
     ) -> Vec<Result<Signature>> {
-        const OP: &str = "nethsm.sign_many";
-        let max = self.capabilities().max_message_len;
-        let mut prepared = Vec::with_capacity(messages.len());
-        for message in messages {
-            let item = match SignRequest::message(algorithm, message, max, OP) {
+        let mut prepared = Vec::with_capacity(requests.len());
+        for request in requests {
+            let item = match request {
                 Ok(request) => self.prepare(key, request).await,
                 Err(e) => Err(e),
             };
@@ -128,7 +139,7 @@ impl AsyncNetHsm {
             }
         }
         let lost = lost.map(|e| {
-            Error::new(ErrorKind::Device, OP)
+            Error::new(ErrorKind::Device, operation)
                 .with_message("a signing task did not finish")
                 .with_source(e)
         });
@@ -137,7 +148,7 @@ impl AsyncNetHsm {
             .map(|r| {
                 r.unwrap_or_else(|| {
                     Err(lost.as_ref().map_or_else(
-                        || Error::new(ErrorKind::Device, OP).with_message("no result"),
+                        || Error::new(ErrorKind::Device, operation).with_message("no result"),
                         Error::replicate,
                     ))
                 })

@@ -6,7 +6,7 @@
 use std::sync::PoisonError;
 
 use cryptoki::object::ObjectHandle;
-use hsm_core::{Error, ErrorKind, KeyId, KeySpec, Result, SignAlgorithm, SignRequest, Signature};
+use hsm_core::{Error, ErrorKind, KeyId, KeySpec, Result, SignRequest, Signature};
 
 use crate::backend::sign_many::sign_each;
 use crate::backend::{Pkcs11Hsm, named};
@@ -100,29 +100,24 @@ hsm_core::sign_pipeline! {
         fn sign;
         #[tracing::instrument(name = "pkcs11.sign_digest", skip_all)]
         fn sign_digest;
+        /// Signs on up to [`Options::sign_many_threads`](crate::Options::sign_many_threads)
+        /// threads at once (at most the pool's sessions), one session each. Every message gets
+        /// its result, in order: a message whose signing panicked, or that a lost thread never
+        /// signed, gets an [`ErrorKind::InvalidState`] error of `pkcs11.sign_many`, and the other
+        /// messages are still signed.
+        fn sign_many;
         operations: "pkcs11",
         max_message_len: |hsm| hsm.capabilities.max_message_len,
         sign_request: |hsm, key, algorithm, request, operation| {
             hsm.sign_request(key, &request?).map_err(named(operation))
         },
-    }
-
-    /// Signs on up to [`Options::sign_many_threads`](crate::Options::sign_many_threads)
-    /// threads at once (at most the pool's sessions), one session each. Every message gets its
-    /// result, in order: a message whose signing panicked, or that a lost thread never signed,
-    /// gets an [`ErrorKind::InvalidState`] error of `pkcs11.sign_many`, and the other messages
-    /// are still signed.
-    fn sign_many(
-        &self,
-        key: &KeyId,
-        algorithm: SignAlgorithm,
-        messages: &[&[u8]],
-    ) -> Vec<Result<Signature>> {
-        let threads = self
-            .sign_many_threads
-            .min(self.pool.max_sessions())
-            .min(messages.len())
-            .max(1);
-        sign_each(threads, messages, |m| self.sign(key, algorithm, m))
+        sign_many: |hsm, key, algorithm, messages, operation| {
+            let threads = hsm
+                .sign_many_threads
+                .min(hsm.pool.max_sessions())
+                .min(messages.len())
+                .max(1);
+            sign_each(threads, messages, |m| hsm.sign(key, algorithm, m))
+        },
     }
 }
