@@ -45,7 +45,11 @@ pub fn run(data: &[u8]) {
         let end = usize::from(split) % answer.consumed.max(1);
         if end < answer.consumed {
             let cut = read_scripted([bytes.get(..end).unwrap_or_default()], head, cap, reset);
-            assert!(cut.is_err(), "{end} of {} bytes taken: {cut:?}", answer.consumed);
+            assert!(
+                cut.is_err(),
+                "{end} of {} bytes taken: {cut:?}",
+                answer.consumed
+            );
         }
     }
     if let Ok(b) = split_read {
@@ -55,7 +59,11 @@ pub fn run(data: &[u8]) {
 
 /// What an answer that was taken must be, checked against the bytes themselves.
 fn well_delimited(bytes: &[u8], answer: &Outcome, cap: usize, head: bool) {
-    assert!(answer.body.len() <= cap, "{} bytes over a cap of {cap}", answer.body.len());
+    assert!(
+        answer.body.len() <= cap,
+        "{} bytes over a cap of {cap}",
+        answer.body.len()
+    );
     assert!(
         (200..600).contains(&answer.status),
         "final status {}",
@@ -80,7 +88,10 @@ fn well_delimited(bytes: &[u8], answer: &Outcome, cap: usize, head: bool) {
         }
         Framing::Chunked => {
             assert!(!answer.reusable, "no reuse after a chunked answer");
-            assert!(taken.ends_with(b"\r\n\r\n"), "ends with its last chunk and trailers");
+            assert!(
+                taken.ends_with(b"\r\n\r\n"),
+                "ends with its last chunk and trailers"
+            );
         }
         Framing::Close => {
             assert!(!answer.reusable, "a connection that ended is not reused");

@@ -3,9 +3,9 @@
 //! (`commands::files::parse_file_list`) and whole response APDUs (`Response::from_bytes`).
 
 use hsm_sc::DkekStatus;
+use hsm_sc::client::select::AppletInfo;
 use hsm_sc::protocol::apdu::Response;
 use hsm_sc::protocol::files::parse_file_list;
-use hsm_sc::client::select::AppletInfo;
 
 /// The input is one answer's data (the status word too, for `Response`).
 pub fn run(data: &[u8]) {
