@@ -60,7 +60,7 @@ impl Curve {
     /// The order `n` of the curve's base point, big-endian, exactly [`field_len`](Self::field_len)
     /// bytes long. A valid ECDSA `r` or `s` lies in `1..n`.
     #[must_use]
-    pub fn order(self) -> &'static [u8] {
+    pub const fn order(self) -> &'static [u8] {
         match self {
             Self::P256 => &ORDER_P256,
             Self::P384 => &ORDER_P384,
@@ -268,50 +268,30 @@ impl KeySpec {
 crate::named::display_and_parse_by_name!(KeySpec, "parse key spec", "key spec");
 
 // Curve orders (SEC 2, FIPS 186-4, RFC 5639), big-endian and field-length.
+use crate::const_hex::decode;
+
 const ORDER_P256: [u8; 32] =
-    hex_array("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
-const ORDER_P384: [u8; 48] = hex_array(concat!(
+    decode("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+const ORDER_P384: [u8; 48] = decode(concat!(
     "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf",
     "581a0db248b0a77aecec196accc52973"
 ));
-const ORDER_P521: [u8; 66] = hex_array(concat!(
+const ORDER_P521: [u8; 66] = decode(concat!(
     "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
     "fa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409"
 ));
 const ORDER_SECP256K1: [u8; 32] =
-    hex_array("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
+    decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
 const ORDER_BP256: [u8; 32] =
-    hex_array("a9fb57dba1eea9bc3e660a909d838d718c397aa3b561a6f7901e0e82974856a7");
-const ORDER_BP384: [u8; 48] = hex_array(concat!(
+    decode("a9fb57dba1eea9bc3e660a909d838d718c397aa3b561a6f7901e0e82974856a7");
+const ORDER_BP384: [u8; 48] = decode(concat!(
     "8cb91e82a3386d280f5d6f7e50e641df152f7109ed5456b31f166e6cac0425a7",
     "cf3ab6af6b7fc3103b883202e9046565"
 ));
-const ORDER_BP512: [u8; 64] = hex_array(concat!(
+const ORDER_BP512: [u8; 64] = decode(concat!(
     "aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca70330870",
     "553e5c414ca92619418661197fac10471db1d381085ddaddb58796829ca90069"
 ));
-
-/// Decodes lowercase hex at compile time; a wrong length or digit fails the build.
-// Only ever evaluated in `const` items: an index out of range or a panic is a compile error.
-#[allow(clippy::indexing_slicing, clippy::panic)]
-const fn hex_array<const N: usize>(hex: &str) -> [u8; N] {
-    const fn nibble(c: u8) -> u8 {
-        match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => panic!("not a lowercase hex digit"),
-        }
-    }
-    let bytes = hex.as_bytes();
-    assert!(bytes.len() == 2 * N, "hex string of the wrong length");
-    let mut out = [0u8; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = (nibble(bytes[2 * i]) << 4) | nibble(bytes[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ pub mod asynchronous;
 pub mod certificate;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod const_hex;
 pub mod entry_points;
 pub mod error;
 pub mod forward;

@@ -23,28 +23,7 @@ pub struct CurveParams {
     pub h: &'static [u8],
 }
 
-/// Decodes lowercase hex at compile time into a value of the length the field needs; a wrong
-/// length or digit fails the build.
-// Only ever evaluated in `const` items: an index out of range or a panic is a compile error.
-#[allow(clippy::indexing_slicing, clippy::panic)]
-const fn hex<const N: usize>(hex: &str) -> [u8; N] {
-    const fn nibble(c: u8) -> u8 {
-        match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => panic!("not a lowercase hex digit"),
-        }
-    }
-    let digits = hex.as_bytes();
-    assert!(digits.len() == 2 * N, "hex string of the wrong length");
-    let mut out = [0u8; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = (nibble(digits[2 * i]) << 4) | nibble(digits[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
+use hsm_core::const_hex::decode as hex;
 
 /// A prime curve's [`CurveParams`] from its field length in bytes and its parameters in hex:
 /// every value has that length, the base point is sent uncompressed (`04 || x || y`) and the
@@ -58,7 +37,6 @@ macro_rules! curve_params {
         b: $($b:literal)+,
         gx: $($gx:literal)+,
         gy: $($gy:literal)+,
-        n: $($n:literal)+,
     ) => {
         CurveParams {
             curve: $curve,
@@ -66,7 +44,7 @@ macro_rules! curve_params {
             a: &hex::<$len>(concat!($($a),+)),
             b: &hex::<$len>(concat!($($b),+)),
             g: &hex::<{ 2 * $len + 1 }>(concat!("04", $($gx,)+ $($gy),+)),
-            n: &hex::<$len>(concat!($($n),+)),
+            n: $curve.order(),
             h: &[0x01],
         }
     };
@@ -81,7 +59,7 @@ pub const P256: CurveParams = curve_params! {
     b: "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
     gx: "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
     gy: "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
-    n: "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+
 };
 
 /// secp384r1.
@@ -103,9 +81,6 @@ pub const P384: CurveParams = curve_params! {
     gy:
         "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c0"
         "0a60b1ce1d7e819d7a431d7c90ea0e5f",
-    n:
-        "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf"
-        "581a0db248b0a77aecec196accc52973",
 };
 
 /// secp521r1.
@@ -132,10 +107,6 @@ pub const P521: CurveParams = curve_params! {
         "011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e"
         "662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd1"
         "6650",
-    n:
-        "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-        "fffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e9138"
-        "6409",
 };
 
 /// secp256k1.
@@ -147,7 +118,7 @@ pub const SECP256K1: CurveParams = curve_params! {
     b: "0000000000000000000000000000000000000000000000000000000000000007",
     gx: "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
     gy: "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8",
-    n: "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+
 };
 
 /// brainpoolP256r1.
@@ -159,7 +130,7 @@ pub const BP256R1: CurveParams = curve_params! {
     b: "26dc5c6ce94a4b44f330b5d9bbd77cbf958416295cf7e1ce6bccdc18ff8c07b6",
     gx: "8bd2aeb9cb7e57cb2c4b482ffc81b7afb9de27e1e3bd23c23a4453bd9ace3262",
     gy: "547ef835c3dac4fd97f8461a14611dc9c27745132ded8e545c1d54c72f046997",
-    n: "a9fb57dba1eea9bc3e660a909d838d718c397aa3b561a6f7901e0e82974856a7",
+
 };
 
 /// brainpoolP384r1.
@@ -181,9 +152,6 @@ pub const BP384R1: CurveParams = curve_params! {
     gy:
         "8abe1d7520f9c2a45cb1eb8e95cfd55262b70b29feec5864e19c054ff9912928"
         "0e4646217791811142820341263c5315",
-    n:
-        "8cb91e82a3386d280f5d6f7e50e641df152f7109ed5456b31f166e6cac0425a7"
-        "cf3ab6af6b7fc3103b883202e9046565",
 };
 
 /// brainpoolP512r1.
@@ -205,9 +173,6 @@ pub const BP512R1: CurveParams = curve_params! {
     gy:
         "7dde385d566332ecc0eabfa9cf7822fdf209f70024a57b1aa000c55b881f8111"
         "b2dcde494a5f485e5bca4bd88a2763aed1ca2b2fa8f0540678cd1e0f3ad80892",
-    n:
-        "aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca70330870"
-        "553e5c414ca92619418661197fac10471db1d381085ddaddb58796829ca90069",
 };
 
 /// Every curve this crate can generate keys on.
@@ -244,7 +209,8 @@ mod tests {
             assert_eq!(c.p.len(), len, "{:?}", c.curve);
             assert_eq!(c.g.len(), 2 * len + 1, "{:?}", c.curve);
             assert_eq!(identify(c.p, c.a).map(|x| x.curve), Some(c.curve));
-            assert_eq!(c.n, c.curve.order(), "{:?}", c.curve);
+            // n is hsm-core's `Curve::order` (checked there against RustCrypto's curves).
+            assert_eq!(c.n.len(), len, "{:?}", c.curve);
         }
     }
 }
