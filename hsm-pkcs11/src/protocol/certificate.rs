@@ -2,7 +2,8 @@
 //! `CKA_SERIAL_NUMBER` must hold the certificate's own subject, issuer and serial number
 //! (PKCS#11 2.40 §4.6.3), which tools such as `pkcs11-tool -O` show and search by.
 
-use hsm_core::{Error, Result};
+use hsm_core::Result;
+use hsm_core::certificate::tbs_elements;
 
 /// The parts of an X.509 certificate its PKCS#11 object repeats as attributes, each the whole
 /// DER element (tag, length and contents).
@@ -17,76 +18,20 @@ pub struct CertificateFields {
 }
 
 impl CertificateFields {
-    /// Reads the fields of one DER certificate (`Certificate ::= SEQUENCE { tbsCertificate
-    /// SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer, validity, subject,
-    /// ... }, ... }`).
+    /// Reads the fields of one DER certificate (with hsm-core's
+    /// [`tbs_elements`](hsm_core::certificate::tbs_elements)).
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for bytes without that
     /// shape, naming `operation`.
     pub fn parse(der: &[u8], operation: &'static str) -> Result<Self> {
-        let bad = |what: &str| {
-            Error::invalid_input(operation, format!("not an X.509 certificate: {what}"))
-        };
-        let (certificate, _) = element(der).ok_or_else(|| bad("no outer SEQUENCE"))?;
-        let (tbs, _) = element(contents(certificate)).ok_or_else(|| bad("no tbsCertificate"))?;
-        let mut rest = contents(tbs);
-        let mut next = |what: &str| {
-            let (e, after) = element(rest).ok_or_else(|| bad(what))?;
-            rest = after;
-            Ok::<_, Error>(e)
-        };
-        let mut serial = next("no serial number")?;
-        if serial.first() == Some(&0xA0) {
-            serial = next("no serial number")?;
-        }
-        let _signature = next("no signature algorithm")?;
-        let issuer = next("no issuer")?;
-        let _validity = next("no validity")?;
-        let subject = next("no subject")?;
-        if serial.first() != Some(&0x02) || issuer.first() != Some(&0x30) {
-            return Err(bad("the serial number or issuer has the wrong type"));
-        }
-        if subject.first() != Some(&0x30) {
-            return Err(bad("the subject is not a name"));
-        }
+        let tbs = tbs_elements(der, operation)?;
         Ok(Self {
-            serial: serial.to_vec(),
-            issuer: issuer.to_vec(),
-            subject: subject.to_vec(),
+            serial: tbs.serial.to_vec(),
+            issuer: tbs.issuer.to_vec(),
+            subject: tbs.subject.to_vec(),
         })
     }
-}
-
-/// Splits one DER element (one-byte tag, definite length) off the front of `input`.
-fn element(input: &[u8]) -> Option<(&[u8], &[u8])> {
-    let first = *input.get(1)?;
-    let (header, len) = if first < 0x80 {
-        (2, usize::from(first))
-    } else {
-        let n = usize::from(first & 0x7F);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let bytes = input.get(2..2 + n)?;
-        (
-            2 + n,
-            bytes
-                .iter()
-                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
-        )
-    };
-    let end = header.checked_add(len)?;
-    Some((input.get(..end)?, input.get(end..)?))
-}
-
-/// The contents of a whole element `element` returned.
-fn contents(element: &[u8]) -> &[u8] {
-    let header = match element.get(1) {
-        Some(b) if *b >= 0x80 => 2 + usize::from(b & 0x7F),
-        _ => 2,
-    };
-    element.get(header..).unwrap_or_default()
 }
 
 #[cfg(test)]
