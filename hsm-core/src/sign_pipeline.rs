@@ -74,6 +74,58 @@
 /// # Ok::<(), hsm_core::Error>(())
 /// ```
 ///
+/// With `sign_many` (here a batch that answers each message with its length in a refusal):
+///
+/// ```
+/// # use hsm_core::{ErrorKind, KeyId, SignAlgorithm, Signer as _};
+/// # #[derive(Debug)]
+/// # struct Batched;
+/// hsm_core::sign_pipeline! {
+///     impl Signer for Batched {
+///         fn sign;
+///         fn sign_digest;
+///         /// Refuses every message, naming its length.
+///         fn sign_many;
+///         operations: "batched",
+///         max_message_len: |hsm| 1024,
+///         sign_request: |hsm, key, algorithm, request, operation| {
+///             Err(hsm_core::Error::unsupported(operation, "one at a time"))
+///         },
+///         sign_many: |hsm, key, algorithm, messages, operation| {
+///             let refuse = |m: &&[u8]| hsm_core::Error::unsupported(operation, m.len().to_string());
+///             messages.iter().map(|m| Err(refuse(m))).collect()
+///         },
+///     }
+/// }
+///
+/// let key: KeyId = "k".parse()?;
+/// let results = Batched.sign_many(&key, SignAlgorithm::EcdsaSha256, &[b"a", b"bcd"]);
+/// let refusals: Vec<_> = results.into_iter().map(Result::unwrap_err).collect();
+/// assert_eq!(refusals.len(), 2);
+/// assert!(refusals.iter().all(|e| e.operation() == "batched.sign_many"));
+/// assert!(refusals[1].to_string().contains('3'), "{}", refusals[1]);
+/// # Ok::<(), hsm_core::Error>(())
+/// ```
+///
+/// A `sign_many` declared without its step (or the other way round) does not build:
+///
+/// ```compile_fail
+/// # #[derive(Debug)]
+/// # struct Batched;
+/// hsm_core::sign_pipeline! {
+///     impl Signer for Batched {
+///         fn sign;
+///         fn sign_digest;
+///         fn sign_many;
+///         operations: "batched",
+///         max_message_len: |hsm| 1024,
+///         sign_request: |hsm, key, algorithm, request, operation| {
+///             Err(hsm_core::Error::unsupported(operation, "one at a time"))
+///         },
+///     }
+/// }
+/// ```
+///
 /// The async form writes inherent methods (the type's other methods stay in their own `impl`):
 ///
 /// ```
