@@ -18,8 +18,7 @@ pub struct CertificateFields {
 }
 
 impl CertificateFields {
-    /// Reads the fields of one DER certificate (with hsm-core's
-    /// [`tbs_elements`](hsm_core::certificate::tbs_elements)).
+    /// Reads the fields of one DER certificate (with hsm-core's [`tbs_elements`]).
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](hsm_core::ErrorKind::InvalidInput) for bytes without that
