@@ -4,7 +4,7 @@
 //! from the certificate itself.
 
 use cryptoki_sys::*;
-use hsm_core::certificate::check_certificate_der;
+use hsm_core::certificate::{check_certificate_der, tbs_elements};
 
 use crate::object::{AttrValue, KeyRecord, bool_, ulong};
 
@@ -28,60 +28,14 @@ impl CertRecord {
     /// anything else.
     pub(crate) fn parse(der: &[u8]) -> Option<Self> {
         check_certificate_der(der, "hsm-p11.certificate").ok()?;
-        // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }
-        let (_, cert) = tlv(der)?;
-        let (_, tbs) = tlv(cert)?;
-        // TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer,
-        //                               validity, subject, subjectPublicKeyInfo, ... }
-        let mut fields = Fields(tbs);
-        let mut serial = fields.next()?;
-        if serial.first() == Some(&0xa0) {
-            serial = fields.next()?;
-        }
-        let _signature = fields.next()?;
-        let issuer = fields.next()?;
-        let _validity = fields.next()?;
-        let subject = fields.next()?;
-        let public_key_info = fields.next()?;
+        let tbs = tbs_elements(der, "hsm-p11.certificate").ok()?;
         Some(Self {
             der: der.to_vec(),
-            subject: subject.to_vec(),
-            issuer: issuer.to_vec(),
-            serial: serial.to_vec(),
-            public_key_info: public_key_info.to_vec(),
+            subject: tbs.subject.to_vec(),
+            issuer: tbs.issuer.to_vec(),
+            serial: tbs.serial.to_vec(),
+            public_key_info: tbs.public_key_info.to_vec(),
         })
-    }
-}
-
-/// The first DER element of `bytes` (single-byte tag, definite length): the whole element and
-/// its contents.
-fn tlv(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let first = *bytes.get(1)?;
-    let (header, len) = if first < 0x80 {
-        (2, usize::from(first))
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let len = bytes
-            .get(2..2 + n)?
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (2 + n, len)
-    };
-    let end = header.checked_add(len)?;
-    Some((bytes.get(..end)?, bytes.get(header..end)?))
-}
-
-/// The elements of a DER sequence's contents, one after another.
-struct Fields<'a>(&'a [u8]);
-
-impl<'a> Fields<'a> {
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let (element, _) = tlv(self.0)?;
-        self.0 = self.0.get(element.len()..)?;
-        Some(element)
     }
 }
 
@@ -177,12 +131,5 @@ mod tests {
         ] {
             assert_eq!(CertRecord::parse(bad), None);
         }
-        // The element reader never reads past its input.
-        assert_eq!(tlv(&[0x30, 0x82, 0x01]), None);
-        assert_eq!(tlv(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
-        assert_eq!(
-            tlv(&[0x02, 0x01, 0x05, 0xff]),
-            Some((&[0x02, 0x01, 0x05][..], &[0x05][..]))
-        );
     }
 }
