@@ -265,20 +265,12 @@ impl KeyStore for MemoryStore {
 
     fn import_key(&self, request: &ImportRequest) -> Result<KeyInfo> {
         let secret = match request.key.decode()? {
-            PrivateKeyParts::Ec {
-                curve: Curve::P256,
-                scalar,
-            } => Secret::P256(
-                p256::ecdsa::SigningKey::from_slice(&scalar)
-                    .map_err(|_| Error::invalid_input("import", "scalar"))?,
-            ),
-            PrivateKeyParts::Ec {
-                curve: Curve::P384,
-                scalar,
-            } => Secret::P384(
-                p384::ecdsa::SigningKey::from_slice(&scalar)
-                    .map_err(|_| Error::invalid_input("import", "scalar"))?,
-            ),
+            PrivateKeyParts::Ec { curve, scalar } => match curve {
+                Curve::P256 => p256::ecdsa::SigningKey::from_slice(&scalar).map(Secret::P256),
+                Curve::P384 => p384::ecdsa::SigningKey::from_slice(&scalar).map(Secret::P384),
+                other => return Err(Error::unsupported("import", format!("{other:?}"))),
+            }
+            .map_err(|_| Error::invalid_input("import", "scalar"))?,
             PrivateKeyParts::Ed25519 { seed } => {
                 Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(
                     &<[u8; 32]>::try_from(seed.as_slice())

@@ -18,18 +18,15 @@ use super::crypto::{SimError, SimResult, SimSecret};
 use super::rng::SimRng;
 use crate::protocol::SignMode;
 
-const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+// The algorithm and curve identifiers, from const-oid's database of the RFCs that define them.
+use const_oid::db::rfc5912::{
+    ECDSA_WITH_SHA_256 as ECDSA_SHA256, ECDSA_WITH_SHA_384 as ECDSA_SHA384,
+    ECDSA_WITH_SHA_512 as ECDSA_SHA512, ID_EC_PUBLIC_KEY as EC_PUBLIC_KEY, RSA_ENCRYPTION,
+    SECP_256_R_1 as P256, SECP_384_R_1 as P384, SECP_521_R_1 as P521,
+    SHA_256_WITH_RSA_ENCRYPTION as RSA_SHA256, SHA_384_WITH_RSA_ENCRYPTION as RSA_SHA384,
+    SHA_512_WITH_RSA_ENCRYPTION as RSA_SHA512,
+};
+use const_oid::db::rfc8410::ID_ED_25519 as ED25519;
 
 fn fail(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> SimError {
     move |e| format!("{what}: {e}").into()
