@@ -16,7 +16,6 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use crate::algorithm::SignAlgorithm;
 use crate::error::Result;
@@ -188,13 +187,13 @@ pub trait AsyncHsm: AsyncKeyStore + AsyncSigner {}
 
 impl<T: AsyncKeyStore + AsyncSigner + ?Sized> AsyncHsm for T {}
 
-// `Arc<dyn AsyncHsm>`, `Box<dyn AsyncHsm>` and `&dyn AsyncHsm` are async backends themselves.
-crate::forward::pointer_impls!(
-    impl_async_traits! AsyncKeyStore + AsyncSigner for Arc<T>, Box<T>, &T
-);
+// `Arc<dyn AsyncHsm>`, `Box<dyn AsyncHsm>` and `&dyn AsyncHsm` are async backends themselves:
+// the pointer impls are in `forward`, next to the method tables they are written from.
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn assert_send_sync<T: Send + Sync + ?Sized>() {}

@@ -31,7 +31,10 @@
 
 use std::future::Future;
 
-use crate::async_store::BoxFuture;
+use std::sync::Arc;
+
+use crate::async_store::{AsyncKeyStore, AsyncSigner, BoxFuture};
+use crate::store::{KeyStore, Signer};
 
 /// One method of [`KeyStore`](crate::KeyStore) or [`Signer`](crate::Signer): its signature, and a
 /// body from the body macro (see [`impl_blocking_traits!`](crate::impl_blocking_traits)).
@@ -599,4 +602,8 @@ macro_rules! pointer_impls {
         }
     )*};
 }
-pub(crate) use pointer_impls;
+
+// Shared ownership: `Arc<dyn Hsm>`, `Box<dyn Hsm>` and `&dyn Hsm` (and their async twins) are
+// backends themselves, so code generic over the traits takes them as they are.
+pointer_impls!(impl_blocking_traits! KeyStore + Signer for Arc<T>, Box<T>, &T);
+pointer_impls!(impl_async_traits! AsyncKeyStore + AsyncSigner for Arc<T>, Box<T>, &T);

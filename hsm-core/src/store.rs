@@ -6,7 +6,6 @@
 //! twins in [`crate::async_store`].
 
 use std::fmt;
-use std::sync::Arc;
 
 use crate::algorithm::SignAlgorithm;
 use crate::error::{Error, ErrorKind, Result};
@@ -308,9 +307,8 @@ pub trait Hsm: KeyStore + Signer {}
 
 impl<T: KeyStore + Signer + ?Sized> Hsm for T {}
 
-// Shared ownership: `Arc<dyn Hsm>`, `Box<dyn Hsm>` and `&dyn Hsm` are backends themselves, so
-// code generic over `KeyStore`/`Signer` takes them as they are.
-crate::forward::pointer_impls!(impl_blocking_traits! KeyStore + Signer for Arc<T>, Box<T>, &T);
+// Shared ownership: `Arc<dyn Hsm>`, `Box<dyn Hsm>` and `&dyn Hsm` are backends themselves (the
+// pointer impls are in `forward`, next to the method tables they are written from).
 
 /// Checks a message and algorithm before they are sent to a device: the common part of every
 /// backend's [`Signer::sign`]. Backends call it first so that all of them refuse the same inputs

@@ -6,7 +6,7 @@
 use cryptoki_sys::*;
 use hsm_core::certificate::{check_certificate_der, tbs_elements};
 
-use crate::object::{AttrValue, KeyRecord, bool_, ulong};
+use crate::attribute::{AttrValue, bool_, ulong};
 
 /// A certificate as the token shows it: its DER and the DER of the fields PKCS#11 exposes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,15 +39,20 @@ impl CertRecord {
     }
 }
 
-/// The value of `attr` on the certificate object of `key`.
-pub(crate) fn attribute(key: &KeyRecord, cert: &CertRecord, attr: CK_ATTRIBUTE_TYPE) -> AttrValue {
+/// The value of `attr` on the certificate object of the key with `label` and `cka_id`.
+pub(crate) fn attribute(
+    label: &str,
+    cka_id: &[u8],
+    cert: &CertRecord,
+    attr: CK_ATTRIBUTE_TYPE,
+) -> AttrValue {
     use AttrValue::{Invalid, Value};
     match attr {
         CKA_CLASS => Value(ulong(CKO_CERTIFICATE)),
         CKA_TOKEN | CKA_DESTROYABLE => Value(bool_(true)),
         CKA_PRIVATE | CKA_MODIFIABLE | CKA_COPYABLE | CKA_TRUSTED => Value(bool_(false)),
-        CKA_LABEL => Value(key.label.as_bytes().to_vec()),
-        CKA_ID => Value(key.cka_id.clone()),
+        CKA_LABEL => Value(label.as_bytes().to_vec()),
+        CKA_ID => Value(cka_id.to_vec()),
         CKA_CERTIFICATE_TYPE => Value(ulong(CKC_X_509)),
         // The key the certificate belongs to is on this token.
         CKA_CERTIFICATE_CATEGORY => Value(ulong(CK_CERTIFICATE_CATEGORY_TOKEN_USER)),

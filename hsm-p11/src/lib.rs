@@ -20,6 +20,7 @@
     )
 )]
 
+mod attribute;
 mod certificate;
 pub mod config;
 mod create;

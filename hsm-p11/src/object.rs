@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use cryptoki_sys::*;
 use hsm_core::{Curve, KeyId, KeyInfo, KeySpec, KeyType, PublicKey};
 
+pub(crate) use crate::attribute::{AttrValue, bool_, ulong};
 use crate::certificate::{self, CertRecord};
 use crate::config::Scheme;
 
@@ -251,25 +252,6 @@ pub(crate) fn encode_name(bytes: &[u8]) -> String {
     }
 }
 
-/// An attribute's value, or why there is none.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum AttrValue {
-    /// The value's bytes.
-    Value(Vec<u8>),
-    /// `CKR_ATTRIBUTE_SENSITIVE`.
-    Sensitive,
-    /// `CKR_ATTRIBUTE_TYPE_INVALID`.
-    Invalid,
-}
-
-pub(crate) fn ulong(v: CK_ULONG) -> Vec<u8> {
-    v.to_ne_bytes().to_vec()
-}
-
-pub(crate) fn bool_(v: bool) -> Vec<u8> {
-    vec![if v { CK_TRUE } else { CK_FALSE }]
-}
-
 fn key_type(spec: KeySpec) -> CK_KEY_TYPE {
     match spec.key_type() {
         KeyType::Rsa => CKK_RSA,
@@ -330,10 +312,9 @@ pub(crate) fn attribute(object: &Object, attr: CK_ATTRIBUTE_TYPE) -> AttrValue {
     use AttrValue::{Invalid, Sensitive, Value};
     let key = &object.key;
     if object.class == Class::Certificate {
-        return object
-            .cert
-            .as_ref()
-            .map_or(Invalid, |cert| certificate::attribute(key, cert, attr));
+        return object.cert.as_ref().map_or(Invalid, |cert| {
+            certificate::attribute(&key.label, &key.cka_id, cert, attr)
+        });
     }
     let private = object.class == Class::Private;
     let spec = key.spec;

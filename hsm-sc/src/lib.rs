@@ -7,8 +7,6 @@ mod open;
 pub mod protocol;
 #[cfg(feature = "sim")]
 pub mod sim;
-#[cfg(all(test, feature = "sim"))]
-mod sim_client_tests;
 pub mod transport;
 
 pub use backend::{BACKEND, KeyEntry, ScHsm};

@@ -14,6 +14,10 @@ mod command;
 mod cvc;
 mod keys;
 pub(crate) mod rng;
+// The simulated card when its random generator fails, driven through the typed client (a
+// test-only use of the client: the simulator itself imports only the protocol).
+#[cfg(test)]
+mod rng_failure_tests;
 mod state;
 pub mod vpcd;
 
