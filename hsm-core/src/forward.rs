@@ -1,5 +1,5 @@
-//! The method lists of [`KeyStore`](crate::KeyStore) + [`Signer`](crate::Signer) and of
-//! [`AsyncKeyStore`](crate::AsyncKeyStore) + [`AsyncSigner`](crate::AsyncSigner), written once,
+//! The method lists of [`KeyStore`] + [`Signer`] and of
+//! [`AsyncKeyStore`] + [`AsyncSigner`], written once,
 //! for every impl that forwards each method somewhere else: the pointer impls (`Arc`, `Box`,
 //! `&`), the [`Observed`](crate::observe::Observed) wrapper, the blocking/async bridges, the mock's
 //! async face and the backends' adapters.
@@ -36,7 +36,7 @@ use std::sync::Arc;
 use crate::async_store::{AsyncKeyStore, AsyncSigner, BoxFuture};
 use crate::store::{KeyStore, Signer};
 
-/// One method of [`KeyStore`](crate::KeyStore) or [`Signer`](crate::Signer): its signature, and a
+/// One method of [`KeyStore`] or [`Signer`]: its signature, and a
 /// body from the body macro (see [`impl_blocking_traits!`](crate::impl_blocking_traits)).
 #[doc(hidden)]
 #[macro_export]
@@ -141,7 +141,7 @@ macro_rules! __blocking_method {
     };
 }
 
-/// One method of [`AsyncKeyStore`](crate::AsyncKeyStore) or [`AsyncSigner`](crate::AsyncSigner):
+/// One method of [`AsyncKeyStore`] or [`AsyncSigner`]:
 /// its signature, and a body from the body macro (see
 /// [`impl_async_traits!`](crate::impl_async_traits)).
 #[doc(hidden)]
@@ -275,7 +275,7 @@ macro_rules! __async_method {
     };
 }
 
-/// Implements [`KeyStore`](crate::KeyStore) and [`Signer`](crate::Signer) for a type whose every
+/// Implements [`KeyStore`] and [`Signer`] for a type whose every
 /// method is forwarded the same way, writing the method list once: the body of each method comes
 /// from a body macro, called as `body!([state] self, kind Trait::method(ref arg, copy arg, ...))`
 /// (see [the module](crate::forward) for each part).
@@ -322,7 +322,7 @@ macro_rules! impl_blocking_traits {
     };
 }
 
-/// Implements [`AsyncKeyStore`](crate::AsyncKeyStore) and [`AsyncSigner`](crate::AsyncSigner) for
+/// Implements [`AsyncKeyStore`] and [`AsyncSigner`] for
 /// a type whose every method is forwarded the same way, writing the method list once: the async
 /// twin of [`impl_blocking_traits!`](crate::impl_blocking_traits), with the same input (the
 /// traits named `AsyncKeyStore` and `AsyncSigner`). A `call` or `batch` body returns the
@@ -375,7 +375,7 @@ macro_rules! __impl_trait_pair {
     };
 }
 
-/// Implements [`AsyncKeyStore`](crate::AsyncKeyStore) and [`AsyncSigner`](crate::AsyncSigner) for
+/// Implements [`AsyncKeyStore`] and [`AsyncSigner`] for
 /// a backend type by delegating every method to the type's inherent method of the same name
 /// (`async fn list_keys(&self) -> Result<Vec<KeyInfo>>`, ...); `backend()` answers the given name.
 ///
