@@ -11,8 +11,10 @@
 //! [`KeyStore`]: crate::KeyStore
 //! [`Signer`]: crate::Signer
 
+mod batch;
 mod lanes;
 
+pub use self::batch::{run_batch, run_in_order};
 pub use self::lanes::{DEFAULT_MAX_THREAD_LANES, IDLE_LANE, ThreadLane, ThreadLanes};
 
 use std::borrow::Cow;

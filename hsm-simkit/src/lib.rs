@@ -6,3 +6,5 @@ pub mod config;
 pub mod https;
 #[cfg(feature = "openssl")]
 pub mod ossl;
+#[cfg(feature = "https")]
+pub mod wire;

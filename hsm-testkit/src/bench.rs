@@ -3,8 +3,8 @@
 //! - [`pipelining`]: `sign_many` with k requests in flight (k in [`KS`]) against a simulator
 //!   with latency added to every answer, next to the bound k requests in flight over one round
 //!   trip allow, k / RTT (the RTT measured in the same run: one caller, one signature at a
-//!   time). Each batch holds 8k messages (8 round trips) on a pool already holding k warm
-//!   connections. At the end it prints each k's signatures/s, the bound, their ratio and the
+//!   time). Each batch holds [`BATCH_ROUNDS`] round trips per worker (32k messages) on a pool
+//!   already holding k warm connections. At the end it prints each k's signatures/s, the bound, their ratio and the
 //!   process's CPU time per signature (client and simulator together: they share the cores).
 //! - [`Signers`], [`paired_ratio`] and [`print_old_new`]: long-lived signing threads, the
 //!   median ratio of two ways measured in alternating rounds, and the summary of the two ways,
@@ -21,6 +21,11 @@ use hsm_core::{AsyncKeyStore, AsyncSigner, KeyId, KeySpec, KeyTemplate, SignAlgo
 
 /// The requests in flight [`pipelining`] measures.
 pub const KS: [usize; 4] = [1, 4, 16, 64];
+
+/// The round trips each of the k workers makes in one [`pipelining`] batch (32k messages: 2,048
+/// at k = 64, a small zone's RRsets): long enough that the batch's start and end, not its
+/// pipelining, no longer decide the rate. `HSM_BENCH_ROUNDS` overrides it.
+pub const BATCH_ROUNDS: u32 = 32;
 
 /// A key to sign with: its name in the bench, its spec and the algorithm.
 pub type Case = (&'static str, KeySpec, SignAlgorithm);
@@ -99,7 +104,8 @@ impl Measured {
 
 /// The pipelining bench of one device: for each of `cases`, a key generated through `admin`,
 /// the RTT of one caller, then `sign_many` with k in flight for each k of [`KS`] through
-/// `backend(k)` (a backend keeping k requests in flight), awaited on `service`; criterion
+/// `backend(k)` (a backend keeping k requests in flight), awaited on `service`, over a
+/// simulator whose network is `network` (latency, most jitter: see [`network`]); criterion
 /// groups `{device}/pipelining_{latency}ms/{case}`; prints the summary table at the end.
 ///
 /// # Panics
@@ -107,13 +113,14 @@ impl Measured {
 pub fn pipelining<B: AsyncKeyStore + AsyncSigner>(
     c: &mut Criterion,
     device: &str,
-    latency: Duration,
+    (latency, jitter): (Duration, Duration),
     cases: &[Case],
     service: &tokio::runtime::Runtime,
     admin: &B,
     backend: impl Fn(usize) -> B,
 ) {
     let measured = Measured::default();
+    let rounds = batch_rounds();
     for &(name, spec, algorithm) in cases {
         let key: KeyId = format!("pipelined{name}").parse().expect("a key name");
         service
@@ -153,7 +160,7 @@ pub fn pipelining<B: AsyncKeyStore + AsyncSigner>(
 
         for k in KS {
             let hsm = backend(k);
-            let messages: Vec<Vec<u8>> = (0..8 * k as u32)
+            let messages: Vec<Vec<u8>> = (0..rounds * k as u32)
                 .map(|i| i.to_be_bytes().to_vec())
                 .collect();
             let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
@@ -178,7 +185,31 @@ pub fn pipelining<B: AsyncKeyStore + AsyncSigner>(
         }
         group.finish();
     }
-    print_pipelining(&measured, latency, cases);
+    print_pipelining(&measured, (latency, jitter), cases);
+}
+
+/// The network a pipelining bench gives its simulator: `latency`, and up to `jitter` more drawn
+/// for each request, or the jitter `HSM_BENCH_JITTER_US` sets (microseconds; `0` for a
+/// perfectly regular network, in which the k requests that left together at the batch's start
+/// arrive together round after round).
+#[must_use]
+pub fn network(latency: Duration, jitter: Duration) -> (Duration, Duration) {
+    let jitter = std::env::var("HSM_BENCH_JITTER_US")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .map_or(jitter, Duration::from_micros);
+    (latency, jitter)
+}
+
+/// The round trips per worker in one [`pipelining`] batch: [`BATCH_ROUNDS`], or
+/// `HSM_BENCH_ROUNDS` from the environment (to see how much a shorter batch loses to its start,
+/// when all k requests leave at once, and its end, when fewer than k are left).
+fn batch_rounds() -> u32 {
+    std::env::var("HSM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(BATCH_ROUNDS)
 }
 
 /// Signs every message of `messages` in one `sign_many`; panics on a failed signature.
@@ -196,14 +227,14 @@ async fn sign_all<B: AsyncSigner>(
 /// The summary of [`pipelining`]: per case, the RTT, then for each k the rate, the bound
 /// k / RTT, their ratio and the CPU time per signature.
 #[allow(clippy::print_stderr)]
-fn print_pipelining(measured: &Measured, latency: Duration, cases: &[Case]) {
+fn print_pipelining(measured: &Measured, (latency, jitter): (Duration, Duration), cases: &[Case]) {
     for (name, _, _) in cases {
         let Some((per_second, rtt_cpu)) = measured.rate(&format!("{name}/rtt")) else {
             continue;
         };
         let rtt_ms = 1000.0 / per_second;
         eprintln!(
-            "\n{name} at {latency:?} added latency: RTT (one caller) {rtt_ms:.2} ms, {rtt_cpu:.0} us CPU per signature"
+            "\n{name} at {latency:?} added latency (jitter up to {jitter:?}): RTT (one caller) {rtt_ms:.2} ms, {rtt_cpu:.0} us CPU per signature"
         );
         eprintln!(
             "{:>4} {:>10} {:>10} {:>7} {:>16}",

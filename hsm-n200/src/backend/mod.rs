@@ -612,7 +612,8 @@ impl AsyncN200 {
     }
 
     /// `sign_many`'s batch, its errors named `operation`: the key resolved once, then the
-    /// messages signed as tasks, at most `max_in_flight` at a time.
+    /// messages signed by `max_in_flight` workers, each sending its next message as soon as
+    /// its previous answer is in (hsm-core's [`run_in_order`](hsm_core::runtime::run_in_order)).
     async fn sign_batch(
         &self,
         key: &KeyId,
@@ -633,33 +634,21 @@ impl AsyncN200 {
                     .collect();
             }
         };
-        let permits = Arc::new(tokio::sync::Semaphore::new(
+        let requests = messages
+            .iter()
+            .map(|message| Self::message_request(algorithm, message, operation))
+            .collect();
+        let (this, resolved) = (self.clone(), Arc::new(resolved));
+        hsm_core::runtime::run_in_order(
             self.client.transport.settings.max_in_flight,
-        ));
-        let resolved = Arc::new(resolved);
-        let mut handles = Vec::with_capacity(messages.len());
-        for message in messages {
-            let request = Self::message_request(algorithm, message, operation);
-            let (this, resolved, permits) =
-                (self.clone(), Arc::clone(&resolved), Arc::clone(&permits));
-            handles.push(tokio::spawn(async move {
-                let request = request?;
-                let _permit = permits
-                    .acquire()
-                    .await
-                    .map_err(|e| Error::new(ErrorKind::InvalidState, operation).with_source(e))?;
-                this.sign_resolved(&resolved, &request).await
-            }));
-        }
-        let mut out = Vec::with_capacity(handles.len());
-        for h in handles {
-            out.push(h.await.unwrap_or_else(|e| {
-                Err(Error::new(ErrorKind::Device, operation)
-                    .with_message("a signing task failed")
-                    .with_source(e))
-            }));
-        }
-        out
+            requests,
+            operation,
+            move |request| {
+                let (this, resolved) = (this.clone(), Arc::clone(&resolved));
+                async move { this.sign_resolved(&resolved, &request).await }
+            },
+        )
+        .await
     }
 }
 

@@ -43,6 +43,9 @@ struct Args {
     /// Latency added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Up to this many milliseconds more, drawn for each answer (a network's jitter).
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
     /// Serve requests that carry no credentials, as the record shows the device doing (by
     /// default every request needs basic auth).
     #[arg(long)]
@@ -64,6 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.server_name = args.server_name;
     config.cores = args.cores;
     config.latency = Duration::from_millis(args.latency_ms);
+    config.jitter = Duration::from_millis(args.jitter_ms);
     config.allow_anonymous = args.allow_anonymous;
     config.demo_keys = args.demo_keys;
     let sim = Simulator::start(config)?;

@@ -25,7 +25,9 @@ struct Key {
     pin: zeroize::Zeroizing<String>,
     created: String,
     last_use: String,
-    material: Material,
+    /// Shared, so that an operation takes it out of the core's lock: the core's other
+    /// requests (and the runtime's threads) never wait for a signature.
+    material: std::sync::Arc<Material>,
 }
 
 /// The appliance state.
@@ -220,17 +222,20 @@ impl Device {
                     return Err(bad("hash must be 1 to 64 bytes"));
                 }
                 let hash = hash_of(self.field(r, command, Field::HashAlgorithm))?;
-                let mut keys = lock(self.core_index(core)?);
-                let k = find_mut(&mut keys, nice)?;
-                check_pin(k, self.field(r, command, Field::Pin))?;
-                k.last_use = now_text();
+                let material = {
+                    let mut keys = lock(self.core_index(core)?);
+                    let k = find_mut(&mut keys, nice)?;
+                    check_pin(k, self.field(r, command, Field::Pin))?;
+                    k.last_use = now_text();
+                    std::sync::Arc::clone(&k.material)
+                };
                 let sig = if command == Command::SignEcc {
                     if let Some(h) = hash
                         && digest.len() != h.output_len()
                     {
                         return Err(bad("hash length does not match hash_algorithm"));
                     }
-                    k.material.sign_ecdsa(&digest)?
+                    material.sign_ecdsa(&digest)?
                 } else {
                     let pss = match self.field(r, command, Field::Padding).unwrap_or("PKCS1") {
                         p if p.eq_ignore_ascii_case("PSS") => true,
@@ -238,7 +243,7 @@ impl Device {
                         _ => return Err(bad("padding must be PKCS1 or PSS")),
                     };
                     let h = hash.ok_or_else(|| bad("RSA needs a hash_algorithm"))?;
-                    k.material.sign_rsa(h, pss, &digest)?
+                    material.sign_rsa(h, pss, &digest)?
                 };
                 Ok(json!({"command": name, "core": core, "result": hex::encode_upper(sig)}))
             }
@@ -357,7 +362,7 @@ impl Device {
             pin: zeroize::Zeroizing::new(pin.to_owned()),
             created: now_text(),
             last_use: now_text(),
-            material,
+            material: std::sync::Arc::new(material),
         })
     }
 

@@ -65,6 +65,8 @@ pub struct SimConfig {
     pub cores: u8,
     /// Added to every answer (default none).
     pub latency: Duration,
+    /// Up to this much more, drawn for each request: a network's jitter (default none).
+    pub jitter: Duration,
     /// Serve requests that carry no credentials, as the record shows the device doing (default
     /// off: every request needs basic auth).
     pub allow_anonymous: bool,
@@ -105,6 +107,7 @@ impl SimConfig {
             key_pin: SecretString::from(""),
             cores: 2,
             latency: Duration::ZERO,
+            jitter: Duration::ZERO,
             allow_anonymous: false,
             demo_keys: false,
             commands: CommandTable::default(),
@@ -132,6 +135,8 @@ impl SimConfig {
         listen: SocketAddr,
         /// Sets the latency added to every answer.
         latency: Duration,
+        /// Sets the most jitter added to the latency, drawn for each answer.
+        jitter: Duration,
         /// Sets the number of crypto cores.
         cores: u8,
     }
@@ -204,7 +209,8 @@ impl Simulator {
             password: password.clone(),
             allow_anonymous: config.allow_anonymous,
             faults: std::sync::Mutex::new(std::collections::VecDeque::new()),
-            latency: config.latency,
+            wire: hsm_simkit::wire::Wire::new(config.latency, config.jitter)
+                .map_err(|e| Error::new(ErrorKind::Unavailable, "n200-sim.start").with_source(e))?,
             connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             table: config.commands,

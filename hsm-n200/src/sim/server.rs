@@ -58,7 +58,8 @@ pub(crate) struct AppState {
     pub(crate) password: SecretString,
     pub(crate) allow_anonymous: bool,
     pub(crate) faults: std::sync::Mutex<std::collections::VecDeque<Fault>>,
-    pub(crate) latency: Duration,
+    /// The network's delay before each request is handled.
+    pub(crate) wire: hsm_simkit::wire::Wire,
     pub(crate) connections: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) table: CommandTable,
@@ -143,11 +144,9 @@ impl AppState {
     /// check and the next injected fault. `Err` is the answer to send instead.
     async fn admit(&self, headers: &HeaderMap) -> Result<Option<Fault>, Response> {
         let _ = self.requests.fetch_add(1, Ordering::Relaxed);
-        // A timer only when there is latency to add: even a zero sleep waits for the timer
-        // wheel's next tick.
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
-        }
+        // Nothing to wait for without latency (even a zero sleep would wait for the timer
+        // wheel's next tick).
+        self.wire.delay().await;
         if let Some(refusal) = self.refuse(headers) {
             return Err(refusal);
         }

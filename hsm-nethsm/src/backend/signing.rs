@@ -2,7 +2,7 @@
 //! signature, and batches that keep a fixed number of requests in flight.
 
 use hsm_core::{
-    EcdsaEncoding, Error, ErrorKind, KeyId, KeySpec, Result, SignAlgorithm, SignRequest, Signature,
+    EcdsaEncoding, Error, KeyId, KeySpec, Result, SignAlgorithm, SignRequest, Signature,
 };
 
 use super::AsyncNetHsm;
@@ -115,45 +115,17 @@ impl AsyncNetHsm {
             };
             prepared.push(item);
         }
-        let count = prepared.len();
-        let mut results: Vec<Option<Result<Signature>>> = Vec::with_capacity(count);
-        let mut queue = Vec::with_capacity(count);
-        for (index, item) in prepared.into_iter().enumerate() {
-            match item {
-                Ok(p) => {
-                    results.push(None);
-                    queue.push((index, p));
-                }
-                Err(e) => results.push(Some(Err(e))),
-            }
-        }
-        let (done, lost) = self
-            .run_batch(
-                queue,
-                |this, prepared| async move { this.send(prepared).await },
-            )
-            .await;
-        for (index, result) in done {
-            if let Some(slot) = results.get_mut(index) {
-                *slot = Some(result);
-            }
-        }
-        let lost = lost.map(|e| {
-            Error::new(ErrorKind::Device, operation)
-                .with_message("a signing task did not finish")
-                .with_source(e)
-        });
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(lost.as_ref().map_or_else(
-                        || Error::new(ErrorKind::Device, operation).with_message("no result"),
-                        Error::replicate,
-                    ))
-                })
-            })
-            .collect()
+        let this = self.clone();
+        hsm_core::runtime::run_in_order(
+            self.inner.batch_in_flight,
+            prepared,
+            operation,
+            move |prepared| {
+                let this = this.clone();
+                async move { this.send(prepared).await }
+            },
+        )
+        .await
     }
 
     /// Prepares a signature: the key (cached after its first use), the checks, then the mode

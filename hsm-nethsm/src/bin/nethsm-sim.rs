@@ -30,6 +30,9 @@ struct Args {
     /// Milliseconds added to every response.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Up to this many milliseconds more, drawn for each response (a network's jitter).
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
     /// The unlock passphrase of the `operational` state (default `unlockpassphrase`); read
     /// from the environment variable NETHSM_SIM_UNLOCK_PASSPHRASE when set.
     #[arg(long, env = "NETHSM_SIM_UNLOCK_PASSPHRASE", hide_env_values = true)]
@@ -53,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             State::Operational => InitialState::Operational,
         },
         latency: Duration::from_millis(args.latency_ms),
+        jitter: Duration::from_millis(args.jitter_ms),
         unlock_passphrase: secrecy::SecretString::from(
             args.unlock_passphrase
                 .as_deref()

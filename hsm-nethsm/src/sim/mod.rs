@@ -75,6 +75,8 @@ pub struct SimConfig {
     pub state: InitialState,
     /// Added to every response, to stand for a network.
     pub latency: Duration,
+    /// Up to this much more, drawn for each request: a network's jitter (zero by default).
+    pub jitter: Duration,
     /// The unlock passphrase of an `operational` start (`POST /unlock` after `POST /lock`).
     pub unlock_passphrase: SecretString,
 }
@@ -85,6 +87,7 @@ impl Default for SimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             state: InitialState::Operational,
             latency: Duration::ZERO,
+            jitter: Duration::ZERO,
             unlock_passphrase: SecretString::from(UNLOCK_PASSPHRASE),
         }
     }
@@ -104,6 +107,8 @@ impl SimConfig {
         state: InitialState,
         /// Adds `latency` to every response, to stand for a network.
         latency: Duration,
+        /// Adds up to `jitter` more to every response, drawn for each.
+        jitter: Duration,
         /// The unlock passphrase of an operational start.
         unlock_passphrase: SecretString,
     }
@@ -135,7 +140,8 @@ pub enum Fault {
 /// What the request handlers of one instance share. Replicas share `device`.
 pub(crate) struct Shared {
     device: Arc<Mutex<DeviceState>>,
-    latency: Duration,
+    /// The network's delay before each request is handled.
+    wire: hsm_simkit::wire::Wire,
     connections: AtomicU64,
     requests: AtomicU64,
     /// Requests received and not yet answered, and the most there ever were at once.
@@ -234,9 +240,11 @@ impl Simulator {
             let _ = device.users.insert(ADMIN_USER.into(), admin);
             let _ = device.users.insert(OPERATOR_USER.into(), operator);
         }
+        let wire = hsm_simkit::wire::Wire::new(config.latency, config.jitter)
+            .map_err(|e| Error::new(ErrorKind::Unavailable, "nethsm-sim.start").with_source(e))?;
         Self::serve(
             config.listen,
-            config.latency,
+            wire,
             (Arc::new(Mutex::new(device)), rng::SimRng::default()),
             runtime,
         )
@@ -250,7 +258,7 @@ impl Simulator {
     pub fn start_replica(&self, listen: SocketAddr) -> Result<Self> {
         Self::serve(
             listen,
-            self.shared.latency,
+            self.shared.wire.clone(),
             (Arc::clone(&self.shared.device), self.shared.rng.clone()),
             &self.runtime,
         )
@@ -259,14 +267,14 @@ impl Simulator {
     /// Serves `device` with `rng` (a replica shares both with the simulator it copies).
     fn serve(
         listen: SocketAddr,
-        latency: Duration,
+        wire: hsm_simkit::wire::Wire,
         (device, rng): (Arc<Mutex<DeviceState>>, rng::SimRng),
         runtime: &tokio::runtime::Handle,
     ) -> Result<Self> {
         let certificate = tls::Certificate::generate()?;
         let shared = Arc::new(Shared {
             device,
-            latency,
+            wire,
             connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),

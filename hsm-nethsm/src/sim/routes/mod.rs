@@ -318,9 +318,7 @@ async fn latency(
         // A hung device: the connection stays open and no answer comes.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    if !shared.latency.is_zero() {
-        tokio::time::sleep(shared.latency).await;
-    }
+    shared.wire.delay().await;
     if request.uri().to_string().len() > MAX_URI {
         return error(StatusCode::URI_TOO_LONG, "URI too long");
     }

@@ -1,0 +1,358 @@
+//! A network's delay, added to every request a simulator answers.
+//!
+//! tokio's timers tick once a millisecond, and every sleep that ends within one tick wakes at
+//! that tick: a simulator that slept `latency` on its runtime answered in bursts, one per
+//! millisecond, that a real network never sends (a burst of 20 answers costs the client and
+//! the simulator 20 answers' work at once, and the last of them waits for the other 19). A
+//! [`Wire`] releases each request on its own deadline instead, to the precision of the
+//! host's sleeping thread (tens of microseconds on Linux): one thread keeps the requests in
+//! deadline order and sleeps until the next. A request going on the wire wakes that thread
+//! only when it is due before the one the thread waits for.
+//!
+//! A wire may also add jitter, as networks do: each request waits `latency` plus a uniformly
+//! drawn part of `jitter`. Without it, k requests that left together keep arriving together,
+//! round after round, for ever (nothing in a perfectly regular network moves them apart).
+
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+/// How late a request may leave the wire so that the thread need not be woken for it: the
+/// Linux default timer slack of a thread's sleep, which the thread's own wake-ups have anyway.
+const SLACK: Duration = Duration::from_micros(50);
+
+/// The delay a simulated network adds to each request: zero, or `latency` (plus up to
+/// `jitter`) kept by a thread of its own (started by [`Wire::new`], ended when the last clone
+/// is dropped and the requests on the wire are through).
+#[derive(Clone, Debug)]
+pub struct Wire {
+    latency: Duration,
+    jitter: Duration,
+    line: Option<Arc<Handle>>,
+}
+
+impl Wire {
+    /// A wire that delays every request by `latency` and a part of `jitter` drawn for each
+    /// request; no thread when both are zero.
+    ///
+    /// # Errors
+    /// When the wire's thread cannot be started.
+    pub fn new(latency: Duration, jitter: Duration) -> std::io::Result<Self> {
+        if latency.is_zero() && jitter.is_zero() {
+            return Ok(Self {
+                latency,
+                jitter,
+                line: None,
+            });
+        }
+        let line = Arc::new(Line::default());
+        let carried = Arc::clone(&line);
+        let _thread = std::thread::Builder::new()
+            .name("sim-wire".to_owned())
+            .spawn(move || carried.carry())?;
+        Ok(Self {
+            latency,
+            jitter,
+            line: Some(Arc::new(Handle(line))),
+        })
+    }
+
+    /// The latency this wire adds (before jitter).
+    #[must_use]
+    pub fn latency(&self) -> Duration {
+        self.latency
+    }
+
+    /// The most jitter this wire adds to the latency.
+    #[must_use]
+    pub fn jitter(&self) -> Duration {
+        self.jitter
+    }
+
+    /// Waits `latency` and a part of `jitter` from now (at once when both are zero).
+    pub async fn delay(&self) {
+        let Some(handle) = &self.line else {
+            return;
+        };
+        let (done, arrived) = oneshot::channel();
+        let deadline = Instant::now() + self.latency + handle.0.draw(self.jitter);
+        handle.0.put(deadline, done);
+        // A wire whose thread is gone drops the sender: the request goes on at once.
+        let _ = arrived.await;
+    }
+}
+
+/// The wires' share of the line: when the last clone of a [`Wire`] drops it, the line closes.
+#[derive(Debug)]
+struct Handle(Arc<Line>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.lock().open = false;
+        self.0.changed.notify_one();
+    }
+}
+
+/// The requests on the wire and the thread's state, behind one lock.
+#[derive(Debug)]
+struct Line {
+    state: Mutex<State>,
+    changed: Condvar,
+    /// A splitmix64 state for the jitter (a network's, not a secret's, randomness).
+    draws: AtomicU64,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Self {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            draws: AtomicU64::new(seed),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    /// The requests on the wire, earliest deadline on top.
+    on_wire: BinaryHeap<Pending>,
+    /// False once every [`Wire`] is gone.
+    open: bool,
+    /// What the thread waits for: `None` while it runs, `Some(None)` for a request (the wire
+    /// was empty), `Some(Some(t))` for the deadline `t`.
+    waiting: Option<Option<Instant>>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            on_wire: BinaryHeap::new(),
+            open: true,
+            waiting: None,
+        }
+    }
+}
+
+/// A request on the wire: when it arrives, and whom to tell.
+#[derive(Debug)]
+struct Pending {
+    deadline: Instant,
+    done: oneshot::Sender<()>,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.deadline == other.deadline
+    }
+}
+
+impl Eq for Pending {}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pending {
+    /// Reversed, so that the max-heap's top is the earliest deadline.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.deadline.cmp(&self.deadline)
+    }
+}
+
+impl Line {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A uniformly drawn part of `jitter` (zero for a zero jitter).
+    fn draw(&self, jitter: Duration) -> Duration {
+        let span = u64::try_from(jitter.as_nanos()).unwrap_or(u64::MAX);
+        if span == 0 {
+            return Duration::ZERO;
+        }
+        let mut z = self
+            .draws
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Duration::from_nanos((z ^ (z >> 31)) % span)
+    }
+
+    /// Puts a request due at `deadline` on the wire; wakes the thread if it waits for a
+    /// request, or for a deadline more than [`SLACK`] later (within it, the request leaves
+    /// with the one the thread waits for).
+    fn put(&self, deadline: Instant, done: oneshot::Sender<()>) {
+        let mut state = self.lock();
+        state.on_wire.push(Pending { deadline, done });
+        let wake = match state.waiting {
+            Some(None) => true,
+            Some(Some(next)) => deadline + SLACK < next,
+            None => false,
+        };
+        if wake {
+            state.waiting = None;
+        }
+        drop(state);
+        if wake {
+            self.changed.notify_one();
+        }
+    }
+
+    /// The wire's thread: releases each request at its deadline; returns when the wire is
+    /// closed and empty.
+    fn carry(&self) {
+        let mut state = self.lock();
+        loop {
+            let now = Instant::now();
+            let mut arrived = Vec::new();
+            while state.on_wire.peek().is_some_and(|p| p.deadline <= now) {
+                if let Some(pending) = state.on_wire.pop() {
+                    arrived.push(pending.done);
+                }
+            }
+            if !arrived.is_empty() {
+                drop(state);
+                for done in arrived {
+                    // A request whose caller went away needs no answer.
+                    let _ = done.send(());
+                }
+                state = self.lock();
+                continue;
+            }
+            match state.on_wire.peek().map(|p| p.deadline) {
+                None if !state.open => return,
+                None => {
+                    state.waiting = Some(None);
+                    state = self
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                Some(next) => {
+                    state.waiting = Some(Some(next));
+                    state = self
+                        .changed
+                        .wait_timeout(state, next.saturating_duration_since(now))
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            }
+            state.waiting = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_zero_latency_wire_has_no_thread_and_no_delay() {
+        let wire = Wire::new(Duration::ZERO, Duration::ZERO).unwrap();
+        assert!(wire.line.is_none());
+        let started = Instant::now();
+        runtime().block_on(wire.delay());
+        assert!(started.elapsed() < Duration::from_millis(50));
+    }
+
+    #[test]
+    fn every_request_waits_at_least_the_latency() {
+        let wire = Wire::new(Duration::from_millis(5), Duration::ZERO).unwrap();
+        let rt = runtime();
+        for _ in 0..20 {
+            let started = Instant::now();
+            rt.block_on(wire.delay());
+            assert!(started.elapsed() >= Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn requests_leave_the_wire_each_on_its_own_deadline() {
+        // Every request waits at least the latency after it went on the wire.
+        let latency = Duration::from_millis(10);
+        let wire = Wire::new(latency, Duration::ZERO).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let trips = rt.block_on(async {
+            let mut tasks = Vec::new();
+            for _ in 0..16 {
+                let wire = wire.clone();
+                tasks.push(tokio::spawn(async move {
+                    let sent = Instant::now();
+                    wire.delay().await;
+                    (sent, Instant::now())
+                }));
+                std::thread::sleep(Duration::from_micros(250));
+            }
+            let mut trips = Vec::new();
+            for task in tasks {
+                trips.push(task.await.unwrap());
+            }
+            trips
+        });
+        for (sent, arrived) in &trips {
+            assert!(arrived.duration_since(*sent) >= latency);
+        }
+        // Sent 250 µs apart over 3.75 ms, they leave apart too: tokio's timer would gather
+        // them into its millisecond ticks, leaving five gaps or fewer.
+        let mut arrived: Vec<Instant> = trips.iter().map(|t| t.1).collect();
+        arrived.sort();
+        let gaps = arrived
+            .windows(2)
+            .filter(|w| matches!(w, [a, b] if b.duration_since(*a) >= Duration::from_micros(100)))
+            .count();
+        assert!(gaps >= 8, "only {gaps} of 15 answers left the wire apart");
+    }
+
+    #[test]
+    fn jitter_adds_a_part_of_itself_spread_over_all_of_it() {
+        let line = Line::default();
+        let jitter = Duration::from_millis(1);
+        let draws: Vec<Duration> = (0..1000).map(|_| line.draw(jitter)).collect();
+        assert!(draws.iter().all(|d| *d < jitter));
+        // Each tenth of the range is drawn (a uniform draw misses one 1000 times in a row
+        // with a probability of 0.9^1000).
+        for tenth in 0..10u32 {
+            let (low, high) = (jitter * tenth / 10, jitter * (tenth + 1) / 10);
+            assert!(
+                draws.iter().any(|d| (low..high).contains(d)),
+                "no draw in {low:?}..{high:?}"
+            );
+        }
+        assert_eq!(line.draw(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_jittered_request_waits_at_least_the_latency() {
+        let (latency, jitter) = (Duration::from_millis(2), Duration::from_millis(2));
+        let wire = Wire::new(latency, jitter).unwrap();
+        assert_eq!((wire.latency(), wire.jitter()), (latency, jitter));
+        let rt = runtime();
+        for _ in 0..20 {
+            let started = Instant::now();
+            rt.block_on(wire.delay());
+            assert!(started.elapsed() >= latency);
+        }
+    }
+}
