@@ -7,6 +7,8 @@
 //! crosses threads twice (the caller hands it to a worker that owns the connection, the worker
 //! hands the answer back); [`ThreadLanes`] avoid both hops for plain threads by giving each one
 //! a current-thread runtime and a client of its own, driven on the caller's thread.
+//! [`run_batch`] and [`run_in_order`] are the REST backends' batches (`sign_many`, listings): k
+//! workers, each sending its next request as soon as its answer is in.
 //!
 //! [`KeyStore`]: crate::KeyStore
 //! [`Signer`]: crate::Signer

@@ -58,10 +58,14 @@ impl AsyncNetHsm {
         &self,
         ids: Vec<(usize, String)>,
     ) -> Result<Vec<(usize, Result<PublicKeyData>)>> {
-        let (out, lost) = self
-            .run_batch(ids, |this, id: String| async move {
-                let _slot = this.slot("nethsm.list_keys").await?;
-                this.inner.client.get_key(&id).await
+        let this = self.clone();
+        let (out, lost) =
+            hsm_core::runtime::run_batch(self.inner.batch_in_flight, ids, move |id: String| {
+                let this = this.clone();
+                async move {
+                    let _slot = this.slot("nethsm.list_keys").await?;
+                    this.inner.client.get_key(&id).await
+                }
             })
             .await;
         if let Some(e) = lost {

@@ -2,7 +2,6 @@
 //! (key cache, checks, sign modes, batches). The blocking [`NetHsm`](crate::NetHsm) runs these
 //! same futures on its private runtime.
 
-mod batch;
 pub(crate) mod blocking;
 mod capabilities;
 mod certificates;
