@@ -7,13 +7,15 @@
 //! [`Wire`] releases each request on its own deadline instead, to the precision of the
 //! host's sleeping thread (tens of microseconds on Linux): one thread keeps the requests in
 //! deadline order and sleeps until the next. A request going on the wire wakes that thread
-//! only when it is due before the one the thread waits for.
+//! only when it is due (by more than the timer slack, 50 µs) before the one the thread waits
+//! for.
 //!
 //! A wire may also add jitter, as networks do: each request waits `latency` plus a uniformly
 //! drawn part of `jitter`. Without it, k requests that left together keep arriving together,
 //! round after round, for ever (nothing in a perfectly regular network moves them apart).
 
 use std::collections::BinaryHeap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -72,16 +74,21 @@ impl Wire {
         self.jitter
     }
 
-    /// Waits `latency` and a part of `jitter` from now (at once when both are zero).
-    pub async fn delay(&self) {
-        let Some(handle) = &self.line else {
-            return;
-        };
-        let (done, arrived) = oneshot::channel();
-        let deadline = Instant::now() + self.latency + handle.0.draw(self.jitter);
-        handle.0.put(deadline, done);
-        // A wire whose thread is gone drops the sender: the request goes on at once.
-        let _ = arrived.await;
+    /// Puts a request on the wire now: the future is ready `latency` and a part of `jitter`
+    /// after this call (at once when both are zero).
+    pub fn delay(&self) -> impl Future<Output = ()> + Send + 'static {
+        let arrived = self.line.as_ref().map(|handle| {
+            let (done, arrived) = oneshot::channel();
+            let deadline = Instant::now() + self.latency + handle.0.draw(self.jitter);
+            handle.0.put(deadline, done);
+            arrived
+        });
+        async move {
+            if let Some(arrived) = arrived {
+                // A wire whose thread is gone drops the sender: the request goes on at once.
+                let _ = arrived.await;
+            }
+        }
     }
 }
 
@@ -213,12 +220,7 @@ impl Line {
         let mut state = self.lock();
         loop {
             let now = Instant::now();
-            let mut arrived = Vec::new();
-            while state.on_wire.peek().is_some_and(|p| p.deadline <= now) {
-                if let Some(pending) = state.on_wire.pop() {
-                    arrived.push(pending.done);
-                }
-            }
+            let arrived = state.take_due(now);
             if !arrived.is_empty() {
                 drop(state);
                 for done in arrived {
@@ -248,6 +250,20 @@ impl Line {
             }
             state.waiting = None;
         }
+    }
+}
+
+impl State {
+    /// Takes the requests due at `now` off the wire, earliest first: each request leaves on
+    /// its own deadline, never with a later one.
+    fn take_due(&mut self, now: Instant) -> Vec<oneshot::Sender<()>> {
+        let mut due = Vec::new();
+        while self.on_wire.peek().is_some_and(|p| p.deadline <= now) {
+            if let Some(pending) = self.on_wire.pop() {
+                due.push(pending.done);
+            }
+        }
+        due
     }
 }
 
@@ -286,43 +302,37 @@ mod tests {
 
     #[test]
     fn requests_leave_the_wire_each_on_its_own_deadline() {
-        // Every request waits at least the latency after it went on the wire.
-        let latency = Duration::from_millis(10);
-        let wire = Wire::new(latency, Duration::ZERO).unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let trips = rt.block_on(async {
-            let mut tasks = Vec::new();
-            for _ in 0..16 {
-                let wire = wire.clone();
-                tasks.push(tokio::spawn(async move {
-                    let sent = Instant::now();
-                    wire.delay().await;
-                    (sent, Instant::now())
-                }));
-                std::thread::sleep(Duration::from_micros(250));
-            }
-            let mut trips = Vec::new();
-            for task in tasks {
-                trips.push(task.await.unwrap());
-            }
-            trips
-        });
-        for (sent, arrived) in &trips {
-            assert!(arrived.duration_since(*sent) >= latency);
+        // 16 requests due 250 µs apart: at each deadline exactly one leaves (tokio's timer
+        // would release up to four of them at one millisecond tick), and the thread would
+        // sleep until the next deadline, 250 µs later.
+        let base = Instant::now() + Duration::from_millis(10);
+        let step = Duration::from_micros(250);
+        let mut state = State::default();
+        let mut answers = Vec::new();
+        for i in (0..16u32).rev() {
+            let (done, arrived) = oneshot::channel();
+            state.on_wire.push(Pending {
+                deadline: base + step * i,
+                done,
+            });
+            answers.push(arrived);
         }
-        // Sent 250 µs apart over 3.75 ms, they leave apart too: tokio's timer would gather
-        // them into its millisecond ticks, leaving five gaps or fewer.
-        let mut arrived: Vec<Instant> = trips.iter().map(|t| t.1).collect();
-        arrived.sort();
-        let gaps = arrived
-            .windows(2)
-            .filter(|w| matches!(w, [a, b] if b.duration_since(*a) >= Duration::from_micros(100)))
-            .count();
-        assert!(gaps >= 8, "only {gaps} of 15 answers left the wire apart");
+        assert!(state.take_due(base - Duration::from_micros(1)).is_empty());
+        for i in 0..16u32 {
+            let now = base + step * i;
+            let due = state.take_due(now);
+            assert_eq!(due.len(), 1, "at deadline {i}");
+            for done in due {
+                done.send(()).unwrap();
+            }
+            let next = state.on_wire.peek().map(|p| p.deadline.duration_since(now));
+            assert_eq!(next, (i < 15).then_some(step));
+        }
+        // Pushed latest first, released earliest first: the last receiver made is the first
+        // answered, and all are answered.
+        for mut arrived in answers {
+            assert!(arrived.try_recv().is_ok());
+        }
     }
 
     #[test]
