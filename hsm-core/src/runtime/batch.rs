@@ -127,20 +127,12 @@ mod tests {
 
     use super::*;
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-    }
-
-    #[test]
-    fn every_item_once_with_at_most_the_workers_at_a_time_and_all_of_them_busy() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_item_once_with_at_most_the_workers_at_a_time_and_all_of_them_busy() {
         let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let items: Vec<(usize, usize)> = (0..40).map(|i| (i, i * 10)).collect();
         let (counting, peak) = (Arc::clone(&now), Arc::clone(&most));
-        let (mut out, lost) = runtime().block_on(run_batch(4, items, move |item| {
+        let (mut out, lost) = run_batch(4, items, move |item| {
             let (now, most) = (Arc::clone(&counting), Arc::clone(&peak));
             async move {
                 let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
@@ -149,7 +141,8 @@ mod tests {
                 let _ = now.fetch_sub(1, Ordering::SeqCst);
                 item + 1
             }
-        }));
+        })
+        .await;
         assert!(lost.is_none());
         out.sort_unstable();
         let expected: Vec<(usize, usize)> = (0..40).map(|i| (i, i * 10 + 1)).collect();
@@ -157,21 +150,22 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 4);
     }
 
-    #[test]
-    fn a_panicking_item_loses_only_its_worker_and_is_reported() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_item_loses_only_its_worker_and_is_reported() {
         let items: Vec<(usize, usize)> = (0..10).map(|i| (i, i)).collect();
-        let (out, lost) = runtime().block_on(run_batch(3, items, |item| async move {
+        let (out, lost) = run_batch(3, items, |item| async move {
             assert_ne!(item, 4, "item 4 fails");
             item
-        }));
+        })
+        .await;
         assert!(lost.is_some_and(|e| e.is_panic()));
         let mut indexes: Vec<usize> = out.iter().map(|(index, _)| *index).collect();
         indexes.sort_unstable();
         assert_eq!(indexes, [0, 1, 2, 3, 5, 6, 7, 8, 9]);
     }
 
-    #[test]
-    fn in_order_keeps_early_errors_and_names_a_panics_item() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn in_order_keeps_early_errors_and_names_a_panics_item() {
         let items: Vec<Result<u32>> = (0..6)
             .map(|i| {
                 if i == 1 {
@@ -181,10 +175,11 @@ mod tests {
                 }
             })
             .collect();
-        let out = runtime().block_on(run_in_order(2, items, "test.batch", |i| async move {
+        let out = run_in_order(2, items, "test.batch", |i| async move {
             assert_ne!(i, 3, "item 3 fails");
             Ok(i * 2)
-        }));
+        })
+        .await;
         assert_eq!(out.len(), 6);
         let kinds: Vec<Option<ErrorKind>> = out
             .iter()
@@ -208,10 +203,9 @@ mod tests {
         assert_eq!(values, [0, 4, 8, 10]);
     }
 
-    #[test]
-    fn an_empty_batch_starts_no_worker() {
-        let (out, lost) =
-            runtime().block_on(run_batch(8, Vec::<(usize, ())>::new(), |()| async {}));
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_empty_batch_starts_no_worker() {
+        let (out, lost) = run_batch(8, Vec::<(usize, ())>::new(), |()| async {}).await;
         assert!(out.is_empty() && lost.is_none());
     }
 }
