@@ -1,8 +1,8 @@
 //! Pipelining on the N200: `AsyncN200::sign_many` with k requests in flight against the
-//! in-process N200 simulator with 10 ms added to every answer (and up to 1 ms of jitter), next to the bound k requests in
-//! flight allow (k / RTT, the RTT measured in the same run with one caller). Each batch is 32k
-//! messages (32 round trips per worker; `HSM_BENCH_ROUNDS` sets another number) on a pool
-//! already holding k warm connections. Prints a table after the run
+//! in-process N200 simulator with 10 ms added to every answer (and up to 1 ms of jitter), next
+//! to the bound k requests in flight allow (k / RTT, the RTT measured in the same run with one
+//! caller). Each batch is 32k messages (32 round trips per worker; `HSM_BENCH_ROUNDS` sets
+//! another number) on a pool already holding k warm connections. Prints a table after the run
 //! (the harness: `hsm_testkit::bench::pipelining`).
 //!
 //! `cargo bench -p hsm-n200 --features sim --bench pipelining`

@@ -1,14 +1,14 @@
 //! Pipelining: `sign_many` with k requests in flight (k = 1, 4, 16, 64) against the simulator
-//! with 10 ms added to every answer (a network, with up to 1 ms of jitter), next to the bound that k requests in flight
-//! over one round trip allow, k / RTT. The RTT is measured in the same run: one caller, one
-//! signature at a time.
+//! with 10 ms added to every answer (a network, with up to 1 ms of jitter), next to the bound
+//! that k requests in flight over one round trip allow, k / RTT. The RTT is measured in the same
+//! run: one caller, one signature at a time.
 //!
 //! The simulator runs on a runtime of its own (like a device elsewhere); the client is an
 //! `AsyncNetHsm` awaited on a service's runtime, with `max_in_flight = k`. Each batch holds 32k
-//! messages (32 round trips; `HSM_BENCH_ROUNDS` sets another number), on a pool already
-//! holding k warm connections. At the end the
-//! bench prints each k's signatures/s, the bound, their ratio and the process's CPU time per
-//! signature (client and simulator together: they share this machine's cores). The harness is
+//! messages (32 round trips; `HSM_BENCH_ROUNDS` sets another number), on a pool already holding
+//! k warm connections. At the end the bench prints each k's signatures/s, the bound, their
+//! ratio and the process's CPU time per signature (client and simulator together: they share
+//! this machine's cores). The harness is
 //! `hsm_testkit::bench::pipelining`, shared with the N200's pipelining bench.
 #![allow(missing_docs, clippy::unwrap_used)]
 

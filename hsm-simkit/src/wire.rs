@@ -131,9 +131,8 @@ struct State {
     on_wire: BinaryHeap<Pending>,
     /// False once every [`Wire`] is gone.
     open: bool,
-    /// What the thread waits for: `None` while it runs, `Some(None)` for a request (the wire
-    /// was empty), `Some(Some(t))` for the deadline `t`.
-    waiting: Option<Option<Instant>>,
+    /// What the thread is doing.
+    thread: Thread,
 }
 
 impl Default for State {
@@ -141,9 +140,20 @@ impl Default for State {
         Self {
             on_wire: BinaryHeap::new(),
             open: true,
-            waiting: None,
+            thread: Thread::Running,
         }
     }
+}
+
+/// What the wire's thread is doing, for [`Line::put`] to know whether to wake it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Thread {
+    /// Releasing requests, or about to look at the wire again: it sees a new request anyway.
+    Running,
+    /// Waiting for a request: the wire was empty.
+    WaitingForRequest,
+    /// Sleeping until this deadline.
+    SleepingUntil(Instant),
 }
 
 /// A request on the wire: when it arrives, and whom to tell.
@@ -200,13 +210,13 @@ impl Line {
     fn put(&self, deadline: Instant, done: oneshot::Sender<()>) {
         let mut state = self.lock();
         state.on_wire.push(Pending { deadline, done });
-        let wake = match state.waiting {
-            Some(None) => true,
-            Some(Some(next)) => deadline + SLACK < next,
-            None => false,
+        let wake = match state.thread {
+            Thread::WaitingForRequest => true,
+            Thread::SleepingUntil(next) => deadline + SLACK < next,
+            Thread::Running => false,
         };
         if wake {
-            state.waiting = None;
+            state.thread = Thread::Running;
         }
         drop(state);
         if wake {
@@ -233,14 +243,14 @@ impl Line {
             match state.on_wire.peek().map(|p| p.deadline) {
                 None if !state.open => return,
                 None => {
-                    state.waiting = Some(None);
+                    state.thread = Thread::WaitingForRequest;
                     state = self
                         .changed
                         .wait(state)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
                 Some(next) => {
-                    state.waiting = Some(Some(next));
+                    state.thread = Thread::SleepingUntil(next);
                     state = self
                         .changed
                         .wait_timeout(state, next.saturating_duration_since(now))
@@ -248,7 +258,7 @@ impl Line {
                         .0;
                 }
             }
-            state.waiting = None;
+            state.thread = Thread::Running;
         }
     }
 }
@@ -273,29 +283,21 @@ mod tests {
 
     use super::*;
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
-
-    #[test]
-    fn a_zero_latency_wire_has_no_thread_and_no_delay() {
+    #[tokio::test]
+    async fn a_zero_latency_wire_has_no_thread_and_no_delay() {
         let wire = Wire::new(Duration::ZERO, Duration::ZERO).unwrap();
         assert!(wire.line.is_none());
         let started = Instant::now();
-        runtime().block_on(wire.delay());
+        wire.delay().await;
         assert!(started.elapsed() < Duration::from_millis(50));
     }
 
-    #[test]
-    fn every_request_waits_at_least_the_latency() {
+    #[tokio::test]
+    async fn every_request_waits_at_least_the_latency() {
         let wire = Wire::new(Duration::from_millis(5), Duration::ZERO).unwrap();
-        let rt = runtime();
         for _ in 0..20 {
             let started = Instant::now();
-            rt.block_on(wire.delay());
+            wire.delay().await;
             assert!(started.elapsed() >= Duration::from_millis(5));
         }
     }
@@ -353,15 +355,14 @@ mod tests {
         assert_eq!(line.draw(Duration::ZERO), Duration::ZERO);
     }
 
-    #[test]
-    fn a_jittered_request_waits_at_least_the_latency() {
+    #[tokio::test]
+    async fn a_jittered_request_waits_at_least_the_latency() {
         let (latency, jitter) = (Duration::from_millis(2), Duration::from_millis(2));
         let wire = Wire::new(latency, jitter).unwrap();
         assert_eq!((wire.latency(), wire.jitter()), (latency, jitter));
-        let rt = runtime();
         for _ in 0..20 {
             let started = Instant::now();
-            rt.block_on(wire.delay());
+            wire.delay().await;
             assert!(started.elapsed() >= latency);
         }
     }

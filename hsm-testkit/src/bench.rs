@@ -4,8 +4,9 @@
 //!   with latency added to every answer, next to the bound k requests in flight over one round
 //!   trip allow, k / RTT (the RTT measured in the same run: one caller, one signature at a
 //!   time). Each batch holds [`BATCH_ROUNDS`] round trips per worker (32k messages) on a pool
-//!   already holding k warm connections. At the end it prints each k's signatures/s, the bound, their ratio and the
-//!   process's CPU time per signature (client and simulator together: they share the cores).
+//!   already holding k warm connections. At the end it prints each k's signatures/s, the
+//!   bound, their ratio and the process's CPU time per signature (client and simulator
+//!   together: they share the cores).
 //! - [`Signers`], [`paired_ratio`] and [`print_old_new`]: long-lived signing threads, the
 //!   median ratio of two ways measured in alternating rounds, and the summary of the two ways,
 //!   for the blocking-path benches.

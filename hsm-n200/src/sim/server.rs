@@ -144,8 +144,6 @@ impl AppState {
     /// check and the next injected fault. `Err` is the answer to send instead.
     async fn admit(&self, headers: &HeaderMap) -> Result<Option<Fault>, Response> {
         let _ = self.requests.fetch_add(1, Ordering::Relaxed);
-        // Nothing to wait for without latency (even a zero sleep would wait for the timer
-        // wheel's next tick).
         self.wire.delay().await;
         if let Some(refusal) = self.refuse(headers) {
             return Err(refusal);
