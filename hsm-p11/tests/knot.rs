@@ -2,7 +2,9 @@
 //! `backend: pkcs11` keystore that names `libhsm_p11.so`, `kzonesign` signs a zone with them, and
 //! `ldns-verify-zone` (and `kzonecheck --dnssec on`) validate the result. Each DNSKEY of the signed
 //! zone is checked against the public key `pkcs11-tool` reads from the device through the module,
-//! so the signatures that validate were made by keys on the (simulated) HSM.
+//! so the signatures that validate were made by keys on the (simulated) HSM. Backends: the NetHSM
+//! simulator, the N200 simulator, and the SmartCard-HSM simulator in a vpcd reader of pcscd
+//! behind an `sc-hsm:` slot.
 //!
 //! Knot loads the module through GnuTLS and p11-kit, which call `C_Initialize` with
 //! `CKF_LIBRARY_CANT_CREATE_OS_THREADS`; the module accepts it (see `module.rs`).
@@ -268,5 +270,22 @@ fn knot_signs_zones_with_keys_on_the_n200_simulator() {
     let mut knot = Knot::new(dir.path(), &conf, "n200", None);
     knot.env
         .push(("P11_TEST_N200_PASS".to_owned(), N200_PASS.to_owned()));
+    sign_and_validate(&knot);
+}
+
+#[test]
+fn knot_signs_zones_with_keys_on_the_smartcard_hsm_simulator() {
+    if !pcscd_with_vpcd() {
+        return;
+    }
+    // Reader 0: the other hsm-p11 card test (peers.rs) takes reader 1, so the two never wait for
+    // each other; hsm-sc's tests use both readers, and the reader lock serializes us with them.
+    let card = ScCard::insert(0);
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write_config(dir.path(), &[(card.uri(), "sc-hsm", "S0001")]);
+    // The user PIN is the C_Login PIN, given in Knot's PKCS#11 URI. Knot's default key sizes
+    // (P-256; RSA 2048 bits for KSK and ZSK) are ones the SmartCard-HSM generates, so the policy
+    // is the same as for the other backends.
+    let knot = Knot::new(dir.path(), &conf, "sc-hsm", Some(SC_HSM_USER_PIN));
     sign_and_validate(&knot);
 }

@@ -70,7 +70,7 @@ impl Token {
 
     /// Runs a command that may fail; (success, stdout bytes, stderr).
     fn attempt(&self, cmd: &mut Command) -> (bool, Vec<u8>, String) {
-        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        let out = hsm_testkit::cli::output(cmd);
         (
             out.status.success(),
             out.stdout,

@@ -13,7 +13,48 @@ use hsm_core::SignAlgorithm;
 pub fn output(command: &mut Command) -> Output {
     command
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", shown(command)))
+}
+
+/// `command` as a failure message shows it: the program, its arguments and the environment
+/// variables set on it, with the values of credentials masked (an environment variable whose
+/// name says PASS, PIN or SECRET, and the argument after an option that does), so that a failing
+/// test prints no passphrase or PIN, not even a fixture's.
+#[must_use]
+pub fn shown(command: &Command) -> String {
+    fn secret(name: &str) -> bool {
+        let name = name.to_ascii_uppercase();
+        ["PASS", "PIN", "SECRET"].iter().any(|s| name.contains(s))
+    }
+    let mut text = String::new();
+    for (name, value) in command.get_envs() {
+        let name = name.to_string_lossy();
+        match value {
+            Some(_) if secret(&name) => text.push_str(&format!("{name}=[masked] ")),
+            Some(value) => text.push_str(&format!("{name}={:?} ", value.to_string_lossy())),
+            None => text.push_str(&format!("-u {name} ")),
+        }
+    }
+    text.push_str(&command.get_program().to_string_lossy());
+    let mut mask_next = false;
+    for arg in command.get_args() {
+        let arg = arg.to_string_lossy();
+        if mask_next {
+            text.push_str(" [masked]");
+            mask_next = false;
+            continue;
+        }
+        match arg.split_once('=') {
+            Some((option, _)) if option.starts_with('-') && secret(option) => {
+                text.push_str(&format!(" {option}=[masked]"));
+            }
+            _ => {
+                text.push_str(&format!(" {:?}", masked_uri(&arg)));
+                mask_next = arg.starts_with('-') && secret(&arg);
+            }
+        }
+    }
+    text
 }
 
 /// Runs `command`; panics with the command line, its exit status, its standard output and its
@@ -38,7 +79,8 @@ fn succeeded(command: &mut Command) -> Output {
     let out = output(command);
     assert!(
         out.status.success(),
-        "{command:?} failed ({})\nstdout: {}\nstderr: {}",
+        "{} failed ({})\nstdout: {}\nstderr: {}",
+        shown(command),
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -165,4 +207,55 @@ fn temp_files<const N: usize>(files: [(&str, &[u8]); N]) -> (tempfile::TempDir, 
 fn write(path: &Path, contents: &[u8]) {
     std::fs::write(path, contents)
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// A PKCS#11 URI's `pin-value` attribute masked (RFC 7512; Knot and libp11 take PINs so).
+fn masked_uri(arg: &str) -> String {
+    let Some(start) = arg.find("pin-value=") else {
+        return arg.to_owned();
+    };
+    let value = start + "pin-value=".len();
+    let end = arg[value..]
+        .find([';', '&'])
+        .map_or(arg.len(), |n| value + n);
+    format!("{}[masked]{}", &arg[..value], &arg[end..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_command_is_shown_without_its_credentials() {
+        let mut command = Command::new("pkcs11-tool");
+        let _ = command
+            .env("P11_TEST_NETHSM_ADMIN_PASS", "adminpassphrase")
+            .env("HSM_P11_CONF", "/tmp/p11.toml")
+            .args([
+                "--login",
+                "--pin",
+                "648219",
+                "--so-pin=3537363231383830",
+                "-O",
+            ])
+            .arg("pkcs11:token=knot;pin-value=operatorpassphrase;object=ksk");
+        let text = shown(&command);
+        for secret in [
+            "adminpassphrase",
+            "648219",
+            "3537363231383830",
+            "operatorpassphrase",
+        ] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        for kept in [
+            "HSM_P11_CONF=\"/tmp/p11.toml\"",
+            "pkcs11-tool",
+            "\"--pin\" [masked]",
+            "-O",
+            "pin-value=[masked];object=ksk",
+        ] {
+            assert!(text.contains(kept), "{kept} missing from {text}");
+        }
+    }
 }
