@@ -4,6 +4,7 @@
 //! a `getaddrinfo` shim for Python).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+use hsm_testkit::cli::TimedOutput;
 use std::process::Command;
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
@@ -112,11 +113,7 @@ print("status: %s, %s" % (r.status_code,
 "#,
         cert = cert.display()
     );
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
+    let out = Command::new("python3").arg("-c").arg(script).timed_output();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -9,6 +9,7 @@
 
 mod support;
 
+use hsm_testkit::cli::TimedOutput;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -27,7 +28,7 @@ use support::{default_sim, sim_client, unprovisioned_sim};
 const UNLOCK: &str = "unlock-passphrase-1";
 /// Runs `command`, which must succeed (else its stderr is shown as `what` failing); its stdout.
 fn succeed(what: &str, command: &mut Command) -> Vec<u8> {
-    let out = command.output().unwrap();
+    let out = command.timed_output();
     assert!(
         out.status.success(),
         "{what} failed:\n{}",

@@ -60,8 +60,7 @@ fn main() {
                 SOFTHSM_PIN,
             ])
             .env("SOFTHSM2_CONF", &softhsm)
-            .output()
-            .unwrap();
+            .timed_output();
         assert!(out.status.success());
         let config = write_config(
             dir.path(),

@@ -530,8 +530,7 @@ fn softhsm_reference(dir: &Path, conf: &Path) -> Expect {
         ])
         .args(["--pin", SOFTHSM_PIN])
         .env("SOFTHSM2_CONF", conf)
-        .output()
-        .unwrap();
+        .timed_output();
     assert!(out.status.success());
     run(tool().args(["--keypairgen", "--key-type", "EC:prime256v1", "--id", "0f"]));
     let der = dir.join("reference.der");
@@ -540,8 +539,7 @@ fn softhsm_reference(dir: &Path, conf: &Path) -> Expect {
         .arg("--write-object")
         .arg(&der)
         .args(["--type", "cert", "--id", "0f"])
-        .output()
-        .unwrap()
+        .timed_output()
         .status
         .success();
     let read = dir.join("reference.read");
@@ -549,16 +547,14 @@ fn softhsm_reference(dir: &Path, conf: &Path) -> Expect {
         && tool()
             .args(["--read-object", "--type", "cert", "--id", "0f", "-o"])
             .arg(&read)
-            .output()
-            .unwrap()
+            .timed_output()
             .status
             .success()
         && std::fs::read(&read).unwrap() == std::fs::read(&der).unwrap();
     let random = tool()
         .args(["--generate-random", "64", "-o"])
         .arg(dir.join("reference.rnd"))
-        .output()
-        .unwrap()
+        .timed_output()
         .status
         .success()
         && std::fs::read(dir.join("reference.rnd")).unwrap().len() == 64;

@@ -3,17 +3,101 @@
 //! what it printed. And `openssl` checks of what the code under test made: signatures
 //! (`openssl dgst -verify`) and certificate requests (`openssl req -verify`).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use hsm_core::SignAlgorithm;
 
-/// Runs `command` and returns its output, whatever its exit status; panics, naming the command,
-/// when it cannot start (most often: the tool is not installed).
+/// How long a tool may run before [`output`] kills it: a hung peer fails its test in minutes
+/// instead of stalling the whole suite. `HSM_TEST_TOOL_TIMEOUT` (seconds) overrides it.
+pub const TOOL_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs `command` (standard input: nothing) and returns its output, whatever its exit status;
+/// panics, naming the command, when it cannot start (most often: the tool is not installed) or
+/// when it runs longer than [`TOOL_TIMEOUT`]: then it is killed, and the panic shows what it had
+/// printed so far.
 pub fn output(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", shown(command)))
+    let limit = std::env::var("HSM_TEST_TOOL_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(TOOL_TIMEOUT, Duration::from_secs);
+    output_within(command, limit)
+}
+
+/// [`output`] with the time limit `limit`.
+fn output_within(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", shown(command)));
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} ran for over {limit:?} and was killed\nstdout: {}\nstderr: {}",
+                    shown(command),
+                    String::from_utf8_lossy(&collected(stdout)),
+                    String::from_utf8_lossy(&collected(stderr))
+                );
+            }
+            Err(e) => panic!("cannot wait for {}: {e}", shown(command)),
+        }
+    };
+    Output {
+        status,
+        stdout: collected(stdout),
+        stderr: collected(stderr),
+    }
+}
+
+/// [`output`] as a method, for a command built in one chain:
+/// `Command::new("tool").arg("-x").timed_output()`.
+pub trait TimedOutput {
+    /// Runs the command as [`output`] does: killed, and a panic, past [`TOOL_TIMEOUT`].
+    fn timed_output(&mut self) -> Output;
+}
+
+impl TimedOutput for Command {
+    fn timed_output(&mut self) -> Output {
+        output(self)
+    }
+}
+
+/// Reads a child's pipe to its end on a thread of its own (so that neither pipe can fill up and
+/// block the child while the other is read).
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+/// What [`drain`] read. After a kill, a grandchild that inherited the pipe can keep it open:
+/// then what was read so far is not waited for beyond a few seconds.
+fn collected(reader: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if reader.is_finished() {
+        reader.join().unwrap_or_default()
+    } else {
+        b"(still open: a process the tool started holds its output)".to_vec()
+    }
 }
 
 /// `command` as a failure message shows it: the program, its arguments and the environment
@@ -35,7 +119,7 @@ pub fn shown(command: &Command) -> String {
             None => text.push_str(&format!("-u {name} ")),
         }
     }
-    text.push_str(&command.get_program().to_string_lossy());
+    text.push_str(&format!("{:?}", command.get_program().to_string_lossy()));
     let mut mask_next = false;
     for arg in command.get_args() {
         let arg = arg.to_string_lossy();
@@ -224,6 +308,31 @@ fn masked_uri(arg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tool_that_hangs_is_killed_and_shown_with_what_it_printed() {
+        let started = Instant::now();
+        let mut command = Command::new("sh");
+        let _ = command.args(["-c", "echo before-the-hang; exec sleep 60"]);
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            output_within(&mut command, Duration::from_secs(1))
+        }))
+        .expect_err("a hung tool must fail the test");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("was killed"), "{message}");
+        assert!(message.contains("before-the-hang"), "{message}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_tool_within_its_time_gives_its_output_and_status() {
+        let mut command = Command::new("sh");
+        let _ = command.args(["-c", "echo out; echo err >&2; exit 3"]);
+        let out = output_within(&mut command, Duration::from_secs(60));
+        assert_eq!(out.stdout, b"out\n");
+        assert_eq!(out.stderr, b"err\n");
+        assert_eq!(out.status.code(), Some(3));
+    }
 
     #[test]
     fn a_failing_command_is_shown_without_its_credentials() {

@@ -50,7 +50,7 @@ pub fn p256_key(s: &Session, id: &[u8]) -> ObjectHandle {
 
 /// Runs `cmd` (`what` names it in a failure) and asserts that it succeeded; its standard output.
 pub fn run_ok(cmd: &mut Command, what: &str) -> Vec<u8> {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let out = hsm_testkit::cli::output(cmd);
     assert!(
         out.status.success(),
         "{what}: {}",

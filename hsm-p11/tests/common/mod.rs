@@ -103,18 +103,28 @@ fn start(mut cmd: Command, ca: PathBuf) -> Sim {
         .spawn()
         .expect("start simulator");
     let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let port = loop {
-        assert!(Instant::now() < deadline, "simulator not ready in 60 s");
-        let line = lines.next().expect("simulator exited").unwrap();
-        if let Some(addr) = line.strip_prefix("listening on https://") {
-            break addr.rsplit(':').next().unwrap().trim().parse().unwrap();
+    // Its output is read on a thread of its own, to the end (so that it never blocks on a full
+    // pipe); the port comes back over a channel, so a simulator that never says it listens fails
+    // the test after a minute instead of hanging it.
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut port_tx = Some(port_tx);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.strip_prefix("listening on https://")
+                && let Some(tx) = port_tx.take()
+            {
+                let _ = tx.send(addr.rsplit(':').next().unwrap().trim().parse::<u16>());
+            }
         }
+    });
+    let mut sim = Sim { child, port: 0, ca };
+    sim.port = match port_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(port) => port.expect("the simulator's port"),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("simulator not ready in 60 s"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("simulator exited"),
     };
-    // Keep draining its output so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Sim { child, port, ca }
+    sim
 }
 
 /// `nethsm-sim` in the operational state (operator and admin users), with added latency.
@@ -288,7 +298,7 @@ pub fn run_checks(checks: &[(&str, &dyn Fn())]) {
 }
 
 /// Runs a command, asserting success; its stdout.
-pub use hsm_testkit::cli::run;
+pub use hsm_testkit::cli::{TimedOutput, run};
 
 /// The SmartCard-HSM simulator's user PIN (`sc-hsm-sim --initialized`).
 pub const SC_HSM_USER_PIN: &str = "648219";

@@ -10,6 +10,7 @@
     clippy::print_stderr
 )]
 
+use hsm_testkit::cli::TimedOutput;
 use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::sync::{Mutex, MutexGuard};
@@ -289,8 +290,7 @@ pub fn in_child(test: &str, envs: &[(&str, &std::ffi::OsStr)]) -> bool {
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env("HSM_SC_TEST_CHILD", "1")
         .envs(envs.iter().map(|(k, v)| (*k, *v)))
-        .output()
-        .unwrap();
+        .timed_output();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
