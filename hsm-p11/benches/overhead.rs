@@ -144,14 +144,14 @@ fn logged_in(path: &std::path::Path) -> (Pkcs11, Slot, Session, ObjectHandle) {
     (module, slot, session, key)
 }
 
-/// `overhead -- paired`: this module and Nitrokey's in alternating rounds (see [`paired`]): one
-/// session, then [`THREADS`] threads with a session each; the medians per signature and of the
-/// per-round ratios. Rounds and signatures per round: `P11_BENCH_ROUNDS` (15) and
-/// `P11_BENCH_SIGNATURES` (240, spread over the threads in the threaded rounds);
-/// `P11_BENCH_THREADS=1` or `8` runs one of the two.
+/// `overhead -- paired`: this module, the Rust API directly and (with `NETHSM_PKCS11_MODULE`)
+/// Nitrokey's module in alternating rounds (see [`paired`]): one session, then [`THREADS`]
+/// threads with a session each (the direct path: threads sharing the one handle); the medians per
+/// signature and of the per-round ratios: module/direct (the module's overhead) and Nitrokey/ours.
+/// Rounds and signatures per round: `P11_BENCH_ROUNDS` (15) and `P11_BENCH_SIGNATURES` (240,
+/// spread over the threads in the threaded rounds); `P11_BENCH_THREADS=1` or `8` runs one of the
+/// two; `P11_BENCH_ONLY=hsm-p11`, `direct` or `nitrokey` runs one contender (for a profile).
 fn paired_rounds() {
-    let nitrokey = std::env::var_os("NETHSM_PKCS11_MODULE")
-        .expect("paired rounds compare with Nitrokey's module: set NETHSM_PKCS11_MODULE");
     let sim = std::env::var("P11_BENCH_SIM").unwrap();
     let (pid, port) = sim.split_once(' ').unwrap();
     let (pid, port): (u32, u16) = (pid.parse().unwrap(), port.parse().unwrap());
@@ -162,16 +162,25 @@ fn paired_rounds() {
             .unwrap_or(default)
     };
     let rounds = number("P11_BENCH_ROUNDS", 15);
-    // For a profile of one of them: `P11_BENCH_ONLY=hsm-p11` or `nitrokey`.
     let only = std::env::var("P11_BENCH_ONLY").ok();
     let total = number("P11_BENCH_SIGNATURES", 240);
-    let ours = logged_in(&module_path());
-    let theirs = logged_in(std::path::Path::new(&nitrokey));
     let msg = b"example.com. 3600 IN A 192.0.2.1 (an RRset to sign)";
-    let contenders = [("hsm-p11", &ours), ("nitrokey", &theirs)];
-    for (_, (_, _, session, key)) in contenders {
+    let ours = logged_in(&module_path());
+    let direct = hsm::open(&std::env::var("P11_BENCH_URI").unwrap()).unwrap();
+    let key_id = KeyId::name(KEY).unwrap();
+    let theirs =
+        std::env::var_os("NETHSM_PKCS11_MODULE").map(|path| logged_in(std::path::Path::new(&path)));
+    let mut contenders = vec![
+        ("hsm-p11", Contender::Module(&ours)),
+        ("direct", Contender::Direct(direct.as_ref(), &key_id)),
+    ];
+    if let Some(theirs) = &theirs {
+        contenders.push(("nitrokey", Contender::Module(theirs)));
+    }
+    contenders.retain(|(name, _)| only.as_deref().is_none_or(|o| o == *name));
+    for (_, contender) in &contenders {
         for _ in 0..20 {
-            let _ = session.sign(&Mechanism::EcdsaSha256, *key, msg).unwrap();
+            contender.sign_one(msg);
         }
     }
     let thread_counts: Vec<usize> = match std::env::var("P11_BENCH_THREADS") {
@@ -180,24 +189,13 @@ fn paired_rounds() {
     };
     for threads in thread_counts {
         let per_thread = total / threads as u64;
-        let mut usage = [Vec::new(), Vec::new()];
+        let mut usage = vec![Vec::new(); contenders.len()];
         for round in 0..rounds {
-            // Alternate who goes first.
-            let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-            for i in order {
-                if only.as_deref().is_some_and(|o| o != contenders[i].0) {
-                    continue;
-                }
-                let (module, slot, session, key) = contenders[i].1;
-                let used = paired::measure(pid, port, || {
-                    if threads == 1 {
-                        for _ in 0..per_thread {
-                            black_box(session.sign(&Mechanism::EcdsaSha256, *key, msg).unwrap());
-                        }
-                        return paired::Workers::default();
-                    }
-                    sessions_signing(module, *slot, *key, msg, threads, per_thread)
-                });
+            // Each round starts with the next contender, so none always goes first.
+            for k in 0..contenders.len() {
+                let i = (k + round as usize) % contenders.len();
+                let contender = &contenders[i].1;
+                let used = paired::measure(pid, port, || contender.run(msg, threads, per_thread));
                 usage[i].push(used);
             }
         }
@@ -206,32 +204,67 @@ fn paired_rounds() {
         for (i, (name, _)) in contenders.iter().enumerate() {
             paired::report(name, &usage[i], per_thread * threads as u64);
         }
-        if only.is_none() {
-            paired::report_ratio(&label, &usage[0], &usage[1]);
+        let find = |name: &str| contenders.iter().position(|(n, _)| *n == name);
+        if let (Some(module), Some(direct)) = (find("hsm-p11"), find("direct")) {
+            paired::report_ratio(&label, ("module", "direct"), &usage[direct], &usage[module]);
+        }
+        if let (Some(ours), Some(theirs)) = (find("hsm-p11"), find("nitrokey")) {
+            paired::report_ratio(&label, ("Nitrokey", "ours"), &usage[ours], &usage[theirs]);
         }
     }
 }
 
-/// `threads` threads, each with a session of its own, signing `each` times; their CPU time and
-/// thread ids.
-fn sessions_signing(
-    module: &Pkcs11,
-    slot: Slot,
-    key: ObjectHandle,
-    msg: &[u8],
-    threads: usize,
-    each: u64,
-) -> paired::Workers {
+/// One side of the paired rounds.
+enum Contender<'a> {
+    /// A PKCS#11 module, logged in, with the bench key's handle.
+    Module(&'a (Pkcs11, Slot, Session, ObjectHandle)),
+    /// The Rust API on the same device and key.
+    Direct(&'a dyn hsm::Hsm, &'a KeyId),
+}
+
+impl Contender<'_> {
+    /// One signature on the caller's thread (warm-up).
+    fn sign_one(&self, msg: &[u8]) {
+        match self {
+            Self::Module((_, _, session, key)) => {
+                black_box(session.sign(&Mechanism::EcdsaSha256, *key, msg).unwrap());
+            }
+            Self::Direct(hsm, key_id) => {
+                black_box(hsm.sign(key_id, SignAlgorithm::EcdsaSha256, msg).unwrap());
+            }
+        }
+    }
+
+    /// `threads` × `each` signatures: on the caller's thread when `threads` is 1 (the module's
+    /// one session), else on `threads` threads (a session each for a module).
+    fn run(&self, msg: &[u8], threads: usize, each: u64) -> paired::Workers {
+        if threads == 1 {
+            for _ in 0..each {
+                self.sign_one(msg);
+            }
+            return paired::Workers::default();
+        }
+        match self {
+            Self::Module((module, slot, _, key)) => {
+                sessions_signing(module, *slot, *key, msg, threads, each)
+            }
+            Self::Direct(hsm, key_id) => threads_signing(threads, || {
+                for _ in 0..each {
+                    black_box(hsm.sign(key_id, SignAlgorithm::EcdsaSha256, msg).unwrap());
+                }
+            }),
+        }
+    }
+}
+
+/// `threads` threads running `work` at once; their CPU time and thread ids.
+fn threads_signing(threads: usize, work: impl Fn() + Sync) -> paired::Workers {
     let workers = std::sync::Mutex::new(paired::Workers::default());
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
                 let started = paired::thread_cpu();
-                let session = module.open_ro_session(slot).unwrap();
-                for _ in 0..each {
-                    black_box(session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap());
-                }
-                drop(session);
+                work();
                 let used = paired::thread_cpu().saturating_sub(started);
                 let mut w = workers.lock().unwrap();
                 w.cpu += used;
@@ -240,6 +273,24 @@ fn sessions_signing(
         }
     });
     workers.into_inner().unwrap()
+}
+
+/// `threads` threads, each with a session of its own (opened inside the round, so the round
+/// counts its cost), signing `each` times; their CPU time and thread ids.
+fn sessions_signing(
+    module: &Pkcs11,
+    slot: Slot,
+    key: ObjectHandle,
+    msg: &[u8],
+    threads: usize,
+    each: u64,
+) -> paired::Workers {
+    threads_signing(threads, || {
+        let session = module.open_ro_session(slot).unwrap();
+        for _ in 0..each {
+            black_box(session.sign(&Mechanism::EcdsaSha256, key, msg).unwrap());
+        }
+    })
 }
 
 /// Nitrokey's module's configuration (YAML) for the simulator: one slot, the operator, the

@@ -1,10 +1,10 @@
-//! Paired rounds for `overhead -- paired`: the module and Nitrokey's take turns, round after
-//! round, on the same simulator and key, so load from other processes falls on both alike. Each
-//! round measures, per signature: wall-clock time, this process's CPU time (the client: the
-//! caller's threads and any thread a module starts), the simulator's CPU time (every thread of
-//! its process), and what crossed the wire as the simulator's sockets count it (`ss -ti`:
-//! segments and bytes received and sent on connections to its port). The figures to read are the
-//! per-round ratios, medians over the rounds.
+//! Paired rounds for `overhead -- paired`: the contenders (this module, the Rust API directly,
+//! Nitrokey's module) take turns, round after round, on the same simulator and key, so load from
+//! other processes falls on all alike. Each round measures, per signature: wall-clock time, this
+//! process's CPU time (the client: the caller's threads and any thread a module starts), the
+//! simulator's CPU time (every thread of its process), and what crossed the wire as the
+//! simulator's sockets count it (`ss -ti`: segments and bytes received and sent on connections
+//! to its port). The figures to read are the per-round ratios, medians over the rounds.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -169,15 +169,22 @@ pub(crate) fn report(name: &str, rounds: &[Usage], signatures: u64) {
     );
 }
 
-/// Prints the medians of the per-round ratios `other / ours` (above 1: ours is faster / leaner).
-pub(crate) fn report_ratio(label: &str, ours: &[Usage], other: &[Usage]) {
+/// Prints the medians of the per-round ratios `slower / faster` (`names` says which is which;
+/// above 1: `names.1` is faster / leaner).
+pub(crate) fn report_ratio(label: &str, names: (&str, &str), faster: &[Usage], slower: &[Usage]) {
     let ratio = |f: &dyn Fn(&Usage) -> f64| {
-        let mut v: Vec<f64> = ours.iter().zip(other).map(|(o, n)| f(n) / f(o)).collect();
+        let mut v: Vec<f64> = faster
+            .iter()
+            .zip(slower)
+            .map(|(o, n)| f(n) / f(o))
+            .collect();
         median(&mut v)
     };
     eprintln!(
-        "{label}: Nitrokey/ours, median of paired rounds: wall {:.2}x  client CPU {:.2}x  \
+        "{label}: {}/{}, median of paired rounds: wall {:.2}x  client CPU {:.2}x  \
          simulator CPU {:.2}x",
+        names.0,
+        names.1,
         ratio(&|u| u.wall.as_secs_f64()),
         ratio(&|u| u.client_cpu.as_secs_f64()),
         ratio(&|u| u.sim_cpu.as_secs_f64()),
