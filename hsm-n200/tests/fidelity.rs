@@ -4,11 +4,11 @@
 //! a `getaddrinfo` shim for Python).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use hsm_testkit::cli::TimedOutput;
 use std::process::Command;
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
 use hsm_n200::sim::{SimConfig, Simulator};
+use hsm_testkit::cli::TimedOutput;
 use serde_json::Value;
 
 fn tool(name: &str, probe: &[&str]) -> bool {

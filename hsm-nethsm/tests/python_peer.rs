@@ -9,7 +9,6 @@
 
 mod support;
 
-use hsm_testkit::cli::TimedOutput;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,6 +20,7 @@ use hsm_core::{
 use hsm_nethsm::client::model::{SystemState, UserRole};
 use hsm_nethsm::{Credentials, NetHsm};
 use hsm_testkit::cli;
+use hsm_testkit::cli::TimedOutput;
 use secrecy::SecretString;
 use serde_json::Value;
 use support::{default_sim, sim_client, unprovisioned_sim};

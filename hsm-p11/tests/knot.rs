@@ -81,11 +81,12 @@ impl Knot {
         std::fs::write(&path, conf).unwrap();
         // GnuTLS, under Knot's tools, loads every module p11-kit knows beside the one the
         // keystore names: SoftHSM2's (harmless) and OpenSC's, which talks to pcscd and so to the
-        // card of whichever SmartCard-HSM test is running, interleaving its own APDUs with that
-        // test's (and p11-kit reads no user configuration when running as root, as CI does). An
-        // OpenSC configuration whose PC/SC library does not exist makes OpenSC's module fail
-        // its C_Initialize, and p11-kit leaves it out: the Knot processes here use this module
-        // alone.
+        // card of the SmartCard-HSM test running beside this one. Under load, OpenSC 0.23's
+        // C_Initialize then deadlocked on its own lock (sc_connect_card -> sc_lock) and hung a
+        // NetHSM test's kzonesign for good. p11-kit reads no user configuration as root (CI's
+        // case), so instead an OpenSC configuration whose PC/SC library does not exist makes
+        // OpenSC's C_Initialize fail at once, and p11-kit leaves it out: the Knot processes here
+        // use this module alone.
         let opensc_conf = dir.join("opensc.conf");
         std::fs::write(
             &opensc_conf,

@@ -10,13 +10,13 @@
     clippy::print_stderr
 )]
 
-use hsm_testkit::cli::TimedOutput;
 use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hsm_testkit::cli;
+use hsm_testkit::cli::TimedOutput;
 use hsm_testkit::vpcd::SimulatorCard;
 
 /// OpenSC's PKCS#11 module: `HSM_SC_OPENSC_MODULE` if set, else where Debian and others put it.
