@@ -8,7 +8,6 @@ use std::process::Command;
 
 use hsm_core::secret::{ExposeSecret as _, SecretString};
 use hsm_n200::sim::{SimConfig, Simulator};
-use hsm_testkit::cli::TimedOutput;
 use serde_json::Value;
 
 fn tool(name: &str, probe: &[&str]) -> bool {
@@ -113,7 +112,7 @@ print("status: %s, %s" % (r.status_code,
 "#,
         cert = cert.display()
     );
-    let out = Command::new("python3").arg("-c").arg(script).timed_output();
+    let out = hsm_testkit::cli::output(Command::new("python3").arg("-c").arg(script));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

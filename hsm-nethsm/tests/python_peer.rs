@@ -20,7 +20,6 @@ use hsm_core::{
 use hsm_nethsm::client::model::{SystemState, UserRole};
 use hsm_nethsm::{Credentials, NetHsm};
 use hsm_testkit::cli;
-use hsm_testkit::cli::TimedOutput;
 use secrecy::SecretString;
 use serde_json::Value;
 use support::{default_sim, sim_client, unprovisioned_sim};
@@ -28,7 +27,7 @@ use support::{default_sim, sim_client, unprovisioned_sim};
 const UNLOCK: &str = "unlock-passphrase-1";
 /// Runs `command`, which must succeed (else its stderr is shown as `what` failing); its stdout.
 fn succeed(what: &str, command: &mut Command) -> Vec<u8> {
-    let out = command.timed_output();
+    let out = cli::output(command);
     assert!(
         out.status.success(),
         "{what} failed:\n{}",

@@ -153,12 +153,12 @@ fn expected_rrsigs() -> usize {
 fn base64_decode(dir: &Path, text: &str) -> Vec<u8> {
     let file = dir.join("b64.txt");
     std::fs::write(&file, format!("{text}\n")).unwrap();
-    let out = Command::new("openssl")
-        .args(["base64", "-d", "-A", "-in"])
-        .arg(&file)
-        .timed_output();
-    assert!(out.status.success());
-    out.stdout
+    fixtures::run_ok(
+        Command::new("openssl")
+            .args(["base64", "-d", "-A", "-in"])
+            .arg(&file),
+        "openssl base64 -d",
+    )
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -256,9 +256,7 @@ fn sign_and_validate(knot: &Knot) {
             text.replacen("198.51.100.7\n", "198.51.100.99\n", 1),
         )
         .unwrap();
-        let bad = Command::new("ldns-verify-zone")
-            .arg(&tampered)
-            .timed_output();
+        let bad = hsm_testkit::cli::output(Command::new("ldns-verify-zone").arg(&tampered));
         assert!(!bad.status.success(), "a tampered zone verified");
     }
 }

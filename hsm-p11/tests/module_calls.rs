@@ -48,7 +48,7 @@ fn main() {
         let n200 = n200_sim(dir.path(), 0);
         let softhsm = softhsm_token(dir.path(), "viamodule");
         // A second token in the same SoftHSM2 store, used directly.
-        let out = std::process::Command::new("softhsm2-util")
+        run(std::process::Command::new("softhsm2-util")
             .args([
                 "--init-token",
                 "--free",
@@ -59,9 +59,7 @@ fn main() {
                 "--pin",
                 SOFTHSM_PIN,
             ])
-            .env("SOFTHSM2_CONF", &softhsm)
-            .timed_output();
-        assert!(out.status.success());
+            .env("SOFTHSM2_CONF", &softhsm));
         let config = write_config(
             dir.path(),
             &[

@@ -20,6 +20,7 @@ use std::process::Command;
 
 use common::*;
 use hsm_core::HashAlgorithm;
+use hsm_testkit::cli::output;
 
 /// One token, reached through the module by the peers.
 struct Token {
@@ -70,7 +71,7 @@ impl Token {
 
     /// Runs a command that may fail; (success, stdout bytes, stderr).
     fn attempt(&self, cmd: &mut Command) -> (bool, Vec<u8>, String) {
-        let out = hsm_testkit::cli::output(cmd);
+        let out = output(cmd);
         (
             out.status.success(),
             out.stdout,
@@ -519,7 +520,7 @@ fn softhsm_reference(dir: &Path, conf: &Path) -> Expect {
         .env("SOFTHSM2_CONF", conf);
         c
     };
-    let out = Command::new("softhsm2-util")
+    run(Command::new("softhsm2-util")
         .args([
             "--init-token",
             "--free",
@@ -529,34 +530,35 @@ fn softhsm_reference(dir: &Path, conf: &Path) -> Expect {
             "12345678",
         ])
         .args(["--pin", SOFTHSM_PIN])
-        .env("SOFTHSM2_CONF", conf)
-        .timed_output();
-    assert!(out.status.success());
+        .env("SOFTHSM2_CONF", conf));
     run(tool().args(["--keypairgen", "--key-type", "EC:prime256v1", "--id", "0f"]));
     let der = dir.join("reference.der");
     let _ = fixtures::self_signed_certificate(dir, "reference", "/CN=reference", &[]);
-    let stored = tool()
-        .arg("--write-object")
-        .arg(&der)
-        .args(["--type", "cert", "--id", "0f"])
-        .timed_output()
-        .status
-        .success();
+    let stored = output(
+        tool()
+            .arg("--write-object")
+            .arg(&der)
+            .args(["--type", "cert", "--id", "0f"]),
+    )
+    .status
+    .success();
     let read = dir.join("reference.read");
     let read_back = stored
-        && tool()
-            .args(["--read-object", "--type", "cert", "--id", "0f", "-o"])
-            .arg(&read)
-            .timed_output()
-            .status
-            .success()
-        && std::fs::read(&read).unwrap() == std::fs::read(&der).unwrap();
-    let random = tool()
-        .args(["--generate-random", "64", "-o"])
-        .arg(dir.join("reference.rnd"))
-        .timed_output()
+        && output(
+            tool()
+                .args(["--read-object", "--type", "cert", "--id", "0f", "-o"])
+                .arg(&read),
+        )
         .status
         .success()
+        && std::fs::read(&read).unwrap() == std::fs::read(&der).unwrap();
+    let random = output(
+        tool()
+            .args(["--generate-random", "64", "-o"])
+            .arg(dir.join("reference.rnd")),
+    )
+    .status
+    .success()
         && std::fs::read(dir.join("reference.rnd")).unwrap().len() == 64;
     Expect {
         certificates: Some(read_back),

@@ -61,19 +61,6 @@ fn output_within(command: &mut Command, limit: Duration) -> Output {
     }
 }
 
-/// [`output`] as a method, for a command built in one chain:
-/// `Command::new("tool").arg("-x").timed_output()`.
-pub trait TimedOutput {
-    /// Runs the command as [`output`] does: killed, and a panic, past [`TOOL_TIMEOUT`].
-    fn timed_output(&mut self) -> Output;
-}
-
-impl TimedOutput for Command {
-    fn timed_output(&mut self) -> Output {
-        output(self)
-    }
-}
-
 /// Reads a child's pipe to its end on a thread of its own (so that neither pipe can fill up and
 /// block the child while the other is read).
 fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {

@@ -118,6 +118,7 @@ fn start(mut cmd: Command, ca: PathBuf) -> Sim {
             }
         }
     });
+    // A `Sim` already, so that a panic below kills the process.
     let mut sim = Sim { child, port: 0, ca };
     sim.port = match port_rx.recv_timeout(Duration::from_secs(60)) {
         Ok(port) => port.expect("the simulator's port"),
@@ -298,7 +299,7 @@ pub fn run_checks(checks: &[(&str, &dyn Fn())]) {
 }
 
 /// Runs a command, asserting success; its stdout.
-pub use hsm_testkit::cli::{TimedOutput, run};
+pub use hsm_testkit::cli::run;
 
 /// The SmartCard-HSM simulator's user PIN (`sc-hsm-sim --initialized`).
 pub const SC_HSM_USER_PIN: &str = "648219";

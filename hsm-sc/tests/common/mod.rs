@@ -16,7 +16,6 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hsm_testkit::cli;
-use hsm_testkit::cli::TimedOutput;
 use hsm_testkit::vpcd::SimulatorCard;
 
 /// OpenSC's PKCS#11 module: `HSM_SC_OPENSC_MODULE` if set, else where Debian and others put it.
@@ -286,11 +285,12 @@ pub fn in_child(test: &str, envs: &[(&str, &std::ffi::OsStr)]) -> bool {
     if std::env::var_os("HSM_SC_TEST_CHILD").is_some() {
         return false;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env("HSM_SC_TEST_CHILD", "1")
-        .envs(envs.iter().map(|(k, v)| (*k, *v)))
-        .timed_output();
+    let out = cli::output(
+        Command::new(std::env::current_exe().unwrap())
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env("HSM_SC_TEST_CHILD", "1")
+            .envs(envs.iter().map(|(k, v)| (*k, *v))),
+    );
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
